@@ -1,0 +1,110 @@
+# chat: a WebSocket chat server and client on wslay.
+# Non-recursive: every object lands in $(BUILD)/obj, binaries in $(BUILD).
+
+VERSION =	0.1.0
+PREFIX ?=	/usr/local
+BINDIR ?=	$(PREFIX)/bin
+MANDIR ?=	$(PREFIX)/share/man
+BUILD ?=	build
+CC ?=		cc
+PKG_CONFIG ?=	pkg-config
+WERROR ?=	1
+SANITIZE ?=
+
+OBJ =		$(BUILD)/obj
+
+# Debian 12's libwslay-dev ships no .pc file: fall back to -lwslay.
+WSLAY_CFLAGS :=	$(shell $(PKG_CONFIG) --cflags libwslay 2>/dev/null)
+WSLAY_LIBS :=	$(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
+DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw)
+COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson)
+CURSES_LIBS :=	$(shell $(PKG_CONFIG) --libs ncursesw)
+
+WARN =		-Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+		-Wmissing-prototypes -Wwrite-strings -Wpointer-arith -Wundef \
+		-Wno-unused-parameter
+ifneq ($(WERROR),)
+WARN +=		-Werror
+endif
+ifneq ($(SANITIZE),)
+SAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer
+endif
+
+FINAL_CFLAGS =	-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+		-DCHAT_VERSION='"$(VERSION)"' -Icommon $(WARN) -O2 -g \
+		$(SAN_FLAGS) $(DEP_CFLAGS) $(CFLAGS) $(CPPFLAGS)
+FINAL_LDFLAGS =	$(SAN_FLAGS) $(LDFLAGS)
+
+COMMON_SRC :=	$(sort $(wildcard common/*.c))
+SERVER_SRC :=	$(sort $(wildcard server/*.c))
+CLIENT_SRC :=	$(sort $(wildcard client/*.c))
+UNIT_SRC :=	$(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRC :=	$(sort $(wildcard tests/tools/*.c))
+
+COMMON_OBJ :=	$(COMMON_SRC:%.c=$(OBJ)/%.o)
+SERVER_OBJ :=	$(SERVER_SRC:%.c=$(OBJ)/%.o)
+CLIENT_OBJ :=	$(CLIENT_SRC:%.c=$(OBJ)/%.o)
+# Everything but main.o, so tests link the programs' own code.
+SERVER_LIB :=	$(filter-out $(OBJ)/server/main.o,$(SERVER_OBJ))
+CLIENT_LIB :=	$(filter-out $(OBJ)/client/main.o,$(CLIENT_OBJ))
+UNIT_BIN :=	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BIN :=	$(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+
+PROGS :=	$(BUILD)/chat-server
+ifneq ($(CLIENT_SRC),)
+PROGS +=	$(BUILD)/chat-client
+endif
+MAN1 :=		$(wildcard man/*.1)
+MAN7 :=		$(wildcard man/*.7)
+
+.PHONY: all check test-bins lint install uninstall clean
+.DELETE_ON_ERROR:
+
+all: $(PROGS)
+
+$(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
+
+$(BUILD)/chat-client: $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(CURSES_LIBS) $(COMMON_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) tests/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) -Itests/unit -Iserver -Iclient $(FINAL_LDFLAGS) \
+	    -o $@ $< $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) \
+	    $(CURSES_LIBS) $(COMMON_LIBS) -lm
+
+$(BUILD)/tests/%: tests/tools/%.c $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< $(COMMON_OBJ) \
+	    $(COMMON_LIBS) -lm
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
+
+test-bins: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+
+check: test-bins
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN7)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	for f in $(notdir $(PROGS)); do rm -f $(DESTDIR)$(BINDIR)/$$f; done
+	for f in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done
+	for f in $(notdir $(MAN7)); do rm -f $(DESTDIR)$(MANDIR)/man7/$$f; done
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

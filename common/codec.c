@@ -1,0 +1,812 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * codec: turns the chat protocol's JSON text into structs and back, with
+ * jansson, in both directions (man/chat-protocol.7).  It owns the shape
+ * and type checks of every message and the exact bytes we send; it does
+ * no I/O, keeps no state between calls and never prints.  Routing
+ * decisions (who may be addressed, queue limits) belong to the server.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "codec.h"
+
+/*
+ * Every text we emit is compact and keeps members in the order we add
+ * them, so the seed's {"message","from_user","ts"} bytes come out
+ * exactly.  JSON_ENSURE_ASCII is left out on purpose: UTF-8 stays raw.
+ */
+#define DUMP_FLAGS	(JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+static void	set_detail(char *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+set_detail(char *detail, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (detail == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, CODEC_MAX_DETAIL + 1, fmt, ap);
+	va_end(ap);
+}
+
+int
+codec_valid_user(const char *p, size_t len)
+{
+	size_t	i;
+	char	c;
+
+	if (p == NULL || len == 0 || len > CODEC_MAX_USER)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = p[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * jansson prints reals with 17 significant digits, so a client's id 0.1
+ * would come back as 0.10000000000000001.  Find the fewest digits that
+ * still read back as the same double; the result goes into
+ * JSON_REAL_PRECISION.  snprintf and strtod use the same locale, so the
+ * test holds even when a program has called setlocale().
+ */
+static int
+real_precision(const json_t *v)
+{
+	char	buf[64];
+	double	d;
+	int	prec;
+
+	if (v == NULL || !json_is_real(v))
+		return 0;
+	d = json_real_value(v);
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return prec;
+	}
+	return 17;
+}
+
+/*
+ * Store v, a string or a number, as compact JSON text in
+ * out[CODEC_MAX_IDJSON + 1].  Returns -1 for any other type or when the
+ * text would not fit.  json_dumpb writes no NUL and reports the length
+ * it needed, so an oversized id costs no allocation.
+ */
+static int
+id_to_text(const json_t *v, char *out)
+{
+	size_t	n;
+	int	prec;
+
+	out[0] = '\0';
+	if (!json_is_string(v) && !json_is_integer(v) && !json_is_real(v))
+		return -1;
+	prec = real_precision(v);
+	n = json_dumpb(v, out, CODEC_MAX_IDJSON,
+	    DUMP_FLAGS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(prec));
+	if (n == 0 || n > CODEC_MAX_IDJSON) {
+		out[0] = '\0';
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Say why jansson refused the text, without echoing the peer's bytes. */
+static void
+json_detail(char *detail, const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		set_detail(detail, "\\u0000 is not allowed in strings");
+		break;
+	case json_error_invalid_utf8:
+		set_detail(detail, "text is not valid UTF-8");
+		break;
+	case json_error_out_of_memory:
+		set_detail(detail, "out of memory");
+		break;
+	case json_error_stack_overflow:
+		set_detail(detail, "JSON nested too deeply");
+		break;
+	case json_error_numeric_overflow:
+		set_detail(detail, "number out of range at byte %d",
+		    jerr->position);
+		break;
+	default:
+		set_detail(detail, "not valid JSON at byte %d", jerr->position);
+		break;
+	}
+}
+
+/*
+ * Copy the JSON string v into dst[size], refusing other types and
+ * strings that do not fit or hold a NUL.
+ */
+static int
+copy_string(char *dst, size_t size, const json_t *v)
+{
+	size_t	n;
+
+	if (!json_is_string(v))
+		return -1;
+	n = json_string_length(v);
+	if (n >= size || memchr(json_string_value(v), '\0', n) != NULL)
+		return -1;
+	memcpy(dst, json_string_value(v), n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/*
+ * Copy a JSON array of user ids into a new array of fixed slots.
+ * Returns 0, -1 if an entry is not a valid id (*badp set to its index)
+ * or -2 when out of memory.
+ */
+static int
+copy_users(const json_t *a, char (**usersp)[CODEC_MAX_USER + 1],
+    size_t *np, size_t *badp)
+{
+	char	(*users)[CODEC_MAX_USER + 1];
+	json_t	*v;
+	size_t	 i, n;
+
+	*usersp = NULL;
+	*np = 0;
+	n = json_array_size(a);
+	if (n == 0)
+		return 0;
+	/* calloc checks n * size for overflow. */
+	if ((users = calloc(n, sizeof(*users))) == NULL)
+		return -2;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) ||
+		    !codec_valid_user(json_string_value(v),
+		    json_string_length(v))) {
+			free(users);
+			*badp = i;
+			return -1;
+		}
+		memcpy(users[i], json_string_value(v), json_string_length(v));
+		users[i][json_string_length(v)] = '\0';
+	}
+	*usersp = users;
+	*np = n;
+	return 0;
+}
+
+/* ---- client to server ---- */
+
+static int
+parse_chat(json_t *root, struct codec_req *req, const char **code,
+    char *detail)
+{
+	json_t	*msg, *target;
+
+	msg = json_object_get(root, "message");
+	target = json_object_get(root, "target_user");
+	if (msg == NULL) {
+		set_detail(detail, "\"message\" is missing");
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	if (!json_is_string(msg)) {
+		set_detail(detail, "\"message\" must be a string");
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	if (target == NULL) {
+		set_detail(detail, "\"target_user\" is missing");
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	if (!json_is_string(target)) {
+		set_detail(detail, "\"target_user\" must be a string");
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	if (!codec_valid_user(json_string_value(target),
+	    json_string_length(target))) {
+		set_detail(detail, "\"target_user\" must be 1-%d characters "
+		    "of A-Z, a-z, 0-9, '.', '_' and '-'", CODEC_MAX_USER);
+		*code = CODEC_E_BAD_TARGET;
+		return -1;
+	}
+	memcpy(req->target, json_string_value(target),
+	    json_string_length(target));
+	req->target[json_string_length(target)] = '\0';
+	req->message = json_string_value(msg);
+	req->message_len = json_string_length(msg);
+	req->type = CODEC_REQ_CHAT;
+	return 0;
+}
+
+static int
+parse_watch(json_t *root, struct codec_req *req, const char **code,
+    char *detail)
+{
+	json_t	*users;
+	size_t	 bad;
+
+	users = json_object_get(root, "users");
+	if (users == NULL || !json_is_array(users)) {
+		set_detail(detail, "\"users\" must be an array of user ids");
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	if (json_array_size(users) > CODEC_MAX_WATCH) {
+		set_detail(detail, "at most %d users may be watched",
+		    CODEC_MAX_WATCH);
+		*code = CODEC_E_TOO_MANY;
+		return -1;
+	}
+	switch (copy_users(users, &req->users, &req->nusers, &bad)) {
+	case 0:
+		break;
+	case -1:
+		set_detail(detail, "\"users\" entry %zu is not a valid user id",
+		    bad);
+		*code = CODEC_E_BAD_TARGET;
+		return -1;
+	default:
+		/*
+		 * XXX: there is no code for running out of memory; the
+		 * server closes the connection on any error it cannot send.
+		 */
+		set_detail(detail, "out of memory");
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	req->type = CODEC_REQ_WATCH;
+	return 0;
+}
+
+int
+codec_parse_req(const char *p, size_t len, struct codec_req *req,
+    const char **err, char *detail)
+{
+	json_error_t	 jerr;
+	json_t		*root, *v;
+	const char	*code = CODEC_E_BAD_JSON, *type;
+
+	memset(req, 0, sizeof(*req));
+	if (detail != NULL)
+		detail[0] = '\0';
+	if (p == NULL)
+		p = "";
+
+	/*
+	 * Flags 0: no JSON_ALLOW_NUL, so "\u0000" is refused and every
+	 * string we hand out is also a C string; no JSON_DECODE_ANY, so
+	 * the top level must be an object or an array.  jansson bounds the
+	 * nesting depth itself.
+	 */
+	if ((root = json_loadb(p, len, 0, &jerr)) == NULL) {
+		json_detail(detail, &jerr);
+		goto fail;
+	}
+	req->priv = root;
+	if (!json_is_object(root)) {
+		set_detail(detail, "expected a JSON object");
+		goto fail;
+	}
+
+	/* The id first, so that any later error can carry it. */
+	if ((v = json_object_get(root, "id")) != NULL &&
+	    id_to_text(v, req->id) == -1) {
+		set_detail(detail, "\"id\" must be a string or a number of at "
+		    "most %d bytes as JSON", CODEC_MAX_IDJSON);
+		code = CODEC_E_BAD_ID;
+		goto fail;
+	}
+
+	if ((v = json_object_get(root, "type")) == NULL) {
+		/* The seed's messages carry no "type": they are chat. */
+		if (json_object_get(root, "message") == NULL &&
+		    json_object_get(root, "target_user") == NULL) {
+			set_detail(detail, "\"type\" or \"message\" is "
+			    "missing");
+			code = CODEC_E_BAD_MESSAGE;
+			goto fail;
+		}
+		type = "chat";
+	} else if (!json_is_string(v)) {
+		set_detail(detail, "\"type\" must be a string");
+		code = CODEC_E_BAD_MESSAGE;
+		goto fail;
+	} else
+		type = json_string_value(v);
+
+	if (strcmp(type, "chat") == 0) {
+		if (parse_chat(root, req, &code, detail) == -1)
+			goto fail;
+	} else if (strcmp(type, "who") == 0)
+		req->type = CODEC_REQ_WHO;
+	else if (strcmp(type, "watch") == 0) {
+		if (parse_watch(root, req, &code, detail) == -1)
+			goto fail;
+	} else {
+		set_detail(detail, "unknown \"type\"; expected \"chat\", "
+		    "\"who\" or \"watch\"");
+		code = CODEC_E_UNKNOWN_TYPE;
+		goto fail;
+	}
+	if (err != NULL)
+		*err = NULL;
+	return 0;
+
+fail:
+	codec_req_release(req);
+	req->type = 0;
+	if (err != NULL)
+		*err = code;
+	return -1;
+}
+
+void
+codec_req_release(struct codec_req *req)
+{
+	if (req == NULL)
+		return;
+	json_decref(req->priv);
+	req->priv = NULL;
+	free(req->users);
+	req->users = NULL;
+	req->nusers = 0;
+	req->message = NULL;
+	req->message_len = 0;
+}
+
+/* ---- builders ---- */
+
+/*
+ * Add v to o under key.  Takes v's reference even on failure, as
+ * json_object_set_new does, and accepts v == NULL (a failed
+ * constructor) so that callers can chain without checking each step.
+ */
+static int
+add(json_t *o, const char *key, json_t *v)
+{
+	if (o == NULL || v == NULL) {
+		json_decref(v);
+		return -1;
+	}
+	return json_object_set_new(o, key, v);
+}
+
+/* Parse id text from struct codec_req; NULL when absent or broken. */
+static json_t *
+id_value(const char *id)
+{
+	if (id == NULL || *id == '\0')
+		return NULL;
+	return json_loads(id, JSON_DECODE_ANY, NULL);
+}
+
+static int
+has_id(const char *id)
+{
+	return id != NULL && *id != '\0';
+}
+
+/* Dump o (consumed) as compact text; prec is for a real "id". */
+static char *
+dump(json_t *o, int prec, size_t *lenp)
+{
+	char	*s;
+
+	if (lenp != NULL)
+		*lenp = 0;
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, DUMP_FLAGS | JSON_REAL_PRECISION(prec));
+	json_decref(o);
+	if (s != NULL && lenp != NULL)
+		*lenp = strlen(s);
+	return s;
+}
+
+static json_t *
+string_array(const char *const *users, size_t n)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (users[i] == NULL ||
+		    json_array_append_new(a, json_string(users[i])) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *
+text(const char *msg, size_t msglen)
+{
+	if (msg == NULL)
+		return msglen == 0 ? json_string("") : NULL;
+	return json_stringn(msg, msglen);
+}
+
+char *
+codec_chat(const char *from, const char *msg, size_t msglen,
+    uint64_t ts_ms, size_t *lenp)
+{
+	json_t	*o;
+
+	/* json_int_t is signed: clamp instead of wrapping negative. */
+	if (ts_ms > (uint64_t)LLONG_MAX)
+		ts_ms = (uint64_t)LLONG_MAX;
+	o = json_object();
+	if (add(o, "message", text(msg, msglen)) == -1 ||
+	    add(o, "from_user", json_string(from)) == -1 ||
+	    add(o, "ts", json_integer((json_int_t)ts_ms)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+/*
+ * A broken id (not produced by codec_parse_req) makes the builders
+ * return NULL rather than silently drop it.
+ */
+char *
+codec_ack(const char *id, const char *status, size_t *lenp)
+{
+	json_t	*o, *idv = NULL;
+	int	 prec = 0;
+
+	if (has_id(id)) {
+		if ((idv = id_value(id)) == NULL)
+			return dump(NULL, 0, lenp);
+		prec = real_precision(idv);
+	}
+	o = json_object();
+	if (add(o, "type", json_string("ack")) == -1 ||
+	    (idv != NULL && add(o, "id", json_incref(idv)) == -1) ||
+	    add(o, "status", json_string(status)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(idv);
+	return dump(o, prec, lenp);
+}
+
+char *
+codec_error(const char *code, const char *detail, const char *id,
+    size_t *lenp)
+{
+	json_t	*o, *idv = NULL;
+	int	 prec = 0;
+
+	if (has_id(id)) {
+		if ((idv = id_value(id)) == NULL)
+			return dump(NULL, 0, lenp);
+		prec = real_precision(idv);
+	}
+	o = json_object();
+	if (add(o, "type", json_string("error")) == -1 ||
+	    add(o, "error", json_string(code)) == -1 ||
+	    add(o, "detail", json_string(detail != NULL ? detail : "")) == -1 ||
+	    (idv != NULL && add(o, "id", json_incref(idv)) == -1)) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(idv);
+	return dump(o, prec, lenp);
+}
+
+char *
+codec_who(const char *const *users, size_t n, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("who")) == -1 ||
+	    add(o, "users", string_array(users, n)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+char *
+codec_presence(const char *user, int online, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("presence")) == -1 ||
+	    add(o, "user", json_string(user)) == -1 ||
+	    add(o, "online", json_boolean(online)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+char *
+codec_req_chat(const char *target, const char *msg, size_t msglen,
+    const char *id, size_t *lenp)
+{
+	json_t	*o, *idv = NULL;
+	int	 prec = 0;
+
+	if (has_id(id)) {
+		if ((idv = id_value(id)) == NULL)
+			return dump(NULL, 0, lenp);
+		prec = real_precision(idv);
+	}
+	o = json_object();
+	if (add(o, "message", text(msg, msglen)) == -1 ||
+	    add(o, "target_user", json_string(target)) == -1 ||
+	    (idv != NULL && add(o, "id", json_incref(idv)) == -1)) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(idv);
+	return dump(o, prec, lenp);
+}
+
+char *
+codec_req_who(size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("who")) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+char *
+codec_req_watch(const char *const *users, size_t n, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("watch")) == -1 ||
+	    add(o, "users", string_array(users, n)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+/* ---- server to client ---- */
+
+/*
+ * Copy a server's detail text, cutting an over-long one at a UTF-8
+ * character boundary rather than refusing the whole event.
+ */
+static void
+copy_detail(char *dst, const char *s, size_t n)
+{
+	if (n > CODEC_MAX_DETAIL) {
+		n = CODEC_MAX_DETAIL;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+static int
+parse_ev_chat(json_t *root, struct codec_ev *ev, char *detail)
+{
+	json_t		*msg, *from, *ts;
+	json_int_t	 t;
+
+	msg = json_object_get(root, "message");
+	from = json_object_get(root, "from_user");
+	if (!json_is_string(msg)) {
+		set_detail(detail, "chat: \"message\" must be a string");
+		return -1;
+	}
+	if (!json_is_string(from) || !codec_valid_user(
+	    json_string_value(from), json_string_length(from))) {
+		set_detail(detail, "chat: \"from_user\" must be a user id");
+		return -1;
+	}
+	if ((ts = json_object_get(root, "ts")) != NULL) {
+		if (!json_is_integer(ts) || (t = json_integer_value(ts)) < 0) {
+			set_detail(detail, "chat: \"ts\" must be a "
+			    "non-negative integer");
+			return -1;
+		}
+		ev->ts = (uint64_t)t;
+	}
+	memcpy(ev->from, json_string_value(from), json_string_length(from));
+	ev->from[json_string_length(from)] = '\0';
+	ev->message = json_string_value(msg);
+	ev->message_len = json_string_length(msg);
+	ev->type = CODEC_EV_CHAT;
+	return 0;
+}
+
+/* An event's optional "id"; null counts as absent. */
+static int
+parse_ev_id(json_t *root, struct codec_ev *ev, char *detail)
+{
+	json_t	*v;
+
+	v = json_object_get(root, "id");
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (id_to_text(v, ev->id) == -1) {
+		set_detail(detail, "\"id\" must be a string or a number of at "
+		    "most %d bytes as JSON", CODEC_MAX_IDJSON);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
+    char *detail)
+{
+	json_t	*v;
+	size_t	 bad;
+
+	if (strcmp(type, "chat") == 0)
+		return parse_ev_chat(root, ev, detail);
+	if (strcmp(type, "ack") == 0) {
+		if (parse_ev_id(root, ev, detail) == -1)
+			return -1;
+		if (copy_string(ev->status, sizeof(ev->status),
+		    json_object_get(root, "status")) == -1) {
+			set_detail(detail, "ack: \"status\" must be a short "
+			    "string");
+			return -1;
+		}
+		ev->type = CODEC_EV_ACK;
+		return 0;
+	}
+	if (strcmp(type, "error") == 0) {
+		if (parse_ev_id(root, ev, detail) == -1)
+			return -1;
+		if (copy_string(ev->error, sizeof(ev->error),
+		    json_object_get(root, "error")) == -1) {
+			set_detail(detail, "error: \"error\" must be a short "
+			    "string");
+			return -1;
+		}
+		v = json_object_get(root, "detail");
+		if (v != NULL && !json_is_string(v)) {
+			set_detail(detail, "error: \"detail\" must be a "
+			    "string");
+			return -1;
+		}
+		if (v != NULL)
+			copy_detail(ev->detail, json_string_value(v),
+			    json_string_length(v));
+		ev->type = CODEC_EV_ERROR;
+		return 0;
+	}
+	if (strcmp(type, "who") == 0) {
+		v = json_object_get(root, "users");
+		if (!json_is_array(v)) {
+			set_detail(detail, "who: \"users\" must be an array");
+			return -1;
+		}
+		switch (copy_users(v, &ev->users, &ev->nusers, &bad)) {
+		case 0:
+			break;
+		case -1:
+			set_detail(detail, "who: \"users\" entry %zu is not a "
+			    "valid user id", bad);
+			return -1;
+		default:
+			set_detail(detail, "out of memory");
+			return -1;
+		}
+		ev->type = CODEC_EV_WHO;
+		return 0;
+	}
+	if (strcmp(type, "presence") == 0) {
+		v = json_object_get(root, "user");
+		if (!json_is_string(v) || !codec_valid_user(
+		    json_string_value(v), json_string_length(v))) {
+			set_detail(detail, "presence: \"user\" must be a user "
+			    "id");
+			return -1;
+		}
+		memcpy(ev->user, json_string_value(v), json_string_length(v));
+		ev->user[json_string_length(v)] = '\0';
+		v = json_object_get(root, "online");
+		if (!json_is_boolean(v)) {
+			set_detail(detail, "presence: \"online\" must be true "
+			    "or false");
+			return -1;
+		}
+		ev->online = json_is_true(v);
+		ev->type = CODEC_EV_PRESENCE;
+		return 0;
+	}
+	ev->type = CODEC_EV_OTHER;
+	return 0;
+}
+
+int
+codec_parse_ev(const char *p, size_t len, struct codec_ev *ev,
+    char *detail)
+{
+	json_error_t	 jerr;
+	json_t		*root, *v;
+
+	memset(ev, 0, sizeof(*ev));
+	if (detail != NULL)
+		detail[0] = '\0';
+	if (p == NULL)
+		p = "";
+	if ((root = json_loadb(p, len, 0, &jerr)) == NULL) {
+		json_detail(detail, &jerr);
+		return -1;
+	}
+	ev->priv = root;
+	if (!json_is_object(root)) {
+		set_detail(detail, "expected a JSON object");
+		goto fail;
+	}
+	if ((v = json_object_get(root, "type")) == NULL) {
+		/* Chat events carry no "type", as in the seed. */
+		if (json_object_get(root, "message") == NULL ||
+		    json_object_get(root, "from_user") == NULL) {
+			set_detail(detail, "\"type\" is missing");
+			goto fail;
+		}
+		if (parse_ev_chat(root, ev, detail) == -1)
+			goto fail;
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		set_detail(detail, "\"type\" must be a string");
+		goto fail;
+	}
+	if (parse_ev_typed(root, json_string_value(v), ev, detail) == -1)
+		goto fail;
+	return 0;
+
+fail:
+	codec_ev_release(ev);
+	ev->type = 0;
+	return -1;
+}
+
+void
+codec_ev_release(struct codec_ev *ev)
+{
+	if (ev == NULL)
+		return;
+	json_decref(ev->priv);
+	ev->priv = NULL;
+	free(ev->users);
+	ev->users = NULL;
+	ev->nusers = 0;
+	ev->message = NULL;
+	ev->message_len = 0;
+}

@@ -1,0 +1,123 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * codec: the chat protocol's JSON messages (man/chat-protocol.7), both
+ * directions, with jansson.  Pure: text in, struct out; struct in, text
+ * out.  It checks shapes and types; routing limits (who may be
+ * addressed, queue bounds) belong to the server.
+ */
+#ifndef CODEC_H
+#define CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CODEC_MAX_USER		64	/* bytes in a user id */
+#define CODEC_MAX_IDJSON	128	/* bytes of a client "id", as JSON */
+#define CODEC_MAX_WATCH		256	/* users in one watch list */
+#define CODEC_MAX_DETAIL	200	/* bytes of an error detail */
+
+/* Error codes carried in {"type":"error","error":CODE}. */
+#define CODEC_E_BAD_JSON	"bad_json"	/* not a JSON object */
+#define CODEC_E_BAD_MESSAGE	"bad_message"	/* missing or mistyped field */
+#define CODEC_E_BAD_TARGET	"bad_target"	/* target id not valid */
+#define CODEC_E_BAD_ID		"bad_id"	/* "id" not string/number, too long */
+#define CODEC_E_BINARY		"binary_unsupported"
+#define CODEC_E_UNKNOWN_TYPE	"unknown_type"
+#define CODEC_E_QUEUE_FULL	"queue_full"
+#define CODEC_E_TOO_MANY	"too_many_watches"
+
+/* Nonzero if p[0..len) is a valid user id: 1-64 of [A-Za-z0-9._-]. */
+int	codec_valid_user(const char *p, size_t len);
+
+/* ---- client to server ---- */
+
+enum codec_req_type {
+	CODEC_REQ_CHAT = 1,	/* {"message", "target_user", ["id"]} */
+	CODEC_REQ_WHO,		/* {"type":"who"} */
+	CODEC_REQ_WATCH		/* {"type":"watch","users":[...]} */
+};
+
+struct codec_req {
+	enum codec_req_type type;
+	const char	*message;	/* CHAT: UTF-8, not NUL-safe: use len */
+	size_t		 message_len;
+	char		 target[CODEC_MAX_USER + 1];	/* CHAT */
+	char		 id[CODEC_MAX_IDJSON + 1];	/* "id" as compact
+							   JSON, "" if none */
+	size_t		 nusers;			/* WATCH */
+	char		(*users)[CODEC_MAX_USER + 1];	/* WATCH */
+	void		*priv;		/* owns message and users */
+};
+
+/*
+ * Parse one client text message.  Returns 0 with *req filled (release
+ * it with codec_req_release), or -1 with *req released and err pointing
+ * at a CODEC_E_* code and detail[CODEC_MAX_DETAIL + 1] holding a
+ * sentence for the user.  Even on error, req->id holds the client's
+ * "id" when one could be read, so the error can carry it.
+ */
+int	codec_parse_req(const char *p, size_t len, struct codec_req *req,
+	    const char **err, char *detail);
+
+/* Free what codec_parse_req allocated.  Safe to call twice. */
+void	codec_req_release(struct codec_req *req);
+
+/*
+ * Builders.  Each returns a malloc'd, NUL-terminated compact JSON text
+ * and stores its length in *lenp, or returns NULL when out of memory.
+ * The caller frees.  Strings must be valid UTF-8; id is compact JSON
+ * text as stored in struct codec_req ("" or NULL: no "id" member).
+ */
+char	*codec_chat(const char *from, const char *msg, size_t msglen,
+	    uint64_t ts_ms, size_t *lenp);
+char	*codec_ack(const char *id, const char *status, size_t *lenp);
+char	*codec_error(const char *code, const char *detail, const char *id,
+	    size_t *lenp);
+char	*codec_who(const char *const *users, size_t n, size_t *lenp);
+char	*codec_presence(const char *user, int online, size_t *lenp);
+
+/* Client side: requests. */
+char	*codec_req_chat(const char *target, const char *msg, size_t msglen,
+	    const char *id, size_t *lenp);
+char	*codec_req_who(size_t *lenp);
+char	*codec_req_watch(const char *const *users, size_t n, size_t *lenp);
+
+/* ---- server to client ---- */
+
+enum codec_ev_type {
+	CODEC_EV_CHAT = 1,	/* {"message","from_user","ts"} */
+	CODEC_EV_ACK,		/* {"type":"ack","id","status"} */
+	CODEC_EV_ERROR,		/* {"type":"error","error","detail",["id"]} */
+	CODEC_EV_WHO,		/* {"type":"who","users"} */
+	CODEC_EV_PRESENCE,	/* {"type":"presence","user","online"} */
+	CODEC_EV_OTHER		/* a type this version does not know */
+};
+
+struct codec_ev {
+	enum codec_ev_type type;
+	const char	*message;	/* CHAT */
+	size_t		 message_len;
+	char		 from[CODEC_MAX_USER + 1];	/* CHAT */
+	uint64_t	 ts;				/* CHAT, 0 if absent */
+	char		 id[CODEC_MAX_IDJSON + 1];	/* ACK, ERROR */
+	char		 status[16];			/* ACK */
+	char		 error[32];			/* ERROR */
+	char		 detail[CODEC_MAX_DETAIL + 1];	/* ERROR */
+	char		 user[CODEC_MAX_USER + 1];	/* PRESENCE */
+	int		 online;			/* PRESENCE */
+	size_t		 nusers;			/* WHO */
+	char		(*users)[CODEC_MAX_USER + 1];	/* WHO */
+	void		*priv;
+};
+
+/*
+ * Parse one server text message.  Returns 0 (release with
+ * codec_ev_release) or -1 with detail[CODEC_MAX_DETAIL + 1] saying why.
+ * Unknown members are ignored, unknown types give CODEC_EV_OTHER.
+ */
+int	codec_parse_ev(const char *p, size_t len, struct codec_ev *ev,
+	    char *detail);
+void	codec_ev_release(struct codec_ev *ev);
+
+#endif /* CODEC_H */

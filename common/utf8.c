@@ -1,0 +1,78 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * utf8: strict UTF-8 validation after RFC 3629.  This module owns only
+ * the byte-level rules: which sequences are well formed.  It allocates
+ * nothing, keeps no state and never looks past the length it is given.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "utf8.h"
+
+/*
+ * The table in RFC 3629 section 4 restricts the second byte of some lead
+ * bytes: E0 and F0 would otherwise allow overlong forms, ED the UTF-16
+ * surrogates D800-DFFF, and F4 code points above U+10FFFF.  C0, C1 and
+ * F5-FF never start a sequence.  Every later byte is a plain 80-BF.
+ */
+size_t
+utf8_seqlen(const uint8_t *p, size_t len)
+{
+	uint8_t	c, lo = 0x80, hi = 0xbf;
+	size_t	n, i;
+
+	if (p == NULL || len == 0)
+		return (0);
+	c = p[0];
+	if (c < 0x80)
+		return (1);
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return (0);
+
+	if (len < n)
+		return (0);
+	if (p[1] < lo || p[1] > hi)
+		return (0);
+	for (i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return (0);
+	}
+	return (n);
+}
+
+int
+utf8_valid(const uint8_t *p, size_t len)
+{
+	size_t	off = 0, n;
+
+	if (p == NULL)
+		return (len == 0);
+	while (off < len) {
+		/* Runs of ASCII are the common case in chat text. */
+		if (p[off] < 0x80) {
+			off++;
+			continue;
+		}
+		n = utf8_seqlen(p + off, len - off);
+		if (n == 0)
+			return (0);
+		off += n;
+	}
+	return (1);
+}

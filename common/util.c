@@ -1,0 +1,170 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * util: strict number parsing, clocks, socket flags and log escaping.
+ * Every parser consumes the whole string and checks its range, so an
+ * option like "--port 80x" is refused instead of read as 80.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int
+util_parse_ll(const char *s, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Split s into a non-negative integer and a unit suffix, then scale by
+ * the unit's factor from the table.  Overflow is checked before the
+ * multiplication.
+ */
+struct unit {
+	const char	*name;
+	long long	 factor;
+};
+
+static int
+parse_scaled(const char *s, const struct unit *units, long long min,
+    long long max, long long *out)
+{
+	char		 num[32];
+	const char	*p;
+	long long	 v;
+	size_t		 n;
+
+	if (s == NULL)
+		return -1;
+	for (p = s; *p >= '0' && *p <= '9'; p++)
+		;
+	n = (size_t)(p - s);
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (util_parse_ll(num, 0, LLONG_MAX, &v) != 0)
+		return -1;
+	for (; units->name != NULL; units++) {
+		if (strcmp(p, units->name) != 0)
+			continue;
+		if (v > LLONG_MAX / units->factor)
+			return -1;
+		v *= units->factor;
+		if (v < min || v > max)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	return -1;
+}
+
+int
+util_parse_duration_ms(const char *s, long long min_ms, long long max_ms,
+    long long *out)
+{
+	static const struct unit units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 },
+		{ "h", 3600000 }, { NULL, 0 }
+	};
+
+	return parse_scaled(s, units, min_ms, max_ms, out);
+}
+
+int
+util_parse_size(const char *s, long long min, long long max, long long *out)
+{
+	static const struct unit units[] = {
+		{ "", 1 }, { "k", 1024 }, { "K", 1024 }, { "m", 1048576 },
+		{ "M", 1048576 }, { NULL, 0 }
+	};
+
+	return parse_scaled(s, units, min, max, out);
+}
+
+uint64_t
+util_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+util_wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+util_set_nonblock(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	if ((fl = fcntl(fd, F_GETFD)) == -1 ||
+	    fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
+}
+
+char *
+util_escape(char *dst, size_t dstlen, const void *src, size_t srclen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = src;
+	size_t			 i, o = 0;
+
+	if (dstlen == 0)
+		return dst;
+	for (i = 0; i < srclen; i++) {
+		unsigned char	c = p[i];
+		size_t		need = (c == '\\') ? 2 :
+			    (c < 0x20 || c > 0x7e) ? 4 : 1;
+
+		/* Keep room for "..." and the NUL. */
+		if (o + need + 4 > dstlen) {
+			if (dstlen >= 4) {
+				while (o + 4 > dstlen)
+					o--;
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else if (need == 4) {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		} else
+			dst[o++] = (char)c;
+	}
+	dst[o < dstlen ? o : dstlen - 1] = '\0';
+	return dst;
+}

@@ -1,0 +1,56 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * util: small helpers shared by both programs: strict number parsing,
+ * clocks, non-blocking sockets and escaping peer bytes before they reach
+ * a log.  Nothing here prints or exits.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse the whole of s as a base-10 integer in [min, max].  Leading or
+ * trailing garbage, an empty string and overflow are refused.
+ * Returns 0 and stores the value in *out, or -1.
+ */
+int	util_parse_ll(const char *s, long long min, long long max,
+	    long long *out);
+
+/*
+ * Parse a duration: an integer followed by an optional unit "ms", "s"
+ * (default), "m" or "h".  The result, in milliseconds, must lie within
+ * [min_ms, max_ms].  Returns 0 or -1.
+ */
+int	util_parse_duration_ms(const char *s, long long min_ms,
+	    long long max_ms, long long *out);
+
+/*
+ * Parse a size: an integer followed by an optional unit "k"/"K" (KiB)
+ * or "m"/"M" (MiB); the result must lie within [min, max].  Returns 0
+ * or -1.
+ */
+int	util_parse_size(const char *s, long long min, long long max,
+	    long long *out);
+
+/* Milliseconds from a monotonic clock, for timers. */
+uint64_t util_mono_ms(void);
+
+/* Milliseconds since the Unix epoch, for message timestamps. */
+uint64_t util_wall_ms(void);
+
+/* Set O_NONBLOCK and FD_CLOEXEC on fd.  Returns 0 or -1 with errno. */
+int	util_set_nonblock(int fd);
+
+/*
+ * Write a printable, NUL-terminated copy of at most srclen bytes of src
+ * into dst (dstlen > 0): bytes outside printable ASCII become \xNN,
+ * backslash becomes \\, and output that does not fit ends with "...".
+ * Returns dst, so it can be used inside a log call.
+ */
+char	*util_escape(char *dst, size_t dstlen, const void *src,
+	    size_t srclen);
+
+#endif /* UTIL_H */

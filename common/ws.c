@@ -1,0 +1,448 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * ws: the WebSocket frame layer for both programs, on wslay's event API.
+ * This file is the only user of <wslay/wslay.h>.
+ *
+ * Input: one read per readable event into a buffer shared by every
+ * connection (the programs are single-threaded), then wslay parses it
+ * through the recv callback, which hands out that slice and reports
+ * WOULDBLOCK when it is used up.  wslay validates UTF-8 in text messages
+ * and close reasons (closing with 1007), answers pings, echoes close
+ * codes and enforces max_message before allocating (1009).
+ *
+ * Output: wslay serialises every queued frame at once into our own
+ * per-connection buffer (the send callback never blocks), so the caller
+ * can flush each connection with one write per loop pass and knows the
+ * exact stream offset at which each message ends.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+#include <wslay/wslay.h>
+
+#include "transport.h"
+#include "utf8.h"
+#include "ws.h"
+
+#define WS_READ_CHUNK	65536
+/* Room beyond max_output for control frames and frame headers. */
+#define WS_OUT_SLACK	1024
+
+struct ws_conn {
+	wslay_event_context_ptr	 ctx;
+	struct tp		*tp;
+	struct ws_callbacks	 cb;
+	void			*arg;
+	size_t			 max_output;
+
+	/* Input slice being handed to wslay. */
+	const uint8_t		*in;
+	size_t			 inlen;
+
+	/* Output: obuf[ooff..olen) is stream range [written, queued). */
+	uint8_t			*obuf;
+	size_t			 ooff, olen, ocap;
+	uint64_t		 written;
+	uint64_t		 queued;
+
+	int			 eof;
+	int			 failed;
+};
+
+static uint8_t	ws_rbuf[WS_READ_CHUNK];
+
+static ssize_t
+ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+    void *user)
+{
+	struct ws_conn	*c = user;
+
+	if (c->inlen == 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	if (len > c->inlen)
+		len = c->inlen;
+	memcpy(buf, c->in, len);
+	c->in += len;
+	c->inlen -= len;
+	return (ssize_t)len;
+}
+
+/* Make room for need more bytes in obuf, compacting or growing it. */
+static int
+ws_obuf_reserve(struct ws_conn *c, size_t need)
+{
+	size_t	 ncap;
+	uint8_t	*p;
+
+	if (c->ooff > 0 && c->ocap - c->olen < need) {
+		memmove(c->obuf, c->obuf + c->ooff, c->olen - c->ooff);
+		c->olen -= c->ooff;
+		c->ooff = 0;
+	}
+	if (c->ocap - c->olen >= need)
+		return 0;
+	ncap = c->ocap ? c->ocap : 4096;
+	while (ncap - c->olen < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -1;
+		ncap *= 2;
+	}
+	if ((p = realloc(c->obuf, ncap)) == NULL)
+		return -1;
+	c->obuf = p;
+	c->ocap = ncap;
+	return 0;
+}
+
+static ssize_t
+ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+    int flags, void *user)
+{
+	struct ws_conn	*c = user;
+
+	/*
+	 * ws_conn_send() checked the cap before queueing, so this only
+	 * trips on allocation failure or runaway control frames; wslay
+	 * then keeps the rest queued.
+	 */
+	if (c->olen - c->ooff + len > c->max_output + WS_OUT_SLACK ||
+	    ws_obuf_reserve(c, len) == -1) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	memcpy(c->obuf + c->olen, data, len);
+	c->olen += len;
+	c->queued += len;
+	return (ssize_t)len;
+}
+
+static int
+ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
+    void *user)
+{
+	return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+static void
+ws_msg_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_msg_recv_arg *arg, void *user)
+{
+	struct ws_conn	*c = user;
+
+	switch (arg->opcode) {
+	case WSLAY_TEXT_FRAME:
+	case WSLAY_BINARY_FRAME:
+		if (c->cb.on_message != NULL)
+			c->cb.on_message(c->arg, arg->opcode == WSLAY_TEXT_FRAME ?
+			    WS_OP_TEXT : WS_OP_BINARY, arg->msg, arg->msg_length);
+		break;
+	case WSLAY_CONNECTION_CLOSE:
+		if (c->cb.on_close != NULL)
+			c->cb.on_close(c->arg, arg->status_code == 0 ?
+			    WSLAY_CODE_NO_STATUS_RCVD : arg->status_code,
+			    arg->msg_length > 2 ? arg->msg + 2 : NULL,
+			    arg->msg_length > 2 ? arg->msg_length - 2 : 0);
+		break;
+	default:
+		/* Pings are answered by wslay; pongs only show liveness. */
+		break;
+	}
+}
+
+struct ws_conn *
+ws_conn_new(const struct ws_config *cfg, struct tp *tp,
+    const struct ws_callbacks *cb, void *arg)
+{
+	static const struct wslay_event_callbacks wcb = {
+		ws_recv_cb, ws_send_cb, ws_genmask_cb, NULL, NULL, NULL,
+		ws_msg_cb
+	};
+	struct ws_conn	*c;
+	int		 r;
+
+	if (tp == NULL)
+		return NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->tp = tp;
+	c->cb = *cb;
+	c->arg = arg;
+	c->max_output = cfg->max_output;
+	if (cfg->role == WS_ROLE_SERVER)
+		r = wslay_event_context_server_init(&c->ctx, &wcb, c);
+	else
+		r = wslay_event_context_client_init(&c->ctx, &wcb, c);
+	if (r != 0)
+		goto fail;
+	/* wslay's default is 2^31-1: never let a header size our buffers. */
+	wslay_event_config_set_max_recv_msg_length(c->ctx, cfg->max_message);
+	return c;
+fail:
+	if (c != NULL)
+		free(c);
+	tp_free(tp);
+	return NULL;
+}
+
+/* Serialise whatever wslay holds (pongs, close echoes) into obuf. */
+static int
+ws_pump(struct ws_conn *c)
+{
+	if (wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) != 0) {
+		c->failed = 1;
+		return WS_ERR_NOMEM;
+	}
+	return 0;
+}
+
+int
+ws_conn_feed(struct ws_conn *c, const uint8_t *p, size_t len)
+{
+	int	r;
+
+	if (len == 0)
+		return 0;
+	c->in = p;
+	c->inlen = len;
+	r = wslay_event_recv(c->ctx);
+	/* Bytes after a close frame or a violation are ignored. */
+	c->in = NULL;
+	c->inlen = 0;
+	if (r != 0) {
+		c->failed = 1;
+		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_PROTOCOL;
+	}
+	return ws_pump(c);
+}
+
+int
+ws_conn_on_readable(struct ws_conn *c)
+{
+	ssize_t	n;
+
+	if (c->failed || c->eof || !wslay_event_want_read(c->ctx))
+		return 0;
+	n = tp_read(c->tp, ws_rbuf, sizeof(ws_rbuf));
+	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
+		return 0;
+	if (n == TP_EOF) {
+		c->eof = 1;
+		return 0;
+	}
+	if (n < 0) {
+		c->failed = 1;
+		return WS_ERR_TRANSPORT;
+	}
+	return ws_conn_feed(c, ws_rbuf, (size_t)n);
+}
+
+int
+ws_conn_flush(struct ws_conn *c)
+{
+	ssize_t	n;
+
+	if (c->failed)
+		return WS_ERR_TRANSPORT;
+	while (c->ooff < c->olen) {
+		n = tp_write(c->tp, c->obuf + c->ooff, c->olen - c->ooff);
+		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
+			break;
+		if (n < 0) {
+			c->failed = 1;
+			return WS_ERR_TRANSPORT;
+		}
+		c->ooff += (size_t)n;
+		c->written += (uint64_t)n;
+	}
+	if (c->ooff == c->olen) {
+		/* An idle connection holds no output buffer. */
+		free(c->obuf);
+		c->obuf = NULL;
+		c->ooff = c->olen = c->ocap = 0;
+	}
+	return 0;
+}
+
+int
+ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
+    uint64_t *endp)
+{
+	struct wslay_event_msg	m;
+	int			r;
+
+	if (op == WS_OP_TEXT && !utf8_valid(p, len))
+		return WS_ERR_INVALID;
+	if (c->failed || wslay_event_get_close_sent(c->ctx))
+		return WS_ERR_CLOSED;
+	/* 14 bytes: the largest frame header (with a client mask). */
+	if (c->olen - c->ooff + len + 14 > c->max_output)
+		return WS_ERR_FULL;
+	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
+	m.msg = p;
+	m.msg_length = len;
+	if ((r = wslay_event_queue_msg(c->ctx, &m)) != 0)
+		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_CLOSED;
+	if ((r = ws_pump(c)) != 0)
+		return r;
+	if (endp != NULL)
+		*endp = c->queued;
+	return 0;
+}
+
+int
+ws_conn_ping(struct ws_conn *c, const void *p, size_t len)
+{
+	struct wslay_event_msg	m;
+	int			r;
+
+	if (len > 125)
+		return WS_ERR_INVALID;
+	if (c->failed || wslay_event_get_close_sent(c->ctx))
+		return WS_ERR_CLOSED;
+	m.opcode = WSLAY_PING;
+	m.msg = p;
+	m.msg_length = len;
+	if ((r = wslay_event_queue_msg(c->ctx, &m)) != 0)
+		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_CLOSED;
+	return ws_pump(c);
+}
+
+int
+ws_conn_close(struct ws_conn *c, uint16_t code, const char *reason)
+{
+	size_t	len = reason != NULL ? strlen(reason) : 0;
+	int	r;
+
+	if (len > 123 || !utf8_valid((const uint8_t *)reason, len))
+		return WS_ERR_INVALID;
+	if (c->failed)
+		return WS_ERR_CLOSED;
+	r = wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason,
+	    len);
+	if (r == WSLAY_ERR_NO_MORE_MSG)
+		return WS_ERR_CLOSED;
+	if (r != 0)
+		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_INVALID;
+	return ws_pump(c);
+}
+
+void
+ws_conn_truncate(struct ws_conn *c, uint64_t off)
+{
+	if (off < c->written || off > c->queued)
+		return;
+	c->olen = c->ooff + (size_t)(off - c->written);
+	c->queued = off;
+}
+
+short
+ws_conn_events(const struct ws_conn *c)
+{
+	short	ev = 0;
+
+	if (ws_conn_done(c))
+		return 0;
+	if (!c->eof && wslay_event_want_read(c->ctx))
+		ev |= POLLIN;
+	if (c->ooff < c->olen)
+		ev |= POLLOUT;
+	return ev | tp_events(c->tp);
+}
+
+int
+ws_conn_done(const struct ws_conn *c)
+{
+	if (c->failed || c->eof)
+		return 1;
+	return !wslay_event_want_read(c->ctx) &&
+	    !wslay_event_want_write(c->ctx) && c->ooff == c->olen;
+}
+
+size_t
+ws_conn_pending(const struct ws_conn *c)
+{
+	return c->olen - c->ooff;
+}
+
+uint64_t
+ws_conn_written(const struct ws_conn *c)
+{
+	return c->written;
+}
+
+uint64_t
+ws_conn_queued(const struct ws_conn *c)
+{
+	return c->queued;
+}
+
+int
+ws_conn_close_sent(const struct ws_conn *c)
+{
+	return wslay_event_get_close_sent(c->ctx);
+}
+
+int
+ws_conn_close_received(const struct ws_conn *c)
+{
+	return wslay_event_get_close_received(c->ctx);
+}
+
+uint16_t
+ws_conn_code_sent(const struct ws_conn *c)
+{
+	return wslay_event_get_status_code_sent(c->ctx);
+}
+
+uint16_t
+ws_conn_code_received(const struct ws_conn *c)
+{
+	return wslay_event_get_status_code_received(c->ctx);
+}
+
+int
+ws_conn_fd(const struct ws_conn *c)
+{
+	return tp_fd(c->tp);
+}
+
+const char *
+ws_strerror(int code)
+{
+	switch (code) {
+	case WS_OK:
+		return "success";
+	case WS_ERR_SYSTEM:
+		return strerror(errno);
+	case WS_ERR_NOMEM:
+		return "out of memory";
+	case WS_ERR_CLOSED:
+		return "connection is closing";
+	case WS_ERR_FULL:
+		return "output buffer full";
+	case WS_ERR_INVALID:
+		return "invalid argument";
+	case WS_ERR_PROTOCOL:
+		return "protocol error";
+	case WS_ERR_TRANSPORT:
+		return "transport failed";
+	}
+	return "unknown error";
+}
+
+void
+ws_conn_free(struct ws_conn *c)
+{
+	if (c == NULL)
+		return;
+	wslay_event_context_free(c->ctx);
+	tp_free(c->tp);
+	free(c->obuf);
+	free(c);
+}

@@ -1,0 +1,845 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * test_codec: unit tests for common/codec.c.  Every error code the
+ * request parser can give, client ids of each kind, the exact bytes of
+ * the seed's chat event, escaping, UTF-8, watch limits and each server
+ * event type.  No sockets: text in, struct out and back.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "tap.h"
+
+#define S(lit)	(lit), (sizeof(lit) - 1)
+
+/*
+ * Parse s and expect failure with code and a detail in printable ASCII:
+ * details never echo the peer's bytes.  Returns the detail's length.
+ */
+static size_t
+req_fails(const char *s, size_t len, const char *code, struct codec_req *req)
+{
+	const char	*err = NULL;
+	char		 detail[CODEC_MAX_DETAIL + 1];
+	size_t		 i;
+	int		 rc, printable = 1;
+
+	memset(detail, 'x', sizeof(detail));
+	rc = codec_parse_req(s, len, req, &err, detail);
+	CHECK_INT(rc, -1);
+	CHECK_STR(err, code);
+	CHECK(req->priv == NULL && req->users == NULL &&
+	    req->message == NULL);
+	CHECK(strlen(detail) > 0 && strlen(detail) <= CODEC_MAX_DETAIL);
+	for (i = 0; detail[i] != '\0'; i++)
+		if (detail[i] < ' ' || detail[i] > '~')
+			printable = 0;
+	CHECK(printable);
+	return strlen(detail);
+}
+
+static void
+bad(const char *s, const char *code)
+{
+	struct codec_req	req;
+
+	req_fails(s, strlen(s), code, &req);
+	codec_req_release(&req);
+}
+
+/*
+ * Compare a builder's whole text and its length, then free it.  The
+ * length is read through a pointer: the builder that sets it is an
+ * argument of this call, and argument order is unspecified.
+ */
+static void
+same(char *got, const size_t *lenp, const char *want)
+{
+	CHECK_STR(got, want);
+	CHECK_INT(*lenp, strlen(want));
+	free(got);
+}
+
+static void
+test_valid_user(void)
+{
+	char	long_id[CODEC_MAX_USER + 2];
+
+	CHECK(codec_valid_user(S("8888")));
+	CHECK(codec_valid_user(S("a.b_c-D9")));
+	CHECK(!codec_valid_user(S("")));
+	CHECK(!codec_valid_user(NULL, 0));
+	CHECK(!codec_valid_user(S("a b")));
+	CHECK(!codec_valid_user(S("a/b")));
+	CHECK(!codec_valid_user(S("\xc3\xa9")));
+	CHECK(!codec_valid_user(S("ab\0c")));
+	/* Length is what counts, not a NUL: "ab" out of "abc". */
+	CHECK(codec_valid_user("abc", 2));
+	memset(long_id, 'u', sizeof(long_id));
+	CHECK(codec_valid_user(long_id, CODEC_MAX_USER));
+	CHECK(!codec_valid_user(long_id, CODEC_MAX_USER + 1));
+}
+
+static void
+test_req_chat(void)
+{
+	struct codec_req	 req;
+	const char		*err = (const char *)1;
+	char			 detail[CODEC_MAX_DETAIL + 1];
+	const char		*buf;
+
+	/* The seed's message: no "type", no "id". */
+	CHECK_INT(codec_parse_req(S("{\"message\":\"hello\","
+	    "\"target_user\":\"8888\"}"), &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_CHAT);
+	CHECK_INT(req.message_len, 5);
+	CHECK(req.message != NULL && memcmp(req.message, "hello", 5) == 0);
+	CHECK_STR(req.target, "8888");
+	CHECK_STR(req.id, "");
+	CHECK(err == NULL);
+	codec_req_release(&req);
+
+	/* Explicit type, unknown members ignored, whitespace allowed. */
+	CHECK_INT(codec_parse_req(S(" { \"type\" : \"chat\", \"x\": [1, {}],"
+	    " \"target_user\":\"b.o-b_1\", \"message\":\"\", \"id\":7 } "),
+	    &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_CHAT);
+	CHECK_INT(req.message_len, 0);
+	CHECK_STR(req.message, "");
+	CHECK_STR(req.target, "b.o-b_1");
+	CHECK_STR(req.id, "7");
+	codec_req_release(&req);
+
+	/* Only len bytes are read: the buffer need not end in NUL. */
+	buf = "{\"message\":\"m\",\"target_user\":\"t\"}trailing garbage";
+	CHECK_INT(codec_parse_req(buf, strlen(buf) - 16, &req, &err, detail),
+	    0);
+	CHECK_STR(req.target, "t");
+	codec_req_release(&req);
+	req_fails(buf, strlen(buf), CODEC_E_BAD_JSON, &req);
+
+	/* err and detail may be NULL. */
+	CHECK_INT(codec_parse_req(S("{\"type\":\"who\"}"), &req, NULL, NULL),
+	    0);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{"), &req, NULL, NULL), -1);
+	CHECK_INT(codec_parse_req(NULL, 0, &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_JSON);
+}
+
+static void
+test_req_errors(void)
+{
+	struct codec_req	req;
+	char			buf[512];
+	size_t			n;
+
+	/* bad_json */
+	bad("", CODEC_E_BAD_JSON);
+	bad("not json", CODEC_E_BAD_JSON);
+	bad("{", CODEC_E_BAD_JSON);
+	bad("{\"message\":\"a\",}", CODEC_E_BAD_JSON);
+	bad("[1,2]", CODEC_E_BAD_JSON);
+	bad("[]", CODEC_E_BAD_JSON);
+	bad("\"message\"", CODEC_E_BAD_JSON);
+	bad("42", CODEC_E_BAD_JSON);
+	bad("null", CODEC_E_BAD_JSON);
+	bad("{} {}", CODEC_E_BAD_JSON);
+	bad("{\"message\":\"\xff\",\"target_user\":\"a\"}", CODEC_E_BAD_JSON);
+	bad("{\"message\":\"\xc3\",\"target_user\":\"a\"}", CODEC_E_BAD_JSON);
+	bad("{\"message\":\"\\ud800\",\"target_user\":\"a\"}",
+	    CODEC_E_BAD_JSON);
+	bad("{\"message\":\"a\nb\",\"target_user\":\"a\"}", CODEC_E_BAD_JSON);
+	bad("{\"id\":1e99999,\"message\":\"a\",\"target_user\":\"a\"}",
+	    CODEC_E_BAD_JSON);
+	bad("{\"id\":99999999999999999999,\"message\":\"a\","
+	    "\"target_user\":\"a\"}", CODEC_E_BAD_JSON);
+	/* A raw NUL byte inside the buffer. */
+	req_fails(S("{\"message\":\"a\0\",\"target_user\":\"a\"}"),
+	    CODEC_E_BAD_JSON, &req);
+	req_fails(S("{\"type\":\"who\"}\0"), CODEC_E_BAD_JSON, &req);
+	/* Nesting is bounded by jansson, not by our stack. */
+	memset(buf, '[', sizeof(buf));
+	bad("{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+	    CODEC_E_BAD_JSON);
+	req_fails(buf, sizeof(buf), CODEC_E_BAD_JSON, &req);
+
+	/* bad_message */
+	bad("{}", CODEC_E_BAD_MESSAGE);
+	bad("{\"target_user\":\"a\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"message\":\"hi\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"message\":5,\"target_user\":\"a\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"message\":null,\"target_user\":\"a\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"message\":[\"a\"],\"target_user\":\"a\"}",
+	    CODEC_E_BAD_MESSAGE);
+	bad("{\"message\":\"a\",\"target_user\":8888}", CODEC_E_BAD_MESSAGE);
+	bad("{\"message\":\"a\",\"target_user\":null}", CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":\"chat\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":1,\"message\":\"a\",\"target_user\":\"a\"}",
+	    CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":null}", CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":\"watch\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":\"watch\",\"users\":\"a\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":\"watch\",\"users\":{}}", CODEC_E_BAD_MESSAGE);
+
+	/* bad_target */
+	bad("{\"message\":\"a\",\"target_user\":\"\"}", CODEC_E_BAD_TARGET);
+	bad("{\"message\":\"a\",\"target_user\":\"a b\"}", CODEC_E_BAD_TARGET);
+	bad("{\"message\":\"a\",\"target_user\":\"\xe4\xbd\xa0\"}",
+	    CODEC_E_BAD_TARGET);
+	bad("{\"message\":\"a\",\"target_user\":\"a\\u0000\"}",
+	    CODEC_E_BAD_JSON);
+	snprintf(buf, sizeof(buf), "{\"message\":\"a\",\"target_user\":"
+	    "\"%065d\"}", 0);
+	bad(buf, CODEC_E_BAD_TARGET);
+	snprintf(buf, sizeof(buf), "{\"message\":\"a\",\"target_user\":"
+	    "\"%064d\"}", 0);
+	CHECK_INT(codec_parse_req(buf, strlen(buf), &req, NULL, NULL), 0);
+	CHECK_INT(strlen(req.target), 64);
+	codec_req_release(&req);
+
+	/* unknown_type */
+	bad("{\"type\":\"nope\"}", CODEC_E_UNKNOWN_TYPE);
+	bad("{\"type\":\"\",\"message\":\"a\",\"target_user\":\"a\"}",
+	    CODEC_E_UNKNOWN_TYPE);
+	bad("{\"type\":\"WHO\"}", CODEC_E_UNKNOWN_TYPE);
+
+	/* bad_id: checked before everything else. */
+	bad("{\"id\":{},\"message\":\"a\",\"target_user\":\"a\"}",
+	    CODEC_E_BAD_ID);
+	bad("{\"id\":[1],\"type\":\"who\"}", CODEC_E_BAD_ID);
+	bad("{\"id\":true,\"type\":\"who\"}", CODEC_E_BAD_ID);
+	bad("{\"id\":null,\"type\":\"who\"}", CODEC_E_BAD_ID);
+	bad("{\"id\":{},\"type\":\"nope\"}", CODEC_E_BAD_ID);
+
+	/* The detail names the problem, not the bytes. */
+	n = req_fails(S("{\"message\":\"a\",\"target_user\":\"\xff\"}"),
+	    CODEC_E_BAD_JSON, &req);
+	CHECK(n > 0);
+}
+
+static void
+test_req_detail(void)
+{
+	struct codec_req	 req;
+	const char		*err;
+	char			 detail[CODEC_MAX_DETAIL + 1];
+
+	CHECK_INT(codec_parse_req(S("{\"message\":\"a\",\"target_user\":5}"),
+	    &req, &err, detail), -1);
+	CHECK_STR(detail, "\"target_user\" must be a string");
+	CHECK_INT(codec_parse_req(S("{\"message\":1,\"target_user\":\"a\"}"),
+	    &req, &err, detail), -1);
+	CHECK_STR(detail, "\"message\" must be a string");
+	CHECK_INT(codec_parse_req(S("{\"target_user\":\"a\"}"),
+	    &req, &err, detail), -1);
+	CHECK_STR(detail, "\"message\" is missing");
+	CHECK_INT(codec_parse_req(S("{\"message\":\"a\"}"),
+	    &req, &err, detail), -1);
+	CHECK_STR(detail, "\"target_user\" is missing");
+	CHECK_INT(codec_parse_req(S("{\"message\":\"\xff\"}"),
+	    &req, &err, detail), -1);
+	CHECK_STR(detail, "text is not valid UTF-8");
+	CHECK_INT(codec_parse_req(S("nope"), &req, &err, detail), -1);
+	CHECK(strncmp(detail, "not valid JSON", 14) == 0);
+}
+
+static void
+test_req_ids(void)
+{
+	struct codec_req	 req;
+	const char		*err;
+	char			 buf[512], detail[CODEC_MAX_DETAIL + 1];
+	int			 i;
+	static const struct {
+		const char	*in;
+		const char	*want;
+	} ok[] = {
+		{ "\"abc\"", "\"abc\"" },
+		{ "\"\"", "\"\"" },
+		{ "42", "42" },
+		{ "-7", "-7" },
+		{ "0", "0" },
+		{ "9223372036854775807", "9223372036854775807" },
+		{ "1.5", "1.5" },
+		{ "0.1", "0.1" },
+		{ "-2.0", "-2.0" },
+		{ "1e3", "1e3" },
+		{ "1e300", "1e300" },
+		{ "1.5e-7", "1.5e-7" },
+		{ "123456.0", "123456.0" },
+		{ "3.141592653589793", "3.141592653589793" },
+		{ "\"a\\\"b\"", "\"a\\\"b\"" },
+		{ "\"\\u00e9\"", "\"\xc3\xa9\"" },
+		{ "\"\xe4\xbd\xa0\"", "\"\xe4\xbd\xa0\"" },
+		{ "\"a/b\\/c\"", "\"a/b/c\"" },
+		{ "\"\\t\"", "\"\\t\"" },
+	};
+
+	for (i = 0; i < (int)(sizeof(ok) / sizeof(ok[0])); i++) {
+		snprintf(buf, sizeof(buf), "{\"id\":%s,\"message\":\"m\","
+		    "\"target_user\":\"t\"}", ok[i].in);
+		CHECK_INT(codec_parse_req(buf, strlen(buf), &req, &err,
+		    detail), 0);
+		CHECK_STR(req.id, ok[i].want);
+		codec_req_release(&req);
+	}
+
+	/* 126 characters plus quotes is exactly CODEC_MAX_IDJSON. */
+	snprintf(buf, sizeof(buf), "{\"type\":\"who\",\"id\":\"%0*d\"}",
+	    CODEC_MAX_IDJSON - 2, 0);
+	CHECK_INT(codec_parse_req(buf, strlen(buf), &req, &err, detail), 0);
+	CHECK_INT(strlen(req.id), CODEC_MAX_IDJSON);
+	codec_req_release(&req);
+	snprintf(buf, sizeof(buf), "{\"type\":\"who\",\"id\":\"%0*d\"}",
+	    CODEC_MAX_IDJSON - 1, 0);
+	CHECK_INT(codec_parse_req(buf, strlen(buf), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_ID);
+	CHECK_STR(req.id, "");
+	/* Escapes count: 64 quotes become 128 bytes plus 2. */
+	snprintf(buf, sizeof(buf), "{\"type\":\"who\",\"id\":\"%s\"}",
+	    "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\""
+	    "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\""
+	    "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\""
+	    "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"");
+	CHECK_INT(codec_parse_req(buf, strlen(buf), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_ID);
+	/* A long number. */
+	snprintf(buf, sizeof(buf), "{\"type\":\"who\",\"id\":0.%0*d1}",
+	    CODEC_MAX_IDJSON + 10, 0);
+	CHECK_INT(codec_parse_req(buf, strlen(buf), &req, &err, detail), 0);
+	CHECK_STR(req.id, "1e-139");
+	codec_req_release(&req);
+
+	/* On a later error the id is still there, for the reply. */
+	CHECK_INT(codec_parse_req(S("{\"id\":\"q1\",\"message\":5,"
+	    "\"target_user\":\"x\"}"), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_MESSAGE);
+	CHECK_STR(req.id, "\"q1\"");
+	CHECK(req.priv == NULL && req.message == NULL);
+	CHECK_INT(codec_parse_req(S("{\"id\":2.5,\"type\":\"x\"}"), &req,
+	    &err, detail), -1);
+	CHECK_STR(err, CODEC_E_UNKNOWN_TYPE);
+	CHECK_STR(req.id, "2.5");
+	CHECK_INT(codec_parse_req(S("{\"id\":9,\"target_user\":\"a b\","
+	    "\"message\":\"m\"}"), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_TARGET);
+	CHECK_STR(req.id, "9");
+	/* But not when the text is not JSON at all. */
+	CHECK_INT(codec_parse_req(S("{\"id\":9,"), &req, &err, detail), -1);
+	CHECK_STR(req.id, "");
+}
+
+static void
+test_req_who_watch(void)
+{
+	struct codec_req	 req;
+	const char		*err;
+	char			 detail[CODEC_MAX_DETAIL + 1], *buf, *p;
+	int			 i;
+
+	CHECK_INT(codec_parse_req(S("{\"type\":\"who\"}"), &req, &err,
+	    detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_WHO);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"who\",\"message\":5,"
+	    "\"id\":\"w\"}"), &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_WHO);
+	CHECK_STR(req.id, "\"w\"");
+	codec_req_release(&req);
+
+	CHECK_INT(codec_parse_req(S("{\"type\":\"watch\",\"users\":[]}"),
+	    &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_WATCH);
+	CHECK_INT(req.nusers, 0);
+	codec_req_release(&req);
+
+	CHECK_INT(codec_parse_req(S("{\"type\":\"watch\",\"users\":[\"a\","
+	    "\"b.c\",\"a\"]}"), &req, &err, detail), 0);
+	CHECK_INT(req.nusers, 3);
+	if (req.nusers == 3) {
+		CHECK_STR(req.users[0], "a");
+		CHECK_STR(req.users[1], "b.c");
+		CHECK_STR(req.users[2], "a");
+	}
+	codec_req_release(&req);
+
+	bad("{\"type\":\"watch\",\"users\":[\"a\",\"b c\"]}",
+	    CODEC_E_BAD_TARGET);
+	bad("{\"type\":\"watch\",\"users\":[\"a\",5]}", CODEC_E_BAD_TARGET);
+	bad("{\"type\":\"watch\",\"users\":[\"\"]}", CODEC_E_BAD_TARGET);
+	bad("{\"type\":\"watch\",\"users\":[null]}", CODEC_E_BAD_TARGET);
+
+	/* CODEC_MAX_WATCH users is fine, one more is not. */
+	buf = malloc(32 + (CODEC_MAX_WATCH + 1) * 16);
+	CHECK(buf != NULL);
+	if (buf == NULL)
+		return;
+	p = buf + sprintf(buf, "{\"type\":\"watch\",\"users\":[");
+	for (i = 0; i < CODEC_MAX_WATCH; i++)
+		p += sprintf(p, "%s\"u%d\"", i == 0 ? "" : ",", i);
+	strcpy(p, "]}");
+	CHECK_INT(codec_parse_req(buf, strlen(buf), &req, &err, detail), 0);
+	CHECK_INT(req.nusers, CODEC_MAX_WATCH);
+	if (req.nusers == CODEC_MAX_WATCH) {
+		CHECK_STR(req.users[0], "u0");
+		CHECK_STR(req.users[CODEC_MAX_WATCH - 1], "u255");
+	}
+	codec_req_release(&req);
+	p += sprintf(p, ",\"u%d\"]}", i);
+	CHECK_INT(codec_parse_req(buf, strlen(buf), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_TOO_MANY);
+	CHECK(req.users == NULL && req.nusers == 0);
+	free(buf);
+}
+
+static void
+test_release(void)
+{
+	struct codec_req	req;
+	struct codec_ev		ev;
+
+	memset(&req, 0, sizeof(req));
+	codec_req_release(&req);
+	codec_req_release(NULL);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"watch\",\"users\":[\"a\"]}"),
+	    &req, NULL, NULL), 0);
+	codec_req_release(&req);
+	CHECK(req.priv == NULL && req.users == NULL && req.nusers == 0);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"message\":\"a\","
+	    "\"target_user\":\"b\"}"), &req, NULL, NULL), 0);
+	codec_req_release(&req);
+	CHECK(req.message == NULL && req.message_len == 0);
+	codec_req_release(&req);
+
+	memset(&ev, 0, sizeof(ev));
+	codec_ev_release(&ev);
+	codec_ev_release(NULL);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"who\",\"users\":[\"a\"]}"),
+	    &ev, NULL), 0);
+	codec_ev_release(&ev);
+	CHECK(ev.priv == NULL && ev.users == NULL && ev.nusers == 0);
+	codec_ev_release(&ev);
+}
+
+static void
+test_nul(void)
+{
+	struct codec_req	 req;
+	const char		*err;
+	char			 detail[CODEC_MAX_DETAIL + 1], *s;
+	size_t			 len;
+
+	/*
+	 * We do not allow NUL in messages: "\u0000" is refused, so every
+	 * message handed out is also a C string.
+	 */
+	CHECK_INT(codec_parse_req(S("{\"message\":\"a\\u0000b\","
+	    "\"target_user\":\"t\",\"id\":1}"), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_JSON);
+	CHECK_STR(detail, "\\u0000 is not allowed in strings");
+	CHECK(req.message == NULL);
+
+	/* Builders escape a NUL they are given; parsing it back fails. */
+	s = codec_req_chat("t", "a\0b", 3, NULL, &len);
+	CHECK_STR(s, "{\"message\":\"a\\u0000b\",\"target_user\":\"t\"}");
+	CHECK_INT(codec_parse_req(s, len, &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_JSON);
+	free(s);
+	s = codec_chat("f", "\0", 1, 1, &len);
+	CHECK_STR(s, "{\"message\":\"\\u0000\",\"from_user\":\"f\",\"ts\":1}");
+	free(s);
+}
+
+static void
+test_builders(void)
+{
+	const char *const	 users[] = { "a", "b.c", "8888" };
+	size_t			 len;
+	char			*s;
+
+	/* The seed's bytes exactly. */
+	s = codec_chat("8888", "hello", 5, 123, &len);
+	same(s, &len, "{\"message\":\"hello\",\"from_user\":\"8888\","
+	    "\"ts\":123}");
+	s = codec_chat("u", "hi", 2, 1767225600123ULL, &len);
+	same(s, &len, "{\"message\":\"hi\",\"from_user\":\"u\","
+	    "\"ts\":1767225600123}");
+	s = codec_chat("u", "", 0, 0, &len);
+	same(s, &len, "{\"message\":\"\",\"from_user\":\"u\",\"ts\":0}");
+	s = codec_chat("u", NULL, 0, UINT64_MAX, &len);
+	same(s, &len, "{\"message\":\"\",\"from_user\":\"u\","
+	    "\"ts\":9223372036854775807}");
+	/* Only msglen bytes are used. */
+	s = codec_chat("u", "hello", 4, 5, NULL);
+	CHECK_STR(s, "{\"message\":\"hell\",\"from_user\":\"u\",\"ts\":5}");
+	free(s);
+
+	/* Escaping: quotes, backslash, newlines, control bytes. */
+	s = codec_chat("u", S("q\"b\\n\nr\rt\tb\bf\f\x01\x1f\x7f/"), 9, &len);
+	same(s, &len, "{\"message\":\"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\f"
+	    "\\u0001\\u001F\x7f/\",\"from_user\":\"u\",\"ts\":9}");
+
+	/* UTF-8 stays raw. */
+	s = codec_chat("u", S("\xe4\xbd\xa0\xe5\xa5\xbd, "
+	    "\xe4\xb8\x96\xe7\x95\x8c"), 2, &len);
+	same(s, &len, "{\"message\":\"\xe4\xbd\xa0\xe5\xa5\xbd, "
+	    "\xe4\xb8\x96\xe7\x95\x8c\",\"from_user\":\"u\",\"ts\":2}");
+	s = codec_chat("u", S("\xf0\x9f\x98\x80"), 3, &len);
+	same(s, &len, "{\"message\":\"\xf0\x9f\x98\x80\",\"from_user\":\"u\","
+	    "\"ts\":3}");
+
+	/* Invalid UTF-8 is refused. */
+	CHECK(codec_chat("u", S("\xff"), 1, &len) == NULL);
+	CHECK_INT(len, 0);
+	CHECK(codec_chat("u", S("\xe4\xbd"), 1, &len) == NULL);
+	CHECK(codec_req_chat("t", S("\xc0\x80"), NULL, &len) == NULL);
+	CHECK(codec_chat("u", NULL, 3, 1, &len) == NULL);
+
+	/* ack */
+	same(codec_ack("\"abc\"", "ok", &len), &len,
+	    "{\"type\":\"ack\",\"id\":\"abc\",\"status\":\"ok\"}");
+	same(codec_ack("42", "queued", &len), &len,
+	    "{\"type\":\"ack\",\"id\":42,\"status\":\"queued\"}");
+	same(codec_ack("0.1", "ok", &len), &len,
+	    "{\"type\":\"ack\",\"id\":0.1,\"status\":\"ok\"}");
+	same(codec_ack("\"\xe4\xbd\xa0\"", "ok", &len), &len,
+	    "{\"type\":\"ack\",\"id\":\"\xe4\xbd\xa0\",\"status\":\"ok\"}");
+	same(codec_ack(NULL, "ok", &len), &len,
+	    "{\"type\":\"ack\",\"status\":\"ok\"}");
+	same(codec_ack("", "ok", &len), &len,
+	    "{\"type\":\"ack\",\"status\":\"ok\"}");
+	CHECK(codec_ack("{broken", "ok", &len) == NULL);
+
+	/* error */
+	same(codec_error(CODEC_E_BAD_TARGET, "no such \"user\"", NULL, &len),
+	    &len, "{\"type\":\"error\",\"error\":\"bad_target\","
+	    "\"detail\":\"no such \\\"user\\\"\"}");
+	same(codec_error(CODEC_E_QUEUE_FULL, "full", "\"m1\"", &len), &len,
+	    "{\"type\":\"error\",\"error\":\"queue_full\",\"detail\":\"full\","
+	    "\"id\":\"m1\"}");
+	same(codec_error(CODEC_E_BINARY, NULL, "7", &len), &len,
+	    "{\"type\":\"error\",\"error\":\"binary_unsupported\","
+	    "\"detail\":\"\",\"id\":7}");
+
+	/* who, presence */
+	same(codec_who(users, 3, &len), &len,
+	    "{\"type\":\"who\",\"users\":[\"a\",\"b.c\",\"8888\"]}");
+	same(codec_who(NULL, 0, &len), &len, "{\"type\":\"who\",\"users\":[]}");
+	same(codec_presence("a", 1, &len), &len,
+	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":true}");
+	same(codec_presence("a", 0, &len), &len,
+	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":false}");
+	same(codec_presence("a", 42, &len), &len,
+	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":true}");
+
+	/* Client requests. */
+	same(codec_req_chat("8888", "hello", 5, NULL, &len), &len,
+	    "{\"message\":\"hello\",\"target_user\":\"8888\"}");
+	same(codec_req_chat("8888", "hello", 5, "\"c1\"", &len), &len,
+	    "{\"message\":\"hello\",\"target_user\":\"8888\",\"id\":\"c1\"}");
+	same(codec_req_chat("8888", "hello", 5, "12", &len), &len,
+	    "{\"message\":\"hello\",\"target_user\":\"8888\",\"id\":12}");
+	same(codec_req_who(&len), &len, "{\"type\":\"who\"}");
+	same(codec_req_watch(users, 2, &len), &len,
+	    "{\"type\":\"watch\",\"users\":[\"a\",\"b.c\"]}");
+	same(codec_req_watch(NULL, 0, &len), &len,
+	    "{\"type\":\"watch\",\"users\":[]}");
+}
+
+static void
+test_roundtrip(void)
+{
+	static const char	 cjk[] = "\xe4\xbd\xa0\xe5\xa5\xbd, "
+	    "\xe4\xb8\x96\xe7\x95\x8c";	/* 你好, 世界 */
+	static const char	 nasty[] = "\"\\\n\r\t\x01 </script> \xc3\xa9";
+	struct codec_req	 req;
+	struct codec_ev		 ev;
+	const char		*err;
+	char			 detail[CODEC_MAX_DETAIL + 1], *s, *e;
+	size_t			 len, elen;
+
+	CHECK_INT(strlen(cjk), 14);
+
+	/* Client builds, server parses. */
+	s = codec_req_chat("8888", cjk, strlen(cjk), "\"x\"", &len);
+	CHECK(s != NULL);
+	CHECK_INT(codec_parse_req(s, len, &req, &err, detail), 0);
+	CHECK_INT(req.message_len, strlen(cjk));
+	CHECK(memcmp(req.message, cjk, strlen(cjk)) == 0);
+	CHECK_STR(req.target, "8888");
+	CHECK_STR(req.id, "\"x\"");
+
+	/* Server relays, client parses. */
+	e = codec_chat("me", req.message, req.message_len, 77, &elen);
+	codec_req_release(&req);
+	free(s);
+	CHECK_INT(codec_parse_ev(e, elen, &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_CHAT);
+	CHECK_INT(ev.message_len, strlen(cjk));
+	CHECK(memcmp(ev.message, cjk, strlen(cjk)) == 0);
+	CHECK_STR(ev.from, "me");
+	CHECK_INT(ev.ts, 77);
+	codec_ev_release(&ev);
+	free(e);
+
+	/* \u escapes in the input come out as raw UTF-8. */
+	CHECK_INT(codec_parse_req(S("{\"message\":\"\\u4f60\\u597d, "
+	    "\\u4e16\\u754c\",\"target_user\":\"a\"}"), &req, &err, detail),
+	    0);
+	CHECK_INT(req.message_len, strlen(cjk));
+	CHECK(memcmp(req.message, cjk, strlen(cjk)) == 0);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"message\":\"\\ud83d\\ude00\","
+	    "\"target_user\":\"a\"}"), &req, &err, detail), 0);
+	CHECK_STR(req.message, "\xf0\x9f\x98\x80");
+	codec_req_release(&req);
+
+	/* Escaped bytes survive both directions. */
+	s = codec_req_chat("t", nasty, strlen(nasty), "0.1", &len);
+	CHECK_INT(codec_parse_req(s, len, &req, &err, detail), 0);
+	CHECK_INT(req.message_len, strlen(nasty));
+	CHECK_STR(req.message, nasty);
+	CHECK_STR(req.id, "0.1");
+	free(s);
+	s = codec_chat("f", req.message, req.message_len, 1, &len);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+	CHECK_STR(ev.message, nasty);
+	codec_ev_release(&ev);
+	free(s);
+
+	/* An error reply carries the request's id and reads back. */
+	CHECK_INT(codec_parse_req(S("{\"id\":[\"no\"]}"), &req, &err, detail),
+	    -1);
+	CHECK_INT(codec_parse_req(S("{\"id\":\"r9\",\"type\":\"dance\"}"), &req,
+	    &err, detail), -1);
+	e = codec_error(err, detail, req.id, &elen);
+	CHECK(e != NULL);
+	CHECK_INT(codec_parse_ev(e, elen, &ev, NULL), 0);
+	CHECK_INT(ev.type, CODEC_EV_ERROR);
+	CHECK_STR(ev.error, CODEC_E_UNKNOWN_TYPE);
+	CHECK_STR(ev.detail, detail);
+	CHECK_STR(ev.id, "\"r9\"");
+	codec_ev_release(&ev);
+	free(e);
+}
+
+static void
+test_prefixes(void)
+{
+	static const char	 full[] = "{\"id\":\"p\",\"message\":"
+	    "\"\xe4\xbd\xa0\\n\",\"target_user\":\"t\"}";
+	struct codec_req	 req;
+	struct codec_ev		 ev;
+	const char		*err;
+	char			 detail[CODEC_MAX_DETAIL + 1], *copy;
+	size_t			 n, fails = 0;
+
+	/* Every proper prefix is refused, read from an exact-size copy. */
+	for (n = 0; n < sizeof(full) - 1; n++) {
+		copy = malloc(n + 1);
+		memcpy(copy, full, n);
+		if (codec_parse_req(copy, n, &req, &err, detail) == -1 &&
+		    strcmp(err, CODEC_E_BAD_JSON) == 0)
+			fails++;
+		CHECK(codec_parse_ev(copy, n, &ev, detail) == -1);
+		free(copy);
+	}
+	CHECK_INT(fails, sizeof(full) - 1);
+	CHECK_INT(codec_parse_req(full, sizeof(full) - 1, &req, &err, detail),
+	    0);
+	codec_req_release(&req);
+}
+
+static void
+test_ev(void)
+{
+	struct codec_ev	ev;
+	char		detail[CODEC_MAX_DETAIL + 1], buf[512];
+
+	/* chat */
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"hello\",\"from_user\":"
+	    "\"8888\",\"ts\":123}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_CHAT);
+	CHECK_INT(ev.message_len, 5);
+	CHECK_STR(ev.message, "hello");
+	CHECK_STR(ev.from, "8888");
+	CHECK_INT(ev.ts, 123);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"from_user\":\"a\",\"message\":\"\","
+	    "\"extra\":{}}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_CHAT);
+	CHECK_INT(ev.ts, 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"chat\",\"from_user\":\"a\","
+	    "\"message\":\"x\",\"ts\":1}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_CHAT);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"x\",\"from_user\":\"a\","
+	    "\"ts\":\"1\"}"), &ev, detail), -1);
+	CHECK(detail[0] != '\0');
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"x\",\"from_user\":\"a\","
+	    "\"ts\":-1}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"x\",\"from_user\":\"a\","
+	    "\"ts\":1.5}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"message\":5,\"from_user\":\"a\"}"),
+	    &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"x\",\"from_user\":\"a b\"}"),
+	    &ev, detail), -1);
+	CHECK(ev.priv == NULL && ev.message == NULL);
+
+	/* ack */
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"id\":\"abc\","
+	    "\"status\":\"ok\"}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_ACK);
+	CHECK_STR(ev.id, "\"abc\"");
+	CHECK_STR(ev.status, "ok");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"id\":4.25,"
+	    "\"status\":\"queued\"}"), &ev, detail), 0);
+	CHECK_STR(ev.id, "4.25");
+	CHECK_STR(ev.status, "queued");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"status\":\"ok\"}"),
+	    &ev, detail), 0);
+	CHECK_STR(ev.id, "");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"id\":1}"), &ev,
+	    detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"id\":{},"
+	    "\"status\":\"ok\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"status\":"
+	    "\"0123456789abcdef\"}"), &ev, detail), -1);
+
+	/* error */
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"error\",\"error\":"
+	    "\"bad_target\",\"detail\":\"no \\\"such\\\" user\",\"id\":3}"),
+	    &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_ERROR);
+	CHECK_STR(ev.error, "bad_target");
+	CHECK_STR(ev.detail, "no \"such\" user");
+	CHECK_STR(ev.id, "3");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"error\",\"error\":\"x\"}"),
+	    &ev, detail), 0);
+	CHECK_STR(ev.detail, "");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"error\",\"detail\":\"x\"}"),
+	    &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"error\",\"error\":\"x\","
+	    "\"detail\":5}"), &ev, detail), -1);
+	/* A long detail is cut on a character boundary (3-byte chars). */
+	strcpy(buf, "{\"type\":\"error\",\"error\":\"x\",\"detail\":\"");
+	while (strlen(buf) < 400)
+		strcat(buf, "\xe4\xbd\xa0");
+	strcat(buf, "\"}");
+	CHECK_INT(codec_parse_ev(buf, strlen(buf), &ev, detail), 0);
+	CHECK_INT(strlen(ev.detail), 198);
+	codec_ev_release(&ev);
+
+	/* who */
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"who\","
+	    "\"users\":[\"a\",\"b\"]}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_WHO);
+	CHECK_INT(ev.nusers, 2);
+	if (ev.nusers == 2) {
+		CHECK_STR(ev.users[0], "a");
+		CHECK_STR(ev.users[1], "b");
+	}
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"who\",\"users\":[]}"), &ev,
+	    detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_WHO);
+	CHECK_INT(ev.nusers, 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"who\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"who\",\"users\":[\"a\",1]}"),
+	    &ev, detail), -1);
+	CHECK(ev.users == NULL);
+
+	/* presence */
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"presence\",\"user\":\"a\","
+	    "\"online\":true}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_PRESENCE);
+	CHECK_STR(ev.user, "a");
+	CHECK_INT(ev.online, 1);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"presence\",\"user\":\"a\","
+	    "\"online\":false}"), &ev, detail), 0);
+	CHECK_INT(ev.online, 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"presence\",\"user\":\"a\"}"),
+	    &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"presence\",\"user\":\"a\","
+	    "\"online\":1}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"presence\",\"online\":true}"),
+	    &ev, detail), -1);
+
+	/* unknown types are not errors */
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"typing\",\"user\":5}"), &ev,
+	    detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_OTHER);
+	codec_ev_release(&ev);
+
+	/* malformed */
+	CHECK_INT(codec_parse_ev(S("not json"), &ev, detail), -1);
+	CHECK(strncmp(detail, "not valid JSON", 14) == 0);
+	CHECK_INT(codec_parse_ev(S("[1]"), &ev, detail), -1);
+	CHECK_STR(detail, "expected a JSON object");
+	CHECK_INT(codec_parse_ev(S("{\"type\":3}"), &ev, detail), -1);
+	CHECK_STR(detail, "\"type\" must be a string");
+	CHECK_INT(codec_parse_ev(S("{\"status\":\"ok\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"a\\u0000\","
+	    "\"from_user\":\"a\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(NULL, 0, &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{"), &ev, NULL), -1);
+	CHECK(ev.priv == NULL);
+
+	/* Builders and parser agree on every event type. */
+	{
+		const char *const	 u[] = { "x", "y" };
+		char			*s;
+		size_t			 len;
+
+		s = codec_who(u, 2, &len);
+		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+		CHECK_INT(ev.nusers, 2);
+		codec_ev_release(&ev);
+		free(s);
+		s = codec_presence("x", 1, &len);
+		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+		CHECK_INT(ev.type, CODEC_EV_PRESENCE);
+		CHECK_INT(ev.online, 1);
+		codec_ev_release(&ev);
+		free(s);
+		s = codec_ack("-3", "ok", &len);
+		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+		CHECK_INT(ev.type, CODEC_EV_ACK);
+		CHECK_STR(ev.id, "-3");
+		codec_ev_release(&ev);
+		free(s);
+	}
+}
+
+int
+main(void)
+{
+	test_valid_user();
+	test_req_chat();
+	test_req_errors();
+	test_req_detail();
+	test_req_ids();
+	test_req_who_watch();
+	test_release();
+	test_nul();
+	test_builders();
+	test_roundtrip();
+	test_prefixes();
+	test_ev();
+	return test_done();
+}
