@@ -1,0 +1,540 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * chat-server: options, signals, the listening socket and the poll()
+ * loop.  Each pass: run timers, flush every client with pending output
+ * once, reap the dead, rebuild the pollfd array from what each client
+ * wants, poll, then dispatch.  Nothing here knows a frame or a user.
+ */
+#define _GNU_SOURCE	/* accept4 */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "handshake.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define SWEEP_MS		200	/* timer granularity */
+#define SHUTDOWN_MS		3000	/* bound on a graceful exit */
+#define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE */
+#define ACCEPTS_PER_PASS	256
+
+static volatile sig_atomic_t	quit_signal;
+
+static void
+on_signal(int sig)
+{
+	quit_signal = sig;
+}
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE	*fp = status == 0 ? stdout : stderr;
+
+	fprintf(fp,
+"usage: chat-server [-hqVv] [-c max-clients] [-I idle-timeout]\n"
+"                   [-i ping-interval] [-l address] [-m max-message]\n"
+"                   [-o max-output] [-p port] [-Q queue-limit]\n"
+"                   [-t handshake-timeout] [-u max-per-user]\n"
+"                   [--queue-bytes size]\n");
+	if (status == 0)
+		fprintf(fp,
+"\n"
+"  -c, --max-clients N         connections at once (default 10000)\n"
+"  -h, --help                  show this help and exit\n"
+"  -I, --idle-timeout DUR      close clients silent this long (default 75s)\n"
+"  -i, --ping-interval DUR     ping clients silent this long (default 30s)\n"
+"  -l, --listen ADDR           address to bind (default 127.0.0.1)\n"
+"  -m, --max-message SIZE      largest message accepted (default 64k)\n"
+"  -o, --max-output SIZE       bytes buffered per client (default 1m)\n"
+"  -p, --port N                port, 0 for any free one (default 8000)\n"
+"  -Q, --queue-limit N         offline messages per user (default 1000)\n"
+"      --queue-bytes SIZE      offline bytes, all users (default 64m)\n"
+"  -q, --quiet                 log warnings and errors only\n"
+"  -t, --handshake-timeout DUR time to complete the upgrade (default 10s)\n"
+"  -u, --max-per-user N        connections per user id (default 8)\n"
+"  -V, --version               print the version and exit\n"
+"  -v, --verbose               log more (repeat for debug)\n"
+"\nDUR: N[ms|s|m|h]; SIZE: N[k|m].  See chat-server(1).\n");
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+bad_value(const char *opt, const char *val, const char *range)
+{
+	fprintf(stderr, "chat-server: invalid value '%s' for %s: %s\n", val,
+	    opt, range);
+	exit(2);
+}
+
+static void
+parse_options(int argc, char **argv, struct server_config *cfg, int *level)
+{
+	enum { OPT_QUEUE_BYTES = 256 };
+	static const struct option longopts[] = {
+		{ "max-clients", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "ping-interval", required_argument, NULL, 'i' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "max-message", required_argument, NULL, 'm' },
+		{ "max-output", required_argument, NULL, 'o' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "queue-limit", required_argument, NULL, 'Q' },
+		{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "handshake-timeout", required_argument, NULL, 't' },
+		{ "max-per-user", required_argument, NULL, 'u' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	long long	v;
+	int		ch;
+
+	while ((ch = getopt_long(argc, argv, "c:hI:i:l:m:o:p:Q:qt:u:Vv",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (util_parse_ll(optarg, 1, 1000000, &v) != 0)
+				bad_value("--max-clients", optarg,
+				    "expected 1 to 1000000");
+			cfg->max_clients = (size_t)v;
+			break;
+		case 'h':
+			usage(0);
+		case 'I':
+			if (util_parse_duration_ms(optarg, 0, 86400000LL,
+			    &v) != 0)
+				bad_value("--idle-timeout", optarg,
+				    "expected 0 (off) to 24h, e.g. 75s");
+			cfg->idle_timeout = (uint64_t)v;
+			break;
+		case 'i':
+			if (util_parse_duration_ms(optarg, 0, 86400000LL,
+			    &v) != 0)
+				bad_value("--ping-interval", optarg,
+				    "expected 0 (off) to 24h, e.g. 30s");
+			cfg->ping_interval = (uint64_t)v;
+			break;
+		case 'l':
+			cfg->listen = optarg;
+			break;
+		case 'm':
+			if (util_parse_size(optarg, 16, 16 << 20, &v) != 0)
+				bad_value("--max-message", optarg,
+				    "expected 16 to 16m bytes");
+			cfg->max_message = (size_t)v;
+			break;
+		case 'o':
+			if (util_parse_size(optarg, 4096, 1LL << 30, &v) != 0)
+				bad_value("--max-output", optarg,
+				    "expected 4k to 1024m bytes");
+			cfg->max_output = (size_t)v;
+			break;
+		case 'p':
+			if (util_parse_ll(optarg, 0, 65535, &v) != 0)
+				bad_value("--port", optarg,
+				    "expected 0 to 65535");
+			cfg->port = (int)v;
+			break;
+		case 'Q':
+			if (util_parse_ll(optarg, 0, 10000000, &v) != 0)
+				bad_value("--queue-limit", optarg,
+				    "expected 0 to 10000000 messages");
+			cfg->queue_limit = (size_t)v;
+			break;
+		case OPT_QUEUE_BYTES:
+			if (util_parse_size(optarg, 0, 1LL << 40, &v) != 0)
+				bad_value("--queue-bytes", optarg,
+				    "expected 0 to 1048576m bytes");
+			cfg->queue_bytes = (size_t)v;
+			break;
+		case 'q':
+			*level = LOG_WARN;
+			break;
+		case 't':
+			if (util_parse_duration_ms(optarg, 100, 3600000LL,
+			    &v) != 0)
+				bad_value("--handshake-timeout", optarg,
+				    "expected 100ms to 1h");
+			cfg->handshake_timeout = (uint64_t)v;
+			break;
+		case 'u':
+			if (util_parse_ll(optarg, 1, 100000, &v) != 0)
+				bad_value("--max-per-user", optarg,
+				    "expected 1 to 100000");
+			cfg->max_per_user = (size_t)v;
+			break;
+		case 'V':
+			printf("chat-server %s\n", CHAT_VERSION);
+			exit(0);
+		case 'v':
+			if (*level < LOG_DEBUG2)
+				(*level)++;
+			break;
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "chat-server: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(2);
+	}
+	/* A chat event escapes each byte into at most 6 (\u0000). */
+	if (cfg->max_output < cfg->max_message * 7 + 1024) {
+		fprintf(stderr, "chat-server: --max-output (%zu) must be at "
+		    "least 7 times --max-message (%zu) plus 1k\n",
+		    cfg->max_output, cfg->max_message);
+		exit(2);
+	}
+	if (cfg->ping_interval > 0 && cfg->idle_timeout > 0 &&
+	    cfg->idle_timeout <= cfg->ping_interval) {
+		fprintf(stderr, "chat-server: --idle-timeout must be longer "
+		    "than --ping-interval\n");
+		exit(2);
+	}
+}
+
+/* Raise the descriptor limit and keep max_clients within it. */
+static void
+adjust_fd_limit(struct server_config *cfg)
+{
+	struct rlimit	rl;
+	size_t		avail;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	avail = rl.rlim_cur > 64 ? (size_t)rl.rlim_cur - 32 : 32;
+	if (cfg->max_clients > avail) {
+		log_warn("descriptor limit %llu: max clients lowered from %zu "
+		    "to %zu", (unsigned long long)rl.rlim_cur,
+		    cfg->max_clients, avail);
+		cfg->max_clients = avail;
+	}
+}
+
+static int
+listen_on(const struct server_config *cfg, char *shown, size_t shownlen)
+{
+	struct addrinfo		 hints, *res, *ai;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 port[16], host[INET6_ADDRSTRLEN], serv[8];
+	int			 fd = -1, on = 1, r, saved = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", cfg->port);
+	if ((r = getaddrinfo(cfg->listen, port, &hints, &res)) != 0) {
+		fprintf(stderr, "chat-server: cannot resolve '%s': %s\n",
+		    cfg->listen, gai_strerror(r));
+		exit(2);
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, SOMAXCONN) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		fprintf(stderr, "chat-server: cannot listen on '%s' port %d: "
+		    "%s\n", cfg->listen, cfg->port, strerror(saved));
+		exit(1);
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(shown, shownlen, "%s:%d", cfg->listen, cfg->port);
+	else if (ss.ss_family == AF_INET6)
+		snprintf(shown, shownlen, "[%s]:%s", host, serv);
+	else
+		snprintf(shown, shownlen, "%s:%s", host, serv);
+	return fd;
+}
+
+static void
+format_addr(const struct sockaddr_storage *ss, socklen_t sl, char *out,
+    size_t len)
+{
+	char	host[INET6_ADDRSTRLEN], serv[8];
+
+	if (getnameinfo((const struct sockaddr *)ss, sl, host, sizeof(host),
+	    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(out, len, "?");
+	else if (ss->ss_family == AF_INET6)
+		snprintf(out, len, "[%s]:%s", host, serv);
+	else
+		snprintf(out, len, "%s:%s", host, serv);
+}
+
+static void
+link_client(struct server *s, struct client *c)
+{
+	c->next = s->clients;
+	if (s->clients != NULL)
+		s->clients->prev = c;
+	s->clients = c;
+	s->nclients++;
+}
+
+/*
+ * Accept what is waiting.  Returns nonzero if the listener should
+ * pause: out of descriptors (EMFILE/ENFILE), where retrying at once
+ * would spin, as tmux's server_accept notes.
+ */
+static int
+accept_clients(struct server *s, int lfd)
+{
+	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 22\r\n"
+	    "Connection: close\r\n\r\ntoo many connections\r\n";
+	struct sockaddr_storage	 ss;
+	struct client		*c;
+	socklen_t		 sl;
+	char			 addr[64];
+	int			 fd, i;
+
+	for (i = 0; i < ACCEPTS_PER_PASS; i++) {
+		sl = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept: %s; pausing for %d ms",
+				    strerror(errno), ACCEPT_PAUSE_MS);
+				return 1;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("accept: %s", strerror(errno));
+			return 0;
+		}
+		format_addr(&ss, sl, addr, sizeof(addr));
+		if (s->nclients >= s->cfg.max_clients) {
+			log_warn("%s refused: %zu connections (--max-clients)",
+			    addr, s->nclients);
+			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		if ((c = client_new(s, fd, addr)) == NULL) {
+			log_warn("%s refused: out of memory", addr);
+			continue;
+		}
+		log_debug("%s #%llu accepted", addr,
+		    (unsigned long long)c->id);
+		link_client(s, c);
+	}
+	return 0;
+}
+
+static void
+reap(struct server *s)
+{
+	struct client	*c, *next;
+
+	for (c = s->clients; c != NULL; c = next) {
+		next = c->next;
+		if (!c->dead)
+			continue;
+		if (c->prev != NULL)
+			c->prev->next = c->next;
+		else
+			s->clients = c->next;
+		if (c->next != NULL)
+			c->next->prev = c->prev;
+		s->nclients--;
+		client_free(c);
+	}
+}
+
+static int
+run(struct server *s, int lfd)
+{
+	struct pollfd	*pfd = NULL;
+	struct client	**map = NULL, *c;
+	size_t		 cap = 0, n, i;
+	uint64_t	 next_sweep = 0, shutdown_at = 0, paused_until = 0;
+	int		 timeout, r;
+
+	for (;;) {
+		s->now = util_mono_ms();
+		if (quit_signal != 0 && !s->shutting_down) {
+			log_info("signal %d: closing %zu connection(s)",
+			    (int)quit_signal, s->nclients);
+			s->shutting_down = 1;
+			shutdown_at = s->now + SHUTDOWN_MS;
+			close(lfd);
+			lfd = -1;
+			for (c = s->clients; c != NULL; c = c->next)
+				client_shutdown(c);
+		}
+		if (s->now >= next_sweep) {
+			for (c = s->clients; c != NULL; c = c->next)
+				client_timers(c);
+			next_sweep = s->now + SWEEP_MS;
+		}
+		/* One write pass, before sleeping, for every client. */
+		for (c = s->clients; c != NULL; c = c->next)
+			client_flush(c);
+		reap(s);
+		if (s->shutting_down &&
+		    (s->nclients == 0 || s->now >= shutdown_at))
+			break;
+
+		if (cap < s->nclients + 1) {
+			cap = (s->nclients + 1) * 2;
+			free(pfd);
+			free(map);
+			pfd = calloc(cap, sizeof(*pfd));
+			map = calloc(cap, sizeof(*map));
+			if (pfd == NULL || map == NULL) {
+				log_error("out of memory for %zu descriptors",
+				    cap);
+				return 1;
+			}
+		}
+		n = 0;
+		if (lfd != -1 && s->now >= paused_until) {
+			pfd[n].fd = lfd;
+			pfd[n].events = POLLIN;
+			map[n++] = NULL;
+		}
+		for (c = s->clients; c != NULL; c = c->next) {
+			short	ev = client_events(c);
+
+			if (ev == 0)
+				continue;
+			pfd[n].fd = client_fd(c);
+			pfd[n].events = ev;
+			pfd[n].revents = 0;
+			map[n++] = c;
+		}
+		timeout = (int)(next_sweep > s->now ? next_sweep - s->now : 0);
+		if (paused_until > s->now && paused_until - s->now <
+		    (uint64_t)timeout)
+			timeout = (int)(paused_until - s->now);
+		r = poll(pfd, n, timeout);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			return 1;
+		}
+		s->now = util_mono_ms();
+		for (i = 0; i < n && r > 0; i++) {
+			short	rev = pfd[i].revents;
+
+			if (rev == 0)
+				continue;
+			r--;
+			if ((c = map[i]) == NULL) {
+				if (accept_clients(s, lfd))
+					paused_until = s->now + ACCEPT_PAUSE_MS;
+				continue;
+			}
+			if (rev & (POLLIN | POLLHUP | POLLERR))
+				client_on_readable(c);
+			if (rev & (POLLOUT | POLLERR))
+				client_flush(c);
+			if ((rev & (POLLERR | POLLNVAL)) ||
+			    ((rev & POLLHUP) && !(pfd[i].events & POLLIN)))
+				client_drop(c, "socket error");
+		}
+	}
+	free(pfd);
+	free(map);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server_config	cfg = {
+		.listen = "127.0.0.1",
+		.port = 8000,
+		.max_clients = 10000,
+		.max_message = 64 * 1024,
+		.max_output = 1024 * 1024,
+		.max_per_user = 8,
+		.queue_limit = 1000,
+		.queue_bytes = 64 * 1024 * 1024,
+		.handshake_timeout = 10000,
+		.ping_interval = 30000,
+		.idle_timeout = 75000,
+	};
+	struct server		s;
+	struct sigaction	sa;
+	char			shown[INET6_ADDRSTRLEN + 16];
+	int			lfd, level = LOG_INFO, rc;
+
+	log_init("chat-server", LOG_INFO, stderr);
+	parse_options(argc, argv, &cfg, &level);
+	log_init("chat-server", level, stderr);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	adjust_fd_limit(&cfg);
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	if ((s.router = router_new(&s.cfg)) == NULL) {
+		fprintf(stderr, "chat-server: out of memory\n");
+		return 1;
+	}
+	lfd = listen_on(&s.cfg, shown, sizeof(shown));
+	log_info("chat-server %s listening on ws://%s (max %zu clients, "
+	    "%zu-byte messages)", CHAT_VERSION, shown, s.cfg.max_clients,
+	    s.cfg.max_message);
+	rc = run(&s, lfd);
+	while (s.clients != NULL) {
+		struct client	*c = s.clients;
+
+		s.clients = c->next;
+		client_free(c);
+	}
+	router_free(s.router);
+	log_info("exiting");
+	return rc;
+}

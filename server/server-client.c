@@ -1,0 +1,704 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * server-client: one connection, from accept() to free: reading and
+ * answering the HTTP upgrade, then the chat or echo endpoint over the
+ * shared frame layer, its timers, and cutting it off when it misbehaves.
+ * A client is never freed here during a pass: client_free() is called
+ * by main.c when reaping the dead after the pass.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handshake.h"
+#include "log.h"
+#include "server.h"
+#include "transport.h"
+#include "util.h"
+#include "ws.h"
+
+/* How long a close handshake may take before we drop the socket. */
+#define CLOSE_TIMEOUT_MS	3000
+
+static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
+static void client_on_close(void *, uint16_t, const uint8_t *, size_t);
+
+static const struct ws_callbacks client_ws_cb = {
+	client_on_message, client_on_close
+};
+
+struct client *
+client_new(struct server *s, int fd, const char *addr)
+{
+	struct client	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	if ((c->tp = tp_plain_new(fd)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->srv = s;
+	c->id = ++s->next_id;
+	c->state = CLIENT_HANDSHAKE;
+	c->deadline = s->now + s->cfg.handshake_timeout;
+	c->last_rx = c->last_tx_progress = s->now;
+	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	return c;
+}
+
+int
+client_fd(const struct client *c)
+{
+	return c->ws != NULL ? ws_conn_fd(c->ws) : tp_fd(c->tp);
+}
+
+short
+client_events(const struct client *c)
+{
+	if (c->dead)
+		return 0;
+	switch (c->state) {
+	case CLIENT_HANDSHAKE:
+		return POLLIN;
+	case CLIENT_REPLY:
+		return POLLOUT;
+	default:
+		return c->ws != NULL ? ws_conn_events(c->ws) : 0;
+	}
+}
+
+/* Log the end of a WebSocket connection once. */
+static void
+client_log_end(struct client *c, const char *why)
+{
+	const char	*who = c->user != NULL ? router_user_id(c->user) : NULL;
+	uint16_t	 sent = ws_conn_code_sent(c->ws);
+	uint16_t	 recv = ws_conn_code_received(c->ws);
+
+	log_info("%s #%llu%s%s disconnected: %s (close sent %u, received %u)",
+	    c->addr, (unsigned long long)c->id, who ? " user " : "",
+	    who ? who : "", why, sent, recv);
+}
+
+/*
+ * Take c out of the routing: whatever chat messages it accepted but
+ * never wrote go back to its user's queue.
+ */
+static void
+client_detach(struct client *c)
+{
+	uint64_t	 w;
+	struct mq_ent	*e;
+
+	if (c->ws != NULL) {
+		w = ws_conn_written(c->ws);
+		while ((e = c->inflight.head) != NULL && e->end <= w) {
+			mq_pop(&c->inflight);
+			msg_unref(e->m);
+			free(e);
+		}
+	}
+	if (c->user != NULL || c->nwatch > 0)
+		router_detach(c->srv->router, c, &c->inflight);
+	mq_clear(&c->inflight);
+}
+
+static void
+client_kill(struct client *c, const char *why)
+{
+	if (c->dead)
+		return;
+	if (c->ws != NULL)
+		client_log_end(c, why);
+	client_detach(c);
+	c->dead = 1;
+}
+
+void
+client_drop(struct client *c, const char *why)
+{
+	if (c->ws == NULL)
+		c->dead = 1;
+	else
+		client_kill(c, why);
+}
+
+void
+client_close(struct client *c, uint16_t code, const char *reason)
+{
+	if (c->dead || c->ws == NULL)
+		return;
+	client_detach(c);
+	ws_conn_close(c->ws, code, reason);
+	c->state = CLIENT_CLOSING;
+	c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+}
+
+/*
+ * A peer whose output would pass the cap is cut off: its unwritten
+ * chat messages are requeued, and if the stream ends on a frame boundary
+ * a 1008 close follows; mid-frame there is no valid place for one, so
+ * the socket is just closed.  Runs synchronously: callers only touch
+ * other clients through the router, which skips cut ones.
+ */
+static void
+client_cut(struct client *c)
+{
+	uint64_t	 w;
+	int		 boundary;
+
+	if (c->cut || c->dead)
+		return;
+	c->cut = 1;
+	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
+	    c->addr, (unsigned long long)c->id,
+	    c->user ? router_user_id(c->user) : "-", c->srv->cfg.max_output);
+	w = ws_conn_written(c->ws);
+	client_detach(c);
+	boundary = w == ws_conn_queued(c->ws) ||
+	    (c->inflight.head != NULL && c->inflight.head->start == w);
+	if (boundary) {
+		ws_conn_truncate(c->ws, w);
+		client_close(c, 1008, "too slow: output buffer full");
+	} else
+		client_kill(c, "cut off mid-frame (1008)");
+}
+
+size_t
+client_room(const struct client *c)
+{
+	size_t	p;
+
+	if (c->ws == NULL || c->dead || c->cut)
+		return 0;
+	p = ws_conn_pending(c->ws);
+	return p >= c->srv->cfg.max_output ? 0 : c->srv->cfg.max_output - p;
+}
+
+int
+client_send_text(struct client *c, const char *p, size_t len)
+{
+	int	r;
+
+	if (c->dead || c->cut || c->ws == NULL || c->state != CLIENT_CHAT)
+		return -1;
+	r = ws_conn_send(c->ws, WS_OP_TEXT, p, len, NULL);
+	if (r == WS_ERR_FULL) {
+		client_cut(c);
+		return -1;
+	}
+	return r == 0 ? 0 : -1;
+}
+
+int
+client_send_msg(struct client *c, struct msg *m)
+{
+	struct mq_ent	*e;
+	uint64_t	 start;
+	int		 r;
+
+	if (c->dead || c->cut || c->ws == NULL || c->state != CLIENT_CHAT)
+		return -1;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	start = ws_conn_queued(c->ws);
+	r = ws_conn_send(c->ws, WS_OP_TEXT, m->data, m->len, &e->end);
+	if (r != 0) {
+		free(e);
+		if (r == WS_ERR_FULL)
+			client_cut(c);
+		return -1;
+	}
+	e->start = start;
+	e->m = msg_ref(m);
+	mq_push(&c->inflight, e);
+	return 0;
+}
+
+/* Send a protocol error event, with the client's id if it had one. */
+static void
+client_error(struct client *c, const char *code, const char *detail,
+    const char *id)
+{
+	char	*p;
+	size_t	 len;
+
+	if ((p = codec_error(code, detail, id, &len)) != NULL) {
+		client_send_text(c, p, len);
+		free(p);
+	}
+}
+
+static void
+client_chat(struct client *c, struct codec_req *req)
+{
+	struct msg	*m;
+	char		*p;
+	size_t		 len;
+	const char	*status = NULL;
+
+	p = codec_chat(router_user_id(c->user), req->message,
+	    req->message_len, util_wall_ms(), &len);
+	if (p == NULL || (m = msg_new(p, len)) == NULL) {
+		free(p);
+		client_error(c, "internal", "out of memory", req->id);
+		return;
+	}
+	free(p);
+	switch (router_send(c->srv->router, req->target, m)) {
+	case ROUTE_DELIVERED:
+		status = "delivered";
+		break;
+	case ROUTE_QUEUED:
+		status = "queued";
+		break;
+	case ROUTE_FULL:
+		log_info("%s #%llu user %s: queue for %s full, refused",
+		    c->addr, (unsigned long long)c->id,
+		    router_user_id(c->user), req->target);
+		client_error(c, CODEC_E_QUEUE_FULL,
+		    "the target's offline queue is full", req->id);
+		break;
+	case ROUTE_NOMEM:
+		client_error(c, "internal", "out of memory", req->id);
+		break;
+	}
+	msg_unref(m);
+	if (status != NULL && req->id[0] != '\0' &&
+	    (p = codec_ack(req->id, status, &len)) != NULL) {
+		client_send_text(c, p, len);
+		free(p);
+	}
+}
+
+static void
+client_who(struct client *c)
+{
+	const char	**v;
+	char		 *p;
+	size_t		  n, len;
+
+	if ((v = router_online(c->srv->router, &n)) == NULL)
+		return;
+	if ((p = codec_who(v, n, &len)) != NULL) {
+		client_send_text(c, p, len);
+		free(p);
+	}
+	free(v);
+}
+
+static void
+client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
+    size_t len)
+{
+	struct client	*c = arg;
+	struct codec_req req;
+	const char	*err;
+	char		 detail[CODEC_MAX_DETAIL + 1];
+
+	if (c->dead || c->cut)
+		return;
+	if (c->state == CLIENT_ECHO) {
+		if (ws_conn_send(c->ws, op, data, len, NULL) == WS_ERR_FULL) {
+			log_warn("%s #%llu echo: output full, closing",
+			    c->addr, (unsigned long long)c->id);
+			c->cut = 1;
+			client_close(c, 1008, "too slow: output buffer full");
+		}
+		return;
+	}
+	if (c->state != CLIENT_CHAT)
+		return;
+	if (op == WS_OP_BINARY) {
+		client_error(c, CODEC_E_BINARY,
+		    "binary frames are not used on the chat endpoint", NULL);
+		return;
+	}
+	if (codec_parse_req((const char *)data, len, &req, &err,
+	    detail) != 0) {
+		client_error(c, err, detail, req.id);
+		return;
+	}
+	switch (req.type) {
+	case CODEC_REQ_CHAT:
+		client_chat(c, &req);
+		break;
+	case CODEC_REQ_WHO:
+		client_who(c);
+		break;
+	case CODEC_REQ_WATCH:
+		if (router_watch(c->srv->router, c, req.users,
+		    req.nusers) != 0)
+			client_error(c, "internal", "out of memory", req.id);
+		break;
+	}
+	codec_req_release(&req);
+}
+
+static void
+client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
+{
+	struct client	*c = arg;
+	char		 esc[160];
+
+	log_debug("%s #%llu close %u received: %s", c->addr,
+	    (unsigned long long)c->id, code,
+	    util_escape(esc, sizeof(esc), reason, len));
+	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
+		client_detach(c);
+		c->state = CLIENT_CLOSING;
+		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+	}
+}
+
+/* Queue an HTTP error answer; the connection ends once it is out. */
+static void
+client_http_error(struct client *c, int status, const char *extra,
+    const char *body)
+{
+	char	buf[1024];
+	int	n;
+
+	log_info("%s #%llu refused: %d %s", c->addr,
+	    (unsigned long long)c->id, status, body);
+	n = hs_build_error(buf, sizeof(buf), status, extra, body);
+	if (n < 0 || (c->reply = malloc((size_t)n)) == NULL) {
+		c->dead = 1;
+		return;
+	}
+	memcpy(c->reply, buf, (size_t)n);
+	c->reply_len = (size_t)n;
+	c->reply_off = 0;
+	c->state = CLIENT_REPLY;
+	c->after_reply = CLIENT_CLOSING;
+}
+
+/*
+ * Route a parsed request: the path picks the endpoint.  Returns the
+ * state to enter after the 101, or CLIENT_REPLY if an error was queued.
+ */
+static enum client_state
+client_route(struct client *c, const struct hs_request *req, int hs,
+    char *user)
+{
+	char		 path[HS_MAX_TARGET + 1], esc[128];
+	const char	*id = NULL;
+	size_t		 plen;
+
+	plen = strcspn(req->target, "?");
+	memcpy(path, req->target, plen);
+	path[plen] = '\0';
+	if (strncmp(path, "/demo/ws/", 9) == 0)
+		id = path + 9;
+	else if (strncmp(path, "/ws/", 4) == 0)
+		id = path + 4;
+	else if (strcmp(path, "/demo/echo") != 0) {
+		client_http_error(c, 404, NULL, "unknown path (use "
+		    "/demo/ws/USER_ID or /demo/echo)");
+		return CLIENT_REPLY;
+	}
+	if (hs == HS_NOT_UPGRADE) {
+		client_http_error(c, 400, NULL,
+		    "not a WebSocket upgrade request");
+		return CLIENT_REPLY;
+	}
+	if (hs == HS_BAD_VERSION) {
+		client_http_error(c, 426, "Sec-WebSocket-Version: 13\r\n",
+		    "unsupported Sec-WebSocket-Version (only 13)");
+		return CLIENT_REPLY;
+	}
+	if (hs != HS_OK) {
+		client_http_error(c, 400, NULL, hs_strerror(hs));
+		return CLIENT_REPLY;
+	}
+	if (id == NULL)
+		return CLIENT_ECHO;
+	if (!codec_valid_user(id, strlen(id))) {
+		log_debug("%s #%llu bad user id '%s'", c->addr,
+		    (unsigned long long)c->id,
+		    util_escape(esc, sizeof(esc), id, strlen(id)));
+		client_http_error(c, 400, NULL, "invalid user id: use 1-64 "
+		    "characters from A-Z a-z 0-9 . _ -");
+		return CLIENT_REPLY;
+	}
+	snprintf(user, CODEC_MAX_USER + 1, "%s", id);
+	return CLIENT_CHAT;
+}
+
+static void
+client_handshake(struct client *c)
+{
+	struct hs_request	 req;
+	enum client_state	 next;
+	char			 user[CODEC_MAX_USER + 1];
+	char			 buf[512];
+	ssize_t			 n;
+	int			 hs, len;
+
+	if (c->hbuf == NULL && (c->hbuf = malloc(HS_MAX_HEAD)) == NULL) {
+		c->dead = 1;
+		return;
+	}
+	n = tp_read(c->tp, c->hbuf + c->hlen, HS_MAX_HEAD - c->hlen);
+	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
+		return;
+	if (n < 0) {
+		log_debug("%s #%llu gone during handshake", c->addr,
+		    (unsigned long long)c->id);
+		c->dead = 1;
+		return;
+	}
+	c->hlen += (size_t)n;
+	c->last_rx = c->srv->now;
+	hs = hs_parse_request(c->hbuf, c->hlen, &req);
+	if (hs == HS_INCOMPLETE) {
+		if (c->hlen == HS_MAX_HEAD)
+			hs = HS_TOO_LARGE;
+		else
+			return;
+	}
+	switch (hs) {
+	case HS_TOO_LARGE:
+		client_http_error(c, 431, NULL, "request head too large");
+		return;
+	case HS_MALFORMED:
+		client_http_error(c, 400, NULL, "malformed HTTP request");
+		return;
+	case HS_BAD_METHOD:
+		client_http_error(c, 405, "Allow: GET\r\n",
+		    "only GET is allowed");
+		return;
+	}
+	if (c->srv->shutting_down) {
+		client_http_error(c, 503, NULL, "server shutting down");
+		return;
+	}
+	if ((next = client_route(c, &req, hs, user)) == CLIENT_REPLY)
+		return;
+	len = hs_build_accept(buf, sizeof(buf), req.key);
+	if (len < 0 || (c->reply = malloc((size_t)len)) == NULL) {
+		c->dead = 1;
+		return;
+	}
+	memcpy(c->reply, buf, (size_t)len);
+	c->reply_len = (size_t)len;
+	c->state = CLIENT_REPLY;
+	c->after_reply = next;
+	/* Keep what followed the head (a pipelined frame) in hbuf. */
+	memmove(c->hbuf, c->hbuf + req.head_len, c->hlen - req.head_len);
+	c->hlen -= req.head_len;
+	if (next == CLIENT_CHAT)
+		memcpy(c->pending_user, user, sizeof(user));
+	client_flush(c);
+}
+
+/* The 101 is out: become a WebSocket connection. */
+static void
+client_upgrade(struct client *c)
+{
+	struct ws_config cfg;
+	const char	*user = c->pending_user;
+	int		 r;
+
+	cfg.role = WS_ROLE_SERVER;
+	cfg.max_message = c->srv->cfg.max_message;
+	cfg.max_output = c->srv->cfg.max_output;
+	c->ws = ws_conn_new(&cfg, c->tp, &client_ws_cb, c);
+	c->tp = NULL;
+	if (c->ws == NULL) {
+		c->dead = 1;
+		return;
+	}
+	c->state = c->after_reply;
+	c->last_rx = c->last_tx_progress = c->srv->now;
+	c->deadline = 0;
+	if (c->state == CLIENT_CHAT) {
+		r = router_attach(c->srv->router, c, user);
+		if (r == -1) {
+			log_info("%s #%llu user %s refused: more than %zu "
+			    "connections", c->addr, (unsigned long long)c->id,
+			    user, c->srv->cfg.max_per_user);
+			client_close(c, 1008,
+			    "too many connections for this user");
+			return;
+		}
+		if (r != 0) {
+			client_close(c, 1011, "out of memory");
+			return;
+		}
+		log_info("%s #%llu user %s connected (%zu connection%s)",
+		    c->addr, (unsigned long long)c->id, user,
+		    router_user_conns(c->user),
+		    router_user_conns(c->user) == 1 ? "" : "s");
+	} else
+		log_info("%s #%llu echo connected", c->addr,
+		    (unsigned long long)c->id);
+	if (c->hlen > 0 && ws_conn_feed(c->ws, c->hbuf, c->hlen) != 0)
+		client_kill(c, "bad data after handshake");
+	free(c->hbuf);
+	c->hbuf = NULL;
+	c->hlen = 0;
+}
+
+void
+client_on_readable(struct client *c)
+{
+	int	r;
+
+	if (c->dead)
+		return;
+	if (c->state == CLIENT_HANDSHAKE) {
+		client_handshake(c);
+		return;
+	}
+	if (c->ws == NULL)
+		return;
+	c->last_rx = c->srv->now;
+	c->ping_at = 0;
+	r = ws_conn_on_readable(c->ws);
+	if (r != 0)
+		client_kill(c, ws_strerror(r));
+	else if (ws_conn_close_sent(c->ws) && !ws_conn_close_received(c->ws)
+	    && c->state != CLIENT_CLOSING) {
+		/* wslay refused a frame: 1002, 1007 or 1009 is queued. */
+		log_info("%s #%llu protocol violation, closing with %u",
+		    c->addr, (unsigned long long)c->id,
+		    ws_conn_code_sent(c->ws));
+		client_detach(c);
+		c->state = CLIENT_CLOSING;
+		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+	}
+	if (!c->dead && ws_conn_done(c->ws))
+		client_kill(c, ws_conn_close_received(c->ws) ?
+		    "closed" : "connection lost");
+}
+
+void
+client_flush(struct client *c)
+{
+	uint64_t	 before;
+	struct mq_ent	*e;
+	ssize_t		 n;
+
+	if (c->dead)
+		return;
+	if (c->state == CLIENT_REPLY) {
+		n = tp_write(c->tp, c->reply + c->reply_off,
+		    c->reply_len - c->reply_off);
+		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
+			return;
+		if (n < 0) {
+			c->dead = 1;
+			return;
+		}
+		c->reply_off += (size_t)n;
+		if (c->reply_off < c->reply_len)
+			return;
+		free(c->reply);
+		c->reply = NULL;
+		if (c->after_reply == CLIENT_CLOSING)
+			c->dead = 1;	/* an error answer: done */
+		else
+			client_upgrade(c);
+		return;
+	}
+	if (c->ws == NULL || ws_conn_pending(c->ws) == 0)
+		goto check;
+	before = ws_conn_written(c->ws);
+	if (ws_conn_flush(c->ws) != 0) {
+		client_kill(c, "write failed");
+		return;
+	}
+	if (ws_conn_written(c->ws) != before)
+		c->last_tx_progress = c->srv->now;
+	while ((e = c->inflight.head) != NULL &&
+	    e->end <= ws_conn_written(c->ws)) {
+		mq_pop(&c->inflight);
+		msg_unref(e->m);
+		free(e);
+	}
+	if (c->user != NULL && router_has_queue(c->user))
+		router_drain(c->srv->router, c->user);
+check:
+	if (c->ws != NULL && !c->dead && ws_conn_done(c->ws))
+		client_kill(c, "closed");
+}
+
+void
+client_timers(struct client *c)
+{
+	const struct server_config *cfg = &c->srv->cfg;
+	uint64_t	now = c->srv->now;
+
+	if (c->dead)
+		return;
+	switch (c->state) {
+	case CLIENT_HANDSHAKE:
+	case CLIENT_REPLY:
+		if (now >= c->deadline) {
+			log_info("%s #%llu handshake timeout", c->addr,
+			    (unsigned long long)c->id);
+			c->dead = 1;
+		}
+		return;
+	case CLIENT_CLOSING:
+		if (now >= c->deadline)
+			client_kill(c, "close handshake timed out");
+		return;
+	default:
+		break;
+	}
+	if (cfg->idle_timeout > 0 && now - c->last_rx >= cfg->idle_timeout) {
+		log_info("%s #%llu idle for %llu ms, closing", c->addr,
+		    (unsigned long long)c->id,
+		    (unsigned long long)(now - c->last_rx));
+		client_close(c, 1001, "idle timeout");
+		return;
+	}
+	if (ws_conn_pending(c->ws) > 0 && cfg->idle_timeout > 0 &&
+	    now - c->last_tx_progress >= cfg->idle_timeout) {
+		log_info("%s #%llu not reading for %llu ms, cut off",
+		    c->addr, (unsigned long long)c->id,
+		    (unsigned long long)(now - c->last_tx_progress));
+		client_cut(c);
+		return;
+	}
+	if (cfg->ping_interval > 0 && c->ping_at == 0 &&
+	    now - c->last_rx >= cfg->ping_interval) {
+		c->ping_at = now;
+		ws_conn_ping(c->ws, "chat", 4);
+	}
+}
+
+void
+client_shutdown(struct client *c)
+{
+	if (c->dead)
+		return;
+	if (c->ws == NULL || c->state == CLIENT_CLOSING) {
+		if (c->ws == NULL)
+			c->dead = 1;
+		return;
+	}
+	client_close(c, 1001, "server shutting down");
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	client_detach(c);
+	ws_conn_free(c->ws);
+	tp_free(c->tp);
+	free(c->hbuf);
+	free(c->reply);
+	free(c->watch);
+	free(c);
+}

@@ -1,0 +1,174 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * server.h: what the server's modules share.  main.c owns options,
+ * signals, the listener and the poll loop; server-client.c owns one
+ * connection from accept to free; router.c owns users, their offline
+ * queues and presence watchers.  Struct layouts that more than one of
+ * them needs are here; the rest stay in their .c files.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+struct ws_conn;
+struct tp;
+
+/* Every limit a peer can push against, settable by option. */
+struct server_config {
+	const char	*listen;		/* address to bind */
+	int		 port;			/* 0: any free port */
+	size_t		 max_clients;		/* connections, all states */
+	size_t		 max_message;		/* bytes in one message */
+	size_t		 max_output;		/* bytes buffered per client */
+	size_t		 max_per_user;		/* connections per user id */
+	size_t		 queue_limit;		/* messages queued per user */
+	size_t		 queue_bytes;		/* bytes queued, all users */
+	uint64_t	 handshake_timeout;	/* ms */
+	uint64_t	 ping_interval;		/* ms */
+	uint64_t	 idle_timeout;		/* ms */
+};
+
+/* A chat message as sent to receivers: shared, reference-counted. */
+struct msg {
+	unsigned	 refs;
+	size_t		 len;
+	char		 data[];
+};
+
+struct msg	*msg_new(const char *data, size_t len);
+struct msg	*msg_ref(struct msg *);
+void		 msg_unref(struct msg *);
+
+/* One entry of a FIFO of messages. */
+struct mq_ent {
+	struct mq_ent	*next;
+	struct msg	*m;
+	uint64_t	 start, end;	/* output stream offsets (in flight) */
+};
+
+struct mq {
+	struct mq_ent	*head, *tail;
+	size_t		 n, bytes;
+};
+
+void	mq_push(struct mq *, struct mq_ent *);
+void	mq_push_front(struct mq *, struct mq_ent *);
+struct mq_ent *mq_pop(struct mq *);
+void	mq_clear(struct mq *);
+
+enum client_state {
+	CLIENT_HANDSHAKE,	/* reading the HTTP request */
+	CLIENT_REPLY,		/* writing an HTTP answer (101 or error) */
+	CLIENT_CHAT,		/* WebSocket, chat endpoint */
+	CLIENT_ECHO,		/* WebSocket, echo endpoint */
+	CLIENT_CLOSING		/* close queued; waiting for flush or peer */
+};
+
+struct user;
+struct router;
+
+struct client {
+	struct client	*prev, *next;		/* all clients */
+	struct client	*unext;			/* same user */
+	struct server	*srv;
+	enum client_state state;
+	enum client_state after_reply;		/* state once 101 is out */
+	int		 dead;			/* reap after this pass */
+	int		 cut;			/* cut off as a slow reader */
+	int		 pidx;			/* index in pollfd array */
+	char		 addr[64];		/* peer "ip:port" for logs */
+	uint64_t	 id;			/* serial number for logs */
+
+	/* Handshake phase. */
+	struct tp	*tp;
+	uint8_t		*hbuf;
+	size_t		 hlen;
+	char		*reply;
+	size_t		 reply_len, reply_off;
+
+	char		 pending_user[CODEC_MAX_USER + 1];	/* until 101 */
+
+	struct ws_conn	*ws;
+	struct user	*user;			/* CLIENT_CHAT */
+	struct mq	 inflight;		/* chat messages not yet written */
+
+	/* Presence subscriptions: ids this client watches. */
+	char		(*watch)[CODEC_MAX_USER + 1];
+	size_t		 nwatch;
+
+	uint64_t	 deadline;		/* handshake or close */
+	uint64_t	 last_rx;		/* last byte received */
+	uint64_t	 last_tx_progress;	/* last time output moved */
+	uint64_t	 ping_at;		/* 0: no ping outstanding */
+};
+
+struct server {
+	struct server_config cfg;
+	struct router	*router;
+	struct client	*clients;
+	size_t		 nclients;
+	uint64_t	 next_id;
+	uint64_t	 now;			/* monotonic ms, once per pass */
+	int		 shutting_down;
+};
+
+/* server-client.c */
+struct client	*client_new(struct server *, int fd, const char *addr);
+void	client_on_readable(struct client *);
+void	client_flush(struct client *);
+short	client_events(const struct client *);
+int	client_fd(const struct client *);
+void	client_timers(struct client *);
+void	client_shutdown(struct client *);
+/* Drop the connection at once (socket error), logging why. */
+void	client_drop(struct client *, const char *why);
+void	client_free(struct client *);
+/* Send a protocol message (ack, presence...): 0 or -1 (client cut). */
+int	client_send_text(struct client *, const char *p, size_t len);
+/*
+ * Send a chat message and track it until written.  0, or -1 if the
+ * client could not take it (it is then cut off; m was not kept).
+ */
+int	client_send_msg(struct client *, struct msg *m);
+/* Bytes the client can still take before its output cap. */
+size_t	client_room(const struct client *);
+/* Start closing with code and reason; the client is detached. */
+void	client_close(struct client *, uint16_t code, const char *reason);
+
+/* router.c */
+enum route_result {
+	ROUTE_DELIVERED,
+	ROUTE_QUEUED,
+	ROUTE_FULL,
+	ROUTE_NOMEM
+};
+
+struct router	*router_new(const struct server_config *);
+void	router_free(struct router *);
+/* 0, -1 (too many connections for this user) or -2 (no memory). */
+int	router_attach(struct router *, struct client *, const char *user);
+/*
+ * Detach a client from its user; unsent is its undelivered chat
+ * messages, requeued at the head if no other connection of the user
+ * remains.  Also drops its watches.
+ */
+void	router_detach(struct router *, struct client *, struct mq *unsent);
+enum route_result router_send(struct router *, const char *target,
+	    struct msg *m);
+/* Push queued messages to the user's connections while they have room. */
+void	router_drain(struct router *, struct user *);
+int	router_has_queue(const struct user *);
+const char *router_user_id(const struct user *);
+size_t	router_user_conns(const struct user *);
+/* Online user ids (caller frees the array, not the strings). */
+const char **router_online(struct router *, size_t *n);
+/* Replace c's watch list and send the current state of each. 0 or -1. */
+int	router_watch(struct router *, struct client *,
+	    char (*users)[CODEC_MAX_USER + 1], size_t n);
+
+#endif /* SERVER_H */
