@@ -1,0 +1,353 @@
+# Copyright (c) 2026 The chat authors.
+#
+# chatlib: shared helpers for the integration tests.  Starts a real
+# chat-server on 127.0.0.1 with --port 0, learns the port from its log,
+# and always stops it (SIGTERM, then SIGKILL) when the test ends.
+# Clients are Debian's python3-websockets (10.x, asyncio), a peer that
+# nobody here wrote.
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
+SERVER = os.environ.get("CHAT_SERVER", os.path.join(BUILD, "chat-server"))
+CLIENT = os.environ.get("CHAT_CLIENT", os.path.join(BUILD, "chat-client"))
+TMP = os.environ.get("TEST_TMP", os.getcwd())
+
+_checks = 0
+_failed = 0
+
+
+def check(cond, what):
+    """Count one assertion; print it if it failed."""
+    global _checks, _failed
+    _checks += 1
+    if not cond:
+        _failed += 1
+        print("FAILED: " + what, flush=True)
+    return cond
+
+
+def done():
+    """Print the tally and exit with the test's status."""
+    print("%d checks, %d failed" % (_checks, _failed), flush=True)
+    sys.exit(1 if _failed or _checks == 0 else 0)
+
+
+class Server:
+    """A chat-server process on 127.0.0.1 and a free port."""
+
+    def __init__(self, *args, name="server", env=None, preexec=None):
+        self.logpath = os.path.join(TMP, name + ".log")
+        self.logf = open(self.logpath, "wb")
+        cmd = [SERVER, "--listen", "127.0.0.1", "--port", "0", "-v"]
+        cmd += list(args)
+        if os.environ.get("CHAT_VALGRIND") == "1":
+            # Memcheck: any error or definite leak fails the exit status.
+            cmd = ["valgrind", "-q", "--error-exitcode=99",
+                   "--leak-check=full", "--errors-for-leak-kinds=definite",
+                   "--log-file=" + self.logpath + ".vg"] + cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf,
+                                     env=env, preexec_fn=preexec)
+        self.port = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on ws://127\.0\.0\.1:(\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if self.port is None:
+            self.kill()
+            raise RuntimeError("server did not start:\n" + self.log())
+        self.url = "ws://127.0.0.1:%d" % self.port
+
+    def log(self):
+        with open(self.logpath, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        if os.path.exists(self.logpath + ".vg"):
+            with open(self.logpath + ".vg", "rb") as f:
+                text += f.read().decode("utf-8", "replace")
+        return text
+
+    def wait_log(self, pattern, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(pattern, self.log()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.logf.close()
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def cpu_ticks(self):
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        rc = self.stop()
+        if exc[0] is None:
+            check(rc == 0, "server exits 0 on SIGTERM (got %r)" % rc)
+            if rc != 0:
+                print(self.log()[-4000:])
+            check("ERROR: AddressSanitizer" not in self.log() and
+                  "runtime error:" not in self.log(),
+                  "no sanitizer report in the server log")
+        return False
+
+
+async def connect(url_or_server, user=None, path=None, **kw):
+    """Open a python3-websockets client to /demo/ws/USER (or path)."""
+    import websockets
+    base = url_or_server.url if isinstance(url_or_server, Server) \
+        else url_or_server
+    if path is None:
+        path = "/demo/ws/" + user
+    kw.setdefault("open_timeout", 5)
+    kw.setdefault("max_size", 1 << 24)
+    kw.setdefault("ping_interval", None)
+    return await websockets.connect(base + path, **kw)
+
+
+async def recv_json(ws, timeout=5):
+    """The next text message as a dict (raises on timeout)."""
+    data = await asyncio.wait_for(ws.recv(), timeout)
+    return json.loads(data)
+
+
+async def recv_until(ws, pred, timeout=5):
+    """Messages until pred(msg) is true; returns (match, skipped)."""
+    skipped = []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise asyncio.TimeoutError()
+        m = await recv_json(ws, left)
+        if pred(m):
+            return m, skipped
+        skipped.append(m)
+
+
+async def no_message(ws, wait=0.3):
+    """True if nothing arrives within wait seconds."""
+    try:
+        await asyncio.wait_for(ws.recv(), wait)
+        return False
+    except asyncio.TimeoutError:
+        return True
+
+
+def raw_http(port, request, timeout=5):
+    """Send raw bytes, return everything read until the server closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(request)
+        out = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            out += b
+        return out
+    finally:
+        s.close()
+
+
+def run(coro):
+    """Run an async test body with a global time limit."""
+    asyncio.run(asyncio.wait_for(coro, 120))
+
+
+# ---- raw sockets: hand-built frames for protocol tests ----
+
+HANDSHAKE = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+             "Sec-WebSocket-Version: 13\r\n\r\n")
+
+
+def frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length=None):
+    """One WebSocket frame as bytes (masked, as a client must)."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    n = len(payload) if length is None else length
+    out = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        out += bytes([mbit | n])
+    elif n < 65536:
+        out += bytes([mbit | 126]) + n.to_bytes(2, "big")
+    else:
+        out += bytes([mbit | 127]) + n.to_bytes(8, "big")
+    if mask:
+        key = os.urandom(4)
+        out += key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    else:
+        out += payload
+    return out
+
+
+def close_payload(code, reason=b""):
+    if isinstance(reason, str):
+        reason = reason.encode()
+    return code.to_bytes(2, "big") + reason
+
+
+class RawWS:
+    """A WebSocket client on a plain socket, for misbehaving on purpose."""
+
+    def __init__(self, port, path, rcvbuf=None, timeout=5, handshake=True):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                 rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        self.port = port
+        self.buf = b""
+        self.status = None
+        if handshake:
+            self.handshake(path)
+
+    def handshake(self, path, extra=b""):
+        self.sock.sendall((HANDSHAKE % (path, self.port)).encode() + extra)
+        while b"\r\n\r\n" not in self.buf:
+            b = self.sock.recv(4096)
+            if not b:
+                raise ConnectionError("closed during handshake: %r"
+                                      % self.buf)
+            self.buf += b
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        self.status = int(head.split(b" ", 2)[1])
+        if self.status != 101:
+            raise ConnectionError("handshake answered %r" % head)
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def send_frame(self, opcode, payload=b"", **kw):
+        self.sock.sendall(frame(opcode, payload, **kw))
+
+    def send_text(self, text):
+        self.send_frame(1, text)
+
+    def send_json(self, obj):
+        self.send_frame(1, json.dumps(obj))
+
+    def _need(self, n, deadline):
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout()
+            self.sock.settimeout(left)
+            b = self.sock.recv(65536)
+            if not b:
+                raise EOFError()
+            self.buf += b
+
+    def recv_frame(self, timeout=5):
+        """(fin, opcode, payload); raises EOFError at end of stream."""
+        deadline = time.monotonic() + timeout
+        self._need(2, deadline)
+        b0, b1 = self.buf[0], self.buf[1]
+        n, hl = b1 & 0x7f, 2
+        if n == 126:
+            self._need(4, deadline)
+            n, hl = int.from_bytes(self.buf[2:4], "big"), 4
+        elif n == 127:
+            self._need(10, deadline)
+            n, hl = int.from_bytes(self.buf[2:10], "big"), 10
+        if b1 & 0x80:
+            hl += 4		# servers must not mask; tolerated here
+        self._need(hl + n, deadline)
+        payload = self.buf[hl:hl + n]
+        self.buf = self.buf[hl + n:]
+        return bool(b0 & 0x80), b0 & 0x0f, payload
+
+    def recv_json(self, timeout=5):
+        """The next text message as a dict (pings answered, skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            fin, op, p = self.recv_frame(max(0.01,
+                                             deadline - time.monotonic()))
+            if op == 9:
+                self.send_frame(10, p)
+                continue
+            if op == 1:
+                return json.loads(p)
+            raise ValueError("unexpected frame opcode %d: %r" % (op, p))
+
+    def recv_close(self, timeout=5):
+        """Skip to the close frame: (code, reason bytes), or None at EOF
+        without one; (None, b"") for a close without a code."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                fin, op, p = self.recv_frame(
+                    max(0.01, deadline - time.monotonic()))
+                if op == 8:
+                    if len(p) < 2:
+                        return (None, b"")
+                    return (int.from_bytes(p[:2], "big"), p[2:])
+        except (EOFError, ConnectionResetError):
+            return None
+
+    def eof(self, timeout=5):
+        """True if the server closes the TCP stream within timeout."""
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+                b = self.sock.recv(65536)
+                if not b:
+                    return True
+                self.buf += b
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+    def close(self):
+        self.sock.close()
