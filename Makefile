@@ -30,6 +30,9 @@ ifneq ($(SANITIZE),)
 SAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 endif
+ifneq ($(FUZZ),)
+SAN_FLAGS +=	-fsanitize=fuzzer-no-link
+endif
 
 FINAL_CFLAGS =	-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 		-DCHAT_VERSION='"$(VERSION)"' -Icommon $(WARN) -O2 -g \
@@ -41,6 +44,7 @@ SERVER_SRC :=	$(sort $(wildcard server/*.c))
 CLIENT_SRC :=	$(sort $(wildcard client/*.c))
 UNIT_SRC :=	$(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC :=	$(sort $(wildcard tests/tools/*.c))
+FUZZ_SRC :=	$(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 COMMON_OBJ :=	$(COMMON_SRC:%.c=$(OBJ)/%.o)
 SERVER_OBJ :=	$(SERVER_SRC:%.c=$(OBJ)/%.o)
@@ -50,6 +54,10 @@ SERVER_LIB :=	$(filter-out $(OBJ)/server/main.o,$(SERVER_OBJ))
 CLIENT_LIB :=	$(filter-out $(OBJ)/client/main.o,$(CLIENT_OBJ))
 UNIT_BIN :=	$(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN :=	$(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+# Fuzz targets: libFuzzer binaries (make fuzz, clang) and, in every
+# build, replay binaries that run the corpus as regression tests.
+FUZZ_BIN :=	$(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+REPLAY_BIN :=	$(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
 PROGS :=	$(BUILD)/chat-server
 ifneq ($(CLIENT_SRC),)
@@ -58,7 +66,7 @@ endif
 MAN1 :=		$(wildcard man/*.1)
 MAN7 :=		$(wildcard man/*.7)
 
-.PHONY: all check test-bins lint install uninstall clean
+.PHONY: all check test-bins fuzz fuzz-bins lint install uninstall clean
 .DELETE_ON_ERROR:
 
 all: $(PROGS)
@@ -80,11 +88,27 @@ $(BUILD)/tests/%: tests/tools/%.c $(COMMON_OBJ)
 	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) -o $@ $< $(COMMON_OBJ) \
 	    $(COMMON_LIBS) -lm
 
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(SERVER_LIB) $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) -Iserver $(FINAL_LDFLAGS) -o $@ $< \
+	    tests/fuzz/replay.c $(SERVER_LIB) $(COMMON_OBJ) $(COMMON_LIBS) -lm
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SERVER_LIB) $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(FINAL_CFLAGS) -Iserver $(FINAL_LDFLAGS) -fsanitize=fuzzer \
+	    -o $@ $< $(SERVER_LIB) $(COMMON_OBJ) $(COMMON_LIBS) -lm
+
+# libFuzzer needs clang; objects are instrumented, so they live apart.
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang SANITIZE=1 FUZZ=1 fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
 
-test-bins: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+test-bins: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 check: test-bins
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run
@@ -105,6 +129,6 @@ uninstall:
 	for f in $(notdir $(MAN7)); do rm -f $(DESTDIR)$(MANDIR)/man7/$$f; done
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
