@@ -15,6 +15,17 @@
  * per-connection buffer (the send callback never blocks), so the caller
  * can flush each connection with one write per loop pass and knows the
  * exact stream offset at which each message ends.
+ *
+ * Memory: a wslay event context costs about 13 KB (its input and output
+ * buffers are inline), so an idle connection holds none.  One is made
+ * on the first byte in or message out and released by ws_conn_trim()
+ * when the parser is at a frame boundary, no fragmented message is in
+ * progress, nothing is queued inside wslay and no close has started.
+ * The boundary is known exactly: wslay refuses non-minimal length
+ * encodings and wrongly masked frames, so a frame occupies header bytes
+ * (2, +2 or +8 for the length, +4 for a mask) plus its payload; bytes
+ * handed to wslay equal bytes of completed frames only when its input
+ * buffer is empty.
  */
 #include <errno.h>
 #include <poll.h>
@@ -33,11 +44,19 @@
 #define WS_OUT_SLACK	1024
 
 struct ws_conn {
-	wslay_event_context_ptr	 ctx;
+	wslay_event_context_ptr	 ctx;		/* NULL while at rest */
 	struct tp		*tp;
 	struct ws_callbacks	 cb;
 	void			*arg;
 	size_t			 max_output;
+	size_t			 max_message;
+	enum ws_role		 role;
+
+	/* Input accounting for releasing ctx at a frame boundary. */
+	uint64_t		 fed;		/* bytes given to wslay */
+	uint64_t		 framed;	/* bytes of completed frames */
+	uint64_t		 frame_len;	/* size of the current frame */
+	int			 fragmented;	/* a data message continues */
 
 	/* Input slice being handed to wslay. */
 	const uint8_t		*in;
@@ -70,7 +89,35 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	memcpy(buf, c->in, len);
 	c->in += len;
 	c->inlen -= len;
+	c->fed += len;
 	return (ssize_t)len;
+}
+
+static void
+ws_frame_start_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct ws_conn	*c = user;
+	uint64_t	 hdr = 2;
+
+	if (arg->payload_length > 65535)
+		hdr += 8;
+	else if (arg->payload_length > 125)
+		hdr += 2;
+	if (c->role == WS_ROLE_SERVER)
+		hdr += 4;	/* clients mask; wslay refuses otherwise */
+	c->frame_len = hdr + arg->payload_length;
+	if (!wslay_is_ctrl_frame(arg->opcode))
+		c->fragmented = !arg->fin;
+}
+
+static void
+ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
+{
+	struct ws_conn	*c = user;
+
+	c->framed += c->frame_len;
+	c->frame_len = 0;
 }
 
 /* Make room for need more bytes in obuf, compacting or growing it. */
@@ -138,9 +185,11 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	switch (arg->opcode) {
 	case WSLAY_TEXT_FRAME:
 	case WSLAY_BINARY_FRAME:
+		/* wslay passes NULL for an empty message; callers get "". */
 		if (c->cb.on_message != NULL)
 			c->cb.on_message(c->arg, arg->opcode == WSLAY_TEXT_FRAME ?
-			    WS_OP_TEXT : WS_OP_BINARY, arg->msg, arg->msg_length);
+			    WS_OP_TEXT : WS_OP_BINARY, arg->msg != NULL ?
+			    arg->msg : (const uint8_t *)"", arg->msg_length);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
 		if (c->cb.on_close != NULL)
@@ -159,42 +208,73 @@ struct ws_conn *
 ws_conn_new(const struct ws_config *cfg, struct tp *tp,
     const struct ws_callbacks *cb, void *arg)
 {
-	static const struct wslay_event_callbacks wcb = {
-		ws_recv_cb, ws_send_cb, ws_genmask_cb, NULL, NULL, NULL,
-		ws_msg_cb
-	};
 	struct ws_conn	*c;
-	int		 r;
 
 	if (tp == NULL)
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto fail;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		tp_free(tp);
+		return NULL;
+	}
 	c->tp = tp;
 	c->cb = *cb;
 	c->arg = arg;
+	c->role = cfg->role;
 	c->max_output = cfg->max_output;
-	if (cfg->role == WS_ROLE_SERVER)
+	c->max_message = cfg->max_message;
+	return c;
+}
+
+/* Attach a wslay context if the connection is at rest. */
+static int
+ws_ctx(struct ws_conn *c)
+{
+	static const struct wslay_event_callbacks wcb = {
+		ws_recv_cb, ws_send_cb, ws_genmask_cb, ws_frame_start_cb,
+		NULL, ws_frame_end_cb, ws_msg_cb
+	};
+	int	r;
+
+	if (c->ctx != NULL)
+		return 0;
+	if (c->role == WS_ROLE_SERVER)
 		r = wslay_event_context_server_init(&c->ctx, &wcb, c);
 	else
 		r = wslay_event_context_client_init(&c->ctx, &wcb, c);
-	if (r != 0)
-		goto fail;
+	if (r != 0) {
+		c->ctx = NULL;
+		return WS_ERR_NOMEM;
+	}
 	/* wslay's default is 2^31-1: never let a header size our buffers. */
-	wslay_event_config_set_max_recv_msg_length(c->ctx, cfg->max_message);
-	return c;
-fail:
-	if (c != NULL)
-		free(c);
-	tp_free(tp);
-	return NULL;
+	wslay_event_config_set_max_recv_msg_length(c->ctx, c->max_message);
+	return 0;
+}
+
+int
+ws_conn_at_rest(const struct ws_conn *c)
+{
+	return c->ctx == NULL;
+}
+
+void
+ws_conn_trim(struct ws_conn *c)
+{
+	if (c->ctx == NULL || c->fed != c->framed || c->fragmented ||
+	    wslay_event_want_write(c->ctx) ||
+	    wslay_event_get_close_sent(c->ctx) ||
+	    wslay_event_get_close_received(c->ctx) ||
+	    !wslay_event_get_read_enabled(c->ctx))
+		return;
+	wslay_event_context_free(c->ctx);
+	c->ctx = NULL;
 }
 
 /* Serialise whatever wslay holds (pongs, close echoes) into obuf. */
 static int
 ws_pump(struct ws_conn *c)
 {
-	if (wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) != 0) {
+	if (c->ctx != NULL && wslay_event_want_write(c->ctx) &&
+	    wslay_event_send(c->ctx) != 0) {
 		c->failed = 1;
 		return WS_ERR_NOMEM;
 	}
@@ -208,6 +288,10 @@ ws_conn_feed(struct ws_conn *c, const uint8_t *p, size_t len)
 
 	if (len == 0)
 		return 0;
+	if ((r = ws_ctx(c)) != 0) {
+		c->failed = 1;
+		return r;
+	}
 	c->in = p;
 	c->inlen = len;
 	r = wslay_event_recv(c->ctx);
@@ -226,7 +310,8 @@ ws_conn_on_readable(struct ws_conn *c)
 {
 	ssize_t	n;
 
-	if (c->failed || c->eof || !wslay_event_want_read(c->ctx))
+	if (c->failed || c->eof ||
+	    (c->ctx != NULL && !wslay_event_want_read(c->ctx)))
 		return 0;
 	n = tp_read(c->tp, ws_rbuf, sizeof(ws_rbuf));
 	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
@@ -278,11 +363,14 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 
 	if (op == WS_OP_TEXT && !utf8_valid(p, len))
 		return WS_ERR_INVALID;
-	if (c->failed || wslay_event_get_close_sent(c->ctx))
+	if (c->failed || (c->ctx != NULL &&
+	    wslay_event_get_close_sent(c->ctx)))
 		return WS_ERR_CLOSED;
 	/* 14 bytes: the largest frame header (with a client mask). */
 	if (c->olen - c->ooff + len + 14 > c->max_output)
 		return WS_ERR_FULL;
+	if ((r = ws_ctx(c)) != 0)
+		return r;
 	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
 	m.msg = p;
 	m.msg_length = len;
@@ -303,8 +391,11 @@ ws_conn_ping(struct ws_conn *c, const void *p, size_t len)
 
 	if (len > 125)
 		return WS_ERR_INVALID;
-	if (c->failed || wslay_event_get_close_sent(c->ctx))
+	if (c->failed || (c->ctx != NULL &&
+	    wslay_event_get_close_sent(c->ctx)))
 		return WS_ERR_CLOSED;
+	if ((r = ws_ctx(c)) != 0)
+		return r;
 	m.opcode = WSLAY_PING;
 	m.msg = p;
 	m.msg_length = len;
@@ -323,6 +414,8 @@ ws_conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 		return WS_ERR_INVALID;
 	if (c->failed)
 		return WS_ERR_CLOSED;
+	if ((r = ws_ctx(c)) != 0)
+		return r;
 	r = wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason,
 	    len);
 	if (r == WSLAY_ERR_NO_MORE_MSG)
@@ -348,7 +441,7 @@ ws_conn_events(const struct ws_conn *c)
 
 	if (ws_conn_done(c))
 		return 0;
-	if (!c->eof && wslay_event_want_read(c->ctx))
+	if (!c->eof && (c->ctx == NULL || wslay_event_want_read(c->ctx)))
 		ev |= POLLIN;
 	if (c->ooff < c->olen)
 		ev |= POLLOUT;
@@ -360,6 +453,8 @@ ws_conn_done(const struct ws_conn *c)
 {
 	if (c->failed || c->eof)
 		return 1;
+	if (c->ctx == NULL)
+		return 0;
 	return !wslay_event_want_read(c->ctx) &&
 	    !wslay_event_want_write(c->ctx) && c->ooff == c->olen;
 }
@@ -382,28 +477,32 @@ ws_conn_queued(const struct ws_conn *c)
 	return c->queued;
 }
 
+/* At rest, no close has started: the answers of an open connection. */
 int
 ws_conn_close_sent(const struct ws_conn *c)
 {
-	return wslay_event_get_close_sent(c->ctx);
+	return c->ctx != NULL && wslay_event_get_close_sent(c->ctx);
 }
 
 int
 ws_conn_close_received(const struct ws_conn *c)
 {
-	return wslay_event_get_close_received(c->ctx);
+	return c->ctx != NULL && wslay_event_get_close_received(c->ctx);
 }
 
 uint16_t
 ws_conn_code_sent(const struct ws_conn *c)
 {
-	return wslay_event_get_status_code_sent(c->ctx);
+	return c->ctx != NULL ? wslay_event_get_status_code_sent(c->ctx) :
+	    WSLAY_CODE_ABNORMAL_CLOSURE;
 }
 
 uint16_t
 ws_conn_code_received(const struct ws_conn *c)
 {
-	return wslay_event_get_status_code_received(c->ctx);
+	return c->ctx != NULL ?
+	    wslay_event_get_status_code_received(c->ctx) :
+	    WSLAY_CODE_ABNORMAL_CLOSURE;
 }
 
 int

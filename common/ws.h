@@ -115,6 +115,17 @@ int	ws_conn_close(struct ws_conn *, uint16_t code, const char *reason);
  */
 void	ws_conn_truncate(struct ws_conn *, uint64_t off);
 
+/*
+ * Release the parser and serialiser state (about 13 KB) if the
+ * connection is at a frame boundary with nothing in progress; it comes
+ * back on the next byte in or message out.  Cheap: call it on idle
+ * connections from a periodic sweep.
+ */
+void	ws_conn_trim(struct ws_conn *);
+
+/* Nonzero if the connection holds no parser state (for tests, stats). */
+int	ws_conn_at_rest(const struct ws_conn *);
+
 /* POLLIN/POLLOUT the connection wants now (0 when done). */
 short	ws_conn_events(const struct ws_conn *);
 

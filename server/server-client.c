@@ -669,6 +669,9 @@ client_timers(struct client *c)
 		client_cut(c);
 		return;
 	}
+	/* A connection quiet for a second gives its parser state back. */
+	if (now - c->last_rx >= 1000 && ws_conn_pending(c->ws) == 0)
+		ws_conn_trim(c->ws);
 	if (cfg->ping_interval > 0 && c->ping_at == 0 &&
 	    now - c->last_rx >= cfg->ping_interval) {
 		c->ping_at = now;
