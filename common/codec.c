@@ -6,6 +6,12 @@
  * and type checks of every message and the exact bytes we send; it does
  * no I/O, keeps no state between calls and never prints.  Routing
  * decisions (who may be addressed, queue limits) belong to the server.
+ *
+ * The chat message is the hot path: a request of the seed's plain shape
+ * (string members without escapes, an integer or plain string "id") is
+ * scanned directly, and the chat event is written directly; jansson
+ * handles everything else, so both paths give the same answers (see
+ * tests/unit/test_codec.c and the fuzz target).
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -16,6 +22,7 @@
 #include <jansson.h>
 
 #include "codec.h"
+#include "utf8.h"
 
 /*
  * Every text we emit is compact and keeps members in the order we add
@@ -278,6 +285,146 @@ parse_watch(json_t *root, struct codec_req *req, const char **code,
 	return 0;
 }
 
+/* ---- fast path for the chat request ---- */
+
+static const char *
+skip_ws(const char *s, const char *e)
+{
+	while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+		s++;
+	return s;
+}
+
+/*
+ * A string without escapes or control characters (so its bytes are its
+ * value).  Returns the position past the closing quote, or NULL to send
+ * the input to jansson.
+ */
+static const char *
+fast_string(const char *s, const char *e, const char **vp, size_t *lenp)
+{
+	const char	*start;
+
+	if (s >= e || *s != '"')
+		return NULL;
+	start = ++s;
+	for (; s < e; s++) {
+		unsigned char	c = (unsigned char)*s;
+
+		if (c == '"') {
+			*vp = start;
+			*lenp = (size_t)(s - start);
+			return s + 1;
+		}
+		if (c == '\\' || c < 0x20)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* An integer as jansson prints it back: no leading zero, no "-0". */
+static const char *
+fast_integer(const char *s, const char *e, size_t *lenp)
+{
+	const char	*start = s, *d;
+
+	if (s < e && *s == '-')
+		s++;
+	d = s;
+	while (s < e && *s >= '0' && *s <= '9')
+		s++;
+	if (s == d || s - d > 18 || (*d == '0' && (s - d > 1 || d != start)))
+		return NULL;
+	if (s < e && (*s == '.' || *s == 'e' || *s == 'E'))
+		return NULL;
+	*lenp = (size_t)(s - start);
+	return s;
+}
+
+/* Off only to compare the two paths (tests, fuzzing, benchmarks). */
+static int	codec_fast = 1;
+
+void
+codec_set_fast_path(int on)
+{
+	codec_fast = on;
+}
+
+#define KEY_IS(k, kl, lit) ((kl) == sizeof(lit) - 1 && \
+	memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
+/*
+ * The seed's chat shape, scanned without building a tree.  Returns 1
+ * with req filled (message points into p), or 0 if anything is unusual:
+ * then jansson decides, errors included.
+ */
+static int
+fast_chat(const char *p, size_t len, struct codec_req *req)
+{
+	const char	*s = p, *e = p + len, *k, *v, *msg = NULL, *tgt = NULL;
+	const char	*id = NULL;
+	size_t		 kl, vl, msglen = 0, tgtlen = 0, idlen = 0;
+	int		 seen_type = 0;
+
+	s = skip_ws(s, e);
+	if (s >= e || *s++ != '{')
+		return 0;
+	for (;;) {
+		s = skip_ws(s, e);
+		if ((s = fast_string(s, e, &k, &kl)) == NULL)
+			return 0;
+		s = skip_ws(s, e);
+		if (s >= e || *s++ != ':')
+			return 0;
+		s = skip_ws(s, e);
+		if (KEY_IS(k, kl, "message") && msg == NULL) {
+			if ((s = fast_string(s, e, &msg, &msglen)) == NULL)
+				return 0;
+		} else if (KEY_IS(k, kl, "target_user") && tgt == NULL) {
+			if ((s = fast_string(s, e, &tgt, &tgtlen)) == NULL)
+				return 0;
+		} else if (KEY_IS(k, kl, "id") && id == NULL) {
+			id = s;
+			if (s < e && *s == '"') {
+				if ((s = fast_string(s, e, &v, &vl)) == NULL)
+					return 0;
+				idlen = vl + 2;
+			} else if ((s = fast_integer(s, e, &idlen)) == NULL)
+				return 0;
+			if (idlen > CODEC_MAX_IDJSON)
+				return 0;
+		} else if (KEY_IS(k, kl, "type") && !seen_type) {
+			if ((s = fast_string(s, e, &v, &vl)) == NULL ||
+			    !KEY_IS(v, vl, "chat"))
+				return 0;
+			seen_type = 1;
+		} else
+			return 0;
+		s = skip_ws(s, e);
+		if (s < e && *s == ',') {
+			s++;
+			continue;
+		}
+		if (s < e && *s == '}')
+			break;
+		return 0;
+	}
+	if (skip_ws(s + 1, e) != e || msg == NULL || tgt == NULL ||
+	    !codec_valid_user(tgt, tgtlen) ||
+	    !utf8_valid((const uint8_t *)p, len))
+		return 0;
+	req->type = CODEC_REQ_CHAT;
+	req->message = msg;
+	req->message_len = msglen;
+	memcpy(req->target, tgt, tgtlen);
+	req->target[tgtlen] = '\0';
+	if (id != NULL) {
+		memcpy(req->id, id, idlen);
+		req->id[idlen] = '\0';
+	}
+	return 1;
+}
+
 int
 codec_parse_req(const char *p, size_t len, struct codec_req *req,
     const char **err, char *detail)
@@ -291,6 +438,11 @@ codec_parse_req(const char *p, size_t len, struct codec_req *req,
 		detail[0] = '\0';
 	if (p == NULL)
 		p = "";
+	if (codec_fast && fast_chat(p, len, req)) {
+		if (err != NULL)
+			*err = NULL;
+		return 0;
+	}
 
 	/*
 	 * Flags 0: no JSON_ALLOW_NUL, so "\u0000" is refused and every
@@ -449,23 +601,103 @@ text(const char *msg, size_t msglen)
 	return json_stringn(msg, msglen);
 }
 
-char *
-codec_chat(const char *from, const char *msg, size_t msglen,
-    uint64_t ts_ms, size_t *lenp)
+/*
+ * The chat event is written directly, escaping exactly as jansson's
+ * dump_string does without JSON_ENSURE_ASCII: '"', '\\' and control
+ * characters only, short forms where JSON has them, else \u00XX.
+ */
+static size_t
+escape_into(char *out, const char *s, size_t n)
 {
-	json_t	*o;
+	static const char	 hex[] = "0123456789ABCDEF";
+	size_t			 o = 0, i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char	c = (unsigned char)s[i];
+		char		short_form = 0;
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			if (out != NULL)
+				out[o] = (char)c;
+			o++;
+			continue;
+		}
+		switch (c) {
+		case '"': short_form = '"'; break;
+		case '\\': short_form = '\\'; break;
+		case '\b': short_form = 'b'; break;
+		case '\f': short_form = 'f'; break;
+		case '\n': short_form = 'n'; break;
+		case '\r': short_form = 'r'; break;
+		case '\t': short_form = 't'; break;
+		}
+		if (short_form != 0) {
+			if (out != NULL) {
+				out[o] = '\\';
+				out[o + 1] = short_form;
+			}
+			o += 2;
+		} else {
+			if (out != NULL) {
+				memcpy(out + o, "\\u00", 4);
+				out[o + 4] = hex[c >> 4];
+				out[o + 5] = hex[c & 15];
+			}
+			o += 6;
+		}
+	}
+	return o;
+}
+
+size_t
+codec_chat_into(char *buf, size_t buflen, const char *from, const char *msg,
+    size_t msglen, uint64_t ts_ms)
+{
+	char	tail[48];
+	size_t	need, o, fl = strlen(from), tl;
 
 	/* json_int_t is signed: clamp instead of wrapping negative. */
 	if (ts_ms > (uint64_t)LLONG_MAX)
 		ts_ms = (uint64_t)LLONG_MAX;
-	o = json_object();
-	if (add(o, "message", text(msg, msglen)) == -1 ||
-	    add(o, "from_user", json_string(from)) == -1 ||
-	    add(o, "ts", json_integer((json_int_t)ts_ms)) == -1) {
-		json_decref(o);
-		o = NULL;
-	}
-	return dump(o, 0, lenp);
+	tl = (size_t)snprintf(tail, sizeof(tail), "\",\"ts\":%llu}",
+	    (unsigned long long)ts_ms);
+	need = sizeof("{\"message\":\"") - 1 + escape_into(NULL, msg, msglen) +
+	    sizeof("\",\"from_user\":\"") - 1 + escape_into(NULL, from, fl) + tl;
+	if (buf == NULL || buflen < need + 1)
+		return need;
+	o = sizeof("{\"message\":\"") - 1;
+	memcpy(buf, "{\"message\":\"", o);
+	o += escape_into(buf + o, msg, msglen);
+	memcpy(buf + o, "\",\"from_user\":\"", sizeof("\",\"from_user\":\"") - 1);
+	o += sizeof("\",\"from_user\":\"") - 1;
+	o += escape_into(buf + o, from, fl);
+	memcpy(buf + o, tail, tl + 1);
+	return need;
+}
+
+char *
+codec_chat(const char *from, const char *msg, size_t msglen,
+    uint64_t ts_ms, size_t *lenp)
+{
+	char	*p;
+	size_t	 n;
+
+	if (lenp != NULL)
+		*lenp = 0;
+	if (msg == NULL && msglen != 0)
+		return NULL;
+	if (msg == NULL)
+		msg = "";
+	if (!utf8_valid((const uint8_t *)msg, msglen) ||
+	    !utf8_valid((const uint8_t *)from, strlen(from)))
+		return NULL;
+	n = codec_chat_into(NULL, 0, from, msg, msglen, ts_ms);
+	if ((p = malloc(n + 1)) == NULL)
+		return NULL;
+	codec_chat_into(p, n + 1, from, msg, msglen, ts_ms);
+	if (lenp != NULL)
+		*lenp = n;
+	return p;
 }
 
 /*

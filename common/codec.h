@@ -40,7 +40,9 @@ enum codec_req_type {
 
 struct codec_req {
 	enum codec_req_type type;
-	const char	*message;	/* CHAT: UTF-8, not NUL-safe: use len */
+	const char	*message;	/* CHAT: UTF-8, not NUL-terminated:
+					   use len; points into the input
+					   or into priv */
 	size_t		 message_len;
 	char		 target[CODEC_MAX_USER + 1];	/* CHAT */
 	char		 id[CODEC_MAX_IDJSON + 1];	/* "id" as compact
@@ -52,13 +54,21 @@ struct codec_req {
 
 /*
  * Parse one client text message.  Returns 0 with *req filled (release
- * it with codec_req_release), or -1 with *req released and err pointing
+ * it with codec_req_release; req->message may point into p, so keep p
+ * until then), or -1 with *req released and err pointing
  * at a CODEC_E_* code and detail[CODEC_MAX_DETAIL + 1] holding a
  * sentence for the user.  Even on error, req->id holds the client's
  * "id" when one could be read, so the error can carry it.
  */
 int	codec_parse_req(const char *p, size_t len, struct codec_req *req,
 	    const char **err, char *detail);
+
+/*
+ * Turn the chat fast path off (0) or on (1, the default): with it off,
+ * jansson parses every request.  For tests and benchmarks that compare
+ * the two paths; process-wide.
+ */
+void	codec_set_fast_path(int on);
 
 /* Free what codec_parse_req allocated.  Safe to call twice. */
 void	codec_req_release(struct codec_req *req);
@@ -71,6 +81,14 @@ void	codec_req_release(struct codec_req *req);
  */
 char	*codec_chat(const char *from, const char *msg, size_t msglen,
 	    uint64_t ts_ms, size_t *lenp);
+/*
+ * The chat event written into buf[buflen] (NUL-terminated) without an
+ * allocation; from and msg must be valid UTF-8.  Returns the length it
+ * needs (without the NUL): if that is >= buflen, or buf is NULL,
+ * nothing was written.
+ */
+size_t	 codec_chat_into(char *buf, size_t buflen, const char *from,
+	    const char *msg, size_t msglen, uint64_t ts_ms);
 char	*codec_ack(const char *id, const char *status, size_t *lenp);
 char	*codec_error(const char *code, const char *detail, const char *id,
 	    size_t *lenp);

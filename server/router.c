@@ -35,7 +35,7 @@ struct router {
 };
 
 struct msg *
-msg_new(const char *data, size_t len)
+msg_alloc(size_t len)
 {
 	struct msg	*m;
 
@@ -44,8 +44,17 @@ msg_new(const char *data, size_t len)
 		return NULL;
 	m->refs = 1;
 	m->len = len;
-	memcpy(m->data, data, len);
 	m->data[len] = '\0';
+	return m;
+}
+
+struct msg *
+msg_new(const char *data, size_t len)
+{
+	struct msg	*m;
+
+	if ((m = msg_alloc(len)) != NULL)
+		memcpy(m->data, data, len);
 	return m;
 }
 

@@ -239,18 +239,20 @@ static void
 client_chat(struct client *c, struct codec_req *req)
 {
 	struct msg	*m;
+	const char	*from = router_user_id(c->user), *status = NULL;
+	uint64_t	 ts = util_wall_ms();
 	char		*p;
 	size_t		 len;
-	const char	*status = NULL;
 
-	p = codec_chat(router_user_id(c->user), req->message,
-	    req->message_len, util_wall_ms(), &len);
-	if (p == NULL || (m = msg_new(p, len)) == NULL) {
-		free(p);
+	/* Sized, then written in place: one allocation per message. */
+	len = codec_chat_into(NULL, 0, from, req->message, req->message_len,
+	    ts);
+	if ((m = msg_alloc(len)) == NULL) {
 		client_error(c, "internal", "out of memory", req->id);
 		return;
 	}
-	free(p);
+	codec_chat_into(m->data, len + 1, from, req->message,
+	    req->message_len, ts);
 	switch (router_send(c->srv->router, req->target, m)) {
 	case ROUTE_DELIVERED:
 		status = "delivered";

@@ -40,6 +40,8 @@ struct msg {
 	char		 data[];
 };
 
+/* A message of len bytes (data uninitialised but NUL-terminated). */
+struct msg	*msg_alloc(size_t len);
 struct msg	*msg_new(const char *data, size_t len);
 struct msg	*msg_ref(struct msg *);
 void		 msg_unref(struct msg *);

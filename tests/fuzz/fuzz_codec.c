@@ -3,7 +3,9 @@
  *
  * libFuzzer target: the JSON codec in both directions.  A request that
  * parses is turned into the event the server would send, which must
- * parse back to the same message text; events are parsed too.
+ * parse back to the same message text; events are parsed too.  The
+ * fast path for chat requests must agree with jansson on every input:
+ * same verdict, same message, target and id.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,34 @@
 #define FUZZ_MAX	(64 * 1024)
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+compare_paths(const char *p, size_t size)
+{
+	struct codec_req	 fast, slow;
+	const char		*e1, *e2;
+	char			 d1[CODEC_MAX_DETAIL + 1], d2[CODEC_MAX_DETAIL + 1];
+	int			 r1, r2;
+
+	codec_set_fast_path(1);
+	r1 = codec_parse_req(p, size, &fast, &e1, d1);
+	codec_set_fast_path(0);
+	r2 = codec_parse_req(p, size, &slow, &e2, d2);
+	codec_set_fast_path(1);
+	if (r1 != r2)
+		abort();
+	if (r1 == 0 && (fast.type != slow.type ||
+	    strcmp(fast.id, slow.id) != 0 ||
+	    (fast.type == CODEC_REQ_CHAT &&
+	    (strcmp(fast.target, slow.target) != 0 ||
+	    fast.message_len != slow.message_len ||
+	    memcmp(fast.message, slow.message, fast.message_len) != 0))))
+		abort();
+	if (r1 != 0 && strcmp(e1, e2) != 0)
+		abort();
+	codec_req_release(&fast);
+	codec_req_release(&slow);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -26,6 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > FUZZ_MAX)
 		return 0;
+	compare_paths((const char *)data, size);
 	if (codec_parse_req((const char *)data, size, &req, &err,
 	    detail) == 0) {
 		if (req.type == CODEC_REQ_CHAT) {
