@@ -300,6 +300,19 @@ skip_ws(const char *s, const char *e)
  * value).  Returns the position past the closing quote, or NULL to send
  * the input to jansson.
  */
+/*
+ * Bytes JSON writes escaped ('"', '\\', controls): a table, so scans
+ * are one load and one test per byte.
+ */
+static const unsigned char json_special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
 static const char *
 fast_string(const char *s, const char *e, const char **vp, size_t *lenp)
 {
@@ -308,18 +321,13 @@ fast_string(const char *s, const char *e, const char **vp, size_t *lenp)
 	if (s >= e || *s != '"')
 		return NULL;
 	start = ++s;
-	for (; s < e; s++) {
-		unsigned char	c = (unsigned char)*s;
-
-		if (c == '"') {
-			*vp = start;
-			*lenp = (size_t)(s - start);
-			return s + 1;
-		}
-		if (c == '\\' || c < 0x20)
-			return NULL;
-	}
-	return NULL;
+	while (s < e && !json_special[(unsigned char)*s])
+		s++;
+	if (s >= e || *s != '"')
+		return NULL;
+	*vp = start;
+	*lenp = (size_t)(s - start);
+	return s + 1;
 }
 
 /* An integer as jansson prints it back: no leading zero, no "-0". */
@@ -610,18 +618,25 @@ static size_t
 escape_into(char *out, const char *s, size_t n)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
-	size_t			 o = 0, i;
+	size_t			 o = 0, i = 0, run;
 
-	for (i = 0; i < n; i++) {
-		unsigned char	c = (unsigned char)s[i];
+	while (i < n) {
+		unsigned char	c;
 		char		short_form = 0;
 
-		if (c >= 0x20 && c != '"' && c != '\\') {
+		/* Copy the run up to the next byte that needs escaping. */
+		for (run = i; run < n && !json_special[(unsigned char)s[run]];
+		    run++)
+			;
+		if (run > i) {
 			if (out != NULL)
-				out[o] = (char)c;
-			o++;
-			continue;
+				memcpy(out + o, s + i, run - i);
+			o += run - i;
+			i = run;
+			if (i == n)
+				break;
 		}
+		c = (unsigned char)s[i++];
 		switch (c) {
 		case '"': short_form = '"'; break;
 		case '\\': short_form = '\\'; break;
@@ -653,14 +668,21 @@ size_t
 codec_chat_into(char *buf, size_t buflen, const char *from, const char *msg,
     size_t msglen, uint64_t ts_ms)
 {
-	char	tail[48];
-	size_t	need, o, fl = strlen(from), tl;
+	char	tail[48], digits[24];
+	size_t	need, o, fl = strlen(from), tl, nd = 0;
 
 	/* json_int_t is signed: clamp instead of wrapping negative. */
 	if (ts_ms > (uint64_t)LLONG_MAX)
 		ts_ms = (uint64_t)LLONG_MAX;
-	tl = (size_t)snprintf(tail, sizeof(tail), "\",\"ts\":%llu}",
-	    (unsigned long long)ts_ms);
+	do {
+		digits[nd++] = (char)('0' + ts_ms % 10);
+		ts_ms /= 10;
+	} while (ts_ms > 0);
+	memcpy(tail, "\",\"ts\":", 7);
+	for (tl = 7; nd > 0; tl++)
+		tail[tl] = digits[--nd];
+	tail[tl++] = '}';
+	tail[tl] = '\0';
 	need = sizeof("{\"message\":\"") - 1 + escape_into(NULL, msg, msglen) +
 	    sizeof("\",\"from_user\":\"") - 1 + escape_into(NULL, from, fl) + tl;
 	if (buf == NULL || buflen < need + 1)

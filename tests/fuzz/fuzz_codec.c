@@ -11,11 +11,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 
 #define FUZZ_MAX	(64 * 1024)
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* The hand-written chat event must be byte for byte jansson's. */
+static void
+compare_builder(const char *msg, size_t len)
+{
+	json_t	*o;
+	char	*want, *got;
+	size_t	 n;
+
+	o = json_pack("{s:s%,s:s,s:I}", "message", msg, len, "from_user",
+	    "a.b_c-9", "ts", (json_int_t)1795632412826LL);
+	if (o == NULL)
+		return;
+	want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	got = codec_chat("a.b_c-9", msg, len, 1795632412826ULL, &n);
+	if (want == NULL || got == NULL || strcmp(want, got) != 0 ||
+	    n != strlen(want))
+		abort();
+	free(want);
+	free(got);
+}
 
 static void
 compare_paths(const char *p, size_t size)
@@ -60,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (codec_parse_req((const char *)data, size, &req, &err,
 	    detail) == 0) {
 		if (req.type == CODEC_REQ_CHAT) {
+			compare_builder(req.message, req.message_len);
 			if (!codec_valid_user(req.target, strlen(req.target)))
 				abort();
 			p = codec_chat("8888", req.message, req.message_len,
