@@ -773,13 +773,14 @@ codec_error(const char *code, const char *detail, const char *id,
 }
 
 char *
-codec_who(const char *const *users, size_t n, size_t *lenp)
+codec_who(const char *const *users, size_t n, int truncated, size_t *lenp)
 {
 	json_t	*o;
 
 	o = json_object();
 	if (add(o, "type", json_string("who")) == -1 ||
-	    add(o, "users", string_array(users, n)) == -1) {
+	    add(o, "users", string_array(users, n)) == -1 ||
+	    (truncated && add(o, "truncated", json_true()) == -1)) {
 		json_decref(o);
 		o = NULL;
 	}

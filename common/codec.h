@@ -92,7 +92,9 @@ size_t	 codec_chat_into(char *buf, size_t buflen, const char *from,
 char	*codec_ack(const char *id, const char *status, size_t *lenp);
 char	*codec_error(const char *code, const char *detail, const char *id,
 	    size_t *lenp);
-char	*codec_who(const char *const *users, size_t n, size_t *lenp);
+/* truncated: add "truncated":true (the list was cut to fit a limit). */
+char	*codec_who(const char *const *users, size_t n, int truncated,
+	    size_t *lenp);
 char	*codec_presence(const char *user, int online, size_t *lenp);
 
 /* Client side: requests. */

@@ -281,6 +281,34 @@ ws_pump(struct ws_conn *c)
 	return 0;
 }
 
+/*
+ * Our recv callback never fails, so this failure is wslay's frame
+ * parser refusing a header (a control frame over 125 bytes or
+ * fragmented, a 64-bit length with the top bit set).  wslay then queues
+ * a close without a status code; RFC 6455 section 7.4.1 wants 1002, so
+ * the context is replaced by a fresh one that sends exactly that and
+ * reads nothing more.
+ */
+static int
+ws_frame_error(struct ws_conn *c)
+{
+	int	r;
+
+	wslay_event_context_free(c->ctx);
+	c->ctx = NULL;
+	if ((r = ws_ctx(c)) != 0) {
+		c->failed = 1;
+		return r;
+	}
+	wslay_event_shutdown_read(c->ctx);
+	if (wslay_event_queue_close(c->ctx, WSLAY_CODE_PROTOCOL_ERROR, NULL,
+	    0) != 0) {
+		c->failed = 1;
+		return WS_ERR_NOMEM;
+	}
+	return ws_pump(c);
+}
+
 int
 ws_conn_feed(struct ws_conn *c, const uint8_t *p, size_t len)
 {
@@ -298,6 +326,8 @@ ws_conn_feed(struct ws_conn *c, const uint8_t *p, size_t len)
 	/* Bytes after a close frame or a violation are ignored. */
 	c->in = NULL;
 	c->inlen = 0;
+	if (r == WSLAY_ERR_CALLBACK_FAILURE)
+		return ws_frame_error(c);
 	if (r != 0) {
 		c->failed = 1;
 		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_PROTOCOL;

@@ -197,10 +197,14 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level)
 		    argv[optind]);
 		usage(2);
 	}
-	/* A chat event escapes each byte into at most 6 (\u0000). */
-	if (cfg->max_output < cfg->max_message * 7 + 1024) {
+	/*
+	 * A chat event escapes each byte into at most 6 (\u0000), and a
+	 * watch of 256 users answers with up to 32k of presence events:
+	 * one legal request must never get its reader cut off.
+	 */
+	if (cfg->max_output < cfg->max_message * 7 + 32768) {
 		fprintf(stderr, "chat-server: --max-output (%zu) must be at "
-		    "least 7 times --max-message (%zu) plus 1k\n",
+		    "least 7 times --max-message (%zu) plus 32k\n",
 		    cfg->max_output, cfg->max_message);
 		exit(2);
 	}
@@ -301,16 +305,6 @@ format_addr(const struct sockaddr_storage *ss, socklen_t sl, char *out,
 		snprintf(out, len, "%s:%s", host, serv);
 }
 
-static void
-link_client(struct server *s, struct client *c)
-{
-	c->next = s->clients;
-	if (s->clients != NULL)
-		s->clients->prev = c;
-	s->clients = c;
-	s->nclients++;
-}
-
 /*
  * Accept what is waiting.  Returns nonzero if the listener should
  * pause: out of descriptors (EMFILE/ENFILE), where retrying at once
@@ -357,42 +351,37 @@ accept_clients(struct server *s, int lfd)
 			log_warn("%s refused: out of memory", addr);
 			continue;
 		}
+		if (server_link(s, c) == -1) {
+			log_warn("%s refused: out of memory", addr);
+			client_free(c);
+			continue;
+		}
 		log_debug("%s #%llu accepted", addr,
 		    (unsigned long long)c->id);
-		link_client(s, c);
+		/* Most clients send the request with the connect. */
+		client_on_readable(c);
+		server_touch(s, c);
 	}
 	return 0;
-}
-
-static void
-reap(struct server *s)
-{
-	struct client	*c, *next;
-
-	for (c = s->clients; c != NULL; c = next) {
-		next = c->next;
-		if (!c->dead)
-			continue;
-		if (c->prev != NULL)
-			c->prev->next = c->next;
-		else
-			s->clients = c->next;
-		if (c->next != NULL)
-			c->next->prev = c->prev;
-		s->nclients--;
-		client_free(c);
-	}
 }
 
 static int
 run(struct server *s, int lfd)
 {
-	struct pollfd	*pfd = NULL;
-	struct client	**map = NULL, *c;
-	size_t		 cap = 0, n, i;
+	struct client	*c;
 	uint64_t	 next_sweep = 0, shutdown_at = 0, paused_until = 0;
+	size_t		 i, n;
 	int		 timeout, r;
 
+	/* Slot 0 is the listener. */
+	if (server_grow_slots(s) == -1) {
+		log_error("out of memory");
+		return 1;
+	}
+	s->pfd[0].fd = lfd;
+	s->pfd[0].events = POLLIN;
+	s->pmap[0] = NULL;
+	s->npfd = 1;
 	for (;;) {
 		s->now = util_mono_ms();
 		if (quit_signal != 0 && !s->shutting_down) {
@@ -402,6 +391,7 @@ run(struct server *s, int lfd)
 			shutdown_at = s->now + SHUTDOWN_MS;
 			close(lfd);
 			lfd = -1;
+			s->pfd[0].fd = -1;
 			for (c = s->clients; c != NULL; c = c->next)
 				client_shutdown(c);
 		}
@@ -410,47 +400,18 @@ run(struct server *s, int lfd)
 				client_timers(c);
 			next_sweep = s->now + SWEEP_MS;
 		}
-		/* One write pass, before sleeping, for every client. */
-		for (c = s->clients; c != NULL; c = c->next)
-			client_flush(c);
-		reap(s);
+		server_process_touched(s);
 		if (s->shutting_down &&
 		    (s->nclients == 0 || s->now >= shutdown_at))
 			break;
+		if (lfd != -1)
+			s->pfd[0].events = s->now >= paused_until ? POLLIN : 0;
 
-		if (cap < s->nclients + 1) {
-			cap = (s->nclients + 1) * 2;
-			free(pfd);
-			free(map);
-			pfd = calloc(cap, sizeof(*pfd));
-			map = calloc(cap, sizeof(*map));
-			if (pfd == NULL || map == NULL) {
-				log_error("out of memory for %zu descriptors",
-				    cap);
-				return 1;
-			}
-		}
-		n = 0;
-		if (lfd != -1 && s->now >= paused_until) {
-			pfd[n].fd = lfd;
-			pfd[n].events = POLLIN;
-			map[n++] = NULL;
-		}
-		for (c = s->clients; c != NULL; c = c->next) {
-			short	ev = client_events(c);
-
-			if (ev == 0)
-				continue;
-			pfd[n].fd = client_fd(c);
-			pfd[n].events = ev;
-			pfd[n].revents = 0;
-			map[n++] = c;
-		}
 		timeout = (int)(next_sweep > s->now ? next_sweep - s->now : 0);
 		if (paused_until > s->now && paused_until - s->now <
 		    (uint64_t)timeout)
 			timeout = (int)(paused_until - s->now);
-		r = poll(pfd, n, timeout);
+		r = poll(s->pfd, s->npfd, timeout);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -458,28 +419,36 @@ run(struct server *s, int lfd)
 			return 1;
 		}
 		s->now = util_mono_ms();
+		/*
+		 * Slots only move when a client is reaped, which happens in
+		 * process_touched(), so indexes are stable during dispatch.
+		 * New clients are appended beyond n.
+		 */
+		n = s->npfd;
 		for (i = 0; i < n && r > 0; i++) {
-			short	rev = pfd[i].revents;
+			short	rev = s->pfd[i].revents;
 
 			if (rev == 0)
 				continue;
+			s->pfd[i].revents = 0;
 			r--;
-			if ((c = map[i]) == NULL) {
+			if ((c = s->pmap[i]) == NULL) {
 				if (accept_clients(s, lfd))
 					paused_until = s->now + ACCEPT_PAUSE_MS;
 				continue;
 			}
+			if (c->dead)
+				continue;
 			if (rev & (POLLIN | POLLHUP | POLLERR))
 				client_on_readable(c);
-			if (rev & (POLLOUT | POLLERR))
+			if ((rev & (POLLOUT | POLLERR)) && !c->dead)
 				client_flush(c);
-			if ((rev & (POLLERR | POLLNVAL)) ||
-			    ((rev & POLLHUP) && !(pfd[i].events & POLLIN)))
+			if (!c->dead && ((rev & (POLLERR | POLLNVAL)) ||
+			    ((rev & POLLHUP) && !(s->pfd[i].events & POLLIN))))
 				client_drop(c, "socket error");
+			server_touch(s, c);
 		}
 	}
-	free(pfd);
-	free(map);
 	return 0;
 }
 
@@ -534,6 +503,9 @@ main(int argc, char **argv)
 		s.clients = c->next;
 		client_free(c);
 	}
+	free(s.pfd);
+	free(s.pmap);
+	free(s.touch);
 	router_free(s.router);
 	log_info("exiting");
 	return rc;

@@ -395,7 +395,7 @@ router_send(struct router *r, const char *target, struct msg *m)
 	if (u != NULL && u->queue.n == 0 && live_conns(u) &&
 	    deliver(u, m) > 0)
 		return ROUTE_DELIVERED;
-	if ((u != NULL && u->queue.n >= r->cfg->queue_limit) ||
+	if ((u != NULL ? u->queue.n : 0) >= r->cfg->queue_limit ||
 	    r->queued_bytes + m->len > r->cfg->queue_bytes)
 		return ROUTE_FULL;
 	if ((u == NULL && (u = user_get(r, target)) == NULL) ||
@@ -501,7 +501,16 @@ router_watch(struct router *r, struct client *c,
 		}
 		u->watchers[u->nwatchers++] = c;
 		memcpy(c->watch[c->nwatch++], users[i], CODEC_MAX_USER + 1);
-		if ((p = codec_presence(u->id, u->nconns > 0, &len)) != NULL) {
+	}
+	/*
+	 * Then the current state of each.  A send can cut c off, which
+	 * drops its watches and may free users: look each one up again
+	 * and stop once c is gone.
+	 */
+	for (i = 0; i < n && !c->cut && !c->dead; i++) {
+		u = user_find(r, users[i]);
+		p = codec_presence(users[i], u != NULL && u->nconns > 0, &len);
+		if (p != NULL) {
 			client_send_text(c, p, len);
 			free(p);
 		}

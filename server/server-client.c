@@ -30,6 +30,14 @@ static const struct ws_callbacks client_ws_cb = {
 	client_on_message, client_on_close
 };
 
+/* Mark for reaping after this pass; the loop learns through touch. */
+static void
+client_die(struct client *c)
+{
+	c->dead = 1;
+	server_touch(c->srv, c);
+}
+
 struct client *
 client_new(struct server *s, int fd, const char *addr)
 {
@@ -77,7 +85,8 @@ client_events(const struct client *c)
 static void
 client_log_end(struct client *c, const char *why)
 {
-	const char	*who = c->user != NULL ? router_user_id(c->user) : NULL;
+	const char	*who = c->user != NULL ? router_user_id(c->user) :
+			    c->gone_id;
 	uint16_t	 sent = ws_conn_code_sent(c->ws);
 	uint16_t	 recv = ws_conn_code_received(c->ws);
 
@@ -104,6 +113,9 @@ client_detach(struct client *c)
 			free(e);
 		}
 	}
+	/* Keep the id for the disconnect log line, which comes later. */
+	if (c->user != NULL && c->gone_id == NULL)
+		c->gone_id = strdup(router_user_id(c->user));
 	if (c->user != NULL || c->nwatch > 0)
 		router_detach(c->srv->router, c, &c->inflight);
 	mq_clear(&c->inflight);
@@ -117,14 +129,14 @@ client_kill(struct client *c, const char *why)
 	if (c->ws != NULL)
 		client_log_end(c, why);
 	client_detach(c);
-	c->dead = 1;
+	client_die(c);
 }
 
 void
 client_drop(struct client *c, const char *why)
 {
 	if (c->ws == NULL)
-		c->dead = 1;
+		client_die(c);
 	else
 		client_kill(c, why);
 }
@@ -138,6 +150,7 @@ client_close(struct client *c, uint16_t code, const char *reason)
 	ws_conn_close(c->ws, code, reason);
 	c->state = CLIENT_CLOSING;
 	c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+	server_touch(c->srv, c);
 }
 
 /*
@@ -158,7 +171,8 @@ client_cut(struct client *c)
 	c->cut = 1;
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    c->addr, (unsigned long long)c->id,
-	    c->user ? router_user_id(c->user) : "-", c->srv->cfg.max_output);
+	    c->user ? router_user_id(c->user) : c->gone_id ? c->gone_id : "-",
+	    c->srv->cfg.max_output);
 	w = ws_conn_written(c->ws);
 	client_detach(c);
 	boundary = w == ws_conn_queued(c->ws) ||
@@ -193,6 +207,7 @@ client_send_text(struct client *c, const char *p, size_t len)
 		client_cut(c);
 		return -1;
 	}
+	server_touch(c->srv, c);
 	return r == 0 ? 0 : -1;
 }
 
@@ -218,6 +233,7 @@ client_send_msg(struct client *c, struct msg *m)
 	e->start = start;
 	e->m = msg_ref(m);
 	mq_push(&c->inflight, e);
+	server_touch(c->srv, c);
 	return 0;
 }
 
@@ -284,11 +300,20 @@ client_who(struct client *c)
 {
 	const char	**v;
 	char		 *p;
-	size_t		  n, len;
+	size_t		  n, len, i, bytes = 64;
 
 	if ((v = router_online(c->srv->router, &n)) == NULL)
 		return;
-	if ((p = codec_who(v, n, &len)) != NULL) {
+	/*
+	 * The answer must fit half the output cap, or asking would get a
+	 * reader cut off: cut the list instead and say so.
+	 */
+	for (i = 0; i < n; i++) {
+		bytes += strlen(v[i]) + 3;
+		if (bytes > c->srv->cfg.max_output / 2)
+			break;
+	}
+	if ((p = codec_who(v, i, i < n, &len)) != NULL) {
 		client_send_text(c, p, len);
 		free(p);
 	}
@@ -371,7 +396,7 @@ client_http_error(struct client *c, int status, const char *extra,
 	    (unsigned long long)c->id, status, body);
 	n = hs_build_error(buf, sizeof(buf), status, extra, body);
 	if (n < 0 || (c->reply = malloc((size_t)n)) == NULL) {
-		c->dead = 1;
+		client_die(c);
 		return;
 	}
 	memcpy(c->reply, buf, (size_t)n);
@@ -444,7 +469,7 @@ client_handshake(struct client *c)
 	int			 hs, len;
 
 	if (c->hbuf == NULL && (c->hbuf = malloc(HS_MAX_HEAD)) == NULL) {
-		c->dead = 1;
+		client_die(c);
 		return;
 	}
 	n = tp_read(c->tp, c->hbuf + c->hlen, HS_MAX_HEAD - c->hlen);
@@ -453,7 +478,7 @@ client_handshake(struct client *c)
 	if (n < 0) {
 		log_debug("%s #%llu gone during handshake", c->addr,
 		    (unsigned long long)c->id);
-		c->dead = 1;
+		client_die(c);
 		return;
 	}
 	c->hlen += (size_t)n;
@@ -485,7 +510,7 @@ client_handshake(struct client *c)
 		return;
 	len = hs_build_accept(buf, sizeof(buf), req.key);
 	if (len < 0 || (c->reply = malloc((size_t)len)) == NULL) {
-		c->dead = 1;
+		client_die(c);
 		return;
 	}
 	memcpy(c->reply, buf, (size_t)len);
@@ -514,7 +539,7 @@ client_upgrade(struct client *c)
 	c->ws = ws_conn_new(&cfg, c->tp, &client_ws_cb, c);
 	c->tp = NULL;
 	if (c->ws == NULL) {
-		c->dead = 1;
+		client_die(c);
 		return;
 	}
 	c->state = c->after_reply;
@@ -596,7 +621,7 @@ client_flush(struct client *c)
 		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
 			return;
 		if (n < 0) {
-			c->dead = 1;
+			client_die(c);
 			return;
 		}
 		c->reply_off += (size_t)n;
@@ -605,7 +630,7 @@ client_flush(struct client *c)
 		free(c->reply);
 		c->reply = NULL;
 		if (c->after_reply == CLIENT_CLOSING)
-			c->dead = 1;	/* an error answer: done */
+			client_die(c);	/* an error answer: done */
 		else
 			client_upgrade(c);
 		return;
@@ -646,7 +671,7 @@ client_timers(struct client *c)
 		if (now >= c->deadline) {
 			log_info("%s #%llu handshake timeout", c->addr,
 			    (unsigned long long)c->id);
-			c->dead = 1;
+			client_die(c);
 		}
 		return;
 	case CLIENT_CLOSING:
@@ -678,6 +703,7 @@ client_timers(struct client *c)
 	    now - c->last_rx >= cfg->ping_interval) {
 		c->ping_at = now;
 		ws_conn_ping(c->ws, "chat", 4);
+		server_touch(c->srv, c);
 	}
 }
 
@@ -688,7 +714,7 @@ client_shutdown(struct client *c)
 		return;
 	if (c->ws == NULL || c->state == CLIENT_CLOSING) {
 		if (c->ws == NULL)
-			c->dead = 1;
+			client_die(c);
 		return;
 	}
 	client_close(c, 1001, "server shutting down");
@@ -705,5 +731,6 @@ client_free(struct client *c)
 	free(c->hbuf);
 	free(c->reply);
 	free(c->watch);
+	free(c->gone_id);
 	free(c);
 }

@@ -10,6 +10,7 @@
 #ifndef SERVER_H
 #define SERVER_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,8 +82,9 @@ struct client {
 	enum client_state state;
 	enum client_state after_reply;		/* state once 101 is out */
 	int		 dead;			/* reap after this pass */
+	int		 touched;		/* on the server's touch list */
 	int		 cut;			/* cut off as a slow reader */
-	int		 pidx;			/* index in pollfd array */
+	size_t		 pidx;			/* slot in the pollfd array */
 	char		 addr[64];		/* peer "ip:port" for logs */
 	uint64_t	 id;			/* serial number for logs */
 
@@ -97,6 +99,7 @@ struct client {
 
 	struct ws_conn	*ws;
 	struct user	*user;			/* CLIENT_CHAT */
+	char		*gone_id;		/* user id after detach, for logs */
 	struct mq	 inflight;		/* chat messages not yet written */
 
 	/* Presence subscriptions: ids this client watches. */
@@ -114,10 +117,35 @@ struct server {
 	struct router	*router;
 	struct client	*clients;
 	size_t		 nclients;
+
+	/*
+	 * The pollfd array is kept between passes: slot 0 is the
+	 * listener, each client owns one slot (pmap maps back), and only
+	 * touched clients have their events recomputed.
+	 */
+	struct pollfd	*pfd;
+	struct client	**pmap;
+	size_t		 npfd, cappfd;
+	struct client	**touch;		/* flush, re-arm or reap */
+	size_t		 ntouch, captouch;
+
 	uint64_t	 next_id;
 	uint64_t	 now;			/* monotonic ms, once per pass */
 	int		 shutting_down;
 };
+
+/* server-loop.c */
+/*
+ * Put c on the list handled before the next poll: flushed once, its
+ * poll events recomputed, or reaped if dead.  Cheap and idempotent.
+ */
+void	server_touch(struct server *, struct client *);
+/* Room for one more pollfd slot.  0 or -1 (no memory). */
+int	server_grow_slots(struct server *);
+/* Give c a pollfd slot and put it on the client list.  0 or -1. */
+int	server_link(struct server *, struct client *);
+/* Flush, re-arm or reap every touched client. */
+void	server_process_touched(struct server *);
 
 /* server-client.c */
 struct client	*client_new(struct server *, int fd, const char *addr);

@@ -527,9 +527,11 @@ test_builders(void)
 	    "\"detail\":\"\",\"id\":7}");
 
 	/* who, presence */
-	same(codec_who(users, 3, &len), &len,
+	same(codec_who(users, 3, 0, &len), &len,
 	    "{\"type\":\"who\",\"users\":[\"a\",\"b.c\",\"8888\"]}");
-	same(codec_who(NULL, 0, &len), &len, "{\"type\":\"who\",\"users\":[]}");
+	same(codec_who(NULL, 0, 0, &len), &len, "{\"type\":\"who\",\"users\":[]}");
+	same(codec_who(NULL, 0, 1, &len), &len,
+	    "{\"type\":\"who\",\"users\":[],\"truncated\":true}");
 	same(codec_presence("a", 1, &len), &len,
 	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":true}");
 	same(codec_presence("a", 0, &len), &len,
@@ -806,7 +808,7 @@ test_ev(void)
 		char			*s;
 		size_t			 len;
 
-		s = codec_who(u, 2, &len);
+		s = codec_who(u, 2, 0, &len);
 		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
 		CHECK_INT(ev.nusers, 2);
 		codec_ev_release(&ev);

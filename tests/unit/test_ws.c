@@ -189,6 +189,24 @@ test_violations(void)
 	ws_conn_free(c);
 	close(peer);
 
+	/*
+	 * A ping over 125 bytes, refused by wslay's frame parser itself:
+	 * still answered with 1002, not a close without a code.
+	 */
+	c = mkconn(WS_ROLE_SERVER, &g, &peer, 1 << 20);
+	{
+		static char	 big[200];
+
+		len = frame(buf, 1, 9, big, 126, 1);
+		ws_conn_feed(c, buf, len);
+	}
+	CHECK(ws_conn_close_sent(c));
+	CHECK_INT(ws_conn_code_sent(c), 1002);
+	ws_conn_flush(c);
+	CHECK(ws_conn_done(c));
+	ws_conn_free(c);
+	close(peer);
+
 	/* Invalid UTF-8 split across two feeds, mid-fragment: 1007. */
 	c = mkconn(WS_ROLE_SERVER, &g, &peer, 1 << 20);
 	len = frame(buf, 0, 1, "ok\xe4\xbd", 4, 1);
