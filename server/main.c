@@ -22,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "handshake.h"
 #include "log.h"
@@ -51,7 +52,7 @@ usage(int status)
 "                   [-i ping-interval] [-l address] [-m max-message]\n"
 "                   [-o max-output] [-p port] [-Q queue-limit]\n"
 "                   [-t handshake-timeout] [-u max-per-user]\n"
-"                   [--queue-bytes size]\n");
+"                   [--poller epoll | poll] [--queue-bytes size]\n");
 	if (status == 0)
 		fprintf(fp,
 "\n"
@@ -63,6 +64,7 @@ usage(int status)
 "  -m, --max-message SIZE      largest message accepted (default 64k)\n"
 "  -o, --max-output SIZE       bytes buffered per client (default 1m)\n"
 "  -p, --port N                port, 0 for any free one (default 8000)\n"
+"      --poller epoll|poll     how to wait for sockets (default epoll)\n"
 "  -Q, --queue-limit N         offline messages per user (default 1000)\n"
 "      --queue-bytes SIZE      offline bytes, all users (default 64m)\n"
 "  -q, --quiet                 log warnings and errors only\n"
@@ -83,9 +85,10 @@ bad_value(const char *opt, const char *val, const char *range)
 }
 
 static void
-parse_options(int argc, char **argv, struct server_config *cfg, int *level)
+parse_options(int argc, char **argv, struct server_config *cfg, int *level,
+    int *use_poll)
 {
-	enum { OPT_QUEUE_BYTES = 256 };
+	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER };
 	static const struct option longopts[] = {
 		{ "max-clients", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -97,6 +100,7 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level)
 		{ "port", required_argument, NULL, 'p' },
 		{ "queue-limit", required_argument, NULL, 'Q' },
 		{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
+		{ "poller", required_argument, NULL, OPT_POLLER },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "handshake-timeout", required_argument, NULL, 't' },
 		{ "max-per-user", required_argument, NULL, 'u' },
@@ -164,6 +168,15 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level)
 				bad_value("--queue-bytes", optarg,
 				    "expected 0 to 1048576m bytes");
 			cfg->queue_bytes = (size_t)v;
+			break;
+		case OPT_POLLER:
+			if (strcmp(optarg, "poll") == 0)
+				*use_poll = 1;
+			else if (strcmp(optarg, "epoll") == 0)
+				*use_poll = 0;
+			else
+				bad_value("--poller", optarg,
+				    "expected epoll or poll");
 			break;
 		case 'q':
 			*level = LOG_WARN;
@@ -320,7 +333,7 @@ accept_clients(struct server *s, int lfd)
 	struct client		*c;
 	socklen_t		 sl;
 	char			 addr[64];
-	int			 fd, i;
+	int			 fd, i, on = 1;
 
 	for (i = 0; i < ACCEPTS_PER_PASS; i++) {
 		sl = sizeof(ss);
@@ -339,6 +352,14 @@ accept_clients(struct server *s, int lfd)
 				log_warn("accept: %s", strerror(errno));
 			return 0;
 		}
+		/*
+		 * Chat frames are small and latency matters: without this,
+		 * Nagle's algorithm holds a frame until the previous one is
+		 * acknowledged (up to the 40 ms delayed ACK).
+		 */
+		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+			    sizeof(on));
 		format_addr(&ss, sl, addr, sizeof(addr));
 		if (s->nclients >= s->cfg.max_clients) {
 			log_warn("%s refused: %zu connections (--max-clients)",
@@ -368,20 +389,11 @@ accept_clients(struct server *s, int lfd)
 static int
 run(struct server *s, int lfd)
 {
-	struct client	*c;
-	uint64_t	 next_sweep = 0, shutdown_at = 0, paused_until = 0;
-	size_t		 i, n;
-	int		 timeout, r;
+	struct server_ready	*r;
+	struct client		*c;
+	uint64_t		 next_sweep = 0, shutdown_at = 0, paused_until = 0;
+	int			 timeout, n, i;
 
-	/* Slot 0 is the listener. */
-	if (server_grow_slots(s) == -1) {
-		log_error("out of memory");
-		return 1;
-	}
-	s->pfd[0].fd = lfd;
-	s->pfd[0].events = POLLIN;
-	s->pmap[0] = NULL;
-	s->npfd = 1;
 	for (;;) {
 		s->now = util_mono_ms();
 		if (quit_signal != 0 && !s->shutting_down) {
@@ -391,7 +403,7 @@ run(struct server *s, int lfd)
 			shutdown_at = s->now + SHUTDOWN_MS;
 			close(lfd);
 			lfd = -1;
-			s->pfd[0].fd = -1;
+			server_listener_closed(s);
 			for (c = s->clients; c != NULL; c = c->next)
 				client_shutdown(c);
 		}
@@ -404,47 +416,35 @@ run(struct server *s, int lfd)
 		if (s->shutting_down &&
 		    (s->nclients == 0 || s->now >= shutdown_at))
 			break;
-		if (lfd != -1)
-			s->pfd[0].events = s->now >= paused_until ? POLLIN : 0;
+		server_listen_events(s, s->now >= paused_until ? POLLIN : 0);
 
 		timeout = (int)(next_sweep > s->now ? next_sweep - s->now : 0);
 		if (paused_until > s->now && paused_until - s->now <
 		    (uint64_t)timeout)
 			timeout = (int)(paused_until - s->now);
-		r = poll(s->pfd, s->npfd, timeout);
-		if (r == -1) {
+		if ((n = server_wait(s, timeout)) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
 		s->now = util_mono_ms();
-		/*
-		 * Slots only move when a client is reaped, which happens in
-		 * process_touched(), so indexes are stable during dispatch.
-		 * New clients are appended beyond n.
-		 */
-		n = s->npfd;
-		for (i = 0; i < n && r > 0; i++) {
-			short	rev = s->pfd[i].revents;
-
-			if (rev == 0)
-				continue;
-			s->pfd[i].revents = 0;
-			r--;
-			if ((c = s->pmap[i]) == NULL) {
-				if (accept_clients(s, lfd))
+		/* Clients are reaped only in server_process_touched(). */
+		for (i = 0; i < n; i++) {
+			r = &s->ready[i];
+			if ((c = r->c) == NULL) {
+				if (lfd != -1 && accept_clients(s, lfd))
 					paused_until = s->now + ACCEPT_PAUSE_MS;
 				continue;
 			}
 			if (c->dead)
 				continue;
-			if (rev & (POLLIN | POLLHUP | POLLERR))
+			if (r->revents & (POLLIN | POLLHUP | POLLERR))
 				client_on_readable(c);
-			if ((rev & (POLLOUT | POLLERR)) && !c->dead)
+			if ((r->revents & (POLLOUT | POLLERR)) && !c->dead)
 				client_flush(c);
-			if (!c->dead && ((rev & (POLLERR | POLLNVAL)) ||
-			    ((rev & POLLHUP) && !(s->pfd[i].events & POLLIN))))
+			if (!c->dead && ((r->revents & (POLLERR | POLLNVAL)) ||
+			    ((r->revents & POLLHUP) && !(c->armed & POLLIN))))
 				client_drop(c, "socket error");
 			server_touch(s, c);
 		}
@@ -471,10 +471,10 @@ main(int argc, char **argv)
 	struct server		s;
 	struct sigaction	sa;
 	char			shown[INET6_ADDRSTRLEN + 16];
-	int			lfd, level = LOG_INFO, rc;
+	int			lfd, level = LOG_INFO, rc, use_poll = 0;
 
 	log_init("chat-server", LOG_INFO, stderr);
-	parse_options(argc, argv, &cfg, &level);
+	parse_options(argc, argv, &cfg, &level, &use_poll);
 	log_init("chat-server", level, stderr);
 
 	memset(&sa, 0, sizeof(sa));
@@ -488,14 +488,19 @@ main(int argc, char **argv)
 	adjust_fd_limit(&cfg);
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
+	s.epfd = -1;
 	if ((s.router = router_new(&s.cfg)) == NULL) {
 		fprintf(stderr, "chat-server: out of memory\n");
 		return 1;
 	}
 	lfd = listen_on(&s.cfg, shown, sizeof(shown));
 	log_info("chat-server %s listening on ws://%s (max %zu clients, "
-	    "%zu-byte messages)", CHAT_VERSION, shown, s.cfg.max_clients,
-	    s.cfg.max_message);
+	    "%zu-byte messages, %s)", CHAT_VERSION, shown, s.cfg.max_clients,
+	    s.cfg.max_message, use_poll ? "poll" : "epoll");
+	if (server_loop_init(&s, lfd, use_poll) == -1) {
+		log_error("cannot set up the poller: %s", strerror(errno));
+		return 1;
+	}
 	rc = run(&s, lfd);
 	while (s.clients != NULL) {
 		struct client	*c = s.clients;
@@ -503,9 +508,7 @@ main(int argc, char **argv)
 		s.clients = c->next;
 		client_free(c);
 	}
-	free(s.pfd);
-	free(s.pmap);
-	free(s.touch);
+	server_loop_release(&s);
 	router_free(s.router);
 	log_info("exiting");
 	return rc;

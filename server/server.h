@@ -18,6 +18,13 @@
 
 struct ws_conn;
 struct tp;
+struct epoll_event;
+
+/* One ready descriptor: c is NULL for the listener. */
+struct server_ready {
+	struct client	*c;
+	short		 revents;
+};
 
 /* Every limit a peer can push against, settable by option. */
 struct server_config {
@@ -85,6 +92,7 @@ struct client {
 	int		 touched;		/* on the server's touch list */
 	int		 cut;			/* cut off as a slow reader */
 	size_t		 pidx;			/* slot in the pollfd array */
+	short		 armed;			/* events registered */
 	char		 addr[64];		/* peer "ip:port" for logs */
 	uint64_t	 id;			/* serial number for logs */
 
@@ -118,17 +126,19 @@ struct server {
 	struct client	*clients;
 	size_t		 nclients;
 
-	/*
-	 * The pollfd array is kept between passes: slot 0 is the
-	 * listener, each client owns one slot (pmap maps back), and only
-	 * touched clients have their events recomputed.
-	 */
+	/* The poller (server-loop.c): poll(2) slots or an epoll set. */
+	int		 use_poll;
+	int		 lfd;			/* listener, -1 once closed */
+	short		 lev;			/* its armed events */
 	struct pollfd	*pfd;
 	struct client	**pmap;
 	size_t		 npfd, cappfd;
+	int		 epfd;
+	struct epoll_event *evs;
+	struct server_ready *ready;		/* what the last wait found */
+	size_t		 capready;
 	struct client	**touch;		/* flush, re-arm or reap */
 	size_t		 ntouch, captouch;
-
 	uint64_t	 next_id;
 	uint64_t	 now;			/* monotonic ms, once per pass */
 	int		 shutting_down;
@@ -136,16 +146,29 @@ struct server {
 
 /* server-loop.c */
 /*
- * Put c on the list handled before the next poll: flushed once, its
- * poll events recomputed, or reaped if dead.  Cheap and idempotent.
+ * Set up the poller for listener lfd: poll(2) if use_poll, else epoll.
+ * 0 or -1 with errno.
+ */
+int	server_loop_init(struct server *, int lfd, int use_poll);
+void	server_loop_release(struct server *);
+/* Arm the listener for events (POLLIN, or 0 to pause accepting). */
+void	server_listen_events(struct server *, short events);
+/* The listener was closed (shutdown). */
+void	server_listener_closed(struct server *);
+/*
+ * Put c on the list handled before the next wait: flushed once, its
+ * events re-armed, or reaped if dead.  Cheap and idempotent.
  */
 void	server_touch(struct server *, struct client *);
-/* Room for one more pollfd slot.  0 or -1 (no memory). */
-int	server_grow_slots(struct server *);
-/* Give c a pollfd slot and put it on the client list.  0 or -1. */
+/* Register c with the poller and the client list.  0 or -1. */
 int	server_link(struct server *, struct client *);
 /* Flush, re-arm or reap every touched client. */
 void	server_process_touched(struct server *);
+/*
+ * Wait up to timeout ms; fill s->ready.  Returns how many are ready,
+ * 0 on timeout, -1 with errno.
+ */
+int	server_wait(struct server *, int timeout);
 
 /* server-client.c */
 struct client	*client_new(struct server *, int fd, const char *addr);
