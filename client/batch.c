@@ -1,0 +1,323 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * batch: line mode, for scripts and pipes.  Each stdin line is a message
+ * to the current target or a "/" command (parsed by model.c, as in the
+ * TUI); each chat message received becomes one stdout line, "HH:MM:SS
+ * FROM: TEXT", or the server's JSON with --json.  Diagnostics go to
+ * stderr.  At end of input it waits, at most --wait seconds, for every
+ * ack, then closes.  Input is read only while connected once and while
+ * the outbox has room, so a fast producer is slowed down, not refused.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "conn.h"
+#include "log.h"
+#include "model.h"
+#include "utf8.h"
+#include "util.h"
+
+#define BATCH_READ	65536
+
+void
+batch_start(struct client *c)
+{
+	/* Scripts read our output as it comes. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((c->lbuf = malloc(MODEL_MAX_INPUT + 1)) == NULL)
+		client_exit(c, CLIENT_EXIT_FAIL, "out of memory");
+	if (c->o.target[0] != '\0')
+		log_info("sending to '%s'", c->o.target);
+}
+
+int
+batch_wants_input(const struct client *c)
+{
+	return !c->eof && conn_ever_open(c->conn) &&
+	    conn_outbox(c->conn) < CONN_MAX_OUTBOX - 1;
+}
+
+static void
+batch_fail(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+batch_fail(struct client *c, const char *fmt, ...)
+{
+	va_list	ap;
+
+	c->failed++;
+	fputs("chat-client: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Print text so that it stays on one line of a terminal or a log. */
+static void
+batch_put_text(const char *p, size_t len)
+{
+	const uint8_t	*s = (const uint8_t *)p;
+	size_t		 i = 0, n;
+
+	while (i < len) {
+		n = utf8_seqlen(s + i, len - i);
+		if (n == 0) {
+			fputs("\xef\xbf\xbd", stdout);
+			i++;
+			continue;
+		}
+		if (n == 1 && (s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+			putchar(' ');
+		else if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f))
+			putchar('?');
+		else if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)
+			putchar('?');	/* C1 controls */
+		else
+			fwrite(s + i, 1, n, stdout);
+		i += n;
+	}
+}
+
+static void
+batch_line(struct client *c, const char *line, size_t len)
+{
+	struct model_cmd	cmd;
+	size_t			i;
+
+	c->lineno++;
+	if (!utf8_valid((const uint8_t *)line, len)) {
+		batch_fail(c, "line %lu is not valid UTF-8", c->lineno);
+		return;
+	}
+	model_parse_cmd(line, len, &cmd);
+	switch (cmd.type) {
+	case MODEL_CMD_EMPTY:
+		break;
+	case MODEL_CMD_TEXT:
+		if (c->o.target[0] == '\0') {
+			batch_fail(c, "line %lu: no target: use --to or /to",
+			    c->lineno);
+			break;
+		}
+		if (conn_send(c->conn, c->o.target, cmd.text, cmd.textlen,
+		    c->lineno, NULL) == -1)
+			batch_fail(c, "line %lu: outbox full", c->lineno);
+		break;
+	case MODEL_CMD_TO:
+		snprintf(c->o.target, sizeof(c->o.target), "%s", cmd.arg);
+		log_info("sending to '%s'", c->o.target);
+		break;
+	case MODEL_CMD_WHO:
+		if (conn_who(c->conn) == -1)
+			batch_fail(c, "line %lu: /who: not connected",
+			    c->lineno);
+		else
+			c->who_pending++;
+		break;
+	case MODEL_CMD_HELP:
+		for (i = 0; model_help[i] != NULL; i++)
+			printf("%s\n", model_help[i]);
+		break;
+	case MODEL_CMD_QUIT:
+		c->eof = 1;
+		c->eof_at = util_mono_ms();
+		break;
+	case MODEL_CMD_BAD:
+		batch_fail(c, "line %lu: %s", c->lineno, cmd.error);
+		break;
+	}
+}
+
+void
+batch_on_input(struct client *c)
+{
+	char	 buf[BATCH_READ];
+	ssize_t	 n, i;
+
+	n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n == -1) {
+		batch_fail(c, "cannot read standard input: %s",
+		    strerror(errno));
+		n = 0;
+	}
+	if (n == 0) {
+		/* A last line without a newline still counts. */
+		if (c->llen > 0 && !c->discard)
+			batch_line(c, c->lbuf, c->llen);
+		c->llen = 0;
+		c->eof = 1;
+		c->eof_at = util_mono_ms();
+		log_info("end of input, %zu messages unacknowledged",
+		    conn_outbox(c->conn));
+		return;
+	}
+	for (i = 0; i < n && !c->eof; i++) {
+		if (buf[i] == '\n') {
+			if (!c->discard)
+				batch_line(c, c->lbuf, c->llen);
+			c->discard = 0;
+			c->llen = 0;
+			continue;
+		}
+		if (c->discard)
+			continue;
+		if (c->llen == MODEL_MAX_INPUT) {
+			batch_fail(c, "line %lu is longer than %d bytes",
+			    c->lineno + 1, MODEL_MAX_INPUT);
+			c->lineno++;
+			c->discard = 1;
+			c->llen = 0;
+			continue;
+		}
+		c->lbuf[c->llen++] = buf[i];
+	}
+}
+
+void
+batch_on_state(struct client *c, enum conn_state st)
+{
+	switch (st) {
+	case CONN_OPEN:
+		if (c->lost)
+			fprintf(stderr, "chat-client: reconnected to '%s'\n",
+			    c->o.url_text);
+		c->lost = 0;
+		break;
+	case CONN_WAITING:
+		if (!conn_ever_open(c->conn)) {
+			if (!c->o.retry)
+				client_exit(c, CLIENT_EXIT_FAIL,
+				    "cannot connect to '%s': %s",
+				    c->o.url_text, conn_error(c->conn));
+			else if (!c->lost)
+				fprintf(stderr, "chat-client: cannot connect "
+				    "to '%s': %s; retrying\n", c->o.url_text,
+				    conn_error(c->conn));
+			c->lost = 1;
+		} else if (!c->lost) {
+			fprintf(stderr, "chat-client: %s; reconnecting\n",
+			    conn_error(c->conn));
+			c->lost = 1;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+batch_print_chat(const struct codec_ev *ev)
+{
+	struct tm	tm;
+	time_t		t;
+	char		stamp[16];
+
+	t = ev->ts != 0 ? (time_t)(ev->ts / 1000) : time(NULL);
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm) == 0)
+		strcpy(stamp, "--:--:--");
+	printf("%s %s: ", stamp, ev->from);
+	batch_put_text(ev->message, ev->message_len);
+	putchar('\n');
+}
+
+void
+batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
+    size_t rawlen, uint64_t tag)
+{
+	size_t	i;
+
+	if (c->o.json) {
+		/* One object per line: JSON needs no raw newlines. */
+		for (i = 0; i < rawlen; i++)
+			putchar(raw[i] == '\n' || raw[i] == '\r' ? ' ' :
+			    raw[i]);
+		putchar('\n');
+	}
+	switch (ev->type) {
+	case CODEC_EV_CHAT:
+		if (!c->o.json)
+			batch_print_chat(ev);
+		break;
+	case CODEC_EV_ACK:
+		if (tag != 0)
+			log_info("line %llu: %s", (unsigned long long)tag,
+			    ev->status);
+		break;
+	case CODEC_EV_ERROR:
+		if (tag != 0)
+			batch_fail(c, "line %llu: message not sent: %s: %s",
+			    (unsigned long long)tag, ev->error, ev->detail);
+		else
+			batch_fail(c, "server error: %s: %s", ev->error,
+			    ev->detail);
+		break;
+	case CODEC_EV_WHO:
+		if (c->who_pending > 0)
+			c->who_pending--;
+		if (!c->o.json) {
+			printf("online:");
+			for (i = 0; i < ev->nusers; i++)
+				printf(" %s", ev->users[i]);
+			putchar('\n');
+		}
+		break;
+	case CODEC_EV_PRESENCE:
+	case CODEC_EV_OTHER:
+		break;
+	}
+	if (ferror(stdout))
+		client_exit(c, CLIENT_EXIT_FAIL, "cannot write to standard "
+		    "output: %s", strerror(errno));
+}
+
+void
+batch_tick(struct client *c, uint64_t now)
+{
+	size_t	left;
+
+	if (!c->eof || c->quit)
+		return;
+	left = conn_outbox(c->conn);
+	if (left == 0 && c->who_pending == 0) {
+		if (c->failed > 0)
+			client_exit(c, CLIENT_EXIT_FAIL, NULL);
+		else
+			client_exit(c, CLIENT_EXIT_OK, NULL);
+		return;
+	}
+	if (now - c->eof_at >= (uint64_t)c->o.wait_ms) {
+		if (left > 0)
+			client_exit(c, CLIENT_EXIT_FAIL, "%zu message%s not "
+			    "acknowledged after %lld s%s%s", left,
+			    left == 1 ? "" : "s", c->o.wait_ms / 1000,
+			    conn_state(c->conn) != CONN_OPEN ? ": " : "",
+			    conn_state(c->conn) != CONN_OPEN ?
+			    conn_error(c->conn) : "");
+		else
+			client_exit(c, CLIENT_EXIT_FAIL, "no answer to /who "
+			    "after %lld s", c->o.wait_ms / 1000);
+	}
+}
+
+int
+batch_timeout(const struct client *c, uint64_t now)
+{
+	uint64_t	end;
+
+	if (!c->eof)
+		return -1;
+	end = c->eof_at + (uint64_t)c->o.wait_ms;
+	return end <= now ? 0 : (int)(end - now);
+}

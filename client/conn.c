@@ -1,0 +1,603 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * conn: one self-healing connection and the outbox of unacknowledged
+ * messages (see conn.h).  Delivery is at least once: a message whose ack
+ * was lost with the connection is sent again, with the same id, after
+ * the reconnect.  Framing is common/ws.c's, the handshake common/dial.c's;
+ * this file only decides when to dial, what to send and what an answer
+ * means.  It never draws, prints or exits, and only logs with log.h.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "conn.h"
+#include "dial.h"
+#include "log.h"
+#include "util.h"
+#include "ws.h"
+
+#define CONN_MAX_MESSAGE	(1024 * 1024)
+#define CONN_MAX_OUTPUT		(4 * 1024 * 1024)
+#define CONN_IDLEN		32
+
+struct conn_item {
+	char		 id[CONN_IDLEN];	/* as JSON, with quotes */
+	char		 target[CODEC_MAX_USER + 1];
+	char		*text;
+	size_t		 len;
+	uint64_t	 tag;
+	int		 sent;		/* on the current connection */
+};
+
+struct conn {
+	struct dial_url		 url;
+	char			 url_text[512];
+	char			 target[HS_MAX_TARGET + 1];
+	char			 user[CODEC_MAX_USER + 1];
+	struct conn_callbacks	 cb;
+	void			*arg;
+
+	enum conn_state		 state;
+	struct dial		*dial;
+	struct ws_conn		*ws;
+	uint64_t		 deadline;	/* of a dial or our close */
+	uint64_t		 retry_at;
+	uint64_t		 opened_at;
+	unsigned		 attempts;	/* failures since stable */
+	int			 ever_open;
+	int			 http_status;
+	char			 error[DIAL_ERRLEN];
+
+	/* The peer's close frame, for the message after the loss. */
+	int			 peer_closed;
+	uint16_t		 peer_code;
+	char			 peer_reason[124];
+
+	char			 watch[CODEC_MAX_USER + 1];	/* "" none */
+
+	struct conn_item	*outbox;	/* ring of CONN_MAX_OUTBOX */
+	size_t			 ofirst, ocount;
+
+	char			 idprefix[8];
+	unsigned long long	 idnext;
+};
+
+static void	conn_pump(struct conn *);
+
+static void
+conn_set_state(struct conn *c, enum conn_state st)
+{
+	if (c->state == st)
+		return;
+	c->state = st;
+	if (c->cb.on_state != NULL)
+		c->cb.on_state(c->arg, st);
+}
+
+static struct conn_item *
+conn_item_at(struct conn *c, size_t i)
+{
+	return &c->outbox[(c->ofirst + i) % CONN_MAX_OUTBOX];
+}
+
+/* Remove outbox entry i, keeping the order of the rest. */
+static void
+conn_item_remove(struct conn *c, size_t i)
+{
+	free(conn_item_at(c, i)->text);
+	for (; i + 1 < c->ocount; i++)
+		*conn_item_at(c, i) = *conn_item_at(c, i + 1);
+	c->ocount--;
+}
+
+struct conn *
+conn_new(const struct dial_url *url, const char *url_text, const char *user,
+    const struct conn_callbacks *cb, void *arg)
+{
+	struct conn	*c;
+	unsigned char	 r[3];
+	size_t		 n;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->outbox = calloc(CONN_MAX_OUTBOX, sizeof(*c->outbox))) ==
+	    NULL) {
+		free(c);
+		return NULL;
+	}
+	c->url = *url;
+	snprintf(c->url_text, sizeof(c->url_text), "%s", url_text);
+	snprintf(c->user, sizeof(c->user), "%s", user);
+	/* The endpoint lives under the URL's path: /demo/ws/{user}. */
+	n = strlen(url->path);
+	while (n > 0 && url->path[n - 1] == '/')
+		n--;
+	snprintf(c->target, sizeof(c->target), "%.*s/demo/ws/%s", (int)n,
+	    url->path, user);
+	c->cb = *cb;
+	c->arg = arg;
+
+	/*
+	 * Ids are "c" + 24 random bits + "-" + a counter, so that acks
+	 * for a previous run's messages never match ours.
+	 */
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != sizeof(r)) {
+		unsigned long	v = (unsigned long)getpid() ^
+		    (unsigned long)time(NULL);
+
+		r[0] = v & 0xff;
+		r[1] = (v >> 8) & 0xff;
+		r[2] = (v >> 16) & 0xff;
+	}
+	snprintf(c->idprefix, sizeof(c->idprefix), "c%02x%02x%02x", r[0],
+	    r[1], r[2]);
+	c->idnext = 1;
+	/* The random jitter needs a seed too. */
+	srandom((unsigned)r[0] << 16 | (unsigned)r[1] << 8 | r[2] |
+	    (unsigned)getpid() << 24);
+
+	/* The first conn_tick() dials. */
+	c->state = CONN_WAITING;
+	c->retry_at = 0;
+	return c;
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	dial_free(c->dial);
+	ws_conn_free(c->ws);
+	while (c->ocount > 0)
+		conn_item_remove(c, c->ocount - 1);
+	free(c->outbox);
+	free(c);
+}
+
+/* The attempt failed or the connection ended: wait, then dial again. */
+static void
+conn_lost(struct conn *c)
+{
+	uint64_t	now = util_mono_ms(), base, delay;
+	size_t		i;
+	unsigned	shift;
+
+	if (c->ws != NULL) {
+		ws_conn_free(c->ws);
+		c->ws = NULL;
+		if (now - c->opened_at >= CONN_STABLE_MS)
+			c->attempts = 0;
+	}
+	dial_free(c->dial);
+	c->dial = NULL;
+	/* What was sent but not acknowledged goes out again. */
+	for (i = 0; i < c->ocount; i++)
+		conn_item_at(c, i)->sent = 0;
+	if (c->state == CONN_CLOSING || c->state == CONN_CLOSED) {
+		conn_set_state(c, CONN_CLOSED);
+		return;
+	}
+	/* Full jitter on the upper half: [base/2, base). */
+	shift = c->attempts < 6 ? c->attempts : 6;
+	base = (uint64_t)CONN_BACKOFF_MIN_MS << shift;
+	if (base > CONN_BACKOFF_MAX_MS)
+		base = CONN_BACKOFF_MAX_MS;
+	delay = base / 2 + (uint64_t)random() % (base / 2);
+	c->attempts++;
+	c->retry_at = now + delay;
+	log_info("retrying in %llu ms (attempt %u)",
+	    (unsigned long long)delay, c->attempts);
+	conn_set_state(c, CONN_WAITING);
+}
+
+static void
+conn_dial(struct conn *c)
+{
+	char	extra[64];
+
+	c->http_status = 0;
+	c->peer_closed = 0;
+	snprintf(extra, sizeof(extra), "User-Agent: chat-client/%s\r\n",
+	    CHAT_VERSION);
+	log_info("connecting to %s%s", c->url_text, c->target);
+	c->state = CONN_DIALING;
+	if ((c->dial = dial_start(&c->url, c->target, extra, c->error)) ==
+	    NULL) {
+		log_info("cannot connect to '%s': %s", c->url_text, c->error);
+		conn_lost(c);
+		return;
+	}
+	c->deadline = util_mono_ms() + CONN_DIAL_TIMEOUT_MS;
+	if (c->cb.on_state != NULL)
+		c->cb.on_state(c->arg, CONN_DIALING);
+}
+
+static void
+conn_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
+    size_t len)
+{
+	struct conn	*c = arg;
+	struct codec_ev	 ev;
+	char		 detail[CODEC_MAX_DETAIL + 1], esc[200];
+	uint64_t	 tag = 0;
+	size_t		 i;
+
+	if (op != WS_OP_TEXT) {
+		log_warn("ignoring a binary message of %zu bytes", len);
+		return;
+	}
+	if (codec_parse_ev((const char *)data, len, &ev, detail) == -1) {
+		log_warn("ignoring a bad message (%s): %s", detail,
+		    util_escape(esc, sizeof(esc), data, len));
+		return;
+	}
+	if ((ev.type == CODEC_EV_ACK || ev.type == CODEC_EV_ERROR) &&
+	    ev.id[0] != '\0') {
+		for (i = 0; i < c->ocount; i++) {
+			if (strcmp(conn_item_at(c, i)->id, ev.id) == 0) {
+				tag = conn_item_at(c, i)->tag;
+				conn_item_remove(c, i);
+				break;
+			}
+		}
+	}
+	if (log_enabled(LOG_DEBUG))
+		log_debug("received %s", util_escape(esc, sizeof(esc), data,
+		    len));
+	if (c->cb.on_event != NULL)
+		c->cb.on_event(c->arg, &ev, (const char *)data, len, tag);
+	codec_ev_release(&ev);
+}
+
+static void
+conn_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
+{
+	struct conn	*c = arg;
+
+	c->peer_closed = 1;
+	c->peer_code = code;
+	if (len >= sizeof(c->peer_reason))
+		len = sizeof(c->peer_reason) - 1;
+	util_escape(c->peer_reason, sizeof(c->peer_reason), reason, len);
+}
+
+/* Send the watch request, if any. */
+static void
+conn_send_watch(struct conn *c)
+{
+	const char	*users[1];
+	char		*msg;
+	size_t		 len;
+
+	if (c->state != CONN_OPEN || c->watch[0] == '\0')
+		return;
+	users[0] = c->watch;
+	if ((msg = codec_req_watch(users, 1, &len)) == NULL)
+		return;
+	(void)ws_conn_send(c->ws, WS_OP_TEXT, msg, len, NULL);
+	free(msg);
+}
+
+static void
+conn_opened(struct conn *c)
+{
+	static const struct ws_callbacks wcb = {
+		conn_on_message, conn_on_close
+	};
+	struct ws_config	cfg;
+	int			fd, one = 1, v;
+
+	cfg.role = WS_ROLE_CLIENT;
+	cfg.max_message = CONN_MAX_MESSAGE;
+	cfg.max_output = CONN_MAX_OUTPUT;
+	/*
+	 * Report the state first: the bytes after the 101 may hold
+	 * messages (a queue flushed on connect), and "connected" should
+	 * come before them.
+	 */
+	conn_set_state(c, CONN_OPEN);
+	c->ws = dial_finish(c->dial, &cfg, &wcb, c, c->error);
+	c->dial = NULL;
+	if (c->ws == NULL) {
+		log_info("cannot connect to '%s': %s", c->url_text, c->error);
+		conn_lost(c);
+		return;
+	}
+	/* Notice a vanished server within about a minute. */
+	fd = ws_conn_fd(c->ws);
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	v = 30;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+	v = 10;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+	v = 3;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
+
+	c->opened_at = util_mono_ms();
+	c->ever_open = 1;
+	c->error[0] = '\0';
+	log_info("connected to %s%s", c->url_text, c->target);
+	conn_send_watch(c);
+	conn_pump(c);
+}
+
+/* Send what the outbox holds that this connection has not sent. */
+static void
+conn_pump(struct conn *c)
+{
+	struct conn_item	*it;
+	char			*msg;
+	size_t			 i, len;
+	int			 r;
+
+	if (c->state != CONN_OPEN)
+		return;
+	for (i = 0; i < c->ocount; i++) {
+		it = conn_item_at(c, i);
+		if (it->sent)
+			continue;
+		msg = codec_req_chat(it->target, it->text, it->len, it->id,
+		    &len);
+		if (msg == NULL)
+			return;
+		r = ws_conn_send(c->ws, WS_OP_TEXT, msg, len, NULL);
+		free(msg);
+		if (r == WS_ERR_FULL)
+			return;		/* the rest after a flush */
+		if (r != 0) {
+			log_warn("cannot queue a message: %s",
+			    ws_strerror(r));
+			return;
+		}
+		it->sent = 1;
+	}
+}
+
+int
+conn_send(struct conn *c, const char *target, const char *text, size_t len,
+    uint64_t tag, char *id)
+{
+	struct conn_item	*it;
+
+	if (c->ocount == CONN_MAX_OUTBOX)
+		return -1;
+	it = conn_item_at(c, c->ocount);
+	memset(it, 0, sizeof(*it));
+	if ((it->text = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(it->text, text, len);
+	it->text[len] = '\0';
+	it->len = len;
+	it->tag = tag;
+	snprintf(it->target, sizeof(it->target), "%s", target);
+	snprintf(it->id, sizeof(it->id), "\"%s-%llu\"", c->idprefix,
+	    c->idnext++);
+	if (id != NULL)
+		snprintf(id, CONN_IDLEN, "%.*s", (int)strlen(it->id) - 2,
+		    it->id + 1);
+	c->ocount++;
+	conn_pump(c);
+	return 0;
+}
+
+int
+conn_who(struct conn *c)
+{
+	char	*msg;
+	size_t	 len;
+	int	 r;
+
+	if (c->state != CONN_OPEN)
+		return -1;
+	if ((msg = codec_req_who(&len)) == NULL)
+		return -1;
+	r = ws_conn_send(c->ws, WS_OP_TEXT, msg, len, NULL);
+	free(msg);
+	return r == 0 ? 0 : -1;
+}
+
+void
+conn_watch(struct conn *c, const char *user)
+{
+	snprintf(c->watch, sizeof(c->watch), "%s", user != NULL ? user : "");
+	conn_send_watch(c);
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->state == CONN_CLOSING || c->state == CONN_CLOSED)
+		return;
+	if (c->state == CONN_OPEN &&
+	    ws_conn_close(c->ws, 1000, NULL) == 0) {
+		c->deadline = util_mono_ms() + CONN_CLOSE_TIMEOUT_MS;
+		conn_set_state(c, CONN_CLOSING);
+		return;
+	}
+	dial_free(c->dial);
+	c->dial = NULL;
+	ws_conn_free(c->ws);
+	c->ws = NULL;
+	conn_set_state(c, CONN_CLOSED);
+}
+
+int
+conn_fd(const struct conn *c)
+{
+	if (c->dial != NULL)
+		return dial_fd(c->dial);
+	if (c->ws != NULL)
+		return ws_conn_fd(c->ws);
+	return -1;
+}
+
+short
+conn_events(const struct conn *c)
+{
+	if (c->dial != NULL)
+		return dial_events(c->dial);
+	if (c->ws != NULL)
+		return ws_conn_events(c->ws);
+	return 0;
+}
+
+/* Describe why an open connection ended, into c->error. */
+static void
+conn_describe_loss(struct conn *c, int r)
+{
+	if (c->peer_closed && c->peer_reason[0] != '\0')
+		snprintf(c->error, sizeof(c->error),
+		    "server closed the connection (%u: %s)", c->peer_code,
+		    c->peer_reason);
+	else if (c->peer_closed)
+		snprintf(c->error, sizeof(c->error),
+		    "server closed the connection (%u)", c->peer_code);
+	else if (r != 0)
+		snprintf(c->error, sizeof(c->error), "connection lost: %s",
+		    ws_strerror(r));
+	else
+		snprintf(c->error, sizeof(c->error), "connection lost");
+}
+
+void
+conn_io(struct conn *c, short revents)
+{
+	int	r = 0;
+
+	if (c->dial != NULL) {
+		if (revents == 0)
+			return;
+		r = dial_step(c->dial, c->error, &c->http_status);
+		if (r == DIAL_DONE)
+			conn_opened(c);
+		else if (r == DIAL_FAILED) {
+			log_info("cannot connect to '%s': %s", c->url_text,
+			    c->error);
+			conn_lost(c);
+		}
+		return;
+	}
+	if (c->ws == NULL)
+		return;
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		r = ws_conn_on_readable(c->ws);
+	if (r == 0 && c->state == CONN_OPEN)
+		conn_pump(c);
+	if (r == 0)
+		r = ws_conn_flush(c->ws);
+	if (r != 0 || ws_conn_done(c->ws)) {
+		if (c->state == CONN_OPEN) {
+			conn_describe_loss(c, r);
+			log_info("%s", c->error);
+		}
+		conn_lost(c);
+	}
+}
+
+void
+conn_tick(struct conn *c, uint64_t now)
+{
+	switch (c->state) {
+	case CONN_DIALING:
+		if (c->dial != NULL && now >= c->deadline) {
+			snprintf(c->error, sizeof(c->error),
+			    "timed out after %d s", CONN_DIAL_TIMEOUT_MS / 1000);
+			log_info("cannot connect to '%s': %s", c->url_text,
+			    c->error);
+			conn_lost(c);
+		}
+		break;
+	case CONN_WAITING:
+		if (now >= c->retry_at)
+			conn_dial(c);
+		break;
+	case CONN_CLOSING:
+		if (now >= c->deadline)
+			conn_lost(c);
+		break;
+	case CONN_OPEN:
+		/* Output queued outside conn_io() still needs a write. */
+		if (ws_conn_pending(c->ws) > 0 && ws_conn_flush(c->ws) != 0) {
+			conn_describe_loss(c, WS_ERR_TRANSPORT);
+			conn_lost(c);
+		}
+		break;
+	case CONN_CLOSED:
+		break;
+	}
+}
+
+int
+conn_timeout(const struct conn *c, uint64_t now)
+{
+	uint64_t	at;
+
+	switch (c->state) {
+	case CONN_DIALING:
+	case CONN_CLOSING:
+		at = c->deadline;
+		break;
+	case CONN_WAITING:
+		at = c->retry_at;
+		break;
+	default:
+		return -1;
+	}
+	return at <= now ? 0 : (int)(at - now);
+}
+
+enum conn_state
+conn_state(const struct conn *c)
+{
+	return c->state;
+}
+
+int
+conn_done(const struct conn *c)
+{
+	return c->state == CONN_CLOSED;
+}
+
+const char *
+conn_error(const struct conn *c)
+{
+	return c->error;
+}
+
+uint64_t
+conn_retry_at(const struct conn *c)
+{
+	return c->retry_at;
+}
+
+int
+conn_ever_open(const struct conn *c)
+{
+	return c->ever_open;
+}
+
+int
+conn_http_status(const struct conn *c)
+{
+	return c->http_status;
+}
+
+size_t
+conn_outbox(const struct conn *c)
+{
+	return c->ocount;
+}

@@ -1,0 +1,105 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * conn: the client's one connection to the server, kept alive.  It
+ * dials (common/dial), reconnects with exponential backoff and jitter
+ * after any loss, and keeps an outbox of chat messages that the server
+ * has not acknowledged yet: each carries a client-chosen id, is sent in
+ * order, and is sent again after a reconnect until an ack or an error
+ * with its id arrives.  It never draws or prints; it reports through
+ * the callbacks.  The caller owns poll() and asks conn_events().
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "dial.h"
+
+#define CONN_MAX_OUTBOX		1000	/* unacknowledged messages */
+#define CONN_DIAL_TIMEOUT_MS	10000	/* connect plus handshake */
+#define CONN_BACKOFF_MIN_MS	500
+#define CONN_BACKOFF_MAX_MS	30000
+#define CONN_STABLE_MS		10000	/* open this long: backoff resets */
+#define CONN_CLOSE_TIMEOUT_MS	2000	/* for our closing handshake */
+
+enum conn_state {
+	CONN_DIALING = 0,	/* connect and handshake under way */
+	CONN_OPEN,		/* messages flow */
+	CONN_WAITING,		/* lost: retrying at conn_retry_at() */
+	CONN_CLOSING,		/* conn_close() called */
+	CONN_CLOSED		/* finished: conn_done() */
+};
+
+struct conn_callbacks {
+	/* The state changed; conn_error() says why when it was lost. */
+	void	(*on_state)(void *arg, enum conn_state st);
+	/*
+	 * Every message from the server, parsed, with its raw text.  For
+	 * an ack, or an error carrying the id of a message in the outbox,
+	 * tag is that message's tag, and the message has left the outbox.
+	 * Otherwise tag is 0.
+	 */
+	void	(*on_event)(void *arg, const struct codec_ev *ev,
+		    const char *raw, size_t rawlen, uint64_t tag);
+};
+
+struct conn;
+
+/*
+ * Create a connection for user to url; the first conn_tick() starts
+ * dialing, so no callback runs before conn_new() returns.  url_text is the URL as the user wrote it (for messages); cb is
+ * copied.  Returns NULL when out of memory.
+ */
+struct conn	*conn_new(const struct dial_url *url, const char *url_text,
+		    const char *user, const struct conn_callbacks *cb,
+		    void *arg);
+void		 conn_free(struct conn *);
+
+/*
+ * Put a chat message into the outbox; it goes out now if connected,
+ * else after the next connect.  tag (nonzero) comes back in on_event.
+ * id, if not NULL, receives the id as sent (at most 32 bytes with NUL).
+ * Returns 0, or -1 when the outbox is full or memory is short.
+ */
+int	conn_send(struct conn *, const char *target, const char *text,
+	    size_t len, uint64_t tag, char *id);
+
+/* Ask for the user list.  Returns 0, or -1 when not connected. */
+int	conn_who(struct conn *);
+
+/*
+ * Watch user's presence (NULL: nobody); sent now if connected and
+ * again after every reconnect.
+ */
+void	conn_watch(struct conn *, const char *user);
+
+/* Start the closing handshake; the outbox is kept but not sent. */
+void	conn_close(struct conn *);
+
+/* Poll set: fd (-1 when none) and events. */
+int	conn_fd(const struct conn *);
+short	conn_events(const struct conn *);
+
+/* After poll: handle revents on conn_fd(); then run the timers. */
+void	conn_io(struct conn *, short revents);
+void	conn_tick(struct conn *, uint64_t now_ms);
+
+/* Milliseconds until conn_tick() has work, or -1. */
+int	conn_timeout(const struct conn *, uint64_t now_ms);
+
+enum conn_state	 conn_state(const struct conn *);
+int		 conn_done(const struct conn *);
+/* Why the last attempt or connection failed ("" if it did not). */
+const char	*conn_error(const struct conn *);
+/* When the next attempt starts (monotonic ms), in CONN_WAITING. */
+uint64_t	 conn_retry_at(const struct conn *);
+/* Nonzero once a handshake has succeeded. */
+int		 conn_ever_open(const struct conn *);
+/* HTTP status of the last refused handshake, 0 if none. */
+int		 conn_http_status(const struct conn *);
+size_t		 conn_outbox(const struct conn *);
+
+#endif /* CONN_H */

@@ -1,0 +1,384 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * chat-client: options, signals and the poll loop.  One pass: run the
+ * timers, let the front end draw (one doupdate), poll the signal pipe,
+ * stdin and the connection, then dispatch.  Signals only write their
+ * number into a self-pipe.  The front end is the curses session when
+ * stdin and stdout are terminals and --batch is not given, else line
+ * mode.  Every exit path restores the terminal before printing why.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "codec.h"
+#include "conn.h"
+#include "dial.h"
+#include "log.h"
+#include "util.h"
+
+static int		 sigpipe[2] = { -1, -1 };
+static FILE		*logfp;
+
+static void
+usage(int status)
+{
+	FILE	*fp = status == 0 ? stdout : stderr;
+
+	fprintf(fp, "usage: chat-client [-bhjrVv] [-l file] [-s url] "
+	    "[-t id] [-w seconds] -u id\n");
+	if (status == 0)
+		fprintf(fp,
+		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
+		    "  -t, --to ID         send to ID (change with /to)\n"
+		    "  -s, --server URL    server URL (default %s)\n"
+		    "  -b, --batch         line mode even on a terminal\n"
+		    "  -j, --json          line mode: print server messages as JSON\n"
+		    "  -r, --retry         line mode: keep retrying if the server\n"
+		    "                      cannot be reached at start\n"
+		    "  -w, --wait SECONDS  line mode: wait this long for acks at\n"
+		    "                      end of input (default %d)\n"
+		    "  -l, --log FILE      log to FILE (with -v)\n"
+		    "  -v, --verbose       log more (repeatable)\n"
+		    "  -h, --help          this help\n"
+		    "  -V, --version       print the version\n",
+		    CLIENT_DEFAULT_URL, CLIENT_DEFAULT_WAIT_MS / 1000);
+	exit(status);
+}
+
+static void
+sig_handler(int sig)
+{
+	int		saved = errno;
+	unsigned char	b = (unsigned char)sig;
+
+	(void)write(sigpipe[1], &b, 1);
+	errno = saved;
+}
+
+static void
+sig_setup(void)
+{
+	struct sigaction	sa;
+
+	if (pipe(sigpipe) == -1 || util_set_nonblock(sigpipe[0]) == -1 ||
+	    util_set_nonblock(sigpipe[1]) == -1) {
+		fprintf(stderr, "chat-client: cannot create a pipe: %s\n",
+		    strerror(errno));
+		exit(CLIENT_EXIT_FAIL);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = sig_handler;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* Ours, installed before initscr(), so curses leaves it alone. */
+	sigaction(SIGWINCH, &sa, NULL);
+}
+
+/* Open the log for -v: --log, else a file under $XDG_STATE_HOME. */
+static void
+log_setup(struct client *c)
+{
+	char		 path[PATH_MAX];
+	const char	*state, *home;
+
+	if (c->o.verbose == 0) {
+		log_init("chat-client", LOG_WARN, NULL);
+		return;
+	}
+	if (c->o.logpath == NULL && c->o.batch) {
+		log_init("chat-client", LOG_WARN + c->o.verbose, stderr);
+		return;
+	}
+	if (c->o.logpath != NULL)
+		snprintf(path, sizeof(path), "%s", c->o.logpath);
+	else if ((state = getenv("XDG_STATE_HOME")) != NULL && *state == '/')
+		snprintf(path, sizeof(path), "%s/chat-client.log", state);
+	else if ((home = getenv("HOME")) != NULL && *home == '/') {
+		snprintf(path, sizeof(path), "%s/.local", home);
+		(void)mkdir(path, 0700);
+		snprintf(path, sizeof(path), "%s/.local/state", home);
+		(void)mkdir(path, 0700);
+		snprintf(path, sizeof(path),
+		    "%s/.local/state/chat-client.log", home);
+	} else
+		snprintf(path, sizeof(path), "chat-client.log");
+	if ((logfp = fopen(path, "a")) == NULL) {
+		fprintf(stderr, "chat-client: cannot open log file '%s': %s\n",
+		    path, strerror(errno));
+		exit(CLIENT_EXIT_USAGE);
+	}
+	log_init("chat-client", LOG_WARN + c->o.verbose, logfp);
+}
+
+static void
+parse_options(struct client *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "batch",	no_argument,		NULL, 'b' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "log",	required_argument,	NULL, 'l' },
+		{ "retry",	no_argument,		NULL, 'r' },
+		{ "server",	required_argument,	NULL, 's' },
+		{ "to",		required_argument,	NULL, 't' },
+		{ "user",	required_argument,	NULL, 'u' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "wait",	required_argument,	NULL, 'w' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct client_opts	*o = &c->o;
+	char			 err[DIAL_ERRLEN];
+	long long		 n;
+	int			 ch;
+
+	o->url_text = CLIENT_DEFAULT_URL;
+	o->wait_ms = CLIENT_DEFAULT_WAIT_MS;
+	while ((ch = getopt_long(argc, argv, "bhjl:rs:t:u:Vvw:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			o->batch = 1;
+			break;
+		case 'h':
+			usage(CLIENT_EXIT_OK);
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'l':
+			o->logpath = optarg;
+			break;
+		case 'r':
+			o->retry = 1;
+			break;
+		case 's':
+			o->url_text = optarg;
+			break;
+		case 't':
+			if (!codec_valid_user(optarg, strlen(optarg))) {
+				fprintf(stderr, "chat-client: invalid user id "
+				    "'%s' for --to: use 1-64 characters of "
+				    "A-Z a-z 0-9 . _ -\n", optarg);
+				exit(CLIENT_EXIT_USAGE);
+			}
+			snprintf(o->target, sizeof(o->target), "%s", optarg);
+			break;
+		case 'u':
+			if (!codec_valid_user(optarg, strlen(optarg))) {
+				fprintf(stderr, "chat-client: invalid user id "
+				    "'%s' for --user: use 1-64 characters of "
+				    "A-Z a-z 0-9 . _ -\n", optarg);
+				exit(CLIENT_EXIT_USAGE);
+			}
+			o->user = optarg;
+			break;
+		case 'V':
+			printf("chat-client %s\n", CHAT_VERSION);
+			exit(CLIENT_EXIT_OK);
+			break;
+		case 'v':
+			if (o->verbose < 3)
+				o->verbose++;
+			break;
+		case 'w':
+			if (util_parse_ll(optarg, 0, 3600, &n) == -1) {
+				fprintf(stderr, "chat-client: invalid value "
+				    "'%s' for --wait: expected seconds from 0 "
+				    "to 3600\n", optarg);
+				exit(CLIENT_EXIT_USAGE);
+			}
+			o->wait_ms = n * 1000;
+			break;
+		default:
+			usage(CLIENT_EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "chat-client: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(CLIENT_EXIT_USAGE);
+	}
+	if (o->user == NULL) {
+		fprintf(stderr, "chat-client: missing --user\n");
+		usage(CLIENT_EXIT_USAGE);
+	}
+	if (dial_parse_url(o->url_text, &o->url, err) == -1) {
+		fprintf(stderr, "chat-client: invalid server URL '%s': %s\n",
+		    o->url_text, err);
+		exit(CLIENT_EXIT_USAGE);
+	}
+	if (o->url.tls) {
+		fprintf(stderr, "chat-client: invalid server URL '%s': "
+		    "wss:// is not supported by this version\n", o->url_text);
+		exit(CLIENT_EXIT_USAGE);
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		o->batch = 1;
+}
+
+static void
+on_state(void *arg, enum conn_state st)
+{
+	struct client	*c = arg;
+
+	if (c->o.batch)
+		batch_on_state(c, st);
+	else
+		tui_on_state(c, st);
+}
+
+static void
+on_event(void *arg, const struct codec_ev *ev, const char *raw,
+    size_t rawlen, uint64_t tag)
+{
+	struct client	*c = arg;
+
+	if (c->o.batch)
+		batch_on_event(c, ev, raw, rawlen, tag);
+	else
+		tui_on_event(c, ev, raw, rawlen, tag);
+}
+
+/* Read the signal pipe; returns nonzero if a resize arrived. */
+static int
+handle_signals(struct client *c)
+{
+	unsigned char	buf[32];
+	ssize_t		n, i;
+	int		resized = 0;
+
+	while ((n = read(sigpipe[0], buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			if (buf[i] == SIGWINCH)
+				resized = 1;
+			else if (buf[i] == SIGINT && !c->o.batch)
+				client_exit(c, CLIENT_EXIT_OK, NULL);
+			else
+				client_exit(c, CLIENT_EXIT_FAIL,
+				    "terminated by signal %s",
+				    buf[i] == SIGINT ? "SIGINT" :
+				    buf[i] == SIGTERM ? "SIGTERM" : "SIGHUP");
+		}
+	}
+	return resized;
+}
+
+static void
+loop(struct client *c)
+{
+	struct pollfd	pfd[3];
+	uint64_t	now;
+	int		timeout, t, nfd, in_idx, conn_idx, closing = 0;
+
+	for (;;) {
+		now = util_mono_ms();
+		conn_tick(c->conn, now);
+		if (c->o.batch)
+			batch_tick(c, now);
+		else
+			tui_tick(c, now);
+		if (c->quit && !closing) {
+			conn_close(c->conn);
+			closing = 1;
+		}
+		if (closing && conn_done(c->conn))
+			break;
+		if (!c->o.batch)
+			tui_draw(c);
+
+		nfd = 0;
+		pfd[nfd].fd = sigpipe[0];
+		pfd[nfd++].events = POLLIN;
+		in_idx = conn_idx = -1;
+		if (!closing && (!c->o.batch || batch_wants_input(c))) {
+			in_idx = nfd;
+			pfd[nfd].fd = STDIN_FILENO;
+			pfd[nfd++].events = POLLIN;
+		}
+		if (conn_fd(c->conn) != -1 && conn_events(c->conn) != 0) {
+			conn_idx = nfd;
+			pfd[nfd].fd = conn_fd(c->conn);
+			pfd[nfd++].events = conn_events(c->conn);
+		}
+		timeout = conn_timeout(c->conn, now);
+		t = c->o.batch ? batch_timeout(c, now) : tui_timeout(c, now);
+		if (t >= 0 && (timeout < 0 || t < timeout))
+			timeout = t;
+
+		if (poll(pfd, (nfds_t)nfd, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			client_exit(c, CLIENT_EXIT_FAIL, "poll: %s",
+			    strerror(errno));
+			break;
+		}
+		if (pfd[0].revents != 0 && handle_signals(c) && !c->o.batch)
+			tui_on_resize(c);
+		if (in_idx != -1 && pfd[in_idx].revents != 0) {
+			if (c->o.batch)
+				batch_on_input(c);
+			else
+				tui_on_input(c);
+		}
+		if (conn_idx != -1 && pfd[conn_idx].revents != 0)
+			conn_io(c->conn, pfd[conn_idx].revents);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct conn_callbacks	cb = { on_state, on_event };
+	static struct client			c;
+
+	setlocale(LC_ALL, "");
+	parse_options(&c, argc, argv);
+	log_setup(&c);
+	sig_setup();
+	atexit(ui_end);
+
+	c.conn = conn_new(&c.o.url, c.o.url_text, c.o.user, &cb, &c);
+	if (c.conn == NULL) {
+		fprintf(stderr, "chat-client: out of memory\n");
+		return CLIENT_EXIT_FAIL;
+	}
+	if (c.o.batch)
+		batch_start(&c);
+	else if (tui_start(&c) == -1) {
+		fprintf(stderr, "chat-client: cannot start the terminal "
+		    "interface (TERM=%s)\n", getenv("TERM") != NULL ?
+		    getenv("TERM") : "");
+		return CLIENT_EXIT_FAIL;
+	}
+	loop(&c);
+	if (!c.o.batch)
+		tui_stop(&c);
+	/* The terminal is restored: now say why we stopped. */
+	if (c.reason[0] != '\0')
+		fprintf(stderr, "chat-client: %s\n", c.reason);
+	log_info("exiting with status %d", c.status);
+	conn_free(c.conn);
+	free(c.lbuf);
+	if (fflush(stdout) == EOF && c.status == 0)
+		c.status = CLIENT_EXIT_FAIL;
+	if (logfp != NULL)
+		fclose(logfp);
+	return c.status;
+}
