@@ -45,6 +45,7 @@ CLIENT_SRC :=	$(sort $(wildcard client/*.c))
 UNIT_SRC :=	$(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRC :=	$(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC :=	$(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRC :=	$(sort $(wildcard bench/*.c))
 
 COMMON_OBJ :=	$(COMMON_SRC:%.c=$(OBJ)/%.o)
 SERVER_OBJ :=	$(SERVER_SRC:%.c=$(OBJ)/%.o)
@@ -63,19 +64,34 @@ PROGS :=	$(BUILD)/chat-server
 ifneq ($(CLIENT_SRC),)
 PROGS +=	$(BUILD)/chat-client
 endif
+# Not installed: the client side of the frame layer for external
+# conformance suites, and the benchmark.
+EXTRAS :=
+ifneq ($(wildcard tools/ws-echo-client.c),)
+EXTRAS +=	$(BUILD)/ws-echo-client
+endif
+ifneq ($(BENCH_SRC),)
+EXTRAS +=	$(BUILD)/chat-bench
+endif
 MAN1 :=		$(wildcard man/*.1)
 MAN7 :=		$(wildcard man/*.7)
 
-.PHONY: all check test-bins fuzz fuzz-bins lint install uninstall clean
+.PHONY: all check test-bins bench fuzz fuzz-bins lint install uninstall clean
 .DELETE_ON_ERROR:
 
-all: $(PROGS)
+all: $(PROGS) $(EXTRAS)
 
 $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
 
 $(BUILD)/chat-client: $(CLIENT_OBJ) $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(CURSES_LIBS) $(COMMON_LIBS) -lm
+
+$(BUILD)/ws-echo-client: $(OBJ)/tools/ws-echo-client.o $(COMMON_OBJ)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
+
+$(BUILD)/chat-bench: $(BENCH_SRC:%.c=$(OBJ)/%.o) $(COMMON_OBJ)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) tests/unit/tap.h
 	@mkdir -p $(@D)
@@ -108,10 +124,14 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
 
-test-bins: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+test-bins: $(PROGS) $(EXTRAS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 
 check: test-bins
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run
+
+# Starts its own server; prints a table.  See bench/README.md.
+bench: all
+	BUILD=$(BUILD) sh bench/run
 
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN7)

@@ -8,8 +8,13 @@
  * connection (the programs are single-threaded), then wslay parses it
  * through the recv callback, which hands out that slice and reports
  * WOULDBLOCK when it is used up.  wslay validates UTF-8 in text messages
- * and close reasons (closing with 1007), answers pings, echoes close
- * codes and enforces max_message before allocating (1009).
+ * and close reasons (closing with 1007), answers pings and echoes close
+ * codes.  It runs without buffering data messages: wslay's own
+ * reassembly allocates per fragment (a message in one-byte fragments
+ * would cost some ten times its size) and copies twice.  Instead a frame
+ * whose whole payload arrives in one piece is passed on where it lies,
+ * and anything else is gathered in one buffer per connection, bounded by
+ * max_message (1009 beyond it, checked before anything is stored).
  *
  * Output: wslay serialises every queued frame at once into our own
  * per-connection buffer (the send callback never blocks), so the caller
@@ -57,6 +62,18 @@ struct ws_conn {
 	uint64_t		 framed;	/* bytes of completed frames */
 	uint64_t		 frame_len;	/* size of the current frame */
 	int			 fragmented;	/* a data message continues */
+
+	/* Reassembly of data messages (wslay runs unbuffered). */
+	uint8_t			*rbuf;		/* gathered payload */
+	size_t			 rlen, rcap;
+	uint64_t		 frame_payload;	/* payload of the current frame */
+	const uint8_t		*whole;		/* zero-copy: the whole message */
+	size_t			 whole_len;
+	uint8_t			 rop;		/* WSLAY_TEXT/BINARY_FRAME */
+	uint8_t			 cur_ctrl;	/* current frame is control */
+	uint8_t			 cur_first;	/* ...and starts a message */
+	uint8_t			 cur_fin;
+	uint8_t			 too_big;	/* 1009 queued: ignore data */
 
 	/* Input slice being handed to wslay. */
 	const uint8_t		*in;
@@ -107,8 +124,70 @@ ws_frame_start_cb(wslay_event_context_ptr ctx,
 	if (c->role == WS_ROLE_SERVER)
 		hdr += 4;	/* clients mask; wslay refuses otherwise */
 	c->frame_len = hdr + arg->payload_length;
-	if (!wslay_is_ctrl_frame(arg->opcode))
-		c->fragmented = !arg->fin;
+	c->frame_payload = arg->payload_length;
+	c->cur_ctrl = wslay_is_ctrl_frame(arg->opcode);
+	c->cur_fin = arg->fin;
+	c->cur_first = arg->opcode != WSLAY_CONTINUATION_FRAME;
+	if (c->cur_ctrl)
+		return;
+	c->fragmented = !arg->fin;
+	if (c->cur_first) {
+		c->rop = arg->opcode;
+		c->rlen = 0;
+		c->whole = NULL;
+	}
+	/*
+	 * wslay checks each frame against max_message; the message as a
+	 * whole is ours to check, before anything is stored.
+	 */
+	if (!c->too_big && arg->payload_length > c->max_message - c->rlen) {
+		c->too_big = 1;
+		(void)wslay_event_queue_close(ctx, WSLAY_CODE_MESSAGE_TOO_BIG,
+		    NULL, 0);
+		wslay_event_shutdown_read(ctx);
+	}
+}
+
+static void
+ws_frame_chunk_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_chunk_arg *arg, void *user)
+{
+	struct ws_conn	*c = user;
+	size_t		 ncap;
+	uint8_t		*p;
+
+	/* Control frames are small and wslay keeps them itself. */
+	if (c->cur_ctrl || c->too_big || arg->data_length == 0)
+		return;
+	/*
+	 * The common case: an unfragmented frame whose payload arrived in
+	 * one piece.  The data stays valid until wslay reports the message
+	 * in this same step of its loop.
+	 */
+	if (c->cur_first && c->cur_fin && c->rlen == 0 &&
+	    arg->data_length == c->frame_payload) {
+		c->whole = arg->data;
+		c->whole_len = arg->data_length;
+		return;
+	}
+	if (c->rcap - c->rlen < arg->data_length) {
+		ncap = c->rcap ? c->rcap : 4096;
+		while (ncap - c->rlen < arg->data_length)
+			ncap *= 2;
+		if (ncap > c->max_message)
+			ncap = c->max_message;
+		if ((p = realloc(c->rbuf, ncap)) == NULL) {
+			c->too_big = 1;
+			(void)wslay_event_queue_close(ctx,
+			    WSLAY_CODE_INTERNAL_SERVER_ERROR, NULL, 0);
+			wslay_event_shutdown_read(ctx);
+			return;
+		}
+		c->rbuf = p;
+		c->rcap = ncap;
+	}
+	memcpy(c->rbuf + c->rlen, arg->data, arg->data_length);
+	c->rlen += arg->data_length;
 }
 
 static void
@@ -181,15 +260,27 @@ ws_msg_cb(wslay_event_context_ptr ctx,
     const struct wslay_event_on_msg_recv_arg *arg, void *user)
 {
 	struct ws_conn	*c = user;
+	const uint8_t	*data;
+	size_t		 len;
 
 	switch (arg->opcode) {
 	case WSLAY_TEXT_FRAME:
 	case WSLAY_BINARY_FRAME:
-		/* wslay passes NULL for an empty message; callers get "". */
+		if (c->too_big)
+			break;
+		if (c->whole != NULL) {
+			data = c->whole;
+			len = c->whole_len;
+		} else {
+			/* An empty message has no buffer: callers get "". */
+			data = c->rlen > 0 ? c->rbuf : (const uint8_t *)"";
+			len = c->rlen;
+		}
+		c->whole = NULL;
+		c->rlen = 0;
 		if (c->cb.on_message != NULL)
 			c->cb.on_message(c->arg, arg->opcode == WSLAY_TEXT_FRAME ?
-			    WS_OP_TEXT : WS_OP_BINARY, arg->msg != NULL ?
-			    arg->msg : (const uint8_t *)"", arg->msg_length);
+			    WS_OP_TEXT : WS_OP_BINARY, data, len);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
 		if (c->cb.on_close != NULL)
@@ -231,7 +322,7 @@ ws_ctx(struct ws_conn *c)
 {
 	static const struct wslay_event_callbacks wcb = {
 		ws_recv_cb, ws_send_cb, ws_genmask_cb, ws_frame_start_cb,
-		NULL, ws_frame_end_cb, ws_msg_cb
+		ws_frame_chunk_cb, ws_frame_end_cb, ws_msg_cb
 	};
 	int	r;
 
@@ -247,6 +338,7 @@ ws_ctx(struct ws_conn *c)
 	}
 	/* wslay's default is 2^31-1: never let a header size our buffers. */
 	wslay_event_config_set_max_recv_msg_length(c->ctx, c->max_message);
+	wslay_event_config_set_no_buffering(c->ctx, 1);
 	return 0;
 }
 
@@ -267,6 +359,9 @@ ws_conn_trim(struct ws_conn *c)
 		return;
 	wslay_event_context_free(c->ctx);
 	c->ctx = NULL;
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->rlen = c->rcap = 0;
 }
 
 /* Serialise whatever wslay holds (pongs, close echoes) into obuf. */
@@ -573,5 +668,6 @@ ws_conn_free(struct ws_conn *c)
 	wslay_event_context_free(c->ctx);
 	tp_free(c->tp);
 	free(c->obuf);
+	free(c->rbuf);
 	free(c);
 }

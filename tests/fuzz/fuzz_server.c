@@ -56,6 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.cfg.queue_bytes = 4096;
 	s.cfg.handshake_timeout = 1000;
 	s.now = util_mono_ms();
+	s.epfd = -1;
 	if ((s.router = router_new(&s.cfg)) == NULL)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
@@ -82,6 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	client_flush(c);
 	client_free(c);
 	close(sv[1]);
+	server_loop_release(&s);
 	router_free(s.router);
 	return 0;
 }

@@ -245,6 +245,45 @@ test_violations(void)
 	close(peer);
 }
 
+/*
+ * Many tiny fragments make one message, and cost one buffer of the
+ * message's size; their total, not each frame, is held to max_message.
+ */
+static void
+test_fragments(void)
+{
+	static uint8_t	 buf[1 << 16];
+	static char	 chunk[40000];
+	struct got	 g;
+	struct ws_conn	*c;
+	size_t		 len = 0;
+	int		 peer, i;
+
+	c = mkconn(WS_ROLE_SERVER, &g, &peer, 1 << 20);
+	for (i = 0; i < 3000; i++)
+		len += frame(buf + len, i == 2999, i == 0 ? 1 : 0, "y", 1, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(g.lastlen, 3000);
+	CHECK(g.last[0] == 'y' && g.last[2999] == 'y');
+	CHECK(!ws_conn_close_sent(c));
+	ws_conn_free(c);
+	close(peer);
+
+	/* Two 40000-byte fragments pass 70000 together: 1009. */
+	memset(chunk, 'z', sizeof(chunk));
+	c = mkconn(WS_ROLE_SERVER, &g, &peer, 1 << 20);
+	len = frame(buf, 0, 2, chunk, sizeof(chunk), 1);
+	ws_conn_feed(c, buf, len);
+	CHECK(!ws_conn_close_sent(c));
+	len = frame(buf, 1, 0, chunk, sizeof(chunk), 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(ws_conn_code_sent(c), 1009);
+	CHECK_INT(g.n, 0);
+	ws_conn_free(c);
+	close(peer);
+}
+
 static void
 test_output(void)
 {
@@ -299,6 +338,7 @@ main(void)
 	test_split_every_byte(WS_ROLE_SERVER);
 	test_split_every_byte(WS_ROLE_CLIENT);
 	test_violations();
+	test_fragments();
 	test_output();
 	return test_done();
 }
