@@ -91,3 +91,30 @@ utf8_valid(const uint8_t *p, size_t len)
 	}
 	return (1);
 }
+
+int
+utf8_prefix_valid(const uint8_t *p, size_t len)
+{
+	uint8_t	buf[4];
+	size_t	off = 0, n, rest, pad;
+
+	while (off < len) {
+		if ((n = utf8_seqlen(p + off, len - off)) > 0) {
+			off += n;
+			continue;
+		}
+		/*
+		 * Either invalid or cut short by the end: complete the tail
+		 * with the smallest continuation bytes and try again.
+		 */
+		rest = len - off;
+		if (rest >= 4)
+			return (0);
+		memcpy(buf, p + off, rest);
+		for (pad = rest; pad < 4; pad++)
+			buf[pad] = (pad == 1 && (buf[0] == 0xe0)) ? 0xa0 :
+			    (pad == 1 && buf[0] == 0xf0) ? 0x90 : 0x80;
+		return (utf8_seqlen(buf, 4) > rest);
+	}
+	return (1);
+}

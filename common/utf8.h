@@ -23,4 +23,11 @@ int	utf8_valid(const uint8_t *p, size_t len);
  */
 size_t	utf8_seqlen(const uint8_t *p, size_t len);
 
+/*
+ * Nonzero if p[0..len) can begin a well-formed UTF-8 text: every
+ * complete sequence is valid and a sequence cut off by the end could
+ * still be completed.  For failing fast on input that arrives in pieces.
+ */
+int	utf8_prefix_valid(const uint8_t *p, size_t len);
+
 #endif /* UTF8_H */

@@ -45,69 +45,217 @@
 #include "ws.h"
 
 #define WS_READ_CHUNK	65536
+/* A control frame at most: 2 + 8 length + 4 mask + 125 payload. */
+#define WS_STASH	144
 /* Room beyond max_output for control frames and frame headers. */
 #define WS_OUT_SLACK	1024
 
-struct ws_conn {
-	wslay_event_context_ptr	 ctx;		/* NULL while at rest */
-	struct tp		*tp;
-	struct ws_callbacks	 cb;
-	void			*arg;
-	size_t			 max_output;
-	size_t			 max_message;
-	enum ws_role		 role;
+/*
+ * Parser state: exists only while the connection is not at rest, with
+ * the wslay context it goes with.
+ */
+struct ws_rx {
+	wslay_event_context_ptr	 ctx;
 
 	/* Input accounting for releasing ctx at a frame boundary. */
 	uint64_t		 fed;		/* bytes given to wslay */
 	uint64_t		 framed;	/* bytes of completed frames */
 	uint64_t		 frame_len;	/* size of the current frame */
-	int			 fragmented;	/* a data message continues */
+	uint64_t		 frame_payload;	/* payload of the current frame */
 
 	/* Reassembly of data messages (wslay runs unbuffered). */
 	uint8_t			*rbuf;		/* gathered payload */
 	size_t			 rlen, rcap;
-	uint64_t		 frame_payload;	/* payload of the current frame */
 	const uint8_t		*whole;		/* zero-copy: the whole message */
 	size_t			 whole_len;
+	uint8_t			 fragmented;	/* a data message continues */
 	uint8_t			 rop;		/* WSLAY_TEXT/BINARY_FRAME */
 	uint8_t			 cur_ctrl;	/* current frame is control */
 	uint8_t			 cur_first;	/* ...and starts a message */
 	uint8_t			 cur_fin;
 	uint8_t			 too_big;	/* 1009 queued: ignore data */
+	uint8_t			 bad_close;	/* 1002 queued for its close */
 
-	/* Input slice being handed to wslay. */
-	const uint8_t		*in;
-	size_t			 inlen;
+	/*
+	 * The frame gate (ws_recv_cb): where the next frame header starts
+	 * in the input stream, and bytes held back until a control frame
+	 * is complete.
+	 */
+	uint64_t		 next_hdr;
+	uint8_t			 stash[WS_STASH];
+	uint8_t			 stash_off, stash_len;
+};
+
+/* Kept small: an idle connection is this, its transport and no more. */
+struct ws_conn {
+	struct ws_rx		*rx;		/* NULL while at rest */
+	struct tp		*tp;
+	struct ws_callbacks	 cb;
+	void			*arg;
+	uint32_t		 max_output;
+	uint32_t		 max_message;
 
 	/* Output: obuf[ooff..olen) is stream range [written, queued). */
 	uint8_t			*obuf;
-	size_t			 ooff, olen, ocap;
+	uint32_t		 ooff, olen, ocap;
+	uint8_t			 role;
+	uint8_t			 eof;
+	uint8_t			 failed;
 	uint64_t		 written;
 	uint64_t		 queued;
-
-	int			 eof;
-	int			 failed;
 };
 
-static uint8_t	ws_rbuf[WS_READ_CHUNK];
+/*
+ * The programs are single-threaded: one read buffer serves every
+ * connection, and the slice being parsed lives here while wslay runs.
+ */
+static uint8_t		 ws_rbuf[WS_READ_CHUNK];
+static const uint8_t	*ws_in;
+static size_t		 ws_inlen;
+
+/* Input not yet given to wslay: the stash, then the current slice. */
+static size_t
+ws_avail(const struct ws_rx *rx)
+{
+	return (size_t)(rx->stash_len - rx->stash_off) + ws_inlen;
+}
+
+static size_t
+ws_take(struct ws_rx *rx, uint8_t *buf, size_t len)
+{
+	size_t	n, done = 0;
+
+	n = rx->stash_len - rx->stash_off;
+	if (n > 0) {
+		if (n > len)
+			n = len;
+		memcpy(buf, rx->stash + rx->stash_off, n);
+		rx->stash_off += (uint8_t)n;
+		if (rx->stash_off == rx->stash_len)
+			rx->stash_off = rx->stash_len = 0;
+		done = n;
+	}
+	n = len - done;
+	if (n > ws_inlen)
+		n = ws_inlen;
+	memcpy(buf + done, ws_in, n);
+	ws_in += n;
+	ws_inlen -= n;
+	return done + n;
+}
+
+/* Keep everything available for the next read (at most WS_STASH). */
+static void
+ws_hold(struct ws_rx *rx)
+{
+	size_t	have = rx->stash_len - rx->stash_off;
+
+	memmove(rx->stash, rx->stash + rx->stash_off, have);
+	memcpy(rx->stash + have, ws_in, ws_inlen);
+	rx->stash_off = 0;
+	rx->stash_len = (uint8_t)(have + ws_inlen);
+	ws_in += ws_inlen;
+	ws_inlen = 0;
+}
+
+/*
+ * A close frame is being held back: its reason must still fail fast
+ * (RFC 6455 8.1), so check what has arrived of it now and close with
+ * 1007 as soon as it cannot become UTF-8.
+ */
+static void
+ws_close_reason_check(struct ws_conn *c, size_t hdr, size_t payload)
+{
+	struct ws_rx	*rx = c->rx;
+	const uint8_t	*f = rx->stash;		/* ws_hold() put it all here */
+	uint8_t		 reason[125];
+	size_t		 have, i;
+
+	have = rx->stash_len - hdr;
+	if (have > payload)
+		have = payload;
+	if (have <= 2)
+		return;
+	for (i = 2; i < have; i++)
+		reason[i - 2] = (f[1] & 0x80) ? f[hdr + i] ^ f[hdr - 4 + i % 4] :
+		    f[hdr + i];
+	if (utf8_prefix_valid(reason, have - 2))
+		return;
+	(void)wslay_event_queue_close(rx->ctx,
+	    WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, NULL, 0);
+	wslay_event_shutdown_read(rx->ctx);
+	rx->stash_off = rx->stash_len = 0;
+}
+
+/*
+ * At the start of a frame, read its header before wslay does and decide
+ * how far wslay may read.  wslay 1.1.1 validates a close reason's UTF-8
+ * per chunk and skips the first two bytes of every chunk, not just the
+ * status code: a close frame split across reads is then refused when
+ * valid, or accepted when not.  So a control frame (at most 131 bytes)
+ * is held back until it is complete and handed over in one piece, and
+ * wslay never reads past the end of a frame in one call.  Returns 1 if
+ * wslay may read, 0 to wait for more input.
+ */
+static int
+ws_gate(struct ws_conn *c)
+{
+	struct ws_rx	*rx = c->rx;
+	uint8_t		 h[14];
+	size_t		 avail = ws_avail(rx), hdr, i, n;
+	uint64_t	 payload;
+
+	n = avail < sizeof(h) ? avail : sizeof(h);
+	i = rx->stash_len - rx->stash_off;
+	if (i > n)
+		i = n;
+	memcpy(h, rx->stash + rx->stash_off, i);
+	memcpy(h + i, ws_in, n - i);
+	if (n < 2) {
+		ws_hold(rx);
+		return 0;
+	}
+	payload = h[1] & 0x7f;
+	hdr = 2 + ((h[1] & 0x80) ? 4 : 0) +
+	    (payload == 126 ? 2 : payload == 127 ? 8 : 0);
+	if (n < hdr) {
+		ws_hold(rx);
+		return 0;
+	}
+	if (payload == 126)
+		payload = (uint64_t)h[2] << 8 | h[3];
+	else if (payload == 127)
+		for (payload = 0, i = 2; i < 10; i++)
+			payload = payload << 8 | h[i];
+	if ((h[0] & 0x08) && payload <= 125 && avail < hdr + payload) {
+		ws_hold(rx);
+		if ((h[0] & 0x0f) == WSLAY_CONNECTION_CLOSE)
+			ws_close_reason_check(c, hdr, (size_t)payload);
+		return 0;
+	}
+	/* Lengths wslay will refuse (top bit set) need no gate. */
+	rx->next_hdr = payload >= (1ULL << 62) ? UINT64_MAX :
+	    rx->fed + hdr + payload;
+	return 1;
+}
 
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
     void *user)
 {
 	struct ws_conn	*c = user;
+	struct ws_rx	*rx = c->rx;
+	size_t		 n;
 
-	if (c->inlen == 0) {
+	if (ws_avail(rx) == 0 || (rx->fed == rx->next_hdr && !ws_gate(c))) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
-	if (len > c->inlen)
-		len = c->inlen;
-	memcpy(buf, c->in, len);
-	c->in += len;
-	c->inlen -= len;
-	c->fed += len;
-	return (ssize_t)len;
+	if (len > rx->next_hdr - rx->fed)
+		len = (size_t)(rx->next_hdr - rx->fed);
+	n = ws_take(rx, buf, len);
+	rx->fed += n;
+	return (ssize_t)n;
 }
 
 static void
@@ -123,25 +271,36 @@ ws_frame_start_cb(wslay_event_context_ptr ctx,
 		hdr += 2;
 	if (c->role == WS_ROLE_SERVER)
 		hdr += 4;	/* clients mask; wslay refuses otherwise */
-	c->frame_len = hdr + arg->payload_length;
-	c->frame_payload = arg->payload_length;
-	c->cur_ctrl = wslay_is_ctrl_frame(arg->opcode);
-	c->cur_fin = arg->fin;
-	c->cur_first = arg->opcode != WSLAY_CONTINUATION_FRAME;
-	if (c->cur_ctrl)
+	c->rx->frame_len = hdr + arg->payload_length;
+	c->rx->frame_payload = arg->payload_length;
+	c->rx->cur_ctrl = wslay_is_ctrl_frame(arg->opcode);
+	c->rx->cur_fin = arg->fin;
+	c->rx->cur_first = arg->opcode != WSLAY_CONTINUATION_FRAME;
+	/*
+	 * A close body is empty or starts with a 2-byte code (RFC 6455
+	 * 5.5.1); wslay treats one byte as no code and echoes that.
+	 */
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE &&
+	    arg->payload_length == 1) {
+		c->rx->bad_close = 1;
+		(void)wslay_event_queue_close(ctx, WSLAY_CODE_PROTOCOL_ERROR,
+		    NULL, 0);
+		wslay_event_shutdown_read(ctx);
+	}
+	if (c->rx->cur_ctrl)
 		return;
-	c->fragmented = !arg->fin;
-	if (c->cur_first) {
-		c->rop = arg->opcode;
-		c->rlen = 0;
-		c->whole = NULL;
+	c->rx->fragmented = !arg->fin;
+	if (c->rx->cur_first) {
+		c->rx->rop = arg->opcode;
+		c->rx->rlen = 0;
+		c->rx->whole = NULL;
 	}
 	/*
 	 * wslay checks each frame against max_message; the message as a
 	 * whole is ours to check, before anything is stored.
 	 */
-	if (!c->too_big && arg->payload_length > c->max_message - c->rlen) {
-		c->too_big = 1;
+	if (!c->rx->too_big && arg->payload_length > c->max_message - c->rx->rlen) {
+		c->rx->too_big = 1;
 		(void)wslay_event_queue_close(ctx, WSLAY_CODE_MESSAGE_TOO_BIG,
 		    NULL, 0);
 		wslay_event_shutdown_read(ctx);
@@ -157,37 +316,37 @@ ws_frame_chunk_cb(wslay_event_context_ptr ctx,
 	uint8_t		*p;
 
 	/* Control frames are small and wslay keeps them itself. */
-	if (c->cur_ctrl || c->too_big || arg->data_length == 0)
+	if (c->rx->cur_ctrl || c->rx->too_big || arg->data_length == 0)
 		return;
 	/*
 	 * The common case: an unfragmented frame whose payload arrived in
 	 * one piece.  The data stays valid until wslay reports the message
 	 * in this same step of its loop.
 	 */
-	if (c->cur_first && c->cur_fin && c->rlen == 0 &&
-	    arg->data_length == c->frame_payload) {
-		c->whole = arg->data;
-		c->whole_len = arg->data_length;
+	if (c->rx->cur_first && c->rx->cur_fin && c->rx->rlen == 0 &&
+	    arg->data_length == c->rx->frame_payload) {
+		c->rx->whole = arg->data;
+		c->rx->whole_len = arg->data_length;
 		return;
 	}
-	if (c->rcap - c->rlen < arg->data_length) {
-		ncap = c->rcap ? c->rcap : 4096;
-		while (ncap - c->rlen < arg->data_length)
+	if (c->rx->rcap - c->rx->rlen < arg->data_length) {
+		ncap = c->rx->rcap ? c->rx->rcap : 4096;
+		while (ncap - c->rx->rlen < arg->data_length)
 			ncap *= 2;
 		if (ncap > c->max_message)
 			ncap = c->max_message;
-		if ((p = realloc(c->rbuf, ncap)) == NULL) {
-			c->too_big = 1;
+		if ((p = realloc(c->rx->rbuf, ncap)) == NULL) {
+			c->rx->too_big = 1;
 			(void)wslay_event_queue_close(ctx,
 			    WSLAY_CODE_INTERNAL_SERVER_ERROR, NULL, 0);
 			wslay_event_shutdown_read(ctx);
 			return;
 		}
-		c->rbuf = p;
-		c->rcap = ncap;
+		c->rx->rbuf = p;
+		c->rx->rcap = ncap;
 	}
-	memcpy(c->rbuf + c->rlen, arg->data, arg->data_length);
-	c->rlen += arg->data_length;
+	memcpy(c->rx->rbuf + c->rx->rlen, arg->data, arg->data_length);
+	c->rx->rlen += arg->data_length;
 }
 
 static void
@@ -195,8 +354,8 @@ ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
 {
 	struct ws_conn	*c = user;
 
-	c->framed += c->frame_len;
-	c->frame_len = 0;
+	c->rx->framed += c->rx->frame_len;
+	c->rx->frame_len = 0;
 }
 
 /* Make room for need more bytes in obuf, compacting or growing it. */
@@ -266,24 +425,25 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	switch (arg->opcode) {
 	case WSLAY_TEXT_FRAME:
 	case WSLAY_BINARY_FRAME:
-		if (c->too_big)
+		if (c->rx->too_big)
 			break;
-		if (c->whole != NULL) {
-			data = c->whole;
-			len = c->whole_len;
+		if (c->rx->whole != NULL) {
+			data = c->rx->whole;
+			len = c->rx->whole_len;
 		} else {
 			/* An empty message has no buffer: callers get "". */
-			data = c->rlen > 0 ? c->rbuf : (const uint8_t *)"";
-			len = c->rlen;
+			data = c->rx->rlen > 0 ? c->rx->rbuf : (const uint8_t *)"";
+			len = c->rx->rlen;
 		}
-		c->whole = NULL;
-		c->rlen = 0;
+		c->rx->whole = NULL;
+		c->rx->rlen = 0;
 		if (c->cb.on_message != NULL)
 			c->cb.on_message(c->arg, arg->opcode == WSLAY_TEXT_FRAME ?
 			    WS_OP_TEXT : WS_OP_BINARY, data, len);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
-		if (c->cb.on_close != NULL)
+		/* A malformed close is a violation, not the peer's close. */
+		if (c->cb.on_close != NULL && !c->rx->bad_close)
 			c->cb.on_close(c->arg, arg->status_code == 0 ?
 			    WSLAY_CODE_NO_STATUS_RCVD : arg->status_code,
 			    arg->msg_length > 2 ? arg->msg + 2 : NULL,
@@ -311,8 +471,11 @@ ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 	c->cb = *cb;
 	c->arg = arg;
 	c->role = cfg->role;
-	c->max_output = cfg->max_output;
-	c->max_message = cfg->max_message;
+	/* Both fit 32 bits: no program allows more than 1 GiB. */
+	c->max_output = cfg->max_output > (1U << 31) ? 1U << 31 :
+	    (uint32_t)cfg->max_output;
+	c->max_message = cfg->max_message > (1U << 31) ? 1U << 31 :
+	    (uint32_t)cfg->max_message;
 	return c;
 }
 
@@ -324,52 +487,64 @@ ws_ctx(struct ws_conn *c)
 		ws_recv_cb, ws_send_cb, ws_genmask_cb, ws_frame_start_cb,
 		ws_frame_chunk_cb, ws_frame_end_cb, ws_msg_cb
 	};
-	int	r;
+	struct ws_rx	*rx;
+	int		 r;
 
-	if (c->ctx != NULL)
+	if (c->rx != NULL)
 		return 0;
+	if ((rx = calloc(1, sizeof(*rx))) == NULL)
+		return WS_ERR_NOMEM;
 	if (c->role == WS_ROLE_SERVER)
-		r = wslay_event_context_server_init(&c->ctx, &wcb, c);
+		r = wslay_event_context_server_init(&rx->ctx, &wcb, c);
 	else
-		r = wslay_event_context_client_init(&c->ctx, &wcb, c);
+		r = wslay_event_context_client_init(&rx->ctx, &wcb, c);
 	if (r != 0) {
-		c->ctx = NULL;
+		free(rx);
 		return WS_ERR_NOMEM;
 	}
 	/* wslay's default is 2^31-1: never let a header size our buffers. */
-	wslay_event_config_set_max_recv_msg_length(c->ctx, c->max_message);
-	wslay_event_config_set_no_buffering(c->ctx, 1);
+	wslay_event_config_set_max_recv_msg_length(rx->ctx, c->max_message);
+	wslay_event_config_set_no_buffering(rx->ctx, 1);
+	c->rx = rx;
 	return 0;
+}
+
+static void
+ws_rx_free(struct ws_rx *rx)
+{
+	if (rx == NULL)
+		return;
+	wslay_event_context_free(rx->ctx);
+	free(rx->rbuf);
+	free(rx);
 }
 
 int
 ws_conn_at_rest(const struct ws_conn *c)
 {
-	return c->ctx == NULL;
+	return c->rx == NULL;
 }
 
 void
 ws_conn_trim(struct ws_conn *c)
 {
-	if (c->ctx == NULL || c->fed != c->framed || c->fragmented ||
-	    wslay_event_want_write(c->ctx) ||
-	    wslay_event_get_close_sent(c->ctx) ||
-	    wslay_event_get_close_received(c->ctx) ||
-	    !wslay_event_get_read_enabled(c->ctx))
+	if (c->rx == NULL || c->rx->fed != c->rx->framed || c->rx->fragmented ||
+	    c->rx->stash_len != 0 ||
+	    wslay_event_want_write(c->rx->ctx) ||
+	    wslay_event_get_close_sent(c->rx->ctx) ||
+	    wslay_event_get_close_received(c->rx->ctx) ||
+	    !wslay_event_get_read_enabled(c->rx->ctx))
 		return;
-	wslay_event_context_free(c->ctx);
-	c->ctx = NULL;
-	free(c->rbuf);
-	c->rbuf = NULL;
-	c->rlen = c->rcap = 0;
+	ws_rx_free(c->rx);
+	c->rx = NULL;
 }
 
 /* Serialise whatever wslay holds (pongs, close echoes) into obuf. */
 static int
 ws_pump(struct ws_conn *c)
 {
-	if (c->ctx != NULL && wslay_event_want_write(c->ctx) &&
-	    wslay_event_send(c->ctx) != 0) {
+	if (c->rx != NULL && wslay_event_want_write(c->rx->ctx) &&
+	    wslay_event_send(c->rx->ctx) != 0) {
 		c->failed = 1;
 		return WS_ERR_NOMEM;
 	}
@@ -389,14 +564,14 @@ ws_frame_error(struct ws_conn *c)
 {
 	int	r;
 
-	wslay_event_context_free(c->ctx);
-	c->ctx = NULL;
+	ws_rx_free(c->rx);
+	c->rx = NULL;
 	if ((r = ws_ctx(c)) != 0) {
 		c->failed = 1;
 		return r;
 	}
-	wslay_event_shutdown_read(c->ctx);
-	if (wslay_event_queue_close(c->ctx, WSLAY_CODE_PROTOCOL_ERROR, NULL,
+	wslay_event_shutdown_read(c->rx->ctx);
+	if (wslay_event_queue_close(c->rx->ctx, WSLAY_CODE_PROTOCOL_ERROR, NULL,
 	    0) != 0) {
 		c->failed = 1;
 		return WS_ERR_NOMEM;
@@ -415,12 +590,12 @@ ws_conn_feed(struct ws_conn *c, const uint8_t *p, size_t len)
 		c->failed = 1;
 		return r;
 	}
-	c->in = p;
-	c->inlen = len;
-	r = wslay_event_recv(c->ctx);
+	ws_in = p;
+	ws_inlen = len;
+	r = wslay_event_recv(c->rx->ctx);
 	/* Bytes after a close frame or a violation are ignored. */
-	c->in = NULL;
-	c->inlen = 0;
+	ws_in = NULL;
+	ws_inlen = 0;
 	if (r == WSLAY_ERR_CALLBACK_FAILURE)
 		return ws_frame_error(c);
 	if (r != 0) {
@@ -436,7 +611,7 @@ ws_conn_on_readable(struct ws_conn *c)
 	ssize_t	n;
 
 	if (c->failed || c->eof ||
-	    (c->ctx != NULL && !wslay_event_want_read(c->ctx)))
+	    (c->rx != NULL && !wslay_event_want_read(c->rx->ctx)))
 		return 0;
 	n = tp_read(c->tp, ws_rbuf, sizeof(ws_rbuf));
 	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
@@ -488,8 +663,8 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 
 	if (op == WS_OP_TEXT && !utf8_valid(p, len))
 		return WS_ERR_INVALID;
-	if (c->failed || (c->ctx != NULL &&
-	    wslay_event_get_close_sent(c->ctx)))
+	if (c->failed || (c->rx != NULL &&
+	    wslay_event_get_close_sent(c->rx->ctx)))
 		return WS_ERR_CLOSED;
 	/* 14 bytes: the largest frame header (with a client mask). */
 	if (c->olen - c->ooff + len + 14 > c->max_output)
@@ -499,7 +674,7 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
 	m.msg = p;
 	m.msg_length = len;
-	if ((r = wslay_event_queue_msg(c->ctx, &m)) != 0)
+	if ((r = wslay_event_queue_msg(c->rx->ctx, &m)) != 0)
 		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_CLOSED;
 	if ((r = ws_pump(c)) != 0)
 		return r;
@@ -516,15 +691,15 @@ ws_conn_ping(struct ws_conn *c, const void *p, size_t len)
 
 	if (len > 125)
 		return WS_ERR_INVALID;
-	if (c->failed || (c->ctx != NULL &&
-	    wslay_event_get_close_sent(c->ctx)))
+	if (c->failed || (c->rx != NULL &&
+	    wslay_event_get_close_sent(c->rx->ctx)))
 		return WS_ERR_CLOSED;
 	if ((r = ws_ctx(c)) != 0)
 		return r;
 	m.opcode = WSLAY_PING;
 	m.msg = p;
 	m.msg_length = len;
-	if ((r = wslay_event_queue_msg(c->ctx, &m)) != 0)
+	if ((r = wslay_event_queue_msg(c->rx->ctx, &m)) != 0)
 		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_CLOSED;
 	return ws_pump(c);
 }
@@ -541,7 +716,7 @@ ws_conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 		return WS_ERR_CLOSED;
 	if ((r = ws_ctx(c)) != 0)
 		return r;
-	r = wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason,
+	r = wslay_event_queue_close(c->rx->ctx, code, (const uint8_t *)reason,
 	    len);
 	if (r == WSLAY_ERR_NO_MORE_MSG)
 		return WS_ERR_CLOSED;
@@ -566,7 +741,7 @@ ws_conn_events(const struct ws_conn *c)
 
 	if (ws_conn_done(c))
 		return 0;
-	if (!c->eof && (c->ctx == NULL || wslay_event_want_read(c->ctx)))
+	if (!c->eof && (c->rx == NULL || wslay_event_want_read(c->rx->ctx)))
 		ev |= POLLIN;
 	if (c->ooff < c->olen)
 		ev |= POLLOUT;
@@ -578,10 +753,10 @@ ws_conn_done(const struct ws_conn *c)
 {
 	if (c->failed || c->eof)
 		return 1;
-	if (c->ctx == NULL)
+	if (c->rx == NULL)
 		return 0;
-	return !wslay_event_want_read(c->ctx) &&
-	    !wslay_event_want_write(c->ctx) && c->ooff == c->olen;
+	return !wslay_event_want_read(c->rx->ctx) &&
+	    !wslay_event_want_write(c->rx->ctx) && c->ooff == c->olen;
 }
 
 size_t
@@ -606,27 +781,28 @@ ws_conn_queued(const struct ws_conn *c)
 int
 ws_conn_close_sent(const struct ws_conn *c)
 {
-	return c->ctx != NULL && wslay_event_get_close_sent(c->ctx);
+	return c->rx != NULL && wslay_event_get_close_sent(c->rx->ctx);
 }
 
 int
 ws_conn_close_received(const struct ws_conn *c)
 {
-	return c->ctx != NULL && wslay_event_get_close_received(c->ctx);
+	return c->rx != NULL && !c->rx->bad_close &&
+	    wslay_event_get_close_received(c->rx->ctx);
 }
 
 uint16_t
 ws_conn_code_sent(const struct ws_conn *c)
 {
-	return c->ctx != NULL ? wslay_event_get_status_code_sent(c->ctx) :
+	return c->rx != NULL ? wslay_event_get_status_code_sent(c->rx->ctx) :
 	    WSLAY_CODE_ABNORMAL_CLOSURE;
 }
 
 uint16_t
 ws_conn_code_received(const struct ws_conn *c)
 {
-	return c->ctx != NULL ?
-	    wslay_event_get_status_code_received(c->ctx) :
+	return c->rx != NULL ?
+	    wslay_event_get_status_code_received(c->rx->ctx) :
 	    WSLAY_CODE_ABNORMAL_CLOSURE;
 }
 
@@ -665,9 +841,8 @@ ws_conn_free(struct ws_conn *c)
 {
 	if (c == NULL)
 		return;
-	wslay_event_context_free(c->ctx);
+	ws_rx_free(c->rx);
 	tp_free(c->tp);
 	free(c->obuf);
-	free(c->rbuf);
 	free(c);
 }

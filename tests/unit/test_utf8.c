@@ -178,5 +178,22 @@ main(void)
 	test_invalid();
 	test_seqlen();
 	test_exhaustive();
+	/* Prefixes: cut anywhere, a valid text stays a valid prefix. */
+	{
+		const char	*ok = "a\xc3\xa9\xe4\xbd\xa0\xf0\x9f\x98\x80z";
+		size_t		 k;
+
+		for (k = 0; k <= strlen(ok); k++)
+			CHECK(utf8_prefix_valid((const uint8_t *)ok, k));
+		CHECK(!utf8_prefix_valid((const uint8_t *)"\xff", 1));
+		CHECK(!utf8_prefix_valid((const uint8_t *)"ab\xc0", 3));
+		CHECK(!utf8_prefix_valid((const uint8_t *)"\xe0\x80", 2));
+		CHECK(!utf8_prefix_valid((const uint8_t *)"\xed\xa0", 2));
+		CHECK(!utf8_prefix_valid((const uint8_t *)"\xf4\x90", 2));
+		CHECK(!utf8_prefix_valid((const uint8_t *)"\xe4\x41", 2));
+		CHECK(utf8_prefix_valid((const uint8_t *)"\xe0", 1));
+		CHECK(utf8_prefix_valid((const uint8_t *)"\xf0\x90\x80", 3));
+		CHECK(utf8_prefix_valid((const uint8_t *)"\xed\x9f", 2));
+	}
 	return test_done();
 }
