@@ -455,11 +455,35 @@ conn_events(const struct conn *c)
 	return 0;
 }
 
+/* Words for the close codes we send when the server breaks the rules. */
+static const char *
+conn_code_text(uint16_t code)
+{
+	switch (code) {
+	case 1002:
+		return "protocol error";
+	case 1007:
+		return "invalid UTF-8";
+	case 1009:
+		return "message too big";
+	case 1011:
+		return "out of memory";
+	}
+	return "error";
+}
+
 /* Describe why an open connection ended, into c->error. */
 static void
 conn_describe_loss(struct conn *c, int r)
 {
-	if (c->peer_closed && c->peer_reason[0] != '\0')
+	uint16_t	code;
+
+	if (!c->peer_closed && ws_conn_close_sent(c->ws) &&
+	    (code = ws_conn_code_sent(c->ws)) != 1000 && code != 1001)
+		snprintf(c->error, sizeof(c->error), "connection lost: the "
+		    "server sent bad data, closed with %u (%s)", code,
+		    conn_code_text(code));
+	else if (c->peer_closed && c->peer_reason[0] != '\0')
 		snprintf(c->error, sizeof(c->error),
 		    "server closed the connection (%u: %s)", c->peer_code,
 		    c->peer_reason);
@@ -530,9 +554,18 @@ conn_tick(struct conn *c, uint64_t now)
 			conn_lost(c);
 		break;
 	case CONN_OPEN:
-		/* Output queued outside conn_io() still needs a write. */
+		/*
+		 * Output queued outside conn_io() still needs a write; and a
+		 * close queued then (bad bytes that came with the 101) ends
+		 * the connection once written, with nothing left to poll.
+		 */
 		if (ws_conn_pending(c->ws) > 0 && ws_conn_flush(c->ws) != 0) {
 			conn_describe_loss(c, WS_ERR_TRANSPORT);
+			log_info("%s", c->error);
+			conn_lost(c);
+		} else if (ws_conn_done(c->ws)) {
+			conn_describe_loss(c, 0);
+			log_info("%s", c->error);
 			conn_lost(c);
 		}
 		break;
