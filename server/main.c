@@ -368,7 +368,7 @@ accept_clients(struct server *s, int lfd)
 			close(fd);
 			continue;
 		}
-		if ((c = client_new(s, fd, addr)) == NULL) {
+		if ((c = client_new(s, fd, (struct sockaddr *)&ss)) == NULL) {
 			log_warn("%s refused: out of memory", addr);
 			continue;
 		}

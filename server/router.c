@@ -20,11 +20,11 @@
 struct user {
 	struct user	*hnext;
 	struct client	*conns;		/* linked by client->unext */
-	size_t		 nconns;
 	struct mq	 queue;
 	struct client	**watchers;
-	size_t		 nwatchers, capwatchers;
-	char		 id[CODEC_MAX_USER + 1];
+	uint32_t	 nconns;
+	uint32_t	 nwatchers, capwatchers;
+	char		 id[];		/* sized to the id */
 };
 
 struct router {
@@ -211,13 +211,14 @@ static struct user *
 user_get(struct router *r, const char *id)
 {
 	struct user	*u;
-	size_t		 b;
+	size_t		 b, len = strlen(id);
 
 	if ((u = user_find(r, id)) != NULL)
 		return u;
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if (len > CODEC_MAX_USER ||
+	    (u = calloc(1, sizeof(*u) + len + 1)) == NULL)
 		return NULL;
-	strncpy(u->id, id, CODEC_MAX_USER);
+	memcpy(u->id, id, len + 1);
 	if (r->nusers >= r->nbuckets)
 		router_grow(r);
 	b = hash_id(id) & (r->nbuckets - 1);
@@ -487,7 +488,7 @@ router_watch(struct router *r, struct client *c,
 		if ((u = user_get(r, users[i])) == NULL)
 			return -1;
 		if (u->nwatchers == u->capwatchers) {
-			size_t		  ncap = u->capwatchers ?
+			uint32_t	  ncap = u->capwatchers ?
 			    u->capwatchers * 2 : 4;
 			struct client	**w;
 

@@ -7,11 +7,15 @@
  * A client is never freed here during a pass: client_free() is called
  * by main.c when reaping the dead after the pass.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <netinet/in.h>
 
 #include "handshake.h"
 #include "log.h"
@@ -22,6 +26,28 @@
 
 /* How long a close handshake may take before we drop the socket. */
 #define CLOSE_TIMEOUT_MS	3000
+/* How long an HTTP error answer waits for the peer to finish sending. */
+#define LINGER_MS		1000
+
+/*
+ * The handshake phase: allocated at accept, freed at the upgrade, so an
+ * established connection carries none of it.
+ */
+struct client_hs {
+	uint8_t			*buf;	/* request bytes kept between reads,
+					   then bytes after the head */
+	size_t			 len;
+	char			*reply;	/* HTTP answer being written */
+	size_t			 reply_len, reply_off;
+	enum client_state	 after;	/* once the answer is out */
+	char			 user[CODEC_MAX_USER + 1];
+};
+
+/*
+ * Requests are read here (the server is single-threaded); most arrive
+ * in one read and never need a buffer of their own.
+ */
+static uint8_t	hs_rbuf[HS_MAX_HEAD];
 
 static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
 static void client_on_close(void *, uint16_t, const uint8_t *, size_t);
@@ -39,25 +65,64 @@ client_die(struct client *c)
 }
 
 struct client *
-client_new(struct server *s, int fd, const char *addr)
+client_new(struct server *s, int fd, const struct sockaddr *sa)
 {
 	struct client	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->hs = calloc(1, sizeof(*c->hs))) == NULL) {
+		free(c);
 		close(fd);
 		return NULL;
 	}
 	if ((c->tp = tp_plain_new(fd)) == NULL) {
+		free(c->hs);
 		free(c);
 		return NULL;
 	}
 	c->srv = s;
-	c->id = ++s->next_id;
+	c->id = (uint32_t)++s->next_id;
 	c->state = CLIENT_HANDSHAKE;
 	c->deadline = s->now + s->cfg.handshake_timeout;
 	c->last_rx = c->last_tx_progress = s->now;
-	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		c->af = AF_INET6;
+		memcpy(c->ip, &in6->sin6_addr, 16);
+		c->port = ntohs(in6->sin6_port);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		c->af = AF_INET;
+		memcpy(c->ip, &in->sin_addr, 4);
+		c->port = ntohs(in->sin_port);
+	}
 	return c;
+}
+
+const char *
+client_addr(const struct client *c)
+{
+	static char	buf[INET6_ADDRSTRLEN + 16];
+	char		ip[INET6_ADDRSTRLEN];
+
+	if (c->af == 0 || inet_ntop(c->af, c->ip, ip, sizeof(ip)) == NULL)
+		return "?";
+	snprintf(buf, sizeof(buf), c->af == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    ip, (unsigned)c->port);
+	return buf;
+}
+
+static void
+client_hs_free(struct client *c)
+{
+	if (c->hs == NULL)
+		return;
+	free(c->hs->buf);
+	free(c->hs->reply);
+	free(c->hs);
+	c->hs = NULL;
 }
 
 int
@@ -73,6 +138,7 @@ client_events(const struct client *c)
 		return 0;
 	switch (c->state) {
 	case CLIENT_HANDSHAKE:
+	case CLIENT_LINGER:
 		return POLLIN;
 	case CLIENT_REPLY:
 		return POLLOUT;
@@ -91,7 +157,7 @@ client_log_end(struct client *c, const char *why)
 	uint16_t	 recv = ws_conn_code_received(c->ws);
 
 	log_info("%s #%llu%s%s disconnected: %s (close sent %u, received %u)",
-	    c->addr, (unsigned long long)c->id, who ? " user " : "",
+	    client_addr(c), (unsigned long long)c->id, who ? " user " : "",
 	    who ? who : "", why, sent, recv);
 }
 
@@ -170,7 +236,7 @@ client_cut(struct client *c)
 		return;
 	c->cut = 1;
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
-	    c->addr, (unsigned long long)c->id,
+	    client_addr(c), (unsigned long long)c->id,
 	    c->user ? router_user_id(c->user) : c->gone_id ? c->gone_id : "-",
 	    c->srv->cfg.max_output);
 	w = ws_conn_written(c->ws);
@@ -278,7 +344,7 @@ client_chat(struct client *c, struct codec_req *req)
 		break;
 	case ROUTE_FULL:
 		log_info("%s #%llu user %s: queue for %s full, refused",
-		    c->addr, (unsigned long long)c->id,
+		    client_addr(c), (unsigned long long)c->id,
 		    router_user_id(c->user), req->target);
 		client_error(c, CODEC_E_QUEUE_FULL,
 		    "the target's offline queue is full", req->id);
@@ -334,7 +400,7 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	if (c->state == CLIENT_ECHO) {
 		if (ws_conn_send(c->ws, op, data, len, NULL) == WS_ERR_FULL) {
 			log_warn("%s #%llu echo: output full, closing",
-			    c->addr, (unsigned long long)c->id);
+			    client_addr(c), (unsigned long long)c->id);
 			c->cut = 1;
 			client_close(c, 1008, "too slow: output buffer full");
 		}
@@ -374,7 +440,7 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	struct client	*c = arg;
 	char		 esc[160];
 
-	log_debug("%s #%llu close %u received: %s", c->addr,
+	log_debug("%s #%llu close %u received: %s", client_addr(c),
 	    (unsigned long long)c->id, code,
 	    util_escape(esc, sizeof(esc), reason, len));
 	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
@@ -389,21 +455,22 @@ static void
 client_http_error(struct client *c, int status, const char *extra,
     const char *body)
 {
-	char	buf[1024];
-	int	n;
+	struct client_hs	*h = c->hs;
+	char			 buf[1024];
+	int			 n;
 
-	log_info("%s #%llu refused: %d %s", c->addr,
+	log_info("%s #%llu refused: %d %s", client_addr(c),
 	    (unsigned long long)c->id, status, body);
 	n = hs_build_error(buf, sizeof(buf), status, extra, body);
-	if (n < 0 || (c->reply = malloc((size_t)n)) == NULL) {
+	if (n < 0 || (h->reply = malloc((size_t)n)) == NULL) {
 		client_die(c);
 		return;
 	}
-	memcpy(c->reply, buf, (size_t)n);
-	c->reply_len = (size_t)n;
-	c->reply_off = 0;
+	memcpy(h->reply, buf, (size_t)n);
+	h->reply_len = (size_t)n;
+	h->reply_off = 0;
 	c->state = CLIENT_REPLY;
-	c->after_reply = CLIENT_CLOSING;
+	h->after = CLIENT_LINGER;
 }
 
 /*
@@ -447,7 +514,7 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 	if (id == NULL)
 		return CLIENT_ECHO;
 	if (!codec_valid_user(id, strlen(id))) {
-		log_debug("%s #%llu bad user id '%s'", c->addr,
+		log_debug("%s #%llu bad user id '%s'", client_addr(c),
 		    (unsigned long long)c->id,
 		    util_escape(esc, sizeof(esc), id, strlen(id)));
 		client_http_error(c, 400, NULL, "invalid user id: use 1-64 "
@@ -461,34 +528,45 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 static void
 client_handshake(struct client *c)
 {
+	struct client_hs	*h = c->hs;
 	struct hs_request	 req;
 	enum client_state	 next;
 	char			 user[CODEC_MAX_USER + 1];
 	char			 buf[512];
+	size_t			 total, rest;
 	ssize_t			 n;
 	int			 hs, len;
+	uint8_t			*p;
 
-	if (c->hbuf == NULL && (c->hbuf = malloc(HS_MAX_HEAD)) == NULL) {
-		client_die(c);
-		return;
-	}
-	n = tp_read(c->tp, c->hbuf + c->hlen, HS_MAX_HEAD - c->hlen);
+	/* Bytes kept from earlier reads go first, then what is new. */
+	if (h->len > 0)
+		memcpy(hs_rbuf, h->buf, h->len);
+	n = tp_read(c->tp, hs_rbuf + h->len, HS_MAX_HEAD - h->len);
 	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
 		return;
 	if (n < 0) {
-		log_debug("%s #%llu gone during handshake", c->addr,
+		log_debug("%s #%llu gone during handshake", client_addr(c),
 		    (unsigned long long)c->id);
 		client_die(c);
 		return;
 	}
-	c->hlen += (size_t)n;
+	total = h->len + (size_t)n;
 	c->last_rx = c->srv->now;
-	hs = hs_parse_request(c->hbuf, c->hlen, &req);
+	hs = hs_parse_request(hs_rbuf, total, &req);
 	if (hs == HS_INCOMPLETE) {
-		if (c->hlen == HS_MAX_HEAD)
+		if (total == HS_MAX_HEAD)
 			hs = HS_TOO_LARGE;
-		else
+		else {
+			/* A slow client holds only what it sent. */
+			if ((p = realloc(h->buf, total)) == NULL) {
+				client_die(c);
+				return;
+			}
+			memcpy(p, hs_rbuf, total);
+			h->buf = p;
+			h->len = total;
 			return;
+		}
 	}
 	switch (hs) {
 	case HS_TOO_LARGE:
@@ -509,29 +587,57 @@ client_handshake(struct client *c)
 	if ((next = client_route(c, &req, hs, user)) == CLIENT_REPLY)
 		return;
 	len = hs_build_accept(buf, sizeof(buf), req.key);
-	if (len < 0 || (c->reply = malloc((size_t)len)) == NULL) {
+	if (len < 0 || (h->reply = malloc((size_t)len)) == NULL) {
 		client_die(c);
 		return;
 	}
-	memcpy(c->reply, buf, (size_t)len);
-	c->reply_len = (size_t)len;
+	memcpy(h->reply, buf, (size_t)len);
+	h->reply_len = (size_t)len;
 	c->state = CLIENT_REPLY;
-	c->after_reply = next;
-	/* Keep what followed the head (a pipelined frame) in hbuf. */
-	memmove(c->hbuf, c->hbuf + req.head_len, c->hlen - req.head_len);
-	c->hlen -= req.head_len;
+	h->after = next;
+	/* Keep what followed the head (a pipelined frame). */
+	rest = total - req.head_len;
+	free(h->buf);
+	h->buf = NULL;
+	h->len = 0;
+	if (rest > 0) {
+		if ((h->buf = malloc(rest)) == NULL) {
+			client_die(c);
+			return;
+		}
+		memcpy(h->buf, hs_rbuf + req.head_len, rest);
+		h->len = rest;
+	}
 	if (next == CLIENT_CHAT)
-		memcpy(c->pending_user, user, sizeof(user));
+		memcpy(h->user, user, sizeof(user));
 	client_flush(c);
+}
+
+/*
+ * An error answer is out: stop sending and read whatever the peer still
+ * sends until it closes, so that closing with unread input does not
+ * reset the connection before the peer has read the answer.
+ */
+static void
+client_linger(struct client *c)
+{
+	client_hs_free(c);
+	if (shutdown(tp_fd(c->tp), SHUT_WR) == -1) {
+		client_die(c);
+		return;
+	}
+	c->state = CLIENT_LINGER;
+	c->deadline = c->srv->now + LINGER_MS;
+	server_touch(c->srv, c);
 }
 
 /* The 101 is out: become a WebSocket connection. */
 static void
 client_upgrade(struct client *c)
 {
-	struct ws_config cfg;
-	const char	*user = c->pending_user;
-	int		 r;
+	struct client_hs	*h = c->hs;
+	struct ws_config	 cfg;
+	int			 r;
 
 	cfg.role = WS_ROLE_SERVER;
 	cfg.max_message = c->srv->cfg.max_message;
@@ -542,35 +648,38 @@ client_upgrade(struct client *c)
 		client_die(c);
 		return;
 	}
-	c->state = c->after_reply;
+	c->state = h->after;
 	c->last_rx = c->last_tx_progress = c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
-		r = router_attach(c->srv->router, c, user);
+		r = router_attach(c->srv->router, c, h->user);
 		if (r == -1) {
 			log_info("%s #%llu user %s refused: more than %zu "
-			    "connections", c->addr, (unsigned long long)c->id,
-			    user, c->srv->cfg.max_per_user);
+			    "connections", client_addr(c),
+			    (unsigned long long)c->id, h->user,
+			    c->srv->cfg.max_per_user);
+			client_hs_free(c);
 			client_close(c, 1008,
 			    "too many connections for this user");
 			return;
 		}
 		if (r != 0) {
+			client_hs_free(c);
 			client_close(c, 1011, "out of memory");
 			return;
 		}
 		log_info("%s #%llu user %s connected (%zu connection%s)",
-		    c->addr, (unsigned long long)c->id, user,
+		    client_addr(c), (unsigned long long)c->id, h->user,
 		    router_user_conns(c->user),
 		    router_user_conns(c->user) == 1 ? "" : "s");
 	} else
-		log_info("%s #%llu echo connected", c->addr,
+		log_info("%s #%llu echo connected", client_addr(c),
 		    (unsigned long long)c->id);
-	if (c->hlen > 0 && ws_conn_feed(c->ws, c->hbuf, c->hlen) != 0)
+	/* Frames that came with the request. */
+	r = h->len > 0 ? ws_conn_feed(c->ws, h->buf, h->len) : 0;
+	client_hs_free(c);
+	if (r != 0)
 		client_kill(c, "bad data after handshake");
-	free(c->hbuf);
-	c->hbuf = NULL;
-	c->hlen = 0;
 }
 
 void
@@ -584,6 +693,14 @@ client_on_readable(struct client *c)
 		client_handshake(c);
 		return;
 	}
+	if (c->state == CLIENT_LINGER) {
+		/* Discard; done at end of stream or on error. */
+		ssize_t	n = tp_read(c->tp, hs_rbuf, sizeof(hs_rbuf));
+
+		if (n == TP_EOF || n == TP_ERROR)
+			client_die(c);
+		return;
+	}
 	if (c->ws == NULL)
 		return;
 	c->last_rx = c->srv->now;
@@ -595,7 +712,7 @@ client_on_readable(struct client *c)
 	    && c->state != CLIENT_CLOSING) {
 		/* wslay refused a frame: 1002, 1007 or 1009 is queued. */
 		log_info("%s #%llu protocol violation, closing with %u",
-		    c->addr, (unsigned long long)c->id,
+		    client_addr(c), (unsigned long long)c->id,
 		    ws_conn_code_sent(c->ws));
 		client_detach(c);
 		c->state = CLIENT_CLOSING;
@@ -616,21 +733,23 @@ client_flush(struct client *c)
 	if (c->dead)
 		return;
 	if (c->state == CLIENT_REPLY) {
-		n = tp_write(c->tp, c->reply + c->reply_off,
-		    c->reply_len - c->reply_off);
+		struct client_hs	*h = c->hs;
+
+		n = tp_write(c->tp, h->reply + h->reply_off,
+		    h->reply_len - h->reply_off);
 		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
 			return;
 		if (n < 0) {
 			client_die(c);
 			return;
 		}
-		c->reply_off += (size_t)n;
-		if (c->reply_off < c->reply_len)
+		h->reply_off += (size_t)n;
+		if (h->reply_off < h->reply_len)
 			return;
-		free(c->reply);
-		c->reply = NULL;
-		if (c->after_reply == CLIENT_CLOSING)
-			client_die(c);	/* an error answer: done */
+		free(h->reply);
+		h->reply = NULL;
+		if (h->after == CLIENT_LINGER)
+			client_linger(c);
 		else
 			client_upgrade(c);
 		return;
@@ -666,10 +785,14 @@ client_timers(struct client *c)
 	if (c->dead)
 		return;
 	switch (c->state) {
+	case CLIENT_LINGER:
+		if (now >= c->deadline)
+			client_die(c);
+		return;
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
 		if (now >= c->deadline) {
-			log_info("%s #%llu handshake timeout", c->addr,
+			log_info("%s #%llu handshake timeout", client_addr(c),
 			    (unsigned long long)c->id);
 			client_die(c);
 		}
@@ -682,7 +805,7 @@ client_timers(struct client *c)
 		break;
 	}
 	if (cfg->idle_timeout > 0 && now - c->last_rx >= cfg->idle_timeout) {
-		log_info("%s #%llu idle for %llu ms, closing", c->addr,
+		log_info("%s #%llu idle for %llu ms, closing", client_addr(c),
 		    (unsigned long long)c->id,
 		    (unsigned long long)(now - c->last_rx));
 		client_close(c, 1001, "idle timeout");
@@ -691,7 +814,7 @@ client_timers(struct client *c)
 	if (ws_conn_pending(c->ws) > 0 && cfg->idle_timeout > 0 &&
 	    now - c->last_tx_progress >= cfg->idle_timeout) {
 		log_info("%s #%llu not reading for %llu ms, cut off",
-		    c->addr, (unsigned long long)c->id,
+		    client_addr(c), (unsigned long long)c->id,
 		    (unsigned long long)(now - c->last_tx_progress));
 		client_cut(c);
 		return;
@@ -728,8 +851,7 @@ client_free(struct client *c)
 	client_detach(c);
 	ws_conn_free(c->ws);
 	tp_free(c->tp);
-	free(c->hbuf);
-	free(c->reply);
+	client_hs_free(c);
 	free(c->watch);
 	free(c->gone_id);
 	free(c);

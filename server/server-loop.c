@@ -134,7 +134,7 @@ server_touch(struct server *s, struct client *c)
 	if (grow((void **)&s->touch, &s->captouch, s->ntouch,
 	    sizeof(*s->touch)) == -1) {
 		/* Without a place on the list it cannot be re-armed. */
-		log_error("%s #%llu: out of memory", c->addr,
+		log_error("%s #%llu: out of memory", client_addr(c),
 		    (unsigned long long)c->id);
 		c->dead = 1;
 		return;
@@ -202,7 +202,7 @@ server_arm(struct server *s, struct client *c)
 	if (s->use_poll)
 		s->pfd[c->pidx].events = ev;
 	else if (ep_ctl(s, EPOLL_CTL_MOD, client_fd(c), ev, c) == -1) {
-		log_warn("%s #%llu: epoll_ctl: %s", c->addr,
+		log_warn("%s #%llu: epoll_ctl: %s", client_addr(c),
 		    (unsigned long long)c->id, strerror(errno));
 		client_drop(c, "cannot poll");
 	}

@@ -76,35 +76,25 @@ enum client_state {
 	CLIENT_REPLY,		/* writing an HTTP answer (101 or error) */
 	CLIENT_CHAT,		/* WebSocket, chat endpoint */
 	CLIENT_ECHO,		/* WebSocket, echo endpoint */
-	CLIENT_CLOSING		/* close queued; waiting for flush or peer */
+	CLIENT_CLOSING,		/* close queued; waiting for flush or peer */
+	CLIENT_LINGER		/* HTTP error sent; draining until EOF */
 };
 
 struct user;
 struct router;
 
+struct client_hs;
+
+/*
+ * One connection.  Kept small: an idle chat connection is this, its
+ * ws_conn and its share of its user.
+ */
 struct client {
 	struct client	*prev, *next;		/* all clients */
 	struct client	*unext;			/* same user */
 	struct server	*srv;
-	enum client_state state;
-	enum client_state after_reply;		/* state once 101 is out */
-	int		 dead;			/* reap after this pass */
-	int		 touched;		/* on the server's touch list */
-	int		 cut;			/* cut off as a slow reader */
-	size_t		 pidx;			/* slot in the pollfd array */
-	short		 armed;			/* events registered */
-	char		 addr[64];		/* peer "ip:port" for logs */
-	uint64_t	 id;			/* serial number for logs */
-
-	/* Handshake phase. */
-	struct tp	*tp;
-	uint8_t		*hbuf;
-	size_t		 hlen;
-	char		*reply;
-	size_t		 reply_len, reply_off;
-
-	char		 pending_user[CODEC_MAX_USER + 1];	/* until 101 */
-
+	struct tp	*tp;			/* until the upgrade */
+	struct client_hs *hs;			/* until the upgrade */
 	struct ws_conn	*ws;
 	struct user	*user;			/* CLIENT_CHAT */
 	char		*gone_id;		/* user id after detach, for logs */
@@ -118,6 +108,17 @@ struct client {
 	uint64_t	 last_rx;		/* last byte received */
 	uint64_t	 last_tx_progress;	/* last time output moved */
 	uint64_t	 ping_at;		/* 0: no ping outstanding */
+
+	uint32_t	 id;			/* serial number for logs */
+	uint32_t	 pidx;			/* slot in the pollfd array */
+	enum client_state state;
+	short		 armed;			/* events registered */
+	uint8_t		 dead;			/* reap after this pass */
+	uint8_t		 touched;		/* on the server's touch list */
+	uint8_t		 cut;			/* cut off as a slow reader */
+	uint8_t		 af;			/* peer address, for logs */
+	uint16_t	 port;
+	uint8_t		 ip[16];
 };
 
 struct server {
@@ -171,7 +172,10 @@ void	server_process_touched(struct server *);
 int	server_wait(struct server *, int timeout);
 
 /* server-client.c */
-struct client	*client_new(struct server *, int fd, const char *addr);
+struct sockaddr;
+struct client	*client_new(struct server *, int fd, const struct sockaddr *);
+/* The peer as "ip:port" in a static buffer, for one log line. */
+const char	*client_addr(const struct client *);
 void	client_on_readable(struct client *);
 void	client_flush(struct client *);
 short	client_events(const struct client *);

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -42,10 +44,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct server	 s;
 	struct client	*c;
+	struct sockaddr_in sin;
 	int		 sv[2], i;
 
 	if (size == 0 || size > FUZZ_MAX)
 		return 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(4242);
 	log_init("fuzz", LOG_ERROR, NULL);
 	memset(&s, 0, sizeof(s));
 	s.cfg.max_clients = 4;
@@ -65,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	util_set_nonblock(sv[0]);
 	util_set_nonblock(sv[1]);
-	if ((c = client_new(&s, sv[0], "fuzz")) == NULL) {
+	if ((c = client_new(&s, sv[0], (const struct sockaddr *)&sin)) == NULL) {
 		close(sv[1]);
 		router_free(s.router);
 		return 0;
