@@ -13,10 +13,6 @@
 
 #include "transport.h"
 
-struct tp {
-	int	fd;
-};
-
 struct tp *
 tp_plain_new(int fd)
 {
@@ -27,7 +23,23 @@ tp_plain_new(int fd)
 		return NULL;
 	}
 	tp->fd = fd;
+	tp->tls = NULL;
 	return tp;
+}
+
+void
+tp_move(struct tp *dst, struct tp *src)
+{
+	*dst = *src;
+	free(src);
+}
+
+void
+tp_release(struct tp *tp)
+{
+	if (tp->fd != -1)
+		close(tp->fd);
+	tp->fd = -1;
 }
 
 ssize_t
@@ -89,7 +101,6 @@ tp_free(struct tp *tp)
 {
 	if (tp == NULL)
 		return;
-	if (tp->fd != -1)
-		close(tp->fd);
+	tp_release(tp);
 	free(tp);
 }

@@ -20,13 +20,30 @@ enum tp_status {
 	TP_ERROR = -4		/* failed: see errno */
 };
 
-struct tp;
+/*
+ * The layout is public only so that a connection can hold one inline
+ * (an idle connection then costs one allocation less); use it through
+ * the functions below.
+ */
+struct tp {
+	int	 fd;
+	void	*tls;		/* reserved for the TLS transport */
+};
 
 /*
  * Wrap a connected non-blocking socket.  The transport owns fd from now
  * on, also when NULL is returned (out of memory, fd closed).
  */
 struct tp	*tp_plain_new(int fd);
+
+/*
+ * Move the transport src (from tp_plain_new) into caller-owned storage
+ * dst and free src; release dst with tp_release().
+ */
+void	 tp_move(struct tp *dst, struct tp *src);
+
+/* Close the socket of a transport held inline.  Safe to call twice. */
+void	 tp_release(struct tp *);
 
 /*
  * Read up to len bytes into buf.  Returns the count (> 0) or a

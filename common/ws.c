@@ -89,7 +89,7 @@ struct ws_rx {
 /* Kept small: an idle connection is this, its transport and no more. */
 struct ws_conn {
 	struct ws_rx		*rx;		/* NULL while at rest */
-	struct tp		*tp;
+	struct tp		 tp;
 	struct ws_callbacks	 cb;
 	void			*arg;
 	uint32_t		 max_output;
@@ -467,7 +467,7 @@ ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 		tp_free(tp);
 		return NULL;
 	}
-	c->tp = tp;
+	tp_move(&c->tp, tp);
 	c->cb = *cb;
 	c->arg = arg;
 	c->role = cfg->role;
@@ -613,7 +613,7 @@ ws_conn_on_readable(struct ws_conn *c)
 	if (c->failed || c->eof ||
 	    (c->rx != NULL && !wslay_event_want_read(c->rx->ctx)))
 		return 0;
-	n = tp_read(c->tp, ws_rbuf, sizeof(ws_rbuf));
+	n = tp_read(&c->tp, ws_rbuf, sizeof(ws_rbuf));
 	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
 		return 0;
 	if (n == TP_EOF) {
@@ -635,7 +635,7 @@ ws_conn_flush(struct ws_conn *c)
 	if (c->failed)
 		return WS_ERR_TRANSPORT;
 	while (c->ooff < c->olen) {
-		n = tp_write(c->tp, c->obuf + c->ooff, c->olen - c->ooff);
+		n = tp_write(&c->tp, c->obuf + c->ooff, c->olen - c->ooff);
 		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
 			break;
 		if (n < 0) {
@@ -745,7 +745,7 @@ ws_conn_events(const struct ws_conn *c)
 		ev |= POLLIN;
 	if (c->ooff < c->olen)
 		ev |= POLLOUT;
-	return ev | tp_events(c->tp);
+	return ev | tp_events(&c->tp);
 }
 
 int
@@ -809,7 +809,7 @@ ws_conn_code_received(const struct ws_conn *c)
 int
 ws_conn_fd(const struct ws_conn *c)
 {
-	return tp_fd(c->tp);
+	return tp_fd(&c->tp);
 }
 
 const char *
@@ -842,7 +842,7 @@ ws_conn_free(struct ws_conn *c)
 	if (c == NULL)
 		return;
 	ws_rx_free(c->rx);
-	tp_free(c->tp);
+	tp_release(&c->tp);
 	free(c->obuf);
 	free(c);
 }

@@ -471,6 +471,7 @@ main(int argc, char **argv)
 	struct server		s;
 	struct sigaction	sa;
 	char			shown[INET6_ADDRSTRLEN + 16];
+	char			accept[HS_ACCEPT_LEN + 1];
 	int			lfd, level = LOG_INFO, rc, use_poll = 0;
 
 	log_init("chat-server", LOG_INFO, stderr);
@@ -485,6 +486,17 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	/*
+	 * Check the digest the handshake depends on with RFC 6455's own
+	 * example before accepting anyone.  (It also brings the library
+	 * code in now rather than at the first connection.)
+	 */
+	if (hs_accept_key("dGhlIHNhbXBsZSBub25jZQ==", accept) != HS_OK ||
+	    strcmp(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != 0) {
+		fprintf(stderr, "chat-server: SHA-1 self-test failed: "
+		    "Sec-WebSocket-Accept would be wrong\n");
+		return 1;
+	}
 	adjust_fd_limit(&cfg);
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
