@@ -704,7 +704,7 @@ client_on_readable(struct client *c)
 	if (c->ws == NULL)
 		return;
 	c->last_rx = c->srv->now;
-	c->ping_at = 0;
+	c->pinged = 0;
 	r = ws_conn_on_readable(c->ws);
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
@@ -822,9 +822,9 @@ client_timers(struct client *c)
 	/* A connection quiet for a second gives its parser state back. */
 	if (now - c->last_rx >= 1000 && ws_conn_pending(c->ws) == 0)
 		ws_conn_trim(c->ws);
-	if (cfg->ping_interval > 0 && c->ping_at == 0 &&
+	if (cfg->ping_interval > 0 && !c->pinged &&
 	    now - c->last_rx >= cfg->ping_interval) {
-		c->ping_at = now;
+		c->pinged = 1;
 		ws_conn_ping(c->ws, "chat", 4);
 		server_touch(c->srv, c);
 	}

@@ -100,14 +100,12 @@ struct client {
 	char		*gone_id;		/* user id after detach, for logs */
 	struct mq	 inflight;		/* chat messages not yet written */
 
-	/* Presence subscriptions: ids this client watches. */
+	/* Presence subscriptions: ids this client watches (nwatch below). */
 	char		(*watch)[CODEC_MAX_USER + 1];
-	size_t		 nwatch;
 
 	uint64_t	 deadline;		/* handshake or close */
 	uint64_t	 last_rx;		/* last byte received */
 	uint64_t	 last_tx_progress;	/* last time output moved */
-	uint64_t	 ping_at;		/* 0: no ping outstanding */
 
 	uint32_t	 id;			/* serial number for logs */
 	uint32_t	 pidx;			/* slot in the pollfd array */
@@ -116,6 +114,8 @@ struct client {
 	uint8_t		 dead;			/* reap after this pass */
 	uint8_t		 touched;		/* on the server's touch list */
 	uint8_t		 cut;			/* cut off as a slow reader */
+	uint8_t		 pinged;		/* a ping is outstanding */
+	uint16_t	 nwatch;		/* at most CODEC_MAX_WATCH */
 	uint8_t		 af;			/* peer address, for logs */
 	uint16_t	 port;
 	uint8_t		 ip[16];
