@@ -19,7 +19,7 @@ struct ws_conn;
 
 enum ws_role {
 	WS_ROLE_SERVER = 0,	/* expects masked frames, sends unmasked */
-	WS_ROLE_CLIENT = 1	/* masks with RAND_bytes */
+	WS_ROLE_CLIENT = 1	/* masks with arc4random_buf */
 };
 
 enum ws_opcode {
