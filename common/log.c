@@ -15,6 +15,7 @@
 static const char	*log_prog = "chat";
 static int		 log_level = LOG_INFO;
 static FILE		*log_fp;
+static int		 log_batched;
 
 void
 log_init(const char *prog, int level, FILE *fp)
@@ -52,5 +53,21 @@ log_msg(int level, const char *fmt, ...)
 	vfprintf(log_fp, fmt, ap);
 	va_end(ap);
 	fputc('\n', log_fp);
-	fflush(log_fp);
+	/* Errors go out at once; batched lines with the next log_flush(). */
+	if (!log_batched || level <= LOG_WARN)
+		fflush(log_fp);
+}
+
+void
+log_batch(void)
+{
+	if (log_fp != NULL && setvbuf(log_fp, NULL, _IOFBF, 1 << 16) == 0)
+		log_batched = 1;
+}
+
+void
+log_flush(void)
+{
+	if (log_fp != NULL)
+		fflush(log_fp);
 }

@@ -24,15 +24,33 @@ enum log_level {
  */
 void	log_init(const char *prog, int level, FILE *fp);
 
+/*
+ * Buffer the stream fully (call before anything is written to it):
+ * from then on warnings and errors are still written at once, other
+ * lines when log_flush() is called, which a program's loop does once
+ * per pass before it sleeps, so a burst of events costs one write.
+ * Without it, every line is flushed as it is logged.
+ */
+void	log_batch(void);
+void	log_flush(void);
+
 /* Nonzero if a message at level would be written. */
 int	log_enabled(int level);
 
 void	log_msg(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-#define log_error(...)	log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)	log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+/*
+ * The level is tested before the arguments are evaluated, so formatting
+ * an address for a line that is not written costs nothing.
+ */
+#define LOG_AT(level, ...) do {						\
+	if (log_enabled(level))						\
+		log_msg((level), __VA_ARGS__);				\
+} while (0)
+#define log_error(...)	LOG_AT(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)	LOG_AT(LOG_WARN, __VA_ARGS__)
+#define log_info(...)	LOG_AT(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	LOG_AT(LOG_DEBUG, __VA_ARGS__)
 
 #endif /* LOG_H */

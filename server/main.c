@@ -360,8 +360,8 @@ accept_clients(struct server *s, int lfd)
 		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
 			    sizeof(on));
-		format_addr(&ss, sl, addr, sizeof(addr));
 		if (s->nclients >= s->cfg.max_clients) {
+			format_addr(&ss, sl, addr, sizeof(addr));
 			log_warn("%s refused: %zu connections (--max-clients)",
 			    addr, s->nclients);
 			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
@@ -369,15 +369,16 @@ accept_clients(struct server *s, int lfd)
 			continue;
 		}
 		if ((c = client_new(s, fd, (struct sockaddr *)&ss)) == NULL) {
+			format_addr(&ss, sl, addr, sizeof(addr));
 			log_warn("%s refused: out of memory", addr);
 			continue;
 		}
 		if (server_link(s, c) == -1) {
-			log_warn("%s refused: out of memory", addr);
+			log_warn("%s refused: out of memory", client_addr(c));
 			client_free(c);
 			continue;
 		}
-		log_debug("%s #%llu accepted", addr,
+		log_debug("%s #%llu accepted", client_addr(c),
 		    (unsigned long long)c->id);
 		/* Most clients send the request with the connect. */
 		client_on_readable(c);
@@ -418,6 +419,7 @@ run(struct server *s, int lfd)
 			break;
 		server_listen_events(s, s->now >= paused_until ? POLLIN : 0);
 
+		log_flush();
 		timeout = (int)(next_sweep > s->now ? next_sweep - s->now : 0);
 		if (paused_until > s->now && paused_until - s->now <
 		    (uint64_t)timeout)
@@ -475,6 +477,7 @@ main(int argc, char **argv)
 	int			lfd, level = LOG_INFO, rc, use_poll = 0;
 
 	log_init("chat-server", LOG_INFO, stderr);
+	log_batch();
 	parse_options(argc, argv, &cfg, &level, &use_poll);
 	log_init("chat-server", level, stderr);
 
@@ -523,5 +526,6 @@ main(int argc, char **argv)
 	server_loop_release(&s);
 	router_free(s.router);
 	log_info("exiting");
+	log_flush();
 	return rc;
 }
