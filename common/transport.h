@@ -1,10 +1,16 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * transport: moves bytes over a connected, non-blocking socket.  It owns
- * the file descriptor (and, once TLS lands, the SSL object) and knows
- * nothing about HTTP or WebSocket frames.  Framing code reaches the
- * network only through tp_read() and tp_write().
+ * transport: moves bytes over a connected, non-blocking socket, plain or
+ * TLS.  It owns the file descriptor and the SSL object and knows nothing
+ * about HTTP or WebSocket frames.  Framing code reaches the network only
+ * through tp_read() and tp_write().  The only user of <openssl/ssl.h>.
+ *
+ * TLS runs inside the caller's poll loop: the handshake happens within
+ * the first tp_read()/tp_write() calls, an operation blocked on the other
+ * direction reports it through tp_events(), and bytes OpenSSL has
+ * decrypted but not handed out are reported by tp_pending() (poll cannot
+ * see them).
  */
 #ifndef TRANSPORT_H
 #define TRANSPORT_H
@@ -27,14 +33,57 @@ enum tp_status {
  */
 struct tp {
 	int	 fd;
-	void	*tls;		/* reserved for the TLS transport */
+	void	*tls;		/* SSL *, NULL for a plain socket */
+	short	 want;		/* POLLIN/POLLOUT an SSL call is blocked on */
 };
+
+/* A TLS configuration (an SSL_CTX), shared by many transports. */
+struct tp_tls;
+
+#define TP_ERRLEN	256
 
 /*
  * Wrap a connected non-blocking socket.  The transport owns fd from now
  * on, also when NULL is returned (out of memory, fd closed).
  */
 struct tp	*tp_plain_new(int fd);
+
+/*
+ * Server side: load a certificate chain (PEM, leaf first) and its key.
+ * TLS 1.2 at least, OpenSSL's default ciphers, no compression, no
+ * client-initiated renegotiation.  Returns NULL with err[TP_ERRLEN]
+ * naming the file and OpenSSL's reason.
+ */
+struct tp_tls	*tp_tls_server(const char *cert, const char *key, char *err);
+
+/*
+ * Client side: verify the server's certificate against the system trust
+ * store, or ca_file if not NULL; insecure turns verification off.
+ * Returns NULL with err filled.
+ */
+struct tp_tls	*tp_tls_client(const char *ca_file, int insecure, char *err);
+
+/* Drop a reference; transports made from it keep theirs.  NULL is ok. */
+void	 tp_tls_free(struct tp_tls *);
+
+/*
+ * Wrap a connected non-blocking socket in TLS, as the server (host NULL)
+ * or as the client for host (sent as SNI and checked against the
+ * certificate, as a name or an IP address).  Owns fd from now on, also
+ * on failure (NULL).
+ */
+struct tp	*tp_tls_new(int fd, struct tp_tls *, const char *host);
+
+/* Nonzero for a TLS transport. */
+int	 tp_is_tls(const struct tp *);
+
+/*
+ * Why the last call failed, for a log line or the user: OpenSSL's
+ * reason, or for a refused certificate a sentence a person understands
+ * ("certificate has expired", "certificate is for another host",
+ * "certificate issuer is unknown").  Valid until the next call.
+ */
+const char *tp_strerror(const struct tp *);
 
 /*
  * Move the transport src (from tp_plain_new) into caller-owned storage
@@ -58,12 +107,17 @@ ssize_t	 tp_read(struct tp *, void *buf, size_t len);
 ssize_t	 tp_write(struct tp *, const void *buf, size_t len);
 
 /*
- * Poll events the transport itself needs beyond what the caller wants
- * (a TLS record blocked on the other direction); 0 for plain sockets.
+ * Poll events the transport itself needs beyond what the caller wants:
+ * the direction an SSL call is blocked on (a read that must write during
+ * a handshake, say), 0 for plain sockets.  When that event fires, retry
+ * both tp_read() and tp_write().
  */
 short	 tp_events(const struct tp *);
 
-/* Nonzero if bytes are buffered inside the transport (TLS records). */
+/*
+ * Nonzero if decrypted bytes wait inside the transport: read again
+ * without waiting for poll.
+ */
 int	 tp_pending(const struct tp *);
 
 int	 tp_fd(const struct tp *);

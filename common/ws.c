@@ -614,22 +614,32 @@ int
 ws_conn_on_readable(struct ws_conn *c)
 {
 	ssize_t	n;
+	int	r, rounds = 0;
 
-	if (c->failed || c->eof ||
-	    (c->rx != NULL && !wslay_event_want_read(c->rx->ctx)))
-		return 0;
-	n = tp_read(&c->tp, ws_rbuf, sizeof(ws_rbuf));
-	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
-		return 0;
-	if (n == TP_EOF) {
-		c->eof = 1;
-		return 0;
-	}
-	if (n < 0) {
-		c->failed = 1;
-		return WS_ERR_TRANSPORT;
-	}
-	return ws_conn_feed(c, ws_rbuf, (size_t)n);
+	/*
+	 * One read per event, except that TLS may hold decrypted bytes
+	 * that poll cannot report: drain those (a bounded number of
+	 * records, so one peer cannot hold the loop).
+	 */
+	do {
+		if (c->failed || c->eof ||
+		    (c->rx != NULL && !wslay_event_want_read(c->rx->ctx)))
+			return 0;
+		n = tp_read(&c->tp, ws_rbuf, sizeof(ws_rbuf));
+		if (n == TP_WANT_READ || n == TP_WANT_WRITE)
+			return 0;
+		if (n == TP_EOF) {
+			c->eof = 1;
+			return 0;
+		}
+		if (n < 0) {
+			c->failed = 1;
+			return WS_ERR_TRANSPORT;
+		}
+		if ((r = ws_conn_feed(c, ws_rbuf, (size_t)n)) != 0)
+			return r;
+	} while (tp_pending(&c->tp) && ++rounds < 16);
+	return 0;
 }
 
 int
@@ -815,6 +825,18 @@ int
 ws_conn_fd(const struct ws_conn *c)
 {
 	return tp_fd(&c->tp);
+}
+
+int
+ws_conn_is_tls(const struct ws_conn *c)
+{
+	return tp_is_tls(&c->tp);
+}
+
+const char *
+ws_conn_transport_error(const struct ws_conn *c)
+{
+	return tp_strerror(&c->tp);
 }
 
 const char *

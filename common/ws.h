@@ -157,6 +157,16 @@ uint16_t ws_conn_code_received(const struct ws_conn *);
 
 int	ws_conn_fd(const struct ws_conn *);
 
+/*
+ * Nonzero if the transport is TLS: an event in either direction may
+ * unblock either call, so call both ws_conn_on_readable() and
+ * ws_conn_flush() on any event.
+ */
+int	ws_conn_is_tls(const struct ws_conn *);
+
+/* Why the transport failed (after WS_ERR_TRANSPORT). */
+const char *ws_conn_transport_error(const struct ws_conn *);
+
 /* A sentence for a ws_error. */
 const char *ws_strerror(int code);
 
