@@ -288,6 +288,13 @@ tp_ssl_result(struct tp *tp, int n)
 	    (v = SSL_get_verify_result(ssl)) != X509_V_OK)
 		snprintf(tp_errbuf, sizeof(tp_errbuf), "%s",
 		    tp_verify_text(v));
+	else if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_HTTP_REQUEST)
+		snprintf(tp_errbuf, sizeof(tp_errbuf),
+		    "plain HTTP sent to the TLS port");
+	else if (ERR_GET_REASON(ERR_peek_last_error()) ==
+	    SSL_R_WRONG_VERSION_NUMBER)
+		snprintf(tp_errbuf, sizeof(tp_errbuf),
+		    "not TLS (or an unsupported version)");
 	else
 		snprintf(tp_errbuf, sizeof(tp_errbuf), "TLS: %s",
 		    tp_ssl_reason());

@@ -27,6 +27,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "server.h"
+#include "transport.h"
 #include "util.h"
 
 #define SWEEP_MS		200	/* timer granularity */
@@ -34,12 +35,15 @@
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE */
 #define ACCEPTS_PER_PASS	256
 
-static volatile sig_atomic_t	quit_signal;
+static volatile sig_atomic_t	quit_signal, reload_signal;
 
 static void
 on_signal(int sig)
 {
-	quit_signal = sig;
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		quit_signal = sig;
 }
 
 static void __attribute__((noreturn))
@@ -48,18 +52,21 @@ usage(int status)
 	FILE	*fp = status == 0 ? stdout : stderr;
 
 	fprintf(fp,
-"usage: chat-server [-hqVv] [-c max-clients] [-I idle-timeout]\n"
-"                   [-i ping-interval] [-l address] [-m max-message]\n"
-"                   [-o max-output] [-p port] [-Q queue-limit]\n"
-"                   [-t handshake-timeout] [-u max-per-user]\n"
-"                   [--poller epoll | poll] [--queue-bytes size]\n");
+"usage: chat-server [-hqVv] [-C cert] [-c max-clients] [-I idle-timeout]\n"
+"                   [-i ping-interval] [-K key] [-l address]\n"
+"                   [-m max-message] [-o max-output] [-p port]\n"
+"                   [-Q queue-limit] [-t handshake-timeout]\n"
+"                   [-u max-per-user] [--poller epoll | poll]\n"
+"                   [--queue-bytes size] [--tls-port port]\n");
 	if (status == 0)
 		fprintf(fp,
 "\n"
+"  -C, --cert FILE             TLS certificate chain (PEM): serve wss://\n"
 "  -c, --max-clients N         connections at once (default 10000)\n"
 "  -h, --help                  show this help and exit\n"
 "  -I, --idle-timeout DUR      close clients silent this long (default 75s)\n"
 "  -i, --ping-interval DUR     ping clients silent this long (default 30s)\n"
+"  -K, --key FILE              private key for --cert (PEM)\n"
 "  -l, --listen ADDR           address to bind (default 127.0.0.1)\n"
 "  -m, --max-message SIZE      largest message accepted (default 64k)\n"
 "  -o, --max-output SIZE       bytes buffered per client (default 1m)\n"
@@ -68,7 +75,8 @@ usage(int status)
 "  -Q, --queue-limit N         offline messages per user (default 1000)\n"
 "      --queue-bytes SIZE      offline bytes, all users (default 64m)\n"
 "  -q, --quiet                 log warnings and errors only\n"
-"  -t, --handshake-timeout DUR time to complete the upgrade (default 10s)\n"
+"  -t, --handshake-timeout DUR time for TLS and the upgrade (default 10s)\n"
+"      --tls-port N            serve wss:// here, ws:// on --port\n"
 "  -u, --max-per-user N        connections per user id (default 8)\n"
 "  -V, --version               print the version and exit\n"
 "  -v, --verbose               log more (repeat for debug)\n"
@@ -88,12 +96,14 @@ static void
 parse_options(int argc, char **argv, struct server_config *cfg, int *level,
     int *use_poll)
 {
-	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER };
+	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER, OPT_TLS_PORT };
 	static const struct option longopts[] = {
+		{ "cert", required_argument, NULL, 'C' },
 		{ "max-clients", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "ping-interval", required_argument, NULL, 'i' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "max-message", required_argument, NULL, 'm' },
 		{ "max-output", required_argument, NULL, 'o' },
@@ -101,6 +111,7 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 		{ "queue-limit", required_argument, NULL, 'Q' },
 		{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
 		{ "poller", required_argument, NULL, OPT_POLLER },
+		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "handshake-timeout", required_argument, NULL, 't' },
 		{ "max-per-user", required_argument, NULL, 'u' },
@@ -111,9 +122,21 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 	long long	v;
 	int		ch;
 
-	while ((ch = getopt_long(argc, argv, "c:hI:i:l:m:o:p:Q:qt:u:Vv",
+	while ((ch = getopt_long(argc, argv, "C:c:hI:i:K:l:m:o:p:Q:qt:u:Vv",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			cfg->cert = optarg;
+			break;
+		case 'K':
+			cfg->key = optarg;
+			break;
+		case OPT_TLS_PORT:
+			if (util_parse_ll(optarg, 0, 65535, &v) != 0)
+				bad_value("--tls-port", optarg,
+				    "expected 0 to 65535");
+			cfg->tls_port = (int)v;
+			break;
 		case 'c':
 			if (util_parse_ll(optarg, 1, 1000000, &v) != 0)
 				bad_value("--max-clients", optarg,
@@ -221,6 +244,15 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 		    cfg->max_output, cfg->max_message);
 		exit(2);
 	}
+	if ((cfg->cert == NULL) != (cfg->key == NULL)) {
+		fprintf(stderr, "chat-server: --cert and --key go together\n");
+		exit(2);
+	}
+	if (cfg->tls_port != -1 && cfg->cert == NULL) {
+		fprintf(stderr, "chat-server: --tls-port needs --cert and "
+		    "--key\n");
+		exit(2);
+	}
 	if (cfg->ping_interval > 0 && cfg->idle_timeout > 0 &&
 	    cfg->idle_timeout <= cfg->ping_interval) {
 		fprintf(stderr, "chat-server: --idle-timeout must be longer "
@@ -253,7 +285,8 @@ adjust_fd_limit(struct server_config *cfg)
 }
 
 static int
-listen_on(const struct server_config *cfg, char *shown, size_t shownlen)
+listen_on(const struct server_config *cfg, int portnum, char *shown,
+    size_t shownlen)
 {
 	struct addrinfo		 hints, *res, *ai;
 	struct sockaddr_storage	 ss;
@@ -265,7 +298,7 @@ listen_on(const struct server_config *cfg, char *shown, size_t shownlen)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%d", cfg->port);
+	snprintf(port, sizeof(port), "%d", portnum);
 	if ((r = getaddrinfo(cfg->listen, port, &hints, &res)) != 0) {
 		fprintf(stderr, "chat-server: cannot resolve '%s': %s\n",
 		    cfg->listen, gai_strerror(r));
@@ -289,13 +322,13 @@ listen_on(const struct server_config *cfg, char *shown, size_t shownlen)
 	freeaddrinfo(res);
 	if (fd == -1) {
 		fprintf(stderr, "chat-server: cannot listen on '%s' port %d: "
-		    "%s\n", cfg->listen, cfg->port, strerror(saved));
+		    "%s\n", cfg->listen, portnum, strerror(saved));
 		exit(1);
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv,
 	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(shown, shownlen, "%s:%d", cfg->listen, cfg->port);
+		snprintf(shown, shownlen, "%s:%d", cfg->listen, portnum);
 	else if (ss.ss_family == AF_INET6)
 		snprintf(shown, shownlen, "[%s]:%s", host, serv);
 	else
@@ -324,8 +357,9 @@ format_addr(const struct sockaddr_storage *ss, socklen_t sl, char *out,
  * would spin, as tmux's server_accept notes.
  */
 static int
-accept_clients(struct server *s, int lfd)
+accept_clients(struct server *s, int lidx)
 {
+	int			 lfd = s->lst[lidx].fd, tls = s->lst[lidx].tls;
 	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 22\r\n"
 	    "Connection: close\r\n\r\ntoo many connections\r\n";
@@ -364,11 +398,15 @@ accept_clients(struct server *s, int lfd)
 			format_addr(&ss, sl, addr, sizeof(addr));
 			log_warn("%s refused: %zu connections (--max-clients)",
 			    addr, s->nclients);
-			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
+			/* Plain text means nothing inside TLS: just close. */
+			if (!tls)
+				(void)send(fd, busy, sizeof(busy) - 1,
+				    MSG_NOSIGNAL);
 			close(fd);
 			continue;
 		}
-		if ((c = client_new(s, fd, (struct sockaddr *)&ss)) == NULL) {
+		if ((c = client_new(s, fd, (struct sockaddr *)&ss, tls)) ==
+		    NULL) {
 			format_addr(&ss, sl, addr, sizeof(addr));
 			log_warn("%s refused: out of memory", addr);
 			continue;
@@ -387,8 +425,33 @@ accept_clients(struct server *s, int lfd)
 	return 0;
 }
 
+/*
+ * SIGHUP: load the certificate and key again for new connections;
+ * established ones keep the context they started with.
+ */
+static void
+reload_tls(struct server *s)
+{
+	struct tp_tls	*t;
+	char		 err[TP_ERRLEN];
+
+	if (s->tls == NULL) {
+		log_info("SIGHUP: no certificate to reload");
+		return;
+	}
+	if ((t = tp_tls_server(s->cfg.cert, s->cfg.key, err)) == NULL) {
+		log_warn("certificate reload failed, keeping the old one: %s",
+		    err);
+		return;
+	}
+	tp_tls_free(s->tls);
+	s->tls = t;
+	log_info("reloaded certificate '%s' and key '%s'", s->cfg.cert,
+	    s->cfg.key);
+}
+
 static int
-run(struct server *s, int lfd)
+run(struct server *s)
 {
 	struct server_ready	*r;
 	struct client		*c;
@@ -402,11 +465,13 @@ run(struct server *s, int lfd)
 			    (int)quit_signal, s->nclients);
 			s->shutting_down = 1;
 			shutdown_at = s->now + SHUTDOWN_MS;
-			close(lfd);
-			lfd = -1;
-			server_listener_closed(s);
+			server_close_listeners(s);
 			for (c = s->clients; c != NULL; c = c->next)
 				client_shutdown(c);
+		}
+		if (reload_signal) {
+			reload_signal = 0;
+			reload_tls(s);
 		}
 		if (s->now >= next_sweep) {
 			for (c = s->clients; c != NULL; c = c->next)
@@ -435,19 +500,14 @@ run(struct server *s, int lfd)
 		for (i = 0; i < n; i++) {
 			r = &s->ready[i];
 			if ((c = r->c) == NULL) {
-				if (lfd != -1 && accept_clients(s, lfd))
+				if (!s->shutting_down &&
+				    accept_clients(s, r->lidx))
 					paused_until = s->now + ACCEPT_PAUSE_MS;
 				continue;
 			}
 			if (c->dead)
 				continue;
-			if (r->revents & (POLLIN | POLLHUP | POLLERR))
-				client_on_readable(c);
-			if ((r->revents & (POLLOUT | POLLERR)) && !c->dead)
-				client_flush(c);
-			if (!c->dead && ((r->revents & (POLLERR | POLLNVAL)) ||
-			    ((r->revents & POLLHUP) && !(c->armed & POLLIN))))
-				client_drop(c, "socket error");
+			client_on_event(c, r->revents);
 			server_touch(s, c);
 		}
 	}
@@ -469,12 +529,13 @@ main(int argc, char **argv)
 		.handshake_timeout = 10000,
 		.ping_interval = 30000,
 		.idle_timeout = 75000,
+		.tls_port = -1,
 	};
 	struct server		s;
 	struct sigaction	sa;
 	char			shown[INET6_ADDRSTRLEN + 16];
-	char			accept[HS_ACCEPT_LEN + 1];
-	int			lfd, level = LOG_INFO, rc, use_poll = 0;
+	char			accept[HS_ACCEPT_LEN + 1], err[TP_ERRLEN];
+	int			level = LOG_INFO, rc, use_poll = 0;
 
 	log_init("chat-server", LOG_INFO, stderr);
 	log_batch();
@@ -488,6 +549,7 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	/*
 	 * Check the digest the handshake depends on with RFC 6455's own
@@ -508,23 +570,41 @@ main(int argc, char **argv)
 		fprintf(stderr, "chat-server: out of memory\n");
 		return 1;
 	}
-	lfd = listen_on(&s.cfg, shown, sizeof(shown));
-	log_info("chat-server %s listening on ws://%s (max %zu clients, "
-	    "%zu-byte messages, %s)", CHAT_VERSION, shown, s.cfg.max_clients,
-	    s.cfg.max_message, use_poll ? "poll" : "epoll");
-	if (server_loop_init(&s, lfd, use_poll) == -1) {
+	/* Bad certificate files are a configuration error: before listening. */
+	if (s.cfg.cert != NULL &&
+	    (s.tls = tp_tls_server(s.cfg.cert, s.cfg.key, err)) == NULL) {
+		fprintf(stderr, "chat-server: %s\n", err);
+		return 2;
+	}
+	s.lst[0].fd = listen_on(&s.cfg, s.cfg.port, shown, sizeof(shown));
+	s.lst[0].tls = s.tls != NULL && s.cfg.tls_port == -1;
+	s.nlst = 1;
+	log_info("chat-server %s listening on %s://%s (max %zu clients, "
+	    "%zu-byte messages, %s)", CHAT_VERSION, s.lst[0].tls ? "wss" : "ws",
+	    shown, s.cfg.max_clients, s.cfg.max_message,
+	    use_poll ? "poll" : "epoll");
+	if (s.cfg.tls_port != -1) {
+		s.lst[1].fd = listen_on(&s.cfg, s.cfg.tls_port, shown,
+		    sizeof(shown));
+		s.lst[1].tls = 1;
+		s.nlst = 2;
+		log_info("listening on wss://%s", shown);
+	}
+	if (server_loop_init(&s, use_poll) == -1) {
 		log_error("cannot set up the poller: %s", strerror(errno));
 		return 1;
 	}
-	rc = run(&s, lfd);
+	rc = run(&s);
 	while (s.clients != NULL) {
 		struct client	*c = s.clients;
 
 		s.clients = c->next;
 		client_free(c);
 	}
+	server_close_listeners(&s);
 	server_loop_release(&s);
 	router_free(s.router);
+	tp_tls_free(s.tls);
 	log_info("exiting");
 	log_flush();
 	return rc;

@@ -65,7 +65,7 @@ client_die(struct client *c)
 }
 
 struct client *
-client_new(struct server *s, int fd, const struct sockaddr *sa)
+client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 {
 	struct client	*c;
 
@@ -75,7 +75,8 @@ client_new(struct server *s, int fd, const struct sockaddr *sa)
 		close(fd);
 		return NULL;
 	}
-	if ((c->tp = tp_plain_new(fd)) == NULL) {
+	c->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
+	if (c->tp == NULL) {
 		free(c->hs);
 		free(c);
 		return NULL;
@@ -139,9 +140,9 @@ client_events(const struct client *c)
 	switch (c->state) {
 	case CLIENT_HANDSHAKE:
 	case CLIENT_LINGER:
-		return POLLIN;
+		return POLLIN | tp_events(c->tp);
 	case CLIENT_REPLY:
-		return POLLOUT;
+		return POLLOUT | tp_events(c->tp);
 	default:
 		return c->ws != NULL ? ws_conn_events(c->ws) : 0;
 	}
@@ -544,6 +545,13 @@ client_handshake(struct client *c)
 	n = tp_read(c->tp, hs_rbuf + h->len, HS_MAX_HEAD - h->len);
 	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
 		return;
+	if (n == TP_ERROR && tp_is_tls(c->tp)) {
+		/* Plain HTTP or garbage on the TLS port ends up here. */
+		log_info("%s #%llu TLS handshake failed: %s", client_addr(c),
+		    (unsigned long long)c->id, tp_strerror(c->tp));
+		client_die(c);
+		return;
+	}
 	if (n < 0) {
 		log_debug("%s #%llu gone during handshake", client_addr(c),
 		    (unsigned long long)c->id);
@@ -680,6 +688,32 @@ client_upgrade(struct client *c)
 	client_hs_free(c);
 	if (r != 0)
 		client_kill(c, "bad data after handshake");
+}
+
+int
+client_is_tls(const struct client *c)
+{
+	return c->ws != NULL ? ws_conn_is_tls(c->ws) :
+	    c->tp != NULL && tp_is_tls(c->tp);
+}
+
+void
+client_on_event(struct client *c, short rev)
+{
+	/*
+	 * With TLS either direction can unblock either call (a read that
+	 * must write during the handshake), so try both.
+	 */
+	int	tls = client_is_tls(c);
+
+	if ((rev & (POLLIN | POLLHUP | POLLERR)) || (tls && (rev & POLLOUT)))
+		client_on_readable(c);
+	if (!c->dead && ((rev & (POLLOUT | POLLERR)) ||
+	    (tls && (rev & POLLIN))))
+		client_flush(c);
+	if (!c->dead && ((rev & (POLLERR | POLLNVAL)) ||
+	    ((rev & POLLHUP) && !(c->armed & POLLIN))))
+		client_drop(c, "socket error");
 }
 
 void

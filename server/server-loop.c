@@ -15,6 +15,7 @@
  * the next wait.  Nothing here knows a frame or a user.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -68,28 +69,43 @@ ep_ctl(struct server *s, int op, int fd, short events, void *ptr)
 	return epoll_ctl(s->epfd, op, fd, &ev);
 }
 
+/*
+ * Listeners are told apart from clients by their epoll data: the
+ * listener's index plus one, never a valid client pointer.
+ */
+#define LISTENER_TAG(i)	((void *)(uintptr_t)((i) + 1))
+#define IS_LISTENER(p)	((uintptr_t)(p) <= SERVER_MAX_LISTENERS)
+
 int
-server_loop_init(struct server *s, int lfd, int use_poll)
+server_loop_init(struct server *s, int use_poll)
 {
+	int	i;
+
 	s->use_poll = use_poll;
-	s->lfd = lfd;
 	s->lev = POLLIN;
 	if (use_poll) {
 		s->epfd = -1;
-		if (grow_slots(s) == -1)
-			return -1;
-		s->pfd[0].fd = lfd;
-		s->pfd[0].events = POLLIN;
-		s->pfd[0].revents = 0;
-		s->pmap[0] = NULL;
-		s->npfd = 1;
+		/* Slots 0 .. nlst-1 are the listeners. */
+		for (i = 0; i < s->nlst; i++) {
+			if (grow_slots(s) == -1)
+				return -1;
+			s->pfd[i].fd = s->lst[i].fd;
+			s->pfd[i].events = POLLIN;
+			s->pfd[i].revents = 0;
+			s->pmap[i] = NULL;
+			s->npfd++;
+		}
 		return 0;
 	}
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
 	if ((s->evs = calloc(EPOLL_BATCH, sizeof(*s->evs))) == NULL)
 		return -1;
-	return ep_ctl(s, EPOLL_CTL_ADD, lfd, POLLIN, NULL);
+	for (i = 0; i < s->nlst; i++)
+		if (ep_ctl(s, EPOLL_CTL_ADD, s->lst[i].fd, POLLIN,
+		    LISTENER_TAG(i)) == -1)
+			return -1;
+	return 0;
 }
 
 void
@@ -108,22 +124,35 @@ server_loop_release(struct server *s)
 void
 server_listen_events(struct server *s, short events)
 {
-	if (s->lfd == -1 || events == s->lev)
+	int	i;
+
+	if (events == s->lev)
 		return;
 	s->lev = events;
-	if (s->use_poll)
-		s->pfd[0].events = events;
-	else
-		(void)ep_ctl(s, EPOLL_CTL_MOD, s->lfd, events, NULL);
+	for (i = 0; i < s->nlst; i++) {
+		if (s->lst[i].fd == -1)
+			continue;
+		if (s->use_poll)
+			s->pfd[i].events = events;
+		else
+			(void)ep_ctl(s, EPOLL_CTL_MOD, s->lst[i].fd, events,
+			    LISTENER_TAG(i));
+	}
 }
 
 void
-server_listener_closed(struct server *s)
+server_close_listeners(struct server *s)
 {
-	/* Closing the fd removed it from the epoll set. */
-	if (s->use_poll)
-		s->pfd[0].fd = -1;
-	s->lfd = -1;
+	int	i;
+
+	/* Closing an fd also removes it from the epoll set. */
+	for (i = 0; i < s->nlst; i++) {
+		if (s->lst[i].fd != -1)
+			close(s->lst[i].fd);
+		s->lst[i].fd = -1;
+		if (s->use_poll)
+			s->pfd[i].fd = -1;
+	}
 }
 
 void
@@ -252,6 +281,7 @@ server_wait(struct server *s, int timeout)
 			if (s->pfd[i].revents == 0)
 				continue;
 			s->ready[n].c = s->pmap[i];
+			s->ready[n].lidx = (int)i;
 			s->ready[n].revents = s->pfd[i].revents;
 			s->pfd[i].revents = 0;
 			n++;
@@ -264,7 +294,10 @@ server_wait(struct server *s, int timeout)
 	    sizeof(*s->ready)) == -1)
 		return -1;
 	for (i = 0; i < (size_t)r; i++) {
-		s->ready[i].c = s->evs[i].data.ptr;
+		void	*p = s->evs[i].data.ptr;
+
+		s->ready[i].c = IS_LISTENER(p) ? NULL : p;
+		s->ready[i].lidx = IS_LISTENER(p) ? (int)(uintptr_t)p - 1 : -1;
 		s->ready[i].revents = (short)s->evs[i].events;
 	}
 	return r;

@@ -20,16 +20,27 @@ struct ws_conn;
 struct tp;
 struct epoll_event;
 
-/* One ready descriptor: c is NULL for the listener. */
+/* One ready descriptor: c is NULL for listener lidx. */
 struct server_ready {
 	struct client	*c;
 	short		 revents;
+	int		 lidx;
 };
+
+/* A listening socket: plain ws:// or TLS wss://. */
+struct listener {
+	int		 fd;			/* -1 once closed */
+	int		 tls;
+};
+
+#define SERVER_MAX_LISTENERS	2
 
 /* Every limit a peer can push against, settable by option. */
 struct server_config {
 	const char	*listen;		/* address to bind */
 	int		 port;			/* 0: any free port */
+	int		 tls_port;		/* -1: none; else wss:// here */
+	const char	*cert, *key;		/* PEM files for TLS, or NULL */
 	size_t		 max_clients;		/* connections, all states */
 	size_t		 max_message;		/* bytes in one message */
 	size_t		 max_output;		/* bytes buffered per client */
@@ -129,8 +140,10 @@ struct server {
 
 	/* The poller (server-loop.c): poll(2) slots or an epoll set. */
 	int		 use_poll;
-	int		 lfd;			/* listener, -1 once closed */
-	short		 lev;			/* its armed events */
+	struct listener	 lst[SERVER_MAX_LISTENERS];
+	int		 nlst;
+	short		 lev;			/* listeners' armed events */
+	struct tp_tls	*tls;			/* for wss:, NULL without */
 	struct pollfd	*pfd;
 	struct client	**pmap;
 	size_t		 npfd, cappfd;
@@ -147,15 +160,15 @@ struct server {
 
 /* server-loop.c */
 /*
- * Set up the poller for listener lfd: poll(2) if use_poll, else epoll.
- * 0 or -1 with errno.
+ * Set up the poller for the listeners in s->lst: poll(2) if use_poll,
+ * else epoll.  0 or -1 with errno.
  */
-int	server_loop_init(struct server *, int lfd, int use_poll);
+int	server_loop_init(struct server *, int use_poll);
 void	server_loop_release(struct server *);
-/* Arm the listener for events (POLLIN, or 0 to pause accepting). */
+/* Arm the listeners for events (POLLIN, or 0 to pause accepting). */
 void	server_listen_events(struct server *, short events);
-/* The listener was closed (shutdown). */
-void	server_listener_closed(struct server *);
+/* Close the listeners (shutdown). */
+void	server_close_listeners(struct server *);
 /*
  * Put c on the list handled before the next wait: flushed once, its
  * events re-armed, or reaped if dead.  Cheap and idempotent.
@@ -173,10 +186,15 @@ int	server_wait(struct server *, int timeout);
 
 /* server-client.c */
 struct sockaddr;
-struct client	*client_new(struct server *, int fd, const struct sockaddr *);
+/* A new connection on fd (TLS if tls).  Owns fd, also on failure. */
+struct client	*client_new(struct server *, int fd, const struct sockaddr *,
+		    int tls);
 /* The peer as "ip:port" in a static buffer, for one log line. */
 const char	*client_addr(const struct client *);
+/* Handle what poll reported for c (both directions for TLS). */
+void	client_on_event(struct client *, short revents);
 void	client_on_readable(struct client *);
+int	client_is_tls(const struct client *);
 void	client_flush(struct client *);
 short	client_events(const struct client *);
 int	client_fd(const struct client *);

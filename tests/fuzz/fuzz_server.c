@@ -71,7 +71,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	util_set_nonblock(sv[0]);
 	util_set_nonblock(sv[1]);
-	if ((c = client_new(&s, sv[0], (const struct sockaddr *)&sin)) == NULL) {
+	if ((c = client_new(&s, sv[0], (const struct sockaddr *)&sin, 0)) ==
+	    NULL) {
 		close(sv[1]);
 		router_free(s.router);
 		return 0;
