@@ -26,6 +26,7 @@
 #define CODEC_E_UNKNOWN_TYPE	"unknown_type"
 #define CODEC_E_QUEUE_FULL	"queue_full"
 #define CODEC_E_TOO_MANY	"too_many_watches"
+#define CODEC_E_RATE_LIMITED	"rate_limited"	/* over --rate */
 
 /* Nonzero if p[0..len) is a valid user id: 1-64 of [A-Za-z0-9._-]. */
 int	codec_valid_user(const char *p, size_t len);

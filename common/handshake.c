@@ -532,6 +532,14 @@ int
 hs_build_error(char *buf, size_t len, int status, const char *extra_headers,
     const char *body)
 {
+	return (hs_build_reply(buf, len, status, "text/plain; charset=utf-8",
+	    extra_headers, body));
+}
+
+int
+hs_build_reply(char *buf, size_t len, int status, const char *ctype,
+    const char *extra_headers, const char *body)
+{
 	if (buf == NULL || len == 0 || status < 100 || status > 999)
 		return (-1);
 	if (extra_headers == NULL)
@@ -541,12 +549,12 @@ hs_build_error(char *buf, size_t len, int status, const char *extra_headers,
 	/* Content-Length counts the newline added after the body. */
 	return (hs_fit(snprintf(buf, len,
 	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Connection: close\r\n"
 	    "%s"
 	    "\r\n"
-	    "%s\n", status, hs_status_text(status), strlen(body) + 1,
+	    "%s\n", status, hs_status_text(status), ctype, strlen(body) + 1,
 	    extra_headers, body), len));
 }
 

@@ -98,6 +98,10 @@ int	hs_build_accept(char *buf, size_t len, const char *key);
 int	hs_build_error(char *buf, size_t len, int status,
 	    const char *extra_headers, const char *body);
 
+/* The same with another Content-Type (e.g. "application/json"). */
+int	hs_build_reply(char *buf, size_t len, int status, const char *ctype,
+	    const char *extra_headers, const char *body);
+
 /*
  * Build a GET upgrade request for target (path and query) on host
  * ("name:port" as it belongs in the Host header) with key.  extra is

@@ -102,6 +102,7 @@ struct ws_conn {
 	uint8_t			 failed;
 	uint64_t		 written;
 	uint64_t		 queued;
+	uint64_t		 nread;		/* bytes read, for statistics */
 };
 
 /*
@@ -636,6 +637,7 @@ ws_conn_on_readable(struct ws_conn *c)
 			c->failed = 1;
 			return WS_ERR_TRANSPORT;
 		}
+		c->nread += (uint64_t)n;
 		if ((r = ws_conn_feed(c, ws_rbuf, (size_t)n)) != 0)
 			return r;
 	} while (tp_pending(&c->tp) && ++rounds < 16);
@@ -784,6 +786,12 @@ uint64_t
 ws_conn_written(const struct ws_conn *c)
 {
 	return c->written;
+}
+
+uint64_t
+ws_conn_bytes_read(const struct ws_conn *c)
+{
+	return c->nread;
 }
 
 uint64_t

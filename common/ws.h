@@ -141,6 +141,9 @@ size_t	ws_conn_pending(const struct ws_conn *);
 /* Output stream offset written to the transport so far. */
 uint64_t ws_conn_written(const struct ws_conn *);
 
+/* Bytes read from the transport so far. */
+uint64_t ws_conn_bytes_read(const struct ws_conn *);
+
 /* Output stream offset of everything queued so far. */
 uint64_t ws_conn_queued(const struct ws_conn *);
 

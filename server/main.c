@@ -24,7 +24,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "codec.h"
 #include "handshake.h"
+#include "jwt.h"
 #include "log.h"
 #include "server.h"
 #include "transport.h"
@@ -57,7 +59,11 @@ usage(int status)
 "                   [-m max-message] [-o max-output] [-p port]\n"
 "                   [-Q queue-limit] [-t handshake-timeout]\n"
 "                   [-u max-per-user] [--poller epoll | poll]\n"
-"                   [--queue-bytes size] [--tls-port port]\n");
+"                   [--queue-bytes size] [--tls-port port]\n"
+"                   [--allow-origin origin] [--burst n]\n"
+"                   [--jwt-secret-file file] [--max-per-ip n]\n"
+"                   [--rate msgs-per-s] [--stats-token token]\n"
+"       chat-server token --jwt-secret-file file -u user [-t ttl]\n");
 	if (status == 0)
 		fprintf(fp,
 "\n"
@@ -80,6 +86,12 @@ usage(int status)
 "  -u, --max-per-user N        connections per user id (default 8)\n"
 "  -V, --version               print the version and exit\n"
 "  -v, --verbose               log more (repeat for debug)\n"
+"      --allow-origin ORIGIN   refuse browsers from other origins (repeat)\n"
+"      --burst N               messages at once under --rate (default 20)\n"
+"      --jwt-secret-file FILE  require HS256 tokens signed with FILE\n"
+"      --max-per-ip N          connections per address (default no limit)\n"
+"      --rate N                messages/s per connection (default no limit)\n"
+"      --stats-token TOKEN     require it for /stats\n"
 "\nDUR: N[ms|s|m|h]; SIZE: N[k|m].  See chat-server(1).\n");
 	exit(status);
 }
@@ -92,11 +104,118 @@ bad_value(const char *opt, const char *val, const char *range)
 	exit(2);
 }
 
+/*
+ * The HS256 secret: the file's bytes, without a final newline.  At least
+ * 16 bytes (RFC 7518 3.2 asks for 32: shorter is refused outright below
+ * 16 and only works otherwise).
+ */
+static void
+read_secret(const char *path, uint8_t **keyp, size_t *lenp)
+{
+	FILE	*fp;
+	uint8_t	*key;
+	size_t	 n;
+
+	if ((key = malloc(4096)) == NULL) {
+		fprintf(stderr, "chat-server: out of memory\n");
+		exit(1);
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "chat-server: cannot read secret file '%s': "
+		    "%s\n", path, strerror(errno));
+		exit(2);
+	}
+	n = fread(key, 1, 4096, fp);
+	if (ferror(fp) || !feof(fp)) {
+		fprintf(stderr, "chat-server: cannot read secret file '%s': "
+		    "%s\n", path, ferror(fp) ? strerror(errno) :
+		    "larger than 4096 bytes");
+		exit(2);
+	}
+	fclose(fp);
+	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+		n--;
+	if (n < 16) {
+		fprintf(stderr, "chat-server: secret in '%s' is too short: "
+		    "%zu bytes, at least 16 (32 recommended)\n", path, n);
+		exit(2);
+	}
+	free(*keyp);
+	*keyp = key;
+	*lenp = n;
+}
+
+/* chat-server token: mint a token for operators and tests. */
+static int
+token_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "jwt-secret-file", required_argument, NULL, 's' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*user = NULL;
+	uint8_t		*key = NULL;
+	size_t		 keylen = 0;
+	long long	 ttl = 86400000;
+	int64_t		 now;
+	char		*tok;
+	int		 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hs:t:u:", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 's':
+			read_secret(optarg, &key, &keylen);
+			break;
+		case 't':
+			if (util_parse_duration_ms(optarg, 1000,
+			    3650LL * 86400000, &ttl) != 0)
+				bad_value("--ttl", optarg,
+				    "expected 1s to 3650 days, e.g. 24h");
+			break;
+		case 'u':
+			if (!codec_valid_user(optarg, strlen(optarg)))
+				bad_value("--user", optarg, "expected 1-64 "
+				    "characters from A-Z a-z 0-9 . _ -");
+			user = optarg;
+			break;
+		case 'h':
+			printf("usage: chat-server token --jwt-secret-file "
+			    "file -u user [-t ttl]\n");
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (user == NULL || key == NULL || optind != argc)
+		goto usage;
+	now = (int64_t)(util_wall_ms() / 1000);
+	if ((tok = jwt_mint(user, now, now + ttl / 1000, key, keylen)) ==
+	    NULL) {
+		fprintf(stderr, "chat-server: cannot mint a token\n");
+		return 1;
+	}
+	printf("%s\n", tok);
+	free(tok);
+	free(key);
+	return 0;
+usage:
+	fprintf(stderr, "usage: chat-server token --jwt-secret-file file "
+	    "-u user [-t ttl]\n");
+	return 2;
+}
+
 static void
 parse_options(int argc, char **argv, struct server_config *cfg, int *level,
     int *use_poll)
 {
-	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER, OPT_TLS_PORT };
+	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER, OPT_TLS_PORT,
+		OPT_ALLOW_ORIGIN, OPT_BURST, OPT_JWT_SECRET, OPT_MAX_PER_IP,
+		OPT_RATE, OPT_STATS_TOKEN };
 	static const struct option longopts[] = {
 		{ "cert", required_argument, NULL, 'C' },
 		{ "max-clients", required_argument, NULL, 'c' },
@@ -112,6 +231,12 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 		{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
 		{ "poller", required_argument, NULL, OPT_POLLER },
 		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
+		{ "allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN },
+		{ "burst", required_argument, NULL, OPT_BURST },
+		{ "jwt-secret-file", required_argument, NULL, OPT_JWT_SECRET },
+		{ "max-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "stats-token", required_argument, NULL, OPT_STATS_TOKEN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "handshake-timeout", required_argument, NULL, 't' },
 		{ "max-per-user", required_argument, NULL, 'u' },
@@ -130,6 +255,53 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 			break;
 		case 'K':
 			cfg->key = optarg;
+			break;
+		case OPT_ALLOW_ORIGIN: {
+			const char	**o;
+
+			o = realloc(cfg->origins, (cfg->norigins + 1) *
+			    sizeof(*o));
+			if (o == NULL) {
+				fprintf(stderr, "chat-server: out of memory\n");
+				exit(1);
+			}
+			o[cfg->norigins++] = optarg;
+			cfg->origins = o;
+			break;
+		}
+		case OPT_BURST:
+			if (util_parse_ll(optarg, 1, 1000000, &v) != 0)
+				bad_value("--burst", optarg,
+				    "expected 1 to 1000000");
+			cfg->burst = (uint32_t)v;
+			break;
+		case OPT_JWT_SECRET:
+			read_secret(optarg, &cfg->jwt_key, &cfg->jwt_keylen);
+			break;
+		case OPT_MAX_PER_IP:
+			if (util_parse_ll(optarg, 1, 1000000, &v) != 0)
+				bad_value("--max-per-ip", optarg,
+				    "expected 1 to 1000000");
+			cfg->max_per_ip = (size_t)v;
+			break;
+		case OPT_RATE: {
+			char	*end;
+			double	 d;
+
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(d >= 0.01 && d <= 1e6))
+				bad_value("--rate", optarg,
+				    "expected 0.01 to 1000000 messages a second");
+			cfg->rate = d;
+			break;
+		}
+		case OPT_STATS_TOKEN:
+			if (*optarg == '\0')
+				bad_value("--stats-token", optarg,
+				    "expected a non-empty token");
+			cfg->stats_token = optarg;
 			break;
 		case OPT_TLS_PORT:
 			if (util_parse_ll(optarg, 0, 65535, &v) != 0)
@@ -530,6 +702,7 @@ main(int argc, char **argv)
 		.ping_interval = 30000,
 		.idle_timeout = 75000,
 		.tls_port = -1,
+		.burst = 20,
 	};
 	struct server		s;
 	struct sigaction	sa;
@@ -537,6 +710,8 @@ main(int argc, char **argv)
 	char			accept[HS_ACCEPT_LEN + 1], err[TP_ERRLEN];
 	int			level = LOG_INFO, rc, use_poll = 0;
 
+	if (argc > 1 && strcmp(argv[1], "token") == 0)
+		return token_main(argc - 1, argv + 1);
 	log_init("chat-server", LOG_INFO, stderr);
 	log_batch();
 	parse_options(argc, argv, &cfg, &level, &use_poll);
@@ -566,7 +741,9 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.epfd = -1;
-	if ((s.router = router_new(&s.cfg)) == NULL) {
+	s.started = util_mono_ms();
+	if ((s.router = router_new(&s.cfg)) == NULL ||
+	    (s.cfg.max_per_ip > 0 && (s.ipc = ipcount_new()) == NULL)) {
 		fprintf(stderr, "chat-server: out of memory\n");
 		return 1;
 	}
@@ -604,7 +781,12 @@ main(int argc, char **argv)
 	server_close_listeners(&s);
 	server_loop_release(&s);
 	router_free(s.router);
+	ipcount_free(s.ipc);
 	tp_tls_free(s.tls);
+	free(s.cfg.origins);
+	if (s.cfg.jwt_key != NULL)
+		explicit_bzero(s.cfg.jwt_key, s.cfg.jwt_keylen);
+	free(s.cfg.jwt_key);
 	log_info("exiting");
 	log_flush();
 	return rc;

@@ -454,6 +454,12 @@ router_user_conns(const struct user *u)
 	return u->nconns;
 }
 
+size_t
+router_nonline(const struct router *r)
+{
+	return r->nonline;
+}
+
 const char **
 router_online(struct router *r, size_t *np)
 {

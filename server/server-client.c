@@ -17,7 +17,10 @@
 
 #include <netinet/in.h>
 
+#include <openssl/crypto.h>
+
 #include "handshake.h"
+#include "jwt.h"
 #include "log.h"
 #include "server.h"
 #include "transport.h"
@@ -26,6 +29,10 @@
 
 /* How long a close handshake may take before we drop the socket. */
 #define CLOSE_TIMEOUT_MS	3000
+/* Clock difference allowed on a token's exp and nbf, in seconds. */
+#define JWT_SKEW_S		30
+/* Refused messages in a row after which a flooder is disconnected. */
+#define RATE_STRIKES_MIN	20
 /* How long an HTTP error answer waits for the peer to finish sending. */
 #define LINGER_MS		1000
 
@@ -83,6 +90,21 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	}
 	c->srv = s;
 	c->id = (uint32_t)++s->next_id;
+	/* Counted at accept, refused at the handshake with a 503. */
+	if (s->cfg.max_per_ip > 0 && s->ipc != NULL && sa->sa_family != 0) {
+		uint8_t	key[16] = { 0 };
+
+		if (sa->sa_family == AF_INET6)
+			memcpy(key, &((const struct sockaddr_in6 *)
+			    (const void *)sa)->sin6_addr, 16);
+		else
+			memcpy(key, &((const struct sockaddr_in *)
+			    (const void *)sa)->sin_addr, 4);
+		c->ip_counted = 1;
+		if (ipcount_add(s->ipc, (uint8_t)sa->sa_family, key) >
+		    s->cfg.max_per_ip)
+			c->ip_over = 1;
+	}
 	c->state = CLIENT_HANDSHAKE;
 	c->deadline = s->now + s->cfg.handshake_timeout;
 	c->last_rx = c->last_tx_progress = s->now;
@@ -339,11 +361,14 @@ client_chat(struct client *c, struct codec_req *req)
 	switch (router_send(c->srv->router, req->target, m)) {
 	case ROUTE_DELIVERED:
 		status = "delivered";
+		c->srv->st_delivered++;
 		break;
 	case ROUTE_QUEUED:
 		status = "queued";
+		c->srv->st_queued++;
 		break;
 	case ROUTE_FULL:
+		c->srv->st_refused++;
 		log_info("%s #%llu user %s: queue for %s full, refused",
 		    client_addr(c), (unsigned long long)c->id,
 		    router_user_id(c->user), req->target);
@@ -387,6 +412,33 @@ client_who(struct client *c)
 	free(v);
 }
 
+/*
+ * Token bucket: --rate messages a second, up to --burst at once.
+ * Returns 1 if this message may pass.
+ */
+static int
+client_rate_ok(struct client *c)
+{
+	const struct server_config *cfg = &c->srv->cfg;
+	uint32_t	now = (uint32_t)c->srv->now;
+	float		t;
+
+	if (cfg->rate <= 0)
+		return 1;
+	t = c->rl_tokens + (float)((double)(now - c->rl_at) * cfg->rate /
+	    1000.0);
+	c->rl_tokens = t > (float)cfg->burst ? (float)cfg->burst : t;
+	c->rl_at = now;
+	if (c->rl_tokens >= 1.0f) {
+		c->rl_tokens -= 1.0f;
+		c->rl_strikes = 0;
+		return 1;
+	}
+	if (c->rl_strikes < UINT16_MAX)
+		c->rl_strikes++;
+	return 0;
+}
+
 static void
 client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
     size_t len)
@@ -417,6 +469,21 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	if (codec_parse_req((const char *)data, len, &req, &err,
 	    detail) != 0) {
 		client_error(c, err, detail, req.id);
+		return;
+	}
+	if (!client_rate_ok(c)) {
+		c->srv->st_refused++;
+		if (c->rl_strikes > (c->srv->cfg.burst > RATE_STRIKES_MIN ?
+		    c->srv->cfg.burst : RATE_STRIKES_MIN)) {
+			log_info("%s #%llu user %s: over the rate limit, "
+			    "closing", client_addr(c),
+			    (unsigned long long)c->id,
+			    router_user_id(c->user));
+			client_close(c, 1008, "rate limit exceeded");
+		} else
+			client_error(c, CODEC_E_RATE_LIMITED, "too many "
+			    "messages: slow down", req.id);
+		codec_req_release(&req);
 		return;
 	}
 	switch (req.type) {
@@ -451,18 +518,19 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	}
 }
 
-/* Queue an HTTP error answer; the connection ends once it is out. */
+/* Queue an HTTP answer; the connection ends once it is out. */
 static void
-client_http_error(struct client *c, int status, const char *extra,
-    const char *body)
+client_http_reply(struct client *c, int status, const char *ctype,
+    const char *extra, const char *body)
 {
 	struct client_hs	*h = c->hs;
 	char			 buf[1024];
 	int			 n;
 
-	log_info("%s #%llu refused: %d %s", client_addr(c),
-	    (unsigned long long)c->id, status, body);
-	n = hs_build_error(buf, sizeof(buf), status, extra, body);
+	if (status >= 400)
+		log_info("%s #%llu refused: %d %s", client_addr(c),
+		    (unsigned long long)c->id, status, body);
+	n = hs_build_reply(buf, sizeof(buf), status, ctype, extra, body);
 	if (n < 0 || (h->reply = malloc((size_t)n)) == NULL) {
 		client_die(c);
 		return;
@@ -472,6 +540,133 @@ client_http_error(struct client *c, int status, const char *extra,
 	h->reply_off = 0;
 	c->state = CLIENT_REPLY;
 	h->after = CLIENT_LINGER;
+}
+
+static void
+client_http_error(struct client *c, int status, const char *extra,
+    const char *body)
+{
+	client_http_reply(c, status, "text/plain; charset=utf-8", extra, body);
+}
+
+/*
+ * The token of a request: "Authorization: Bearer TOKEN", or ?token= for
+ * browsers, which cannot set headers on a WebSocket.  Returns its length
+ * (0: none, -1: unusable).  The token is never logged.
+ */
+static int
+client_token(const struct hs_request *req, char *out, size_t outlen)
+{
+	const char	*a = req->authorization;
+	size_t		 n;
+
+	if (strncasecmp(a, "Bearer ", 7) == 0) {
+		for (a += 7; *a == ' '; a++)
+			;
+		n = strcspn(a, " ");
+		if (n == 0 || n >= outlen)
+			return -1;
+		memcpy(out, a, n);
+		out[n] = '\0';
+		return (int)n;
+	}
+	if (*a != '\0')
+		return -1;
+	n = (size_t)hs_query_param(req->target, "token", out, outlen);
+	return (int)n == -1 ? 0 : (int)n < 0 ? -1 : (int)n;
+}
+
+/* /healthz and /stats: answers for operators, cheap, from the loop. */
+static int
+client_operator(struct client *c, const char *path,
+    const struct hs_request *req)
+{
+	struct server	*s = c->srv;
+	char		 body[512], tok[JWT_MAX_TOKEN + 1];
+	int		 n;
+
+	if (strcmp(path, "/healthz") == 0) {
+		if (s->shutting_down)
+			client_http_error(c, 503, NULL, "shutting down");
+		else
+			client_http_reply(c, 200, "text/plain; charset=utf-8",
+			    NULL, "ok");
+		return 1;
+	}
+	if (strcmp(path, "/stats") != 0)
+		return 0;
+	if (s->cfg.stats_token != NULL) {
+		n = client_token(req, tok, sizeof(tok));
+		if (n <= 0 || (size_t)n != strlen(s->cfg.stats_token) ||
+		    CRYPTO_memcmp(tok, s->cfg.stats_token, (size_t)n) != 0) {
+			client_http_error(c, 401, "WWW-Authenticate: Bearer\r\n",
+			    "/stats needs the --stats-token");
+			return 1;
+		}
+	}
+	snprintf(body, sizeof(body), "{\"connections\":%zu,\"users_online\":"
+	    "%zu,\"messages_routed\":%llu,\"messages_queued\":%llu,"
+	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+	    "\"uptime_s\":%llu}", s->nclients, router_nonline(s->router),
+	    (unsigned long long)s->st_delivered,
+	    (unsigned long long)s->st_queued,
+	    (unsigned long long)s->st_refused,
+	    (unsigned long long)s->st_bytes_in,
+	    (unsigned long long)s->st_bytes_out,
+	    (unsigned long long)((s->now - s->started) / 1000));
+	client_http_reply(c, 200, "application/json", NULL, body);
+	return 1;
+}
+
+/* Checks before an upgrade: address limit, origin, token.  0 or -1. */
+static int
+client_admit(struct client *c, const struct hs_request *req,
+    const char *user)
+{
+	const struct server_config *cfg = &c->srv->cfg;
+	struct jwt_claims	 cl;
+	char			 tok[JWT_MAX_TOKEN + 1];
+	size_t			 i;
+	int			 n, r;
+
+	if (c->ip_over) {
+		client_http_error(c, 503, NULL,
+		    "too many connections from your address");
+		return -1;
+	}
+	/* Browsers send Origin; other clients need not. */
+	if (cfg->norigins > 0 && req->origin[0] != '\0') {
+		for (i = 0; i < cfg->norigins; i++)
+			if (strcmp(req->origin, cfg->origins[i]) == 0)
+				break;
+		if (i == cfg->norigins) {
+			client_http_error(c, 403, NULL, "origin not allowed");
+			return -1;
+		}
+	}
+	if (cfg->jwt_key == NULL || user == NULL)
+		return 0;
+	if ((n = client_token(req, tok, sizeof(tok))) == 0) {
+		client_http_error(c, 401, "WWW-Authenticate: Bearer\r\n",
+		    "missing token: send Authorization: Bearer TOKEN or "
+		    "?token=TOKEN");
+		return -1;
+	}
+	r = n < 0 ? JWT_MALFORMED : jwt_verify(tok, (size_t)n, cfg->jwt_key,
+	    cfg->jwt_keylen, (int64_t)(util_wall_ms() / 1000),
+	    JWT_SKEW_S, &cl);
+	explicit_bzero(tok, sizeof(tok));
+	if (r != JWT_OK) {
+		client_http_error(c, 401, "WWW-Authenticate: Bearer "
+		    "error=\"invalid_token\"\r\n", jwt_strerror(r));
+		return -1;
+	}
+	if (strcmp(cl.sub, user) != 0) {
+		client_http_error(c, 403, NULL, "token is for another user");
+		return -1;
+	}
+	c->token_exp = cl.exp > UINT32_MAX ? UINT32_MAX : (uint32_t)cl.exp;
+	return 0;
 }
 
 /*
@@ -489,6 +684,8 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 	plen = strcspn(req->target, "?");
 	memcpy(path, req->target, plen);
 	path[plen] = '\0';
+	if (client_operator(c, path, req))
+		return CLIENT_REPLY;
 	if (strncmp(path, "/demo/ws/", 9) == 0)
 		id = path + 9;
 	else if (strncmp(path, "/ws/", 4) == 0)
@@ -513,7 +710,8 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 		return CLIENT_REPLY;
 	}
 	if (id == NULL)
-		return CLIENT_ECHO;
+		return client_admit(c, req, NULL) == 0 ? CLIENT_ECHO :
+		    CLIENT_REPLY;
 	if (!codec_valid_user(id, strlen(id))) {
 		log_debug("%s #%llu bad user id '%s'", client_addr(c),
 		    (unsigned long long)c->id,
@@ -522,6 +720,8 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 		    "characters from A-Z a-z 0-9 . _ -");
 		return CLIENT_REPLY;
 	}
+	if (client_admit(c, req, id) != 0)
+		return CLIENT_REPLY;
 	snprintf(user, CODEC_MAX_USER + 1, "%s", id);
 	return CLIENT_CHAT;
 }
@@ -560,6 +760,7 @@ client_handshake(struct client *c)
 	}
 	total = h->len + (size_t)n;
 	c->last_rx = c->srv->now;
+	c->srv->st_bytes_in += (uint64_t)n;
 	hs = hs_parse_request(hs_rbuf, total, &req);
 	if (hs == HS_INCOMPLETE) {
 		if (total == HS_MAX_HEAD)
@@ -658,6 +859,8 @@ client_upgrade(struct client *c)
 	}
 	c->state = h->after;
 	c->last_rx = c->last_tx_progress = c->srv->now;
+	c->rl_tokens = (float)c->srv->cfg.burst;
+	c->rl_at = (uint32_t)c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
 		r = router_attach(c->srv->router, c, h->user);
@@ -719,7 +922,8 @@ client_on_event(struct client *c, short rev)
 void
 client_on_readable(struct client *c)
 {
-	int	r;
+	uint64_t	before;
+	int		r;
 
 	if (c->dead)
 		return;
@@ -739,7 +943,9 @@ client_on_readable(struct client *c)
 		return;
 	c->last_rx = c->srv->now;
 	c->pinged = 0;
+	before = ws_conn_bytes_read(c->ws);
 	r = ws_conn_on_readable(c->ws);
+	c->srv->st_bytes_in += ws_conn_bytes_read(c->ws) - before;
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
 	else if (ws_conn_close_sent(c->ws) && !ws_conn_close_received(c->ws)
@@ -778,6 +984,7 @@ client_flush(struct client *c)
 			return;
 		}
 		h->reply_off += (size_t)n;
+		c->srv->st_bytes_out += (uint64_t)n;
 		if (h->reply_off < h->reply_len)
 			return;
 		free(h->reply);
@@ -795,8 +1002,10 @@ client_flush(struct client *c)
 		client_kill(c, "write failed");
 		return;
 	}
-	if (ws_conn_written(c->ws) != before)
+	if (ws_conn_written(c->ws) != before) {
 		c->last_tx_progress = c->srv->now;
+		c->srv->st_bytes_out += ws_conn_written(c->ws) - before;
+	}
 	while ((e = c->inflight.head) != NULL &&
 	    e->end <= ws_conn_written(c->ws)) {
 		mq_pop(&c->inflight);
@@ -837,6 +1046,14 @@ client_timers(struct client *c)
 		return;
 	default:
 		break;
+	}
+	if (c->token_exp != 0 &&
+	    util_wall_ms() / 1000 >= (uint64_t)c->token_exp + JWT_SKEW_S) {
+		log_info("%s #%llu user %s: token expired, closing",
+		    client_addr(c), (unsigned long long)c->id,
+		    c->user != NULL ? router_user_id(c->user) : "-");
+		client_close(c, 1008, "token expired");
+		return;
 	}
 	if (cfg->idle_timeout > 0 && now - c->last_rx >= cfg->idle_timeout) {
 		log_info("%s #%llu idle for %llu ms, closing", client_addr(c),
@@ -880,8 +1097,14 @@ client_shutdown(struct client *c)
 void
 client_free(struct client *c)
 {
+	uint8_t	key[16] = { 0 };
+
 	if (c == NULL)
 		return;
+	if (c->ip_counted) {
+		memcpy(key, c->ip, c->af == AF_INET6 ? 16 : 4);
+		ipcount_del(c->srv->ipc, c->af, key);
+	}
 	client_detach(c);
 	ws_conn_free(c->ws);
 	tp_free(c->tp);

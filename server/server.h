@@ -41,6 +41,16 @@ struct server_config {
 	int		 port;			/* 0: any free port */
 	int		 tls_port;		/* -1: none; else wss:// here */
 	const char	*cert, *key;		/* PEM files for TLS, or NULL */
+
+	/* Security (all off by default, for local use). */
+	uint8_t		*jwt_key;		/* --jwt-secret-file contents */
+	size_t		 jwt_keylen;
+	const char	**origins;		/* --allow-origin, NULL: any */
+	size_t		 norigins;
+	double		 rate;			/* messages/s per connection */
+	uint32_t	 burst;
+	size_t		 max_per_ip;		/* 0: unlimited */
+	const char	*stats_token;		/* guards /stats if set */
 	size_t		 max_clients;		/* connections, all states */
 	size_t		 max_message;		/* bytes in one message */
 	size_t		 max_output;		/* bytes buffered per client */
@@ -118,6 +128,13 @@ struct client {
 	uint64_t	 last_rx;		/* last byte received */
 	uint64_t	 last_tx_progress;	/* last time output moved */
 
+	uint32_t	 token_exp;		/* seconds since epoch, 0: none */
+	float		 rl_tokens;		/* rate limit bucket */
+	uint32_t	 rl_at;			/* its last refill, mono ms */
+	uint16_t	 rl_strikes;		/* refused since last accepted */
+	uint8_t		 ip_counted;		/* in the per-address table */
+	uint8_t		 ip_over;		/* ...beyond --max-per-ip */
+
 	uint32_t	 id;			/* serial number for logs */
 	uint32_t	 pidx;			/* slot in the pollfd array */
 	enum client_state state;
@@ -155,6 +172,12 @@ struct server {
 	size_t		 ntouch, captouch;
 	uint64_t	 next_id;
 	uint64_t	 now;			/* monotonic ms, once per pass */
+	uint64_t	 started;		/* monotonic ms at start */
+	struct ipcount	*ipc;			/* connections per address */
+
+	/* Counters for /stats. */
+	uint64_t	 st_delivered, st_queued, st_refused;
+	uint64_t	 st_bytes_in, st_bytes_out;
 	int		 shutting_down;
 };
 
@@ -215,6 +238,14 @@ size_t	client_room(const struct client *);
 /* Start closing with code and reason; the client is detached. */
 void	client_close(struct client *, uint16_t code, const char *reason);
 
+/* limits.c */
+struct ipcount;
+struct ipcount	*ipcount_new(void);
+void	ipcount_free(struct ipcount *);
+/* Count one more connection from af/ip (16 bytes); the new count. */
+uint32_t ipcount_add(struct ipcount *, uint8_t af, const uint8_t *ip);
+void	ipcount_del(struct ipcount *, uint8_t af, const uint8_t *ip);
+
 /* router.c */
 enum route_result {
 	ROUTE_DELIVERED,
@@ -240,6 +271,8 @@ void	router_drain(struct router *, struct user *);
 int	router_has_queue(const struct user *);
 const char *router_user_id(const struct user *);
 size_t	router_user_conns(const struct user *);
+/* Users with at least one connection. */
+size_t	router_nonline(const struct router *);
 /* Online user ids (caller frees the array, not the strings). */
 const char **router_online(struct router *, size_t *n);
 /* Replace c's watch list and send the current state of each. 0 or -1. */
