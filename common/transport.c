@@ -214,6 +214,8 @@ tp_tls_new(int fd, struct tp_tls *t, const char *host)
 			/* SNI carries names only (RFC 6066 section 3). */
 			if (!ip && SSL_set_tlsext_host_name(ssl, host) != 1)
 				goto fail;
+			X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(ssl),
+			    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 			if (!t->insecure && (ip ?
 			    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
 			    host) != 1 : SSL_set1_host(ssl, host) != 1))
@@ -284,7 +286,8 @@ tp_ssl_result(struct tp *tp, int n)
 		}
 		break;
 	}
-	if (!SSL_is_server(ssl) &&
+	/* With verification off, a recorded verify error is not the cause. */
+	if (!SSL_is_server(ssl) && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE &&
 	    (v = SSL_get_verify_result(ssl)) != X509_V_OK)
 		snprintf(tp_errbuf, sizeof(tp_errbuf), "%s",
 		    tp_verify_text(v));

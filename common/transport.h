@@ -81,7 +81,8 @@ int	 tp_is_tls(const struct tp *);
  * Why the last call failed, for a log line or the user: OpenSSL's
  * reason, or for a refused certificate a sentence a person understands
  * ("certificate has expired", "certificate is for another host",
- * "certificate issuer is unknown").  Valid until the next call.
+ * "certificate issuer is unknown").  One buffer for all transports
+ * (the programs are single-threaded): read it right after the failure.
  */
 const char *tp_strerror(const struct tp *);
 

@@ -760,9 +760,16 @@ ws_conn_events(const struct ws_conn *c)
 		return 0;
 	if (!c->eof && (c->rx == NULL || wslay_event_want_read(c->rx->ctx)))
 		ev |= POLLIN;
+	/*
+	 * Output waits for a writable socket, unless TLS is blocked on the
+	 * other direction (a write that must read first): then waiting for
+	 * POLLOUT would only spin.
+	 */
 	if (c->ooff < c->olen)
-		ev |= POLLOUT;
-	return ev | tp_events(&c->tp);
+		ev |= tp_events(&c->tp) != 0 ? tp_events(&c->tp) : POLLOUT;
+	else
+		ev |= tp_events(&c->tp);
+	return ev;
 }
 
 int

@@ -741,17 +741,17 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.epfd = -1;
-	s.started = util_mono_ms();
-	if ((s.router = router_new(&s.cfg)) == NULL ||
-	    (s.cfg.max_per_ip > 0 && (s.ipc = ipcount_new()) == NULL)) {
-		fprintf(stderr, "chat-server: out of memory\n");
-		return 1;
-	}
 	/* Bad certificate files are a configuration error: before listening. */
 	if (s.cfg.cert != NULL &&
 	    (s.tls = tp_tls_server(s.cfg.cert, s.cfg.key, err)) == NULL) {
 		fprintf(stderr, "chat-server: %s\n", err);
 		return 2;
+	}
+	s.started = util_mono_ms();
+	if ((s.router = router_new(&s.cfg)) == NULL ||
+	    (s.cfg.max_per_ip > 0 && (s.ipc = ipcount_new()) == NULL)) {
+		fprintf(stderr, "chat-server: out of memory\n");
+		return 1;
 	}
 	s.lst[0].fd = listen_on(&s.cfg, s.cfg.port, shown, sizeof(shown));
 	s.lst[0].tls = s.tls != NULL && s.cfg.tls_port == -1;

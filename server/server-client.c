@@ -761,6 +761,13 @@ client_handshake(struct client *c)
 	total = h->len + (size_t)n;
 	c->last_rx = c->srv->now;
 	c->srv->st_bytes_in += (uint64_t)n;
+	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
+	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(c->tp)) {
+		log_info("%s #%llu TLS handshake on a plain ws:// port, closing",
+		    client_addr(c), (unsigned long long)c->id);
+		client_die(c);
+		return;
+	}
 	hs = hs_parse_request(hs_rbuf, total, &req);
 	if (hs == HS_INCOMPLETE) {
 		if (total == HS_MAX_HEAD)
