@@ -184,7 +184,7 @@ conn_dial(struct conn *c)
 	target_of(c->idx, target, sizeof(target));
 	c->state = CONN_DIALING;
 	B.dialing++;
-	if ((c->dial = dial_start(&B.o->u, target, NULL, why)) == NULL) {
+	if ((c->dial = dial_start(&B.o->u, NULL, target, NULL, why)) == NULL) {
 		dial_failed(c, why);
 		return;
 	}

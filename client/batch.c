@@ -35,6 +35,9 @@ batch_start(struct client *c)
 		client_exit(c, CLIENT_EXIT_FAIL, "out of memory");
 	if (c->o.target[0] != '\0')
 		log_info("sending to '%s'", c->o.target);
+	if (c->o.insecure)
+		fprintf(stderr, "chat-client: warning: --insecure: the "
+		    "server's certificate is not checked\n");
 }
 
 int

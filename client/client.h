@@ -32,6 +32,8 @@ struct client_opts {
 	char		 target[CODEC_MAX_USER + 1];	/* "" if none */
 	const char	*url_text;
 	struct dial_url	 url;
+	const char	*ca_file;	/* --ca-file, NULL for the system's */
+	int		 insecure;	/* --insecure: no certificate check */
 	int		 batch;		/* line mode */
 	int		 json;
 	int		 retry;		/* line mode: keep trying at start */
@@ -42,6 +44,7 @@ struct client_opts {
 
 struct client {
 	struct client_opts	 o;
+	struct tp_tls		*tls;		/* for wss://, else NULL */
 	struct conn		*conn;
 
 	int			 quit;		/* leave: close, then stop */

@@ -44,6 +44,7 @@ struct conn_item {
 
 struct conn {
 	struct dial_url		 url;
+	struct tp_tls		*tls;		/* borrowed; NULL for ws:// */
 	char			 url_text[512];
 	char			 target[HS_MAX_TARGET + 1];
 	char			 user[CODEC_MAX_USER + 1];
@@ -104,8 +105,8 @@ conn_item_remove(struct conn *c, size_t i)
 }
 
 struct conn *
-conn_new(const struct dial_url *url, const char *url_text, const char *user,
-    const struct conn_callbacks *cb, void *arg)
+conn_new(const struct dial_url *url, struct tp_tls *tls, const char *url_text,
+    const char *user, const struct conn_callbacks *cb, void *arg)
 {
 	struct conn	*c;
 	unsigned char	 r[3];
@@ -119,6 +120,7 @@ conn_new(const struct dial_url *url, const char *url_text, const char *user,
 		return NULL;
 	}
 	c->url = *url;
+	c->tls = tls;
 	snprintf(c->url_text, sizeof(c->url_text), "%s", url_text);
 	snprintf(c->user, sizeof(c->user), "%s", user);
 	/* The endpoint lives under the URL's path: /demo/ws/{user}. */
@@ -215,8 +217,8 @@ conn_dial(struct conn *c)
 	    CHAT_VERSION);
 	log_info("connecting to %s%s", c->url_text, c->target);
 	c->state = CONN_DIALING;
-	if ((c->dial = dial_start(&c->url, c->target, extra, c->error)) ==
-	    NULL) {
+	if ((c->dial = dial_start(&c->url, c->tls, c->target, extra,
+	    c->error)) == NULL) {
 		log_info("cannot connect to '%s': %s", c->url_text, c->error);
 		conn_lost(c);
 		return;
@@ -490,6 +492,9 @@ conn_describe_loss(struct conn *c, int r)
 	else if (c->peer_closed)
 		snprintf(c->error, sizeof(c->error),
 		    "server closed the connection (%u)", c->peer_code);
+	else if (r == WS_ERR_TRANSPORT)
+		snprintf(c->error, sizeof(c->error), "connection lost: %s",
+		    ws_conn_transport_error(c->ws));
 	else if (r != 0)
 		snprintf(c->error, sizeof(c->error), "connection lost: %s",
 		    ws_strerror(r));
@@ -517,7 +522,13 @@ conn_io(struct conn *c, short revents)
 	}
 	if (c->ws == NULL)
 		return;
-	if (revents & (POLLIN | POLLHUP | POLLERR))
+	/*
+	 * Over TLS either call may be blocked on either direction (a read
+	 * that must write, a write waiting for a record), so any event
+	 * retries both; conn_events() asks again after this pass.
+	 */
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) ||
+	    ws_conn_is_tls(c->ws))
 		r = ws_conn_on_readable(c->ws);
 	if (r == 0 && c->state == CONN_OPEN)
 		conn_pump(c);

@@ -50,12 +50,14 @@ struct conn;
 
 /*
  * Create a connection for user to url; the first conn_tick() starts
- * dialing, so no callback runs before conn_new() returns.  url_text is the URL as the user wrote it (for messages); cb is
- * copied.  Returns NULL when out of memory.
+ * dialing, so no callback runs before conn_new() returns.  tls (from
+ * tp_tls_client()) is needed for a wss:// url and is borrowed: it must
+ * outlive the conn.  url_text is the URL as the user wrote it (for
+ * messages); cb is copied.  Returns NULL when out of memory.
  */
-struct conn	*conn_new(const struct dial_url *url, const char *url_text,
-		    const char *user, const struct conn_callbacks *cb,
-		    void *arg);
+struct conn	*conn_new(const struct dial_url *url, struct tp_tls *tls,
+		    const char *url_text, const char *user,
+		    const struct conn_callbacks *cb, void *arg);
 void		 conn_free(struct conn *);
 
 /*

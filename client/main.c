@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "dial.h"
 #include "log.h"
+#include "transport.h"
 #include "util.h"
 
 static int		 sigpipe[2] = { -1, -1 };
@@ -35,13 +36,19 @@ usage(int status)
 {
 	FILE	*fp = status == 0 ? stdout : stderr;
 
-	fprintf(fp, "usage: chat-client [-bhjrVv] [-l file] [-s url] "
-	    "[-t id] [-w seconds] -u id\n");
+	fprintf(fp, "usage: chat-client [-bhjkrVv] [-C ca-file] [-l file] "
+	    "[-s url] [-t id]\n"
+	    "                   [-w seconds] -u id\n");
 	if (status == 0)
 		fprintf(fp,
 		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
 		    "  -t, --to ID         send to ID (change with /to)\n"
-		    "  -s, --server URL    server URL (default %s)\n"
+		    "  -s, --server URL    ws:// or wss:// server URL\n"
+		    "                      (default %s)\n"
+		    "  -C, --ca-file FILE  wss://: trust the CAs in FILE\n"
+		    "                      (PEM), not the system's\n"
+		    "  -k, --insecure      wss://: do not check the server's\n"
+		    "                      certificate (testing only)\n"
 		    "  -b, --batch         line mode even on a terminal\n"
 		    "  -j, --json          line mode: print server messages as JSON\n"
 		    "  -r, --retry         line mode: keep retrying if the server\n"
@@ -131,7 +138,9 @@ parse_options(struct client *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "batch",	no_argument,		NULL, 'b' },
+		{ "ca-file",	required_argument,	NULL, 'C' },
 		{ "help",	no_argument,		NULL, 'h' },
+		{ "insecure",	no_argument,		NULL, 'k' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "log",	required_argument,	NULL, 'l' },
 		{ "retry",	no_argument,		NULL, 'r' },
@@ -144,23 +153,29 @@ parse_options(struct client *c, int argc, char **argv)
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct client_opts	*o = &c->o;
-	char			 err[DIAL_ERRLEN];
+	char			 err[DIAL_ERRLEN], tperr[TP_ERRLEN];
 	long long		 n;
 	int			 ch;
 
 	o->url_text = CLIENT_DEFAULT_URL;
 	o->wait_ms = CLIENT_DEFAULT_WAIT_MS;
-	while ((ch = getopt_long(argc, argv, "bhjl:rs:t:u:Vvw:", longopts,
+	while ((ch = getopt_long(argc, argv, "bC:hjkl:rs:t:u:Vvw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			o->batch = 1;
+			break;
+		case 'C':
+			o->ca_file = optarg;
 			break;
 		case 'h':
 			usage(CLIENT_EXIT_OK);
 			break;
 		case 'j':
 			o->json = 1;
+			break;
+		case 'k':
+			o->insecure = 1;
 			break;
 		case 'l':
 			o->logpath = optarg;
@@ -224,11 +239,17 @@ parse_options(struct client *c, int argc, char **argv)
 		    o->url_text, err);
 		exit(CLIENT_EXIT_USAGE);
 	}
-	if (o->url.tls) {
-		fprintf(stderr, "chat-client: invalid server URL '%s': "
-		    "wss:// is not supported by this version\n", o->url_text);
-		exit(CLIENT_EXIT_USAGE);
+	/* A CA file is read even for ws://, so that a typo shows now. */
+	if (o->url.tls || o->ca_file != NULL) {
+		if ((c->tls = tp_tls_client(o->ca_file, o->insecure,
+		    tperr)) == NULL) {
+			fprintf(stderr, "chat-client: %s\n", tperr);
+			exit(CLIENT_EXIT_USAGE);
+		}
 	}
+	/* Only wss:// has a certificate to skip. */
+	if (!o->url.tls)
+		o->insecure = 0;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		o->batch = 1;
 }
@@ -354,7 +375,7 @@ main(int argc, char **argv)
 	sig_setup();
 	atexit(ui_end);
 
-	c.conn = conn_new(&c.o.url, c.o.url_text, c.o.user, &cb, &c);
+	c.conn = conn_new(&c.o.url, c.tls, c.o.url_text, c.o.user, &cb, &c);
 	if (c.conn == NULL) {
 		fprintf(stderr, "chat-client: out of memory\n");
 		return CLIENT_EXIT_FAIL;
@@ -375,6 +396,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "chat-client: %s\n", c.reason);
 	log_info("exiting with status %d", c.status);
 	conn_free(c.conn);
+	tp_tls_free(c.tls);
 	free(c.lbuf);
 	if (fflush(stdout) == EOF && c.status == 0)
 		c.status = CLIENT_EXIT_FAIL;

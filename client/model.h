@@ -101,6 +101,7 @@ struct model {
 	unsigned	 retry_in;	/* seconds, when RECONNECTING */
 	char		 url[MODEL_MAX_URL];
 	size_t		 npending;	/* messages waiting for an ack */
+	int		 insecure;	/* wss:// without certificate checks */
 
 	int		 dirty;		/* needs a redraw */
 };

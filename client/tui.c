@@ -32,6 +32,12 @@ tui_start(struct client *c)
 	model_sys(m, MODEL_SYS, "chat-client %s: you are %s%s%s; "
 	    "type /help for help", CHAT_VERSION, c->o.user,
 	    c->o.target[0] != '\0' ? ", talking to " : "", c->o.target);
+	if (c->o.insecure) {
+		m->insecure = 1;
+		model_sys(m, MODEL_ERR, "warning: --insecure: the server's "
+		    "certificate is not checked, anyone on the way can read "
+		    "and change this chat");
+	}
 	if (c->o.target[0] != '\0')
 		conn_watch(c->conn, c->o.target);
 	return 0;

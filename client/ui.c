@@ -29,7 +29,8 @@ enum ui_pair {
 	UI_PAIR_SYS,
 	UI_PAIR_ERR,
 	UI_PAIR_BAR,
-	UI_PAIR_TIME
+	UI_PAIR_TIME,
+	UI_PAIR_WARN
 };
 
 static SCREEN	*ui_screen;
@@ -61,6 +62,7 @@ ui_init(void)
 		init_pair(UI_PAIR_ERR, COLOR_RED, -1);
 		init_pair(UI_PAIR_BAR, COLOR_WHITE, COLOR_BLUE);
 		init_pair(UI_PAIR_TIME, COLOR_BLUE, -1);
+		init_pair(UI_PAIR_WARN, COLOR_WHITE, COLOR_RED);
 		ui_colour = 1;
 	}
 	return 0;
@@ -262,6 +264,7 @@ ui_draw_status(const struct model *m, int y, int width)
 	char		 buf[1024], conn[64], pend[32];
 	const char	*online;
 	attr_t		 a = ui_colour ? COLOR_PAIR(UI_PAIR_BAR) : A_REVERSE;
+	int		 x = 0;
 
 	switch (m->conn) {
 	case MODEL_CONNECTING:
@@ -288,7 +291,17 @@ ui_draw_status(const struct model *m, int y, int width)
 		    "%s | %s%s", m->user, conn, m->url, pend);
 	attrset(a);
 	mvhline(y, 0, ' ', width);
-	ui_put_cut(y, 0, buf, width);
+	/*
+	 * Unchecked TLS comes first, so that no width hides it; without
+	 * colour it is the one part of the bar not in reverse video.
+	 */
+	if (m->insecure && width > 10) {
+		attrset(A_BOLD | (ui_colour ? COLOR_PAIR(UI_PAIR_WARN) : 0));
+		mvaddstr(y, 0, " INSECURE ");
+		attrset(a);
+		x = 10;
+	}
+	ui_put_cut(y, x, buf, width - x);
 	attrset(A_NORMAL);
 }
 

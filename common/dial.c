@@ -3,11 +3,13 @@
  *
  * dial: the client's way to a WebSocket.  It parses the URL, resolves
  * the host, connects a non-blocking socket to each address in turn,
- * writes the upgrade request from handshake.c and reads the response
- * head into a fixed buffer of HS_MAX_HEAD bytes.  It owns the socket
- * until dial_finish() hands it to a transport and a ws_conn.  It never
- * prints, never exits and never waits, except inside getaddrinfo();
- * timeouts are the caller's business.
+ * then wraps it in a transport (TLS for wss://, whose handshake runs
+ * inside the first writes and reads), writes the upgrade request from
+ * handshake.c and reads the response head into a fixed buffer of
+ * HS_MAX_HEAD bytes.  It owns the socket, then the transport, until
+ * dial_finish() hands it to a ws_conn.  It never prints, never exits
+ * and never waits, except inside getaddrinfo(); timeouts are the
+ * caller's business.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -32,7 +34,7 @@
 
 enum dial_phase {
 	DIAL_CONNECTING,	/* waiting for connect() to finish */
-	DIAL_SENDING,		/* writing the request */
+	DIAL_SENDING,		/* TLS handshake, writing the request */
 	DIAL_READING,		/* reading the response head */
 	DIAL_BODY,		/* reading the body of a refusal */
 	DIAL_READY		/* 101 received */
@@ -42,8 +44,11 @@ struct dial {
 	enum dial_phase	 phase;
 	struct addrinfo	*ai0;		/* the whole getaddrinfo() list */
 	struct addrinfo	*ai;		/* the address being tried */
-	int		 fd;
+	int		 fd;		/* while connecting, then -1 */
 	int		 last_errno;	/* of the last failed address */
+	struct tp	*tp;		/* once connected: owns the socket */
+	struct tp_tls	*tls;		/* NULL for ws:// */
+	char		 host[HS_MAX_HOST + 1];	/* SNI and name check */
 
 	char		 key[HS_KEY_LEN + 1];
 	char		 req[HS_MAX_HEAD];
@@ -197,15 +202,15 @@ dial_try(struct dial *d)
 }
 
 struct dial *
-dial_start(const struct dial_url *u, const char *target,
+dial_start(const struct dial_url *u, struct tp_tls *tls, const char *target,
     const char *extra_headers, char *err)
 {
 	struct dial	*d;
 	struct addrinfo	 hints;
 	int		 r, n;
 
-	if (u->tls) {
-		dial_err(err, "wss:// is not supported by this version");
+	if (u->tls && tls == NULL) {
+		dial_err(err, "wss:// needs a TLS configuration");
 		return NULL;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -213,6 +218,8 @@ dial_start(const struct dial_url *u, const char *target,
 		return NULL;
 	}
 	d->fd = -1;
+	d->tls = u->tls ? tls : NULL;
+	snprintf(d->host, sizeof(d->host), "%s", u->host);
 	if (hs_make_key(d->key) != HS_OK) {
 		dial_err(err, "cannot make a handshake key");
 		goto fail;
@@ -248,12 +255,21 @@ fail:
 int
 dial_fd(const struct dial *d)
 {
-	return d->fd;
+	return d->tp != NULL ? tp_fd(d->tp) : d->fd;
 }
 
 short
 dial_events(const struct dial *d)
 {
+	short	ev;
+
+	/*
+	 * A TLS call blocked on the other direction (the request write
+	 * waiting for the ServerHello) must not poll for its own: a
+	 * writable socket would wake us for nothing, again and again.
+	 */
+	if (d->tp != NULL && (ev = tp_events(d->tp)) != 0)
+		return ev;
 	switch (d->phase) {
 	case DIAL_CONNECTING:
 	case DIAL_SENDING:
@@ -303,18 +319,16 @@ dial_read_head(struct dial *d, char *err, int *http_status)
 			dial_err(err, "response head too large");
 			return DIAL_FAILED;
 		}
-		n = recv(d->fd, d->buf + d->len, sizeof(d->buf) - d->len, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		n = tp_read(d->tp, d->buf + d->len, sizeof(d->buf) - d->len);
+		if (n == TP_WANT_READ || n == TP_WANT_WRITE)
 			return DIAL_AGAIN;
-		if (n == -1) {
+		if (n == TP_ERROR) {
 			if (d->phase == DIAL_BODY)
 				goto refused;
-			dial_err(err, "%s", strerror(errno));
+			dial_err(err, "%s", tp_strerror(d->tp));
 			return DIAL_FAILED;
 		}
-		if (n == 0) {
+		if (n == TP_EOF) {
 			if (d->phase == DIAL_BODY)
 				goto refused;
 			dial_err(err, "server closed the connection during "
@@ -384,19 +398,31 @@ dial_step(struct dial *d, char *err, int *http_status)
 			}
 			return DIAL_AGAIN;
 		}
+		/* The transport owns the socket from here, also on failure. */
+		d->tp = d->tls != NULL ? tp_tls_new(d->fd, d->tls, d->host) :
+		    tp_plain_new(d->fd);
+		d->fd = -1;
+		if (d->tp == NULL) {
+			dial_err(err, "cannot set up %s", d->tls != NULL ?
+			    "TLS" : "the connection");
+			return DIAL_FAILED;
+		}
 		d->phase = DIAL_SENDING;
 		/* FALLTHROUGH */
 	case DIAL_SENDING:
 		while (d->reqoff < d->reqlen) {
-			n = send(d->fd, d->req + d->reqoff,
-			    d->reqlen - d->reqoff, MSG_NOSIGNAL);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 && (errno == EAGAIN ||
-			    errno == EWOULDBLOCK))
+			n = tp_write(d->tp, d->req + d->reqoff,
+			    d->reqlen - d->reqoff);
+			if (n == TP_WANT_READ || n == TP_WANT_WRITE)
 				return DIAL_AGAIN;
-			if (n == -1) {
-				dial_err(err, "%s", strerror(errno));
+			if (n == TP_EOF) {
+				dial_err(err, "server closed the connection "
+				    "during the %s handshake", d->tls != NULL ?
+				    "TLS" : "WebSocket");
+				return DIAL_FAILED;
+			}
+			if (n < 0) {
+				dial_err(err, "%s", tp_strerror(d->tp));
 				return DIAL_FAILED;
 			}
 			d->reqoff += (size_t)n;
@@ -424,9 +450,9 @@ dial_finish(struct dial *d, const struct ws_config *cfg,
 		dial_free(d);
 		return NULL;
 	}
-	/* The transport owns the socket from here, also on failure. */
-	c = ws_conn_new(cfg, tp_plain_new(d->fd), cb, arg);
-	d->fd = -1;
+	/* The ws_conn owns the transport from here, also on failure. */
+	c = ws_conn_new(cfg, d->tp, cb, arg);
+	d->tp = NULL;
 	if (c == NULL) {
 		dial_err(err, "out of memory");
 		dial_free(d);
@@ -451,6 +477,7 @@ dial_free(struct dial *d)
 		return;
 	if (d->fd != -1)
 		close(d->fd);
+	tp_free(d->tp);
 	if (d->ai0 != NULL)
 		freeaddrinfo(d->ai0);
 	free(d);

@@ -1,12 +1,13 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * dial: the client side of getting a WebSocket: parse a ws:// URL,
- * connect a non-blocking TCP socket, send the upgrade request, read and
- * check the 101 response, then hand over a ws_conn (with any bytes that
- * arrived after the response head).  A state machine driven by the
- * caller's poll loop: it never blocks except in getaddrinfo().
- * Errors are written as a sentence into a caller-supplied buffer.
+ * dial: the client side of getting a WebSocket: parse a ws:// or wss://
+ * URL, connect a non-blocking TCP socket, run the TLS handshake for
+ * wss://, send the upgrade request, read and check the 101 response,
+ * then hand over a ws_conn (with any bytes that arrived after the
+ * response head).  A state machine driven by the caller's poll loop: it
+ * never blocks except in getaddrinfo().  Errors are written as a
+ * sentence into a caller-supplied buffer.
  */
 #ifndef DIAL_H
 #define DIAL_H
@@ -15,6 +16,7 @@
 
 #include "handshake.h"
 
+struct tp_tls;
 struct ws_conn;
 struct ws_callbacks;
 struct ws_config;
@@ -38,33 +40,44 @@ enum dial_state {
 struct dial;
 
 /*
- * Parse "ws://host[:port][/path]" (IPv6 as [addr]).  Returns 0, or -1
- * with err[DIAL_ERRLEN] saying why.
+ * Parse "ws://host[:port][/path]" or the same with wss:// (IPv6 as
+ * [addr]); the port defaults to 80 for ws://, 443 for wss://.  Returns
+ * 0, or -1 with err[DIAL_ERRLEN] saying why.
  */
 int	dial_parse_url(const char *url, struct dial_url *u, char *err);
 
 /*
  * Resolve u->host and start connecting; the request will ask for
  * target (path and query).  extra_headers: NULL or lines ending in CRLF.
- * Returns NULL with err filled on failure.
+ * tls (from tp_tls_client()) is required for a wss:// URL and ignored
+ * for ws://; it is borrowed and must outlive the dial and the ws_conn
+ * made from it.  For wss://, u->host is sent as SNI (names only) and
+ * checked against the certificate unless tls is insecure.  Returns NULL
+ * with err filled on failure.
  */
-struct dial	*dial_start(const struct dial_url *u, const char *target,
-		    const char *extra_headers, char *err);
+struct dial	*dial_start(const struct dial_url *u, struct tp_tls *tls,
+		    const char *target, const char *extra_headers, char *err);
 
-/* The fd to poll and the events it needs now. */
+/*
+ * The fd to poll and the events it needs now.  During a TLS handshake
+ * these may be the opposite of what the phase suggests (a request
+ * write waiting for the server's reply): poll for exactly these.
+ */
 int	dial_fd(const struct dial *);
 short	dial_events(const struct dial *);
 
 /*
  * Make progress after poll.  Returns a dial_state; on DIAL_FAILED err
- * says why, e.g. "Connection refused" or "server answered 404 Not
- * Found: unknown path".  *http_status receives the response status
- * when one was read (0 otherwise); it may be NULL.
+ * says why, e.g. "Connection refused", "server answered 404 Not Found:
+ * unknown path" or, for wss://, tp_strerror()'s words such as
+ * "certificate has expired".  *http_status receives the response
+ * status when one was read (0 otherwise); it may be NULL.
  */
 int	dial_step(struct dial *, char *err, int *http_status);
 
 /*
- * After DIAL_DONE: create the ws_conn (which takes the socket), feeding
+ * After DIAL_DONE: create the ws_conn (which takes the transport, plain
+ * or TLS), feeding
  * it bytes that followed the 101 head.  The dial is freed either way.
  * Returns NULL with err filled on failure.
  */

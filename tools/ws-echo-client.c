@@ -9,7 +9,9 @@
  * close handshake completes it prints "closed CODE" on stderr and exits
  * 0.  When we have to close (the server broke RFC 6455, or sent a
  * message over 16 MiB) or the connection fails, it says why and exits
- * 1; usage errors exit 2.  -v reports every message on stderr.
+ * 1; usage errors exit 2.  -v reports every message on stderr.  wss://
+ * URLs are checked against the system's CAs, or those in -C FILE; -k
+ * skips the check.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "dial.h"
+#include "transport.h"
 #include "util.h"
 #include "ws.h"
 
@@ -43,6 +46,9 @@ static struct early	*early_head, **early_tail = &early_head;
 static int		 verbose;
 static int		 peer_first;	/* the server started the close */
 static int		 echo_failed;
+static struct tp_tls	*tls;
+static const char	*ca_file;
+static int		 insecure;
 
 static void __attribute__((noreturn))
 die(const char *what, const char *why)
@@ -57,7 +63,7 @@ die(const char *what, const char *why)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: ws-echo-client [-v] URL\n");
+	fprintf(stderr, "usage: ws-echo-client [-kv] [-C ca-file] URL\n");
 	exit(2);
 }
 
@@ -126,7 +132,9 @@ connect_url(const char *url)
 
 	if (dial_parse_url(url, &u, err) != 0)
 		die(url, err);
-	if ((d = dial_start(&u, u.path[0] != '\0' ? u.path : "/", NULL,
+	if (u.tls && (tls = tp_tls_client(ca_file, insecure, err)) == NULL)
+		die(url, err);
+	if ((d = dial_start(&u, tls, u.path[0] != '\0' ? u.path : "/", NULL,
 	    err)) == NULL)
 		die(url, err);
 	while ((r = dial_step(d, err, NULL)) == DIAL_AGAIN) {
@@ -175,6 +183,10 @@ loop(void)
 				continue;
 			die("poll", strerror(errno));
 		}
+		/*
+		 * Over TLS a read may be what unblocks a write and back, so
+		 * any event tries both (the flush at the top of the loop).
+		 */
 		if (pfd.revents != 0 && (r = ws_conn_on_readable(ws)) != 0)
 			return r;
 	}
@@ -203,8 +215,14 @@ main(int argc, char **argv)
 	unsigned	 sent;
 	int		 ch, r;
 
-	while ((ch = getopt(argc, argv, "v")) != -1) {
+	while ((ch = getopt(argc, argv, "C:kv")) != -1) {
 		switch (ch) {
+		case 'C':
+			ca_file = optarg;
+			break;
+		case 'k':
+			insecure = 1;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -225,6 +243,7 @@ main(int argc, char **argv)
 	if (peer_first && ws_conn_close_sent(ws)) {
 		fprintf(stderr, "closed %u\n", ws_conn_code_received(ws));
 		ws_conn_free(ws);
+		tp_tls_free(tls);
 		return 0;
 	}
 	if (ws_conn_close_sent(ws))
@@ -237,5 +256,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "ws-echo-client: connection lost without a "
 		    "close\n");
 	ws_conn_free(ws);
+	tp_tls_free(tls);
 	return 1;
 }

@@ -359,3 +359,121 @@ class RawWS:
 
     def close(self):
         self.sock.close()
+
+
+# ---- TLS: throwaway certificates and TLS servers ----
+
+def have_openssl():
+    """True if the openssl command can make certificates here."""
+    import shutil
+    return shutil.which("openssl") is not None
+
+
+def need_openssl():
+    """Skip the test (exit 77, with the reason) without openssl."""
+    if not have_openssl():
+        print("openssl command not found (scripts/install-deps)")
+        sys.exit(77)
+
+
+def _openssl(*args, cwd):
+    r = subprocess.run(["openssl"] + list(args), cwd=cwd,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s failed:\n%s"
+                           % (" ".join(args), r.stdout.decode()))
+
+
+def _leaf(d, name, ca, san, days="30"):
+    """Key and certificate NAME.{key,pem} for san, signed by ca."""
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+             "-subj", "/CN=" + name, cwd=d)
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n" % san)
+    # A negative -days puts notAfter before now: an expired
+    # certificate without faketime (OpenSSL 3.0 has no -not_after).
+    _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem",
+             "-CAkey", ca + ".key", "-CAcreateserial", "-days", days,
+             "-extfile", name + ".ext", "-out", name + ".pem", cwd=d)
+    return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+
+
+def make_certs(d=None):
+    """A fresh CA and certificates in d (default TMP), made with the
+    openssl command; nothing secret is kept in the tree.  Returns a
+    dict of paths: ca, other_ca (PEM), and (cert, key) pairs good
+    (DNS:localhost, IP:127.0.0.1), expired, wrong_host (DNS:example.com
+    only), unknown_ca (signed by other_ca) and good2 (a second good
+    one, for reloads)."""
+    d = d or os.path.join(TMP, "certs")
+    os.makedirs(d, exist_ok=True)
+    for ca in ("ca", "other-ca"):
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                 ca + ".key", "-out", ca + ".pem", "-days", "30",
+                 "-subj", "/CN=chat test " + ca, cwd=d)
+    here = "DNS:localhost,IP:127.0.0.1"
+    return {
+        "dir": d,
+        "ca": os.path.join(d, "ca.pem"),
+        "other_ca": os.path.join(d, "other-ca.pem"),
+        "good": _leaf(d, "good", "ca", here),
+        "good2": _leaf(d, "good2", "ca", here),
+        "expired": _leaf(d, "expired", "ca", here, days="-1"),
+        "wrong_host": _leaf(d, "wrong-host", "ca", "DNS:example.com"),
+        "unknown_ca": _leaf(d, "unknown-ca", "other-ca", here),
+    }
+
+
+class TlsServer(Server):
+    """A chat-server with --cert/--key.  With plain=True it also serves
+    ws:// (--tls-port): url is ws://, wss_url wss://; else its only
+    listener is TLS and url is wss://."""
+
+    def __init__(self, cert, key, *args, plain=False, name="server",
+                 env=None):
+        self.logpath = os.path.join(TMP, name + ".log")
+        self.logf = open(self.logpath, "wb")
+        cmd = [SERVER, "--listen", "127.0.0.1", "--port", "0", "-v",
+               "--cert", cert, "--key", key]
+        if plain:
+            cmd += ["--tls-port", "0"]
+        cmd += list(args)
+        if os.environ.get("CHAT_POLLER"):
+            cmd += ["--poller", os.environ["CHAT_POLLER"]]
+        if os.environ.get("CHAT_VALGRIND") == "1":
+            cmd = ["valgrind", "-q", "--error-exitcode=99",
+                   "--leak-check=full", "--errors-for-leak-kinds=definite",
+                   "--log-file=" + self.logpath + ".vg"] + cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=self.logf,
+                                     env=env)
+        self.port = self.tls_port = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            log = self.log()
+            m = re.search(r"listening on wss://127\.0\.0\.1:(\d+)", log)
+            p = re.search(r"listening on ws://127\.0\.0\.1:(\d+)", log)
+            if m and (p or not plain):
+                self.tls_port = int(m.group(1))
+                self.port = int(p.group(1)) if p else self.tls_port
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if self.tls_port is None:
+            self.kill()
+            raise RuntimeError("server did not start:\n" + self.log())
+        self.wss_url = "wss://127.0.0.1:%d" % self.tls_port
+        self.url = ("ws://127.0.0.1:%d" % self.port) if plain \
+            else self.wss_url
+
+
+def client_ssl(cafile):
+    """An ssl context for python3-websockets that checks like ours."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=cafile)
+    return ctx

@@ -7,7 +7,9 @@
  * message received is printed as one line ("binary N bytes" for
  * binary).  At end of input it sends close 1000 and waits (at most 5 s)
  * for the server's close.  -e echoes every message back until closed.
- * Prints "closed CODE" on stderr; exits 0 on a clean close, else 1.
+ * wss:// URLs are checked against the system's CAs, or those in -C
+ * FILE; -k skips the check.  Prints "closed CODE" on stderr; exits 0 on
+ * a clean close, else 1.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "dial.h"
+#include "transport.h"
 #include "util.h"
 #include "ws.h"
 
@@ -38,6 +41,9 @@ struct early {
 static struct ws_conn	*ws;
 static struct early	*early_head, **early_tail = &early_head;
 static int		 echo;
+static struct tp_tls	*tls;
+static const char	*ca_file;
+static int		 insecure;
 
 static void __attribute__((noreturn))
 die(const char *what, const char *why)
@@ -95,7 +101,9 @@ connect_url(const char *url)
 
 	if (dial_parse_url(url, &u, err) != 0)
 		die(err, NULL);
-	if ((d = dial_start(&u, u.path[0] != '\0' ? u.path : "/", NULL,
+	if (u.tls && (tls = tp_tls_client(ca_file, insecure, err)) == NULL)
+		die(err, NULL);
+	if ((d = dial_start(&u, tls, u.path[0] != '\0' ? u.path : "/", NULL,
 	    err)) == NULL)
 		die(err, NULL);
 	while ((r = dial_step(d, err, NULL)) == DIAL_AGAIN) {
@@ -165,6 +173,10 @@ loop(void)
 				continue;
 			die("poll", strerror(errno));
 		}
+		/*
+		 * Any event, also POLLOUT, reads: over TLS a read may be
+		 * blocked on a write and back (the flush is at the top).
+		 */
 		if (pfd[0].revents != 0 && ws_conn_on_readable(ws) != 0)
 			break;
 		if (!input || pfd[1].revents == 0)
@@ -193,18 +205,26 @@ main(int argc, char **argv)
 	struct early	*e;
 	int		 ch, clean;
 
-	while ((ch = getopt(argc, argv, "e")) != -1) {
+	while ((ch = getopt(argc, argv, "C:ek")) != -1) {
 		switch (ch) {
+		case 'C':
+			ca_file = optarg;
+			break;
 		case 'e':
 			echo = 1;
 			break;
+		case 'k':
+			insecure = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: wsc [-e] ws://host:port/path\n");
+			fprintf(stderr, "usage: wsc [-ek] [-C ca-file] "
+			    "ws[s]://host:port/path\n");
 			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: wsc [-e] ws://host:port/path\n");
+		fprintf(stderr, "usage: wsc [-ek] [-C ca-file] "
+		    "ws[s]://host:port/path\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -219,6 +239,7 @@ main(int argc, char **argv)
 	clean = ws_conn_close_sent(ws) && ws_conn_close_received(ws);
 	fprintf(stderr, "closed %u\n", ws_conn_code_received(ws));
 	ws_conn_free(ws);
+	tp_tls_free(tls);
 	if (!clean) {
 		fprintf(stderr, "wsc: connection lost without a close\n");
 		return 1;

@@ -5,6 +5,9 @@
  * against a scripted peer on a 127.0.0.1 socket: a refusal with its
  * body line, a bad accept key, a refused port, and a 101 whose frame
  * arrives in the same segment (it must reach the ws_conn callbacks).
+ * For wss://: no TLS configuration is refused, and a peer that is not
+ * TLS (answers in clear text, or hangs up on the ClientHello) is named
+ * as such.  Certificate checks need certificates: tests/integ/test_tls*.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -19,6 +22,7 @@
 #include "dial.h"
 #include "handshake.h"
 #include "tap.h"
+#include "transport.h"
 #include "ws.h"
 
 static void
@@ -147,7 +151,7 @@ test_refused(void)
 	int		 lfd, fd, status;
 
 	lfd = listener(&u);
-	d = dial_start(&u, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, err);
 	CHECK(d != NULL);
 	if (d == NULL)
 		return;
@@ -163,7 +167,7 @@ test_refused(void)
 	close(fd);
 
 	/* A 101 with the wrong accept key is refused. */
-	d = dial_start(&u, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, err);
 	start(d, err, &status);
 	fd = serve_request(lfd, key);
 	resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -177,7 +181,7 @@ test_refused(void)
 	close(lfd);
 
 	/* Nobody listens any more: the connect is refused. */
-	d = dial_start(&u, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, err);
 	if (d != NULL) {
 		CHECK_INT(drive(d, err, &status), DIAL_FAILED);
 		dial_free(d);
@@ -198,7 +202,7 @@ test_accepted(void)
 	int		 lfd, fd, status, n;
 
 	lfd = listener(&u);
-	d = dial_start(&u, "/demo/ws/8888", "User-Agent: t\r\n", err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", "User-Agent: t\r\n", err);
 	CHECK(d != NULL);
 	if (d == NULL)
 		return;
@@ -219,11 +223,92 @@ test_accepted(void)
 	close(lfd);
 }
 
+/* A wss:// URL for a listener made by listener(). */
+static void
+to_wss(struct dial_url *u)
+{
+	char	url[64], err[DIAL_ERRLEN];
+
+	snprintf(url, sizeof(url), "wss://127.0.0.1:%s", u->port);
+	if (dial_parse_url(url, u, err) == -1)
+		exit(1);
+}
+
+/* Accept, read what the client sends first, answer with resp (or hang up). */
+static int
+serve_hello(int lfd, const char *resp)
+{
+	uint8_t	buf[4096];
+	int	fd;
+
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		return -1;
+	CHECK(read(fd, buf, sizeof(buf)) > 0);
+	/* A TLS handshake record: content type 22. */
+	CHECK_INT(buf[0], 0x16);
+	if (resp != NULL)
+		CHECK(write(fd, resp, strlen(resp)) == (ssize_t)strlen(resp));
+	else {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void
+test_tls(void)
+{
+	struct dial_url	 u;
+	struct dial	*d;
+	struct tp_tls	*tls;
+	char		 err[DIAL_ERRLEN], tperr[TP_ERRLEN];
+	int		 lfd, fd, status;
+
+	lfd = listener(&u);
+	to_wss(&u);
+	CHECK(dial_start(&u, NULL, "/demo/ws/8888", NULL, err) == NULL);
+	CHECK_STR(err, "wss:// needs a TLS configuration");
+
+	tls = tp_tls_client(NULL, 1, tperr);
+	CHECK(tls != NULL);
+	if (tls == NULL)
+		return;
+
+	/* A plain HTTP server answers the ClientHello with a 400. */
+	d = dial_start(&u, tls, "/demo/ws/8888", NULL, err);
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	CHECK_INT(start(d, err, &status), DIAL_AGAIN);
+	/* The request waits for the ServerHello: only POLLIN helps. */
+	CHECK_INT(dial_events(d), POLLIN);
+	fd = serve_hello(lfd, "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	CHECK_INT(drive(d, err, &status), DIAL_FAILED);
+	CHECK_STR(err, "not TLS (or an unsupported version)");
+	CHECK_INT(status, 0);
+	dial_free(d);
+	close(fd);
+
+	/* A peer that hangs up on the ClientHello. */
+	d = dial_start(&u, tls, "/demo/ws/8888", NULL, err);
+	start(d, err, &status);
+	serve_hello(lfd, NULL);
+	CHECK_INT(drive(d, err, &status), DIAL_FAILED);
+	CHECK_STR(err, "server closed the connection during the TLS "
+	    "handshake");
+	dial_free(d);
+
+	close(lfd);
+	tp_tls_free(tls);
+}
+
 int
 main(void)
 {
 	test_urls();
 	test_refused();
 	test_accepted();
+	test_tls();
 	return test_done();
 }
