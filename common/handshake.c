@@ -412,7 +412,7 @@ hs_parse_response(const uint8_t *buf, size_t len, const char *key,
 	char		want[HS_ACCEPT_LEN + 1];
 	size_t		pos = 0, end;
 	int		rc, upgrade = 0, connection = 0, naccept = 0;
-	int		accept_ok = 0;
+	int		accept_ok = 0, unasked = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	if ((rc = hs_find_end(buf, len, &end)) != HS_OK)
@@ -447,17 +447,21 @@ hs_parse_response(const uint8_t *buf, size_t len, const char *key,
 			    memcmp(val.p, want, HS_ACCEPT_LEN) == 0);
 		}
 		/*
-		 * XXX: RFC 6455 section 4.1 also fails the connection on
-		 * an extension or subprotocol we did not ask for, but
-		 * the caller's extra headers may ask for some, and only
-		 * it knows which.
+		 * RFC 6455 section 4.1: an extension or subprotocol the
+		 * client did not ask for fails the connection.  Our clients
+		 * ask for none.
 		 */
+		else if (hs_span_is(&name, "Sec-WebSocket-Extensions") ||
+		    hs_span_is(&name, "Sec-WebSocket-Protocol"))
+			unasked = 1;
 	}
 
 	if (resp->status != 101)
 		return (HS_BAD_STATUS);
 	if (!upgrade || !connection)
 		return (HS_NOT_UPGRADE);
+	if (unasked)
+		return (HS_UNASKED);
 	if (naccept != 1 || !accept_ok)
 		return (HS_BAD_ACCEPT);
 	return (HS_OK);
@@ -755,6 +759,8 @@ hs_strerror(int code)
 		return ("unexpected response status");
 	case HS_BAD_ACCEPT:
 		return ("websocket accept key mismatch");
+	case HS_UNASKED:
+		return ("server chose an extension or subprotocol not asked for");
 	case HS_SYSTEM:
 		return ("library call failed");
 	default:

@@ -33,7 +33,8 @@ enum hs_status {
 	HS_BAD_KEY = -7,	/* Sec-WebSocket-Key missing or not 16 bytes */
 	HS_BAD_STATUS = -8,	/* response status is not 101 */
 	HS_BAD_ACCEPT = -9,	/* Sec-WebSocket-Accept does not match */
-	HS_SYSTEM = -10		/* a library call failed */
+	HS_SYSTEM = -10,	/* a library call failed */
+	HS_UNASKED = -11	/* response picks an extension or subprotocol */
 };
 
 struct hs_request {
@@ -69,7 +70,8 @@ int	hs_parse_request(const uint8_t *buf, size_t len,
  * Parse a response head and check it accepts the key we sent
  * (key: HS_KEY_LEN chars).  Returns HS_OK, HS_INCOMPLETE, HS_TOO_LARGE,
  * HS_MALFORMED, HS_BAD_STATUS (resp->status and reason say which),
- * HS_NOT_UPGRADE or HS_BAD_ACCEPT.
+ * HS_NOT_UPGRADE, HS_BAD_ACCEPT, or HS_UNASKED if it names an extension
+ * or subprotocol (our clients ask for none; RFC 6455 4.1).
  */
 int	hs_parse_response(const uint8_t *buf, size_t len, const char *key,
 	    struct hs_response *resp);

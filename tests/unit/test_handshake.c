@@ -780,5 +780,22 @@ main(void)
 	test_build_request();
 	test_query();
 	test_strings();
+	/* An extension or subprotocol nobody asked for fails the handshake. */
+	{
+		struct hs_response	 r;
+		const char		*h1 = "HTTP/1.1 101 Switching Protocols\r\n"
+		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		    "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+		const char		*h2 = "HTTP/1.1 101 Switching Protocols\r\n"
+		    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Protocol: chat\r\n"
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+		CHECK_INT(hs_parse_response((const uint8_t *)h1, strlen(h1),
+		    "dGhlIHNhbXBsZSBub25jZQ==", &r), HS_UNASKED);
+		CHECK_INT(hs_parse_response((const uint8_t *)h2, strlen(h2),
+		    "dGhlIHNhbXBsZSBub25jZQ==", &r), HS_UNASKED);
+	}
 	return test_done();
 }
