@@ -190,6 +190,9 @@ batch_on_input(struct client *c)
 void
 batch_on_state(struct client *c, enum conn_state st)
 {
+	char			why[DIAL_ERRLEN + 64];
+	enum conn_auth		auth;
+
 	switch (st) {
 	case CONN_OPEN:
 		if (c->lost)
@@ -198,19 +201,33 @@ batch_on_state(struct client *c, enum conn_state st)
 		c->lost = 0;
 		break;
 	case CONN_WAITING:
-		if (!conn_ever_open(c->conn)) {
+		client_conn_why(c, why, sizeof(why));
+		auth = conn_auth(c->conn);
+		/*
+		 * A refused token stays refused until someone changes it:
+		 * give up, unless told to wait for that.  Only a token file
+		 * can bring a fresh token after an expiry.
+		 */
+		if (auth == CONN_AUTH_REFUSED && !c->o.retry)
+			client_exit(c, CLIENT_EXIT_FAIL, "cannot connect to "
+			    "'%s': %s", c->o.url_text, why);
+		else if (auth == CONN_AUTH_EXPIRED && !c->o.retry &&
+		    c->o.token_file == NULL)
+			client_exit(c, CLIENT_EXIT_FAIL, "%s: start again with "
+			    "a fresh CHAT_TOKEN", why);
+		else if (!conn_ever_open(c->conn)) {
 			if (!c->o.retry)
 				client_exit(c, CLIENT_EXIT_FAIL,
 				    "cannot connect to '%s': %s",
-				    c->o.url_text, conn_error(c->conn));
+				    c->o.url_text, why);
 			else if (!c->lost)
 				fprintf(stderr, "chat-client: cannot connect "
 				    "to '%s': %s; retrying\n", c->o.url_text,
-				    conn_error(c->conn));
+				    why);
 			c->lost = 1;
 		} else if (!c->lost) {
 			fprintf(stderr, "chat-client: %s; reconnecting\n",
-			    conn_error(c->conn));
+			    why);
 			c->lost = 1;
 		}
 		break;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "client.h"
+#include "conn.h"
 
 void
 client_exit(struct client *c, int status, const char *fmt, ...)
@@ -25,4 +26,17 @@ client_exit(struct client *c, int status, const char *fmt, ...)
 		vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
 		va_end(ap);
 	}
+}
+
+const char *
+client_conn_why(const struct client *c, char *buf, size_t len)
+{
+	const char	*hint = "";
+
+	if (conn_auth(c->conn) == CONN_AUTH_REFUSED &&
+	    conn_http_status(c->conn) == 401 && c->o.token_file == NULL &&
+	    c->o.token_env == NULL)
+		hint = " (give one with --token-file or CHAT_TOKEN)";
+	snprintf(buf, len, "%s%s", conn_error(c->conn), hint);
+	return buf;
 }

@@ -40,6 +40,8 @@ struct client_opts {
 	int		 verbose;
 	const char	*logpath;
 	long long	 wait_ms;	/* line mode: acks after end of input */
+	const char	*token_file;	/* --token-file, read at each connect */
+	const char	*token_env;	/* CHAT_TOKEN, if no --token-file */
 };
 
 struct client {
@@ -71,6 +73,12 @@ struct client {
 /* Set the exit status and the sentence main() prints, and quit. */
 void	client_exit(struct client *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Why the connection failed or was lost, as conn_error() says, with a
+ * hint when the server wants a token and none was given.  Returns buf.
+ */
+const char *client_conn_why(const struct client *, char *buf, size_t len);
 
 /* batch.c: line mode.  stdin is read with read(2), stdout is the output. */
 void	batch_start(struct client *);

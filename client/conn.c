@@ -6,7 +6,9 @@
  * was lost with the connection is sent again, with the same id, after
  * the reconnect.  Framing is common/ws.c's, the handshake common/dial.c's;
  * this file only decides when to dial, what to send and what an answer
- * means.  It never draws, prints or exits, and only logs with log.h.
+ * means.  The bearer token, if any, is asked for before every attempt
+ * (so a renewed token file is picked up), sent, wiped and never logged.
+ * It never draws, prints or exits, and only logs with log.h.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -209,16 +211,32 @@ conn_lost(struct conn *c)
 static void
 conn_dial(struct conn *c)
 {
-	char	extra[64];
+	char	extra[64 + CONN_MAX_TOKEN + 32], tok[CONN_MAX_TOKEN + 1];
+	int	n;
 
 	c->http_status = 0;
 	c->peer_closed = 0;
-	snprintf(extra, sizeof(extra), "User-Agent: chat-client/%s\r\n",
+	n = snprintf(extra, sizeof(extra), "User-Agent: chat-client/%s\r\n",
 	    CHAT_VERSION);
 	log_info("connecting to %s%s", c->url_text, c->target);
 	c->state = CONN_DIALING;
-	if ((c->dial = dial_start(&c->url, c->tls, c->target, extra,
-	    c->error)) == NULL) {
+	/* Asked at every attempt, so that a fresh token is picked up. */
+	tok[0] = '\0';
+	if (c->cb.token != NULL && c->cb.token(c->arg, tok, c->error) == -1) {
+		explicit_bzero(tok, sizeof(tok));
+		log_info("cannot connect to '%s': %s", c->url_text, c->error);
+		conn_lost(c);
+		return;
+	}
+	if (tok[0] != '\0') {
+		snprintf(extra + n, sizeof(extra) - (size_t)n,
+		    "Authorization: Bearer %s\r\n", tok);
+		log_debug("sending a bearer token of %zu bytes", strlen(tok));
+	}
+	c->dial = dial_start(&c->url, c->tls, c->target, extra, c->error);
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(extra, sizeof(extra));
+	if (c->dial == NULL) {
 		log_info("cannot connect to '%s': %s", c->url_text, c->error);
 		conn_lost(c);
 		return;
@@ -480,7 +498,9 @@ conn_describe_loss(struct conn *c, int r)
 {
 	uint16_t	code;
 
-	if (!c->peer_closed && ws_conn_close_sent(c->ws) &&
+	if (conn_auth(c) == CONN_AUTH_EXPIRED)
+		snprintf(c->error, sizeof(c->error), "token expired");
+	else if (!c->peer_closed && ws_conn_close_sent(c->ws) &&
 	    (code = ws_conn_code_sent(c->ws)) != 1000 && code != 1001)
 		snprintf(c->error, sizeof(c->error), "connection lost: the "
 		    "server sent bad data, closed with %u (%s)", code,
@@ -514,6 +534,13 @@ conn_io(struct conn *c, short revents)
 		if (r == DIAL_DONE)
 			conn_opened(c);
 		else if (r == DIAL_FAILED) {
+			/* The server's one line says what is wrong. */
+			if (conn_auth(c) == CONN_AUTH_REFUSED)
+				snprintf(c->error, sizeof(c->error),
+				    CONN_REFUSED "%d %s", c->http_status,
+				    dial_body(c->dial)[0] != '\0' ?
+				    dial_body(c->dial) : c->http_status == 401 ?
+				    "Unauthorized" : "Forbidden");
 			log_info("cannot connect to '%s': %s", c->url_text,
 			    c->error);
 			conn_lost(c);
@@ -638,6 +665,18 @@ int
 conn_http_status(const struct conn *c)
 {
 	return c->http_status;
+}
+
+enum conn_auth
+conn_auth(const struct conn *c)
+{
+	if (c->http_status == 401 || c->http_status == 403)
+		return CONN_AUTH_REFUSED;
+	/* Section 7.4.1 of RFC 6455: 1008 is "policy violation". */
+	if (c->peer_closed && c->peer_code == 1008 &&
+	    strcmp(c->peer_reason, "token expired") == 0)
+		return CONN_AUTH_EXPIRED;
+	return CONN_AUTH_OK;
 }
 
 size_t

@@ -24,6 +24,9 @@
 #define CONN_BACKOFF_MAX_MS	30000
 #define CONN_STABLE_MS		10000	/* open this long: backoff resets */
 #define CONN_CLOSE_TIMEOUT_MS	2000	/* for our closing handshake */
+#define CONN_MAX_TOKEN		4096	/* bytes of a bearer token */
+/* conn_error() after a 401 or 403: this, the status, the server's words. */
+#define CONN_REFUSED		"server refused the connection: "
 
 enum conn_state {
 	CONN_DIALING = 0,	/* connect and handshake under way */
@@ -31,6 +34,13 @@ enum conn_state {
 	CONN_WAITING,		/* lost: retrying at conn_retry_at() */
 	CONN_CLOSING,		/* conn_close() called */
 	CONN_CLOSED		/* finished: conn_done() */
+};
+
+/* Why the server would not have us, when that was the reason. */
+enum conn_auth {
+	CONN_AUTH_OK = 0,
+	CONN_AUTH_REFUSED,	/* the handshake was answered 401 or 403 */
+	CONN_AUTH_EXPIRED	/* closed with 1008 "token expired" */
 };
 
 struct conn_callbacks {
@@ -44,6 +54,14 @@ struct conn_callbacks {
 	 */
 	void	(*on_event)(void *arg, const struct codec_ev *ev,
 		    const char *raw, size_t rawlen, uint64_t tag);
+	/*
+	 * Before each attempt, may be NULL: write the bearer token to
+	 * send into tok[CONN_MAX_TOKEN + 1] ("" for none: no
+	 * Authorization header) and return 0, or return -1 with
+	 * err[DIAL_ERRLEN] saying why; the attempt then fails with that
+	 * reason.  conn wipes tok after use and never logs it.
+	 */
+	int	(*token)(void *arg, char *tok, char *err);
 };
 
 struct conn;
@@ -102,6 +120,13 @@ uint64_t	 conn_retry_at(const struct conn *);
 int		 conn_ever_open(const struct conn *);
 /* HTTP status of the last refused handshake, 0 if none. */
 int		 conn_http_status(const struct conn *);
+/*
+ * Whether the last attempt or connection ended for want of a valid
+ * token; conn_error() then reads "server refused the connection: 401
+ * token has expired" (the status and the server's words) or "token
+ * expired".
+ */
+enum conn_auth	 conn_auth(const struct conn *);
 size_t		 conn_outbox(const struct conn *);
 
 #endif /* CONN_H */

@@ -25,8 +25,12 @@
 #include "conn.h"
 #include "dial.h"
 #include "log.h"
+#include "token.h"
 #include "transport.h"
 #include "util.h"
+
+_Static_assert(TOKEN_MAX == CONN_MAX_TOKEN, "token sizes differ");
+_Static_assert(TOKEN_ERRLEN <= DIAL_ERRLEN, "token errors do not fit");
 
 static int		 sigpipe[2] = { -1, -1 };
 static FILE		*logfp;
@@ -37,8 +41,8 @@ usage(int status)
 	FILE	*fp = status == 0 ? stdout : stderr;
 
 	fprintf(fp, "usage: chat-client [-bhjkrVv] [-C ca-file] [-l file] "
-	    "[-s url] [-t id]\n"
-	    "                   [-w seconds] -u id\n");
+	    "[-s url] [-T file]\n"
+	    "                   [-t id] [-w seconds] -u id\n");
 	if (status == 0)
 		fprintf(fp,
 		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
@@ -49,10 +53,14 @@ usage(int status)
 		    "                      (PEM), not the system's\n"
 		    "  -k, --insecure      wss://: do not check the server's\n"
 		    "                      certificate (testing only)\n"
+		    "  -T, --token-file FILE\n"
+		    "                      send the bearer token in FILE, read\n"
+		    "                      at each connect (else $CHAT_TOKEN)\n"
 		    "  -b, --batch         line mode even on a terminal\n"
 		    "  -j, --json          line mode: print server messages as JSON\n"
 		    "  -r, --retry         line mode: keep retrying if the server\n"
-		    "                      cannot be reached at start\n"
+		    "                      cannot be reached at start or refuses\n"
+		    "                      the token\n"
 		    "  -w, --wait SECONDS  line mode: wait this long for acks at\n"
 		    "                      end of input (default %d)\n"
 		    "  -l, --log FILE      log to FILE (with -v)\n"
@@ -146,6 +154,7 @@ parse_options(struct client *c, int argc, char **argv)
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ "server",	required_argument,	NULL, 's' },
 		{ "to",		required_argument,	NULL, 't' },
+		{ "token-file",	required_argument,	NULL, 'T' },
 		{ "user",	required_argument,	NULL, 'u' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ "verbose",	no_argument,		NULL, 'v' },
@@ -154,12 +163,14 @@ parse_options(struct client *c, int argc, char **argv)
 	};
 	struct client_opts	*o = &c->o;
 	char			 err[DIAL_ERRLEN], tperr[TP_ERRLEN];
+	char			 tok[TOKEN_MAX + 1];
+	const char		*env;
 	long long		 n;
 	int			 ch;
 
 	o->url_text = CLIENT_DEFAULT_URL;
 	o->wait_ms = CLIENT_DEFAULT_WAIT_MS;
-	while ((ch = getopt_long(argc, argv, "bC:hjkl:rs:t:u:Vvw:", longopts,
+	while ((ch = getopt_long(argc, argv, "bC:hjkl:rs:T:t:u:Vvw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -185,6 +196,9 @@ parse_options(struct client *c, int argc, char **argv)
 			break;
 		case 's':
 			o->url_text = optarg;
+			break;
+		case 'T':
+			o->token_file = optarg;
 			break;
 		case 't':
 			if (!codec_valid_user(optarg, strlen(optarg))) {
@@ -247,6 +261,23 @@ parse_options(struct client *c, int argc, char **argv)
 			exit(CLIENT_EXIT_USAGE);
 		}
 	}
+	/*
+	 * A token that cannot be read is a configuration error now; later
+	 * it only fails the attempt, as the file is read again each time.
+	 */
+	if (o->token_file != NULL) {
+		if (token_read_file(o->token_file, tok, err) == -1) {
+			fprintf(stderr, "chat-client: %s\n", err);
+			exit(CLIENT_EXIT_USAGE);
+		}
+	} else if ((env = getenv("CHAT_TOKEN")) != NULL && *env != '\0') {
+		if (token_from_text(env, "CHAT_TOKEN", tok, err) == -1) {
+			fprintf(stderr, "chat-client: %s\n", err);
+			exit(CLIENT_EXIT_USAGE);
+		}
+		o->token_env = env;
+	}
+	token_wipe(tok);
 	/* Only wss:// has a certificate to skip. */
 	if (!o->url.tls)
 		o->insecure = 0;
@@ -275,6 +306,20 @@ on_event(void *arg, const struct codec_ev *ev, const char *raw,
 		batch_on_event(c, ev, raw, rawlen, tag);
 	else
 		tui_on_event(c, ev, raw, rawlen, tag);
+}
+
+/* conn asks before each attempt: the file is read afresh each time. */
+static int
+on_token(void *arg, char *tok, char *err)
+{
+	struct client	*c = arg;
+
+	tok[0] = '\0';
+	if (c->o.token_file != NULL)
+		return token_read_file(c->o.token_file, tok, err);
+	if (c->o.token_env != NULL)
+		return token_from_text(c->o.token_env, "CHAT_TOKEN", tok, err);
+	return 0;
 }
 
 /* Read the signal pipe; returns nonzero if a resize arrived. */
@@ -366,7 +411,9 @@ loop(struct client *c)
 int
 main(int argc, char **argv)
 {
-	static const struct conn_callbacks	cb = { on_state, on_event };
+	static const struct conn_callbacks	cb = {
+		on_state, on_event, on_token
+	};
 	static struct client			c;
 
 	setlocale(LC_ALL, "");

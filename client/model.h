@@ -99,6 +99,7 @@ struct model {
 	int		 target_online;	/* -1 unknown, 0, 1 */
 	enum model_conn	 conn;
 	unsigned	 retry_in;	/* seconds, when RECONNECTING */
+	char		 why[80];	/* after the countdown, "" if none */
 	char		 url[MODEL_MAX_URL];
 	size_t		 npending;	/* messages waiting for an ack */
 	int		 insecure;	/* wss:// without certificate checks */

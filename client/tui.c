@@ -265,6 +265,8 @@ tui_on_state(struct client *c, enum conn_state st)
 {
 	struct model	*m = &c->model;
 	const char	*err = conn_error(c->conn);
+	char		 why[DIAL_ERRLEN + 64];
+	enum conn_auth	 auth;
 
 	switch (st) {
 	case CONN_DIALING:
@@ -274,12 +276,26 @@ tui_on_state(struct client *c, enum conn_state st)
 		m->conn = MODEL_CONNECTED;
 		model_sys(m, MODEL_SYS, "connected to %s", c->o.url_text);
 		c->shown_error[0] = '\0';
+		m->why[0] = '\0';
 		break;
 	case CONN_WAITING:
 		m->conn = MODEL_RECONNECTING;
+		auth = conn_auth(c->conn);
+		/* A refused token stays in the status bar until it passes. */
+		if (auth == CONN_AUTH_REFUSED &&
+		    strncmp(err, CONN_REFUSED, strlen(CONN_REFUSED)) == 0)
+			snprintf(m->why, sizeof(m->why), "refused: %s",
+			    err + strlen(CONN_REFUSED));
+		else if (auth == CONN_AUTH_EXPIRED)
+			snprintf(m->why, sizeof(m->why), "token expired");
+		else
+			m->why[0] = '\0';
+		err = client_conn_why(c, why, sizeof(why));
 		/* Say why once, not at every attempt. */
 		if (strcmp(err, c->shown_error) != 0) {
-			if (strncmp(err, "server closed", 13) == 0 ||
+			if (auth == CONN_AUTH_EXPIRED)
+				model_sys(m, MODEL_ERR, "%s; reconnecting", err);
+			else if (strncmp(err, "server closed", 13) == 0 ||
 			    strncmp(err, "connection lost", 15) == 0)
 				model_sys(m, MODEL_ERR, "%s", err);
 			else

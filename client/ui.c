@@ -261,7 +261,7 @@ ui_put_cut(int y, int x, const char *s, int width)
 static void
 ui_draw_status(const struct model *m, int y, int width)
 {
-	char		 buf[1024], conn[64], pend[32];
+	char		 buf[1024], conn[128], pend[32];
 	const char	*online;
 	attr_t		 a = ui_colour ? COLOR_PAIR(UI_PAIR_BAR) : A_REVERSE;
 	int		 x = 0;
@@ -274,8 +274,8 @@ ui_draw_status(const struct model *m, int y, int width)
 		snprintf(conn, sizeof(conn), "connected");
 		break;
 	case MODEL_RECONNECTING:
-		snprintf(conn, sizeof(conn), "reconnecting in %u s",
-		    m->retry_in);
+		snprintf(conn, sizeof(conn), "reconnecting in %u s%s%s",
+		    m->retry_in, m->why[0] != '\0' ? ", " : "", m->why);
 		break;
 	}
 	online = m->target_online == 1 ? "online" :

@@ -57,6 +57,7 @@ struct dial {
 	uint8_t		 buf[HS_MAX_HEAD];
 	size_t		 len;
 	struct hs_response resp;
+	char		 body[DIAL_BODYLEN];	/* a refusal's first line */
 };
 
 static void dial_err(char *, const char *, ...)
@@ -287,11 +288,11 @@ dial_events(const struct dial *d)
 static void
 dial_refusal(struct dial *d, char *err)
 {
-	char		 line[120];
+	char		*line = d->body;
 	const uint8_t	*b = d->buf + d->resp.head_len;
 	size_t		 n = d->len - d->resp.head_len, i, j = 0;
 
-	for (i = 0; i < n && b[i] != '\n' && j < sizeof(line) - 1; i++) {
+	for (i = 0; i < n && b[i] != '\n' && j < DIAL_BODYLEN - 1; i++) {
 		if (b[i] == '\r')
 			continue;
 		/* Only printable ASCII reaches the user's terminal. */
@@ -470,6 +471,12 @@ dial_finish(struct dial *d, const struct ws_config *cfg,
 	return c;
 }
 
+const char *
+dial_body(const struct dial *d)
+{
+	return d->body;
+}
+
 void
 dial_free(struct dial *d)
 {
@@ -480,5 +487,7 @@ dial_free(struct dial *d)
 	tp_free(d->tp);
 	if (d->ai0 != NULL)
 		freeaddrinfo(d->ai0);
+	/* The request may carry a bearer token. */
+	explicit_bzero(d->req, sizeof(d->req));
 	free(d);
 }

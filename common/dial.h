@@ -22,6 +22,7 @@ struct ws_callbacks;
 struct ws_config;
 
 #define DIAL_ERRLEN	256
+#define DIAL_BODYLEN	120	/* kept of a refusal's first body line */
 
 struct dial_url {
 	int	tls;			/* wss:// */
@@ -84,7 +85,18 @@ int	dial_step(struct dial *, char *err, int *http_status);
 struct ws_conn	*dial_finish(struct dial *, const struct ws_config *cfg,
 		    const struct ws_callbacks *cb, void *arg, char *err);
 
-/* Abandon a dial (closes its socket).  NULL is allowed. */
+/*
+ * After DIAL_FAILED with an HTTP status: the first line of the
+ * response body as printable ASCII (at most DIAL_BODYLEN - 1 bytes),
+ * such as the server's "token has expired"; "" if there was none.
+ * Valid until dial_free().
+ */
+const char	*dial_body(const struct dial *);
+
+/*
+ * Abandon a dial (closes its socket and wipes the request, which may
+ * hold credentials).  NULL is allowed.
+ */
 void	dial_free(struct dial *);
 
 #endif /* DIAL_H */
