@@ -250,6 +250,11 @@ async def test_who_watch(s):
     check(p.get("user") == "w4" and p.get("online") is True,
           "w4 online after rewatch")
     await send(a, {"type": "watch", "users": []})
+    # A round trip on a, so the empty list is in force before c leaves
+    # (two connections' events have no order of their own).
+    await send(a, {"type": "who"})
+    p = await recv_json(a)
+    check(p.get("type") == "who", "who answered after the empty watch")
     await c.close()
     check(await no_message(a), "empty watch list stops presence")
     await a.close()
