@@ -206,14 +206,10 @@ conn_dial_step(struct conn *c)
 		dial_failed(c, why);
 		return;
 	}
-	/*
-	 * dial_finish() may deliver messages that came with the 101
-	 * before it returns: on_message() copes with c->ws still NULL.
-	 */
 	c->dial = NULL;
 	B.dialing--;
 	c->state = CONN_OPEN;
-	if ((ws = dial_finish(d, &ws_cfg, &ws_cb, c, why)) == NULL) {
+	if ((ws = dial_finish(d, &ws_cfg, &ws_cb, c, &c->ws, why)) == NULL) {
 		/* The socket is closed and gone from the epoll set. */
 		c->state = CONN_DEAD;
 		c->fd = -1;

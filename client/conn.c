@@ -330,7 +330,7 @@ conn_opened(struct conn *c)
 	 * come before them.
 	 */
 	conn_set_state(c, CONN_OPEN);
-	c->ws = dial_finish(c->dial, &cfg, &wcb, c, c->error);
+	c->ws = dial_finish(c->dial, &cfg, &wcb, c, &c->ws, c->error);
 	c->dial = NULL;
 	if (c->ws == NULL) {
 		log_info("cannot connect to '%s': %s", c->url_text, c->error);

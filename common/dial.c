@@ -441,7 +441,8 @@ dial_step(struct dial *d, char *err, int *http_status)
 
 struct ws_conn *
 dial_finish(struct dial *d, const struct ws_config *cfg,
-    const struct ws_callbacks *cb, void *arg, char *err)
+    const struct ws_callbacks *cb, void *arg, struct ws_conn **slot,
+    char *err)
 {
 	struct ws_conn	*c;
 	int		 r;
@@ -459,11 +460,15 @@ dial_finish(struct dial *d, const struct ws_config *cfg,
 		dial_free(d);
 		return NULL;
 	}
+	if (slot != NULL)
+		*slot = c;
 	if (d->len > d->resp.head_len &&
 	    (r = ws_conn_feed(c, d->buf + d->resp.head_len,
 	    d->len - d->resp.head_len)) != 0) {
 		dial_err(err, "%s", ws_strerror(r));
 		ws_conn_free(c);
+		if (slot != NULL)
+			*slot = NULL;
 		dial_free(d);
 		return NULL;
 	}

@@ -78,12 +78,15 @@ int	dial_step(struct dial *, char *err, int *http_status);
 
 /*
  * After DIAL_DONE: create the ws_conn (which takes the transport, plain
- * or TLS), feeding
- * it bytes that followed the 101 head.  The dial is freed either way.
- * Returns NULL with err filled on failure.
+ * or TLS) and feed it the bytes that followed the 101 head.  Those may
+ * hold messages, so the connection is stored in *slot (if not NULL)
+ * before any callback runs: a callback can answer through it.  The dial
+ * is freed either way.  Returns the connection, or NULL (and *slot
+ * NULL) with err filled on failure.
  */
 struct ws_conn	*dial_finish(struct dial *, const struct ws_config *cfg,
-		    const struct ws_callbacks *cb, void *arg, char *err);
+		    const struct ws_callbacks *cb, void *arg,
+		    struct ws_conn **slot, char *err);
 
 /*
  * After DIAL_FAILED with an HTTP status: the first line of the

@@ -30,19 +30,7 @@
 #define MAX_MESSAGE		(16 << 20)
 #define MAX_OUTPUT		(64 << 20)
 
-/*
- * Messages that arrived with the 101: dial_finish() runs the callback
- * before it returns the connection, so they wait here.
- */
-struct early {
-	struct early	*next;
-	enum ws_opcode	 op;
-	size_t		 len;
-	uint8_t		 data[];
-};
-
 static struct ws_conn	*ws;
-static struct early	*early_head, **early_tail = &early_head;
 static int		 verbose;
 static int		 peer_first;	/* the server started the close */
 static int		 echo_failed;
@@ -85,23 +73,10 @@ echo(enum ws_opcode op, const uint8_t *data, size_t len)
 static void
 on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len)
 {
-	struct early	*e;
-
 	if (verbose)
 		fprintf(stderr, "%s %zu bytes\n", op == WS_OP_TEXT ? "text" :
 		    "binary", len);
-	if (ws != NULL) {
-		echo(op, data, len);
-		return;
-	}
-	if ((e = malloc(sizeof(*e) + len)) == NULL)
-		die("out of memory", NULL);
-	e->next = NULL;
-	e->op = op;
-	e->len = len;
-	memcpy(e->data, data, len);
-	*early_tail = e;
-	early_tail = &e->next;
+	echo(op, data, len);
 }
 
 static void
@@ -154,7 +129,7 @@ connect_url(const char *url)
 	cfg.role = WS_ROLE_CLIENT;
 	cfg.max_message = MAX_MESSAGE;
 	cfg.max_output = MAX_OUTPUT;
-	if ((c = dial_finish(d, &cfg, &callbacks, NULL, err)) == NULL)
+	if ((c = dial_finish(d, &cfg, &callbacks, NULL, &ws, err)) == NULL)
 		die(url, err);
 	return c;
 }
@@ -211,7 +186,6 @@ code_text(unsigned code)
 int
 main(int argc, char **argv)
 {
-	struct early	*e;
 	unsigned	 sent;
 	int		 ch, r;
 
@@ -233,11 +207,6 @@ main(int argc, char **argv)
 	if (optind + 1 != argc)
 		usage();
 	ws = connect_url(argv[optind]);
-	while ((e = early_head) != NULL) {
-		early_head = e->next;
-		echo(e->op, e->data, e->len);
-		free(e);
-	}
 	r = loop();
 	sent = ws_conn_code_sent(ws);
 	if (peer_first && ws_conn_close_sent(ws)) {

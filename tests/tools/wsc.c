@@ -27,19 +27,7 @@
 #define CLOSE_TIMEOUT_MS	5000
 #define LINE_MAX_LEN		(1 << 20)
 
-/*
- * Messages to echo that arrived with the handshake: dial_finish() runs
- * the callback before it returns the connection.
- */
-struct early {
-	struct early	*next;
-	enum ws_opcode	 op;
-	size_t		 len;
-	uint8_t		 data[];
-};
-
 static struct ws_conn	*ws;
-static struct early	*early_head, **early_tail = &early_head;
 static int		 echo;
 static struct tp_tls	*tls;
 static const char	*ca_file;
@@ -58,19 +46,6 @@ die(const char *what, const char *why)
 static void
 on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len)
 {
-	struct early	*e;
-
-	if (echo && ws == NULL) {
-		if ((e = malloc(sizeof(*e) + len)) == NULL)
-			die("out of memory", NULL);
-		e->next = NULL;
-		e->op = op;
-		e->len = len;
-		memcpy(e->data, data, len);
-		*early_tail = e;
-		early_tail = &e->next;
-		return;
-	}
 	if (echo) {
 		if (ws_conn_send(ws, op, data, len, NULL) != 0)
 			fprintf(stderr, "wsc: echo failed\n");
@@ -121,7 +96,7 @@ connect_url(const char *url)
 	cfg.role = WS_ROLE_CLIENT;
 	cfg.max_message = 16 << 20;
 	cfg.max_output = 64 << 20;
-	if ((c = dial_finish(d, &cfg, &callbacks, NULL, err)) == NULL)
+	if ((c = dial_finish(d, &cfg, &callbacks, NULL, &ws, err)) == NULL)
 		die(err, NULL);
 	return c;
 }
@@ -202,7 +177,6 @@ loop(void)
 int
 main(int argc, char **argv)
 {
-	struct early	*e;
 	int		 ch, clean;
 
 	while ((ch = getopt(argc, argv, "C:ek")) != -1) {
@@ -229,12 +203,6 @@ main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ws = connect_url(argv[optind]);
-	while ((e = early_head) != NULL) {
-		early_head = e->next;
-		if (ws_conn_send(ws, e->op, e->data, e->len, NULL) != 0)
-			fprintf(stderr, "wsc: echo failed\n");
-		free(e);
-	}
 	loop();
 	clean = ws_conn_close_sent(ws) && ws_conn_close_received(ws);
 	fprintf(stderr, "closed %u\n", ws_conn_code_received(ws));

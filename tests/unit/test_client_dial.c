@@ -215,7 +215,7 @@ test_accepted(void)
 	CHECK(write(fd, resp, (size_t)n) == n);
 	CHECK_INT(drive(d, err, &status), DIAL_DONE);
 	CHECK_INT(status, 101);
-	c = dial_finish(d, &cfg, &cb, NULL, err);
+	c = dial_finish(d, &cfg, &cb, NULL, NULL, err);
 	CHECK(c != NULL);
 	CHECK_INT(got_message, 1);
 	ws_conn_free(c);
