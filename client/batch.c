@@ -294,6 +294,7 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		}
 		break;
 	case CODEC_EV_PRESENCE:
+	case CODEC_EV_RESUMED:
 	case CODEC_EV_OTHER:
 		break;
 	}

@@ -367,6 +367,7 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 			    "offline: messages will be queued");
 		m->target_online = ev->online;
 		break;
+	case CODEC_EV_RESUMED:
 	case CODEC_EV_OTHER:
 		break;
 	}

@@ -245,6 +245,25 @@ parse_chat(json_t *root, struct codec_req *req, const char **code,
 	return 0;
 }
 
+/*
+ * A non-negative integer member: 0 with *v set, 1 if absent (*v = 0),
+ * -1 if it is something else.
+ */
+static int
+get_seq(json_t *root, const char *key, uint64_t *v)
+{
+	json_t		*j;
+	json_int_t	 n;
+
+	*v = 0;
+	if ((j = json_object_get(root, key)) == NULL)
+		return 1;
+	if (!json_is_integer(j) || (n = json_integer_value(j)) < 0)
+		return -1;
+	*v = (uint64_t)n;
+	return 0;
+}
+
 static int
 parse_watch(json_t *root, struct codec_req *req, const char **code,
     char *detail)
@@ -502,9 +521,17 @@ codec_parse_req(const char *p, size_t len, struct codec_req *req,
 	else if (strcmp(type, "watch") == 0) {
 		if (parse_watch(root, req, &code, detail) == -1)
 			goto fail;
+	} else if (strcmp(type, "resume") == 0) {
+		if (get_seq(root, "since", &req->since) != 0) {
+			set_detail(detail, "resume: \"since\" must be a "
+			    "non-negative integer");
+			code = CODEC_E_BAD_MESSAGE;
+			goto fail;
+		}
+		req->type = CODEC_REQ_RESUME;
 	} else {
 		set_detail(detail, "unknown \"type\"; expected \"chat\", "
-		    "\"who\" or \"watch\"");
+		    "\"who\", \"watch\" or \"resume\"");
 		code = CODEC_E_UNKNOWN_TYPE;
 		goto fail;
 	}
@@ -664,23 +691,40 @@ escape_into(char *out, const char *s, size_t n)
 	return o;
 }
 
+/* Append the decimal digits of v to buf at o; the new offset. */
+static size_t
+put_u64(char *buf, size_t o, uint64_t v)
+{
+	char	digits[24];
+	size_t	nd = 0;
+
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (nd > 0)
+		buf[o++] = digits[--nd];
+	return o;
+}
+
 size_t
 codec_chat_into(char *buf, size_t buflen, const char *from, const char *msg,
-    size_t msglen, uint64_t ts_ms)
+    size_t msglen, uint64_t ts_ms, uint64_t seq)
 {
-	char	tail[48], digits[24];
-	size_t	need, o, fl = strlen(from), tl, nd = 0;
+	char	tail[80];
+	size_t	need, o, fl = strlen(from), tl;
 
 	/* json_int_t is signed: clamp instead of wrapping negative. */
 	if (ts_ms > (uint64_t)LLONG_MAX)
 		ts_ms = (uint64_t)LLONG_MAX;
-	do {
-		digits[nd++] = (char)('0' + ts_ms % 10);
-		ts_ms /= 10;
-	} while (ts_ms > 0);
+	if (seq > (uint64_t)LLONG_MAX)
+		seq = (uint64_t)LLONG_MAX;
 	memcpy(tail, "\",\"ts\":", 7);
-	for (tl = 7; nd > 0; tl++)
-		tail[tl] = digits[--nd];
+	tl = put_u64(tail, 7, ts_ms);
+	if (seq != 0) {
+		memcpy(tail + tl, ",\"seq\":", 7);
+		tl = put_u64(tail, tl + 7, seq);
+	}
 	tail[tl++] = '}';
 	tail[tl] = '\0';
 	need = sizeof("{\"message\":\"") - 1 + escape_into(NULL, msg, msglen) +
@@ -699,7 +743,7 @@ codec_chat_into(char *buf, size_t buflen, const char *from, const char *msg,
 
 char *
 codec_chat(const char *from, const char *msg, size_t msglen,
-    uint64_t ts_ms, size_t *lenp)
+    uint64_t ts_ms, uint64_t seq, size_t *lenp)
 {
 	char	*p;
 	size_t	 n;
@@ -713,10 +757,10 @@ codec_chat(const char *from, const char *msg, size_t msglen,
 	if (!utf8_valid((const uint8_t *)msg, msglen) ||
 	    !utf8_valid((const uint8_t *)from, strlen(from)))
 		return NULL;
-	n = codec_chat_into(NULL, 0, from, msg, msglen, ts_ms);
+	n = codec_chat_into(NULL, 0, from, msg, msglen, ts_ms, seq);
 	if ((p = malloc(n + 1)) == NULL)
 		return NULL;
-	codec_chat_into(p, n + 1, from, msg, msglen, ts_ms);
+	codec_chat_into(p, n + 1, from, msg, msglen, ts_ms, seq);
 	if (lenp != NULL)
 		*lenp = n;
 	return p;
@@ -802,6 +846,30 @@ codec_presence(const char *user, int online, size_t *lenp)
 	return dump(o, 0, lenp);
 }
 
+/* A non-negative JSON integer (json_int_t is signed: clamp). */
+static json_t *
+uint_value(uint64_t v)
+{
+	return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX :
+	    (json_int_t)v);
+}
+
+char *
+codec_resumed(uint64_t since, uint64_t first, uint64_t last, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("resumed")) == -1 ||
+	    add(o, "since", uint_value(since)) == -1 ||
+	    add(o, "first", uint_value(first)) == -1 ||
+	    add(o, "last", uint_value(last)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
 char *
 codec_req_chat(const char *target, const char *msg, size_t msglen,
     const char *id, size_t *lenp)
@@ -852,6 +920,20 @@ codec_req_watch(const char *const *users, size_t n, size_t *lenp)
 	return dump(o, 0, lenp);
 }
 
+char *
+codec_req_resume(uint64_t since, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("resume")) == -1 ||
+	    add(o, "since", uint_value(since)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
 /* ---- server to client ---- */
 
 /*
@@ -894,6 +976,11 @@ parse_ev_chat(json_t *root, struct codec_ev *ev, char *detail)
 			return -1;
 		}
 		ev->ts = (uint64_t)t;
+	}
+	if (get_seq(root, "seq", &ev->seq) == -1) {
+		set_detail(detail, "chat: \"seq\" must be a non-negative "
+		    "integer");
+		return -1;
 	}
 	memcpy(ev->from, json_string_value(from), json_string_length(from));
 	ev->from[json_string_length(from)] = '\0';
@@ -1000,6 +1087,17 @@ parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
 		}
 		ev->online = json_is_true(v);
 		ev->type = CODEC_EV_PRESENCE;
+		return 0;
+	}
+	if (strcmp(type, "resumed") == 0) {
+		if (get_seq(root, "since", &ev->since) != 0 ||
+		    get_seq(root, "first", &ev->first) != 0 ||
+		    get_seq(root, "last", &ev->last) != 0) {
+			set_detail(detail, "resumed: \"since\", \"first\" and "
+			    "\"last\" must be non-negative integers");
+			return -1;
+		}
+		ev->type = CODEC_EV_RESUMED;
 		return 0;
 	}
 	ev->type = CODEC_EV_OTHER;

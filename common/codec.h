@@ -27,6 +27,7 @@
 #define CODEC_E_QUEUE_FULL	"queue_full"
 #define CODEC_E_TOO_MANY	"too_many_watches"
 #define CODEC_E_RATE_LIMITED	"rate_limited"	/* over --rate */
+#define CODEC_E_STORE		"store_unavailable" /* not made durable */
 
 /* Nonzero if p[0..len) is a valid user id: 1-64 of [A-Za-z0-9._-]. */
 int	codec_valid_user(const char *p, size_t len);
@@ -36,7 +37,8 @@ int	codec_valid_user(const char *p, size_t len);
 enum codec_req_type {
 	CODEC_REQ_CHAT = 1,	/* {"message", "target_user", ["id"]} */
 	CODEC_REQ_WHO,		/* {"type":"who"} */
-	CODEC_REQ_WATCH		/* {"type":"watch","users":[...]} */
+	CODEC_REQ_WATCH,	/* {"type":"watch","users":[...]} */
+	CODEC_REQ_RESUME	/* {"type":"resume","since":N} */
 };
 
 struct codec_req {
@@ -50,6 +52,7 @@ struct codec_req {
 							   JSON, "" if none */
 	size_t		 nusers;			/* WATCH */
 	char		(*users)[CODEC_MAX_USER + 1];	/* WATCH */
+	uint64_t	 since;				/* RESUME */
 	void		*priv;		/* owns message and users */
 };
 
@@ -80,8 +83,9 @@ void	codec_req_release(struct codec_req *req);
  * The caller frees.  Strings must be valid UTF-8; id is compact JSON
  * text as stored in struct codec_req ("" or NULL: no "id" member).
  */
+/* seq 0: no "seq" member (the seed's shape). */
 char	*codec_chat(const char *from, const char *msg, size_t msglen,
-	    uint64_t ts_ms, size_t *lenp);
+	    uint64_t ts_ms, uint64_t seq, size_t *lenp);
 /*
  * The chat event written into buf[buflen] (NUL-terminated) without an
  * allocation; from and msg must be valid UTF-8.  Returns the length it
@@ -89,7 +93,7 @@ char	*codec_chat(const char *from, const char *msg, size_t msglen,
  * nothing was written.
  */
 size_t	 codec_chat_into(char *buf, size_t buflen, const char *from,
-	    const char *msg, size_t msglen, uint64_t ts_ms);
+	    const char *msg, size_t msglen, uint64_t ts_ms, uint64_t seq);
 char	*codec_ack(const char *id, const char *status, size_t *lenp);
 char	*codec_error(const char *code, const char *detail, const char *id,
 	    size_t *lenp);
@@ -97,21 +101,29 @@ char	*codec_error(const char *code, const char *detail, const char *id,
 char	*codec_who(const char *const *users, size_t n, int truncated,
 	    size_t *lenp);
 char	*codec_presence(const char *user, int online, size_t *lenp);
+/*
+ * The answer to a resume: the replay starts after since; first is the
+ * oldest seq still kept (0: none), last the newest (0: none yet).
+ */
+char	*codec_resumed(uint64_t since, uint64_t first, uint64_t last,
+	    size_t *lenp);
 
 /* Client side: requests. */
 char	*codec_req_chat(const char *target, const char *msg, size_t msglen,
 	    const char *id, size_t *lenp);
 char	*codec_req_who(size_t *lenp);
 char	*codec_req_watch(const char *const *users, size_t n, size_t *lenp);
+char	*codec_req_resume(uint64_t since, size_t *lenp);
 
 /* ---- server to client ---- */
 
 enum codec_ev_type {
-	CODEC_EV_CHAT = 1,	/* {"message","from_user","ts"} */
+	CODEC_EV_CHAT = 1,	/* {"message","from_user","ts","seq"} */
 	CODEC_EV_ACK,		/* {"type":"ack","id","status"} */
 	CODEC_EV_ERROR,		/* {"type":"error","error","detail",["id"]} */
 	CODEC_EV_WHO,		/* {"type":"who","users"} */
 	CODEC_EV_PRESENCE,	/* {"type":"presence","user","online"} */
+	CODEC_EV_RESUMED,	/* {"type":"resumed","since","first","last"} */
 	CODEC_EV_OTHER		/* a type this version does not know */
 };
 
@@ -121,6 +133,8 @@ struct codec_ev {
 	size_t		 message_len;
 	char		 from[CODEC_MAX_USER + 1];	/* CHAT */
 	uint64_t	 ts;				/* CHAT, 0 if absent */
+	uint64_t	 seq;				/* CHAT, 0 if absent */
+	uint64_t	 since, first, last;		/* RESUMED */
 	char		 id[CODEC_MAX_IDJSON + 1];	/* ACK, ERROR */
 	char		 status[16];			/* ACK */
 	char		 error[32];			/* ERROR */

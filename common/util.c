@@ -168,3 +168,13 @@ util_escape(char *dst, size_t dstlen, const void *src, size_t srclen)
 	dst[o < dstlen ? o : dstlen - 1] = '\0';
 	return dst;
 }
+
+size_t
+util_hash_str(const char *s)
+{
+	size_t	h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}

@@ -45,6 +45,12 @@ uint64_t util_wall_ms(void);
 int	util_set_nonblock(int fd);
 
 /*
+ * FNV-1a of a NUL-terminated string: for hash tables keyed by user ids,
+ * which are short and chosen by peers (the tables resize).
+ */
+size_t	util_hash_str(const char *s);
+
+/*
  * Write a printable, NUL-terminated copy of at most srclen bytes of src
  * into dst (dstlen > 0): bytes outside printable ASCII become \xNN,
  * backslash becomes \\, and output that does not fit ends with "...".

@@ -29,6 +29,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "transport.h"
 #include "util.h"
 
@@ -59,7 +60,9 @@ usage(int status)
 "                   [-m max-message] [-o max-output] [-p port]\n"
 "                   [-Q queue-limit] [-t handshake-timeout]\n"
 "                   [-u max-per-user] [--poller epoll | poll]\n"
-"                   [--queue-bytes size] [--tls-port port]\n"
+"                   [--history-bytes size] [--history-days days]\n"
+"                   [--history-limit n] [--store file]\n"
+"                   [--store-sync normal | full] [--tls-port port]\n"
 "                   [--allow-origin origin] [--burst n]\n"
 "                   [--jwt-secret-file file] [--max-per-ip n]\n"
 "                   [--rate msgs-per-s] [--stats-token token]\n"
@@ -78,8 +81,14 @@ usage(int status)
 "  -o, --max-output SIZE       bytes buffered per client (default 1m)\n"
 "  -p, --port N                port, 0 for any free one (default 8000)\n"
 "      --poller epoll|poll     how to wait for sockets (default epoll)\n"
-"  -Q, --queue-limit N         offline messages per user (default 1000)\n"
-"      --queue-bytes SIZE      offline bytes, all users (default 64m)\n"
+"  -Q, --queue-limit N         undelivered messages per user (default 1000)\n"
+"      --history-bytes SIZE    bytes kept, all users (default 64m, 1g with\n"
+"                              --store; --queue-bytes is the old name)\n"
+"      --history-days DAYS     keep delivered messages DAYS (default 30)\n"
+"      --history-limit N       messages kept per user (default 1000)\n"
+"      --store FILE            keep inboxes in SQLite FILE (default memory)\n"
+"      --store-sync MODE       normal: survive a crash; full: also power\n"
+"                              loss (default normal)\n"
 "  -q, --quiet                 log warnings and errors only\n"
 "  -t, --handshake-timeout DUR time for TLS and the upgrade (default 10s)\n"
 "      --tls-port N            serve wss:// here, ws:// on --port\n"
@@ -215,7 +224,8 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 {
 	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER, OPT_TLS_PORT,
 		OPT_ALLOW_ORIGIN, OPT_BURST, OPT_JWT_SECRET, OPT_MAX_PER_IP,
-		OPT_RATE, OPT_STATS_TOKEN };
+		OPT_RATE, OPT_STATS_TOKEN, OPT_HISTORY_DAYS, OPT_HISTORY_LIMIT,
+		OPT_STORE, OPT_STORE_SYNC };
 	static const struct option longopts[] = {
 		{ "cert", required_argument, NULL, 'C' },
 		{ "max-clients", required_argument, NULL, 'c' },
@@ -229,6 +239,11 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 		{ "port", required_argument, NULL, 'p' },
 		{ "queue-limit", required_argument, NULL, 'Q' },
 		{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
+		{ "history-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
+		{ "history-days", required_argument, NULL, OPT_HISTORY_DAYS },
+		{ "history-limit", required_argument, NULL, OPT_HISTORY_LIMIT },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "store-sync", required_argument, NULL, OPT_STORE_SYNC },
 		{ "poller", required_argument, NULL, OPT_POLLER },
 		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
 		{ "allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN },
@@ -359,10 +374,43 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 			cfg->queue_limit = (size_t)v;
 			break;
 		case OPT_QUEUE_BYTES:
-			if (util_parse_size(optarg, 0, 1LL << 40, &v) != 0)
-				bad_value("--queue-bytes", optarg,
-				    "expected 0 to 1048576m bytes");
-			cfg->queue_bytes = (size_t)v;
+			if (util_parse_size(optarg, 1024, 1LL << 40, &v) != 0)
+				bad_value("--history-bytes", optarg,
+				    "expected 1k to 1048576m bytes");
+			cfg->history_bytes = (size_t)v;
+			break;
+		case OPT_HISTORY_DAYS: {
+			char	*end;
+			double	 d;
+
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(d >= 0 && d <= 36500))
+				bad_value("--history-days", optarg,
+				    "expected 0 (no limit) to 36500 days");
+			cfg->history_days = d;
+			break;
+		}
+		case OPT_HISTORY_LIMIT:
+			if (util_parse_ll(optarg, 1, 10000000, &v) != 0)
+				bad_value("--history-limit", optarg,
+				    "expected 1 to 10000000 messages");
+			cfg->history_limit = (size_t)v;
+			break;
+		case OPT_STORE:
+			if (optarg[0] == '\0')
+				bad_value("--store", optarg, "expected a file");
+			cfg->store_path = optarg;
+			break;
+		case OPT_STORE_SYNC:
+			if (strcmp(optarg, "full") == 0)
+				cfg->store_sync_full = 1;
+			else if (strcmp(optarg, "normal") == 0)
+				cfg->store_sync_full = 0;
+			else
+				bad_value("--store-sync", optarg,
+				    "expected normal or full");
 			break;
 		case OPT_POLLER:
 			if (strcmp(optarg, "poll") == 0)
@@ -622,6 +670,32 @@ reload_tls(struct server *s)
 	    s->cfg.key);
 }
 
+/* The store the options ask for; NULL after saying why. */
+static struct store *
+open_store(const struct server_config *cfg)
+{
+	struct store_config	sc;
+	struct store		*st;
+	char			 err[512];
+
+	memset(&sc, 0, sizeof(sc));
+	sc.path = cfg->store_path;
+	sc.sync_full = cfg->store_sync_full;
+	sc.history_limit = cfg->history_limit;
+	sc.history_days = cfg->history_days;
+	sc.history_bytes = cfg->history_bytes;
+	sc.queue_limit = cfg->queue_limit;
+	if ((st = store_open(&sc, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "chat-server: %s\n", err);
+		return NULL;
+	}
+	if (cfg->store_path != NULL)
+		log_info("store '%s': %llu message(s), %llu bytes kept",
+		    cfg->store_path, (unsigned long long)store_count(st),
+		    (unsigned long long)store_bytes(st));
+	return st;
+}
+
 static int
 run(struct server *s)
 {
@@ -650,6 +724,9 @@ run(struct server *s)
 				client_timers(c);
 			next_sweep = s->now + SWEEP_MS;
 		}
+		/* The pass's group commit, then its answers go out. */
+		router_commit(s->router);
+		store_expire(s->store, util_wall_ms());
 		server_process_touched(s);
 		if (s->shutting_down &&
 		    (s->nclients == 0 || s->now >= shutdown_at))
@@ -697,7 +774,9 @@ main(int argc, char **argv)
 		.max_output = 1024 * 1024,
 		.max_per_user = 8,
 		.queue_limit = 1000,
-		.queue_bytes = 64 * 1024 * 1024,
+		.history_limit = 1000,
+		.history_days = 30,
+		.history_bytes = SIZE_MAX,	/* by the store's kind */
 		.handshake_timeout = 10000,
 		.ping_interval = 30000,
 		.idle_timeout = 75000,
@@ -716,10 +795,15 @@ main(int argc, char **argv)
 	log_batch();
 	parse_options(argc, argv, &cfg, &level, &use_poll);
 	log_init("chat-server", level, stderr);
+	if (cfg.history_bytes == SIZE_MAX)
+		cfg.history_bytes = cfg.store_path != NULL ?
+		    (size_t)1 << 30 : (size_t)64 << 20;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* Past a file size limit, writes fail (the store says so). */
+	sigaction(SIGXFSZ, &sa, NULL);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -748,7 +832,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	s.started = util_mono_ms();
-	if ((s.router = router_new(&s.cfg)) == NULL ||
+	if ((s.store = open_store(&s.cfg)) == NULL)
+		return 2;
+	if ((s.router = router_new(&s.cfg, s.store)) == NULL ||
 	    (s.cfg.max_per_ip > 0 && (s.ipc = ipcount_new()) == NULL)) {
 		fprintf(stderr, "chat-server: out of memory\n");
 		return 1;
@@ -781,6 +867,7 @@ main(int argc, char **argv)
 	server_close_listeners(&s);
 	server_loop_release(&s);
 	router_free(s.router);
+	store_close(s.store);
 	ipcount_free(s.ipc);
 	tp_tls_free(s.tls);
 	free(s.cfg.origins);

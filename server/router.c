@@ -2,36 +2,54 @@
  * Copyright (c) 2026 The chat authors.
  *
  * router: user ids and what hangs off them.  A user exists while it has
- * a connection, a queued message or a watcher, and is freed when it has
- * none.  It owns the offline queues (bounded per user in messages and
- * in total in bytes), delivers in order (while a user's queue is not
- * empty, new messages join its tail so they cannot overtake it), and
- * tells watchers when a user comes online or goes offline.
- * It never touches sockets: it calls client_send_*() in server-client.c.
+ * a connection or a watcher, and is freed when it has none.  It takes
+ * chat messages in (numbered and appended to the target's inbox in the
+ * store), holds them until the pass's group commit, then delivers them
+ * and answers the senders; it moves each connection through its user's
+ * inbox by seq (replaying from the store when the connection is
+ * behind), keeps the store's delivery cursor, and tells watchers when a
+ * user comes online or goes offline.
+ * It never touches sockets: it calls client_*() in server-client.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "server.h"
+#include "store.h"
+#include "util.h"
+
+#define READ_BATCH	64	/* messages read from the store at once */
 
 #define ROUTER_BUCKETS	4096	/* grows by doubling at load 1 */
 
 struct user {
 	struct user	*hnext;
 	struct client	*conns;		/* linked by client->unext */
-	struct mq	 queue;
+	uint64_t	 last;		/* newest committed seq (if online) */
+	uint64_t	 sent;		/* the store's cursor (if online) */
+	int		 held;		/* its inbox, by store_hold() */
 	struct client	**watchers;
 	uint32_t	 nconns;
 	uint32_t	 nwatchers, capwatchers;
 	char		 id[];		/* sized to the id */
 };
 
+/* A chat message waiting for the pass's commit. */
+struct pend {
+	struct pend	*next;
+	struct client	*from;		/* NULL once it is gone */
+	struct msg	*m;
+	char		 target[CODEC_MAX_USER + 1];
+	char		 id[];		/* the sender's "id", or "" */
+};
+
 struct router {
 	const struct server_config *cfg;
+	struct store	*st;
 	struct user	**tab;
 	size_t		 nbuckets, nusers, nonline;
-	size_t		 queued_bytes;
+	struct pend	*phead, **ptail;
 };
 
 struct msg *
@@ -43,6 +61,7 @@ msg_alloc(size_t len)
 	    (m = malloc(sizeof(*m) + len + 1)) == NULL)
 		return NULL;
 	m->refs = 1;
+	m->seq = 0;
 	m->len = len;
 	m->data[len] = '\0';
 	return m;
@@ -85,17 +104,6 @@ mq_push(struct mq *q, struct mq_ent *e)
 	q->bytes += e->m->len;
 }
 
-void
-mq_push_front(struct mq *q, struct mq_ent *e)
-{
-	e->next = q->head;
-	q->head = e;
-	if (q->tail == NULL)
-		q->tail = e;
-	q->n++;
-	q->bytes += e->m->len;
-}
-
 struct mq_ent *
 mq_pop(struct mq *q)
 {
@@ -121,25 +129,16 @@ mq_clear(struct mq *q)
 	}
 }
 
-/* FNV-1a: ids are short and chosen by peers; the table resizes. */
-static size_t
-hash_id(const char *s)
-{
-	size_t	h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 struct router *
-router_new(const struct server_config *cfg)
+router_new(const struct server_config *cfg, struct store *st)
 {
 	struct router	*r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->cfg = cfg;
+	r->st = st;
+	r->ptail = &r->phead;
 	r->nbuckets = ROUTER_BUCKETS;
 	if ((r->tab = calloc(r->nbuckets, sizeof(*r->tab))) == NULL) {
 		free(r);
@@ -151,8 +150,6 @@ router_new(const struct server_config *cfg)
 static void
 user_free(struct router *r, struct user *u)
 {
-	r->queued_bytes -= u->queue.bytes;
-	mq_clear(&u->queue);
 	free(u->watchers);
 	free(u);
 }
@@ -165,6 +162,7 @@ router_free(struct router *r)
 
 	if (r == NULL)
 		return;
+	router_commit(r);
 	for (i = 0; i < r->nbuckets; i++) {
 		for (u = r->tab[i]; u != NULL; u = next) {
 			next = u->hnext;
@@ -180,7 +178,7 @@ user_find(struct router *r, const char *id)
 {
 	struct user	*u;
 
-	for (u = r->tab[hash_id(id) & (r->nbuckets - 1)]; u != NULL;
+	for (u = r->tab[util_hash_str(id) & (r->nbuckets - 1)]; u != NULL;
 	    u = u->hnext)
 		if (strcmp(u->id, id) == 0)
 			return u;
@@ -198,8 +196,8 @@ router_grow(struct router *r)
 	for (i = 0; i < r->nbuckets; i++) {
 		for (u = r->tab[i]; u != NULL; u = next) {
 			next = u->hnext;
-			u->hnext = tab[hash_id(u->id) & (n - 1)];
-			tab[hash_id(u->id) & (n - 1)] = u;
+			u->hnext = tab[util_hash_str(u->id) & (n - 1)];
+			tab[util_hash_str(u->id) & (n - 1)] = u;
 		}
 	}
 	free(r->tab);
@@ -221,7 +219,7 @@ user_get(struct router *r, const char *id)
 	memcpy(u->id, id, len + 1);
 	if (r->nusers >= r->nbuckets)
 		router_grow(r);
-	b = hash_id(id) & (r->nbuckets - 1);
+	b = util_hash_str(id) & (r->nbuckets - 1);
 	u->hnext = r->tab[b];
 	r->tab[b] = u;
 	r->nusers++;
@@ -234,9 +232,9 @@ user_maybe_free(struct router *r, struct user *u)
 {
 	struct user	**pp;
 
-	if (u->nconns > 0 || u->queue.n > 0 || u->nwatchers > 0)
+	if (u->nconns > 0 || u->nwatchers > 0)
 		return;
-	for (pp = &r->tab[hash_id(u->id) & (r->nbuckets - 1)]; *pp != u;
+	for (pp = &r->tab[util_hash_str(u->id) & (r->nbuckets - 1)]; *pp != u;
 	    pp = &(*pp)->hnext)
 		;
 	*pp = u->hnext;
@@ -270,8 +268,71 @@ notify_presence(struct router *r, struct user *u, int online)
 	free(p);
 }
 
+/*
+ * Send m to c and move c's place in the inbox; the first send of a
+ * seq moves the user's delivery cursor.  0, or -1 if c could not take
+ * it (c may be cut off).
+ */
+static int
+conn_send(struct router *r, struct client *c, struct msg *m)
+{
+	struct user	*u = c->user;
+
+	if (client_send_msg(c, m) != 0)
+		return -1;
+	c->seq = m->seq;
+	if (m->seq > u->sent) {
+		u->sent = m->seq;
+		c->inflight.tail->fresh = 1;
+		store_sent_set(r->st, u->id, m->seq);
+	}
+	return 0;
+}
+
+/*
+ * Replay from the store to a connection that is behind its user's
+ * inbox, while it has room for the largest message.  Called again when
+ * its output drains, so a connection is either caught up or has
+ * output in flight.
+ */
+static void
+conn_catch_up(struct router *r, struct client *c)
+{
+	struct user	*u = c->user;
+	struct msg	*v[READ_BATCH];
+	size_t		 room, need = r->cfg->max_message + 256;
+	int		 n, i, all;
+
+	while (c->user != NULL && !c->cut && !c->dead && c->seq < u->last) {
+		room = client_room(c);
+		if (room < need && (room < r->cfg->max_output ||
+		    client_pending(c) > 0))
+			return;		/* again when output drains */
+		n = store_read(r->st, u->id, c->seq, u->last, READ_BATCH,
+		    room / 2, v);
+		if (n <= 0) {
+			if (n < 0)
+				log_warn("user %s: cannot read the inbox "
+				    "after seq %llu", u->id,
+				    (unsigned long long)c->seq);
+			else
+				c->seq = u->last;	/* dropped meanwhile */
+			return;
+		}
+		for (i = 0; i < n; i++)
+			if (c->user == NULL || conn_send(r, c, v[i]) != 0)
+				break;
+		all = i == n;
+		while (n > 0)
+			msg_unref(v[--n]);
+		if (!all)
+			return;
+	}
+}
+
 int
-router_attach(struct router *r, struct client *c, const char *id)
+router_attach(struct router *r, struct client *c, const char *id,
+    int resume, uint64_t since)
 {
 	struct user	*u;
 
@@ -285,11 +346,49 @@ router_attach(struct router *r, struct client *c, const char *id)
 	c->unext = u->conns;
 	u->conns = c;
 	if (u->nconns++ == 0) {
+		u->held = store_hold(r->st, id);
+		u->last = store_last(r->st, id);
+		u->sent = store_sent(r->st, id);
 		r->nonline++;
 		notify_presence(r, u, 1);
 	}
-	router_drain(r, u);
+	if (resume)
+		router_resume(r, c, since);
+	else {
+		/* The seed's way: what no connection was sent yet. */
+		c->seq = u->sent;
+		conn_catch_up(r, c);
+	}
 	return 0;
+}
+
+void
+router_resume(struct router *r, struct client *c, uint64_t since)
+{
+	struct user	*u = c->user;
+	char		*p;
+	size_t		 len;
+
+	if (u == NULL)
+		return;
+	/* Numbering restarted (a new store): replay all of it. */
+	if (since > u->last)
+		since = 0;
+	p = codec_resumed(since, store_first(r->st, u->id), u->last, &len);
+	if (p == NULL || client_send_text(c, p, len) != 0) {
+		free(p);
+		return;
+	}
+	free(p);
+	c->seq = since;
+	conn_catch_up(r, c);
+}
+
+void
+router_catch_up(struct router *r, struct client *c)
+{
+	if (c->user != NULL && c->seq < c->user->last)
+		conn_catch_up(r, c);
 }
 
 static void
@@ -319,7 +418,7 @@ router_detach(struct router *r, struct client *c, struct mq *unsent)
 {
 	struct user	 *u = c->user;
 	struct client	**pp;
-	struct mq_ent	 *e, *last = NULL;
+	struct mq_ent	 *e;
 
 	unwatch_all(r, c);
 	if (u == NULL) {
@@ -332,114 +431,155 @@ router_detach(struct router *r, struct client *c, struct mq *unsent)
 	c->unext = NULL;
 	c->user = NULL;
 	u->nconns--;
-	if (u->nconns == 0 && unsent->n > 0) {
-		/*
-		 * Accepted but never written: back to the head of the queue,
-		 * in order, even past the queue bound (the output cap bounds
-		 * how much this can be).  With another connection left, that
-		 * one received them already.
-		 */
-		log_info("user %s: %zu undelivered message(s) requeued",
-		    u->id, unsent->n);
-		for (e = unsent->head; e != NULL; e = e->next)
-			last = e;
-		last->next = u->queue.head;
-		u->queue.head = unsent->head;
-		if (u->queue.tail == NULL)
-			u->queue.tail = last;
-		u->queue.n += unsent->n;
-		u->queue.bytes += unsent->bytes;
-		r->queued_bytes += unsent->bytes;
-		memset(unsent, 0, sizeof(*unsent));
-	} else
-		mq_clear(unsent);
 	if (u->nconns == 0) {
+		/*
+		 * The last connection went with messages it was the first to
+		 * be sent but never wrote: move the cursor back before them,
+		 * so the next connection gets them (with or without since).
+		 */
+		for (e = unsent->head; e != NULL && !e->fresh; e = e->next)
+			;
+		if (e != NULL && e->m->seq - 1 < u->sent) {
+			log_info("user %s: %llu undelivered message(s) kept "
+			    "for the next connection", u->id,
+			    (unsigned long long)(u->sent - e->m->seq + 1));
+			u->sent = e->m->seq - 1;
+			store_sent_set(r->st, u->id, u->sent);
+		}
+		if (u->held)
+			store_release(r->st, u->id);
+		u->held = 0;
 		r->nonline--;
 		notify_presence(r, u, 0);
 	}
+	mq_clear(unsent);
 	user_maybe_free(r, u);
 }
 
-/* Deliver m to every live connection of u; returns how many took it. */
-static size_t
-deliver(struct user *u, struct msg *m)
-{
-	struct client	*c, *next;
-	size_t		 n = 0;
-
-	for (c = u->conns; c != NULL; c = next) {
-		next = c->unext;
-		if (!c->cut && client_send_msg(c, m) == 0)
-			n++;
-	}
-	return n;
-}
-
+/* Will target's next message go straight to a connection? */
 static int
-live_conns(const struct user *u)
+caught_up(struct router *r, const char *target)
 {
-	const struct client	*c;
+	struct user	*u;
+	struct client	*c;
 
+	if ((u = user_find(r, target)) == NULL)
+		return 0;
 	for (c = u->conns; c != NULL; c = c->unext)
-		if (!c->cut)
+		if (!c->cut && !c->dead && c->seq == u->last)
 			return 1;
 	return 0;
 }
 
 enum route_result
-router_send(struct router *r, const char *target, struct msg *m)
+router_submit(struct router *r, struct client *from, const char *target,
+    const char *msg, size_t msglen, const char *id)
 {
-	struct user	*u;
-	struct mq_ent	*e;
+	struct pend	*p;
+	struct msg	*m;
+	uint64_t	 seq, ts = util_wall_ms();
+	size_t		 len, idlen = strlen(id);
+	enum store_status s;
 
-	u = user_find(r, target);
-	if (u != NULL && u->queue.n == 0 && live_conns(u) &&
-	    deliver(u, m) > 0)
-		return ROUTE_DELIVERED;
-	if ((u != NULL ? u->queue.n : 0) >= r->cfg->queue_limit ||
-	    r->queued_bytes + m->len > r->cfg->queue_bytes)
-		return ROUTE_FULL;
-	if ((u == NULL && (u = user_get(r, target)) == NULL) ||
-	    (e = calloc(1, sizeof(*e))) == NULL) {
-		if (u != NULL)
-			user_maybe_free(r, u);
+	/* Sized for the largest seq, then written in place. */
+	len = codec_chat_into(NULL, 0, from->user->id, msg, msglen, ts,
+	    UINT64_MAX);
+	if ((s = store_next(r->st, target, len, caught_up(r, target),
+	    &seq)) != STORE_OK)
+		goto refused;
+	if ((p = malloc(sizeof(*p) + idlen + 1)) == NULL)
+		return ROUTE_NOMEM;
+	if ((m = msg_alloc(len)) == NULL) {
+		free(p);
 		return ROUTE_NOMEM;
 	}
-	e->m = msg_ref(m);
-	mq_push(&u->queue, e);
-	r->queued_bytes += m->len;
-	router_drain(r, u);
-	return ROUTE_QUEUED;
+	m->len = codec_chat_into(m->data, len + 1, from->user->id, msg,
+	    msglen, ts, seq);
+	m->data[m->len] = '\0';
+	m->seq = seq;
+	if ((s = store_append(r->st, target, m, ts)) != STORE_OK) {
+		msg_unref(m);
+		free(p);
+		goto refused;
+	}
+	p->next = NULL;
+	p->from = from;
+	p->m = m;
+	memcpy(p->target, target, strlen(target) + 1);
+	memcpy(p->id, id, idlen + 1);
+	*r->ptail = p;
+	r->ptail = &p->next;
+	return ROUTE_PENDING;
+
+refused:
+	switch (s) {
+	case STORE_FULL:
+		return ROUTE_FULL;
+	case STORE_UNAVAILABLE:
+		return ROUTE_UNAVAILABLE;
+	default:
+		return ROUTE_NOMEM;
+	}
+}
+
+/* Deliver a just-committed m to u's connections that are caught up. */
+static size_t
+deliver(struct router *r, struct user *u, struct msg *m)
+{
+	struct client	*c, *next;
+	size_t		 n = 0;
+
+	if (m->seq > u->last)
+		u->last = m->seq;
+	if (!u->held)
+		u->held = store_hold(r->st, u->id);	/* its first */
+	for (c = u->conns; c != NULL; c = next) {
+		next = c->unext;
+		if (c->cut || c->dead)
+			continue;
+		if (c->seq + 1 == m->seq) {
+			if (conn_send(r, c, m) == 0)
+				n++;
+		} else if (c->seq < m->seq)
+			conn_catch_up(r, c);	/* behind: replays it */
+	}
+	return n;
 }
 
 void
-router_drain(struct router *r, struct user *u)
+router_commit(struct router *r)
 {
-	struct client	*c;
-	struct mq_ent	*e;
+	struct pend	*p, *next;
+	struct user	*u;
+	int		 ok;
 
-	while ((e = u->queue.head) != NULL && live_conns(u)) {
-		/* Every live connection must have room, or all wait. */
-		for (c = u->conns; c != NULL; c = c->unext)
-			if (!c->cut && client_room(c) < e->m->len + 64)
-				return;
-		mq_pop(&u->queue);
-		r->queued_bytes -= e->m->len;
-		if (deliver(u, e->m) == 0) {
-			/* Every connection was cut meanwhile: keep it. */
-			mq_push_front(&u->queue, e);
-			r->queued_bytes += e->m->len;
-			return;
+	ok = store_commit(r->st) == 0;
+	p = r->phead;
+	r->phead = NULL;
+	r->ptail = &r->phead;
+	for (; p != NULL; p = next) {
+		next = p->next;
+		if (!ok)
+			client_chat_done(p->from, p->id, ROUTE_UNAVAILABLE);
+		else {
+			u = user_find(r, p->target);
+			client_chat_done(p->from, p->id, u != NULL &&
+			    u->nconns > 0 && deliver(r, u, p->m) > 0 ?
+			    ROUTE_DELIVERED : ROUTE_QUEUED);
 		}
-		msg_unref(e->m);
-		free(e);
+		msg_unref(p->m);
+		free(p);
 	}
 }
 
-int
-router_has_queue(const struct user *u)
+void
+router_forget(struct router *r, struct client *c)
 {
-	return u->queue.n > 0;
+	struct pend	*p;
+
+	for (p = r->phead; p != NULL; p = p->next)
+		if (p->from == c)
+			p->from = NULL;
 }
 
 const char *

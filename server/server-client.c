@@ -23,6 +23,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "transport.h"
 #include "util.h"
 #include "ws.h"
@@ -48,6 +49,8 @@ struct client_hs {
 	size_t			 reply_len, reply_off;
 	enum client_state	 after;	/* once the answer is out */
 	char			 user[CODEC_MAX_USER + 1];
+	uint64_t		 since;	/* ?since=, if resume */
+	int			 resume;
 };
 
 /*
@@ -274,6 +277,12 @@ client_cut(struct client *c)
 }
 
 size_t
+client_pending(const struct client *c)
+{
+	return c->ws != NULL ? ws_conn_pending(c->ws) : 0;
+}
+
+size_t
 client_room(const struct client *c)
 {
 	size_t	p;
@@ -343,22 +352,30 @@ client_error(struct client *c, const char *code, const char *detail,
 static void
 client_chat(struct client *c, struct codec_req *req)
 {
-	struct msg	*m;
-	const char	*from = router_user_id(c->user), *status = NULL;
-	uint64_t	 ts = util_wall_ms();
+	enum route_result r;
+
+	r = router_submit(c->srv->router, c, req->target, req->message,
+	    req->message_len, req->id);
+	if (r == ROUTE_FULL)
+		log_info("%s #%llu user %s: queue for %s full, refused",
+		    client_addr(c), (unsigned long long)c->id,
+		    router_user_id(c->user), req->target);
+	if (r != ROUTE_PENDING)
+		client_chat_done(c, req->id, r);
+}
+
+void
+client_chat_done(struct client *c, const char *id, enum route_result r)
+{
+	const char	*status = NULL;
 	char		*p;
 	size_t		 len;
 
-	/* Sized, then written in place: one allocation per message. */
-	len = codec_chat_into(NULL, 0, from, req->message, req->message_len,
-	    ts);
-	if ((m = msg_alloc(len)) == NULL) {
-		client_error(c, "internal", "out of memory", req->id);
+	if (c == NULL)
 		return;
-	}
-	codec_chat_into(m->data, len + 1, from, req->message,
-	    req->message_len, ts);
-	switch (router_send(c->srv->router, req->target, m)) {
+	switch (r) {
+	case ROUTE_PENDING:
+		return;
 	case ROUTE_DELIVERED:
 		status = "delivered";
 		c->srv->st_delivered++;
@@ -369,19 +386,20 @@ client_chat(struct client *c, struct codec_req *req)
 		break;
 	case ROUTE_FULL:
 		c->srv->st_refused++;
-		log_info("%s #%llu user %s: queue for %s full, refused",
-		    client_addr(c), (unsigned long long)c->id,
-		    router_user_id(c->user), req->target);
-		client_error(c, CODEC_E_QUEUE_FULL,
-		    "the target's offline queue is full", req->id);
+		client_error(c, CODEC_E_QUEUE_FULL, "the target has too many "
+		    "undelivered messages", id);
+		break;
+	case ROUTE_UNAVAILABLE:
+		c->srv->st_refused++;
+		client_error(c, CODEC_E_STORE, "the message could not be "
+		    "stored; it was not accepted (try again later)", id);
 		break;
 	case ROUTE_NOMEM:
-		client_error(c, "internal", "out of memory", req->id);
+		client_error(c, "internal", "out of memory", id);
 		break;
 	}
-	msg_unref(m);
-	if (status != NULL && req->id[0] != '\0' &&
-	    (p = codec_ack(req->id, status, &len)) != NULL) {
+	if (status != NULL && id[0] != '\0' &&
+	    (p = codec_ack(id, status, &len)) != NULL) {
 		client_send_text(c, p, len);
 		free(p);
 	}
@@ -498,6 +516,9 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		    req.nusers) != 0)
 			client_error(c, "internal", "out of memory", req.id);
 		break;
+	case CODEC_REQ_RESUME:
+		router_resume(c->srv->router, c, req.since);
+		break;
 	}
 	codec_req_release(&req);
 }
@@ -607,13 +628,18 @@ client_operator(struct client *c, const char *path,
 	snprintf(body, sizeof(body), "{\"connections\":%zu,\"users_online\":"
 	    "%zu,\"messages_routed\":%llu,\"messages_queued\":%llu,"
 	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-	    "\"uptime_s\":%llu}", s->nclients, router_nonline(s->router),
+	    "\"uptime_s\":%llu,\"store\":\"%s\",\"store_ok\":%s,"
+	    "\"stored_messages\":%llu,\"stored_bytes\":%llu}",
+	    s->nclients, router_nonline(s->router),
 	    (unsigned long long)s->st_delivered,
 	    (unsigned long long)s->st_queued,
 	    (unsigned long long)s->st_refused,
 	    (unsigned long long)s->st_bytes_in,
 	    (unsigned long long)s->st_bytes_out,
-	    (unsigned long long)((s->now - s->started) / 1000));
+	    (unsigned long long)((s->now - s->started) / 1000),
+	    store_kind(s->store), store_failing(s->store) ? "false" : "true",
+	    (unsigned long long)store_count(s->store),
+	    (unsigned long long)store_bytes(s->store));
 	client_http_reply(c, 200, "application/json", NULL, body);
 	return 1;
 }
@@ -669,6 +695,35 @@ client_admit(struct client *c, const struct hs_request *req,
 	return 0;
 }
 
+/* ?since=N: resume after seq N.  0, or -1 with a 400 queued. */
+static int
+client_since(struct client *c, const struct hs_request *req)
+{
+	char		 v[24];
+	uint64_t	 n = 0;
+	int		 len, i;
+
+	len = hs_query_param(req->target, "since", v, sizeof(v));
+	if (len == -1)
+		return 0;
+	if (len <= 0 || len > 19) {
+		client_http_error(c, 400, NULL, "invalid since: use a seq, "
+		    "a non-negative integer");
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9') {
+			client_http_error(c, 400, NULL, "invalid since: use "
+			    "a seq, a non-negative integer");
+			return -1;
+		}
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	c->hs->since = n;
+	c->hs->resume = 1;
+	return 0;
+}
+
 /*
  * Route a parsed request: the path picks the endpoint.  Returns the
  * state to enter after the 101, or CLIENT_REPLY if an error was queued.
@@ -721,6 +776,8 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 		return CLIENT_REPLY;
 	}
 	if (client_admit(c, req, id) != 0)
+		return CLIENT_REPLY;
+	if (client_since(c, req) != 0)
 		return CLIENT_REPLY;
 	snprintf(user, CODEC_MAX_USER + 1, "%s", id);
 	return CLIENT_CHAT;
@@ -870,7 +927,8 @@ client_upgrade(struct client *c)
 	c->rl_at = (uint32_t)c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
-		r = router_attach(c->srv->router, c, h->user);
+		r = router_attach(c->srv->router, c, h->user, h->resume,
+		    h->since);
 		if (r == -1) {
 			log_info("%s #%llu user %s refused: more than %zu "
 			    "connections", client_addr(c),
@@ -1019,8 +1077,8 @@ client_flush(struct client *c)
 		msg_unref(e->m);
 		free(e);
 	}
-	if (c->user != NULL && router_has_queue(c->user))
-		router_drain(c->srv->router, c->user);
+	if (c->user != NULL)
+		router_catch_up(c->srv->router, c);
 check:
 	if (c->ws != NULL && !c->dead && ws_conn_done(c->ws))
 		client_kill(c, "closed");
@@ -1113,6 +1171,7 @@ client_free(struct client *c)
 		ipcount_del(c->srv->ipc, c->af, key);
 	}
 	client_detach(c);
+	router_forget(c->srv->router, c);
 	ws_conn_free(c->ws);
 	tp_free(c->tp);
 	client_hs_free(c);

@@ -55,8 +55,12 @@ struct server_config {
 	size_t		 max_message;		/* bytes in one message */
 	size_t		 max_output;		/* bytes buffered per client */
 	size_t		 max_per_user;		/* connections per user id */
-	size_t		 queue_limit;		/* messages queued per user */
-	size_t		 queue_bytes;		/* bytes queued, all users */
+	size_t		 queue_limit;		/* undelivered messages per user */
+	size_t		 history_limit;		/* messages kept per user */
+	size_t		 history_bytes;		/* bytes kept, all users */
+	double		 history_days;		/* age of delivered ones */
+	const char	*store_path;		/* --store, NULL: memory */
+	int		 store_sync_full;	/* --store-sync full */
 	uint64_t	 handshake_timeout;	/* ms */
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 idle_timeout;		/* ms */
@@ -65,6 +69,7 @@ struct server_config {
 /* A chat message as sent to receivers: shared, reference-counted. */
 struct msg {
 	unsigned	 refs;
+	uint64_t	 seq;			/* in the receiver's inbox */
 	size_t		 len;
 	char		 data[];
 };
@@ -80,6 +85,7 @@ struct mq_ent {
 	struct mq_ent	*next;
 	struct msg	*m;
 	uint64_t	 start, end;	/* output stream offsets (in flight) */
+	int		 fresh;		/* its first send to the user */
 };
 
 struct mq {
@@ -88,9 +94,18 @@ struct mq {
 };
 
 void	mq_push(struct mq *, struct mq_ent *);
-void	mq_push_front(struct mq *, struct mq_ent *);
 struct mq_ent *mq_pop(struct mq *);
 void	mq_clear(struct mq *);
+
+/* What became of a chat message (router.c). */
+enum route_result {
+	ROUTE_PENDING,		/* in the store's open batch */
+	ROUTE_DELIVERED,	/* committed, sent to a connection */
+	ROUTE_QUEUED,		/* committed, no connection took it yet */
+	ROUTE_FULL,
+	ROUTE_UNAVAILABLE,	/* the store failed */
+	ROUTE_NOMEM
+};
 
 enum client_state {
 	CLIENT_HANDSHAKE,	/* reading the HTTP request */
@@ -103,6 +118,7 @@ enum client_state {
 
 struct user;
 struct router;
+struct store;
 
 struct client_hs;
 
@@ -120,6 +136,7 @@ struct client {
 	struct user	*user;			/* CLIENT_CHAT */
 	char		*gone_id;		/* user id after detach, for logs */
 	struct mq	 inflight;		/* chat messages not yet written */
+	uint64_t	 seq;			/* last seq sent to it */
 
 	/* Presence subscriptions: ids this client watches (nwatch below). */
 	char		(*watch)[CODEC_MAX_USER + 1];
@@ -152,6 +169,7 @@ struct client {
 struct server {
 	struct server_config cfg;
 	struct router	*router;
+	struct store	*store;
 	struct client	*clients;
 	size_t		 nclients;
 
@@ -235,6 +253,14 @@ int	client_send_text(struct client *, const char *p, size_t len);
 int	client_send_msg(struct client *, struct msg *m);
 /* Bytes the client can still take before its output cap. */
 size_t	client_room(const struct client *);
+/* Bytes queued for it, not yet written. */
+size_t	client_pending(const struct client *);
+/*
+ * The answer to a chat message router_submit() took: an ack, or an
+ * error.  c may be NULL (gone).
+ */
+void	client_chat_done(struct client *, const char *id,
+	    enum route_result);
 /* Start closing with code and reason; the client is detached. */
 void	client_close(struct client *, uint16_t code, const char *reason);
 
@@ -247,28 +273,41 @@ uint32_t ipcount_add(struct ipcount *, uint8_t af, const uint8_t *ip);
 void	ipcount_del(struct ipcount *, uint8_t af, const uint8_t *ip);
 
 /* router.c */
-enum route_result {
-	ROUTE_DELIVERED,
-	ROUTE_QUEUED,
-	ROUTE_FULL,
-	ROUTE_NOMEM
-};
-
-struct router	*router_new(const struct server_config *);
+struct router	*router_new(const struct server_config *, struct store *);
 void	router_free(struct router *);
-/* 0, -1 (too many connections for this user) or -2 (no memory). */
-int	router_attach(struct router *, struct client *, const char *user);
 /*
- * Detach a client from its user; unsent is its undelivered chat
- * messages, requeued at the head if no other connection of the user
- * remains.  Also drops its watches.
+ * Attach c to user id.  With resume, c is sent a "resumed" answer and
+ * every kept message after since; without, what no connection of the
+ * user was sent yet.  0, -1 (too many connections for this user) or
+ * -2 (no memory).
+ */
+int	router_attach(struct router *, struct client *, const char *user,
+	    int resume, uint64_t since);
+/* {"type":"resume"} on an attached connection. */
+void	router_resume(struct router *, struct client *, uint64_t since);
+/*
+ * Detach a client from its user; unsent is its unwritten chat messages:
+ * if it was the user's last connection, the delivery cursor moves back
+ * before the first one it was the first to be sent.  Drops its watches.
  */
 void	router_detach(struct router *, struct client *, struct mq *unsent);
-enum route_result router_send(struct router *, const char *target,
-	    struct msg *m);
-/* Push queued messages to the user's connections while they have room. */
-void	router_drain(struct router *, struct user *);
-int	router_has_queue(const struct user *);
+/*
+ * Number a chat message from a connection for target and append it to
+ * the open batch: ROUTE_PENDING (client_chat_done() follows at the
+ * commit) or why it was refused.  id is the sender's "id" or "".
+ */
+enum route_result router_submit(struct router *, struct client *from,
+	    const char *target, const char *msg, size_t msglen,
+	    const char *id);
+/*
+ * The pass's group commit: make the batch durable, then deliver it and
+ * answer its senders (or refuse them all if the store failed).
+ */
+void	router_commit(struct router *);
+/* c is going away: drop it from the answers waiting for the commit. */
+void	router_forget(struct router *, struct client *);
+/* Replay more to c if it is behind (its output drained). */
+void	router_catch_up(struct router *, struct client *);
 const char *router_user_id(const struct user *);
 size_t	router_user_conns(const struct user *);
 /* Users with at least one connection. */

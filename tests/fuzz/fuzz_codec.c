@@ -33,7 +33,7 @@ compare_builder(const char *msg, size_t len)
 		return;
 	want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	got = codec_chat("a.b_c-9", msg, len, 1795632412826ULL, &n);
+	got = codec_chat("a.b_c-9", msg, len, 1795632412826ULL, 0, &n);
 	if (want == NULL || got == NULL || strcmp(want, got) != 0 ||
 	    n != strlen(want))
 		abort();
@@ -88,7 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!codec_valid_user(req.target, strlen(req.target)))
 				abort();
 			p = codec_chat("8888", req.message, req.message_len,
-			    1, &len);
+			    1, 0, &len);
 			if (p == NULL)
 				abort();
 			if (codec_parse_ev(p, len, &ev, detail) != 0 ||

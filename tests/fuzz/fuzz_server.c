@@ -5,8 +5,9 @@
  * go through a socketpair into a real server-side client: the HTTP
  * upgrade (a valid one is prepended when the first byte is odd, so
  * the corpus reaches the frame layer), wslay's parser, the codec and
- * the router with a small offline queue.  Everything is freed after
- * each input, so LeakSanitizer checks every path.
+ * the router with a small memory store (the pass's commit runs after
+ * each read).  Everything is freed after each input, so LeakSanitizer
+ * checks every path.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 
 #define FUZZ_MAX	(32 * 1024)
@@ -43,7 +45,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct server	 s;
+	struct store_config sc;
 	struct client	*c;
+	char		 err[256];
 	struct sockaddr_in sin;
 	int		 sv[2], i;
 
@@ -59,14 +63,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.cfg.max_output = 8 * 1024;
 	s.cfg.max_per_user = 2;
 	s.cfg.queue_limit = 8;
-	s.cfg.queue_bytes = 4096;
+	s.cfg.history_limit = 16;
+	s.cfg.history_bytes = 4096;
 	s.cfg.handshake_timeout = 1000;
 	s.now = util_mono_ms();
 	s.epfd = -1;
-	if ((s.router = router_new(&s.cfg)) == NULL)
+	memset(&sc, 0, sizeof(sc));
+	sc.history_limit = s.cfg.history_limit;
+	sc.history_bytes = s.cfg.history_bytes;
+	sc.queue_limit = s.cfg.queue_limit;
+	if ((s.store = store_open(&sc, err, sizeof(err))) == NULL)
 		return 0;
+	if ((s.router = router_new(&s.cfg, s.store)) == NULL) {
+		store_close(s.store);
+		return 0;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
 		router_free(s.router);
+		store_close(s.store);
 		return 0;
 	}
 	util_set_nonblock(sv[0]);
@@ -75,6 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    NULL) {
 		close(sv[1]);
 		router_free(s.router);
+		store_close(s.store);
 		return 0;
 	}
 	if (data[0] & 1)
@@ -82,6 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)write(sv[1], data + 1, size - 1);
 	for (i = 0; i < 16 && !c->dead; i++) {
 		client_on_readable(c);
+		router_commit(s.router);
 		client_flush(c);
 		drain(sv[1]);
 		client_timers(c);
@@ -92,5 +108,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(sv[1]);
 	server_loop_release(&s);
 	router_free(s.router);
+	store_close(s.store);
 	return 0;
 }

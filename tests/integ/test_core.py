@@ -169,7 +169,7 @@ async def test_chat_basics(s):
     await send(a, {"message": "hi bob", "target_user": "bob"})
     raw = await recv_raw(b)
     m = json.loads(raw)
-    check(list(m.keys()) == ["message", "from_user", "ts"],
+    check(list(m.keys()) == ["message", "from_user", "ts", "seq"],
           "chat event key order: %r" % raw)
     check(m["message"] == "hi bob" and m["from_user"] == "alice",
           "chat event content")

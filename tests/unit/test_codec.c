@@ -450,7 +450,7 @@ test_nul(void)
 	CHECK_INT(codec_parse_req(s, len, &req, &err, detail), -1);
 	CHECK_STR(err, CODEC_E_BAD_JSON);
 	free(s);
-	s = codec_chat("f", "\0", 1, 1, &len);
+	s = codec_chat("f", "\0", 1, 1, 0, &len);
 	CHECK_STR(s, "{\"message\":\"\\u0000\",\"from_user\":\"f\",\"ts\":1}");
 	free(s);
 }
@@ -463,42 +463,42 @@ test_builders(void)
 	char			*s;
 
 	/* The seed's bytes exactly. */
-	s = codec_chat("8888", "hello", 5, 123, &len);
+	s = codec_chat("8888", "hello", 5, 123, 0, &len);
 	same(s, &len, "{\"message\":\"hello\",\"from_user\":\"8888\","
 	    "\"ts\":123}");
-	s = codec_chat("u", "hi", 2, 1767225600123ULL, &len);
+	s = codec_chat("u", "hi", 2, 1767225600123ULL, 0, &len);
 	same(s, &len, "{\"message\":\"hi\",\"from_user\":\"u\","
 	    "\"ts\":1767225600123}");
-	s = codec_chat("u", "", 0, 0, &len);
+	s = codec_chat("u", "", 0, 0, 0, &len);
 	same(s, &len, "{\"message\":\"\",\"from_user\":\"u\",\"ts\":0}");
-	s = codec_chat("u", NULL, 0, UINT64_MAX, &len);
+	s = codec_chat("u", NULL, 0, UINT64_MAX, 0, &len);
 	same(s, &len, "{\"message\":\"\",\"from_user\":\"u\","
 	    "\"ts\":9223372036854775807}");
 	/* Only msglen bytes are used. */
-	s = codec_chat("u", "hello", 4, 5, NULL);
+	s = codec_chat("u", "hello", 4, 5, 0, NULL);
 	CHECK_STR(s, "{\"message\":\"hell\",\"from_user\":\"u\",\"ts\":5}");
 	free(s);
 
 	/* Escaping: quotes, backslash, newlines, control bytes. */
-	s = codec_chat("u", S("q\"b\\n\nr\rt\tb\bf\f\x01\x1f\x7f/"), 9, &len);
+	s = codec_chat("u", S("q\"b\\n\nr\rt\tb\bf\f\x01\x1f\x7f/"), 9, 0, &len);
 	same(s, &len, "{\"message\":\"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\f"
 	    "\\u0001\\u001F\x7f/\",\"from_user\":\"u\",\"ts\":9}");
 
 	/* UTF-8 stays raw. */
 	s = codec_chat("u", S("\xe4\xbd\xa0\xe5\xa5\xbd, "
-	    "\xe4\xb8\x96\xe7\x95\x8c"), 2, &len);
+	    "\xe4\xb8\x96\xe7\x95\x8c"), 2, 0, &len);
 	same(s, &len, "{\"message\":\"\xe4\xbd\xa0\xe5\xa5\xbd, "
 	    "\xe4\xb8\x96\xe7\x95\x8c\",\"from_user\":\"u\",\"ts\":2}");
-	s = codec_chat("u", S("\xf0\x9f\x98\x80"), 3, &len);
+	s = codec_chat("u", S("\xf0\x9f\x98\x80"), 3, 0, &len);
 	same(s, &len, "{\"message\":\"\xf0\x9f\x98\x80\",\"from_user\":\"u\","
 	    "\"ts\":3}");
 
 	/* Invalid UTF-8 is refused. */
-	CHECK(codec_chat("u", S("\xff"), 1, &len) == NULL);
+	CHECK(codec_chat("u", S("\xff"), 1, 0, &len) == NULL);
 	CHECK_INT(len, 0);
-	CHECK(codec_chat("u", S("\xe4\xbd"), 1, &len) == NULL);
+	CHECK(codec_chat("u", S("\xe4\xbd"), 1, 0, &len) == NULL);
 	CHECK(codec_req_chat("t", S("\xc0\x80"), NULL, &len) == NULL);
-	CHECK(codec_chat("u", NULL, 3, 1, &len) == NULL);
+	CHECK(codec_chat("u", NULL, 3, 1, 0, &len) == NULL);
 
 	/* ack */
 	same(codec_ack("\"abc\"", "ok", &len), &len,
@@ -577,7 +577,7 @@ test_roundtrip(void)
 	CHECK_STR(req.id, "\"x\"");
 
 	/* Server relays, client parses. */
-	e = codec_chat("me", req.message, req.message_len, 77, &elen);
+	e = codec_chat("me", req.message, req.message_len, 77, 0, &elen);
 	codec_req_release(&req);
 	free(s);
 	CHECK_INT(codec_parse_ev(e, elen, &ev, detail), 0);
@@ -608,7 +608,7 @@ test_roundtrip(void)
 	CHECK_STR(req.message, nasty);
 	CHECK_STR(req.id, "0.1");
 	free(s);
-	s = codec_chat("f", req.message, req.message_len, 1, &len);
+	s = codec_chat("f", req.message, req.message_len, 1, 0, &len);
 	codec_req_release(&req);
 	CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
 	CHECK_STR(ev.message, nasty);
@@ -828,6 +828,73 @@ test_ev(void)
 	}
 }
 
+/* seq, resume and resumed (durable history). */
+static void
+test_history(void)
+{
+	struct codec_req	 req;
+	struct codec_ev		 ev;
+	const char		*err;
+	char			 detail[CODEC_MAX_DETAIL + 1], *s;
+	size_t			 len, n;
+
+	s = codec_chat("8888", "hi", 2, 5, 42, &len);
+	same(s, &len, "{\"message\":\"hi\",\"from_user\":\"8888\","
+	    "\"ts\":5,\"seq\":42}");
+	s = codec_chat("u", "", 0, 1, UINT64_MAX, &len);
+	same(s, &len, "{\"message\":\"\",\"from_user\":\"u\",\"ts\":1,"
+	    "\"seq\":9223372036854775807}");
+	/* Sized for the largest seq: never shorter than the real one. */
+	n = codec_chat_into(NULL, 0, "u", "x", 1, 7, UINT64_MAX);
+	CHECK(n >= codec_chat_into(NULL, 0, "u", "x", 1, 7, 3));
+
+	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":41}"),
+	    &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_RESUME);
+	CHECK(req.since == 41);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":0}"),
+	    &req, &err, detail), 0);
+	CHECK(req.since == 0);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\"}"), &req, &err,
+	    detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_MESSAGE);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":-1,"
+	    "\"id\":3}"), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_MESSAGE);
+	CHECK_STR(req.id, "3");
+	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":\"4\"}"),
+	    &req, &err, detail), -1);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":1.5}"),
+	    &req, &err, detail), -1);
+
+	s = codec_req_resume(7, &len);
+	same(s, &len, "{\"type\":\"resume\",\"since\":7}");
+	s = codec_resumed(3, 1, 9, &len);
+	same(s, &len, "{\"type\":\"resumed\",\"since\":3,\"first\":1,"
+	    "\"last\":9}");
+
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"m\",\"from_user\":\"a\","
+	    "\"ts\":1,\"seq\":12}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_CHAT);
+	CHECK(ev.seq == 12);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"m\",\"from_user\":\"a\"}"),
+	    &ev, detail), 0);
+	CHECK(ev.seq == 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"m\",\"from_user\":\"a\","
+	    "\"seq\":-2}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"resumed\",\"since\":2,"
+	    "\"first\":3,\"last\":5}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_RESUMED);
+	CHECK(ev.since == 2 && ev.first == 3 && ev.last == 5);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"resumed\",\"since\":2}"),
+	    &ev, detail), -1);
+}
+
 int
 main(void)
 {
@@ -843,5 +910,6 @@ main(void)
 	test_roundtrip();
 	test_prefixes();
 	test_ev();
+	test_history();
 	return test_done();
 }

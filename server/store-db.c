@@ -1,0 +1,529 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * store-db: SQLite rows for the store (see store-db.h).  One database
+ * file in WAL mode, opened with an exclusive lock so that two servers
+ * can never number the same inboxes.  Tables:
+ *
+ *	users(user, last, sent, first, n, bytes)	one row per inbox
+ *	inbox(id, user, seq, ts, data)			one row per message
+ *
+ * data is the chat event exactly as sent, seq included.  Rows are kept
+ * in arrival order (id), so a commit writes the table's last page or
+ * two and one (user, seq) index entry per message, and the oldest rows
+ * of all users, which retention drops first, are found without an index
+ * on time.  Statements are prepared once; every call is bounded (LIMIT)
+ * so the loop never waits on a scan of the whole file.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "store-db.h"
+
+#define DB_APP_ID	0x43484154	/* "CHAT" */
+#define DB_VERSION	1
+
+enum {
+	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_FIRST, S_READ, S_OLDEST,
+	S_YOUNG, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
+};
+
+static const char *const sql[S_NSTMT] = {
+	[S_LOAD] = "SELECT last, sent, first, n, bytes FROM users "
+	    "WHERE user = ?1",
+	[S_SAVE] = "INSERT INTO users(user, last, sent, first, n, bytes) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(user) DO UPDATE SET "
+	    "last = ?2, sent = ?3, first = ?4, n = ?5, bytes = ?6",
+	[S_INSERT] = "INSERT INTO inbox(user, seq, ts, data) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	[S_TRIM] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 AND "
+	    "ts < ?3 RETURNING length(CAST(data AS BLOB))",
+	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
+	[S_READ] = "SELECT seq, data FROM inbox WHERE user = ?1 AND "
+	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+	[S_OLDEST] = "SELECT i.user, i.seq FROM inbox i JOIN users u "
+	    "ON u.user = i.user WHERE i.id < ?1 AND i.ts < ?2 AND "
+	    "i.seq <= u.sent ORDER BY i.id LIMIT ?3",
+	/* The first row young enough: older ones come before it. */
+	[S_YOUNG] = "SELECT id FROM inbox WHERE ts >= ?1 ORDER BY id LIMIT 1",
+	[S_BEGIN] = "BEGIN",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK"
+};
+
+struct db {
+	sqlite3		*h;
+	sqlite3_stmt	*st[S_NSTMT];
+	int		 in_txn;
+	char		 err[256];
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS users ("
+	" user TEXT PRIMARY KEY, last INTEGER NOT NULL,"
+	" sent INTEGER NOT NULL, first INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS inbox ("
+	" id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" ts INTEGER NOT NULL, data TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_user ON inbox(user, seq);";
+
+/* Remember why the last call failed, for db_error(). */
+static int
+fail(struct db *d, const char *what)
+{
+	int	e = sqlite3_system_errno(d->h);
+
+	if (e != 0)
+		snprintf(d->err, sizeof(d->err), "%s: %s (%s)", what,
+		    sqlite3_errmsg(d->h), strerror(e));
+	else
+		snprintf(d->err, sizeof(d->err), "%s: %s", what,
+		    sqlite3_errmsg(d->h));
+	return -1;
+}
+
+const char *
+db_error(struct db *d)
+{
+	return d->err;
+}
+
+/* int64 columns hold what we wrote: never negative. */
+static uint64_t
+col_u64(sqlite3_stmt *s, int i)
+{
+	sqlite3_int64	v = sqlite3_column_int64(s, i);
+
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+static int
+bind_u64(sqlite3_stmt *s, int i, uint64_t v)
+{
+	return sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX :
+	    (sqlite3_int64)v);
+}
+
+/* Run a statement that returns no rows; reset it.  0 or -1. */
+static int
+run(struct db *d, int i, const char *what)
+{
+	int	r;
+
+	r = sqlite3_step(d->st[i]);
+	sqlite3_reset(d->st[i]);
+	sqlite3_clear_bindings(d->st[i]);
+	if (r != SQLITE_DONE)
+		return fail(d, what);
+	return 0;
+}
+
+/* An integer PRAGMA's value, or -1. */
+static long long
+pragma_int(sqlite3 *h, const char *q)
+{
+	sqlite3_stmt	*s;
+	long long	 v = -1;
+
+	if (sqlite3_prepare_v2(h, q, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Say what went wrong at open, in words a person can act on. */
+static void
+open_error(char *err, size_t errlen, const char *path, sqlite3 *h, int rc)
+{
+	const char	*why = h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc);
+	int		 e;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		snprintf(err, errlen, "store '%s' is locked: another "
+		    "chat-server (or another program) is using it", path);
+		break;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		snprintf(err, errlen, "store '%s' is not a valid database "
+		    "(%s); move it away or restore a backup", path, why);
+		break;
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_IOERR:
+		e = h != NULL ? sqlite3_system_errno(h) : 0;
+		if (e != 0)
+			snprintf(err, errlen, "cannot open store '%s' for "
+			    "writing: %s (%s)", path, why, strerror(e));
+		else
+			snprintf(err, errlen, "cannot open store '%s' for "
+			    "writing: %s", path, why);
+		break;
+	default:
+		snprintf(err, errlen, "store '%s': %s", path, why);
+		break;
+	}
+}
+
+/*
+ * SQLite's own errors for permissions are vague ("unable to open
+ * database file"): check what it will need first.  The file must be
+ * writable if it exists, and its directory always, for the -wal and
+ * -shm files next to it.  0, or -1 with err set.
+ */
+static int
+check_access(const char *path, char *err, size_t errlen)
+{
+	char		 dir[4096];
+	const char	*slash;
+	struct stat	 sb;
+	size_t		 n;
+
+	if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) == -1) {
+		snprintf(err, errlen, "cannot open store '%s' for writing: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if ((slash = strrchr(path, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((n = (size_t)(slash - path)) == 0)
+		snprintf(dir, sizeof(dir), "/");
+	else if (n < sizeof(dir)) {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	} else
+		return 0;	/* let SQLite say */
+	if (stat(dir, &sb) == -1) {
+		snprintf(err, errlen, "cannot create store '%s': directory "
+		    "'%s' does not exist", path, dir);
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "cannot create store '%s': '%s' is not "
+		    "a directory", path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "cannot use store '%s': its directory "
+		    "'%s' is not writable (%s); the store needs to create "
+		    "files next to it", path, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct db *
+db_open(const char *path, int sync_full, char *err, size_t errlen)
+{
+	struct db	*d;
+	struct stat	 sb;
+	long long	 app, ver;
+	char		 q[64];
+	int		 rc, i;
+
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "store '%s' is a directory, not a "
+		    "file", path);
+		return NULL;
+	}
+	if (check_access(path, err, errlen) == -1)
+		return NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		snprintf(err, errlen, "store '%s': out of memory", path);
+		return NULL;
+	}
+	rc = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto bad;
+	sqlite3_extended_result_codes(d->h, 0);
+	/*
+	 * Exclusive locking: the first write takes the lock and keeps it
+	 * until close, so a second server fails here and not later.
+	 */
+	snprintf(q, sizeof(q), "PRAGMA synchronous=%s",
+	    sync_full ? "FULL" : "NORMAL");
+	if ((rc = sqlite3_exec(d->h, "PRAGMA locking_mode=EXCLUSIVE",
+	    NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(d->h, "PRAGMA cache_size=-65536", NULL, NULL,
+	    NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(d->h, "PRAGMA journal_mode=WAL", NULL, NULL,
+	    NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(d->h, q, NULL, NULL, NULL)) != SQLITE_OK)
+		goto bad;
+	if ((rc = sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL)) != SQLITE_OK)
+		goto bad;
+	app = pragma_int(d->h, "PRAGMA application_id");
+	ver = pragma_int(d->h, "PRAGMA user_version");
+	if (app == 0 && ver == 0 && pragma_int(d->h,
+	    "SELECT count(*) FROM sqlite_schema") == 0) {
+		/* A new file: ours from now on. */
+		snprintf(q, sizeof(q), "PRAGMA application_id=%d", DB_APP_ID);
+		if ((rc = sqlite3_exec(d->h, q, NULL, NULL, NULL)) != SQLITE_OK)
+			goto bad;
+		snprintf(q, sizeof(q), "PRAGMA user_version=%d", DB_VERSION);
+		if ((rc = sqlite3_exec(d->h, q, NULL, NULL, NULL)) != SQLITE_OK)
+			goto bad;
+	} else if (app != DB_APP_ID) {
+		snprintf(err, errlen, "store '%s' is an SQLite database but "
+		    "not a chat-server store", path);
+		goto out;
+	} else if (ver != DB_VERSION) {
+		snprintf(err, errlen, "store '%s' has format version %lld; "
+		    "this chat-server reads version %d", path, ver,
+		    DB_VERSION);
+		goto out;
+	}
+	if ((rc = sqlite3_exec(d->h, schema, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		goto bad;
+	for (i = 0; i < S_NSTMT; i++) {
+		rc = sqlite3_prepare_v3(d->h, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &d->st[i], NULL);
+		if (rc != SQLITE_OK)
+			goto bad;
+	}
+	return d;
+
+bad:
+	open_error(err, errlen, path, d->h, rc);
+out:
+	db_close(d);
+	return NULL;
+}
+
+void
+db_close(struct db *d)
+{
+	int	i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < S_NSTMT; i++)
+		sqlite3_finalize(d->st[i]);
+	sqlite3_close(d->h);
+	free(d);
+}
+
+int
+db_totals(struct db *d, uint64_t *n, uint64_t *bytes)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if (sqlite3_prepare_v2(d->h, "SELECT coalesce(sum(n), 0), "
+	    "coalesce(sum(bytes), 0) FROM users", -1, &s, NULL) != SQLITE_OK)
+		return fail(d, "totals");
+	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		*n = col_u64(s, 0);
+		*bytes = col_u64(s, 1);
+	}
+	sqlite3_finalize(s);
+	return r == SQLITE_ROW ? 0 : fail(d, "totals");
+}
+
+int
+db_begin(struct db *d)
+{
+	if (d->in_txn)
+		return 0;
+	if (run(d, S_BEGIN, "begin") == -1)
+		return -1;
+	d->in_txn = 1;
+	return 0;
+}
+
+int
+db_commit(struct db *d)
+{
+	if (!d->in_txn)
+		return 0;
+	if (run(d, S_COMMIT, "commit") == -1) {
+		db_rollback(d);
+		return -1;
+	}
+	d->in_txn = 0;
+	return 0;
+}
+
+int
+db_in_txn(const struct db *d)
+{
+	return d->in_txn;
+}
+
+void
+db_rollback(struct db *d)
+{
+	if (!d->in_txn)
+		return;
+	/* After some errors SQLite has rolled back already: fine. */
+	sqlite3_step(d->st[S_ROLLBACK]);
+	sqlite3_reset(d->st[S_ROLLBACK]);
+	d->in_txn = 0;
+}
+
+int
+db_load(struct db *d, const char *user, struct db_meta *m)
+{
+	sqlite3_stmt	*s = d->st[S_LOAD];
+	int		 r;
+
+	memset(m, 0, sizeof(*m));
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		m->last = col_u64(s, 0);
+		m->sent = col_u64(s, 1);
+		m->first = col_u64(s, 2);
+		m->n = col_u64(s, 3);
+		m->bytes = col_u64(s, 4);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (r == SQLITE_ROW)
+		return 0;
+	return r == SQLITE_DONE ? 1 : fail(d, "load");
+}
+
+int
+db_save(struct db *d, const char *user, const struct db_meta *m)
+{
+	sqlite3_stmt	*s = d->st[S_SAVE];
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	bind_u64(s, 2, m->last);
+	bind_u64(s, 3, m->sent);
+	bind_u64(s, 4, m->first);
+	bind_u64(s, 5, m->n);
+	bind_u64(s, 6, m->bytes);
+	return run(d, S_SAVE, "save");
+}
+
+int
+db_insert(struct db *d, const char *user, uint64_t seq, uint64_t ts,
+    const char *data, size_t len)
+{
+	sqlite3_stmt	*s = d->st[S_INSERT];
+
+	if (len > INT_MAX) {
+		snprintf(d->err, sizeof(d->err), "insert: message too long");
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	bind_u64(s, 2, seq);
+	bind_u64(s, 3, ts);
+	sqlite3_bind_text(s, 4, data, (int)len, SQLITE_STATIC);
+	return run(d, S_INSERT, "insert");
+}
+
+int
+db_trim(struct db *d, const char *user, uint64_t upto, uint64_t before,
+    uint64_t *n, uint64_t *bytes, uint64_t *first)
+{
+	sqlite3_stmt	*s = d->st[S_TRIM];
+	int		 r;
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	bind_u64(s, 2, upto);
+	bind_u64(s, 3, before);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		(*n)++;
+		*bytes += col_u64(s, 0);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (r != SQLITE_DONE)
+		return fail(d, "trim");
+	s = d->st[S_FIRST];
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	*first = r == SQLITE_ROW ? col_u64(s, 0) : 0;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r == SQLITE_ROW ? 0 : fail(d, "trim");
+}
+
+int
+db_read(struct db *d, const char *user, uint64_t after, uint64_t upto,
+    size_t max, size_t bytes, struct msg **out)
+{
+	sqlite3_stmt	*s = d->st[S_READ];
+	struct msg	*m;
+	size_t		 got = 0, sum = 0, len;
+	int		 r = SQLITE_DONE;
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	bind_u64(s, 2, after);
+	bind_u64(s, 3, upto);
+	sqlite3_bind_int64(s, 4, max > INT_MAX ? INT_MAX : (int)max);
+	while (got < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		len = (size_t)sqlite3_column_bytes(s, 1);
+		if (got > 0 && sum + len > bytes)
+			break;
+		if ((m = msg_new((const char *)sqlite3_column_text(s, 1),
+		    len)) == NULL) {
+			r = SQLITE_NOMEM;
+			break;
+		}
+		m->seq = col_u64(s, 0);
+		out[got++] = m;
+		sum += len;
+	}
+	if (got == max || (got > 0 && r == SQLITE_ROW))
+		r = SQLITE_DONE;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (r != SQLITE_DONE) {
+		while (got > 0)
+			msg_unref(out[--got]);
+		return fail(d, "read");
+	}
+	return (int)got;
+}
+
+int
+db_oldest(struct db *d, uint64_t before, size_t max, char (*users)[65],
+    uint64_t *seqs)
+{
+	sqlite3_stmt	*s = d->st[S_YOUNG];
+	uint64_t	 bound = INT64_MAX;
+	size_t		 got = 0;
+	int		 r = SQLITE_DONE;
+
+	if (before != UINT64_MAX) {
+		bind_u64(s, 1, before);
+		if ((r = sqlite3_step(s)) == SQLITE_ROW)
+			bound = col_u64(s, 0);
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		if (r != SQLITE_ROW && r != SQLITE_DONE)
+			return fail(d, "oldest");
+	}
+	s = d->st[S_OLDEST];
+	bind_u64(s, 1, bound);
+	bind_u64(s, 2, before);
+	sqlite3_bind_int64(s, 3, max > INT_MAX ? INT_MAX : (int)max);
+	while (got < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(users[got], 65, "%s",
+		    (const char *)sqlite3_column_text(s, 0));
+		seqs[got++] = col_u64(s, 1);
+	}
+	if (got == max)
+		r = SQLITE_DONE;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r == SQLITE_DONE ? (int)got : fail(d, "oldest");
+}
