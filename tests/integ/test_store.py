@@ -1,0 +1,1066 @@
+# Copyright (c) 2026 The chat authors.
+#
+# test_store: durable per-user history (issue #8).  Every chat event
+# carries the receiving user's seq; ?since=N in the URL or a first
+# {"type":"resume","since":N} message replays what came after N; the
+# SQLite store (--store FILE) keeps it all across a clean stop and a
+# kill -9.  Covers: seq numbering, both resume forms, clamping, the
+# seed behaviour without since, persistence, a kill -9 while four
+# senders and three receivers are busy (every acked message exactly
+# once, in order), a burst written into a socket nobody read, the
+# retention limits, and the memory store's identical semantics.
+
+import asyncio
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chatlib  # noqa: E402
+from chatlib import check, connect, recv_json, no_message  # noqa: E402
+from chatlib import RawWS  # noqa: E402
+
+import websockets  # noqa: E402
+
+TMP = chatlib.TMP
+
+
+# ---- helpers (candidates for chatlib) ----
+
+async def send(ws, obj):
+    await ws.send(json.dumps(obj))
+
+
+def upath(user, since=None, extra=""):
+    """/demo/ws/USER with ?since=N (and extra query parameters)."""
+    q = []
+    if since is not None:
+        q.append("since=%d" % since)
+    if extra:
+        q.append(extra)
+    return "/demo/ws/" + user + ("?" + "&".join(q) if q else "")
+
+
+async def resume(s, user, since, extra="", **kw):
+    """Connect with ?since=; (ws, the first message, meant: resumed)."""
+    ws = await connect(s, path=upath(user, since, extra), **kw)
+    r = await recv_json(ws)
+    return ws, r
+
+
+def resumed_ok(r, since, first, last):
+    return (r.get("type") == "resumed" and r.get("since") == since and
+            r.get("first") == first and r.get("last") == last)
+
+
+async def drain(ws, quiet=0.5, limit=15):
+    """Every message until quiet seconds pass without one."""
+    out = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            out.append(await recv_json(ws, quiet))
+        except asyncio.TimeoutError:
+            break
+    return out
+
+
+async def take(ws, n, timeout=5):
+    """Exactly n messages (fewer if timeout)."""
+    out = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(out) < n:
+            out.append(await recv_json(ws, max(0.01, deadline -
+                                               time.monotonic())))
+    except asyncio.TimeoutError:
+        pass
+    return out
+
+
+def seqs(evs):
+    return [e.get("seq") for e in evs]
+
+
+def texts(evs):
+    return [e.get("message") for e in evs]
+
+
+async def chat_ack(ws, target, text, mid):
+    """Send one chat with an id; the answer (ack or error)."""
+    await send(ws, {"message": text, "target_user": target, "id": mid})
+    return await recv_json(ws)
+
+
+async def gone(s, user, n=1, timeout=5):
+    """Wait until the log shows n disconnects of user in all."""
+    deadline = time.monotonic() + timeout
+    pat = "user %s disconnected" % user
+    while time.monotonic() < deadline:
+        if s.log().count(pat) >= n:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+def rst_close(sock):
+    """Close with an RST (SO_LINGER 0): unread data is thrown away."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# ---- seq numbering and the two resume forms ----
+
+async def test_seq_basics(s, p):
+    A, B, C = p + "alice", p + "bob", p + "carol"
+    a1 = await connect(s, A)
+    a2 = await connect(s, A)
+    b = await connect(s, B)
+    c = await connect(s, C)
+    for i in range(1, 4):
+        ack = await chat_ack(c, A, "a%d" % i, i)
+        check(ack == {"type": "ack", "id": i, "status": "delivered"},
+              "%s: ack delivered %d: %r" % (p, i, ack))
+    e1 = await take(a1, 3)
+    e2 = await take(a2, 3)
+    check(seqs(e1) == [1, 2, 3], "%s: seq 1,2,3 for the receiver: %r"
+          % (p, e1))
+    check(e1 == e2, "%s: both connections of a user see the same events "
+          "and seqs: %r vs %r" % (p, e1, e2))
+    check(all(e.get("from_user") == C and isinstance(e.get("ts"), int)
+              for e in e1) and texts(e1) == ["a1", "a2", "a3"],
+          "%s: events keep message, from_user, ts" % p)
+    # Another receiver counts on its own; seq is per receiver, not pair.
+    await chat_ack(c, B, "b1", "b1")
+    await chat_ack(c, B, "b2", "b2")
+    await chat_ack(a1, B, "b3", "b3")
+    eb = await take(b, 3)
+    check(seqs(eb) == [1, 2, 3] and eb[2].get("from_user") == A,
+          "%s: other user numbered independently: %r" % (p, eb))
+    check(await no_message(a1, 0.2) and await no_message(a2, 0.1),
+          "%s: nothing extra on alice's connections" % p)
+
+    # URL form: resumed, then seq > since, then live.
+    a3, r = await resume(s, A, 1)
+    check(resumed_ok(r, 1, 1, 3), "%s: ?since=1 -> resumed since 1 first "
+          "1 last 3: %r" % (p, r))
+    rep = await take(a3, 2)
+    check(rep == e1[1:], "%s: replay is seq 2,3, identical events: %r"
+          % (p, rep))
+    check(await no_message(a3, 0.3), "%s: nothing after the replay" % p)
+    await chat_ack(c, A, "a4", 4)
+    live = [await recv_json(w) for w in (a1, a2, a3)]
+    check(all(e.get("seq") == 4 and e.get("message") == "a4"
+              for e in live) and live[0] == live[1] == live[2],
+          "%s: live seq 4 on all three connections: %r" % (p, live))
+
+    # Message form, on a connection that has nothing pending.
+    a4 = await connect(s, A)
+    check(await no_message(a4, 0.2), "%s: no since: nothing re-sent to "
+          "a new connection" % p)
+    await send(a4, {"type": "resume", "since": 2})
+    r = await recv_json(a4)
+    check(resumed_ok(r, 2, 1, 4), "%s: resume message -> resumed since 2 "
+          "first 1 last 4: %r" % (p, r))
+    rep = await take(a4, 2)
+    check(seqs(rep) == [3, 4] and texts(rep) == ["a3", "a4"],
+          "%s: resume message replays 3,4: %r" % (p, rep))
+    check(await no_message(a4, 0.3), "%s: nothing more after the resume "
+          "message's replay" % p)
+
+    # since == last: resumed, nothing replayed.
+    a5, r = await resume(s, A, 4)
+    check(resumed_ok(r, 4, 1, 4), "%s: ?since=last: %r" % (p, r))
+    check(await no_message(a5, 0.3), "%s: ?since=last replays nothing"
+          % p)
+    # since beyond last: clamped to 0, everything replayed.
+    a6, r = await resume(s, A, 100)
+    check(resumed_ok(r, 0, 1, 4), "%s: ?since=100 > last: since clamped "
+          "to 0: %r" % (p, r))
+    rep = await take(a6, 4)
+    check(seqs(rep) == [1, 2, 3, 4], "%s: clamped resume replays all: %r"
+          % (p, seqs(rep)))
+    check(await no_message(a6, 0.3), "%s: and nothing more" % p)
+    # since with a token, either order; a fresh user.
+    a7, r = await resume(s, A, 3, "token=abc")
+    check(resumed_ok(r, 3, 1, 4), "%s: ?since=3&token=abc: %r" % (p, r))
+    rep = await take(a7, 1)
+    check(seqs(rep) == [4], "%s: ... replays seq 4: %r" % (p, rep))
+    a8 = await connect(s, path="/demo/ws/%s?token=abc&since=3" % A)
+    r = await recv_json(a8)
+    check(resumed_ok(r, 3, 1, 4), "%s: ?token=abc&since=3: %r" % (p, r))
+    rep = await take(a8, 1)
+    check(seqs(rep) == [4], "%s: ... replays seq 4: %r" % (p, rep))
+    f1, r = await resume(s, p + "fresh", 0)
+    check(resumed_ok(r, 0, 0, 0), "%s: fresh user since=0 -> first 0 "
+          "last 0: %r" % (p, r))
+    f2, r = await resume(s, p + "fresh2", 7)
+    check(resumed_ok(r, 0, 0, 0), "%s: fresh user since=7 -> clamped "
+          "to 0, first 0 last 0: %r" % (p, r))
+    await chat_ack(c, p + "fresh", "hello", "f")
+    m = await recv_json(f1)
+    check(m.get("seq") == 1 and m.get("message") == "hello",
+          "%s: fresh user's first live message is seq 1: %r" % (p, m))
+    check(await no_message(f2, 0.2), "%s: nothing for fresh2" % p)
+    for w in (a1, a2, a3, a4, a5, a6, a7, a8, b, c, f1, f2):
+        await w.close()
+
+
+async def test_bad_since(s, p):
+    """A since that is no seq: refused (400) or answered, never a crash;
+    a bad resume message gets an error event."""
+    for q in ("since=abc", "since=-1", "since=", "since=1x",
+              "since=" + "9" * 25):
+        try:
+            w = await connect(s, path="/demo/ws/%sbad?%s" % (p, q))
+            r = await recv_json(w)
+            ok = r.get("type") == "resumed"
+            await w.close()
+        except websockets.InvalidStatusCode as e:
+            ok = e.status_code == 400
+            r = e.status_code
+        check(ok, "%s: ?%s: 400 or resumed: %r" % (p, q, r))
+    w = await connect(s, p + "bad")
+    for bad in ({"type": "resume", "since": "3"},
+                {"type": "resume", "since": -1},
+                {"type": "resume"}):
+        await send(w, bad)
+        r = await recv_json(w)
+        check(r.get("type") == "error" or r.get("type") == "resumed",
+              "%s: %s: an error (or resumed): %r" % (p, json.dumps(bad), r))
+    await send(w, {"type": "who"})
+    r, _ = await chatlib.recv_until(w, lambda m: m.get("type") == "who")
+    check(p + "bad" in r.get("users", []), "%s: still served" % p)
+    await w.close()
+
+
+async def test_resume_msg_with_pending(s, p):
+    """The message form on a connection that got the offline queue
+    first: what follows resumed is exactly seq > since."""
+    U, C = p + "mf", p + "mfc"
+    c = await connect(s, C)
+    u = await connect(s, U)
+    for i in range(1, 4):
+        await chat_ack(c, U, "m%d" % i, i)
+    await take(u, 3)
+    await u.close()
+    check(await gone(s, U), "%s: mf disconnected" % p)
+    for i in range(4, 6):
+        ack = await chat_ack(c, U, "m%d" % i, i)
+        check(ack.get("status") == "queued", "%s: queued %d: %r"
+              % (p, i, ack))
+    u = await connect(s, U)
+    await send(u, {"type": "resume", "since": 2})
+    got = await drain(u, 0.5)
+    idx = [i for i, m in enumerate(got) if m.get("type") == "resumed"]
+    check(len(idx) == 1, "%s: one resumed: %r" % (p, got))
+    if idx:
+        before, r, after = got[:idx[0]], got[idx[0]], got[idx[0] + 1:]
+        check(resumed_ok(r, 2, 1, 5), "%s: resumed since 2 first 1 last 5:"
+              " %r" % (p, r))
+        check(seqs(before) in ([], [4], [4, 5]), "%s: before resumed at "
+              "most the queued 4,5: %r" % (p, seqs(before)))
+        check(seqs(after) == [3, 4, 5] and texts(after) == ["m3", "m4",
+                                                            "m5"],
+              "%s: after resumed exactly 3,4,5: %r" % (p, after))
+    await u.close()
+    await c.close()
+
+
+async def test_no_since(s, p):
+    """Without since: the seed's offline queue, sent once."""
+    D, C = p + "dave", p + "dc"
+    c = await connect(s, C)
+    for i in range(1, 4):
+        ack = await chat_ack(c, D, "q%d" % i, i)
+        check(ack == {"type": "ack", "id": i, "status": "queued"},
+              "%s: queued for offline %d: %r" % (p, i, ack))
+    d = await connect(s, D)
+    got = await take(d, 3)
+    check(seqs(got) == [1, 2, 3] and texts(got) == ["q1", "q2", "q3"] and
+          all(m.get("type") is None for m in got),
+          "%s: no since: queue (seq 1..3) first, no resumed: %r" % (p, got))
+    ack = await chat_ack(c, D, "live", "L")
+    m = await recv_json(d)
+    check(ack.get("status") == "delivered" and m.get("seq") == 4,
+          "%s: then live seq 4: %r %r" % (p, ack, m))
+    d2 = await connect(s, D)
+    check(await no_message(d2, 0.3), "%s: a second connection without "
+          "since gets nothing already sent" % p)
+    await d.close()
+    await d2.close()
+    check(await gone(s, D, 2), "%s: dave gone" % p)
+    d = await connect(s, D)
+    check(await no_message(d, 0.3), "%s: reconnect without since: "
+          "nothing re-sent" % p)
+    await d.close()
+    check(await gone(s, D, 3), "%s: dave gone again" % p)
+    for i in (5, 6):
+        await chat_ack(c, D, "q%d" % i, i)
+    d = await connect(s, D)
+    got = await drain(d, 0.4)
+    check(seqs(got) == [5, 6], "%s: only the new queued 5,6: %r"
+          % (p, seqs(got)))
+    await d.close()
+    await c.close()
+
+
+# ---- persistence across a clean stop and a kill -9 ----
+
+async def test_persistence():
+    store = os.path.join(TMP, "persist.db")
+    s1 = chatlib.Server("--store", store, name="persist1")
+    try:
+        c = await connect(s1, "pc")
+        on = await connect(s1, "pon")
+        for i in range(1, 4):
+            ack = await chat_ack(c, "poff", "off%d" % i, i)
+            check(ack.get("status") == "queued", "queued %d: %r" % (i, ack))
+            ack = await chat_ack(c, "pon", "on%d" % i, i)
+            check(ack.get("status") == "delivered", "delivered %d" % i)
+        evon = await take(on, 3)
+        check(seqs(evon) == [1, 2, 3], "pon got 1..3: %r" % seqs(evon))
+        await on.close()
+        await c.close()
+        await gone(s1, "pon")
+    finally:
+        rc = s1.stop()
+    check(rc == 0, "SIGTERM with a store: exit 0 (got %r)" % rc)
+
+    s2 = chatlib.Server("--store", store, name="persist2")
+    try:
+        off = await connect(s2, "poff")
+        got = await take(off, 3)
+        check(seqs(got) == [1, 2, 3] and texts(got) == ["off1", "off2",
+                                                        "off3"],
+              "after SIGTERM: offline queue kept: %r" % got)
+        c = await connect(s2, "pc")
+        await chat_ack(c, "poff", "off4", 4)
+        m = await recv_json(off)
+        check(m.get("seq") == 4, "seq continues after restart: %r" % m)
+        on = await connect(s2, "pon")
+        check(await no_message(on, 0.3), "after restart, no since: "
+              "messages sent before are not re-sent")
+        on2, r = await resume(s2, "pon", 0)
+        check(resumed_ok(r, 0, 1, 3), "after restart ?since=0: %r" % r)
+        rep = await take(on2, 3)
+        check(rep == evon, "replay after restart is identical (text, "
+              "from_user, ts, seq): %r vs %r" % (rep, evon))
+        await on.close()
+        await on2.close()
+        await off.close()
+        await gone(s2, "pon", 2)
+        await gone(s2, "poff")
+        for i in (1, 2):
+            ack = await chat_ack(c, "poff2", "x%d" % i, i)
+            check(ack.get("status") == "queued", "poff2 queued")
+        for i in (4, 5):
+            ack = await chat_ack(c, "pon", "on%d" % i, i)
+            check(ack.get("status") == "queued", "pon queued %d" % i)
+        await c.close()
+        await asyncio.sleep(0.3)
+    finally:
+        s2.kill()
+    check(s2.proc.returncode == -9, "server killed with SIGKILL")
+
+    s3 = chatlib.Server("--store", store, name="persist3")
+    with s3:
+        off2 = await connect(s3, "poff2")
+        got = await take(off2, 2)
+        check(seqs(got) == [1, 2] and texts(got) == ["x1", "x2"],
+              "after kill -9: offline queue kept: %r" % got)
+        on = await connect(s3, "pon")
+        got = await drain(on, 0.5)
+        check(seqs(got) == [4, 5] and texts(got) == ["on4", "on5"],
+              "after kill -9, no since: exactly the unsent 4,5: %r" % got)
+        c = await connect(s3, "pc")
+        ack = await chat_ack(c, "pon", "on6", 6)
+        m = await recv_json(on)
+        check(ack.get("status") == "delivered" and m.get("seq") == 6,
+              "seq continues after kill -9 (6): %r" % m)
+        off, r = await resume(s3, "poff", 0)
+        check(resumed_ok(r, 0, 1, 4), "poff ?since=0: %r" % r)
+        got = await take(off, 4)
+        check(seqs(got) == [1, 2, 3, 4], "poff history kept: %r"
+              % seqs(got))
+        for w in (off, off2, on, c):
+            await w.close()
+
+    # A new, empty store file: numbering restarts, since is clamped.
+    with chatlib.Server("--store", os.path.join(TMP, "other.db"),
+                        name="persist-new") as s4:
+        w, r = await resume(s4, "pon", 6)
+        check(resumed_ok(r, 0, 0, 0), "new store file: ?since=6 -> "
+              "since 0 first 0 last 0: %r" % r)
+        await w.close()
+
+
+async def test_memory_restart():
+    """The memory store forgets on restart: since is clamped to 0."""
+    with chatlib.Server(name="mem-a") as s:
+        c = await connect(s, "mc")
+        for i in range(3):
+            await chat_ack(c, "mu", "m%d" % i, i)
+        w, r = await resume(s, "mu", 0)
+        check(resumed_ok(r, 0, 1, 3), "memory: ?since=0: %r" % r)
+        await take(w, 3)
+        await w.close()
+        await c.close()
+    with chatlib.Server(name="mem-b") as s:
+        w, r = await resume(s, "mu", 3)
+        check(resumed_ok(r, 0, 0, 0), "memory after restart: ?since=3 "
+              "-> since 0 first 0 last 0: %r" % r)
+        c = await connect(s, "mc")
+        await chat_ack(c, "mu", "new", 1)
+        m = await recv_json(w)
+        check(m.get("seq") == 1, "memory after restart: seq 1 again: %r"
+              % m)
+        await w.close()
+        await c.close()
+
+
+# ---- kill -9 while messages flow ----
+
+RECEIVERS = ["kr0", "kr1", "kr2"]
+NSEND = 4
+WINDOW = 16
+
+
+class RState:
+    def __init__(self, user):
+        self.user = user
+        self.last = 0
+        self.got = []		# (seq, from_user, message)
+        self.resumed = []
+        self.other = []
+        self.ws = None
+
+
+class SState:
+    def __init__(self, idx):
+        self.idx = idx
+        self.user = "ks%d" % idx
+        self.attempt = 0
+        self.logical = 0
+        self.resend = []	# logical numbers to send again
+        self.sent = {}		# attempt -> (logical, target, text)
+        self.acked = set()	# attempts
+        self.errors = []
+        self.outstanding = {}
+
+
+async def kreceiver(url, st):
+    try:
+        ws = await chatlib.connect(url, path=upath(st.user, st.last))
+    except Exception as e:
+        check(False, "%s reconnects: %r" % (st.user, e))
+        return
+    st.ws = ws
+    try:
+        r = await recv_json(ws, 5)
+        st.resumed.append(r)
+        check(r.get("type") == "resumed" and r.get("since") == st.last and
+              r.get("first", 0) <= st.last + 1,
+              "%s: resumed since %d, nothing trimmed: %r"
+              % (st.user, st.last, r))
+        while True:
+            m = json.loads(await ws.recv())
+            if "seq" not in m:
+                st.other.append(m)
+                continue
+            st.got.append((m["seq"], m.get("from_user"), m.get("message")))
+            st.last = max(st.last, m["seq"])
+    except (websockets.ConnectionClosed, asyncio.TimeoutError,
+            ConnectionError):
+        pass
+
+
+async def ksender(url, st, stop, quota):
+    """Send (resends first, then new logical messages) with at most
+    WINDOW unacked; stop at the event or after quota new ones; with a
+    quota, wait for the last acks.  Unacked ones go back to resend."""
+    outstanding = {}	# id -> (attempt, logical)
+    st.outstanding = outstanding
+    try:
+        ws = await chatlib.connect(url, st.user)
+    except Exception as e:
+        check(False, "%s reconnects: %r" % (st.user, e))
+        return
+
+    async def reader():
+        try:
+            while True:
+                m = json.loads(await ws.recv())
+                ent = outstanding.pop(m.get("id"), None)
+                if ent is None:
+                    st.errors.append(("stray", m))
+                    continue
+                if m.get("type") == "ack":
+                    st.acked.add(ent[0])
+                else:
+                    st.errors.append(("refused", m))
+                    st.resend.append(ent[1])
+        except (websockets.ConnectionClosed, ConnectionError):
+            pass
+
+    rt = asyncio.ensure_future(reader())
+    start_logical = st.logical
+    try:
+        while not stop.is_set() and not rt.done():
+            if len(outstanding) >= WINDOW:
+                await asyncio.sleep(0.001)
+                continue
+            if st.resend:
+                logical = st.resend.pop(0)
+            elif quota is not None and st.logical - start_logical >= quota:
+                break
+            else:
+                logical = st.logical
+                st.logical += 1
+            st.attempt += 1
+            a = st.attempt
+            target = RECEIVERS[logical % len(RECEIVERS)]
+            text = "%s:L%06d:A%06d" % (st.user, logical, a)
+            mid = "%d-%d" % (st.idx, a)
+            outstanding[mid] = (a, logical)
+            st.sent[a] = (logical, target, text)
+            try:
+                await ws.send(json.dumps({"message": text,
+                                          "target_user": target,
+                                          "id": mid}))
+            except (websockets.ConnectionClosed, ConnectionError):
+                break
+        if quota is not None:
+            deadline = time.monotonic() + 20
+            while outstanding and not rt.done() and \
+                    time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            await ws.close()
+        await asyncio.wait_for(rt, 15)
+    finally:
+        if not rt.done():
+            rt.cancel()
+        lost = sorted(lg for (a, lg) in outstanding.values())
+        st.resend = lost + st.resend
+        if ws.transport is not None:
+            ws.transport.abort()
+        try:
+            await asyncio.wait_for(ws.wait_closed(), 5)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def test_kill9_flow():
+    store = os.path.join(TMP, "kill9.db")
+    rs = {u: RState(u) for u in RECEIVERS}
+    ss = [SState(i) for i in range(NSEND)]
+    kills = 3
+    t0 = time.monotonic()
+    for phase in range(kills + 1):
+        # Both sync modes survive a kill -9 of the server.
+        sync = ("normal", "full")[phase % 2]
+        s = chatlib.Server("--store", store, "--history-limit", "100000",
+                           "--queue-limit", "100000", "--store-sync", sync,
+                           name="kill9-%d" % phase)
+        try:
+            rtasks = [asyncio.ensure_future(kreceiver(s.url, rs[u]))
+                      for u in RECEIVERS]
+            # Receivers first, so the flow is live.
+            deadline = time.monotonic() + 5
+            while (any(len(r.resumed) < phase + 1 for r in rs.values())
+                   and time.monotonic() < deadline):
+                await asyncio.sleep(0.01)
+            stop = asyncio.Event()
+            final = phase == kills
+            acked0 = sum(len(x.acked) for x in ss)
+            stasks = [asyncio.ensure_future(
+                ksender(s.url, x, stop, 300 if final else None))
+                for x in ss]
+            if not final:
+                deadline = time.monotonic() + 4
+                while (sum(len(x.acked) for x in ss) - acked0 < 800 and
+                       time.monotonic() < deadline):
+                    await asyncio.sleep(0.005)
+                flowing = sum(len(x.acked) for x in ss) - acked0
+                inflight = sum(len(x.outstanding) for x in ss)
+                s.kill()	# SIGKILL, mid-flow
+                check(s.proc.returncode == -9, "phase %d: SIGKILL" % phase)
+                print("phase %d (--store-sync %s): killed after %d new "
+                      "acks, %d in flight" % (phase, sync, flowing,
+                                              inflight))
+                stop.set()
+                await asyncio.wait_for(asyncio.gather(*stasks), 20)
+                await asyncio.wait_for(asyncio.gather(*rtasks), 20)
+            else:
+                await asyncio.wait_for(asyncio.gather(*stasks), 40)
+                # Wait for every acked message to reach its receiver.
+                want = {u: set() for u in RECEIVERS}
+                for x in ss:
+                    for a in x.acked:
+                        want[x.sent[a][1]].add(x.sent[a][2])
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    if all(want[u] <= {g[2] for g in rs[u].got}
+                           for u in RECEIVERS):
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)	# duplicates, if any
+                for r in rs.values():
+                    if r.ws is not None:
+                        await r.ws.close()
+                await asyncio.wait_for(asyncio.gather(*rtasks), 10)
+        finally:
+            if s.proc.poll() is None:
+                rc = s.stop()
+                check(rc == 0, "final server exits 0 (%r)" % rc)
+            else:
+                s.kill()
+
+    # The analysis.
+    sent_by_text = {}
+    for x in ss:
+        for a, (lg, tgt, text) in x.sent.items():
+            sent_by_text[text] = (x.idx, a, lg, tgt)
+    nacked = sum(len(x.acked) for x in ss)
+    nsent = sum(len(x.sent) for x in ss)
+    lost, dup = [], []
+    for x in ss:
+        refused = [e for e in x.errors]
+        check(not refused, "%s: no error answers: %r" % (x.user,
+                                                       refused[:3]))
+        logicals = {x.sent[a][0] for a in x.acked}
+        check(logicals == set(range(x.logical)) and not x.resend,
+              "%s: every logical message acked in the end (%d of %d, "
+              "%d to resend)" % (x.user, len(logicals), x.logical,
+                                 len(x.resend)))
+    unacked_delivered = 0
+    for u in RECEIVERS:
+        r = rs[u]
+        sq = [g[0] for g in r.got]
+        check(sq == list(range(1, len(sq) + 1)),
+              "%s: seqs 1..%d, strictly increasing, no gap or repeat "
+              "across the restarts (bad at %r)" %
+              (u, len(sq), next(((i, v) for i, v in enumerate(sq)
+                                 if v != i + 1), None)))
+        count = {}
+        for seq, frm, text in r.got:
+            count[text] = count.get(text, 0) + 1
+        strange = [(t, frm) for seq, frm, t in r.got
+                   if t not in sent_by_text or sent_by_text[t][3] != u or
+                   "ks%d" % sent_by_text[t][0] != frm]
+        check(not strange, "%s: only messages sent to it, from their "
+              "sender: %r" % (u, strange[:3]))
+        for x in ss:
+            for a in x.acked:
+                lg, tgt, text = x.sent[a]
+                if tgt == u and count.get(text, 0) != 1:
+                    (lost if count.get(text, 0) == 0 else dup).append(
+                        (u, text, count.get(text, 0)))
+        for t, n in count.items():
+            if n > 1 and t in sent_by_text and \
+                    sent_by_text[t][1] not in ss[sent_by_text[t][0]].acked:
+                dup.append((u, t, n))
+            if t in sent_by_text and \
+                    sent_by_text[t][1] not in ss[sent_by_text[t][0]].acked:
+                unacked_delivered += 1
+        for x in ss:
+            order = [sent_by_text[g[2]][1] for g in r.got
+                     if g[2] in sent_by_text and
+                     sent_by_text[g[2]][0] == x.idx]
+            check(order == sorted(order) and len(order) == len(set(order)),
+                  "%s: %s's messages in send order" % (u, x.user))
+    check(not lost, "every acked message delivered (%d lost: %r)"
+          % (len(lost), lost[:5]))
+    check(not dup, "nothing delivered twice (%d: %r)" % (len(dup), dup[:5]))
+    print("kill -9 flow: %d kills, %d sent, %d acked, %d unacked of which "
+          "%d delivered, received %s, %.1f s" %
+          (kills, nsent, nacked, nsent - nacked, unacked_delivered,
+           [len(rs[u].got) for u in RECEIVERS], time.monotonic() - t0))
+
+
+# ---- a burst written into a socket nobody read ----
+
+async def raw_burst_cut(s, a, p, R, n, size, rcvbuf=None):
+    """A raw receiver (?since=0) reads 3 of an n-message burst, then
+    the socket is reset with the rest unread.  A seed reconnect gets at
+    most a tail never written; ?since=3 gets 4..n exactly.  Returns the
+    length of that tail."""
+    pad = "b" * size
+    raw = RawWS(s.port, upath(R, 0), rcvbuf=rcvbuf)
+    r = raw.recv_json()
+    check(resumed_ok(r, 0, 0, 0), "%s: raw receiver resumed: %r" % (p, r))
+    for i in range(1, n + 1):
+        await send(a, {"message": "%04d:%s" % (i, pad), "target_user": R,
+                       "id": i})
+    acks = await take(a, n, 20)
+    check(len(acks) == n and all(x.get("status") == "delivered"
+                                 for x in acks),
+          "%s: %d acked delivered (%d)" % (p, n, len(acks)))
+    done = []
+    for _ in range(3):
+        m = raw.recv_json()
+        done.append(m.get("seq"))
+    check(done == [1, 2, 3], "%s: the raw receiver read seq 1..3: %r"
+          % (p, done))
+    await asyncio.sleep(0.2)	# the server has written what fits
+    rst_close(raw.sock)
+    check(await gone(s, R), "%s: server saw the cut" % p)
+    # A seed reconnect (no since) gets at most what was never written.
+    w = await connect(s, R)
+    tail = seqs(await drain(w, 0.5))
+    check(not tail or (tail == list(range(tail[0], n + 1)) and
+                       tail[0] > 3),
+          "%s: without since: only a tail never written (%s)" %
+          (p, "%d..%d" % (tail[0], tail[-1]) if tail else "none"))
+    await w.close()
+    await gone(s, R, 2)
+    w, r = await resume(s, R, 3)
+    check(resumed_ok(r, 3, 1, n), "%s: ?since=3 after the cut: %r"
+          % (p, r))
+    got = await take(w, n - 3, 15)
+    check(seqs(got) == list(range(4, n + 1)) and
+          [int(m["message"][:4]) for m in got] == list(range(4, n + 1)),
+          "%s: after the cut, seq 4..%d exactly once, in order (%d)"
+          % (p, n, len(got)))
+    check(await no_message(w, 0.3), "%s: nothing duplicated after" % p)
+    await w.close()
+    return len(tail)
+
+
+async def test_burst_unwritten(p):
+    """A burst bigger than the kernel takes (about 3 MB on loopback):
+    at the cut, part of it is still in the server's own buffer."""
+    extra = ["--store", os.path.join(TMP, "burst.db")] \
+        if p.startswith("db") else []
+    with chatlib.Server("--max-output", "16m", "--history-limit", "10000",
+                        *extra,
+                        name=p + "burst-big") as s:
+        a = await connect(s, p + "bursts")
+        n = await raw_burst_cut(s, a, p + "big", "burstr1", 2500, 2000,
+                                4096)
+        check(n > 0, "%s: part of a 5 MB burst was never written at the "
+              "cut (tail %d)" % (p, n))
+        await a.close()
+    return n
+
+
+async def test_burst_cut(s, p):
+    a = await connect(s, p + "bursts")
+    # Small messages: all of it fits in the socket buffers.
+    t1 = await raw_burst_cut(s, a, p, p + "burstr", 500, 200)
+    t2 = await test_burst_unwritten(p)
+
+    # The same with python-websockets: read 5, abort the transport.
+    R2 = p + "burstr2"
+    # (max_queue=None: the library reads on after abort() instead of
+    # waiting forever for room in its queue.)
+    w, r = await resume(s, R2, 0, max_queue=None)
+    for i in range(1, 301):
+        await send(a, {"message": "%04d" % i, "target_user": R2, "id": i})
+    acks = await take(a, 300, 20)
+    check(len(acks) == 300, "%s: 300 acked" % p)
+    got = await take(w, 5)
+    check(seqs(got) == [1, 2, 3, 4, 5], "%s: read 5" % p)
+    w.transport.abort()
+    try:
+        await asyncio.wait_for(w.wait_closed(), 5)
+    except asyncio.TimeoutError:
+        pass
+    check(await gone(s, R2), "%s: server saw the abort" % p)
+    w, r = await resume(s, R2, 5)
+    check(resumed_ok(r, 5, 1, 300), "%s: ?since=5: %r" % (p, r))
+    got = await take(w, 295, 15)
+    check(seqs(got) == list(range(6, 301)) and await no_message(w, 0.3),
+          "%s: after the abort 6..300 exactly once (%d)" % (p, len(got)))
+    await w.close()
+    await a.close()
+    print("%s burst cut: 500, 500 and 300 sent; unwritten tails %d, %d"
+          % (p, t1, t2))
+
+
+# ---- a long replay racing live messages ----
+
+async def test_replay_vs_live(extra, p):
+    """A resume that replays thousands of messages while new ones keep
+    coming: one contiguous run of seqs, no duplicate, no hole; the same
+    for a big offline queue without since."""
+    with chatlib.Server("--history-limit", "20000", "--queue-limit",
+                        "20000", *extra, name=p + "replay-live") as s:
+        c = await connect(s, "rlc")
+        pad = "r" * 100
+        n = 0
+
+        async def burst(user, k, want):
+            nonlocal n
+            for _ in range(k):
+                n += 1
+                await send(c, {"message": "%06d:%s" % (n, pad),
+                               "target_user": user, "id": n})
+            acks = await take(c, k, 20)
+            check(len(acks) == k and all(a.get("status") == want
+                                         for a in acks),
+                  "%s: %d acked %s" % (p, k, want))
+
+        async def stream(user, k):
+            nonlocal n
+            for _ in range(k):
+                n += 1
+                await send(c, {"message": "%06d:%s" % (n, pad),
+                               "target_user": user})
+                await asyncio.sleep(0.0005)
+
+        r = await connect(s, "rl")
+        await burst("rl", 2000, "delivered")
+        got = await take(r, 2000, 20)
+        check(seqs(got) == list(range(1, 2001)), "%s: 2000 live" % p)
+        await r.close()
+        await gone(s, "rl")
+        await burst("rl", 300, "queued")
+        first_live = n + 1
+        w = await connect(s, path=upath("rl", 0))
+        st = asyncio.ensure_future(stream("rl", 500))
+        r0 = await recv_json(w)
+        await st
+        got = await take(w, 2800, 20)
+        check(resumed_ok(r0, 0, 1, r0.get("last", -1)) and
+              2300 <= r0.get("last", 0) <= 2800,
+              "%s: resumed since 0 first 1: %r" % (p, r0))
+        sq = seqs(got)
+        check(sq == list(range(1, 2801)),
+              "%s: replay of 2300 racing 500 live: seqs 1..2800 once each"
+              " (%d got, first bad %r)" %
+              (p, len(sq), next(((i + 1, v) for i, v in enumerate(sq)
+                                 if v != i + 1), None)))
+        nums = [int(m["message"][:6]) for m in got]
+        check(nums == sorted(nums) and nums[2300:2301] == [first_live],
+              "%s: ... in send order" % p)
+        check(await no_message(w, 0.3), "%s: nothing after" % p)
+        await w.close()
+        await gone(s, "rl", 2)
+        # Without since: a 1000-message offline queue racing live ones.
+        await burst("rl", 1000, "queued")
+        w = await connect(s, "rl")
+        st = asyncio.ensure_future(stream("rl", 500))
+        got = await take(w, 1500, 20)
+        await st
+        sq = seqs(got)
+        check(sq == list(range(2801, 4301)),
+              "%s: no since: queue of 1000 racing 500 live: seqs "
+              "2801..4300 once each (%d got, first bad %r)" %
+              (p, len(sq), next(((i, v) for i, v in enumerate(sq)
+                                 if v != 2801 + i), None)))
+        check(await no_message(w, 0.3), "%s: nothing after" % p)
+        await w.close()
+        await c.close()
+
+
+# ---- retention ----
+
+async def test_history_limit(extra, p):
+    with chatlib.Server("--history-limit", "5", *extra,
+                        name=p + "hlimit") as s:
+        c = await connect(s, "hc")
+        h = await connect(s, "hon")
+        for i in range(1, 11):
+            ack = await chat_ack(c, "hon", "h%d" % i, i)
+            check(ack.get("status") == "delivered", "%s: delivered %d"
+                  % (p, i))
+        got = await take(h, 10)
+        check(seqs(got) == list(range(1, 11)), "%s: online got 1..10" % p)
+        await h.close()
+        w, r = await resume(s, "hon", 0)
+        check(resumed_ok(r, 0, 6, 10), "%s: --history-limit 5: resumed "
+              "first 6 last 10: %r" % (p, r))
+        got = await drain(w, 0.5)
+        check(seqs(got) == [6, 7, 8, 9, 10], "%s: exactly 6..10: %r"
+              % (p, seqs(got)))
+        await w.close()
+        # Undelivered ones are not trimmed: the 6th is refused.
+        for i in range(1, 6):
+            ack = await chat_ack(c, "hoff", "o%d" % i, i)
+            check(ack.get("status") == "queued", "%s: hoff queued %d: %r"
+                  % (p, i, ack))
+        e = await chat_ack(c, "hoff", "o6", "o6")
+        check(e.get("type") == "error" and e.get("error") == "queue_full"
+              and e.get("id") == "o6", "%s: 6th undelivered under "
+              "--history-limit 5: queue_full: %r" % (p, e))
+        w = await connect(s, "hoff")
+        got = await drain(w, 0.5)
+        check(texts(got) == ["o1", "o2", "o3", "o4", "o5"],
+              "%s: the 5 queued kept: %r" % (p, texts(got)))
+        await w.close()
+        await c.close()
+
+    with chatlib.Server("--queue-limit", "3", *extra,
+                        name=p + "qlimit") as s:
+        c = await connect(s, "qc")
+        for i in range(1, 4):
+            ack = await chat_ack(c, "qoff", "q%d" % i, i)
+            check(ack.get("status") == "queued", "%s: queued %d" % (p, i))
+        e = await chat_ack(c, "qoff", "q4", "x4")
+        check(e.get("type") == "error" and e.get("error") == "queue_full"
+              and e.get("id") == "x4", "%s: --queue-limit 3: 4th "
+              "queue_full with id: %r" % (p, e))
+        w, r = await resume(s, "qoff", 0)
+        check(resumed_ok(r, 0, 1, 3), "%s: qoff resumed 1..3: %r" % (p, r))
+        got = await drain(w, 0.5)
+        check(texts(got) == ["q1", "q2", "q3"] and seqs(got) == [1, 2, 3],
+              "%s: the first 3 kept: %r" % (p, got))
+        await w.close()
+        await c.close()
+
+
+async def test_history_bytes(extra, p):
+    """--history-bytes: oldest delivered ones go first; when all that
+    is kept is undelivered, queue_full.  --queue-bytes is an alias."""
+    for opt in ("--history-bytes", "--queue-bytes"):
+        # A store file of its own for each run.
+        ex = [x + opt if x.endswith(".db") else x for x in extra]
+        with chatlib.Server(opt, "64k", *ex,
+                            name=p + opt.strip("-")) as s:
+            body = "z" * 16000
+            c = await connect(s, "bc")
+            h = await connect(s, "bon")
+            for i in range(1, 11):
+                ack = await chat_ack(c, "bon", "%02d%s" % (i, body), i)
+                check(ack.get("status") == "delivered", "%s %s: delivered "
+                      "%d: %r" % (p, opt, i, ack))
+            got = await take(h, 10)
+            check(seqs(got) == list(range(1, 11)), "%s %s: online got "
+                  "1..10" % (p, opt))
+            await h.close()
+            await gone(s, "bon")
+            w, r = await resume(s, "bon", 0)
+            rep = await drain(w, 0.4)
+            await w.close()
+            f = r.get("first", 0)
+            check(r.get("type") == "resumed" and r.get("last") == 10 and
+                  f >= 7 and seqs(rep) == list(range(f, 11)),
+                  "%s %s 64k: only the newest few of 10 16-kB messages kept "
+                  "(first %r, replayed %r)" % (p, opt, f, seqs(rep)))
+            # Undelivered ones push the delivered ones out, then refuse.
+            took, full = [], None
+            for i in range(1, 12):
+                a = await chat_ack(c, "boff", "%02d%s" % (i, body), i)
+                if a.get("type") == "ack":
+                    took.append(i)
+                else:
+                    full = a
+                    break
+            check(full is not None and full.get("error") == "queue_full"
+                  and full.get("id") == len(took) + 1 and
+                  2 <= len(took) <= 4,
+                  "%s %s 64k: queue_full after 2..4 undelivered 16-kB "
+                  "messages (%d): %r" % (p, opt, len(took), full))
+            w, r = await resume(s, "bon", 0)
+            rep = await drain(w, 0.4)
+            await w.close()
+            check(r.get("first") == 0 and rep == [],
+                  "%s %s: the delivered ones made room: %r %r"
+                  % (p, opt, r, seqs(rep)))
+            w = await connect(s, "boff")
+            got = await drain(w, 0.5)
+            check([int(m["message"][:2]) for m in got] == took,
+                  "%s %s: every accepted undelivered one arrives: %r"
+                  % (p, opt, seqs(got)))
+            await w.close()
+            await c.close()
+
+
+async def test_history_days(extra, p):
+    days = 0.00002	# 1.73 s
+    with chatlib.Server("--history-days", str(days), *extra,
+                        name=p + "hdays") as s:
+        c = await connect(s, "dc")
+        h = await connect(s, "don")
+        for i in range(1, 4):
+            await chat_ack(c, "don", "d%d" % i, i)
+        got = await take(h, 3)
+        check(seqs(got) == [1, 2, 3], "%s: delivered 1..3" % p)
+        await h.close()
+        for i in range(1, 3):
+            ack = await chat_ack(c, "doff", "k%d" % i, i)
+            check(ack.get("status") == "queued", "%s: doff queued" % p)
+        t_sent = time.monotonic()
+        w, r = await resume(s, "don", 0)
+        check(resumed_ok(r, 0, 1, 3), "%s: at once, all kept: %r" % (p, r))
+        await w.close()
+        last = None
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            w, last = await resume(s, "don", 0)
+            rest = await drain(w, 0.2)
+            await w.close()
+            if last.get("first") == 0:
+                break
+        took = time.monotonic() - t_sent
+        check(last is not None and resumed_ok(last, 0, 0, 3) and not rest,
+              "%s: --history-days %g: delivered ones dropped (first 0, "
+              "last 3) within %.1f s: %r" % (p, days, took, last))
+        check(took > 1.5, "%s: not dropped before their age (%.1f s)"
+              % (p, took))
+        # Older than the limit, but never sent: kept.
+        w, r = await resume(s, "doff", 0)
+        check(resumed_ok(r, 0, 1, 2), "%s: undelivered ones not dropped by "
+              "age (%.1f s): %r" % (p, time.monotonic() - t_sent, r))
+        got = await drain(w, 0.5)
+        check(texts(got) == ["k1", "k2"], "%s: both delivered: %r"
+              % (p, texts(got)))
+        await w.close()
+        await c.close()
+        print("%s history-days: delivered dropped after %.1f s" % (p, took))
+
+
+def lap(what, t=[None]):
+    now = time.monotonic()
+    if t[0] is not None:
+        print("  %-28s %5.1f s" % (what, now - t[0]))
+    t[0] = now
+
+
+async def main():
+    t0 = time.monotonic()
+    lap("start")
+    store = os.path.join(TMP, "basics.db")
+    with chatlib.Server("--store", store, name="basics") as s:
+        await test_seq_basics(s, "db-")
+        await test_bad_since(s, "db-")
+        await test_resume_msg_with_pending(s, "db-")
+        await test_no_since(s, "db-")
+        await test_burst_cut(s, "db-")
+    lap("sqlite basics, burst")
+    await test_persistence()
+    lap("persistence")
+    await test_kill9_flow()
+    lap("kill -9 flow")
+    await test_replay_vs_live(["--store", os.path.join(TMP, "rl.db")],
+                              "db-")
+    lap("replay vs live")
+    await test_history_limit(["--store", os.path.join(TMP, "hl.db")], "db-")
+    await test_history_bytes(["--store", os.path.join(TMP, "hb.db")], "db-")
+    lap("history/queue limit, bytes")
+    await test_history_days(["--store", os.path.join(TMP, "hd.db")], "db-")
+    lap("history days")
+    # The memory store: the same semantics within one run.
+    with chatlib.Server(name="memory") as s:
+        await test_seq_basics(s, "mem-")
+        await test_bad_since(s, "mem-")
+        await test_resume_msg_with_pending(s, "mem-")
+        await test_no_since(s, "mem-")
+        await test_burst_cut(s, "mem-")
+    lap("memory basics, burst")
+    await test_replay_vs_live([], "mem-")
+    await test_history_limit([], "mem-")
+    await test_history_bytes([], "mem-")
+    await test_memory_restart()
+    lap("memory limits, restart")
+    print("test_store: %.1f s" % (time.monotonic() - t0))
+
+
+chatlib.run(main())
+chatlib.done()
