@@ -5,9 +5,12 @@
  * to the current target or a "/" command (parsed by model.c, as in the
  * TUI); each chat message received becomes one stdout line, "HH:MM:SS
  * FROM: TEXT", or the server's JSON with --json.  Diagnostics go to
- * stderr.  At end of input it waits, at most --wait seconds, for every
- * ack, then closes.  Input is read only while connected once and while
- * the outbox has room, so a fast producer is slowed down, not refused.
+ * stderr.  Like the TUI, it resumes after the last message it printed
+ * and logs what it printed and sent (client.c), but shows no history:
+ * a script run twice prints each message once.  At end of input it
+ * waits, at most --wait seconds, for every ack, then closes.  Input is
+ * read only while connected once and while the outbox has room, so a
+ * fast producer is slowed down, not refused.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -38,6 +41,9 @@ batch_start(struct client *c)
 	if (c->o.insecure)
 		fprintf(stderr, "chat-client: warning: --insecure: the "
 		    "server's certificate is not checked\n");
+	c->front_started = 1;
+	if (c->state_warning[0] != '\0')
+		client_warn(c, "%s", c->state_warning);
 }
 
 int
@@ -254,9 +260,10 @@ batch_print_chat(const struct codec_ev *ev)
 
 void
 batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
-    size_t rawlen, uint64_t tag)
+    size_t rawlen, const struct conn_sent *sent)
 {
-	size_t	i;
+	uint64_t	tag = sent != NULL ? sent->tag : 0, dropped;
+	size_t		i;
 
 	if (c->o.json) {
 		/* One object per line: JSON needs no raw newlines. */
@@ -269,11 +276,16 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 	case CODEC_EV_CHAT:
 		if (!c->o.json)
 			batch_print_chat(ev);
+		if (!ferror(stdout))
+			client_chat_shown(c, ev);
 		break;
 	case CODEC_EV_ACK:
-		if (tag != 0)
-			log_info("line %llu: %s", (unsigned long long)tag,
-			    ev->status);
+		if (tag == 0)
+			break;
+		log_info("line %llu: %s", (unsigned long long)tag,
+		    ev->status);
+		client_sent_acked(c, sent, strcmp(ev->status, "queued") == 0 ?
+		    "queued" : "delivered");
 		break;
 	case CODEC_EV_ERROR:
 		if (tag != 0)
@@ -293,8 +305,15 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 			putchar('\n');
 		}
 		break;
-	case CODEC_EV_PRESENCE:
 	case CODEC_EV_RESUMED:
+		dropped = client_resumed(c, ev);
+		if (dropped > 0)
+			fprintf(stderr, "chat-client: %llu older message%s "
+			    "dropped by the server's retention\n",
+			    (unsigned long long)dropped, dropped == 1 ?
+			    " was" : "s were");
+		break;
+	case CODEC_EV_PRESENCE:
 	case CODEC_EV_OTHER:
 		break;
 	}

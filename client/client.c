@@ -3,13 +3,22 @@
  *
  * client: the state shared by main.c and the front ends (client.h).
  * Only what both front ends call lives here, outside main.c, so that
- * unit tests can link every client object but main.o.
+ * unit tests can link every client object but main.o.  That includes
+ * the use of the resume state: state.c keeps the files, this decides
+ * what goes in them and says when they fail.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "conn.h"
+#include "log.h"
+#include "model.h"
+#include "state.h"
+#include "util.h"
 
 void
 client_exit(struct client *c, int status, const char *fmt, ...)
@@ -39,4 +48,173 @@ client_conn_why(const struct client *c, char *buf, size_t len)
 		hint = " (give one with --token-file or CHAT_TOKEN)";
 	snprintf(buf, len, "%s%s", conn_error(c->conn), hint);
 	return buf;
+}
+
+void
+client_warn(struct client *c, const char *fmt, ...)
+{
+	char	buf[STATE_ERRLEN + 128];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_warn("%s", buf);
+	if (!c->front_started)
+		return;
+	if (c->o.batch)
+		fprintf(stderr, "chat-client: warning: %s\n", buf);
+	else
+		model_sys(&c->model, MODEL_ERR, "warning: %s", buf);
+}
+
+void
+client_state_open(struct client *c)
+{
+	char	dir[PATH_MAX], name[STATE_MAX_NAME + 1];
+	char	err[STATE_ERRLEN];
+
+	state_init(&c->state);
+	c->state_warning[0] = '\0';
+	if (c->o.no_resume)
+		return;
+	if (state_name(name, sizeof(name), &c->o.url, c->o.user) == -1) {
+		snprintf(c->state_warning, sizeof(c->state_warning),
+		    "no state file name for this server: history and resume "
+		    "state are not kept");
+		return;
+	}
+	if (state_dir(dir, sizeof(dir), getenv("XDG_STATE_HOME"),
+	    getenv("HOME")) == -1) {
+		snprintf(c->state_warning, sizeof(c->state_warning),
+		    "no state directory (set HOME or XDG_STATE_HOME): history "
+		    "and resume state are not kept");
+		return;
+	}
+	if (state_open(&c->state, dir, name, err) == 0) {
+		log_info("state in %s/%s.{seq,log}", dir, name);
+		return;
+	}
+	if (c->state.seqpath[0] == '\0')
+		snprintf(c->state_warning, sizeof(c->state_warning),
+		    "%s: history and resume state are not kept", err);
+	else
+		snprintf(c->state_warning, sizeof(c->state_warning),
+		    "%s: starting without resume state", err);
+}
+
+int
+client_since(const struct client *c, uint64_t *since)
+{
+	if (c->o.no_resume)
+		return 0;
+	return state_since(&c->state, since);
+}
+
+int
+client_chat_is_new(struct client *c, const struct codec_ev *ev)
+{
+	if (c->o.no_resume || !state_is_dup(&c->state, ev->seq))
+		return 1;
+	c->dups++;
+	log_debug("dropping message seq %llu from %s: shown already (%lu "
+	    "so far)", (unsigned long long)ev->seq, ev->from, c->dups);
+	return 0;
+}
+
+/* Log an entry; the first failure is shown, the rest only logged. */
+static void
+client_log(struct client *c, const struct state_entry *e)
+{
+	char	err[STATE_ERRLEN];
+
+	if (state_log_add(&c->state, e, err) == 0)
+		return;
+	if (c->state_warned) {
+		log_warn("%s", err);
+		return;
+	}
+	c->state_warned = 1;
+	client_warn(c, "%s: history not saved", err);
+}
+
+void
+client_chat_shown(struct client *c, const struct codec_ev *ev)
+{
+	struct state_entry	e;
+
+	if (c->o.no_resume)
+		return;
+	state_shown(&c->state, ev->seq);
+	memset(&e, 0, sizeof(e));
+	e.ts = ev->ts != 0 ? ev->ts : util_wall_ms();
+	e.way = STATE_IN;
+	e.seq = ev->seq;
+	snprintf(e.from, sizeof(e.from), "%s", ev->from);
+	snprintf(e.to, sizeof(e.to), "%s", c->o.user);
+	e.text = (char *)ev->message;	/* only read */
+	e.len = ev->message_len;
+	client_log(c, &e);
+}
+
+void
+client_sent_acked(struct client *c, const struct conn_sent *sent,
+    const char *status)
+{
+	struct state_entry	e;
+
+	if (c->o.no_resume || sent == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.ts = util_wall_ms();
+	e.way = STATE_OUT;
+	snprintf(e.from, sizeof(e.from), "%s", c->o.user);
+	snprintf(e.to, sizeof(e.to), "%s", sent->target);
+	snprintf(e.status, sizeof(e.status), "%s", status);
+	e.text = (char *)sent->text;	/* only read */
+	e.len = sent->len;
+	client_log(c, &e);
+}
+
+uint64_t
+client_resumed(struct client *c, const struct codec_ev *ev)
+{
+	uint64_t	was = 0, dropped;
+	int		had;
+
+	if (c->o.no_resume)
+		return 0;
+	had = state_since(&c->state, &was);
+	dropped = state_resumed(&c->state, ev->since, ev->first, ev->last);
+	log_info("resumed after %llu (first %llu, last %llu)",
+	    (unsigned long long)ev->since, (unsigned long long)ev->first,
+	    (unsigned long long)ev->last);
+	if (had && ev->since < was)
+		log_info("the server's numbering restarted: cursor back from "
+		    "%llu to %llu", (unsigned long long)was,
+		    (unsigned long long)ev->since);
+	return dropped;
+}
+
+void
+client_state_tick(struct client *c, uint64_t now, int force)
+{
+	char	err[STATE_ERRLEN];
+
+	if (c->o.no_resume || state_flush(&c->state, now, force, err) == 0)
+		return;
+	if (c->state_warned) {
+		log_warn("%s", err);
+		return;
+	}
+	c->state_warned = 1;
+	client_warn(c, "%s: resume state not saved", err);
+}
+
+int
+client_state_timeout(const struct client *c, uint64_t now)
+{
+	if (c->o.no_resume)
+		return -1;
+	return state_timeout(&c->state, now);
 }

@@ -6,7 +6,9 @@
  * the options and the poll loop; a front end turns input and server
  * events into actions on the connection and says when it is done.
  * The exit reason is kept as text and printed by main() only after the
- * terminal has been restored.
+ * terminal has been restored.  client.c also holds what both front ends
+ * do with the resume state (state.c): dropping chat messages already
+ * shown, logging what was shown or sent, writing the cursor.
  */
 #ifndef CLIENT_H
 #define CLIENT_H
@@ -18,6 +20,7 @@
 #include "conn.h"
 #include "dial.h"
 #include "model.h"
+#include "state.h"
 
 #define CLIENT_DEFAULT_URL	"ws://127.0.0.1:8000"
 #define CLIENT_DEFAULT_WAIT_MS	10000
@@ -42,6 +45,7 @@ struct client_opts {
 	long long	 wait_ms;	/* line mode: acks after end of input */
 	const char	*token_file;	/* --token-file, read at each connect */
 	const char	*token_env;	/* CHAT_TOKEN, if no --token-file */
+	int		 no_resume;	/* --no-resume: no since, no state */
 };
 
 struct client {
@@ -68,6 +72,13 @@ struct client {
 	struct model		 model;
 	int			 quit_warned;
 	char			 shown_error[DIAL_ERRLEN];
+
+	/* Resume state and conversation log, unless --no-resume. */
+	struct state		 state;
+	int			 front_started;	/* client_warn can show */
+	char			 state_warning[STATE_ERRLEN + 64];
+	int			 state_warned;	/* a write failure shown */
+	unsigned long		 dups;		/* chat messages dropped */
 };
 
 /* Set the exit status and the sentence main() prints, and quit. */
@@ -80,13 +91,59 @@ void	client_exit(struct client *, int status, const char *fmt, ...)
  */
 const char *client_conn_why(const struct client *, char *buf, size_t len);
 
+/*
+ * A warning for the user, once the front end runs: a -!- line in the
+ * TUI, "chat-client: warning: ..." on stderr in line mode.
+ */
+void	client_warn(struct client *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Open the state of this server and user (nothing with --no-resume).
+ * A problem does not stop the client: it is kept in state_warning for
+ * the front end to show at start, and what can work goes on (the
+ * cursor in memory, or a start without since).
+ */
+void	client_state_open(struct client *);
+
+/* The since to ask for at a connect: 1 with *since set, or 0. */
+int	client_since(const struct client *, uint64_t *since);
+
+/*
+ * Whether to show chat event ev: 0 if its seq says it was shown
+ * already (it is then counted and logged at debug level), else 1.
+ */
+int	client_chat_is_new(struct client *, const struct codec_ev *ev);
+
+/* Chat event ev was shown: move the cursor and log it. */
+void	client_chat_shown(struct client *, const struct codec_ev *ev);
+
+/* A message of ours was acknowledged with status: log it. */
+void	client_sent_acked(struct client *, const struct conn_sent *sent,
+	    const char *status);
+
+/*
+ * The server's answer to our since: follow a restarted numbering.
+ * Returns how many messages its retention dropped, for the front end
+ * to say.
+ */
+uint64_t client_resumed(struct client *, const struct codec_ev *ev);
+
+/*
+ * Write the cursor when due (force: now, as at exit and at each
+ * disconnect); the first failure is shown with client_warn.
+ */
+void	client_state_tick(struct client *, uint64_t now, int force);
+/* Milliseconds until client_state_tick() has work, or -1. */
+int	client_state_timeout(const struct client *, uint64_t now);
+
 /* batch.c: line mode.  stdin is read with read(2), stdout is the output. */
 void	batch_start(struct client *);
 int	batch_wants_input(const struct client *);
 void	batch_on_input(struct client *);
 void	batch_on_state(struct client *, enum conn_state);
 void	batch_on_event(struct client *, const struct codec_ev *,
-	    const char *raw, size_t rawlen, uint64_t tag);
+	    const char *raw, size_t rawlen, const struct conn_sent *sent);
 void	batch_tick(struct client *, uint64_t now);
 int	batch_timeout(const struct client *, uint64_t now);
 
@@ -97,7 +154,7 @@ void	tui_on_input(struct client *);
 void	tui_on_resize(struct client *);
 void	tui_on_state(struct client *, enum conn_state);
 void	tui_on_event(struct client *, const struct codec_ev *,
-	    const char *raw, size_t rawlen, uint64_t tag);
+	    const char *raw, size_t rawlen, const struct conn_sent *sent);
 void	tui_tick(struct client *, uint64_t now);
 int	tui_timeout(const struct client *, uint64_t now);
 void	tui_draw(struct client *);

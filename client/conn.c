@@ -8,6 +8,8 @@
  * this file only decides when to dial, what to send and what an answer
  * means.  The bearer token, if any, is asked for before every attempt
  * (so a renewed token file is picked up), sent, wiped and never logged.
+ * The seq to resume after is asked for the same way, and goes into the
+ * request's query as ?since=N.
  * It never draws, prints or exits, and only logs with log.h.
  */
 #include <sys/types.h>
@@ -211,14 +213,24 @@ conn_lost(struct conn *c)
 static void
 conn_dial(struct conn *c)
 {
-	char	extra[64 + CONN_MAX_TOKEN + 32], tok[CONN_MAX_TOKEN + 1];
-	int	n;
+	char		extra[64 + CONN_MAX_TOKEN + 32];
+	char		tok[CONN_MAX_TOKEN + 1];
+	char		target[sizeof(c->target) + 32];
+	uint64_t	since;
+	int		n;
 
 	c->http_status = 0;
 	c->peer_closed = 0;
 	n = snprintf(extra, sizeof(extra), "User-Agent: chat-client/%s\r\n",
 	    CHAT_VERSION);
-	log_info("connecting to %s%s", c->url_text, c->target);
+	/* Resume after the last message shown (man/chat-protocol.7). */
+	if (c->cb.since != NULL && c->cb.since(c->arg, &since))
+		snprintf(target, sizeof(target), "%s%csince=%llu", c->target,
+		    strchr(c->target, '?') != NULL ? '&' : '?',
+		    (unsigned long long)since);
+	else
+		snprintf(target, sizeof(target), "%s", c->target);
+	log_info("connecting to %s%s", c->url_text, target);
 	c->state = CONN_DIALING;
 	/* Asked at every attempt, so that a fresh token is picked up. */
 	tok[0] = '\0';
@@ -233,7 +245,7 @@ conn_dial(struct conn *c)
 		    "Authorization: Bearer %s\r\n", tok);
 		log_debug("sending a bearer token of %zu bytes", strlen(tok));
 	}
-	c->dial = dial_start(&c->url, c->tls, c->target, extra, c->error);
+	c->dial = dial_start(&c->url, c->tls, target, extra, c->error);
 	explicit_bzero(tok, sizeof(tok));
 	explicit_bzero(extra, sizeof(extra));
 	if (c->dial == NULL) {
@@ -250,11 +262,12 @@ static void
 conn_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
     size_t len)
 {
-	struct conn	*c = arg;
-	struct codec_ev	 ev;
-	char		 detail[CODEC_MAX_DETAIL + 1], esc[200];
-	uint64_t	 tag = 0;
-	size_t		 i;
+	struct conn		*c = arg;
+	struct codec_ev		 ev;
+	struct conn_item	 it;
+	struct conn_sent	 sent, *sp = NULL;
+	char			 detail[CODEC_MAX_DETAIL + 1], esc[200];
+	size_t			 i;
 
 	if (op != WS_OP_TEXT) {
 		log_warn("ignoring a binary message of %zu bytes", len);
@@ -269,8 +282,15 @@ conn_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	    ev.id[0] != '\0') {
 		for (i = 0; i < c->ocount; i++) {
 			if (strcmp(conn_item_at(c, i)->id, ev.id) == 0) {
-				tag = conn_item_at(c, i)->tag;
+				/* Out of the outbox; its text until after. */
+				it = *conn_item_at(c, i);
+				conn_item_at(c, i)->text = NULL;
 				conn_item_remove(c, i);
+				sent.tag = it.tag;
+				sent.target = it.target;
+				sent.text = it.text;
+				sent.len = it.len;
+				sp = &sent;
 				break;
 			}
 		}
@@ -279,7 +299,9 @@ conn_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		log_debug("received %s", util_escape(esc, sizeof(esc), data,
 		    len));
 	if (c->cb.on_event != NULL)
-		c->cb.on_event(c->arg, &ev, (const char *)data, len, tag);
+		c->cb.on_event(c->arg, &ev, (const char *)data, len, sp);
+	if (sp != NULL)
+		free(it.text);
 	codec_ev_release(&ev);
 }
 

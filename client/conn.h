@@ -43,17 +43,26 @@ enum conn_auth {
 	CONN_AUTH_EXPIRED	/* closed with 1008 "token expired" */
 };
 
+/* A message of the outbox, given back with its ack or error. */
+struct conn_sent {
+	uint64_t	 tag;		/* as given to conn_send() */
+	const char	*target;
+	const char	*text;		/* UTF-8, len bytes */
+	size_t		 len;
+};
+
 struct conn_callbacks {
 	/* The state changed; conn_error() says why when it was lost. */
 	void	(*on_state)(void *arg, enum conn_state st);
 	/*
 	 * Every message from the server, parsed, with its raw text.  For
 	 * an ack, or an error carrying the id of a message in the outbox,
-	 * tag is that message's tag, and the message has left the outbox.
-	 * Otherwise tag is 0.
+	 * sent is that message, valid during the call only, and the
+	 * message has left the outbox.  Otherwise sent is NULL.
 	 */
 	void	(*on_event)(void *arg, const struct codec_ev *ev,
-		    const char *raw, size_t rawlen, uint64_t tag);
+		    const char *raw, size_t rawlen,
+		    const struct conn_sent *sent);
 	/*
 	 * Before each attempt, may be NULL: write the bearer token to
 	 * send into tok[CONN_MAX_TOKEN + 1] ("" for none: no
@@ -62,6 +71,12 @@ struct conn_callbacks {
 	 * reason.  conn wipes tok after use and never logs it.
 	 */
 	int	(*token)(void *arg, char *tok, char *err);
+	/*
+	 * Before each attempt, may be NULL: return 1 with *since set to
+	 * resume after that seq (the request then asks for ?since=N), or
+	 * 0 to connect without.
+	 */
+	int	(*since)(void *arg, uint64_t *since);
 };
 
 struct conn;
@@ -80,7 +95,8 @@ void		 conn_free(struct conn *);
 
 /*
  * Put a chat message into the outbox; it goes out now if connected,
- * else after the next connect.  tag (nonzero) comes back in on_event.
+ * else after the next connect.  tag (nonzero) comes back in on_event's
+ * sent, with the target and text.
  * id, if not NULL, receives the id as sent (at most 32 bytes with NUL).
  * Returns 0, or -1 when the outbox is full or memory is short.
  */

@@ -32,6 +32,9 @@
 _Static_assert(TOKEN_MAX == CONN_MAX_TOKEN, "token sizes differ");
 _Static_assert(TOKEN_ERRLEN <= DIAL_ERRLEN, "token errors do not fit");
 
+/* Long options without a short form. */
+#define OPT_NO_RESUME	256
+
 static int		 sigpipe[2] = { -1, -1 };
 static FILE		*logfp;
 
@@ -41,8 +44,8 @@ usage(int status)
 	FILE	*fp = status == 0 ? stdout : stderr;
 
 	fprintf(fp, "usage: chat-client [-bhjkrVv] [-C ca-file] [-l file] "
-	    "[-s url] [-T file]\n"
-	    "                   [-t id] [-w seconds] -u id\n");
+	    "[--no-resume] [-s url]\n"
+	    "                   [-T file] [-t id] [-w seconds] -u id\n");
 	if (status == 0)
 		fprintf(fp,
 		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
@@ -64,6 +67,8 @@ usage(int status)
 		    "  -w, --wait SECONDS  line mode: wait this long for acks at\n"
 		    "                      end of input (default %d)\n"
 		    "  -l, --log FILE      log to FILE (with -v)\n"
+		    "      --no-resume     do not resume after the last message\n"
+		    "                      shown, keep no history or state\n"
 		    "  -v, --verbose       log more (repeatable)\n"
 		    "  -h, --help          this help\n"
 		    "  -V, --version       print the version\n",
@@ -151,6 +156,7 @@ parse_options(struct client *c, int argc, char **argv)
 		{ "insecure",	no_argument,		NULL, 'k' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "log",	required_argument,	NULL, 'l' },
+		{ "no-resume",	no_argument,		NULL, OPT_NO_RESUME },
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ "server",	required_argument,	NULL, 's' },
 		{ "to",		required_argument,	NULL, 't' },
@@ -190,6 +196,9 @@ parse_options(struct client *c, int argc, char **argv)
 			break;
 		case 'l':
 			o->logpath = optarg;
+			break;
+		case OPT_NO_RESUME:
+			o->no_resume = 1;
 			break;
 		case 'r':
 			o->retry = 1;
@@ -290,6 +299,9 @@ on_state(void *arg, enum conn_state st)
 {
 	struct client	*c = arg;
 
+	/* What was shown so far is saved at every loss. */
+	if (st == CONN_WAITING || st == CONN_CLOSED)
+		client_state_tick(c, util_mono_ms(), 1);
 	if (c->o.batch)
 		batch_on_state(c, st);
 	else
@@ -298,14 +310,24 @@ on_state(void *arg, enum conn_state st)
 
 static void
 on_event(void *arg, const struct codec_ev *ev, const char *raw,
-    size_t rawlen, uint64_t tag)
+    size_t rawlen, const struct conn_sent *sent)
 {
 	struct client	*c = arg;
 
+	/* A replay may repeat what was shown: drop it, even from --json. */
+	if (ev->type == CODEC_EV_CHAT && !client_chat_is_new(c, ev))
+		return;
 	if (c->o.batch)
-		batch_on_event(c, ev, raw, rawlen, tag);
+		batch_on_event(c, ev, raw, rawlen, sent);
 	else
-		tui_on_event(c, ev, raw, rawlen, tag);
+		tui_on_event(c, ev, raw, rawlen, sent);
+}
+
+/* conn asks before each attempt: resume after the last message shown. */
+static int
+on_since(void *arg, uint64_t *since)
+{
+	return client_since(arg, since);
 }
 
 /* conn asks before each attempt: the file is read afresh each time. */
@@ -356,6 +378,7 @@ loop(struct client *c)
 	for (;;) {
 		now = util_mono_ms();
 		conn_tick(c->conn, now);
+		client_state_tick(c, now, 0);
 		if (c->o.batch)
 			batch_tick(c, now);
 		else
@@ -387,6 +410,9 @@ loop(struct client *c)
 		t = c->o.batch ? batch_timeout(c, now) : tui_timeout(c, now);
 		if (t >= 0 && (timeout < 0 || t < timeout))
 			timeout = t;
+		t = client_state_timeout(c, now);
+		if (t >= 0 && (timeout < 0 || t < timeout))
+			timeout = t;
 
 		if (poll(pfd, (nfds_t)nfd, timeout) == -1) {
 			if (errno == EINTR)
@@ -412,7 +438,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct conn_callbacks	cb = {
-		on_state, on_event, on_token
+		on_state, on_event, on_token, on_since
 	};
 	static struct client			c;
 
@@ -421,6 +447,7 @@ main(int argc, char **argv)
 	log_setup(&c);
 	sig_setup();
 	atexit(ui_end);
+	client_state_open(&c);
 
 	c.conn = conn_new(&c.o.url, c.tls, c.o.url_text, c.o.user, &cb, &c);
 	if (c.conn == NULL) {
@@ -436,6 +463,7 @@ main(int argc, char **argv)
 		return CLIENT_EXIT_FAIL;
 	}
 	loop(&c);
+	client_state_tick(&c, util_mono_ms(), 1);
 	if (!c.o.batch)
 		tui_stop(&c);
 	/* The terminal is restored: now say why we stopped. */

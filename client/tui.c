@@ -3,8 +3,10 @@
  *
  * tui: the interactive session's logic.  Keys from ui.c become edits of
  * the model or actions on the connection; server events and connection
- * changes become history entries and status fields.  It holds no curses
- * calls beyond what ui.c exports and never touches a socket directly.
+ * changes become history entries and status fields.  At start it shows
+ * the end of the conversation log (state.c), between two marker lines,
+ * before anything from the server.  It holds no curses calls beyond
+ * what ui.c exports and never touches a socket directly.
  */
 #include <curses.h>
 #include <stdio.h>
@@ -19,6 +21,52 @@
 #include "util.h"
 
 #define CTRL(c)		((c) & 0x1f)
+
+/*
+ * The last entries of the log, all conversations, marked as history;
+ * a line with the date comes first and wherever the day changes.
+ */
+static void
+tui_history(struct client *c)
+{
+	struct model		*m = &c->model;
+	struct state_entry	*e;
+	struct tm		 tm;
+	time_t			 t;
+	char			 err[STATE_ERRLEN], day[64], last[64] = "";
+	size_t			 n, i;
+	uint64_t		 seq;
+
+	if (state_log_tail(&c->state, STATE_HISTORY, &e, &n, err) == -1) {
+		client_warn(c, "%s: no history shown", err);
+		return;
+	}
+	if (n == 0)
+		return;
+	model_sys(m, MODEL_SYS, "--- history ---");
+	for (i = 0; i < n; i++) {
+		t = (time_t)(e[i].ts / 1000);
+		if (localtime_r(&t, &tm) != NULL &&
+		    strftime(day, sizeof(day), "%a %e %b %Y", &tm) > 0 &&
+		    strcmp(day, last) != 0) {
+			model_sys(m, MODEL_SYS, "%s", day);
+			snprintf(last, sizeof(last), "%s", day);
+		}
+		if (e[i].way == STATE_IN) {
+			model_add(m, MODEL_IN, t, e[i].from, NULL, e[i].text,
+			    e[i].len);
+			continue;
+		}
+		seq = model_add(m, MODEL_OWN, t, e[i].from, e[i].to,
+		    e[i].text, e[i].len);
+		if (seq != 0)
+			model_set_state(m, seq, strcmp(e[i].status,
+			    "queued") == 0 ? MODEL_QUEUED : MODEL_DELIVERED,
+			    NULL);
+	}
+	model_sys(m, MODEL_SYS, "--- end of history ---");
+	state_entries_free(e, n);
+}
 
 int
 tui_start(struct client *c)
@@ -38,6 +86,11 @@ tui_start(struct client *c)
 		    "certificate is not checked, anyone on the way can read "
 		    "and change this chat");
 	}
+	c->front_started = 1;
+	if (c->state_warning[0] != '\0')
+		client_warn(c, "%s", c->state_warning);
+	if (!c->o.no_resume)
+		tui_history(c);
 	if (c->o.target[0] != '\0')
 		conn_watch(c->conn, c->o.target);
 	return 0;
@@ -314,34 +367,38 @@ tui_on_state(struct client *c, enum conn_state st)
 
 void
 tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
-    size_t rawlen, uint64_t tag)
+    size_t rawlen, const struct conn_sent *sent)
 {
 	struct model	*m = &c->model;
 	char		 list[1024], reason[CODEC_MAX_DETAIL + 40];
 	size_t		 i, n;
 	time_t		 t;
+	uint64_t	 dropped;
 
 	switch (ev->type) {
 	case CODEC_EV_CHAT:
 		t = ev->ts != 0 ? (time_t)(ev->ts / 1000) : time(NULL);
-		model_add(m, MODEL_IN, t, ev->from, NULL, ev->message,
-		    ev->message_len);
+		if (model_add(m, MODEL_IN, t, ev->from, NULL, ev->message,
+		    ev->message_len) != 0)
+			client_chat_shown(c, ev);
 		break;
 	case CODEC_EV_ACK:
-		if (tag == 0)
+		if (sent == NULL)
 			break;
 		if (m->npending > 0)
 			m->npending--;
-		model_set_state(m, tag, strcmp(ev->status, "queued") == 0 ?
-		    MODEL_QUEUED : MODEL_DELIVERED, NULL);
+		model_set_state(m, sent->tag, strcmp(ev->status, "queued") ==
+		    0 ? MODEL_QUEUED : MODEL_DELIVERED, NULL);
+		client_sent_acked(c, sent, strcmp(ev->status, "queued") == 0 ?
+		    "queued" : "delivered");
 		break;
 	case CODEC_EV_ERROR:
-		if (tag != 0) {
+		if (sent != NULL) {
 			if (m->npending > 0)
 				m->npending--;
 			snprintf(reason, sizeof(reason), "%s: %s", ev->error,
 			    ev->detail);
-			model_set_state(m, tag, MODEL_FAILED, reason);
+			model_set_state(m, sent->tag, MODEL_FAILED, reason);
 		} else
 			model_sys(m, MODEL_ERR, "server error: %s: %s",
 			    ev->error, ev->detail);
@@ -368,6 +425,13 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		m->target_online = ev->online;
 		break;
 	case CODEC_EV_RESUMED:
+		dropped = client_resumed(c, ev);
+		if (dropped > 0)
+			model_sys(m, MODEL_ERR, "%llu older message%s dropped "
+			    "by the server's retention",
+			    (unsigned long long)dropped, dropped == 1 ?
+			    " was" : "s were");
+		break;
 	case CODEC_EV_OTHER:
 		break;
 	}
