@@ -171,6 +171,24 @@ async def recv_until(ws, pred, timeout=5):
         skipped.append(m)
 
 
+async def send(ws, obj):
+    """Send obj as one JSON text message."""
+    await ws.send(json.dumps(obj))
+
+
+async def drain(ws, quiet=0.5, limit=15):
+    """Every JSON message until quiet seconds pass without one (at most
+    limit seconds in all)."""
+    out = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            out.append(await recv_json(ws, quiet))
+        except asyncio.TimeoutError:
+            break
+    return out
+
+
 async def no_message(ws, wait=0.3):
     """True if nothing arrives within wait seconds."""
     try:

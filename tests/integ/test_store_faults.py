@@ -7,8 +7,6 @@
 # a disk that fills up (RLIMIT_FSIZE) makes the server refuse messages
 # with store_unavailable and stay up, without losing any acked one.
 
-import asyncio
-import json
 import os
 import re
 import resource
@@ -22,6 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
 from chatlib import check, connect, recv_json, no_message  # noqa: E402
+from chatlib import send, drain  # noqa: E402
 
 TMP = chatlib.TMP
 ROOT = os.geteuid() == 0
@@ -31,21 +30,6 @@ PERM = r"read-only|readonly|permission|denied|not writable"
 
 
 # ---- helpers ----
-
-async def send(ws, obj):
-    await ws.send(json.dumps(obj))
-
-
-async def drain(ws, quiet=0.5, limit=20):
-    out = []
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            out.append(await recv_json(ws, quiet))
-        except asyncio.TimeoutError:
-            break
-    return out
-
 
 def as_nobody():
     os.setgroups([])
