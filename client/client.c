@@ -104,11 +104,11 @@ client_state_open(struct client *c)
 }
 
 int
-client_since(const struct client *c, uint64_t *since)
+client_since(const struct client *c, uint64_t *since, char *epoch)
 {
 	if (c->o.no_resume)
 		return 0;
-	return state_since(&c->state, since);
+	return state_since(&c->state, since, epoch);
 }
 
 int
@@ -184,12 +184,13 @@ client_resumed(struct client *c, const struct codec_ev *ev)
 
 	if (c->o.no_resume)
 		return 0;
-	had = state_since(&c->state, &was);
-	dropped = state_resumed(&c->state, ev->since, ev->first, ev->last);
+	had = state_since(&c->state, &was, NULL);
+	dropped = state_resumed(&c->state, ev->since, ev->first, ev->last,
+	    ev->epoch, ev->reset);
 	log_info("resumed after %llu (first %llu, last %llu)",
 	    (unsigned long long)ev->since, (unsigned long long)ev->first,
 	    (unsigned long long)ev->last);
-	if (had && ev->since < was)
+	if (had && (ev->reset || ev->since < was))
 		log_info("the server's numbering restarted: cursor back from "
 		    "%llu to %llu", (unsigned long long)was,
 		    (unsigned long long)ev->since);

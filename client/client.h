@@ -107,7 +107,7 @@ void	client_warn(struct client *, const char *fmt, ...)
 void	client_state_open(struct client *);
 
 /* The since to ask for at a connect: 1 with *since set, or 0. */
-int	client_since(const struct client *, uint64_t *since);
+int	client_since(const struct client *, uint64_t *since, char *epoch);
 
 /*
  * Whether to show chat event ev: 0 if its seq says it was shown

@@ -215,7 +215,8 @@ conn_dial(struct conn *c)
 {
 	char		extra[64 + CONN_MAX_TOKEN + 32];
 	char		tok[CONN_MAX_TOKEN + 1];
-	char		target[sizeof(c->target) + 32];
+	char		target[sizeof(c->target) + 48 + CODEC_MAX_EPOCH];
+	char		epoch[CODEC_MAX_EPOCH + 1];
 	uint64_t	since;
 	int		n;
 
@@ -224,10 +225,12 @@ conn_dial(struct conn *c)
 	n = snprintf(extra, sizeof(extra), "User-Agent: chat-client/%s\r\n",
 	    CHAT_VERSION);
 	/* Resume after the last message shown (man/chat-protocol.7). */
-	if (c->cb.since != NULL && c->cb.since(c->arg, &since))
-		snprintf(target, sizeof(target), "%s%csince=%llu", c->target,
-		    strchr(c->target, '?') != NULL ? '&' : '?',
-		    (unsigned long long)since);
+	epoch[0] = '\0';
+	if (c->cb.since != NULL && c->cb.since(c->arg, &since, epoch))
+		snprintf(target, sizeof(target), "%s%csince=%llu%s%s",
+		    c->target, strchr(c->target, '?') != NULL ? '&' : '?',
+		    (unsigned long long)since, epoch[0] != '\0' ?
+		    "&epoch=" : "", epoch);
 	else
 		snprintf(target, sizeof(target), "%s", c->target);
 	log_info("connecting to %s%s", c->url_text, target);

@@ -73,10 +73,11 @@ struct conn_callbacks {
 	int	(*token)(void *arg, char *tok, char *err);
 	/*
 	 * Before each attempt, may be NULL: return 1 with *since set to
-	 * resume after that seq (the request then asks for ?since=N), or
-	 * 0 to connect without.
+	 * resume after that seq (the request then asks for ?since=N, and
+	 * &epoch=E when epoch[CODEC_MAX_EPOCH + 1] was set to the
+	 * numbering it belongs to), or 0 to connect without.
 	 */
-	int	(*since)(void *arg, uint64_t *since);
+	int	(*since)(void *arg, uint64_t *since, char *epoch);
 };
 
 struct conn;

@@ -325,9 +325,9 @@ on_event(void *arg, const struct codec_ev *ev, const char *raw,
 
 /* conn asks before each attempt: resume after the last message shown. */
 static int
-on_since(void *arg, uint64_t *since)
+on_since(void *arg, uint64_t *since, char *epoch)
 {
-	return client_since(arg, since);
+	return client_since(arg, since, epoch);
 }
 
 /* conn asks before each attempt: the file is read afresh each time. */

@@ -147,14 +147,25 @@ state_mkdirs(const char *dir, char *err)
 	return 0;
 }
 
+/* An epoch we can put in a URL as is: 1-32 of [A-Za-z0-9._-]. */
+static int
+state_epoch_ok(const char *e)
+{
+	size_t	n = strlen(e);
+
+	return n > 0 && n <= CODEC_MAX_EPOCH && strspn(e,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n;
+}
+
 /*
  * Read the number in a seq file.  Returns 0, 1 if the file does not
  * exist, or -1 with err (unreadable, or not a number).
  */
 static int
-state_read_seq(const char *path, uint64_t *out, char *err)
+state_read_seq(const char *path, uint64_t *out, char *epoch, char *err)
 {
-	char		buf[32];
+	char		buf[32 + CODEC_MAX_EPOCH + 2], *sp;
 	size_t		len = 0;
 	ssize_t		n;
 	long long	v;
@@ -184,11 +195,22 @@ state_read_seq(const char *path, uint64_t *out, char *err)
 	buf[len] = '\0';
 	if (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
+	/* "SEQ" or "SEQ EPOCH" */
+	if ((sp = strchr(buf, ' ')) != NULL) {
+		*sp++ = '\0';
+		if (!state_epoch_ok(sp)) {
+			state_err(err, "'%s' holds no seq number and "
+			    "epoch", path);
+			return -1;
+		}
+	}
 	if (util_parse_ll(buf, 0, LLONG_MAX, &v) == -1) {
 		state_err(err, "'%s' holds no seq number", path);
 		return -1;
 	}
 	*out = (uint64_t)v;
+	if (epoch != NULL)
+		snprintf(epoch, CODEC_MAX_EPOCH + 1, "%s", sp != NULL ? sp : "");
 	return 0;
 }
 
@@ -319,7 +341,7 @@ state_open(struct state *st, const char *dir, const char *name, char *err)
 		return -1;
 	}
 	state_count_log(st);
-	r = state_read_seq(st->seqpath, &v, err);
+	r = state_read_seq(st->seqpath, &v, st->epoch, err);
 	if (r == 0) {
 		st->have_seq = 1;
 		st->seq = v;
@@ -328,8 +350,10 @@ state_open(struct state *st, const char *dir, const char *name, char *err)
 }
 
 int
-state_since(const struct state *st, uint64_t *since)
+state_since(const struct state *st, uint64_t *since, char *epoch)
 {
+	if (epoch != NULL)
+		snprintf(epoch, CODEC_MAX_EPOCH + 1, "%s", st->epoch);
 	if (!st->have_seq)
 		return 0;
 	*since = st->seq;
@@ -354,10 +378,16 @@ state_shown(struct state *st, uint64_t seq)
 
 uint64_t
 state_resumed(struct state *st, uint64_t since, uint64_t first,
-    uint64_t last)
+    uint64_t last, const char *epoch, int reset)
 {
-	/* The server's numbering restarted: follow it. */
-	if (st->have_seq && since < st->seq) {
+	if (epoch != NULL && state_epoch_ok(epoch) &&
+	    strcmp(epoch, st->epoch) != 0) {
+		snprintf(st->epoch, sizeof(st->epoch), "%s", epoch);
+		st->reset = 1;		/* written as is, not merged */
+		st->dirty = st->have_seq;
+	}
+	/* Our cursor was from another numbering, or it restarted. */
+	if (st->have_seq && (reset || since < st->seq)) {
 		st->seq = since;
 		st->reset = 1;
 		st->dirty = 1;
@@ -425,7 +455,8 @@ state_replace(const char *path, const char *p, size_t len, char *err)
 int
 state_flush(struct state *st, uint64_t now_ms, int force, char *err)
 {
-	char		buf[32];
+	char		buf[32 + CODEC_MAX_EPOCH + 2];
+	char		oepoch[CODEC_MAX_EPOCH + 1];
 	uint64_t	v, other;
 	int		n;
 
@@ -441,10 +472,16 @@ state_flush(struct state *st, uint64_t now_ms, int force, char *err)
 	/* Failed or not, the next try waits: no write storm on ENOSPC. */
 	st->saved_at = now_ms;
 	v = st->seq;
-	if (!st->reset && state_read_seq(st->seqpath, &other, NULL) == 0 &&
-	    other > v)
+	/* Another client of this user got further in the same numbering. */
+	if (!st->reset && state_read_seq(st->seqpath, &other, oepoch,
+	    NULL) == 0 && other > v && strcmp(oepoch, st->epoch) == 0)
 		v = other;
-	n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)v);
+	if (st->epoch[0] != '\0')
+		n = snprintf(buf, sizeof(buf), "%llu %s\n",
+		    (unsigned long long)v, st->epoch);
+	else
+		n = snprintf(buf, sizeof(buf), "%llu\n",
+		    (unsigned long long)v);
 	if (state_replace(st->seqpath, buf, (size_t)n, err) == -1)
 		return -1;
 	st->dirty = 0;

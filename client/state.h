@@ -58,6 +58,7 @@ struct state {
 	char		 logpath[PATH_MAX];
 	int		 have_seq;	/* seq is known */
 	uint64_t	 seq;		/* last shown */
+	char		 epoch[CODEC_MAX_EPOCH + 1];	/* its numbering, "" */
 	int		 dirty;		/* seq not written yet */
 	int		 reset;		/* seq went back: write it as is */
 	uint64_t	 saved_at;	/* monotonic ms of the last write */
@@ -103,8 +104,12 @@ void	state_init(struct state *st);
 int	state_open(struct state *st, const char *dir, const char *name,
 	    char *err);
 
-/* Returns 1 with *since set when a seq is known, else 0. */
-int	state_since(const struct state *st, uint64_t *since);
+/*
+ * Returns 1 with *since set when a seq is known, else 0; epoch (at least
+ * CODEC_MAX_EPOCH + 1 bytes, may be NULL) gets the numbering it belongs
+ * to, "" if unknown.
+ */
+int	state_since(const struct state *st, uint64_t *since, char *epoch);
 
 /*
  * Nonzero if a chat message with this seq was already shown, that is,
@@ -117,13 +122,15 @@ void	state_shown(struct state *st, uint64_t seq);
 
 /*
  * The server answered a resume: since is the value it used, first the
- * oldest seq it keeps (0: none), last the newest (0: none).  When since
- * is below the cursor (the server's numbering restarted), the cursor
- * goes back to it.  Returns how many messages after since the server
- * no longer has (dropped by its retention), 0 if none.
+ * oldest seq it keeps (0: none), last the newest (0: none), epoch its
+ * numbering's name ("" or NULL: none; kept when it is a short token),
+ * reset whether our cursor was from another numbering.  When since is
+ * below the cursor (reset, or the numbering restarted), the cursor goes
+ * back to it.  Returns how many messages after since the server no
+ * longer has (dropped by its retention), 0 if none.
  */
 uint64_t state_resumed(struct state *st, uint64_t since, uint64_t first,
-	    uint64_t last);
+	    uint64_t last, const char *epoch, int reset);
 
 /*
  * Write the seq file if the cursor changed and, unless force is set,

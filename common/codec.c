@@ -528,6 +528,13 @@ codec_parse_req(const char *p, size_t len, struct codec_req *req,
 			code = CODEC_E_BAD_MESSAGE;
 			goto fail;
 		}
+		if ((v = json_object_get(root, "epoch")) != NULL &&
+		    copy_string(req->epoch, sizeof(req->epoch), v) == -1) {
+			set_detail(detail, "resume: \"epoch\" must be a "
+			    "string of at most %d bytes", CODEC_MAX_EPOCH);
+			code = CODEC_E_BAD_MESSAGE;
+			goto fail;
+		}
 		req->type = CODEC_REQ_RESUME;
 	} else {
 		set_detail(detail, "unknown \"type\"; expected \"chat\", "
@@ -855,7 +862,8 @@ uint_value(uint64_t v)
 }
 
 char *
-codec_resumed(uint64_t since, uint64_t first, uint64_t last, size_t *lenp)
+codec_resumed(uint64_t since, uint64_t first, uint64_t last,
+    const char *epoch, int reset, size_t *lenp)
 {
 	json_t	*o;
 
@@ -863,7 +871,9 @@ codec_resumed(uint64_t since, uint64_t first, uint64_t last, size_t *lenp)
 	if (add(o, "type", json_string("resumed")) == -1 ||
 	    add(o, "since", uint_value(since)) == -1 ||
 	    add(o, "first", uint_value(first)) == -1 ||
-	    add(o, "last", uint_value(last)) == -1) {
+	    add(o, "last", uint_value(last)) == -1 ||
+	    add(o, "epoch", json_string(epoch)) == -1 ||
+	    (reset && add(o, "reset", json_true()) == -1)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -921,13 +931,15 @@ codec_req_watch(const char *const *users, size_t n, size_t *lenp)
 }
 
 char *
-codec_req_resume(uint64_t since, size_t *lenp)
+codec_req_resume(uint64_t since, const char *epoch, size_t *lenp)
 {
 	json_t	*o;
 
 	o = json_object();
 	if (add(o, "type", json_string("resume")) == -1 ||
-	    add(o, "since", uint_value(since)) == -1) {
+	    add(o, "since", uint_value(since)) == -1 ||
+	    (epoch != NULL && epoch[0] != '\0' &&
+	    add(o, "epoch", json_string(epoch)) == -1)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -1097,6 +1109,19 @@ parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
 			    "\"last\" must be non-negative integers");
 			return -1;
 		}
+		if ((v = json_object_get(root, "epoch")) != NULL &&
+		    copy_string(ev->epoch, sizeof(ev->epoch), v) == -1) {
+			set_detail(detail, "resumed: \"epoch\" must be a short "
+			    "string");
+			return -1;
+		}
+		v = json_object_get(root, "reset");
+		if (v != NULL && !json_is_boolean(v)) {
+			set_detail(detail, "resumed: \"reset\" must be true or "
+			    "false");
+			return -1;
+		}
+		ev->reset = v != NULL && json_is_true(v);
 		ev->type = CODEC_EV_RESUMED;
 		return 0;
 	}

@@ -16,6 +16,7 @@
 #define CODEC_MAX_IDJSON	128	/* bytes of a client "id", as JSON */
 #define CODEC_MAX_WATCH		256	/* users in one watch list */
 #define CODEC_MAX_DETAIL	200	/* bytes of an error detail */
+#define CODEC_MAX_EPOCH		32	/* bytes of a store's epoch */
 
 /* Error codes carried in {"type":"error","error":CODE}. */
 #define CODEC_E_BAD_JSON	"bad_json"	/* not a JSON object */
@@ -53,6 +54,7 @@ struct codec_req {
 	size_t		 nusers;			/* WATCH */
 	char		(*users)[CODEC_MAX_USER + 1];	/* WATCH */
 	uint64_t	 since;				/* RESUME */
+	char		 epoch[CODEC_MAX_EPOCH + 1];	/* RESUME, "" */
 	void		*priv;		/* owns message and users */
 };
 
@@ -103,17 +105,20 @@ char	*codec_who(const char *const *users, size_t n, int truncated,
 char	*codec_presence(const char *user, int online, size_t *lenp);
 /*
  * The answer to a resume: the replay starts after since; first is the
- * oldest seq still kept (0: none), last the newest (0: none yet).
+ * oldest seq still kept (0: none), last the newest (0: none yet); epoch
+ * names the store's numbering; reset: the client's since belonged to
+ * another numbering (its cursor must go back to since).
  */
 char	*codec_resumed(uint64_t since, uint64_t first, uint64_t last,
-	    size_t *lenp);
+	    const char *epoch, int reset, size_t *lenp);
 
 /* Client side: requests. */
 char	*codec_req_chat(const char *target, const char *msg, size_t msglen,
 	    const char *id, size_t *lenp);
 char	*codec_req_who(size_t *lenp);
 char	*codec_req_watch(const char *const *users, size_t n, size_t *lenp);
-char	*codec_req_resume(uint64_t since, size_t *lenp);
+/* epoch NULL or "": none. */
+char	*codec_req_resume(uint64_t since, const char *epoch, size_t *lenp);
 
 /* ---- server to client ---- */
 
@@ -123,7 +128,8 @@ enum codec_ev_type {
 	CODEC_EV_ERROR,		/* {"type":"error","error","detail",["id"]} */
 	CODEC_EV_WHO,		/* {"type":"who","users"} */
 	CODEC_EV_PRESENCE,	/* {"type":"presence","user","online"} */
-	CODEC_EV_RESUMED,	/* {"type":"resumed","since","first","last"} */
+	CODEC_EV_RESUMED,	/* {"type":"resumed","since","first","last",
+				   "epoch",["reset"]} */
 	CODEC_EV_OTHER		/* a type this version does not know */
 };
 
@@ -135,6 +141,8 @@ struct codec_ev {
 	uint64_t	 ts;				/* CHAT, 0 if absent */
 	uint64_t	 seq;				/* CHAT, 0 if absent */
 	uint64_t	 since, first, last;		/* RESUMED */
+	char		 epoch[CODEC_MAX_EPOCH + 1];	/* RESUMED, "" */
+	int		 reset;				/* RESUMED */
 	char		 id[CODEC_MAX_IDJSON + 1];	/* ACK, ERROR */
 	char		 status[16];			/* ACK */
 	char		 error[32];			/* ERROR */

@@ -178,3 +178,18 @@ util_hash_str(const char *s)
 		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h;
 }
+
+void
+util_random_hex(char *out, size_t n)
+{
+	static const char	hex[] = "0123456789abcdef";
+	uint8_t			b;
+	size_t			i;
+
+	for (i = 0; i < n; i++) {
+		arc4random_buf(&b, 1);
+		out[2 * i] = hex[b >> 4];
+		out[2 * i + 1] = hex[b & 15];
+	}
+	out[2 * n] = '\0';
+}

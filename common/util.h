@@ -50,6 +50,9 @@ int	util_set_nonblock(int fd);
  */
 size_t	util_hash_str(const char *s);
 
+/* n random bytes as 2n lowercase hex digits and a NUL into out. */
+void	util_random_hex(char *out, size_t n);
+
 /*
  * Write a printable, NUL-terminated copy of at most srclen bytes of src
  * into dst (dstlen > 0): bytes outside printable ASCII become \xNN,

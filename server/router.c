@@ -11,6 +11,7 @@
  * user comes online or goes offline.
  * It never touches sockets: it calls client_*() in server-client.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,19 +38,22 @@ struct user {
 
 /* A chat message waiting for the pass's commit. */
 struct pend {
-	struct pend	*next;
 	struct client	*from;		/* NULL once it is gone */
 	struct msg	*m;
 	char		 target[CODEC_MAX_USER + 1];
-	char		 id[];		/* the sender's "id", or "" */
+	char		 id[CODEC_MAX_IDJSON + 1];	/* or "" */
 };
+
+/* Kept between passes up to this many; a bigger one is freed. */
+#define PEND_KEEP	1024
 
 struct router {
 	const struct server_config *cfg;
 	struct store	*st;
 	struct user	**tab;
 	size_t		 nbuckets, nusers, nonline;
-	struct pend	*phead, **ptail;
+	struct pend	*pend;		/* this pass's, in order */
+	size_t		 npend, cappend;
 };
 
 struct msg *
@@ -138,7 +142,6 @@ router_new(const struct server_config *cfg, struct store *st)
 		return NULL;
 	r->cfg = cfg;
 	r->st = st;
-	r->ptail = &r->phead;
 	r->nbuckets = ROUTER_BUCKETS;
 	if ((r->tab = calloc(r->nbuckets, sizeof(*r->tab))) == NULL) {
 		free(r);
@@ -170,6 +173,7 @@ router_free(struct router *r)
 		}
 	}
 	free(r->tab);
+	free(r->pend);
 	free(r);
 }
 
@@ -332,7 +336,7 @@ conn_catch_up(struct router *r, struct client *c)
 
 int
 router_attach(struct router *r, struct client *c, const char *id,
-    int resume, uint64_t since)
+    int resume, uint64_t since, const char *epoch)
 {
 	struct user	*u;
 
@@ -353,7 +357,7 @@ router_attach(struct router *r, struct client *c, const char *id,
 		notify_presence(r, u, 1);
 	}
 	if (resume)
-		router_resume(r, c, since);
+		router_resume(r, c, since, epoch);
 	else {
 		/* The seed's way: what no connection was sent yet. */
 		c->seq = u->sent;
@@ -363,18 +367,28 @@ router_attach(struct router *r, struct client *c, const char *id,
 }
 
 void
-router_resume(struct router *r, struct client *c, uint64_t since)
+router_resume(struct router *r, struct client *c, uint64_t since,
+    const char *epoch)
 {
 	struct user	*u = c->user;
+	const char	*ours = store_epoch(r->st);
 	char		*p;
 	size_t		 len;
+	int		 reset = 0;
 
 	if (u == NULL)
 		return;
-	/* Numbering restarted (a new store): replay all of it. */
-	if (since > u->last)
+	/*
+	 * A seq from another numbering (another store file, an earlier
+	 * run of a memory store), or beyond ours: replay all of it.
+	 */
+	if ((epoch != NULL && epoch[0] != '\0' && strcmp(epoch, ours) != 0) ||
+	    since > u->last) {
 		since = 0;
-	p = codec_resumed(since, store_first(r->st, u->id), u->last, &len);
+		reset = 1;
+	}
+	p = codec_resumed(since, store_first(r->st, u->id), u->last, ours,
+	    reset, &len);
 	if (p == NULL || client_send_text(c, p, len) != 0) {
 		free(p);
 		return;
@@ -478,7 +492,7 @@ router_submit(struct router *r, struct client *from, const char *target,
 	struct pend	*p;
 	struct msg	*m;
 	uint64_t	 seq, ts = util_wall_ms();
-	size_t		 len, idlen = strlen(id);
+	size_t		 len;
 	enum store_status s;
 
 	/* Sized for the largest seq, then written in place. */
@@ -487,28 +501,29 @@ router_submit(struct router *r, struct client *from, const char *target,
 	if ((s = store_next(r->st, target, len, caught_up(r, target),
 	    &seq)) != STORE_OK)
 		goto refused;
-	if ((p = malloc(sizeof(*p) + idlen + 1)) == NULL)
-		return ROUTE_NOMEM;
-	if ((m = msg_alloc(len)) == NULL) {
-		free(p);
-		return ROUTE_NOMEM;
+	if (r->npend == r->cappend) {
+		size_t	ncap = r->cappend ? r->cappend * 2 : 64;
+
+		if ((p = reallocarray(r->pend, ncap, sizeof(*p))) == NULL)
+			return ROUTE_NOMEM;
+		r->pend = p;
+		r->cappend = ncap;
 	}
+	if ((m = msg_alloc(len)) == NULL)
+		return ROUTE_NOMEM;
 	m->len = codec_chat_into(m->data, len + 1, from->user->id, msg,
 	    msglen, ts, seq);
 	m->data[m->len] = '\0';
 	m->seq = seq;
 	if ((s = store_append(r->st, target, m, ts)) != STORE_OK) {
 		msg_unref(m);
-		free(p);
 		goto refused;
 	}
-	p->next = NULL;
+	p = &r->pend[r->npend++];
 	p->from = from;
 	p->m = m;
-	memcpy(p->target, target, strlen(target) + 1);
-	memcpy(p->id, id, idlen + 1);
-	*r->ptail = p;
-	r->ptail = &p->next;
+	snprintf(p->target, sizeof(p->target), "%s", target);
+	snprintf(p->id, sizeof(p->id), "%s", id);
 	return ROUTE_PENDING;
 
 refused:
@@ -549,16 +564,19 @@ deliver(struct router *r, struct user *u, struct msg *m)
 void
 router_commit(struct router *r)
 {
-	struct pend	*p, *next;
+	struct pend	*p;
 	struct user	*u;
+	size_t		 i;
 	int		 ok;
 
+	if (r->npend == 0) {
+		(void)store_commit(r->st);	/* cursors, retention */
+		return;
+	}
 	ok = store_commit(r->st) == 0;
-	p = r->phead;
-	r->phead = NULL;
-	r->ptail = &r->phead;
-	for (; p != NULL; p = next) {
-		next = p->next;
+	/* Nothing below submits: the array stays put. */
+	for (i = 0; i < r->npend; i++) {
+		p = &r->pend[i];
 		if (!ok)
 			client_chat_done(p->from, p->id, ROUTE_UNAVAILABLE);
 		else {
@@ -568,18 +586,23 @@ router_commit(struct router *r)
 			    ROUTE_DELIVERED : ROUTE_QUEUED);
 		}
 		msg_unref(p->m);
-		free(p);
+	}
+	r->npend = 0;
+	if (r->cappend > PEND_KEEP) {
+		free(r->pend);
+		r->pend = NULL;
+		r->cappend = 0;
 	}
 }
 
 void
 router_forget(struct router *r, struct client *c)
 {
-	struct pend	*p;
+	size_t	i;
 
-	for (p = r->phead; p != NULL; p = p->next)
-		if (p->from == c)
-			p->from = NULL;
+	for (i = 0; i < r->npend; i++)
+		if (r->pend[i].from == c)
+			r->pend[i].from = NULL;
 }
 
 const char *

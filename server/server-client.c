@@ -51,6 +51,7 @@ struct client_hs {
 	char			 user[CODEC_MAX_USER + 1];
 	uint64_t		 since;	/* ?since=, if resume */
 	int			 resume;
+	char			 epoch[CODEC_MAX_EPOCH + 1];	/* ?epoch= */
 };
 
 /*
@@ -517,7 +518,7 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 			client_error(c, "internal", "out of memory", req.id);
 		break;
 	case CODEC_REQ_RESUME:
-		router_resume(c->srv->router, c, req.since);
+		router_resume(c->srv->router, c, req.since, req.epoch);
 		break;
 	}
 	codec_req_release(&req);
@@ -721,6 +722,16 @@ client_since(struct client *c, const struct hs_request *req)
 	}
 	c->hs->since = n;
 	c->hs->resume = 1;
+	/* A stranger's epoch is just another numbering: no error. */
+	switch (hs_query_param(req->target, "epoch", c->hs->epoch,
+	    sizeof(c->hs->epoch))) {
+	case -1:
+		c->hs->epoch[0] = '\0';	/* none */
+		break;
+	case -2:
+		snprintf(c->hs->epoch, sizeof(c->hs->epoch), "-");
+		break;
+	}
 	return 0;
 }
 
@@ -928,7 +939,7 @@ client_upgrade(struct client *c)
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
 		r = router_attach(c->srv->router, c, h->user, h->resume,
-		    h->since);
+		    h->since, h->epoch);
 		if (r == -1) {
 			log_info("%s #%llu user %s refused: more than %zu "
 			    "connections", client_addr(c),

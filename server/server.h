@@ -277,14 +277,16 @@ struct router	*router_new(const struct server_config *, struct store *);
 void	router_free(struct router *);
 /*
  * Attach c to user id.  With resume, c is sent a "resumed" answer and
- * every kept message after since; without, what no connection of the
- * user was sent yet.  0, -1 (too many connections for this user) or
- * -2 (no memory).
+ * every kept message after since (all of them if epoch, when given,
+ * is not the store's); without, what no connection of the user was
+ * sent yet.  0, -1 (too many connections for this user) or -2 (no
+ * memory).
  */
 int	router_attach(struct router *, struct client *, const char *user,
-	    int resume, uint64_t since);
-/* {"type":"resume"} on an attached connection. */
-void	router_resume(struct router *, struct client *, uint64_t since);
+	    int resume, uint64_t since, const char *epoch);
+/* {"type":"resume"} on an attached connection; epoch NULL or "". */
+void	router_resume(struct router *, struct client *, uint64_t since,
+	    const char *epoch);
 /*
  * Detach a client from its user; unsent is its unwritten chat messages:
  * if it was the user's last connection, the delivery cursor moves back

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 
 #include "server.h"
 #include "store-db.h"
+#include "util.h"
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
 #define DB_VERSION	1
@@ -62,6 +64,7 @@ struct db {
 	sqlite3		*h;
 	sqlite3_stmt	*st[S_NSTMT];
 	int		 in_txn;
+	char		 epoch[17];	/* names this file's numbering */
 	char		 err[256];
 };
 
@@ -73,7 +76,43 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS inbox ("
 	" id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL,"
 	" ts INTEGER NOT NULL, data TEXT NOT NULL);"
-	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_user ON inbox(user, seq);";
+	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_user ON inbox(user, seq);"
+	"CREATE TABLE IF NOT EXISTS meta ("
+	" key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;";
+
+/*
+ * The file's epoch, made once: a client's seq from another file (or a
+ * memory store) means nothing here, and the epoch tells them apart.
+ */
+static int
+load_epoch(struct db *d)
+{
+	sqlite3_stmt	*s;
+	char		 q[96];
+	int		 rc;
+
+	if (sqlite3_prepare_v2(d->h, "SELECT value FROM meta WHERE key = "
+	    "'epoch'", -1, &s, NULL) != SQLITE_OK)
+		return SQLITE_ERROR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		snprintf(d->epoch, sizeof(d->epoch), "%s",
+		    (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return SQLITE_OK;
+	if (rc != SQLITE_DONE)
+		return rc;
+	util_random_hex(d->epoch, 8);
+	snprintf(q, sizeof(q), "INSERT INTO meta(key, value) VALUES "
+	    "('epoch', '%s')", d->epoch);
+	return sqlite3_exec(d->h, q, NULL, NULL, NULL);
+}
+
+const char *
+db_epoch(const struct db *d)
+{
+	return d->epoch;
+}
 
 /* Remember why the last call failed, for db_error(). */
 static int
@@ -288,6 +327,7 @@ db_open(const char *path, int sync_full, char *err, size_t errlen)
 		goto out;
 	}
 	if ((rc = sqlite3_exec(d->h, schema, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = load_epoch(d)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
 		goto bad;
 	for (i = 0; i < S_NSTMT; i++) {

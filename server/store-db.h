@@ -27,6 +27,8 @@ struct db_meta {
 struct db	*db_open(const char *path, int sync_full, char *err,
 		    size_t errlen);
 void	db_close(struct db *);
+/* The file's epoch: 16 hex digits, made when the file was. */
+const char *db_epoch(const struct db *);
 /* The last failure, for logs. */
 const char *db_error(struct db *);
 

@@ -13,6 +13,8 @@
  * --history-bytes, and by age.  When nothing can be dropped the new
  * message is refused (STORE_FULL) instead.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +66,7 @@ struct store {
 	uint64_t	 snap_n, snap_bytes;
 	struct ent	*shead, *stail;	/* memory: delivered, oldest first */
 	uint64_t	 n, bytes;	/* kept, all users */
+	char		 epoch[17];	/* memory: made at open */
 	int		 failing;	/* the last commit failed */
 	int		 batch_failed;	/* the open batch was rolled back */
 	uint64_t	 next_expire;	/* wall ms */
@@ -82,6 +85,7 @@ store_open(const struct store_config *cfg, char *err, size_t errlen)
 	}
 	st->cfg = *cfg;
 	st->nbuckets = STORE_BUCKETS;
+	util_random_hex(st->epoch, 8);
 	if (cfg->path != NULL) {
 		if ((st->db = db_open(cfg->path, cfg->sync_full, err,
 		    errlen)) == NULL) {
@@ -718,6 +722,12 @@ store_expire(struct store *st, uint64_t now)
 	}
 	if (n == EXPIRE_BATCH)
 		st->next_expire = now;	/* more next pass */
+}
+
+const char *
+store_epoch(const struct store *st)
+{
+	return st->db != NULL ? db_epoch(st->db) : st->epoch;
 }
 
 const char *

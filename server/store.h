@@ -99,6 +99,13 @@ void	store_release(struct store *, const char *user);
 /* Age retention; call now and then (it bounds its own work). */
 void	store_expire(struct store *, uint64_t now_wall_ms);
 
+/*
+ * The numbering's name (16 hex digits): a new one for each run of a
+ * memory store, one per SQLite file.  A seq means something only with
+ * its epoch.
+ */
+const char *store_epoch(const struct store *);
+
 /* For /stats and logs: "memory" or "sqlite"; messages and bytes kept. */
 const char *store_kind(const struct store *);
 uint64_t store_count(const struct store *);

@@ -166,7 +166,8 @@ async def test_offline_once(srv, peer):
     got, _ = await session(srv, peer, "aa", st, what="fourth run")
     check(got == [], "fourth run: nothing again (%r)" % got)
     seq = read(seq_file(st, srv.url, "aa"))
-    check(seq == "7\n", "the seq file holds the last seq printed (%r)"
+    check(seq.split()[0] == "7" and len(seq.split()[1]) == 16,
+          "the seq file holds the last seq printed and the epoch (%r)"
           % seq)
     log = read(seq_file(st, srv.url, "aa")[:-4] + ".log") or ""
     entries = [json.loads(l) for l in log.splitlines()]
@@ -185,7 +186,7 @@ async def test_offline_once(srv, peer):
                            what="--no-resume again")
     check(got == [], "--no-resume: no replay of what was delivered (%r)"
           % got)
-    check(read(seq_file(st, srv.url, "aa")) == "7\n",
+    check(read(seq_file(st, srv.url, "aa")) == seq,
           "--no-resume: the seq file is not written")
     check(len((read(seq_file(st, srv.url, "aa")[:-4] + ".log") or "")
               .splitlines()) == 7, "--no-resume: the log is not written")
@@ -274,19 +275,24 @@ async def test_restart():
         await send(peer, "rr", "r1", "r2")
         got, _ = await session(srv, peer, "rr", st, what="before restart")
         check(got == ["r1", "r2"], "before the restart (%r)" % got)
+        # A second run resumes, and learns the server's epoch.
+        got, _ = await session(srv, peer, "rr", st, what="again")
+        check(got == [], "nothing twice before the restart (%r)" % got)
         await peer.close()
-    check(read(seq_file(st, srv.url, "rr")) == "3\n",
-          "seq 3 before the restart")
+    before = read(seq_file(st, srv.url, "rr")).split()
+    check(len(before) == 2 and before[0].isdigit(),
+          "a seq and an epoch before the restart (%r)" % before)
     with Server("--port", str(port), name="after") as srv:
         check(srv.port == port, "the server is back on its port")
         peer = await connect(srv, "bb")
-        await send(peer, "rr", "n1")
+        # More than the old seq: only the epoch shows they are new.
+        await send(peer, "rr", "n1", "n2", "n3", "n4")
         got, _ = await session(srv, peer, "rr", st, what="after restart")
-        check(got == ["n1"], "after a restart: the new numbering is "
-              "followed, nothing dropped (%r)" % got)
-        check(read(seq_file(st, srv.url, "rr")) == "2\n",
-              "after a restart: the seq file follows (%r)"
-              % read(seq_file(st, srv.url, "rr")))
+        check(got == ["n1", "n2", "n3", "n4"], "after a restart: the new "
+              "numbering is followed, nothing dropped (%r)" % got)
+        after = read(seq_file(st, srv.url, "rr")).split()
+        check(int(after[0]) >= 4 and after[1] != before[1],
+              "after a restart: the seq file follows (%r)" % after)
         await peer.close()
 
 

@@ -21,18 +21,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
 from chatlib import check, connect, recv_json, no_message  # noqa: E402
-from chatlib import RawWS  # noqa: E402
+from chatlib import RawWS, send, drain  # noqa: E402
 
 import websockets  # noqa: E402
 
 TMP = chatlib.TMP
 
 
-# ---- helpers (candidates for chatlib) ----
-
-async def send(ws, obj):
-    await ws.send(json.dumps(obj))
-
+# ---- helpers ----
 
 def upath(user, since=None, extra=""):
     """/demo/ws/USER with ?since=N (and extra query parameters)."""
@@ -54,18 +50,6 @@ async def resume(s, user, since, extra="", **kw):
 def resumed_ok(r, since, first, last):
     return (r.get("type") == "resumed" and r.get("since") == since and
             r.get("first") == first and r.get("last") == last)
-
-
-async def drain(ws, quiet=0.5, limit=15):
-    """Every message until quiet seconds pass without one."""
-    out = []
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            out.append(await recv_json(ws, quiet))
-        except asyncio.TimeoutError:
-            break
-    return out
 
 
 async def take(ws, n, timeout=5):
@@ -347,6 +331,9 @@ async def test_persistence():
               "messages sent before are not re-sent")
         on2, r = await resume(s2, "pon", 0)
         check(resumed_ok(r, 0, 1, 3), "after restart ?since=0: %r" % r)
+        epoch = r.get("epoch", "")
+        check(len(epoch) == 16 and "reset" not in r,
+              "resumed names the store's epoch, no reset: %r" % r)
         rep = await take(on2, 3)
         check(rep == evon, "replay after restart is identical (text, "
               "from_user, ts, seq): %r vs %r" % (rep, evon))
@@ -384,6 +371,13 @@ async def test_persistence():
               "seq continues after kill -9 (6): %r" % m)
         off, r = await resume(s3, "poff", 0)
         check(resumed_ok(r, 0, 1, 4), "poff ?since=0: %r" % r)
+        check(r.get("epoch") == epoch, "the same file keeps its epoch "
+              "across kill -9: %r vs %r" % (r.get("epoch"), epoch))
+        w, r = await resume(s3, "poff", 2, "epoch=" + epoch)
+        check(resumed_ok(r, 2, 1, 4) and "reset" not in r,
+              "?since=2 with our epoch: as asked: %r" % r)
+        check(seqs(await take(w, 2)) == [3, 4], "then 3, 4")
+        await w.close()
         got = await take(off, 4)
         check(seqs(got) == [1, 2, 3, 4], "poff history kept: %r"
               % seqs(got))
@@ -394,8 +388,11 @@ async def test_persistence():
     with chatlib.Server("--store", os.path.join(TMP, "other.db"),
                         name="persist-new") as s4:
         w, r = await resume(s4, "pon", 6)
-        check(resumed_ok(r, 0, 0, 0), "new store file: ?since=6 -> "
-              "since 0 first 0 last 0: %r" % r)
+        check(resumed_ok(r, 0, 0, 0) and r.get("reset") is True,
+              "new store file: ?since=6 -> since 0 first 0 last 0, "
+              "reset: %r" % r)
+        check(r.get("epoch") not in ("", None, epoch),
+              "a new file has a new epoch: %r" % r)
         await w.close()
 
 
@@ -410,15 +407,29 @@ async def test_memory_restart():
         await take(w, 3)
         await w.close()
         await c.close()
+    epoch_a = r.get("epoch", "")
     with chatlib.Server(name="mem-b") as s:
         w, r = await resume(s, "mu", 3)
         check(resumed_ok(r, 0, 0, 0), "memory after restart: ?since=3 "
               "-> since 0 first 0 last 0: %r" % r)
+        check(r.get("epoch") != epoch_a, "a new run, a new epoch: %r" % r)
         c = await connect(s, "mc")
         await chat_ack(c, "mu", "new", 1)
         m = await recv_json(w)
         check(m.get("seq") == 1, "memory after restart: seq 1 again: %r"
               % m)
+        await w.close()
+        # More than since arrived meanwhile: without the epoch, since=2
+        # would skip 1 and 2; with it, they are replayed.
+        for i in range(2, 6):
+            await chat_ack(c, "mu", "new%d" % i, i)
+        w, r = await resume(s, "mu", 2, "epoch=" + epoch_a)
+        check(resumed_ok(r, 0, 1, 5) and r.get("reset") is True,
+              "memory after restart, ?since=2&epoch=old: reset to 0: %r"
+              % r)
+        got = await take(w, 5)
+        check(seqs(got) == [1, 2, 3, 4, 5], "all five replayed: %r"
+              % seqs(got))
         await w.close()
         await c.close()
 

@@ -220,11 +220,12 @@ test_seq(void)
 {
 	struct state	st, other;
 	char		dir[PATH_MAX], err[STATE_ERRLEN];
+	char		epoch[CODEC_MAX_EPOCH + 1];
 	uint64_t	since = 99;
 
 	snprintf(dir, sizeof(dir), "%s/seq", top);
 	CHECK_INT(state_open(&st, dir, "s", err), 0);
-	CHECK_INT(state_since(&st, &since), 0);
+	CHECK_INT(state_since(&st, &since, NULL), 0);
 	CHECK(!state_is_dup(&st, 1));
 
 	/* The first message is written at once... */
@@ -253,12 +254,12 @@ test_seq(void)
 	CHECK(!state_is_dup(&st, 0));
 	state_shown(&st, 0);
 	state_shown(&st, 4);	/* never backwards */
-	CHECK(state_since(&st, &since) == 1 && since == 7);
+	CHECK(state_since(&st, &since, NULL) == 1 && since == 7);
 	CHECK_INT(st.dirty, 0);
 
 	/* The next run starts after it. */
 	CHECK_INT(state_open(&other, dir, "s", err), 0);
-	CHECK(state_since(&other, &since) == 1 && since == 7);
+	CHECK(state_since(&other, &since, NULL) == 1 && since == 7);
 
 	/* Another client of the user went further: its value stays. */
 	write_file(st.seqpath, "12\n");
@@ -267,25 +268,48 @@ test_seq(void)
 	CHECK_STR(read_file(st.seqpath), "12\n");
 
 	/* Retention gaps, reported relative to the server's since. */
-	CHECK_INT(state_resumed(&st, 9, 5, 20), 0);
-	CHECK_INT(state_resumed(&st, 9, 10, 20), 0);
-	CHECK_INT(state_resumed(&st, 9, 15, 20), 5);
-	CHECK_INT(state_resumed(&st, 9, 0, 12), 3);	/* nothing kept */
-	CHECK_INT(state_resumed(&st, 9, 0, 0), 0);
-	CHECK(state_since(&st, &since) == 1 && since == 9);
+	CHECK_INT(state_resumed(&st, 9, 5, 20, NULL, 0), 0);
+	CHECK_INT(state_resumed(&st, 9, 10, 20, NULL, 0), 0);
+	CHECK_INT(state_resumed(&st, 9, 15, 20, NULL, 0), 5);
+	CHECK_INT(state_resumed(&st, 9, 0, 12, NULL, 0), 3);	/* nothing kept */
+	CHECK_INT(state_resumed(&st, 9, 0, 0, NULL, 0), 0);
+	CHECK(state_since(&st, &since, NULL) == 1 && since == 9);
 	CHECK_INT(st.dirty, 0);
 
 	/* A restarted server: the cursor follows, and is written as is. */
-	CHECK_INT(state_resumed(&st, 0, 1, 3), 0);
-	CHECK(state_since(&st, &since) == 1 && since == 0);
+	CHECK_INT(state_resumed(&st, 0, 1, 3, NULL, 0), 0);
+	CHECK(state_since(&st, &since, NULL) == 1 && since == 0);
 	CHECK(!state_is_dup(&st, 1));
 	CHECK_INT(state_flush(&st, 30000, 1, err), 0);
 	CHECK_STR(read_file(st.seqpath), "0\n");
 	CHECK_INT(state_open(&other, dir, "s", err), 0);
-	CHECK(state_since(&other, &since) == 1 && since == 0);
+	CHECK(state_since(&other, &since, NULL) == 1 && since == 0);
 	state_shown(&st, 2);
 	CHECK_INT(state_flush(&st, 40000, 1, err), 0);
 	CHECK_STR(read_file(st.seqpath), "2\n");
+
+	/* The server names its numbering: kept with the seq, and sent. */
+	CHECK_INT(state_resumed(&st, 2, 1, 2, "0a1b2c3d4e5f6789", 0), 0);
+	CHECK_INT(state_flush(&st, 50000, 1, err), 0);
+	CHECK_STR(read_file(st.seqpath), "2 0a1b2c3d4e5f6789\n");
+	CHECK_INT(state_open(&other, dir, "s", err), 0);
+	CHECK(state_since(&other, &since, epoch) == 1 && since == 2);
+	CHECK_STR(epoch, "0a1b2c3d4e5f6789");
+	/* Another client's larger seq of another numbering is not kept. */
+	write_file(st.seqpath, "40 ffffffffffffffff\n");
+	state_shown(&st, 3);
+	CHECK_INT(state_flush(&st, 60000, 1, err), 0);
+	CHECK_STR(read_file(st.seqpath), "3 0a1b2c3d4e5f6789\n");
+	/* Reset: our seq was from another numbering; back to the since. */
+	CHECK_INT(state_resumed(&st, 0, 1, 9, "1111222233334444", 1), 0);
+	CHECK(state_since(&st, &since, epoch) == 1 && since == 0);
+	CHECK_STR(epoch, "1111222233334444");
+	CHECK_INT(state_flush(&st, 70000, 1, err), 0);
+	CHECK_STR(read_file(st.seqpath), "0 1111222233334444\n");
+	/* An epoch we could not put in a URL is ignored. */
+	CHECK_INT(state_resumed(&st, 0, 1, 9, "a b&c", 0), 0);
+	CHECK(state_since(&st, &since, epoch) == 1);
+	CHECK_STR(epoch, "1111222233334444");
 }
 
 static void
@@ -308,17 +332,17 @@ test_corrupt(void)
 		err[0] = '\0';
 		CHECK_INT(state_open(&st, dir, "c", err), -1);
 		CHECK(strstr(err, "holds no seq number") != NULL);
-		CHECK_INT(state_since(&st, &since), 0);
+		CHECK_INT(state_since(&st, &since, NULL), 0);
 		/* Still usable: the next message writes a good file. */
 		CHECK(st.seqpath[0] != '\0');
 	}
 	state_shown(&st, 4);
 	CHECK_INT(state_flush(&st, 1000, 1, err), 0);
 	CHECK_INT(state_open(&st, dir, "c", err), 0);
-	CHECK(state_since(&st, &since) == 1 && since == 4);
+	CHECK(state_since(&st, &since, NULL) == 1 && since == 4);
 	write_file(path, "42");		/* no newline is fine */
 	CHECK_INT(state_open(&st, dir, "c", err), 0);
-	CHECK(state_since(&st, &since) == 1 && since == 42);
+	CHECK(state_since(&st, &since, NULL) == 1 && since == 42);
 
 	/* Unreadable (a directory where the file should be). */
 	snprintf(path, sizeof(path), "%s/d.seq", dir);
@@ -326,7 +350,7 @@ test_corrupt(void)
 	err[0] = '\0';
 	CHECK_INT(state_open(&st, dir, "d", err), -1);
 	CHECK(strstr(err, "cannot read") != NULL);
-	CHECK_INT(state_since(&st, &since), 0);
+	CHECK_INT(state_since(&st, &since, NULL), 0);
 	state_shown(&st, 1);
 	err[0] = '\0';
 	CHECK_INT(state_flush(&st, 1000, 1, err), -1);

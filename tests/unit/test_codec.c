@@ -869,11 +869,24 @@ test_history(void)
 	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":1.5}"),
 	    &req, &err, detail), -1);
 
-	s = codec_req_resume(7, &len);
+	s = codec_req_resume(7, NULL, &len);
 	same(s, &len, "{\"type\":\"resume\",\"since\":7}");
-	s = codec_resumed(3, 1, 9, &len);
+	s = codec_req_resume(7, "ab12", &len);
+	CHECK_STR(s, "{\"type\":\"resume\",\"since\":7,"
+	    "\"epoch\":\"ab12\"}");
+	CHECK_INT(codec_parse_req(s, len, &req, &err, detail), 0);
+	CHECK_STR(req.epoch, "ab12");
+	codec_req_release(&req);
+	free(s);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":1,"
+	    "\"epoch\":5}"), &req, &err, detail), -1);
+	CHECK_STR(err, CODEC_E_BAD_MESSAGE);
+	s = codec_resumed(3, 1, 9, "00ff", 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":3,\"first\":1,"
-	    "\"last\":9}");
+	    "\"last\":9,\"epoch\":\"00ff\"}");
+	s = codec_resumed(0, 1, 9, "00ff", 1, &len);
+	same(s, &len, "{\"type\":\"resumed\",\"since\":0,\"first\":1,"
+	    "\"last\":9,\"epoch\":\"00ff\",\"reset\":true}");
 
 	CHECK_INT(codec_parse_ev(S("{\"message\":\"m\",\"from_user\":\"a\","
 	    "\"ts\":1,\"seq\":12}"), &ev, detail), 0);
@@ -890,7 +903,17 @@ test_history(void)
 	    "\"first\":3,\"last\":5}"), &ev, detail), 0);
 	CHECK_INT(ev.type, CODEC_EV_RESUMED);
 	CHECK(ev.since == 2 && ev.first == 3 && ev.last == 5);
+	CHECK_STR(ev.epoch, "");
+	CHECK_INT(ev.reset, 0);
 	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"resumed\",\"since\":0,"
+	    "\"first\":3,\"last\":5,\"epoch\":\"e1\",\"reset\":true}"),
+	    &ev, detail), 0);
+	CHECK_STR(ev.epoch, "e1");
+	CHECK_INT(ev.reset, 1);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"resumed\",\"since\":0,"
+	    "\"first\":3,\"last\":5,\"reset\":1}"), &ev, detail), -1);
 	CHECK_INT(codec_parse_ev(S("{\"type\":\"resumed\",\"since\":2}"),
 	    &ev, detail), -1);
 }

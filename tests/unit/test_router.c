@@ -356,16 +356,16 @@ test_users(void)
 	c = newc();
 	d = newc();
 	CHECK_INT(router_nonline(srv.router), 0);
-	CHECK_INT(router_attach(srv.router, a, "8888", 0, 0), 0);
-	CHECK_INT(router_attach(srv.router, b, "8888", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, a, "8888", 0, 0, NULL), 0);
+	CHECK_INT(router_attach(srv.router, b, "8888", 0, 0, NULL), 0);
 	/* --max-per-user 2 */
-	CHECK_INT(router_attach(srv.router, c, "8888", 0, 0), -1);
+	CHECK_INT(router_attach(srv.router, c, "8888", 0, 0, NULL), -1);
 	CHECK(c->user == NULL);
 	CHECK(a->user != NULL && a->user == b->user);
 	CHECK_INT(router_user_conns(a->user), 2);
 	CHECK_STR(router_user_id(a->user), "8888");
 	CHECK_INT(router_nonline(srv.router), 1);
-	CHECK_INT(router_attach(srv.router, d, "9999", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, d, "9999", 0, 0, NULL), 0);
 	CHECK_INT(router_nonline(srv.router), 2);
 	v = router_online(srv.router, &n);
 	CHECK_INT(n, 2);
@@ -377,7 +377,7 @@ test_users(void)
 	CHECK(a->user == NULL);
 	CHECK_INT(router_user_conns(b->user), 1);
 	CHECK_INT(router_nonline(srv.router), 2);
-	CHECK_INT(router_attach(srv.router, c, "8888", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, c, "8888", 0, 0, NULL), 0);
 	CHECK_INT(router_user_conns(c->user), 2);
 	router_detach(srv.router, b, &none);
 	router_detach(srv.router, c, &none);
@@ -396,7 +396,7 @@ test_users(void)
 	/* An id longer than CODEC_MAX_USER: no memory for it (-2). */
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
-	CHECK_INT(router_attach(srv.router, a, longid, 0, 0), -2);
+	CHECK_INT(router_attach(srv.router, a, longid, 0, 0, NULL), -2);
 	CHECK(a->user == NULL);
 	client_free(a);
 	client_free(b);
@@ -427,7 +427,7 @@ test_watch(void)
 	v = router_online(srv.router, &n);
 	CHECK_INT(n, 0);
 	free(v);
-	CHECK_INT(router_attach(srv.router, a, "6666", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, a, "6666", 0, 0, NULL), 0);
 	CHECK_INT(router_nonline(srv.router), 1);
 	router_detach(srv.router, a, &none);
 	CHECK_INT(router_nonline(srv.router), 0);
@@ -439,7 +439,7 @@ test_watch(void)
 	CHECK(w->watch == NULL);
 	CHECK_INT(router_watch(srv.router, w, users, 2), 0);
 	/* A watcher that is also a user. */
-	CHECK_INT(router_attach(srv.router, w, "5555", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, w, "5555", 0, 0, NULL), 0);
 	router_detach(srv.router, w, &none);
 	CHECK_INT(w->nwatch, 0);
 	CHECK(w->watch == NULL);
@@ -489,7 +489,7 @@ test_submit(int sql)
 		return;
 	}
 	s = newc();
-	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0, NULL), 0);
 	t0 = util_wall_ms();
 	CHECK_INT(submit(s, "2222", "one", "\"i1\""), ROUTE_PENDING);
 	CHECK_INT(submit(s, "2222", "a\"b\\c", "7"), ROUTE_PENDING);
@@ -557,9 +557,9 @@ test_forget(int sql)
 	s1 = newc();
 	s2 = newc();
 	s3 = newc();
-	CHECK_INT(router_attach(srv.router, s1, "1111", 0, 0), 0);
-	CHECK_INT(router_attach(srv.router, s2, "1112", 0, 0), 0);
-	CHECK_INT(router_attach(srv.router, s3, "1113", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, s1, "1111", 0, 0, NULL), 0);
+	CHECK_INT(router_attach(srv.router, s2, "1112", 0, 0, NULL), 0);
+	CHECK_INT(router_attach(srv.router, s3, "1113", 0, 0, NULL), 0);
 	CHECK_INT(submit(s1, "2222", "a", "\"1\""), ROUTE_PENDING);
 	CHECK_INT(submit(s2, "2222", "b", "\"2\""), ROUTE_PENDING);
 	CHECK_INT(submit(s1, "2222", "c", "\"3\""), ROUTE_PENDING);
@@ -602,7 +602,7 @@ test_detach_cursor(int sql)
 	s = newc();
 	t = newc();
 	t2 = newc();
-	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0, NULL), 0);
 	CHECK_INT(submit(s, "2222", "a", ""), ROUTE_PENDING);
 	CHECK_INT(submit(s, "2222", "b", ""), ROUTE_PENDING);
 	CHECK_INT(submit(s, "2222", "c", ""), ROUTE_PENDING);
@@ -610,9 +610,9 @@ test_detach_cursor(int sql)
 	store_sent_set(srv.store, "2222", 3);
 	store_commit(srv.store);
 	/* Without since a connection starts at the cursor. */
-	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0, NULL), 0);
 	CHECK_INT(t->seq, 3);
-	CHECK_INT(router_attach(srv.router, t2, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t2, "2222", 0, 0, NULL), 0);
 	CHECK_INT(t2->seq, 3);
 	/* Not the last one: the cursor stays. */
 	unsent_add(&unsent, 2, 1);
@@ -629,7 +629,7 @@ test_detach_cursor(int sql)
 	CHECK_INT(unsent.n, 0);
 	CHECK_INT(store_sent(srv.store, "2222"), 1);
 	/* The next connection starts there. */
-	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0, NULL), 0);
 	CHECK_INT(t->seq, 1);
 	/* Nothing fresh: the cursor stays. */
 	unsent_add(&unsent, 2, 0);
@@ -664,10 +664,10 @@ test_ws(int sql)
 	s = newc_ws(&sp);
 	t = newc_ws(&tp);
 	w = newc_ws(&wp);
-	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0, NULL), 0);
 	CHECK_INT(router_watch(srv.router, w, users, 2), 0);
 	CHECK_STR(events(w, wp), "presence:2222:0 presence:4444:0");
-	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0, NULL), 0);
 	CHECK_STR(events(w, wp), "presence:2222:1");
 	CHECK_STR(events(t, tp), "");
 
@@ -683,7 +683,7 @@ test_ws(int sql)
 
 	/* Both connections of a user get it, with the same seq. */
 	t2 = newc_ws(&tp2);
-	CHECK_INT(router_attach(srv.router, t2, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t2, "2222", 0, 0, NULL), 0);
 	CHECK_INT(t2->seq, 1);
 	CHECK_INT(submit(s, "2222", "yo", ""), ROUTE_PENDING);
 	router_commit(srv.router);
@@ -716,20 +716,26 @@ test_ws(int sql)
 	router_commit(srv.router);
 	CHECK_STR(events(s, sp), "ack:\"c\":queued");
 	t = newc_ws(&tp);
-	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0, NULL), 0);
 	CHECK_STR(events(t, tp), "chat:7:m7 chat:8:m8");
 	CHECK_INT(store_sent(srv.store, "2222"), 8);
 	CHECK_STR(events(w, wp), "presence:2222:1");
 
 	/* Resume: "resumed", then everything kept after since. */
 	t3 = newc_ws(&tp3);
-	CHECK_INT(router_attach(srv.router, t3, "2222", 1, 5), 0);
+	CHECK_INT(router_attach(srv.router, t3, "2222", 1, 5, NULL), 0);
 	CHECK_STR(events(t3, tp3),
 	    "resumed:5:1:8 chat:6:m chat:7:m7 chat:8:m8");
 	/* Beyond the newest (numbering restarted): from 0. */
-	router_resume(srv.router, t3, 99);
+	router_resume(srv.router, t3, 99, NULL);
 	CHECK_STR(events(t3, tp3), "resumed:0:1:8 chat:1:hi chat:2:yo "
 	    "chat:3:m chat:4:m chat:5:m chat:6:m chat:7:m7 chat:8:m8");
+	/* Another numbering's seq (epoch): from 0; ours: as asked. */
+	router_resume(srv.router, t3, 8, "0123456789abcdef");
+	CHECK_STR(events(t3, tp3), "resumed:0:1:8 chat:1:hi chat:2:yo "
+	    "chat:3:m chat:4:m chat:5:m chat:6:m chat:7:m7 chat:8:m8");
+	router_resume(srv.router, t3, 7, store_epoch(srv.store));
+	CHECK_STR(events(t3, tp3), "resumed:7:1:8 chat:8:m8");
 	/* Then live, to both. */
 	CHECK_INT(submit(s, "2222", "m9", ""), ROUTE_PENDING);
 	router_commit(srv.router);
@@ -737,10 +743,10 @@ test_ws(int sql)
 	CHECK_STR(events(t, tp), "chat:9:m9");
 	/* --max-per-user 2 */
 	x = newc_ws(&xp);
-	CHECK_INT(router_attach(srv.router, x, "2222", 1, 0), -1);
+	CHECK_INT(router_attach(srv.router, x, "2222", 1, 0, NULL), -1);
 	CHECK_STR(events(x, xp), "");
 	/* Another user, watched: presence both ways. */
-	CHECK_INT(router_attach(srv.router, x, "4444", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, x, "4444", 0, 0, NULL), 0);
 	CHECK_STR(events(w, wp), "presence:4444:1");
 	free_ws(x, xp);
 	CHECK_STR(events(w, wp), "presence:4444:0");
@@ -772,9 +778,9 @@ test_numbering(int sql)
 	}
 	s = newc();
 	t = newc_ws(&tp);
-	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0, NULL), 0);
 	/* Online with no inbox yet. */
-	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0, NULL), 0);
 	CHECK_INT(submit(s, "2222", "m1", ""), ROUTE_PENDING);
 	router_commit(srv.router);
 	CHECK_STR(events(t, tp), "chat:1:m1");
@@ -792,7 +798,7 @@ test_numbering(int sql)
 	CHECK_INT(submit(s, "2222", "m3", ""), ROUTE_PENDING);
 	router_commit(srv.router);
 	t = newc_ws(&tp);
-	CHECK_INT(router_attach(srv.router, t, "2222", 1, 2), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 1, 2, NULL), 0);
 	if (sql)
 		CHECK_STR(events(t, tp), "resumed:2:3:3 chat:3:m3");
 	else
@@ -818,7 +824,7 @@ test_catch_up(int sql)
 	}
 	srv.cfg.max_message = 1000;
 	s = newc();
-	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0, NULL), 0);
 	memset(text, 'y', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
 	for (i = 0; i < 150; i++) {
@@ -827,7 +833,7 @@ test_catch_up(int sql)
 			router_commit(srv.router);
 	}
 	t = newc_ws(&tp);
-	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0, NULL), 0);
 	/* Not all at once: at most --max-output bytes are queued. */
 	CHECK(t->seq > 1 && t->seq < 150);
 	CHECK(client_pending(t) <= srv.cfg.max_output);
@@ -881,8 +887,8 @@ test_store_fails(void)
 	}
 	s = newc_ws(&sp);
 	t = newc_ws(&tp);
-	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0), 0);
-	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0), 0);
+	CHECK_INT(router_attach(srv.router, s, "1111", 0, 0, NULL), 0);
+	CHECK_INT(router_attach(srv.router, t, "2222", 0, 0, NULL), 0);
 	CHECK_INT(submit(s, "2222", "ok", "\"0\""), ROUTE_PENDING);
 	router_commit(srv.router);
 	CHECK_STR(events(s, sp), "ack:\"0\":delivered");

@@ -662,7 +662,9 @@ static void
 test_persist(void)
 {
 	struct store	*st = open_st(1, "persist", 100, NOLIM, 100, 0);
+	struct store	*other;
 	uint64_t	 seq = 0;
+	char		 epoch[17];
 	int		 i;
 
 	CHECK(st != NULL);
@@ -677,12 +679,20 @@ test_persist(void)
 	/* Left open: store_close() commits it. */
 	CHECK_INT(put(st, "pb", 30, 2002, NULL), STORE_OK);
 	store_sent_set(st, "pb", 1);
+	snprintf(epoch, sizeof(epoch), "%s", store_epoch(st));
+	CHECK_INT(strlen(epoch), 16);
+	CHECK_INT(strspn(epoch, "0123456789abcdef"), 16);
 	store_close(st);
 
 	st = open_st(1, "persist", 100, NOLIM, 100, 0);
 	CHECK(st != NULL);
 	if (st == NULL)
 		return;
+	/* The file's numbering keeps its name; another store's differs. */
+	CHECK_STR(store_epoch(st), epoch);
+	other = open_st(0, "persist-mem", 100, NOLIM, 100, 0);
+	CHECK(other != NULL && strcmp(store_epoch(other), epoch) != 0);
+	store_close(other);
 	CHECK_INT(store_count(st), 8);
 	CHECK_INT(store_bytes(st), 5 * 20 + 3 * 30);
 	CHECK_INT(store_last(st, "pa"), 5);
