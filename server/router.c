@@ -11,7 +11,6 @@
  * user comes online or goes offline.
  * It never touches sockets: it calls client_*() in server-client.c.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +65,9 @@ msg_alloc(size_t len)
 		return NULL;
 	m->refs = 1;
 	m->seq = 0;
+	m->inext = m->sprev = m->snext = NULL;
+	m->inbox = NULL;
+	m->ts = 0;
 	m->len = len;
 	m->data[len] = '\0';
 	return m;
@@ -522,8 +524,9 @@ router_submit(struct router *r, struct client *from, const char *target,
 	p = &r->pend[r->npend++];
 	p->from = from;
 	p->m = m;
-	snprintf(p->target, sizeof(p->target), "%s", target);
-	snprintf(p->id, sizeof(p->id), "%s", id);
+	/* Both bounded by the codec (CODEC_MAX_USER, CODEC_MAX_IDJSON). */
+	memcpy(p->target, target, strlen(target) + 1);
+	memcpy(p->id, id, strlen(id) + 1);
 	return ROUTE_PENDING;
 
 refused:

@@ -70,6 +70,11 @@ struct server_config {
 struct msg {
 	unsigned	 refs;
 	uint64_t	 seq;			/* in the receiver's inbox */
+	/* Owned by store.c's memory backing while the inbox keeps it. */
+	struct msg	*inext;			/* same inbox, by seq */
+	struct msg	*sprev, *snext;		/* delivered, oldest first */
+	void		*inbox;
+	uint64_t	 ts;
 	size_t		 len;
 	char		 data[];
 };

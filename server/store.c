@@ -28,19 +28,15 @@
 #define EXPIRE_BATCH	256	/* rows looked at per expiry round */
 #define EVICT_BATCH	32
 
-/* The memory backing: one kept message. */
-struct ent {
-	struct ent	*next;		/* same inbox, by seq */
-	struct ent	*sprev, *snext;	/* delivered, in delivery order */
-	struct inbox	*ib;
-	struct msg	*m;
-	uint64_t	 ts;
-};
+/*
+ * The memory backing keeps messages themselves: struct msg has the links
+ * (inext, sprev/snext, inbox, ts), so keeping one costs no allocation.
+ */
 
 struct inbox {
 	struct inbox	*hnext;
-	struct ent	*head, *tail;	/* memory backing, by seq */
-	struct ent	*unsent;	/* first with seq > sent */
+	struct msg	*head, *tail;	/* memory backing, by seq */
+	struct msg	*unsent;	/* first with seq > sent */
 	uint64_t	 last;		/* newest seq assigned */
 	uint64_t	 committed;	/* newest seq readable */
 	uint64_t	 sent;		/* delivery cursor */
@@ -64,7 +60,7 @@ struct store {
 	struct bent	*bat;		/* touched since the last commit */
 	size_t		 nbat, capbat;
 	uint64_t	 snap_n, snap_bytes;
-	struct ent	*shead, *stail;	/* memory: delivered, oldest first */
+	struct msg	*shead, *stail;	/* memory: delivered, oldest first */
 	uint64_t	 n, bytes;	/* kept, all users */
 	char		 epoch[17];	/* memory: made at open */
 	int		 failing;	/* the last commit failed */
@@ -169,7 +165,7 @@ inbox_get(struct store *st, const char *id)
 
 /* Take e off the delivered list. */
 static void
-sent_unlink(struct store *st, struct ent *e)
+sent_unlink(struct store *st, struct msg *e)
 {
 	if (e->sprev != NULL)
 		e->sprev->snext = e->snext;
@@ -183,7 +179,7 @@ sent_unlink(struct store *st, struct ent *e)
 }
 
 static void
-sent_push(struct store *st, struct ent *e)
+sent_push(struct store *st, struct msg *e)
 {
 	e->snext = NULL;
 	e->sprev = st->stail;
@@ -198,21 +194,22 @@ sent_push(struct store *st, struct ent *e)
 static void
 ent_drop_head(struct store *st, struct inbox *ib)
 {
-	struct ent	*e = ib->head;
+	struct msg	*e = ib->head;
 
-	if ((ib->head = e->next) == NULL)
+	if ((ib->head = e->inext) == NULL)
 		ib->tail = NULL;
 	if (ib->unsent == e)
-		ib->unsent = e->next;
+		ib->unsent = e->inext;
 	else
 		sent_unlink(st, e);
 	ib->n--;
-	ib->bytes -= e->m->len;
+	ib->bytes -= e->len;
 	st->n--;
-	st->bytes -= e->m->len;
-	ib->first = ib->head != NULL ? ib->head->m->seq : 0;
-	msg_unref(e->m);
-	free(e);
+	st->bytes -= e->len;
+	ib->first = ib->head != NULL ? ib->head->seq : 0;
+	e->inext = NULL;
+	e->inbox = NULL;
+	msg_unref(e);
 }
 
 /* Free ib if nothing needs it in memory any more. */
@@ -325,7 +322,7 @@ trim(struct store *st, struct inbox *ib, uint64_t upto, uint64_t before)
 	if (ib->n == 0 || ib->first > upto)
 		return 0;
 	if (st->db == NULL) {
-		while (ib->head != NULL && ib->head->m->seq <= upto &&
+		while (ib->head != NULL && ib->head->seq <= upto &&
 		    ib->head->ts < before)
 			ent_drop_head(st, ib);
 		return 0;
@@ -383,7 +380,7 @@ evict(struct store *st, size_t len)
 		if (st->db == NULL) {
 			if (st->shead == NULL)
 				return -1;
-			ib = st->shead->ib;
+			ib = st->shead->inbox;
 			ent_drop_head(st, ib);
 			inbox_maybe_free(st, ib);
 			continue;
@@ -436,7 +433,6 @@ enum store_status
 store_append(struct store *st, const char *user, struct msg *m, uint64_t ts)
 {
 	struct inbox	*ib;
-	struct ent	*e = NULL;
 
 	if (st->batch_failed)
 		return STORE_UNAVAILABLE;
@@ -448,12 +444,11 @@ store_append(struct store *st, const char *user, struct msg *m, uint64_t ts)
 		inbox_maybe_free(st, ib);
 		return STORE_UNAVAILABLE;
 	}
-	if (st->db == NULL && (e = calloc(1, sizeof(*e))) == NULL) {
-		inbox_maybe_free(st, ib);
-		return STORE_NOMEM;
+	if (st->db == NULL && m->inbox != NULL) {
+		log_warn("store: %s: message already kept", user);
+		return STORE_UNAVAILABLE;	/* one inbox per message */
 	}
 	if (batch_touch(st, ib) == -1) {
-		free(e);
 		if (!st->batch_failed)
 			batch_fail(st);
 		return STORE_UNAVAILABLE;
@@ -463,17 +458,18 @@ store_append(struct store *st, const char *user, struct msg *m, uint64_t ts)
 		batch_fail(st);
 		return STORE_UNAVAILABLE;
 	}
-	if (e != NULL) {
-		e->ib = ib;
-		e->m = msg_ref(m);
-		e->ts = ts;
+	if (st->db == NULL) {
+		m->inbox = ib;
+		m->ts = ts;
+		m->inext = m->sprev = m->snext = NULL;
+		msg_ref(m);
 		if (ib->tail != NULL)
-			ib->tail->next = e;
+			ib->tail->inext = m;
 		else
-			ib->head = e;
-		ib->tail = e;
+			ib->head = m;
+		ib->tail = m;
 		if (ib->unsent == NULL)
-			ib->unsent = e;
+			ib->unsent = m;
 	}
 	ib->last = m->seq;
 	if (ib->n++ == 0)
@@ -543,7 +539,7 @@ store_read(struct store *st, const char *user, uint64_t after,
     uint64_t upto, size_t max, size_t bytes, struct msg **out)
 {
 	struct inbox	*ib;
-	struct ent	*e;
+	struct msg	*e;
 	size_t		 got = 0, sum = 0;
 	int		 r;
 
@@ -562,14 +558,13 @@ store_read(struct store *st, const char *user, uint64_t after,
 		inbox_maybe_free(st, ib);
 		return r;
 	}
-	for (e = ib->head; e != NULL && got < max; e = e->next) {
-		if (e->m->seq <= after)
+	for (e = ib->head; e != NULL && got < max; e = e->inext) {
+		if (e->seq <= after)
 			continue;
-		if (e->m->seq > upto ||
-		    (got > 0 && sum + e->m->len > bytes))
+		if (e->seq > upto || (got > 0 && sum + e->len > bytes))
 			break;
-		out[got++] = msg_ref(e->m);
-		sum += e->m->len;
+		out[got++] = msg_ref(e);
+		sum += e->len;
 	}
 	return (int)got;
 }
@@ -622,7 +617,7 @@ void
 store_sent_set(struct store *st, const char *user, uint64_t seq)
 {
 	struct inbox	*ib;
-	struct ent	*e, *stop;
+	struct msg	*e, *stop;
 
 	if ((ib = inbox_get(st, user)) == NULL)
 		return;
@@ -634,17 +629,17 @@ store_sent_set(struct store *st, const char *user, uint64_t seq)
 	}
 	if (st->db == NULL) {
 		if (seq > ib->sent) {
-			for (e = ib->unsent; e != NULL && e->m->seq <= seq;
-			    e = e->next)
+			for (e = ib->unsent; e != NULL && e->seq <= seq;
+			    e = e->inext)
 				sent_push(st, e);
 			ib->unsent = e;
 		} else {
 			stop = ib->unsent;
-			for (e = ib->head; e != NULL && e->m->seq <= seq;
-			    e = e->next)
+			for (e = ib->head; e != NULL && e->seq <= seq;
+			    e = e->inext)
 				;
 			ib->unsent = e;
-			for (; e != NULL && e != stop; e = e->next)
+			for (; e != NULL && e != stop; e = e->inext)
 				sent_unlink(st, e);
 		}
 	} else if (batch_join(st, ib) == -1)
@@ -701,7 +696,7 @@ store_expire(struct store *st, uint64_t now)
 		/* Delivery order is roughly age order: stop at a young one. */
 		for (i = 0; st->shead != NULL && st->shead->ts < cutoff &&
 		    i < EXPIRE_BATCH * 16; i++) {
-			ib = st->shead->ib;
+			ib = st->shead->inbox;
 			ent_drop_head(st, ib);
 			inbox_maybe_free(st, ib);
 		}
