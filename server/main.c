@@ -690,9 +690,13 @@ open_store(const struct server_config *cfg)
 		return NULL;
 	}
 	if (cfg->store_path != NULL)
-		log_info("store '%s': %llu message(s), %llu bytes kept",
-		    cfg->store_path, (unsigned long long)store_count(st),
-		    (unsigned long long)store_bytes(st));
+		log_info("store '%s': %llu message(s), %llu bytes kept, "
+		    "epoch %s", cfg->store_path,
+		    (unsigned long long)store_count(st),
+		    (unsigned long long)store_bytes(st), store_epoch(st));
+	else
+		log_info("inboxes in memory (epoch %s): lost when the server "
+		    "stops", store_epoch(st));
 	return st;
 }
 

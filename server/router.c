@@ -316,13 +316,21 @@ conn_catch_up(struct router *r, struct client *c)
 			return;		/* again when output drains */
 		n = store_read(r->st, u->id, c->seq, u->last, READ_BATCH,
 		    room / 2, v);
-		if (n <= 0) {
-			if (n < 0)
-				log_warn("user %s: cannot read the inbox "
-				    "after seq %llu", u->id,
-				    (unsigned long long)c->seq);
-			else
-				c->seq = u->last;	/* dropped meanwhile */
+		if (n < 0) {
+			/*
+			 * It cannot catch up now: close it, so that its
+			 * client comes back with since and tries again.
+			 */
+			log_warn("user %s: cannot read the inbox after seq "
+			    "%llu: closing #%llu (1011)", u->id,
+			    (unsigned long long)c->seq,
+			    (unsigned long long)c->id);
+			client_close(c, 1011, "history unavailable, resume "
+			    "later");
+			return;
+		}
+		if (n == 0) {
+			c->seq = u->last;	/* dropped meanwhile */
 			return;
 		}
 		for (i = 0; i < n; i++)

@@ -955,10 +955,12 @@ client_upgrade(struct client *c)
 			client_close(c, 1011, "out of memory");
 			return;
 		}
-		log_info("%s #%llu user %s connected (%zu connection%s)",
-		    client_addr(c), (unsigned long long)c->id, h->user,
-		    router_user_conns(c->user),
-		    router_user_conns(c->user) == 1 ? "" : "s");
+		if (c->user != NULL)	/* not closed while replaying */
+			log_info("%s #%llu user %s connected (%zu "
+			    "connection%s)", client_addr(c),
+			    (unsigned long long)c->id, h->user,
+			    router_user_conns(c->user),
+			    router_user_conns(c->user) == 1 ? "" : "s");
 	} else
 		log_info("%s #%llu echo connected", client_addr(c),
 		    (unsigned long long)c->id);
