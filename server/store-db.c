@@ -45,8 +45,14 @@ static const char *const sql[S_NSTMT] = {
 	    "last = ?2, sent = ?3, first = ?4, n = ?5, bytes = ?6",
 	[S_INSERT] = "INSERT INTO inbox(user, seq, ts, data) "
 	    "VALUES (?1, ?2, ?3, ?4)",
+	/*
+	 * The oldest rows up to seq ?2 that come before the user's first
+	 * row stamped ?3 or later: a prefix, even if the clock stepped
+	 * back between two messages.
+	 */
 	[S_TRIM] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 AND "
-	    "ts < ?3 RETURNING length(CAST(data AS BLOB))",
+	    "seq < coalesce((SELECT min(seq) FROM inbox WHERE user = ?1 AND "
+	    "ts >= ?3), ?2 + 1) RETURNING length(CAST(data AS BLOB))",
 	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
 	[S_READ] = "SELECT seq, data FROM inbox WHERE user = ?1 AND "
 	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",

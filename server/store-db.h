@@ -47,9 +47,9 @@ int	db_save(struct db *, const char *user, const struct db_meta *m);
 int	db_insert(struct db *, const char *user, uint64_t seq, uint64_t ts,
 	    const char *data, size_t len);
 /*
- * Delete user's rows with seq <= upto and ts < before; add how many
- * and their bytes to *n and *bytes, and set *first to the oldest seq
- * left (0: none).  0 or -1.
+ * Delete user's oldest rows, up to seq upto and up to the first one
+ * with ts >= before (a prefix); add how many and their bytes to *n and
+ * *bytes, and set *first to the oldest seq left (0: none).  0 or -1.
  */
 int	db_trim(struct db *, const char *user, uint64_t upto, uint64_t before,
 	    uint64_t *n, uint64_t *bytes, uint64_t *first);

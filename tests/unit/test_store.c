@@ -1015,6 +1015,33 @@ test_write_fail(void)
 	store_close(st);
 }
 
+/*
+ * The wall clock may step back between two messages: age retention
+ * still drops only the oldest run, so what is kept stays contiguous.
+ */
+static void
+test_clock_back(int sql)
+{
+	struct store	*st = open_st(sql, "clockback", 100, NOLIM, 100,
+			    1.0 / 86400);	/* one second */
+
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_INT(put(st, "cb", 10, 5000, NULL), STORE_OK);
+	CHECK_INT(put(st, "cb", 10, 10000, NULL), STORE_OK);
+	CHECK_INT(put(st, "cb", 10, 5000, NULL), STORE_OK);	/* stepped back */
+	CHECK_INT(store_commit(st), 0);
+	store_sent_set(st, "cb", 3);
+	CHECK_INT(store_commit(st), 0);
+	store_expire(st, 10500);	/* drops what is older than 9500 */
+	CHECK_INT(store_commit(st), 0);
+	CHECK_STR(rdall(st, "cb"), "2 3");
+	CHECK_INT(store_first(st, "cb"), 2);
+	CHECK_INT(store_count(st), 2);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1040,6 +1067,7 @@ main(void)
 		test_rollback(sql);
 		test_expire(sql);
 		test_hold(sql);
+		test_clock_back(sql);
 	}
 	test_persist();
 	test_open_errors();
