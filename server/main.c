@@ -371,13 +371,13 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 			if (util_parse_ll(optarg, 0, 10000000, &v) != 0)
 				bad_value("--queue-limit", optarg,
 				    "expected 0 to 10000000 messages");
-			cfg->queue_limit = (size_t)v;
+			cfg->store.queue_limit = (size_t)v;
 			break;
 		case OPT_QUEUE_BYTES:
 			if (util_parse_size(optarg, 1024, 1LL << 40, &v) != 0)
 				bad_value("--history-bytes", optarg,
 				    "expected 1k to 1048576m bytes");
-			cfg->history_bytes = (size_t)v;
+			cfg->store.history_bytes = (size_t)v;
 			break;
 		case OPT_HISTORY_DAYS: {
 			char	*end;
@@ -389,25 +389,25 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 			    !(d >= 0 && d <= 36500))
 				bad_value("--history-days", optarg,
 				    "expected 0 (no limit) to 36500 days");
-			cfg->history_days = d;
+			cfg->store.history_days = d;
 			break;
 		}
 		case OPT_HISTORY_LIMIT:
 			if (util_parse_ll(optarg, 1, 10000000, &v) != 0)
 				bad_value("--history-limit", optarg,
 				    "expected 1 to 10000000 messages");
-			cfg->history_limit = (size_t)v;
+			cfg->store.history_limit = (size_t)v;
 			break;
 		case OPT_STORE:
 			if (optarg[0] == '\0')
 				bad_value("--store", optarg, "expected a file");
-			cfg->store_path = optarg;
+			cfg->store.path = optarg;
 			break;
 		case OPT_STORE_SYNC:
 			if (strcmp(optarg, "full") == 0)
-				cfg->store_sync_full = 1;
+				cfg->store.sync_full = 1;
 			else if (strcmp(optarg, "normal") == 0)
-				cfg->store_sync_full = 0;
+				cfg->store.sync_full = 0;
 			else
 				bad_value("--store-sync", optarg,
 				    "expected normal or full");
@@ -674,24 +674,16 @@ reload_tls(struct server *s)
 static struct store *
 open_store(const struct server_config *cfg)
 {
-	struct store_config	sc;
-	struct store		*st;
-	char			 err[512];
+	struct store	*st;
+	char		 err[512];
 
-	memset(&sc, 0, sizeof(sc));
-	sc.path = cfg->store_path;
-	sc.sync_full = cfg->store_sync_full;
-	sc.history_limit = cfg->history_limit;
-	sc.history_days = cfg->history_days;
-	sc.history_bytes = cfg->history_bytes;
-	sc.queue_limit = cfg->queue_limit;
-	if ((st = store_open(&sc, err, sizeof(err))) == NULL) {
+	if ((st = store_open(&cfg->store, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "chat-server: %s\n", err);
 		return NULL;
 	}
-	if (cfg->store_path != NULL)
+	if (cfg->store.path != NULL)
 		log_info("store '%s': %llu message(s), %llu bytes kept, "
-		    "epoch %s", cfg->store_path,
+		    "epoch %s", cfg->store.path,
 		    (unsigned long long)store_count(st),
 		    (unsigned long long)store_bytes(st), store_epoch(st));
 	else
@@ -777,10 +769,12 @@ main(int argc, char **argv)
 		.max_message = 64 * 1024,
 		.max_output = 1024 * 1024,
 		.max_per_user = 8,
-		.queue_limit = 1000,
-		.history_limit = 1000,
-		.history_days = 30,
-		.history_bytes = SIZE_MAX,	/* by the store's kind */
+		.store = {
+			.queue_limit = 1000,
+			.history_limit = 1000,
+			.history_days = 30,
+			.history_bytes = SIZE_MAX,	/* by the store's kind */
+		},
 		.handshake_timeout = 10000,
 		.ping_interval = 30000,
 		.idle_timeout = 75000,
@@ -799,8 +793,8 @@ main(int argc, char **argv)
 	log_batch();
 	parse_options(argc, argv, &cfg, &level, &use_poll);
 	log_init("chat-server", level, stderr);
-	if (cfg.history_bytes == SIZE_MAX)
-		cfg.history_bytes = cfg.store_path != NULL ?
+	if (cfg.store.history_bytes == SIZE_MAX)
+		cfg.store.history_bytes = cfg.store.path != NULL ?
 		    (size_t)1 << 30 : (size_t)64 << 20;
 
 	memset(&sa, 0, sizeof(sa));

@@ -580,11 +580,7 @@ router_commit(struct router *r)
 	size_t		 i;
 	int		 ok;
 
-	if (r->npend == 0) {
-		(void)store_commit(r->st);	/* cursors, retention */
-		return;
-	}
-	ok = store_commit(r->st) == 0;
+	ok = store_commit(r->st) == 0;	/* also cursors, retention */
 	/* Nothing below submits: the array stays put. */
 	for (i = 0; i < r->npend; i++) {
 		p = &r->pend[i];

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "store.h"
 
 struct ws_conn;
 struct tp;
@@ -55,12 +56,7 @@ struct server_config {
 	size_t		 max_message;		/* bytes in one message */
 	size_t		 max_output;		/* bytes buffered per client */
 	size_t		 max_per_user;		/* connections per user id */
-	size_t		 queue_limit;		/* undelivered messages per user */
-	size_t		 history_limit;		/* messages kept per user */
-	size_t		 history_bytes;		/* bytes kept, all users */
-	double		 history_days;		/* age of delivered ones */
-	const char	*store_path;		/* --store, NULL: memory */
-	int		 store_sync_full;	/* --store-sync full */
+	struct store_config store;		/* --store, --history-*, -Q */
 	uint64_t	 handshake_timeout;	/* ms */
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 idle_timeout;		/* ms */

@@ -80,9 +80,11 @@ store_open(const struct store_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	st->cfg = *cfg;
+	st->cfg.path = NULL;	/* the caller's; used only here */
 	st->nbuckets = STORE_BUCKETS;
-	util_random_hex(st->epoch, 8);
-	if (cfg->path != NULL) {
+	if (cfg->path == NULL)
+		util_random_hex(st->epoch, 8);	/* this run's numbering */
+	else {
 		if ((st->db = db_open(cfg->path, cfg->sync_full, err,
 		    errlen)) == NULL) {
 			store_close(st);

@@ -45,7 +45,6 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct server	 s;
-	struct store_config sc;
 	struct client	*c;
 	char		 err[256];
 	struct sockaddr_in sin;
@@ -62,17 +61,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.cfg.max_message = 1024;
 	s.cfg.max_output = 8 * 1024;
 	s.cfg.max_per_user = 2;
-	s.cfg.queue_limit = 8;
-	s.cfg.history_limit = 16;
-	s.cfg.history_bytes = 4096;
+	s.cfg.store.queue_limit = 8;
+	s.cfg.store.history_limit = 16;
+	s.cfg.store.history_bytes = 4096;
 	s.cfg.handshake_timeout = 1000;
 	s.now = util_mono_ms();
 	s.epfd = -1;
-	memset(&sc, 0, sizeof(sc));
-	sc.history_limit = s.cfg.history_limit;
-	sc.history_bytes = s.cfg.history_bytes;
-	sc.queue_limit = s.cfg.queue_limit;
-	if ((s.store = store_open(&sc, err, sizeof(err))) == NULL)
+	if ((s.store = store_open(&s.cfg.store, err, sizeof(err))) == NULL)
 		return 0;
 	if ((s.router = router_new(&s.cfg, s.store)) == NULL) {
 		store_close(s.store);

@@ -39,9 +39,11 @@
 
 static const struct server_config base = {
 	.max_per_user = 2,
-	.queue_limit = 3,
-	.history_limit = 100000,
-	.history_bytes = 1 << 20,
+	.store = {
+		.queue_limit = 3,
+		.history_limit = 100000,
+		.history_bytes = 1 << 20,
+	},
 	.max_output = 65536,
 	.max_message = 4096,
 };
@@ -59,25 +61,22 @@ rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
 static int
 setup(int sql, const char *name, size_t qlimit, double days)
 {
-	struct store_config	sc;
-	char			path[1200], err[512];
+	char	path[1200], err[512];
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = base;
-	srv.cfg.queue_limit = qlimit;
-	memset(&sc, 0, sizeof(sc));
+	srv.cfg.store.queue_limit = qlimit;
+	srv.cfg.store.history_days = days;
 	if (sql) {
 		snprintf(path, sizeof(path), "%s/%s.db", top, name);
-		sc.path = path;
+		srv.cfg.store.path = path;
 	}
-	sc.history_limit = srv.cfg.history_limit;
-	sc.history_bytes = srv.cfg.history_bytes;
-	sc.queue_limit = srv.cfg.queue_limit;
-	sc.history_days = srv.cfg.history_days = days;
-	if ((srv.store = store_open(&sc, err, sizeof(err))) == NULL) {
+	if ((srv.store = store_open(&srv.cfg.store, err, sizeof(err))) ==
+	    NULL) {
 		fprintf(stderr, "store_open: %s\n", err);
 		return -1;
 	}
+	srv.cfg.store.path = NULL;	/* path is on this stack */
 	if ((srv.router = router_new(&srv.cfg, srv.store)) == NULL) {
 		store_close(srv.store);
 		return -1;
