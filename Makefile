@@ -19,8 +19,11 @@ WSLAY_LIBS :=	$(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
 DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3)
 COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson)
 CURSES_LIBS :=	$(shell $(PKG_CONFIG) --libs ncursesw)
-# The server's store; only the server's objects use it.
-SQLITE_LIBS :=	$(shell $(PKG_CONFIG) --libs sqlite3)
+# The server's store (SQLite) and cluster link (NATS, libnats-dev);
+# only the server's objects use them.
+SERVER_LIBS :=	$(shell $(PKG_CONFIG) --libs sqlite3) \
+		$(shell $(PKG_CONFIG) --libs libnats 2>/dev/null || echo -lnats) \
+		-lpthread
 
 WARN =		-Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 		-Wmissing-prototypes -Wwrite-strings -Wpointer-arith -Wundef \
@@ -84,7 +87,7 @@ MAN7 :=		$(wildcard man/*.7)
 all: $(PROGS) $(EXTRAS)
 
 $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(SQLITE_LIBS) $(COMMON_LIBS) -lm
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(COMMON_LIBS) -lm
 
 $(BUILD)/chat-client: $(CLIENT_OBJ) $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(CURSES_LIBS) $(COMMON_LIBS) -lm
@@ -99,7 +102,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) tests
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -Itests/unit -Iserver -Iclient $(FINAL_LDFLAGS) \
 	    -o $@ $< $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) \
-	    $(CURSES_LIBS) $(SQLITE_LIBS) $(COMMON_LIBS) -lm
+	    $(CURSES_LIBS) $(SERVER_LIBS) $(COMMON_LIBS) -lm
 
 $(BUILD)/tests/%: tests/tools/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)
@@ -109,13 +112,13 @@ $(BUILD)/tests/%: tests/tools/%.c $(COMMON_OBJ)
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(SERVER_LIB) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -Iserver $(FINAL_LDFLAGS) -o $@ $< \
-	    tests/fuzz/replay.c $(SERVER_LIB) $(COMMON_OBJ) $(SQLITE_LIBS) \
+	    tests/fuzz/replay.c $(SERVER_LIB) $(COMMON_OBJ) $(SERVER_LIBS) \
 	    $(COMMON_LIBS) -lm
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(SERVER_LIB) $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -Iserver $(FINAL_LDFLAGS) -fsanitize=fuzzer \
-	    -o $@ $< $(SERVER_LIB) $(COMMON_OBJ) $(SQLITE_LIBS) $(COMMON_LIBS) -lm
+	    -o $@ $< $(SERVER_LIB) $(COMMON_OBJ) $(SERVER_LIBS) $(COMMON_LIBS) -lm
 
 # libFuzzer needs clang; objects are instrumented, so they live apart.
 fuzz:

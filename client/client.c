@@ -187,6 +187,8 @@ client_resumed(struct client *c, const struct codec_ev *ev)
 	had = state_since(&c->state, &was, NULL);
 	dropped = state_resumed(&c->state, ev->since, ev->first, ev->last,
 	    ev->epoch, ev->reset);
+	if (ev->sparse)
+		dropped = 0;	/* seqs skip (a cluster): no count to give */
 	log_info("resumed after %llu (first %llu, last %llu)",
 	    (unsigned long long)ev->since, (unsigned long long)ev->first,
 	    (unsigned long long)ev->last);

@@ -863,7 +863,7 @@ uint_value(uint64_t v)
 
 char *
 codec_resumed(uint64_t since, uint64_t first, uint64_t last,
-    const char *epoch, int reset, size_t *lenp)
+    const char *epoch, int reset, int sparse, size_t *lenp)
 {
 	json_t	*o;
 
@@ -873,7 +873,8 @@ codec_resumed(uint64_t since, uint64_t first, uint64_t last,
 	    add(o, "first", uint_value(first)) == -1 ||
 	    add(o, "last", uint_value(last)) == -1 ||
 	    add(o, "epoch", json_string(epoch)) == -1 ||
-	    (reset && add(o, "reset", json_true()) == -1)) {
+	    (reset && add(o, "reset", json_true()) == -1) ||
+	    (sparse && add(o, "sparse", json_true()) == -1)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -1122,6 +1123,8 @@ parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
 			return -1;
 		}
 		ev->reset = v != NULL && json_is_true(v);
+		v = json_object_get(root, "sparse");
+		ev->sparse = v != NULL && json_is_true(v);
 		ev->type = CODEC_EV_RESUMED;
 		return 0;
 	}

@@ -29,6 +29,7 @@
 #define CODEC_E_TOO_MANY	"too_many_watches"
 #define CODEC_E_RATE_LIMITED	"rate_limited"	/* over --rate */
 #define CODEC_E_STORE		"store_unavailable" /* not made durable */
+#define CODEC_E_CLUSTER		"cluster_unavailable" /* NATS unreachable */
 
 /* Nonzero if p[0..len) is a valid user id: 1-64 of [A-Za-z0-9._-]. */
 int	codec_valid_user(const char *p, size_t len);
@@ -107,10 +108,11 @@ char	*codec_presence(const char *user, int online, size_t *lenp);
  * The answer to a resume: the replay starts after since; first is the
  * oldest seq still kept (0: none), last the newest (0: none yet); epoch
  * names the store's numbering; reset: the client's since belonged to
- * another numbering (its cursor must go back to since).
+ * another numbering (its cursor must go back to since); sparse: seqs
+ * increase but skip (a cluster), so first > since + 1 is no gap.
  */
 char	*codec_resumed(uint64_t since, uint64_t first, uint64_t last,
-	    const char *epoch, int reset, size_t *lenp);
+	    const char *epoch, int reset, int sparse, size_t *lenp);
 
 /* Client side: requests. */
 char	*codec_req_chat(const char *target, const char *msg, size_t msglen,
@@ -129,7 +131,7 @@ enum codec_ev_type {
 	CODEC_EV_WHO,		/* {"type":"who","users"} */
 	CODEC_EV_PRESENCE,	/* {"type":"presence","user","online"} */
 	CODEC_EV_RESUMED,	/* {"type":"resumed","since","first","last",
-				   "epoch",["reset"]} */
+				   "epoch",["reset"],["sparse"]} */
 	CODEC_EV_OTHER		/* a type this version does not know */
 };
 
@@ -143,6 +145,7 @@ struct codec_ev {
 	uint64_t	 since, first, last;		/* RESUMED */
 	char		 epoch[CODEC_MAX_EPOCH + 1];	/* RESUMED, "" */
 	int		 reset;				/* RESUMED */
+	int		 sparse;			/* RESUMED */
 	char		 id[CODEC_MAX_IDJSON + 1];	/* ACK, ERROR */
 	char		 status[16];			/* ACK */
 	char		 error[32];			/* ERROR */

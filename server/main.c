@@ -27,6 +27,7 @@
 #include "codec.h"
 #include "handshake.h"
 #include "jwt.h"
+#include "cluster.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -63,6 +64,7 @@ usage(int status)
 "                   [--history-bytes size] [--history-days days]\n"
 "                   [--history-limit n] [--store file]\n"
 "                   [--store-sync normal | full] [--tls-port port]\n"
+"                   [--cluster nats://host:port[,...]]\n"
 "                   [--allow-origin origin] [--burst n]\n"
 "                   [--jwt-secret-file file] [--max-per-ip n]\n"
 "                   [--rate msgs-per-s] [--stats-token token]\n"
@@ -72,6 +74,8 @@ usage(int status)
 "\n"
 "  -C, --cert FILE             TLS certificate chain (PEM): serve wss://\n"
 "  -c, --max-clients N         connections at once (default 10000)\n"
+"      --cluster URLS          join the nodes on these NATS servers\n"
+"                              (nats://host:port, comma-separated)\n"
 "  -h, --help                  show this help and exit\n"
 "  -I, --idle-timeout DUR      close clients silent this long (default 75s)\n"
 "  -i, --ping-interval DUR     ping clients silent this long (default 30s)\n"
@@ -218,6 +222,26 @@ usage:
 	return 2;
 }
 
+/* --cluster: 1 to 16 comma-separated nats://HOST[:PORT] URLs. */
+static int
+cluster_urls_ok(const char *v)
+{
+	const char	*p = v, *end;
+	size_t		 n = 0;
+
+	for (;;) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) <= 7 || strncmp(p, "nats://", 7) != 0 ||
+		    ++n > 16)
+			return 0;
+		if (*end == '\0')
+			return strlen(v) < 512;
+		p = end + 1;
+	}
+}
+
 static void
 parse_options(int argc, char **argv, struct server_config *cfg, int *level,
     int *use_poll)
@@ -225,7 +249,7 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER, OPT_TLS_PORT,
 		OPT_ALLOW_ORIGIN, OPT_BURST, OPT_JWT_SECRET, OPT_MAX_PER_IP,
 		OPT_RATE, OPT_STATS_TOKEN, OPT_HISTORY_DAYS, OPT_HISTORY_LIMIT,
-		OPT_STORE, OPT_STORE_SYNC };
+		OPT_STORE, OPT_STORE_SYNC, OPT_CLUSTER };
 	static const struct option longopts[] = {
 		{ "cert", required_argument, NULL, 'C' },
 		{ "max-clients", required_argument, NULL, 'c' },
@@ -244,6 +268,7 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 		{ "history-limit", required_argument, NULL, OPT_HISTORY_LIMIT },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "store-sync", required_argument, NULL, OPT_STORE_SYNC },
+		{ "cluster", required_argument, NULL, OPT_CLUSTER },
 		{ "poller", required_argument, NULL, OPT_POLLER },
 		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
 		{ "allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN },
@@ -403,6 +428,13 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 				bad_value("--store", optarg, "expected a file");
 			cfg->store.path = optarg;
 			break;
+		case OPT_CLUSTER:
+			if (!cluster_urls_ok(optarg))
+				bad_value("--cluster", optarg, "expected "
+				    "nats://HOST:PORT[,nats://HOST:PORT...] (at "
+				    "most 16)");
+			cfg->cluster = optarg;
+			break;
 		case OPT_STORE_SYNC:
 			if (strcmp(optarg, "full") == 0)
 				cfg->store.sync_full = 1;
@@ -462,6 +494,11 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 		fprintf(stderr, "chat-server: --max-output (%zu) must be at "
 		    "least 7 times --max-message (%zu) plus 32k\n",
 		    cfg->max_output, cfg->max_message);
+		exit(2);
+	}
+	if (cfg->cluster != NULL && cfg->store.path != NULL) {
+		fprintf(stderr, "chat-server: --cluster and --store exclude "
+		    "each other: a cluster keeps history in JetStream\n");
 		exit(2);
 	}
 	if ((cfg->cert == NULL) != (cfg->key == NULL)) {
@@ -686,7 +723,7 @@ open_store(const struct server_config *cfg)
 		    "epoch %s", cfg->store.path,
 		    (unsigned long long)store_count(st),
 		    (unsigned long long)store_bytes(st), store_epoch(st));
-	else
+	else if (cfg->cluster == NULL)
 		log_info("inboxes in memory (epoch %s): lost when the server "
 		    "stops", store_epoch(st));
 	return st;
@@ -720,6 +757,8 @@ run(struct server *s)
 				client_timers(c);
 			next_sweep = s->now + SWEEP_MS;
 		}
+		if (s->cluster != NULL)
+			cluster_tick(s->cluster, s->now);
 		/* The pass's group commit, then its answers go out. */
 		router_commit(s->router);
 		store_expire(s->store, util_wall_ms());
@@ -744,7 +783,11 @@ run(struct server *s)
 		/* Clients are reaped only in server_process_touched(). */
 		for (i = 0; i < n; i++) {
 			r = &s->ready[i];
-			if ((c = r->c) == NULL) {
+			if ((c = r->c) == NULL && r->lidx == s->nlst) {
+				cluster_process(s->cluster);
+				continue;
+			}
+			if (c == NULL) {
 				if (!s->shutting_down &&
 				    accept_clients(s, r->lidx))
 					paused_until = s->now + ACCEPT_PAUSE_MS;
@@ -837,6 +880,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "chat-server: out of memory\n");
 		return 1;
 	}
+	s.wakefd = -1;
+	if (s.cfg.cluster != NULL) {
+		if ((s.cluster = cluster_new(&s, s.cfg.cluster, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "chat-server: %s\n", err);
+			router_free(s.router);
+			store_close(s.store);
+			ipcount_free(s.ipc);
+			tp_tls_free(s.tls);
+			return 2;
+		}
+		s.wakefd = cluster_wakefd(s.cluster);
+		router_set_cluster(s.router, s.cluster);
+	}
 	s.lst[0].fd = listen_on(&s.cfg, s.cfg.port, shown, sizeof(shown));
 	s.lst[0].tls = s.tls != NULL && s.cfg.tls_port == -1;
 	s.nlst = 1;
@@ -864,6 +921,10 @@ main(int argc, char **argv)
 	}
 	server_close_listeners(&s);
 	server_loop_release(&s);
+	/* Cursors go out before NATS does. */
+	router_commit(s.router);
+	router_set_cluster(s.router, NULL);
+	cluster_free(s.cluster);
 	router_free(s.router);
 	store_close(s.store);
 	ipcount_free(s.ipc);

@@ -10,10 +10,19 @@
  * behind), keeps the store's delivery cursor, and tells watchers when a
  * user comes online or goes offline.
  * It never touches sockets: it calls client_*() in server-client.c.
+ *
+ * In a cluster (router_set_cluster()) the inboxes live in JetStream: a
+ * message is published (cluster.c) and acknowledged when stored; the
+ * nodes of its target are told its seq, and each connection behind
+ * fetches what it has not been sent, one message at a time, so that
+ * replay and live delivery are one path.  Seqs are then increasing but
+ * not contiguous.  While NATS is away, messages between users with
+ * connections on this node still go (live, without seq).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -29,6 +38,7 @@ struct user {
 	uint64_t	 last;		/* newest committed seq (if online) */
 	uint64_t	 sent;		/* the store's cursor (if online) */
 	int		 held;		/* its inbox, by store_hold() */
+	int		 cdirty;	/* cluster: cursor not yet published */
 	struct client	**watchers;
 	uint32_t	 nconns;
 	uint32_t	 nwatchers, capwatchers;
@@ -46,9 +56,22 @@ struct pend {
 /* Kept between passes up to this many; a bigger one is freed. */
 #define PEND_KEEP	1024
 
+/* A connection's sync with JetStream (cluster only). */
+enum { CL_UNSYNCED, CL_LOOKUP, CL_SYNCED };
+
+struct clconn {
+	int		 state;
+	int		 resume, synced_once, fetching, waiting, failed;
+	uint64_t	 since, first, last, cursor;
+	char		 epoch[17];	/* the client's, or "" */
+};
+
 struct router {
 	const struct server_config *cfg;
 	struct store	*st;
+	struct cluster	*cl;		/* NULL: alone */
+	struct user	**dirty;	/* cursors to publish this pass */
+	size_t		 ndirty, capdirty;
 	struct user	**tab;
 	size_t		 nbuckets, nusers, nonline;
 	struct pend	*pend;		/* this pass's, in order */
@@ -153,8 +176,22 @@ router_new(const struct server_config *cfg, struct store *st)
 }
 
 static void
+cursor_flush(struct router *r, struct user *u)
+{
+	if (u->cdirty)
+		cluster_cursor(r->cl, u->id, u->sent);
+	u->cdirty = 0;
+}
+
+static void
 user_free(struct router *r, struct user *u)
 {
+	size_t	i;
+
+	cursor_flush(r, u);
+	for (i = 0; i < r->ndirty; i++)
+		if (r->dirty[i] == u)
+			r->dirty[i] = NULL;
 	free(u->watchers);
 	free(u);
 }
@@ -176,6 +213,7 @@ router_free(struct router *r)
 	}
 	free(r->tab);
 	free(r->pend);
+	free(r->dirty);
 	free(r);
 }
 
@@ -274,6 +312,35 @@ notify_presence(struct router *r, struct user *u, int online)
 	free(p);
 }
 
+/* u->sent moved: tell the store, or publish it at the pass's end. */
+static void
+cursor_set(struct router *r, struct user *u)
+{
+	struct user	**d;
+
+	if (r->cl == NULL) {
+		store_sent_set(r->st, u->id, u->sent);
+		return;
+	}
+	if (u->cdirty)
+		return;
+	if (r->ndirty == r->capdirty) {
+		size_t	ncap = r->capdirty ? r->capdirty * 2 : 64;
+
+		if ((d = reallocarray(r->dirty, ncap, sizeof(*d))) == NULL) {
+			cluster_cursor(r->cl, u->id, u->sent);
+			return;
+		}
+		r->dirty = d;
+		r->capdirty = ncap;
+	}
+	u->cdirty = 1;
+	r->dirty[r->ndirty++] = u;
+}
+
+static void	cl_catch_up(struct router *, struct client *);
+static void	cl_sync(struct router *, struct client *);
+
 /*
  * Send m to c and move c's place in the inbox; the first send of a
  * seq moves the user's delivery cursor.  0, or -1 if c could not take
@@ -290,7 +357,7 @@ conn_send(struct router *r, struct client *c, struct msg *m)
 	if (m->seq > u->sent) {
 		u->sent = m->seq;
 		c->inflight.tail->fresh = 1;
-		store_sent_set(r->st, u->id, m->seq);
+		cursor_set(r, u);
 	}
 	return 0;
 }
@@ -309,6 +376,10 @@ conn_catch_up(struct router *r, struct client *c)
 	size_t		 room, need = r->cfg->max_message + 256;
 	int		 n, i, all;
 
+	if (r->cl != NULL) {
+		cl_catch_up(r, c);
+		return;
+	}
 	while (c->user != NULL && !c->cut && !c->dead && c->seq < u->last) {
 		room = client_room(c);
 		if (room < need && (room < r->cfg->max_output ||
@@ -356,9 +427,29 @@ router_attach(struct router *r, struct client *c, const char *id,
 		user_maybe_free(r, u);
 		return -1;
 	}
+	if (r->cl != NULL &&
+	    (c->clc = calloc(1, sizeof(*c->clc))) == NULL) {
+		user_maybe_free(r, u);
+		return -2;
+	}
 	c->user = u;
 	c->unext = u->conns;
 	u->conns = c;
+	if (r->cl != NULL) {
+		if (u->nconns++ == 0) {
+			cluster_user_local(r->cl, id, 1);
+			r->nonline++;
+			if (!cluster_user_remote(r->cl, id))
+				notify_presence(r, u, 1);
+		}
+		c->clc->resume = resume;
+		c->clc->since = since;
+		if (epoch != NULL)
+			snprintf(c->clc->epoch, sizeof(c->clc->epoch), "%s",
+			    epoch);
+		cl_sync(r, c);
+		return 0;
+	}
 	if (u->nconns++ == 0) {
 		u->held = store_hold(r->st, id);
 		u->last = store_last(r->st, id);
@@ -388,6 +479,16 @@ router_resume(struct router *r, struct client *c, uint64_t since,
 
 	if (u == NULL)
 		return;
+	if (r->cl != NULL) {
+		/* Again from since, after a fresh look at the inbox. */
+		c->clc->resume = 1;
+		c->clc->since = since;
+		snprintf(c->clc->epoch, sizeof(c->clc->epoch), "%s",
+		    epoch != NULL ? epoch : "");
+		if (c->clc->state != CL_LOOKUP)
+			cl_sync(r, c);
+		return;
+	}
 	/*
 	 * A seq from another numbering (another store file, an earlier
 	 * run of a memory store), or beyond ours: replay all of it.
@@ -398,7 +499,7 @@ router_resume(struct router *r, struct client *c, uint64_t since,
 		reset = 1;
 	}
 	p = codec_resumed(since, store_first(r->st, u->id), u->last, ours,
-	    reset, &len);
+	    reset, 0, &len);
 	if (p == NULL || client_send_text(c, p, len) != 0) {
 		free(p);
 		return;
@@ -454,8 +555,22 @@ router_detach(struct router *r, struct client *c, struct mq *unsent)
 	*pp = c->unext;
 	c->unext = NULL;
 	c->user = NULL;
+	free(c->clc);
+	c->clc = NULL;
 	u->nconns--;
-	if (u->nconns == 0) {
+	if (u->nconns == 0 && r->cl != NULL) {
+		for (e = unsent->head; e != NULL && !e->fresh; e = e->next)
+			;
+		if (e != NULL && e->m->seq - 1 < u->sent) {
+			u->sent = e->m->seq - 1;
+			cursor_set(r, u);
+		}
+		cursor_flush(r, u);
+		cluster_user_local(r->cl, u->id, 0);
+		r->nonline--;
+		if (!cluster_user_remote(r->cl, u->id))
+			notify_presence(r, u, 0);
+	} else if (u->nconns == 0) {
 		/*
 		 * The last connection went with messages it was the first to
 		 * be sent but never wrote: move the cursor back before them,
@@ -495,6 +610,40 @@ caught_up(struct router *r, const char *target)
 	return 0;
 }
 
+/*
+ * In a cluster: publish to the target's inbox in JetStream.  Without
+ * NATS, only a target with connections here can be reached: live.
+ */
+static enum route_result
+cl_submit(struct router *r, struct client *from, const char *target,
+    const char *msg, size_t msglen, const char *id, uint64_t ts)
+{
+	struct user	*u;
+	struct client	*c, *next;
+	struct msg	*m;
+	size_t		 len, n = 0;
+	int		 rc;
+
+	len = codec_chat_into(NULL, 0, from->user->id, msg, msglen, ts, 0);
+	if ((m = msg_alloc(len)) == NULL)
+		return ROUTE_NOMEM;
+	codec_chat_into(m->data, len + 1, from->user->id, msg, msglen, ts, 0);
+	if (cluster_ready(r->cl)) {
+		rc = cluster_publish(r->cl, from, target, m->data, len, id);
+		msg_unref(m);
+		return rc == 0 ? ROUTE_PENDING : ROUTE_CLUSTER;
+	}
+	if ((u = user_find(r, target)) != NULL) {
+		for (c = u->conns; c != NULL; c = next) {
+			next = c->unext;
+			if (!c->cut && !c->dead && client_send_msg(c, m) == 0)
+				n++;
+		}
+	}
+	msg_unref(m);
+	return n > 0 ? ROUTE_DELIVERED : ROUTE_CLUSTER;
+}
+
 enum route_result
 router_submit(struct router *r, struct client *from, const char *target,
     const char *msg, size_t msglen, const char *id)
@@ -505,6 +654,8 @@ router_submit(struct router *r, struct client *from, const char *target,
 	size_t		 len;
 	enum store_status s;
 
+	if (r->cl != NULL)
+		return cl_submit(r, from, target, msg, msglen, id, ts);
 	/* Sized for the largest seq, then written in place. */
 	len = codec_chat_into(NULL, 0, from->user->id, msg, msglen, ts,
 	    UINT64_MAX);
@@ -595,6 +746,10 @@ router_commit(struct router *r)
 		msg_unref(p->m);
 	}
 	r->npend = 0;
+	for (i = 0; i < r->ndirty; i++)
+		if (r->dirty[i] != NULL)
+			cursor_flush(r, r->dirty[i]);
+	r->ndirty = 0;
 	if (r->cappend > PEND_KEEP) {
 		free(r->pend);
 		r->pend = NULL;
@@ -607,6 +762,7 @@ router_forget(struct router *r, struct client *c)
 {
 	size_t	i;
 
+	cluster_forget(r->cl, c);
 	for (i = 0; i < r->npend; i++)
 		if (r->pend[i].from == c)
 			r->pend[i].from = NULL;
@@ -630,21 +786,41 @@ router_nonline(const struct router *r)
 	return r->nonline;
 }
 
-const char **
-router_online(struct router *r, size_t *np)
+static const char **
+online_users(struct router *r, size_t *np, int remote)
 {
 	const char	**v;
 	struct user	 *u;
-	size_t		  i, n = 0;
+	size_t		  i, j, k, n = 0, nr = remote ? cluster_nremote(r->cl) : 0;
 
-	if ((v = malloc((r->nonline + 1) * sizeof(*v))) == NULL)
+	if ((v = malloc((r->nonline + nr + 1) * sizeof(*v))) == NULL)
 		return NULL;
 	for (i = 0; i < r->nbuckets; i++)
 		for (u = r->tab[i]; u != NULL; u = u->hnext)
 			if (u->nconns > 0 && n < r->nonline)
 				v[n++] = u->id;
+	if (nr > 0) {
+		/* Those online elsewhere too, each once. */
+		k = cluster_remote_users(r->cl, v + n, nr);
+		for (i = j = n; i < n + k; i++)
+			if ((u = user_find(r, v[i])) == NULL || u->nconns == 0)
+				v[j++] = v[i];
+		n = j;
+	}
 	*np = n;
 	return v;
+}
+
+const char **
+router_online(struct router *r, size_t *np)
+{
+	return online_users(r, np, 1);
+}
+
+const char **
+router_local_users(struct router *r, size_t *np)
+{
+	return online_users(r, np, 0);
 }
 
 int
@@ -686,11 +862,233 @@ router_watch(struct router *r, struct client *c,
 	 */
 	for (i = 0; i < n && !c->cut && !c->dead; i++) {
 		u = user_find(r, users[i]);
-		p = codec_presence(users[i], u != NULL && u->nconns > 0, &len);
+		p = codec_presence(users[i], (u != NULL && u->nconns > 0) ||
+		    cluster_user_remote(r->cl, users[i]), &len);
 		if (p != NULL) {
 			client_send_text(c, p, len);
 			free(p);
 		}
 	}
 	return 0;
+}
+
+/* ---- in a cluster ---- */
+
+void
+router_set_cluster(struct router *r, struct cluster *cl)
+{
+	r->cl = cl;
+}
+
+/* Look at c's user's inbox in JetStream, then resume or start c. */
+static void
+cl_sync(struct router *r, struct client *c)
+{
+	struct clconn	*k = c->clc;
+	int		 what;
+
+	if (!cluster_ready(r->cl)) {
+		k->state = CL_UNSYNCED;		/* when NATS is back */
+		return;
+	}
+	/* Resuming, or continuing after NATS was away: where it is. */
+	what = CL_LAST | (k->resume ? CL_FIRST :
+	    k->synced_once ? 0 : CL_CURSOR);
+	k->state = CL_LOOKUP;
+	k->waiting = what;
+	k->failed = 0;
+	k->first = k->last = k->cursor = 0;
+	if (cluster_lookup(r->cl, c, c->user->id, what) != 0) {
+		k->waiting = 0;
+		k->state = CL_UNSYNCED;
+		client_close(c, 1011, "history unavailable, resume later");
+	}
+}
+
+void
+router_cl_looked_up(struct router *r, struct client *c, int what,
+    uint64_t value, int err)
+{
+	struct clconn	*k = c->clc;
+	struct user	*u = c->user;
+	const char	*ours = cluster_epoch(r->cl);
+	uint64_t	 since;
+	char		*p;
+	size_t		 len;
+	int		 reset = 0;
+
+	if (k == NULL || u == NULL || !(k->waiting & what))
+		return;
+	k->waiting &= ~what;
+	if (err)
+		k->failed = 1;
+	if (what == CL_LAST)
+		k->last = value;
+	else if (what == CL_FIRST)
+		k->first = value;
+	else
+		k->cursor = value;
+	if (k->waiting != 0)
+		return;
+	if (k->failed) {
+		k->state = CL_UNSYNCED;
+		if (!cluster_ready(r->cl))
+			return;		/* again when NATS is back */
+		log_warn("user %s: cannot read its inbox in JetStream: closing "
+		    "#%llu (1011)", u->id, (unsigned long long)c->id);
+		client_close(c, 1011, "history unavailable, resume later");
+		return;
+	}
+	if (k->last > u->last)
+		u->last = k->last;
+	k->state = CL_SYNCED;
+	if (k->resume) {
+		since = k->since;
+		if ((k->epoch[0] != '\0' && strcmp(k->epoch, ours) != 0) ||
+		    since > u->last) {
+			since = 0;
+			reset = 1;
+		}
+		k->resume = 0;
+		p = codec_resumed(since, k->first, u->last, ours, reset, 1,
+		    &len);
+		if (p == NULL || client_send_text(c, p, len) != 0) {
+			free(p);
+			return;
+		}
+		free(p);
+		c->seq = since;
+	} else if (!k->synced_once) {
+		/* The seed's way: what no connection was sent yet. */
+		if (k->cursor > u->sent)
+			u->sent = k->cursor;
+		c->seq = u->sent;
+	}
+	k->synced_once = 1;
+	cl_catch_up(r, c);
+}
+
+/* Fetch the next message for c if it is behind and has room. */
+static void
+cl_catch_up(struct router *r, struct client *c)
+{
+	struct clconn	*k = c->clc;
+	struct user	*u = c->user;
+	size_t		 room, need = r->cfg->max_message + 256;
+
+	if (k == NULL || u == NULL || k->state != CL_SYNCED || k->fetching ||
+	    c->cut || c->dead || c->seq >= u->last)
+		return;
+	room = client_room(c);
+	if (room < need && (room < r->cfg->max_output ||
+	    client_pending(c) > 0))
+		return;		/* again when output drains */
+	if (cluster_fetch(r->cl, c, u->id, c->seq + 1) != 0) {
+		k->state = CL_UNSYNCED;		/* again when NATS is back */
+		return;
+	}
+	k->fetching = 1;
+}
+
+void
+router_cl_fetched(struct router *r, struct client *c, struct msg *m,
+    uint64_t seq, int err)
+{
+	struct clconn	*k = c->clc;
+	struct user	*u = c->user;
+
+	if (k == NULL || u == NULL || !k->fetching)
+		return;
+	k->fetching = 0;
+	if (err) {
+		if (!cluster_ready(r->cl)) {
+			k->state = CL_UNSYNCED;
+			return;
+		}
+		log_warn("user %s: cannot read its inbox after seq %llu: "
+		    "closing #%llu (1011)", u->id, (unsigned long long)c->seq,
+		    (unsigned long long)c->id);
+		client_close(c, 1011, "history unavailable, resume later");
+		return;
+	}
+	if (seq == 0) {
+		c->seq = u->last;	/* nothing more (dropped meanwhile) */
+		return;
+	}
+	if (seq <= c->seq)
+		return;			/* cannot be: a stale answer */
+	if (seq > u->last)
+		u->last = seq;
+	if (m == NULL)
+		c->seq = seq;		/* not a chat message: skipped */
+	else if (conn_send(r, c, m) != 0)
+		return;
+	cl_catch_up(r, c);
+}
+
+int
+router_cl_hint(struct router *r, const char *user, uint64_t seq,
+    uint64_t prev, struct msg *m)
+{
+	struct user	*u;
+	struct client	*c, *next;
+
+	if ((u = user_find(r, user)) == NULL || u->nconns == 0)
+		return 0;
+	if (seq > u->last)
+		u->last = seq;
+	for (c = u->conns; c != NULL; c = next) {
+		next = c->unext;
+		/*
+		 * Right after what it has: send it.  Behind: fetch what it
+		 * misses (this one comes with it).  Past it: a repeat.
+		 */
+		if (m != NULL && c->clc != NULL &&
+		    c->clc->state == CL_SYNCED && !c->clc->fetching &&
+		    !c->cut && !c->dead && c->seq == prev &&
+		    client_room(c) >= m->len)
+			(void)conn_send(r, c, m);
+		else
+			cl_catch_up(r, c);
+	}
+	return 1;
+}
+
+void
+router_cl_ready(struct router *r)
+{
+	struct user	 *u;
+	struct client	 *c, **v;
+	size_t		  i, n = 0, cap = 0;
+
+	/*
+	 * Every connection looks again: while this node was away from NATS
+	 * other nodes may have appended (and told nobody here).  Collected
+	 * first: a sync that fails closes (detaches) c.
+	 */
+	for (i = 0; i < r->nbuckets; i++)
+		for (u = r->tab[i]; u != NULL; u = u->hnext)
+			cap += u->nconns;
+	if (cap == 0 || (v = malloc(cap * sizeof(*v))) == NULL)
+		return;
+	for (i = 0; i < r->nbuckets; i++)
+		for (u = r->tab[i]; u != NULL; u = u->hnext)
+			for (c = u->conns; c != NULL && n < cap; c = c->unext)
+				if (c->clc != NULL &&
+				    c->clc->state != CL_LOOKUP)
+					v[n++] = c;
+	for (i = 0; i < n; i++)
+		if (v[i]->clc != NULL && v[i]->clc->state != CL_LOOKUP &&
+		    !v[i]->clc->fetching)
+			cl_sync(r, v[i]);
+	free(v);
+}
+
+void
+router_cl_presence(struct router *r, const char *user, int online)
+{
+	struct user	*u;
+
+	if ((u = user_find(r, user)) != NULL && u->nconns == 0)
+		notify_presence(r, u, online);
 }

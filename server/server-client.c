@@ -23,6 +23,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "server.h"
+#include "cluster.h"
 #include "store.h"
 #include "transport.h"
 #include "util.h"
@@ -395,6 +396,12 @@ client_chat_done(struct client *c, const char *id, enum route_result r)
 		client_error(c, CODEC_E_STORE, "the message could not be "
 		    "stored; it was not accepted (try again later)", id);
 		break;
+	case ROUTE_CLUSTER:
+		c->srv->st_refused++;
+		client_error(c, CODEC_E_CLUSTER, "the cluster (NATS) is "
+		    "unreachable; the message was not accepted (try again "
+		    "later)", id);
+		break;
 	case ROUTE_NOMEM:
 		client_error(c, "internal", "out of memory", id);
 		break;
@@ -630,7 +637,8 @@ client_operator(struct client *c, const char *path,
 	    "%zu,\"messages_routed\":%llu,\"messages_queued\":%llu,"
 	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 	    "\"uptime_s\":%llu,\"store\":\"%s\",\"store_ok\":%s,"
-	    "\"stored_messages\":%llu,\"stored_bytes\":%llu}",
+	    "\"stored_messages\":%llu,\"stored_bytes\":%llu,"
+	    "\"cluster\":\"%s\",\"cluster_nodes\":%zu}",
 	    s->nclients, router_nonline(s->router),
 	    (unsigned long long)s->st_delivered,
 	    (unsigned long long)s->st_queued,
@@ -638,9 +646,11 @@ client_operator(struct client *c, const char *path,
 	    (unsigned long long)s->st_bytes_in,
 	    (unsigned long long)s->st_bytes_out,
 	    (unsigned long long)((s->now - s->started) / 1000),
-	    store_kind(s->store), store_failing(s->store) ? "false" : "true",
-	    (unsigned long long)store_count(s->store),
-	    (unsigned long long)store_bytes(s->store));
+	    s->cluster != NULL ? "jetstream" : store_kind(s->store),
+	    s->cluster == NULL && store_failing(s->store) ? "false" : "true",
+	    (unsigned long long)(s->cluster ? 0 : store_count(s->store)),
+	    (unsigned long long)(s->cluster ? 0 : store_bytes(s->store)),
+	    cluster_state(s->cluster), cluster_nodes(s->cluster));
 	client_http_reply(c, 200, "application/json", NULL, body);
 	return 1;
 }

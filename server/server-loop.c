@@ -74,7 +74,8 @@ ep_ctl(struct server *s, int op, int fd, short events, void *ptr)
  * listener's index plus one, never a valid client pointer.
  */
 #define LISTENER_TAG(i)	((void *)(uintptr_t)((i) + 1))
-#define IS_LISTENER(p)	((uintptr_t)(p) <= SERVER_MAX_LISTENERS)
+/* The wake-up descriptor (s->wakefd) is tagged as listener nlst. */
+#define IS_LISTENER(p)	((uintptr_t)(p) <= SERVER_MAX_LISTENERS + 1)
 
 int
 server_loop_init(struct server *s, int use_poll)
@@ -95,6 +96,15 @@ server_loop_init(struct server *s, int use_poll)
 			s->pmap[i] = NULL;
 			s->npfd++;
 		}
+		if (s->wakefd != -1) {
+			if (grow_slots(s) == -1)
+				return -1;
+			s->pfd[i].fd = s->wakefd;
+			s->pfd[i].events = POLLIN;
+			s->pfd[i].revents = 0;
+			s->pmap[i] = NULL;
+			s->npfd++;
+		}
 		return 0;
 	}
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
@@ -105,6 +115,9 @@ server_loop_init(struct server *s, int use_poll)
 		if (ep_ctl(s, EPOLL_CTL_ADD, s->lst[i].fd, POLLIN,
 		    LISTENER_TAG(i)) == -1)
 			return -1;
+	if (s->wakefd != -1 && ep_ctl(s, EPOLL_CTL_ADD, s->wakefd, POLLIN,
+	    LISTENER_TAG(s->nlst)) == -1)
+		return -1;
 	return 0;
 }
 

@@ -21,7 +21,10 @@ struct ws_conn;
 struct tp;
 struct epoll_event;
 
-/* One ready descriptor: c is NULL for listener lidx. */
+/*
+ * One ready descriptor: c is NULL for listener lidx, or for the wake-up
+ * descriptor (lidx == nlst).
+ */
 struct server_ready {
 	struct client	*c;
 	short		 revents;
@@ -57,6 +60,7 @@ struct server_config {
 	size_t		 max_output;		/* bytes buffered per client */
 	size_t		 max_per_user;		/* connections per user id */
 	struct store_config store;		/* --store, --history-*, -Q */
+	const char	*cluster;		/* --cluster URLs, or NULL */
 	uint64_t	 handshake_timeout;	/* ms */
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 idle_timeout;		/* ms */
@@ -105,6 +109,7 @@ enum route_result {
 	ROUTE_QUEUED,		/* committed, no connection took it yet */
 	ROUTE_FULL,
 	ROUTE_UNAVAILABLE,	/* the store failed */
+	ROUTE_CLUSTER,		/* NATS unreachable: not accepted */
 	ROUTE_NOMEM
 };
 
@@ -138,6 +143,8 @@ struct client {
 	char		*gone_id;		/* user id after detach, for logs */
 	struct mq	 inflight;		/* chat messages not yet written */
 	uint64_t	 seq;			/* last seq sent to it */
+	struct clconn	*clc;			/* its sync state in a cluster */
+	uint32_t	 clreqs;		/* NATS requests for it */
 
 	/* Presence subscriptions: ids this client watches (nwatch below). */
 	char		(*watch)[CODEC_MAX_USER + 1];
@@ -179,6 +186,8 @@ struct server {
 	struct listener	 lst[SERVER_MAX_LISTENERS];
 	int		 nlst;
 	short		 lev;			/* listeners' armed events */
+	int		 wakefd;		/* the cluster's, or -1 */
+	struct cluster	*cluster;		/* --cluster, or NULL */
 	struct tp_tls	*tls;			/* for wss:, NULL without */
 	struct pollfd	*pfd;
 	struct client	**pmap;
@@ -320,5 +329,33 @@ const char **router_online(struct router *, size_t *n);
 /* Replace c's watch list and send the current state of each. 0 or -1. */
 int	router_watch(struct router *, struct client *,
 	    char (*users)[CODEC_MAX_USER + 1], size_t n);
+/* Users with a connection on this node (caller frees the array). */
+const char **router_local_users(struct router *, size_t *n);
+
+/*
+ * In a cluster (router.c; cluster.c calls these from the loop thread).
+ * The router routes through cl from now on.
+ */
+struct cluster;
+void	router_set_cluster(struct router *, struct cluster *cl);
+/* Streams are ready: connections waiting for their history sync now. */
+void	router_cl_ready(struct router *);
+/*
+ * user's inbox got m (seq; the message before it in the inbox is prev;
+ * m NULL if it could not be built): 1 if the user has a connection here.
+ */
+int	router_cl_hint(struct router *, const char *user, uint64_t seq,
+	    uint64_t prev, struct msg *m);
+/*
+ * A fetch for c came back: m (seq seq), or seq alone (not a chat
+ * message: skip it), or neither (nothing more), or err.
+ */
+void	router_cl_fetched(struct router *, struct client *c, struct msg *m,
+	    uint64_t seq, int err);
+/* One CL_* value of a lookup for c came back (err: it failed). */
+void	router_cl_looked_up(struct router *, struct client *c, int what,
+	    uint64_t value, int err);
+/* user came online on another node or went offline on all others. */
+void	router_cl_presence(struct router *, const char *user, int online);
 
 #endif /* SERVER_H */

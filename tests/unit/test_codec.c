@@ -881,12 +881,15 @@ test_history(void)
 	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":1,"
 	    "\"epoch\":5}"), &req, &err, detail), -1);
 	CHECK_STR(err, CODEC_E_BAD_MESSAGE);
-	s = codec_resumed(3, 1, 9, "00ff", 0, &len);
+	s = codec_resumed(3, 1, 9, "00ff", 0, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":3,\"first\":1,"
 	    "\"last\":9,\"epoch\":\"00ff\"}");
-	s = codec_resumed(0, 1, 9, "00ff", 1, &len);
+	s = codec_resumed(0, 1, 9, "00ff", 1, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":0,\"first\":1,"
 	    "\"last\":9,\"epoch\":\"00ff\",\"reset\":true}");
+	s = codec_resumed(4, 2, 90, "00ff", 0, 1, &len);
+	same(s, &len, "{\"type\":\"resumed\",\"since\":4,\"first\":2,"
+	    "\"last\":90,\"epoch\":\"00ff\",\"sparse\":true}");
 
 	CHECK_INT(codec_parse_ev(S("{\"message\":\"m\",\"from_user\":\"a\","
 	    "\"ts\":1,\"seq\":12}"), &ev, detail), 0);
@@ -905,6 +908,11 @@ test_history(void)
 	CHECK(ev.since == 2 && ev.first == 3 && ev.last == 5);
 	CHECK_STR(ev.epoch, "");
 	CHECK_INT(ev.reset, 0);
+	CHECK_INT(ev.sparse, 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"resumed\",\"since\":2,"
+	    "\"first\":30,\"last\":50,\"sparse\":true}"), &ev, detail), 0);
+	CHECK_INT(ev.sparse, 1);
 	codec_ev_release(&ev);
 	CHECK_INT(codec_parse_ev(S("{\"type\":\"resumed\",\"since\":0,"
 	    "\"first\":3,\"last\":5,\"epoch\":\"e1\",\"reset\":true}"),
