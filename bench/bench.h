@@ -6,7 +6,9 @@
  * connections and the epoll loop and checks every message; stats.c holds
  * the latency histogram and reads a server's CPU time and RSS from /proc.
  * Only loopback targets are accepted: this is a benchmark, not a tool
- * for loading other people's machines.
+ * for loading other people's machines.  Several URLs (the nodes of a
+ * cluster) share the connections out; several server pids are sampled
+ * and summed.
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -17,18 +19,29 @@
 
 #include "dial.h"
 
+#define BENCH_MAX_URLS	16		/* -u, repeated */
+#define BENCH_MAX_PIDS	16		/* --pid, repeated or a list */
+
 enum bench_mode {
 	BENCH_CHAT,		/* pairs of users sending to each other */
 	BENCH_ECHO,		/* /demo/echo */
 	BENCH_IDLE		/* connections that only sit there */
 };
 
-struct bench_opts {
-	enum bench_mode	 mode;
-	const char	*mode_name;
+/* One -u: a server, or one node of a cluster. */
+struct bench_target {
 	const char	*url;		/* as given, for the JSON line */
 	struct dial_url	 u;
 	char		 base[HS_MAX_TARGET + 1];	/* path to dial */
+};
+
+struct bench_opts {
+	enum bench_mode	 mode;
+	const char	*mode_name;
+	const char	*url;		/* the first -u, for the JSON line */
+	struct bench_target targets[BENCH_MAX_URLS];
+	int		 ntargets;
+	int		 cross;		/* chat: partners on different nodes */
 	char		 prefix[33];	/* user id prefix */
 	int		 conns;		/* total connections */
 	int		 pairs;		/* chat */
@@ -43,7 +56,8 @@ struct bench_opts {
 	long long	 hold_ms;	/* idle */
 	long long	 settle_ms;	/* idle: quiet period before RSS */
 	long long	 connect_timeout_ms;
-	pid_t		 pid;		/* server to sample, 0: none */
+	pid_t		 pids[BENCH_MAX_PIDS];	/* servers to sample */
+	int		 npids;		/* 0: none */
 	int		 full_parse;	/* codec_parse_ev() for every event */
 };
 
@@ -58,9 +72,11 @@ struct bench_result {
 	uint64_t	server_errors;		/* {"type":"error"} events */
 	uint64_t	lat_p50_us, lat_p99_us, lat_max_us;
 	int64_t		server_cpu_us;		/* -1: not sampled */
+	int64_t		server_cpu_us_by_pid[BENCH_MAX_PIDS];	/* or -1 */
 	long		rss_before_kb, rss_after_kb;	/* -1: not sampled */
 	double		client_cpu_s;
 	char		first_error[DIAL_ERRLEN];	/* first dial failure */
+	int		first_error_target;	/* its -u, an index */
 };
 
 /* load.c: run one scenario.  Returns 0, or -1 on a setup failure. */

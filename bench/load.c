@@ -8,7 +8,10 @@
  * and not seen before, in order per stream.  Messages carry their send
  * time (CLOCK_MONOTONIC, or the scheduled time in fixed-rate mode, so
  * that a stalled server cannot hide its backlog: no coordinated
- * omission).  It prints nothing but warnings; main.c reports.
+ * omission).  With several -u the connections are shared out over
+ * them: a pair of chat users on one node, or with --cross on two
+ * neighbouring nodes, so that every message crosses from one to the
+ * other.  It prints nothing but warnings; main.c reports.
  */
 #define _GNU_SOURCE		/* epoll_pwait2() */
 
@@ -158,21 +161,49 @@ conn_watch(struct conn *c, int fd, short pollev)
 	}
 }
 
+/*
+ * Which -u connection i goes to.  Chat: pair k (users 2k and 2k+1) on
+ * node k mod N, or with --cross user 2k there and 2k+1 on the next node,
+ * so that each node holds as many senders as receivers.  Echo, idle:
+ * round-robin.
+ */
+static int
+node_of(int i)
+{
+	int	n = B.o->ntargets;
+
+	if (B.o->mode != BENCH_CHAT)
+		return i % n;
+	if (B.o->cross && (i & 1))
+		return (i / 2 + 1) % n;
+	return (i / 2) % n;
+}
+
 static void
 target_of(int i, char *buf, size_t len)
 {
+	const struct bench_target	*t = &B.o->targets[node_of(i)];
+
 	if (B.o->mode == BENCH_ECHO)
-		snprintf(buf, len, "%s", B.o->base);
+		snprintf(buf, len, "%s", t->base);
 	else
-		snprintf(buf, len, "%s%s%d", B.o->base, B.o->prefix, i);
+		snprintf(buf, len, "%s%s%d", t->base, B.o->prefix, i);
+}
+
+static void
+first_error(struct conn *c, const char *why)
+{
+	if (B.r->first_error[0] == '\0') {
+		snprintf(B.r->first_error, sizeof(B.r->first_error), "%s",
+		    why);
+		B.r->first_error_target = node_of(c->idx);
+	}
 }
 
 static void
 dial_failed(struct conn *c, const char *why)
 {
-	if (B.r->first_error[0] == '\0')
-		snprintf(B.r->first_error, sizeof(B.r->first_error), "%s",
-		    why);
+	first_error(c, why);
 	conn_kill(c);
 }
 
@@ -184,7 +215,8 @@ conn_dial(struct conn *c)
 	target_of(c->idx, target, sizeof(target));
 	c->state = CONN_DIALING;
 	B.dialing++;
-	if ((c->dial = dial_start(&B.o->u, NULL, target, NULL, why)) == NULL) {
+	if ((c->dial = dial_start(&B.o->targets[node_of(c->idx)].u, NULL,
+	    target, NULL, why)) == NULL) {
 		dial_failed(c, why);
 		return;
 	}
@@ -214,9 +246,7 @@ conn_dial_step(struct conn *c)
 		c->state = CONN_DEAD;
 		c->fd = -1;
 		B.r->conns_failed++;
-		if (B.r->first_error[0] == '\0')
-			snprintf(B.r->first_error, sizeof(B.r->first_error),
-			    "%s", why);
+		first_error(c, why);
 		return;
 	}
 	c->ws = ws;
@@ -656,20 +686,59 @@ connect_all(void)
 			else
 				conn_kill(&B.c[i]);
 			B.c[i].state = CONN_DEAD;
-			if (B.r->first_error[0] == '\0')
-				snprintf(B.r->first_error,
-				    sizeof(B.r->first_error),
-				    "connect timeout");
+			first_error(&B.c[i], "connect timeout");
 		}
 	}
 	B.r->connect_s = (double)(bench_now_ns() - t0) / 1e9;
+}
+
+/*
+ * CPU time of the --pid servers together, each in each[] if not NULL:
+ * -1 if one of them could not be read.
+ */
+static int64_t
+servers_cpu_us(int64_t *each)
+{
+	int64_t	v, sum = 0;
+	int	i;
+
+	if (B.o->npids == 0)
+		return -1;
+	for (i = 0; i < B.o->npids; i++) {
+		v = proc_cpu_us(B.o->pids[i]);
+		if (each != NULL)
+			each[i] = v;
+		if (v < 0 || sum < 0)
+			sum = -1;
+		else
+			sum += v;
+	}
+	return sum;
+}
+
+/* VmRSS of the --pid servers together, or -1. */
+static long
+servers_rss_kb(void)
+{
+	long	v, sum = 0;
+	int	i;
+
+	if (B.o->npids == 0)
+		return -1;
+	for (i = 0; i < B.o->npids; i++) {
+		if ((v = proc_rss_kb(B.o->pids[i])) < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
 }
 
 /* Send, warm up, measure, drain. */
 static void
 run_traffic(void)
 {
-	int64_t		 cpu0, cpu1;
+	int64_t		 cpu0, cpu1, each0[BENCH_MAX_PIDS];
+	int64_t		 each1[BENCH_MAX_PIDS];
 	double		 ccpu0;
 	uint64_t	 t, end;
 	int		 i;
@@ -687,8 +756,8 @@ run_traffic(void)
 	run_for_ms(B.o->warmup_ms);
 
 	hist_reset(B.hist);
-	B.r->rss_before_kb = proc_rss_kb(B.o->pid);
-	cpu0 = proc_cpu_us(B.o->pid);
+	B.r->rss_before_kb = servers_rss_kb();
+	cpu0 = servers_cpu_us(each0);
 	ccpu0 = self_cpu_s();
 	B.measuring = 1;
 	t = bench_now_ns();
@@ -698,10 +767,13 @@ run_traffic(void)
 		loop_pass(IDLE_WAIT_NS);
 	B.measuring = 0;
 	B.r->measured_s = (double)(bench_now_ns() - t) / 1e9;
-	cpu1 = proc_cpu_us(B.o->pid);
-	B.r->rss_after_kb = proc_rss_kb(B.o->pid);
+	cpu1 = servers_cpu_us(each1);
+	B.r->rss_after_kb = servers_rss_kb();
 	B.r->client_cpu_s = self_cpu_s() - ccpu0;
 	B.r->server_cpu_us = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+	for (i = 0; i < B.o->npids; i++)
+		B.r->server_cpu_us_by_pid[i] = each0[i] >= 0 &&
+		    each1[i] >= 0 ? each1[i] - each0[i] : -1;
 
 	B.sending = 0;
 	end = bench_now_ns() + (uint64_t)B.o->drain_ms * 1000000u;
@@ -743,6 +815,8 @@ bench_run(const struct bench_opts *o, struct bench_result *r)
 	B.r = r;
 	B.n = o->conns;
 	r->connect_cpu_us = r->server_cpu_us = -1;
+	for (i = 0; i < BENCH_MAX_PIDS; i++)
+		r->server_cpu_us_by_pid[i] = -1;
 	r->rss_before_kb = r->rss_after_kb = -1;
 	if ((B.c = calloc((size_t)B.n, sizeof(*B.c))) == NULL ||
 	    (B.dirtyq = calloc((size_t)B.n, sizeof(*B.dirtyq))) == NULL ||
@@ -765,17 +839,17 @@ bench_run(const struct bench_opts *o, struct bench_result *r)
 		if (o->settle_ms > 0)
 			nanosleep(&(struct timespec){ o->settle_ms / 1000,
 			    (o->settle_ms % 1000) * 1000000 }, NULL);
-		r->rss_before_kb = proc_rss_kb(o->pid);
+		r->rss_before_kb = servers_rss_kb();
 	}
-	cpu0 = proc_cpu_us(o->pid);
+	cpu0 = servers_cpu_us(NULL);
 	connect_all();
-	cpu1 = proc_cpu_us(o->pid);
+	cpu1 = servers_cpu_us(NULL);
 	if (cpu0 >= 0 && cpu1 >= 0)
 		r->connect_cpu_us = cpu1 - cpu0;
 
 	if (o->mode == BENCH_IDLE) {
 		run_for_ms(o->hold_ms);
-		r->rss_after_kb = proc_rss_kb(o->pid);
+		r->rss_after_kb = servers_rss_kb();
 	} else if (r->conns_ok > 0)
 		run_traffic();
 

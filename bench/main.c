@@ -3,9 +3,11 @@
  *
  * chat-bench: options, the loopback-only check, the file limit, and the
  * one JSON line that reports a run.  The scenarios themselves are in
- * load.c.  Exit status: 0 when every message arrived exactly once and in
- * order and every connection opened, 1 otherwise (the JSON line is
- * printed anyway), 2 on a usage error.
+ * load.c.  Several -u spread the connections over the nodes of a
+ * cluster; several --pid are sampled and summed.  Exit status: 0 when
+ * every message arrived exactly once and in order and every connection
+ * opened, 1 otherwise (the JSON line is printed anyway), 2 on a usage
+ * error.
  */
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -34,14 +36,15 @@ usage(int status)
 	FILE	*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-"usage: chat-bench chat -u url [-n max-msgs] [-p pairs] [-r rate] [-s size]\n"
-"                  [-w window] [-d duration] [common options]\n"
+"usage: chat-bench chat -u url [-u url ...] [--cross] [-n max-msgs]\n"
+"                  [-p pairs] [-r rate] [-s size] [-w window] [-d duration]\n"
+"                  [common options]\n"
 "       chat-bench echo -u url [-c conns] [-n max-msgs] [-s size] [-w window]\n"
 "                  [-d duration] [common options]\n"
 "       chat-bench idle -u url [-c conns] [--hold duration]\n"
 "                  [--settle duration] [common options]\n"
 "common: [--conc n] [--connect-timeout duration] [--drain duration]\n"
-"        [--full-parse] [--pid server-pid] [--prefix user-prefix]\n"
+"        [--full-parse] [--pid server-pid[,pid...]] [--prefix user-prefix]\n"
 "        [--warmup duration]\n"
 "\n"
 "  -c, --conns N          connections (echo 100, idle 10000)\n"
@@ -54,16 +57,22 @@ usage(int status)
 "  -s, --size N           bytes of each message string (default 64)\n"
 "  -u, --url URL          ws://127.0.0.1:PORT[/path]; the path defaults to\n"
 "                         /demo/ws/ (chat, idle: user id appended) or\n"
-"                         /demo/echo\n"
+"                         /demo/echo.  Repeat for the nodes of a cluster\n"
+"                         (up to 16): chat pairs go to them in turn, both\n"
+"                         users of a pair on one node; echo and idle\n"
+"                         connections round-robin\n"
 "  -w, --window N         messages in flight per sender (default 8)\n"
 "      --conc N           handshakes in flight (default 64)\n"
 "      --connect-timeout DUR  for all connections together (default 60s)\n"
+"      --cross            chat, two or more -u: the users of pair k on\n"
+"                         nodes k and k+1 (mod N), every message crosses\n"
 "      --drain DUR        wait for stragglers after sending (default 3s)\n"
 "      --full-parse       chat: parse every event with jansson (slower\n"
 "                         client; default: only what is not in the exact\n"
 "                         shape the server writes)\n"
 "      --hold DUR         idle: hold the connections (default 3s)\n"
-"      --pid PID          sample this server's CPU and RSS from /proc\n"
+"      --pid PID[,PID...] sample this server's CPU and RSS from /proc;\n"
+"                         several (repeat, or a list, up to 16) are summed\n"
 "      --prefix P         user id prefix (default b<pid>-, fresh per run)\n"
 "      --settle DUR       idle: quiet time before the RSS baseline (1s)\n"
 "      --warmup DUR       traffic before measuring (default 1s)\n"
@@ -97,6 +106,33 @@ duration(const char *opt, const char *s, long long min)
 		usage(2);
 	}
 	return v;
+}
+
+/* --pid PID[,PID...]: append to o->pids. */
+static void
+add_pids(struct bench_opts *o, const char *list)
+{
+	char		 one[32];
+	const char	*p = list;
+	size_t		 n;
+
+	for (;;) {
+		n = strcspn(p, ",");
+		if (n >= sizeof(one)) {
+			warnx("invalid --pid '%s'", list);
+			usage(2);
+		}
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (o->npids == BENCH_MAX_PIDS) {
+			warnx("too many --pid: at most %d", BENCH_MAX_PIDS);
+			usage(2);
+		}
+		o->pids[o->npids++] = (pid_t)number("--pid", one, 1, 1 << 22);
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
 }
 
 /* Nonzero if host is a numeric loopback address. */
@@ -147,15 +183,23 @@ json_u64(const char *key, uint64_t v)
 
 /* A string that needs no escaping beyond quotes and backslashes. */
 static void
-json_str(const char *key, const char *s)
+json_quote(const char *s)
 {
-	printf("\"%s\":\"", key);
+	putchar('"');
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\')
 			putchar('\\');
 		putchar((unsigned char)*s < 0x20 ? '?' : *s);
 	}
-	printf("\",");
+	putchar('"');
+}
+
+static void
+json_str(const char *key, const char *s)
+{
+	printf("\"%s\":", key);
+	json_quote(s);
+	putchar(',');
 }
 
 static void
@@ -163,11 +207,19 @@ report(const struct bench_opts *o, const struct bench_result *r)
 {
 	uint64_t	lost = r->total_sent > r->total_delivered ?
 			    r->total_sent - r->total_delivered : 0;
-	int		idle = o->mode == BENCH_IDLE;
+	int		idle = o->mode == BENCH_IDLE, i;
 
 	printf("{");
 	json_str("mode", o->mode_name);
 	json_str("url", o->url);
+	printf("\"urls\":[");
+	for (i = 0; i < o->ntargets; i++) {
+		if (i > 0)
+			putchar(',');
+		json_quote(o->targets[i].url);
+	}
+	printf("],\"nodes\":%d,\"cross\":%s,", o->ntargets,
+	    o->cross ? "true" : "false");
 	printf("\"conns\":%d,\"pairs\":%d,\"window\":%d,\"size\":%d,"
 	    "\"rate_target\":%lld,", o->conns, o->pairs, o->window, o->size,
 	    o->rate);
@@ -199,6 +251,15 @@ report(const struct bench_opts *o, const struct bench_result *r)
 		json_u64("malformed", r->malformed);
 		json_u64("server_errors", r->server_errors);
 		json_i64("server_cpu_us", r->server_cpu_us, 0);
+		printf("\"server_cpu_us_by_pid\":[");
+		for (i = 0; i < o->npids; i++) {
+			if (r->server_cpu_us_by_pid[i] < 0)
+				printf("%snull", i > 0 ? "," : "");
+			else
+				printf("%s%lld", i > 0 ? "," : "",
+				    (long long)r->server_cpu_us_by_pid[i]);
+		}
+		printf("],");
 		if (r->server_cpu_us >= 0 && r->measured_s > 0)
 			printf("\"server_cpu_util\":%.3f,",
 			    (double)r->server_cpu_us / 1e6 / r->measured_s);
@@ -212,7 +273,11 @@ report(const struct bench_opts *o, const struct bench_result *r)
 		printf("\"client_cpu_util\":%.3f,", r->measured_s > 0 ?
 		    r->client_cpu_s / r->measured_s : 0.0);
 	}
-	printf("\"server_pid\":%ld,", (long)o->pid);
+	printf("\"server_pid\":%ld,\"server_pids\":[",
+	    (long)(o->npids > 0 ? o->pids[0] : 0));
+	for (i = 0; i < o->npids; i++)
+		printf("%s%ld", i > 0 ? "," : "", (long)o->pids[i]);
+	printf("],");
 	json_i64("server_rss_before_kb", r->rss_before_kb, 0);
 	json_i64("server_rss_after_kb", r->rss_after_kb, 0);
 	if (idle && r->rss_before_kb >= 0 && r->rss_after_kb >= 0 &&
@@ -230,14 +295,15 @@ int
 main(int argc, char **argv)
 {
 	enum {
-		OPT_CONC = 256, OPT_CTIMEOUT, OPT_DRAIN, OPT_FULL, OPT_HOLD,
-		OPT_PID,
+		OPT_CONC = 256, OPT_CROSS, OPT_CTIMEOUT, OPT_DRAIN, OPT_FULL,
+		OPT_HOLD, OPT_PID,
 		OPT_PREFIX, OPT_SETTLE, OPT_WARMUP
 	};
 	static const struct option longopts[] = {
 		{ "conc",		required_argument, NULL, OPT_CONC },
 		{ "conns",		required_argument, NULL, 'c' },
 		{ "connect-timeout",	required_argument, NULL, OPT_CTIMEOUT },
+		{ "cross",		no_argument,	   NULL, OPT_CROSS },
 		{ "drain",		required_argument, NULL, OPT_DRAIN },
 		{ "duration",		required_argument, NULL, 'd' },
 		{ "full-parse",		no_argument,	   NULL, OPT_FULL },
@@ -257,9 +323,10 @@ main(int argc, char **argv)
 	};
 	struct bench_opts	 o;
 	struct bench_result	 r;
+	struct bench_target	*t;
 	char			 why[DIAL_ERRLEN], id[CODEC_MAX_USER + 16];
 	const char		*prefix = NULL;
-	int			 ch, conns = -1;
+	int			 ch, conns = -1, i;
 
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0))
@@ -318,13 +385,21 @@ main(int argc, char **argv)
 			o.size = (int)number("--size", optarg, 1, 60000);
 			break;
 		case 'u':
-			o.url = optarg;
+			if (o.ntargets == BENCH_MAX_URLS) {
+				warnx("too many -u: at most %d",
+				    BENCH_MAX_URLS);
+				usage(2);
+			}
+			o.targets[o.ntargets++].url = optarg;
 			break;
 		case 'w':
 			o.window = (int)number("--window", optarg, 1, 100000);
 			break;
 		case OPT_CONC:
 			o.conc = (int)number("--conc", optarg, 1, 10000);
+			break;
+		case OPT_CROSS:
+			o.cross = 1;
 			break;
 		case OPT_CTIMEOUT:
 			o.connect_timeout_ms = duration("--connect-timeout",
@@ -340,7 +415,7 @@ main(int argc, char **argv)
 			o.hold_ms = duration("--hold", optarg, 0);
 			break;
 		case OPT_PID:
-			o.pid = (pid_t)number("--pid", optarg, 1, 1 << 22);
+			add_pids(&o, optarg);
 			break;
 		case OPT_PREFIX:
 			prefix = optarg;
@@ -359,28 +434,37 @@ main(int argc, char **argv)
 		warnx("unexpected argument '%s'", argv[optind]);
 		usage(2);
 	}
-	if (o.url == NULL) {
+	if (o.ntargets == 0) {
 		warnx("-u URL is required");
 		usage(2);
 	}
-	if (dial_parse_url(o.url, &o.u, why) == -1) {
-		warnx("invalid URL '%s': %s", o.url, why);
+	o.url = o.targets[0].url;
+	for (i = 0; i < o.ntargets; i++) {
+		t = &o.targets[i];
+		if (dial_parse_url(t->url, &t->u, why) == -1) {
+			warnx("invalid URL '%s': %s", t->url, why);
+			usage(2);
+		}
+		if (t->u.tls) {
+			warnx("invalid URL '%s': wss:// is not supported",
+			    t->url);
+			usage(2);
+		}
+		if (!is_loopback(t->u.host)) {
+			warnx("refusing '%s': only 127.0.0.0/8 and ::1 "
+			    "targets are allowed", t->url);
+			usage(2);
+		}
+		if (t->u.path[0] != '\0' && strcmp(t->u.path, "/") != 0)
+			snprintf(t->base, sizeof(t->base), "%s", t->u.path);
+		else
+			snprintf(t->base, sizeof(t->base), "%s",
+			    o.mode == BENCH_ECHO ? "/demo/echo" : "/demo/ws/");
+	}
+	if (o.cross && (o.mode != BENCH_CHAT || o.ntargets < 2)) {
+		warnx("--cross needs chat and two or more -u");
 		usage(2);
 	}
-	if (o.u.tls) {
-		warnx("invalid URL '%s': wss:// is not supported", o.url);
-		usage(2);
-	}
-	if (!is_loopback(o.u.host)) {
-		warnx("refusing '%s': only 127.0.0.0/8 and ::1 targets are "
-		    "allowed", o.url);
-		usage(2);
-	}
-	if (o.u.path[0] != '\0' && strcmp(o.u.path, "/") != 0)
-		snprintf(o.base, sizeof(o.base), "%s", o.u.path);
-	else
-		snprintf(o.base, sizeof(o.base), "%s",
-		    o.mode == BENCH_ECHO ? "/demo/echo" : "/demo/ws/");
 
 	switch (o.mode) {
 	case BENCH_CHAT:
@@ -424,7 +508,8 @@ main(int argc, char **argv)
 	report(&o, &r);
 	if (r.first_error[0] != '\0')
 		warnx("cannot connect to '%s': %s (%llu of %d connections "
-		    "failed)", o.url, r.first_error,
+		    "failed)", o.targets[r.first_error_target].url,
+		    r.first_error,
 		    (unsigned long long)r.conns_failed, o.conns);
 	if (r.conns_failed > 0 || r.conns_dropped > 0 ||
 	    r.total_sent != r.total_delivered || r.dup > 0 ||
