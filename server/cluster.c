@@ -1273,6 +1273,18 @@ stored_msg(struct cluster *cl, natsMsg *m, uint64_t seq)
 }
 
 static uint64_t
+header_u64(natsMsg *m, const char *key, int *ok)
+{
+	const char	*v = NULL;
+
+	if (natsMsgHeader_Get(m, key, &v) != NATS_OK || v == NULL) {
+		*ok = 0;
+		return 0;
+	}
+	return parse_u64(v, strlen(v), ok);
+}
+
+static uint64_t
 header_seq(natsMsg *m)
 {
 	const char	*v = NULL;
@@ -1311,17 +1323,18 @@ req_answer(struct cluster *cl, struct req *q, natsMsg *m)
 		if (q->c == NULL)
 			break;
 		if (st == 404)
-			router_cl_fetched(r, q->c, NULL, 0, 0);
+			router_cl_fetched(r, q->c, NULL, 0, 0, 0);
 		else if (st != 0 || (seq = header_seq(m)) == 0)
-			router_cl_fetched(r, q->c, NULL, 0, -1);
+			router_cl_fetched(r, q->c, NULL, 0, 0, -1);
 		else if ((cm = stored_msg(cl, m, seq)) == NULL) {
 			/* Not ours (or no memory): skip it. */
 			log_warn("cluster: seq %llu of %s is not a chat "
 			    "message: skipped", (unsigned long long)seq,
 			    q->user);
-			router_cl_fetched(r, q->c, NULL, seq, 0);
+			router_cl_fetched(r, q->c, NULL, seq, 0, 0);
 		} else {
-			router_cl_fetched(r, q->c, cm, seq, 0);
+			router_cl_fetched(r, q->c, cm, seq,
+			    header_u64(m, "Chat-Prev", &ok), 0);
 			msg_unref(cm);
 		}
 		break;
@@ -1344,18 +1357,6 @@ req_answer(struct cluster *cl, struct req *q, natsMsg *m)
 		break;
 	}
 	req_free(cl, q);
-}
-
-static uint64_t
-header_u64(natsMsg *m, const char *key, int *ok)
-{
-	const char	*v = NULL;
-
-	if (natsMsgHeader_Get(m, key, &v) != NATS_OK || v == NULL) {
-		*ok = 0;
-		return 0;
-	}
-	return parse_u64(v, strlen(v), ok);
 }
 
 /* chat.user.<hex>: a message of that user's inbox, just stored. */

@@ -992,7 +992,7 @@ cl_catch_up(struct router *r, struct client *c)
 
 void
 router_cl_fetched(struct router *r, struct client *c, struct msg *m,
-    uint64_t seq, int err)
+    uint64_t seq, uint64_t prev, int err)
 {
 	struct clconn	*k = c->clc;
 	struct user	*u = c->user;
@@ -1019,6 +1019,15 @@ router_cl_fetched(struct router *r, struct client *c, struct msg *m,
 		return;			/* cannot be: a stale answer */
 	if (seq > u->last)
 		u->last = seq;
+	/*
+	 * Its inbox had messages after c's place that are gone: JetStream's
+	 * limits dropped them before this connection was sent them.
+	 */
+	if (m != NULL && prev > c->seq && c->seq > 0)
+		log_warn("user %s: messages after seq %llu up to %llu were "
+		    "dropped by the history limits before #%llu was sent "
+		    "them", u->id, (unsigned long long)c->seq,
+		    (unsigned long long)prev, (unsigned long long)c->id);
 	if (m == NULL)
 		c->seq = seq;		/* not a chat message: skipped */
 	else if (conn_send(r, c, m) != 0)

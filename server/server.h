@@ -347,11 +347,12 @@ void	router_cl_ready(struct router *);
 int	router_cl_hint(struct router *, const char *user, uint64_t seq,
 	    uint64_t prev, struct msg *m);
 /*
- * A fetch for c came back: m (seq seq), or seq alone (not a chat
- * message: skip it), or neither (nothing more), or err.
+ * A fetch for c came back: m (seq seq, after prev in its inbox), or seq
+ * alone (not a chat message: skip it), or neither (nothing more), or
+ * err.
  */
 void	router_cl_fetched(struct router *, struct client *c, struct msg *m,
-	    uint64_t seq, int err);
+	    uint64_t seq, uint64_t prev, int err);
 /* One CL_* value of a lookup for c came back (err: it failed). */
 void	router_cl_looked_up(struct router *, struct client *c, int what,
 	    uint64_t value, int err);
