@@ -43,6 +43,19 @@ def done():
     sys.exit(1 if _failed or _checks == 0 else 0)
 
 
+def terminate(proc, timeout=10):
+    """SIGTERM a process and wait (SIGKILL after timeout); returns the
+    exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class Server:
     """A chat-server process on 127.0.0.1 and a free port."""
 
@@ -95,15 +108,9 @@ class Server:
 
     def stop(self, timeout=10):
         """SIGTERM and wait; returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        rc = terminate(self.proc, timeout)
         self.logf.close()
-        return self.proc.returncode
+        return rc
 
     def kill(self):
         if self.proc.poll() is None:
@@ -189,6 +196,17 @@ async def drain(ws, quiet=0.5, limit=15):
     return out
 
 
+async def cut(ws):
+    """Drop the TCP connection (no close handshake) and wait until the
+    client sees it closed."""
+    if ws.transport is not None:
+        ws.transport.abort()
+    try:
+        await asyncio.wait_for(ws.wait_closed(), 5)
+    except asyncio.TimeoutError:
+        pass
+
+
 async def no_message(ws, wait=0.3):
     """True if nothing arrives within wait seconds."""
     try:
@@ -223,6 +241,310 @@ def raw_http(port, request, timeout=5):
 def run(coro):
     """Run an async test body with a global time limit."""
     asyncio.run(asyncio.wait_for(coro, 120))
+
+
+def lap(what, t=[None]):
+    """Print the time since the last lap (the first call starts the
+    clock)."""
+    now = time.monotonic()
+    if t[0] is not None:
+        print("  %-28s %5.1f s" % (what, now - t[0]), flush=True)
+    t[0] = now
+
+
+# ---- history: seq, resume, acks ----
+
+def upath(user, since=None, extra="", epoch=None):
+    """/demo/ws/USER with ?since=N, epoch=E and extra query parameters
+    (each only if given)."""
+    q = []
+    if since is not None:
+        q.append("since=%d" % since)
+    if epoch is not None:
+        q.append("epoch=" + epoch)
+    if extra:
+        q.append(extra)
+    return "/demo/ws/" + user + ("?" + "&".join(q) if q else "")
+
+
+async def resume(s, user, since, extra="", epoch=None, **kw):
+    """Connect with ?since= (and epoch, extra); (ws, the first message,
+    meant: resumed)."""
+    ws = await connect(s, path=upath(user, since, extra, epoch), **kw)
+    r = await recv_json(ws)
+    return ws, r
+
+
+async def take(ws, n, timeout=5):
+    """Exactly n messages (fewer if timeout)."""
+    out = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(out) < n:
+            out.append(await recv_json(ws, max(0.01, deadline -
+                                               time.monotonic())))
+    except asyncio.TimeoutError:
+        pass
+    return out
+
+
+def seqs(evs):
+    """The seq of each event (None for one without)."""
+    return [e.get("seq") for e in evs]
+
+
+def texts(evs):
+    """The message of each event (None for one without)."""
+    return [e.get("message") for e in evs]
+
+
+async def chat_ack(ws, target, text, mid, timeout=5, skip=False):
+    """Send one chat with an id; the answer (ack or error): the next
+    message, or with skip the first ack or error with that id (other
+    messages before it are passed over)."""
+    await send(ws, {"message": text, "target_user": target, "id": mid})
+    if not skip:
+        return await recv_json(ws, timeout)
+    m, _ = await recv_until(ws, lambda m: m.get("id") == mid and
+                            m.get("type") in ("ack", "error"), timeout)
+    return m
+
+
+async def gone(s, user, n=1, timeout=5):
+    """Wait until s's log shows n disconnects of user in all."""
+    deadline = time.monotonic() + timeout
+    pat = "user %s disconnected" % user
+    while time.monotonic() < deadline:
+        if s.log().count(pat) >= n:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+# ---- a flow under kill -9: windowed senders, resuming receivers ----
+
+class RState:
+    """A receiver of a flow: its last seq, what it got, and the since
+    and first answer of each of its connections."""
+
+    def __init__(self, user):
+        self.user = user
+        self.last = 0
+        self.got = []		# (seq, from_user, message)
+        self.resumed = []
+        self.since = []		# the since of each connection
+        self.other = []
+        self.ws = None
+
+
+class SState:
+    """A sender of a flow, user prefix+idx: logical messages, round
+    robin to receivers, each sent again (a new attempt) until acked."""
+
+    def __init__(self, idx, prefix, receivers):
+        self.idx = idx
+        self.user = "%s%d" % (prefix, idx)
+        self.receivers = receivers
+        self.attempt = 0
+        self.logical = 0
+        self.resend = []	# logical numbers to send again
+        self.sent = {}		# attempt -> (logical, target, text)
+        self.acked = set()	# attempts
+        self.status = {}	# ack status -> count
+        self.errors = []
+        self.outstanding = {}
+
+
+async def kreceiver(url, st, epoch=None, check_resumed=False):
+    """Connect as st.user with ?since=st.last (and &epoch=), record all
+    that arrives until the connection ends.  With check_resumed, check
+    the answer: resumed since st.last, nothing trimmed."""
+    import websockets
+    st.since.append(st.last)
+    try:
+        ws = await connect(url, path=upath(st.user, st.last, epoch=epoch))
+    except Exception as e:
+        check(False, "%s connects: %r" % (st.user, e))
+        return
+    st.ws = ws
+    try:
+        r = await recv_json(ws, 5)
+        st.resumed.append(r)
+        if check_resumed:
+            check(r.get("type") == "resumed" and
+                  r.get("since") == st.last and
+                  r.get("first", 0) <= st.last + 1,
+                  "%s: resumed since %d, nothing trimmed: %r"
+                  % (st.user, st.last, r))
+        while True:
+            m = json.loads(await ws.recv())
+            if "seq" not in m:
+                st.other.append(m)
+                continue
+            st.got.append((m["seq"], m.get("from_user"), m.get("message")))
+            st.last = max(st.last, m["seq"])
+    except (websockets.ConnectionClosed, asyncio.TimeoutError,
+            ConnectionError):
+        pass
+
+
+async def ksender(url, st, stop, quota, cap=None, window=16, ack_wait=15,
+                  close_wait=10):
+    """Send (resends first, then new logical messages) with at most
+    window unacked, until stop is set, quota new ones are sent or the
+    connection dies; then wait up to ack_wait for the acks still due
+    and close_wait for the close.  Unacked ones go back to resend.
+    With a cap, idle once cap logical messages exist (until stop)."""
+    import websockets
+    outstanding = {}	# id -> (attempt, logical)
+    st.outstanding = outstanding
+    try:
+        ws = await connect(url, st.user)
+    except Exception as e:
+        check(False, "%s connects: %r" % (st.user, e))
+        return
+
+    async def reader():
+        try:
+            while True:
+                m = json.loads(await ws.recv())
+                ent = outstanding.pop(m.get("id"), None)
+                if ent is None:
+                    st.errors.append(("stray", m))
+                    continue
+                if m.get("type") == "ack":
+                    st.acked.add(ent[0])
+                    st.status[m.get("status")] = \
+                        st.status.get(m.get("status"), 0) + 1
+                else:
+                    st.errors.append(("refused", m))
+                    st.resend.append(ent[1])
+        except (websockets.ConnectionClosed, ConnectionError):
+            pass
+
+    rt = asyncio.ensure_future(reader())
+    start = st.logical
+    try:
+        while not stop.is_set() and not rt.done():
+            if len(outstanding) >= window:
+                await asyncio.sleep(0.001)
+                continue
+            if st.resend:
+                logical = st.resend.pop(0)
+            elif quota is not None and st.logical - start >= quota:
+                break
+            elif cap is not None and st.logical >= cap:
+                await asyncio.sleep(0.01)
+                continue
+            else:
+                logical = st.logical
+                st.logical += 1
+            st.attempt += 1
+            a = st.attempt
+            target = st.receivers[logical % len(st.receivers)]
+            text = "%s:L%06d:A%06d" % (st.user, logical, a)
+            mid = "%d-%d" % (st.idx, a)
+            outstanding[mid] = (a, logical)
+            st.sent[a] = (logical, target, text)
+            try:
+                await ws.send(json.dumps({"message": text,
+                                          "target_user": target,
+                                          "id": mid}))
+            except (websockets.ConnectionClosed, ConnectionError):
+                break
+        deadline = time.monotonic() + ack_wait
+        while outstanding and not rt.done() and \
+                time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if not rt.done():
+            try:
+                await ws.close()
+            except (websockets.ConnectionClosed, ConnectionError):
+                pass	# the server went away meanwhile (a kill -9)
+        await asyncio.wait_for(rt, close_wait)
+    except asyncio.TimeoutError:
+        pass
+    finally:
+        if not rt.done():
+            rt.cancel()
+        st.resend = sorted(lg for (a, lg) in outstanding.values()) + \
+            st.resend
+        outstanding.clear()
+        await cut(ws)
+
+
+async def flow_settle(rs, ss, timeout):
+    """Wait up to timeout for every acked message to reach its receiver
+    (rs: user -> RState), 0.5 s more for duplicates; then close the
+    receivers' connections."""
+    want = {u: set() for u in rs}
+    for x in ss:
+        for a in x.acked:
+            want[x.sent[a][1]].add(x.sent[a][2])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(want[u] <= {g[2] for g in r.got} for u, r in rs.items()):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)	# duplicates, if any
+    for r in rs.values():
+        if r.ws is not None:
+            await r.ws.close()
+
+
+def flow_verdict(rs, ss, check_seqs):
+    """Check a flow's outcome: no error answers, every logical message
+    acked in the end; per receiver check_seqs(user, seqs), only what
+    was sent to it, from its sender, each sender's in send order; every
+    acked message delivered exactly once.  Returns (sent, acked,
+    unacked but delivered, lost) for the report."""
+    sent_by_text = {}
+    for x in ss:
+        for a, (lg, tgt, text) in x.sent.items():
+            sent_by_text[text] = (x.idx, a, lg, tgt)
+    lost, dup = [], []
+    for x in ss:
+        check(not x.errors, "%s: no error answers: %r" % (x.user,
+                                                          x.errors[:3]))
+        logicals = {x.sent[a][0] for a in x.acked}
+        check(logicals == set(range(x.logical)) and not x.resend,
+              "%s: every logical message acked in the end (%d of %d, %d "
+              "to resend)" % (x.user, len(logicals), x.logical,
+                              len(x.resend)))
+    unacked_delivered = 0
+    for u, r in rs.items():
+        check_seqs(u, [g[0] for g in r.got])
+        count = {}
+        for seq, frm, text in r.got:
+            count[text] = count.get(text, 0) + 1
+        strange = [(t, frm) for seq, frm, t in r.got
+                   if t not in sent_by_text or sent_by_text[t][3] != u or
+                   ss[sent_by_text[t][0]].user != frm]
+        check(not strange, "%s: only messages sent to it, from their "
+              "sender: %r" % (u, strange[:3]))
+        for x in ss:
+            for a in x.acked:
+                lg, tgt, text = x.sent[a]
+                if tgt == u and count.get(text, 0) != 1:
+                    (lost if count.get(text, 0) == 0 else dup).append(
+                        (u, text, count.get(text, 0)))
+        for t, n in count.items():
+            if t in sent_by_text and \
+                    sent_by_text[t][1] not in ss[sent_by_text[t][0]].acked:
+                unacked_delivered += 1
+                if n > 1:
+                    dup.append((u, t, n))
+        for x in ss:
+            order = [sent_by_text[g[2]][1] for g in r.got
+                     if g[2] in sent_by_text and
+                     sent_by_text[g[2]][0] == x.idx]
+            check(order == sorted(order) and len(order) == len(set(order)),
+                  "%s: %s's messages in send order" % (u, x.user))
+    check(not lost, "every acked message delivered (%d lost: %r)"
+          % (len(lost), lost[:5]))
+    check(not dup, "nothing delivered twice (%d: %r)" % (len(dup), dup[:5]))
+    return (sum(len(x.sent) for x in ss), sum(len(x.acked) for x in ss),
+            unacked_delivered, lost)
 
 
 # ---- raw sockets: hand-built frames for protocol tests ----

@@ -22,6 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
 from chatlib import check, connect, recv_json, no_message  # noqa: E402
 from chatlib import RawWS, send, drain  # noqa: E402
+from chatlib import upath, resume, take, seqs, texts  # noqa: E402
+from chatlib import chat_ack, gone, lap  # noqa: E402
+from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
+from chatlib import flow_settle, flow_verdict  # noqa: E402
 
 import websockets  # noqa: E402
 
@@ -30,64 +34,9 @@ TMP = chatlib.TMP
 
 # ---- helpers ----
 
-def upath(user, since=None, extra=""):
-    """/demo/ws/USER with ?since=N (and extra query parameters)."""
-    q = []
-    if since is not None:
-        q.append("since=%d" % since)
-    if extra:
-        q.append(extra)
-    return "/demo/ws/" + user + ("?" + "&".join(q) if q else "")
-
-
-async def resume(s, user, since, extra="", **kw):
-    """Connect with ?since=; (ws, the first message, meant: resumed)."""
-    ws = await connect(s, path=upath(user, since, extra), **kw)
-    r = await recv_json(ws)
-    return ws, r
-
-
 def resumed_ok(r, since, first, last):
     return (r.get("type") == "resumed" and r.get("since") == since and
             r.get("first") == first and r.get("last") == last)
-
-
-async def take(ws, n, timeout=5):
-    """Exactly n messages (fewer if timeout)."""
-    out = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(out) < n:
-            out.append(await recv_json(ws, max(0.01, deadline -
-                                               time.monotonic())))
-    except asyncio.TimeoutError:
-        pass
-    return out
-
-
-def seqs(evs):
-    return [e.get("seq") for e in evs]
-
-
-def texts(evs):
-    return [e.get("message") for e in evs]
-
-
-async def chat_ack(ws, target, text, mid):
-    """Send one chat with an id; the answer (ack or error)."""
-    await send(ws, {"message": text, "target_user": target, "id": mid})
-    return await recv_json(ws)
-
-
-async def gone(s, user, n=1, timeout=5):
-    """Wait until the log shows n disconnects of user in all."""
-    deadline = time.monotonic() + timeout
-    pat = "user %s disconnected" % user
-    while time.monotonic() < deadline:
-        if s.log().count(pat) >= n:
-            return True
-        await asyncio.sleep(0.02)
-    return False
 
 
 def rst_close(sock):
@@ -438,137 +387,12 @@ async def test_memory_restart():
 
 RECEIVERS = ["kr0", "kr1", "kr2"]
 NSEND = 4
-WINDOW = 16
-
-
-class RState:
-    def __init__(self, user):
-        self.user = user
-        self.last = 0
-        self.got = []		# (seq, from_user, message)
-        self.resumed = []
-        self.other = []
-        self.ws = None
-
-
-class SState:
-    def __init__(self, idx):
-        self.idx = idx
-        self.user = "ks%d" % idx
-        self.attempt = 0
-        self.logical = 0
-        self.resend = []	# logical numbers to send again
-        self.sent = {}		# attempt -> (logical, target, text)
-        self.acked = set()	# attempts
-        self.errors = []
-        self.outstanding = {}
-
-
-async def kreceiver(url, st):
-    try:
-        ws = await chatlib.connect(url, path=upath(st.user, st.last))
-    except Exception as e:
-        check(False, "%s reconnects: %r" % (st.user, e))
-        return
-    st.ws = ws
-    try:
-        r = await recv_json(ws, 5)
-        st.resumed.append(r)
-        check(r.get("type") == "resumed" and r.get("since") == st.last and
-              r.get("first", 0) <= st.last + 1,
-              "%s: resumed since %d, nothing trimmed: %r"
-              % (st.user, st.last, r))
-        while True:
-            m = json.loads(await ws.recv())
-            if "seq" not in m:
-                st.other.append(m)
-                continue
-            st.got.append((m["seq"], m.get("from_user"), m.get("message")))
-            st.last = max(st.last, m["seq"])
-    except (websockets.ConnectionClosed, asyncio.TimeoutError,
-            ConnectionError):
-        pass
-
-
-async def ksender(url, st, stop, quota):
-    """Send (resends first, then new logical messages) with at most
-    WINDOW unacked; stop at the event or after quota new ones; with a
-    quota, wait for the last acks.  Unacked ones go back to resend."""
-    outstanding = {}	# id -> (attempt, logical)
-    st.outstanding = outstanding
-    try:
-        ws = await chatlib.connect(url, st.user)
-    except Exception as e:
-        check(False, "%s reconnects: %r" % (st.user, e))
-        return
-
-    async def reader():
-        try:
-            while True:
-                m = json.loads(await ws.recv())
-                ent = outstanding.pop(m.get("id"), None)
-                if ent is None:
-                    st.errors.append(("stray", m))
-                    continue
-                if m.get("type") == "ack":
-                    st.acked.add(ent[0])
-                else:
-                    st.errors.append(("refused", m))
-                    st.resend.append(ent[1])
-        except (websockets.ConnectionClosed, ConnectionError):
-            pass
-
-    rt = asyncio.ensure_future(reader())
-    start_logical = st.logical
-    try:
-        while not stop.is_set() and not rt.done():
-            if len(outstanding) >= WINDOW:
-                await asyncio.sleep(0.001)
-                continue
-            if st.resend:
-                logical = st.resend.pop(0)
-            elif quota is not None and st.logical - start_logical >= quota:
-                break
-            else:
-                logical = st.logical
-                st.logical += 1
-            st.attempt += 1
-            a = st.attempt
-            target = RECEIVERS[logical % len(RECEIVERS)]
-            text = "%s:L%06d:A%06d" % (st.user, logical, a)
-            mid = "%d-%d" % (st.idx, a)
-            outstanding[mid] = (a, logical)
-            st.sent[a] = (logical, target, text)
-            try:
-                await ws.send(json.dumps({"message": text,
-                                          "target_user": target,
-                                          "id": mid}))
-            except (websockets.ConnectionClosed, ConnectionError):
-                break
-        if quota is not None:
-            deadline = time.monotonic() + 20
-            while outstanding and not rt.done() and \
-                    time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
-            await ws.close()
-        await asyncio.wait_for(rt, 15)
-    finally:
-        if not rt.done():
-            rt.cancel()
-        lost = sorted(lg for (a, lg) in outstanding.values())
-        st.resend = lost + st.resend
-        if ws.transport is not None:
-            ws.transport.abort()
-        try:
-            await asyncio.wait_for(ws.wait_closed(), 5)
-        except asyncio.TimeoutError:
-            pass
 
 
 async def test_kill9_flow():
     store = os.path.join(TMP, "kill9.db")
     rs = {u: RState(u) for u in RECEIVERS}
-    ss = [SState(i) for i in range(NSEND)]
+    ss = [SState(i, "ks", RECEIVERS) for i in range(NSEND)]
     kills = 3
     t0 = time.monotonic()
     for phase in range(kills + 1):
@@ -578,8 +402,9 @@ async def test_kill9_flow():
                            "--queue-limit", "100000", "--store-sync", sync,
                            name="kill9-%d" % phase)
         try:
-            rtasks = [asyncio.ensure_future(kreceiver(s.url, rs[u]))
-                      for u in RECEIVERS]
+            rtasks = [asyncio.ensure_future(
+                kreceiver(s.url, rs[u], check_resumed=True))
+                for u in RECEIVERS]
             # Receivers first, so the flow is live.
             deadline = time.monotonic() + 5
             while (any(len(r.resumed) < phase + 1 for r in rs.values())
@@ -589,7 +414,8 @@ async def test_kill9_flow():
             final = phase == kills
             acked0 = sum(len(x.acked) for x in ss)
             stasks = [asyncio.ensure_future(
-                ksender(s.url, x, stop, 300 if final else None))
+                ksender(s.url, x, stop, 300 if final else None,
+                        ack_wait=20, close_wait=15))
                 for x in ss]
             if not final:
                 deadline = time.monotonic() + 4
@@ -609,20 +435,7 @@ async def test_kill9_flow():
             else:
                 await asyncio.wait_for(asyncio.gather(*stasks), 40)
                 # Wait for every acked message to reach its receiver.
-                want = {u: set() for u in RECEIVERS}
-                for x in ss:
-                    for a in x.acked:
-                        want[x.sent[a][1]].add(x.sent[a][2])
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline:
-                    if all(want[u] <= {g[2] for g in rs[u].got}
-                           for u in RECEIVERS):
-                        break
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(0.5)	# duplicates, if any
-                for r in rs.values():
-                    if r.ws is not None:
-                        await r.ws.close()
+                await flow_settle(rs, ss, 20)
                 await asyncio.wait_for(asyncio.gather(*rtasks), 10)
         finally:
             if s.proc.poll() is None:
@@ -632,61 +445,14 @@ async def test_kill9_flow():
                 s.kill()
 
     # The analysis.
-    sent_by_text = {}
-    for x in ss:
-        for a, (lg, tgt, text) in x.sent.items():
-            sent_by_text[text] = (x.idx, a, lg, tgt)
-    nacked = sum(len(x.acked) for x in ss)
-    nsent = sum(len(x.sent) for x in ss)
-    lost, dup = [], []
-    for x in ss:
-        refused = [e for e in x.errors]
-        check(not refused, "%s: no error answers: %r" % (x.user,
-                                                       refused[:3]))
-        logicals = {x.sent[a][0] for a in x.acked}
-        check(logicals == set(range(x.logical)) and not x.resend,
-              "%s: every logical message acked in the end (%d of %d, "
-              "%d to resend)" % (x.user, len(logicals), x.logical,
-                                 len(x.resend)))
-    unacked_delivered = 0
-    for u in RECEIVERS:
-        r = rs[u]
-        sq = [g[0] for g in r.got]
+    def dense(u, sq):
         check(sq == list(range(1, len(sq) + 1)),
               "%s: seqs 1..%d, strictly increasing, no gap or repeat "
               "across the restarts (bad at %r)" %
               (u, len(sq), next(((i, v) for i, v in enumerate(sq)
                                  if v != i + 1), None)))
-        count = {}
-        for seq, frm, text in r.got:
-            count[text] = count.get(text, 0) + 1
-        strange = [(t, frm) for seq, frm, t in r.got
-                   if t not in sent_by_text or sent_by_text[t][3] != u or
-                   "ks%d" % sent_by_text[t][0] != frm]
-        check(not strange, "%s: only messages sent to it, from their "
-              "sender: %r" % (u, strange[:3]))
-        for x in ss:
-            for a in x.acked:
-                lg, tgt, text = x.sent[a]
-                if tgt == u and count.get(text, 0) != 1:
-                    (lost if count.get(text, 0) == 0 else dup).append(
-                        (u, text, count.get(text, 0)))
-        for t, n in count.items():
-            if n > 1 and t in sent_by_text and \
-                    sent_by_text[t][1] not in ss[sent_by_text[t][0]].acked:
-                dup.append((u, t, n))
-            if t in sent_by_text and \
-                    sent_by_text[t][1] not in ss[sent_by_text[t][0]].acked:
-                unacked_delivered += 1
-        for x in ss:
-            order = [sent_by_text[g[2]][1] for g in r.got
-                     if g[2] in sent_by_text and
-                     sent_by_text[g[2]][0] == x.idx]
-            check(order == sorted(order) and len(order) == len(set(order)),
-                  "%s: %s's messages in send order" % (u, x.user))
-    check(not lost, "every acked message delivered (%d lost: %r)"
-          % (len(lost), lost[:5]))
-    check(not dup, "nothing delivered twice (%d: %r)" % (len(dup), dup[:5]))
+
+    nsent, nacked, unacked_delivered, _ = flow_verdict(rs, ss, dense)
     print("kill -9 flow: %d kills, %d sent, %d acked, %d unacked of which "
           "%d delivered, received %s, %.1f s" %
           (kills, nsent, nacked, nsent - nacked, unacked_delivered,
@@ -1025,13 +791,6 @@ async def test_history_days(extra, p):
         await w.close()
         await c.close()
         print("%s history-days: delivered dropped after %.1f s" % (p, took))
-
-
-def lap(what, t=[None]):
-    now = time.monotonic()
-    if t[0] is not None:
-        print("  %-28s %5.1f s" % (what, now - t[0]))
-    t[0] = now
 
 
 async def main():

@@ -1,0 +1,1037 @@
+# Copyright (c) 2026 The chat authors.
+#
+# test_cluster: cluster mode (issue #9).  Several chat-server nodes on
+# 127.0.0.1 share one nats-server with JetStream (started here, on a
+# free port, with its store in TEST_TMP).  Covers: chat across nodes
+# both ways (unicode, a 60 KB message), acks delivered and queued, the
+# seed behaviour across nodes, a user with connections on three nodes,
+# who and presence across nodes (and a node that dies), a receiver
+# cut off while its node is behind (seed tail, resume elsewhere), going
+# offline on one node and resuming on another (?since=&epoch=, the
+# resume message, a foreign epoch, "sparse"), a kill -9 of a node while
+# windowed senders and resuming receivers are busy (every acked
+# message exactly once, in order per sender), NATS going away and
+# coming back on the same port and store (local delivery without seq,
+# cluster_unavailable at once, a node started while NATS is down,
+# reconnection, history kept), --history-limit shaping the stream
+# (and a later node updating it), /stats, and the option errors.
+# The main cluster's nodes all run with the default history options.
+#
+# Needs nats-server (Debian's nats-server package); skips without it.
+
+import asyncio
+import atexit
+import functools
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chatlib  # noqa: E402
+from chatlib import check, connect, recv_json, recv_until  # noqa: E402
+from chatlib import send, drain, no_message, cut  # noqa: E402
+from chatlib import resume, take, seqs, texts, gone, lap  # noqa: E402
+from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
+from chatlib import flow_settle, flow_verdict  # noqa: E402
+
+TMP = chatlib.TMP
+NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
+# Answers here can come after other events (presence, chats): wait for
+# the ack or error with the id.
+chat_ack = functools.partial(chatlib.chat_ack, skip=True)
+
+# Every process started here, killed at exit whatever happens (the
+# runner's timeout sends SIGTERM to this script only).
+_procs = []
+
+
+def _kill_all():
+    for p in _procs:
+        try:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+        except Exception:
+            pass
+
+
+atexit.register(_kill_all)
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+
+
+def free_port():
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+class Nats:
+    """A nats-server with JetStream on 127.0.0.1: start, stop (SIGTERM,
+    then SIGKILL), kill, restart on the same port and store dir."""
+
+    def __init__(self, name="nats"):
+        self.name = name
+        self.port = free_port()
+        self.dir = os.path.join(TMP, name + "-store")
+        self.logpath = os.path.join(TMP, name + ".log")
+        self.url = "nats://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout=10):
+        os.makedirs(self.dir, exist_ok=True)
+        self.starts += 1
+        logf = open(self.logpath, "ab")
+        logf.write(b"==== start %d\n" % self.starts)
+        logf.flush()
+        self.proc = subprocess.Popen(
+            [NATS_BIN, "-js", "-a", "127.0.0.1", "-p", str(self.port),
+             "-sd", self.dir],
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        logf.close()
+        _procs.append(self.proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), 0.5)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            try:
+                s.settimeout(1)
+                if s.recv(4).startswith(b"INFO"):
+                    return
+            except OSError:
+                pass
+            finally:
+                s.close()
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError("nats-server did not start:\n" + self.log())
+
+    def log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=5):
+        if self.alive():
+            chatlib.terminate(self.proc, timeout)
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, timeout=10):
+        self.stop()
+        self.start(timeout)
+
+
+# ---- nodes ----
+
+NODES = []
+
+
+def start_node(nats_url, name, *extra, ready=True):
+    """A chat-server node with --cluster; waits for cluster: ready."""
+    s = chatlib.Server("--cluster", nats_url, *extra, name=name)
+    _procs.append(s.proc)
+    NODES.append(s)
+    if ready:
+        ok = s.wait_log(r"cluster: ready", timeout=10)
+        check(ok, "%s: logs 'cluster: ready' within 10 s" % name)
+        if not ok:
+            print(s.log()[-3000:])
+    return s
+
+
+def stats(s):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % s.port,
+                                    timeout=5) as r:
+            return json.loads(r.read().decode())
+    except (OSError, ValueError, urllib.error.URLError) as e:
+        return {"error": repr(e)}
+
+
+async def stats_until(s, pred, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        st = stats(s)
+        if pred(st) or time.monotonic() >= deadline:
+            return st
+        await asyncio.sleep(0.1)
+
+
+def is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def increasing(sq):
+    return all(is_int(x) for x in sq) and \
+        all(a < b for a, b in zip(sq, sq[1:]))
+
+
+def chat_ev_ok(m, frm, text):
+    """A chat event as the protocol has it: message, from_user, ts (ms,
+    about now), seq (a positive int), no type."""
+    return (isinstance(m, dict) and "type" not in m and
+            m.get("message") == text and m.get("from_user") == frm and
+            is_int(m.get("ts")) and
+            abs(m["ts"] - time.time() * 1000) < 120000 and
+            is_int(m.get("seq")) and m["seq"] > 0)
+
+
+async def who(ws, timeout=3):
+    await send(ws, {"type": "who"})
+    m, _ = await recv_until(ws, lambda m: m.get("type") == "who", timeout)
+    return set(m.get("users", []))
+
+
+async def who_until(ws, pred, timeout=4):
+    deadline = time.monotonic() + timeout
+    while True:
+        users = await who(ws)
+        if pred(users) or time.monotonic() >= deadline:
+            return users
+        await asyncio.sleep(0.1)
+
+
+async def presence(ws, timeout, or_none=False):
+    """The next presence event (others passed over); on timeout None
+    with or_none, else asyncio.TimeoutError."""
+    try:
+        m, skipped = await recv_until(
+            ws, lambda m: m.get("type") == "presence", timeout)
+    except asyncio.TimeoutError:
+        if or_none:
+            return None
+        raise
+    return m
+
+
+async def close_all(*ws):
+    for w in ws:
+        try:
+            await w.close()
+        except Exception:
+            pass
+
+
+async def scenario(what, coro):
+    """Run one scenario; an exception (a timeout waiting for an answer)
+    fails it with the traceback, and the next scenario still runs."""
+    try:
+        return await coro
+    except (Exception, asyncio.TimeoutError):
+        traceback.print_exc()
+        check(False, "%s: raised (see the traceback above)" % what)
+        return None
+
+
+# ---- 9. option errors (no NATS needed) ----
+
+def test_options():
+    out = subprocess.run([chatlib.SERVER, "--help"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=5)
+    check(b"--cluster" in out.stdout, "--help mentions --cluster")
+    db = os.path.join(TMP, "never.db")
+    url = "nats://127.0.0.1:%d" % free_port()
+    cases = [
+        (["--cluster", url, "--store", db], ["--cluster", "--store"]),
+        (["--store", db, "--cluster", url], ["--cluster", "--store"]),
+        (["--cluster", "bogus-url"], ["nats://"]),
+        (["--cluster", "http://127.0.0.1:4222"], ["nats://"]),
+        (["--cluster", url + ",bogus"], ["nats://"]),
+        (["--cluster", ""], []),
+    ]
+    for args, words in cases:
+        try:
+            r = subprocess.run([chatlib.SERVER, "--listen", "127.0.0.1",
+                                "--port", "0"] + args,
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=5)
+            rc, err = r.returncode, r.stderr.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            rc, err = "timeout (server kept running)", ""
+        check(rc == 2, "%r: exit status 2 (got %r): %s" % (args, rc,
+                                                            err.strip()))
+        check(all(w in err for w in words) and
+              err.startswith("chat-server:"),
+              "%r: stderr says why, naming %r: %r" % (args, words, err))
+    check(not os.path.exists(db), "--cluster with --store: the store file "
+          "is not created")
+
+
+# ---- 8 (alone). /stats of a lone node ----
+
+async def test_stats_alone():
+    with chatlib.Server(name="alone") as s:
+        st = stats(s)
+        check(st.get("cluster") == "off", "lone node: /stats cluster off: "
+              "%r" % st)
+        check(st.get("cluster_nodes") == 0, "lone node: /stats "
+              "cluster_nodes 0: %r" % st)
+        check("cluster:" not in s.log(), "lone node logs nothing about a "
+              "cluster")
+
+
+# ---- 1. chat across nodes both ways ----
+
+async def test_cross(n1, n2):
+    A, B = "x-alice", "x-bob"
+    a = await connect(n1, A)
+    b = await connect(n2, B)
+    big = "60k:" + "0123456789abcdef" * 3750 + "|é✓😀"
+    check(60000 < len(big.encode()) < 61000, "the big message is 60 KB")
+    to_b = ["hello bob", "héllo wörld ✓ 日本語 😀 \"quoted\" \\ \n\ttab",
+            big]
+    to_a = ["hello alice", "ünïcödé ← back 🎉", big[::-1]]
+    for who_, ws, peer, rws, msgs, base in (
+            (A, a, B, b, to_b, "ab"), (B, b, A, a, to_a, 100)):
+        for i, t in enumerate(msgs):
+            mid = (base + str(i)) if isinstance(base, str) else base + i
+            ack = await chat_ack(ws, peer, t, mid)
+            check(ack == {"type": "ack", "id": mid, "status": "delivered"},
+                  "%s->%s across nodes: ack delivered with the id %r: %r"
+                  % (who_, peer, mid, ack))
+        got = await take(rws, len(msgs), 10)
+        check(len(got) == len(msgs) and
+              all(chat_ev_ok(m, who_, t) for m, t in zip(got, msgs)),
+              "%s->%s: every message arrives intact with from_user, ts, "
+              "seq: %r" % (who_, peer, [(m.get("from_user"),
+                                         len(m.get("message", "")),
+                                         m.get("seq")) for m in got]))
+        check(increasing(seqs(got)), "%s->%s: seqs increase: %r"
+              % (who_, peer, seqs(got)))
+        check(await no_message(rws, 0.3) and await no_message(ws, 0.1),
+              "%s->%s: nothing else on either side" % (who_, peer))
+    # A seed chat without an id gets no ack, but arrives.
+    await send(a, {"message": "seed form", "target_user": B})
+    m = await recv_json(b)
+    check(chat_ev_ok(m, A, "seed form"), "seed-form chat across nodes: %r"
+          % m)
+    check(await no_message(a, 0.3), "no ack for a chat without an id")
+    await close_all(a, b)
+
+
+# ---- 2. queued, and the seed behaviour across nodes ----
+
+async def test_queued(n1, n2, n3):
+    P, Q = "q-pat", "q-quinn"
+    p = await connect(n1, P)
+    for i in range(1, 4):
+        ack = await chat_ack(p, Q, "q%d" % i, "q%d" % i)
+        check(ack == {"type": "ack", "id": "q%d" % i, "status": "queued"},
+              "to a user never connected: ack queued: %r" % ack)
+    q = await connect(n2, Q)
+    got = await take(q, 3)
+    check(len(got) == 3 and all(chat_ev_ok(m, P, "q%d" % (i + 1))
+                                for i, m in enumerate(got)),
+          "no since, on another node: the queued ones, in order, no "
+          "resumed: %r" % got)
+    check(increasing(seqs(got)), "queued seqs increase: %r" % seqs(got))
+    check(await no_message(q, 0.3), "nothing more")
+    ack = await chat_ack(p, Q, "live", "ql")
+    m = await recv_json(q)
+    check(ack.get("status") == "delivered" and chat_ev_ok(m, P, "live") and
+          m["seq"] > got[-1]["seq"], "then live, delivered, seq above: "
+          "%r %r" % (ack, m))
+    q2 = await connect(n3, Q)
+    check(await no_message(q2, 0.4), "a second connection (third node) "
+          "without since: nothing already sent")
+    await close_all(q, q2)
+    check(await gone(n2, Q) and await gone(n3, Q), "quinn disconnected")
+    await asyncio.sleep(0.3)
+    q = await connect(n3, Q)
+    check(await no_message(q, 0.5), "reconnect on another node without "
+          "since: nothing sent again")
+    await q.close()
+    check(await gone(n3, Q, 2), "quinn gone again")
+    await asyncio.sleep(0.3)
+    for i in (4, 5):
+        ack = await chat_ack(p, Q, "q%d" % i, "q%d" % i)
+        check(ack.get("status") == "queued", "queued again: %r" % ack)
+    q = await connect(n1, Q)
+    got2 = await drain(q, 0.5)
+    check(texts(got2) == ["q4", "q5"] and increasing(seqs(got2)) and
+          got2[0]["seq"] > m["seq"],
+          "reconnect on the sender's node: only the new queued ones: %r"
+          % got2)
+    await close_all(q, p)
+
+
+# ---- 2b. a receiver cut off while its node is behind ----
+
+async def windowed(ws, target, n, prefix, window=32, timeout=20):
+    """Send n chats with ids, at most window unacked; the acks."""
+    acks, sent = [], 0
+    deadline = time.monotonic() + timeout
+    while len(acks) < n and time.monotonic() < deadline:
+        while sent < n and sent - len(acks) < window:
+            await send(ws, {"message": "%s%04d" % (prefix, sent),
+                            "target_user": target, "id": sent})
+            sent += 1
+        acks.append(await recv_json(ws, max(0.01, deadline -
+                                            time.monotonic())))
+    return acks
+
+
+async def test_lagging(n1, n2, n3):
+    """300 messages in a burst; the receiver reads 20 and its TCP
+    connection is cut.  Without since, the next connection (another
+    node) gets exactly a tail never written, in order; with since, all
+    after the last one read."""
+    S, G, H, N = "l-sender", "l-seed", "l-since", 300
+    s = await connect(n1, S)
+    all_ = ["%s%04d" % ("g", i) for i in range(N)]
+    g = await connect(n2, G, max_queue=None)
+    st = asyncio.ensure_future(windowed(s, G, N, "g"))
+    read = await take(g, 20, 10)
+    await cut(g)
+    acks = await st
+    check(len(acks) == N and all(a.get("type") == "ack" for a in acks),
+          "seed: %d acked: %r" % (N, [a for a in acks
+                                      if a.get("type") != "ack"][:3]))
+    check(texts(read) == all_[:20] and increasing(seqs(read)),
+          "seed: the first 20 in order: %r" % texts(read))
+    check(await gone(n2, G), "seed receiver cut off")
+    await asyncio.sleep(0.3)
+    g = await connect(n3, G)
+    tail = await drain(g, 0.7, 15)
+    tt = texts(tail)
+    k = N - len(tt)
+    check(k >= 20 and tt == all_[k:] and
+          increasing(seqs(read[-1:]) + seqs(tail)),
+          "seed: the next connection (another node) gets a tail never "
+          "written, in order, nothing twice: %d..%d of %d"
+          % (k, N - 1, N) if tt else "seed: no tail (all written)")
+    print("  seed cut: tail of %d never written" % len(tt), flush=True)
+    await g.close()
+
+    h, r = await resume(n2, H, 0)
+    hall = ["h%04d" % i for i in range(N)]
+    st = asyncio.ensure_future(windowed(s, H, N, "h"))
+    read = await take(h, 20, 10)
+    E = r.get("epoch")
+    await cut(h)
+    acks = await st
+    check(len(acks) == N and all(a.get("type") == "ack" for a in acks),
+          "since: %d acked" % N)
+    last = read[-1].get("seq", 0) if read else 0
+    h, r = await resume(n3, H, last, epoch=E)
+    rest = await take(h, N - 20, 15)
+    check(r.get("type") == "resumed" and r.get("since") == last and
+          "reset" not in r, "since: resumed on another node as asked: %r"
+          % r)
+    check(texts(read) + texts(rest) == hall and
+          increasing(seqs(read) + seqs(rest)),
+          "since: after the cut, all of the rest exactly once, in order "
+          "(%d + %d)" % (len(read), len(rest)))
+    check(await no_message(h, 0.3), "since: nothing after")
+    await close_all(h, s)
+
+
+# ---- 10. history options configure the stream ----
+
+async def test_history_limit():
+    nats = Nats("nats-hist")
+    nats.start()
+    h1 = h2 = None
+    try:
+        h1 = start_node(nats.url, "hist1", "--history-limit", "5")
+        c = await connect(h1, "h-c")
+        v = await connect(h1, "h-v")
+        for i in range(10):
+            await chat_ack(c, "h-v", "v%d" % i, i)
+        got = await take(v, 10)
+        check(texts(got) == ["v%d" % i for i in range(10)],
+              "history: 10 received live")
+        w, r = await resume(h1, "h-v", 0)
+        rep = await drain(w, 0.4)
+        check(got and r.get("first") == got[5].get("seq") and
+              r.get("last") == got[9].get("seq") and rep == got[5:],
+              "--history-limit 5: the last 5 kept: %r, %r"
+              % (r, seqs(rep)))
+        await w.close()
+        h2 = start_node(nats.url, "hist2", "--history-limit", "8")
+        for i in range(10, 20):
+            await chat_ack(c, "h-v", "v%d" % i, i)
+        got = await take(v, 10)
+        w, r = await resume(h1, "h-v", 0)
+        rep = await drain(w, 0.4)
+        check(texts(rep) == ["v%d" % i for i in range(12, 20)],
+              "a later node with --history-limit 8 updates the stream: "
+              "the last 8 kept: %r" % texts(rep))
+        await close_all(w, v, c)
+    finally:
+        for n in (h1, h2):
+            if n is not None:
+                rc = n.stop()
+                if not check(rc == 0, "%s exits 0 on SIGTERM (%r)"
+                             % (os.path.basename(n.logpath), rc)):
+                    print(n.log()[-3000:])
+        nats.stop()
+
+
+# ---- 3. one user on three nodes ----
+
+async def test_multi(n1, n2, n3):
+    C, D = "m-carol", "m-dave"
+    cs = [await connect(n, C) for n in (n1, n2, n3)]
+    d = await connect(n1, D)
+    d2 = await connect(n2, D)
+    await asyncio.sleep(0.2)
+    for i in range(3):
+        ack = await chat_ack(d, C, "to carol %d" % i, i)
+        check(ack == {"type": "ack", "id": i, "status": "delivered"},
+              "to a user on three nodes: delivered: %r" % ack)
+    got = [await take(w, 3) for w in cs]
+    check(all(len(g) == 3 and
+              all(chat_ev_ok(m, D, "to carol %d" % i)
+                  for i, m in enumerate(g)) for g in got),
+          "each of carol's three connections gets each message: %r" % got)
+    check(got[0] == got[1] == got[2], "the same events and seqs on every "
+          "node: %r" % [seqs(g) for g in got])
+    check(increasing(seqs(got[0])), "seqs increase: %r" % seqs(got[0]))
+    check(all([await no_message(w, 0.3) for w in cs]),
+          "exactly once on each connection")
+    check(await no_message(d2, 0.1), "the sender's other connection gets "
+          "no copy")
+    ack = await chat_ack(cs[2], D, "back to dave", "bd")
+    e = [await recv_json(w) for w in (d, d2)]
+    check(ack.get("status") == "delivered" and
+          all(chat_ev_ok(x, C, "back to dave") for x in e) and
+          e[0] == e[1], "dave on two nodes gets it on both: %r" % e)
+    check(await no_message(cs[0], 0.2) and await no_message(cs[1], 0.1),
+          "carol's other connections get no copy of what she sent")
+    await close_all(d, d2, *cs)
+
+
+# ---- 4. who and presence across nodes ----
+
+async def test_presence(n1, n2, n3):
+    W, U2, U3, X, Y = "p-watcher", "p-u2", "p-u3", "p-x", "p-y"
+    w = await connect(n1, W)     # asks who
+    u2 = await connect(n2, U2)
+    u3 = await connect(n3, U3)
+    t0 = time.monotonic()
+    users = await who_until(w, lambda u: {W, U2, U3} <= u, 4)
+    check({W, U2, U3} <= users, "who on node1 lists users on nodes 2 and 3"
+          " (%.1f s): %r" % (time.monotonic() - t0, sorted(users)))
+    users3 = await who_until(u3, lambda u: {W, U2, U3} <= u, 4)
+    check({W, U2, U3} <= users3, "who on node3 too: %r" % sorted(users3))
+    check(X not in users, "an offline user is not listed")
+    y = await connect(n3, Y)
+    await who_until(w, lambda u: Y in u, 4)
+
+    wa = await connect(n1, "p-watcher2")
+    await send(wa, {"type": "watch", "users": [X, Y]})
+    p1 = await presence(wa, 3)
+    p2 = await presence(wa, 3)
+    check(p1 == {"type": "presence", "user": X, "online": False} and
+          p2 == {"type": "presence", "user": Y, "online": True},
+          "watch: X offline, Y (on node3) online, in order: %r %r"
+          % (p1, p2))
+    t0 = time.monotonic()
+    x2 = await connect(n2, X)
+    p = await presence(wa, 4, or_none=True)
+    check(p == {"type": "presence", "user": X, "online": True},
+          "X connects on node2: presence online on node1 (%.1f s): %r"
+          % (time.monotonic() - t0, p))
+    x3 = await connect(n3, X)
+    check(await no_message(wa, 1.5), "X's second connection (node3): no "
+          "presence event")
+    await x2.close()
+    check(await gone(n2, X), "X left node2")
+    check(await no_message(wa, 2.0), "X still on node3: no offline event "
+          "when it leaves node2")
+    users = await who(w)
+    check(X in users, "who still lists X: %r" % sorted(users))
+    t0 = time.monotonic()
+    await x3.close()
+    p = await presence(wa, 5, or_none=True)
+    check(p == {"type": "presence", "user": X, "online": False},
+          "X's last connection (node3) closes: presence offline on node1 "
+          "(%.1f s): %r" % (time.monotonic() - t0, p))
+    await close_all(u2, u3, y)
+    users = await who_until(w, lambda u: not ({U2, U3, X, Y} & u), 4)
+    check(not ({U2, U3, X, Y} & users), "who drops users that left other "
+          "nodes: %r" % sorted(users))
+    p = await presence(wa, 4, or_none=True)
+    check(p == {"type": "presence", "user": Y, "online": False},
+          "Y leaves node3: presence offline: %r" % p)
+    await close_all(w, wa)
+
+
+# ---- 5. offline on node1, resume on node2 ----
+
+async def test_resume(n1, n2, n3):
+    R, S = "r-rita", "r-sam"
+    s = await connect(n3, S)
+    r, res = await resume(n1, R, 0)
+    E = res.get("epoch")
+    check(res.get("type") == "resumed" and res.get("since") == 0 and
+          res.get("first") == 0 and res.get("last") == 0 and
+          res.get("sparse") is True and "reset" not in res,
+          "fresh user ?since=0: resumed since 0 first 0 last 0 sparse: %r"
+          % res)
+    check(isinstance(E, str) and re.fullmatch(r"[0-9a-f]{16}", E or ""),
+          "epoch: 16 hex digits: %r" % E)
+    first = []
+    for i in range(4):
+        ack = await chat_ack(s, R, "m%d" % i, i)
+        check(ack.get("status") == "delivered", "m%d delivered: %r"
+              % (i, ack))
+    first = await take(r, 4)
+    check(len(first) == 4 and all(chat_ev_ok(m, S, "m%d" % i)
+                                  for i, m in enumerate(first)) and
+          increasing(seqs(first)), "rita on node1 gets m0..m3: %r" % first)
+    last = first[-1].get("seq", 0) if first else 0
+    await r.close()
+    check(await gone(n1, R), "rita left node1")
+    await asyncio.sleep(0.2)
+    for i in range(4, 9):
+        ack = await chat_ack(s, R, "m%d" % i, i)
+        check(ack == {"type": "ack", "id": i, "status": "queued"},
+              "rita offline: m%d queued: %r" % (i, ack))
+    r2, res = await resume(n2, R, last, epoch=E)
+    rest = await take(r2, 5)
+    check(res.get("type") == "resumed" and res.get("since") == last and
+          res.get("epoch") == E and res.get("sparse") is True and
+          "reset" not in res, "node2 ?since=%d&epoch=E: resumed as asked, "
+          "same epoch, sparse: %r" % (last, res))
+    check(len(rest) == 5 and all(chat_ev_ok(m, S, "m%d" % (i + 4))
+                                 for i, m in enumerate(rest)),
+          "exactly m4..m8 after the resume, in order: %r" % texts(rest))
+    check(increasing([last] + seqs(rest)), "seqs above since, strictly "
+          "increasing: %r" % seqs(rest))
+    check(first and rest and res.get("first") == first[0].get("seq") and
+          res.get("last") == rest[-1].get("seq"),
+          "resumed first/last name the oldest and newest seqs: %r" % res)
+    check(await no_message(r2, 0.4), "no duplicate after the replay")
+    allev = first + rest
+
+    # Live after the replay, on node2.
+    ack = await chat_ack(s, R, "m9", 9)
+    m = await recv_json(r2)
+    check(ack.get("status") == "delivered" and chat_ev_ok(m, S, "m9") and
+          m["seq"] > allev[-1]["seq"], "live after the replay: %r" % m)
+    allev.append(m)
+    # The replay counted as sent: no since on node3 gets nothing.
+    await asyncio.sleep(0.3)
+    r3 = await connect(n3, R)
+    check(await no_message(r3, 0.5), "no since after a replay: nothing "
+          "sent again")
+    await r3.close()
+
+    # All of it again from node3, identical.
+    r4, res = await resume(n3, R, 0, epoch=E)
+    rep = await take(r4, len(allev))
+    check(res.get("type") == "resumed" and res.get("since") == 0 and
+          res.get("epoch") == E and res.get("last") == allev[-1]["seq"],
+          "node3 ?since=0: same epoch, last: %r" % res)
+    check(rep == allev, "node3 replays every event identically (message, "
+          "from_user, ts, seq): %r" % seqs(rep))
+    check(await no_message(r4, 0.3), "and nothing more")
+    # The resume message, on node1.
+    r5 = await connect(n1, R)
+    await send(r5, {"type": "resume", "since": allev[2]["seq"],
+                    "epoch": E})
+    got = await drain(r5, 0.5)
+    check(got and got[0].get("type") == "resumed" and
+          got[0].get("since") == allev[2]["seq"] and
+          got[0].get("sparse") is True and got[1:] == allev[3:],
+          "resume message on node1: resumed then m3..m9: %r"
+          % [g.get("type", g.get("seq")) for g in got])
+    # Another epoch: reset to 0, all of it.
+    other = ("1" if E[:1] != "1" else "2") + E[1:] if E else "0" * 16
+    r6, res = await resume(n2, R, allev[-2]["seq"], epoch=other)
+    rep = await take(r6, len(allev))
+    check(res.get("type") == "resumed" and res.get("since") == 0 and
+          res.get("reset") is True and res.get("epoch") == E,
+          "a foreign epoch: since 0, reset, our epoch: %r" % res)
+    check(rep == allev, "... and everything replayed: %r" % seqs(rep))
+    await close_all(r2, r4, r5, r6, s)
+    return R, E, allev
+
+
+# ---- 6. kill -9 of a node while messages flow ----
+
+RECEIVERS = ["k-r0", "k-r1"]
+
+
+async def test_kill9(n1, n2, n3, nats, E):
+    n4 = start_node(nats.url, "node4-killed")
+    rs = {u: RState(u) for u in RECEIVERS}
+    ss = [SState(i, "k-s", RECEIVERS) for i in range(3)]
+    t0 = time.monotonic()
+    # A bystander only on node4, watched from node1.
+    by = await connect(n4, "k-bystander")
+    wa = await connect(n1, "k-watcher")
+    await who_until(wa, lambda u: "k-bystander" in u, 4)
+    await send(wa, {"type": "watch", "users": ["k-bystander"]})
+    p = await presence(wa, 3)
+    check(p.get("online") is True, "bystander on node4 online: %r" % p)
+    st = await stats_until(n1, lambda x: x.get("cluster_nodes") == 3, 4)
+    check(st.get("cluster_nodes") == 3, "node1 hears 3 other nodes: %r"
+          % st)
+
+    rtasks = [asyncio.ensure_future(kreceiver(n4, rs[u], E))
+              for u in RECEIVERS]
+    deadline = time.monotonic() + 5
+    while any(not r.resumed for r in rs.values()) and \
+            time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    # s0 on node1 never stops; s1 and s2 are on node4.
+    stop0, stop4 = asyncio.Event(), asyncio.Event()
+    # (Every receiver stays well under the default --history-limit of
+    # 1000: JetStream drops a subject's oldest beyond it, sent or not.)
+    t_s0 = asyncio.ensure_future(ksender(n1, ss[0], stop0, None, 500))
+    t_s4 = [asyncio.ensure_future(ksender(n4, x, stop4, None))
+            for x in ss[1:]]
+    deadline = time.monotonic() + 4
+    while sum(len(x.acked) for x in ss) < 500 and \
+            time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    before = sum(len(x.acked) for x in ss)
+    inflight = sum(len(x.outstanding) for x in ss)
+    got_before = [len(rs[u].got) for u in RECEIVERS]
+    n4.kill()
+    t_kill = time.monotonic()
+    check(n4.proc.returncode == -9, "node4 killed with SIGKILL")
+    print("kill -9 of node4 after %d acks, %d in flight, received %r"
+          % (before, inflight, got_before), flush=True)
+    check(before >= 100, "messages were flowing at the kill (%d acked)"
+          % before)
+    stop4.set()
+
+    async def offline_seen():
+        try:
+            m = await presence(wa, 8)
+            return m, time.monotonic() - t_kill
+        except asyncio.TimeoutError:
+            return None, None
+    t_off = asyncio.ensure_future(offline_seen())
+    try:
+        await asyncio.wait_for(asyncio.gather(*t_s4), 20)
+        await asyncio.wait_for(asyncio.gather(*rtasks), 10)
+    except asyncio.TimeoutError:
+        check(False, "senders and receivers on node4 see it die")
+    await asyncio.sleep(0.3)	# s0 goes on while the receivers are away
+    # Receivers come back on node2 (one) and node3 (other).
+    back = {RECEIVERS[0]: n2, RECEIVERS[1]: n3}
+    rtasks = [asyncio.ensure_future(kreceiver(back[u], rs[u], E))
+              for u in RECEIVERS]
+    t_s4 = [asyncio.ensure_future(ksender(n, x, asyncio.Event(), 150))
+            for n, x in ((n1, ss[1]), (n2, ss[2]))]
+    await asyncio.sleep(0.5)
+    stop0.set()
+    try:
+        await asyncio.wait_for(t_s0, 20)
+    except asyncio.TimeoutError:
+        check(False, "s0 stops")
+    t_s0 = asyncio.ensure_future(ksender(n3, ss[0], asyncio.Event(), 100))
+    try:
+        await asyncio.wait_for(asyncio.gather(t_s0, *t_s4), 30)
+    except asyncio.TimeoutError:
+        check(False, "senders finish within 30 s")
+    await flow_settle(rs, ss, 15)
+    try:
+        await asyncio.wait_for(asyncio.gather(*rtasks), 10)
+    except asyncio.TimeoutError:
+        pass
+
+    # Presence and /stats saw node4 go.
+    m, after = await t_off
+    check(m == {"type": "presence", "user": "k-bystander",
+                "online": False} and after is not None and after < 6,
+          "the bystander on the killed node goes offline on node1 within "
+          "6 s: %r after %s s" % (m, after and "%.1f" % after))
+    users = await who(wa)
+    check("k-bystander" not in users, "who on node1 no longer lists the "
+          "killed node's user: %r" % sorted(users))
+    st = await stats_until(n1, lambda x: x.get("cluster_nodes") == 2, 6)
+    check(st.get("cluster_nodes") == 2, "node1 /stats: 2 other nodes "
+          "after the kill: %r" % st)
+    await close_all(wa)
+    try:
+        by.transport.abort()
+    except Exception:
+        pass
+
+    # The analysis.
+    for u in RECEIVERS:
+        r = rs[u]
+        check(len(r.resumed) == 2 and
+              all(x.get("type") == "resumed" and x.get("sparse") is True
+                  and x.get("epoch") == E and "reset" not in x and
+                  x.get("since") == since
+                  for x, since in zip(r.resumed, r.since)),
+              "%s: resumed on node4, then on another node since its last "
+              "seq %r, same epoch, sparse, no reset: %r"
+              % (u, r.since, r.resumed))
+
+    def rising(u, sq):
+        check(increasing(sq), "%s: seqs strictly increasing across the "
+              "kill, none twice (bad at %r)" % (u, next(
+                  ((i, a, b) for i, (a, b) in enumerate(zip(sq, sq[1:]))
+                   if not a < b), None)))
+
+    nsent, nacked, unacked_delivered, lost = flow_verdict(rs, ss, rising)
+    # What the stream keeps: everything each receiver got, nothing
+    # trimmed; for lost ones, whether they are in the stream at all.
+    for u in RECEIVERS:
+        r = rs[u]
+        w, res = await resume(n1, u, 0, epoch=E)
+        sq = [g[0] for g in r.got]
+        check(sq and res.get("first") == sq[0] and
+              res.get("last") == sq[-1], "%s: the stream keeps all it got "
+              "(seqs %r..%r): %r" % (u, sq[:1], sq[-1:], res))
+        if any(x[0] == u for x in lost):
+            # Diagnosis: are the lost ones in the stream at all?
+            rep = await take(w, 5000, 10)
+            have = {m.get("message"): m.get("seq") for m in rep}
+            print("%s: lost messages and their seq in the stream (None: "
+                  "not stored): %r; it resumed %r" %
+                  (u, [(t, have.get(t)) for x, t, _ in lost
+                       if x == u][:10], r.resumed))
+        await w.close()
+    statuses = {}
+    for x in ss:
+        for k, v in x.status.items():
+            statuses[k] = statuses.get(k, 0) + v
+    print("kill -9 flow: %d sent, %d acked %r, %d unacked of which %d "
+          "delivered, received %r, %.1f s" %
+          (nsent, nacked, statuses, nsent - nacked, unacked_delivered,
+           [len(rs[u].got) for u in RECEIVERS], time.monotonic() - t0),
+          flush=True)
+
+
+# ---- 7. NATS down and back ----
+
+async def test_nats_down(nats, n1, n2, n3, R, E, allev):
+    L1, L2, F = "o-l1", "o-l2", "o-far"
+    l1 = await connect(n1, L1)
+    l2 = await connect(n1, L2)
+    f = await connect(n2, F)
+    await who_until(l1, lambda u: F in u, 4)
+    nodes = (n1, n2, n3)
+    n0 = [n.log().count("cluster: reconnected") for n in nodes]
+    nats.stop()
+    t0 = time.monotonic()
+    for n in nodes:
+        ok = n.wait_log(r"cluster: disconnected", timeout=5)
+        check(ok, "%s logs 'cluster: disconnected' (%.1f s)"
+              % (os.path.basename(n.logpath), time.monotonic() - t0))
+    st = await stats_until(n1, lambda x: x.get("cluster") == "down", 3)
+    check(st.get("cluster") == "down", "NATS down: /stats cluster down: %r"
+          % st)
+    t = time.monotonic()
+    ack = await chat_ack(l1, L2, "while down", "d1", 3)
+    m = await recv_json(l2, 3)
+    check(ack == {"type": "ack", "id": "d1", "status": "delivered"},
+          "NATS down, target on the same node: ack delivered: %r" % ack)
+    check(m.get("message") == "while down" and m.get("from_user") == L1
+          and "seq" not in m, "... arrives live, without seq: %r" % m)
+    for target, mid, ws, where in ((F, "d2", l1, "on another node"),
+                                   ("o-nobody", "d3", l1, "offline"),
+                                   (L1, "d4", f, "from node2 to node1")):
+        t = time.monotonic()
+        try:
+            e = await chat_ack(ws, target, "refused", mid, 3)
+        except asyncio.TimeoutError:
+            e = None
+        dt = time.monotonic() - t
+        check(e is not None and e.get("type") == "error" and
+              e.get("error") == "cluster_unavailable" and
+              e.get("id") == mid and isinstance(e.get("detail"), str) and
+              dt < 2, "NATS down, target %s: cluster_unavailable with the"
+              " id in %.2f s: %r" % (where, dt, e))
+    await send(l1, {"message": "no id", "target_user": F})
+    try:
+        e = await recv_json(l1, 2)
+    except asyncio.TimeoutError:
+        e = None
+    check(e is not None and e.get("error") == "cluster_unavailable" and
+          "id" not in e, "without an id: cluster_unavailable, no id: %r" % e)
+    check(await no_message(f, 0.2), "nothing reached node2")
+    # A node started while NATS is down runs, and joins later.
+    try:
+        n5 = start_node(nats.url, "node5-late", ready=False)
+    except RuntimeError as ex:
+        n5 = None
+        check(False, "a node starts while NATS is down: %s" % ex)
+    if n5 is not None:
+        check(re.search(r"cluster: node \S+ joining nats://127\.0\.0\.1:%d"
+                        % nats.port, n5.log()) is not None,
+              "node5 logs 'cluster: node ID joining nats://...'")
+        st = stats(n5)
+        check(st.get("cluster") == "down", "node5 /stats while NATS is "
+              "down: %r" % st)
+        u5 = await connect(n5, "o-five")
+        ack = await chat_ack(u5, F, "x", "5x", 3)
+        check(ack.get("error") == "cluster_unavailable",
+              "node5 not joined: cluster_unavailable: %r" % ack)
+
+    nats.start()
+    t0 = time.monotonic()
+    for i, n in enumerate(nodes):
+        deadline = time.monotonic() + 10
+        while n.log().count("cluster: reconnected") <= n0[i] and \
+                time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        check(n.log().count("cluster: reconnected") > n0[i],
+              "%s logs 'cluster: reconnected' (%.1f s after NATS is back)"
+              % (os.path.basename(n.logpath), time.monotonic() - t0))
+    if n5 is not None:
+        ok = n5.wait_log(r"cluster: ready", timeout=10)
+        check(ok, "node5 joins: 'cluster: ready' (%.1f s)"
+              % (time.monotonic() - t0))
+    for n in nodes + ((n5,) if n5 else ()):
+        st = await stats_until(n, lambda x: x.get("cluster") == "ready", 5)
+        check(st.get("cluster") == "ready", "%s /stats ready again: %r"
+              % (os.path.basename(n.logpath), st))
+    if n5 is not None:
+        st = await stats_until(n5, lambda x: x.get("cluster_nodes") == 3, 4)
+        check(st.get("cluster_nodes") == 3, "the late node hears the 3 "
+              "others: %r" % st)
+    print("  NATS back: nodes ready %.1f s after" % (time.monotonic() - t0),
+          flush=True)
+    users = await who_until(l1, lambda u: F in u, 4)
+    check(F in users, "who on node1 lists node2's user again: %r"
+          % sorted(users))
+    ack = await chat_ack(l1, F, "after", "a1")
+    m = await recv_json(f)
+    check(ack == {"type": "ack", "id": "a1", "status": "delivered"} and
+          chat_ev_ok(m, L1, "after"), "after NATS is back: cross-node "
+          "chat delivered: %r %r" % (ack, m))
+    ack = await chat_ack(f, L1, "after back", "a2")
+    m = await recv_json(l1)
+    check(ack.get("status") == "delivered" and
+          chat_ev_ok(m, F, "after back"), "and back: %r %r" % (ack, m))
+    if n5 is not None:
+        ack = await chat_ack(u5, F, "from five", "5y")
+        m = await recv_json(f)
+        check(ack.get("status") == "delivered" and
+              chat_ev_ok(m, "o-five", "from five"),
+              "the late node chats across nodes: %r %r" % (ack, m))
+        ack = await chat_ack(f, "o-five", "to five", "5z")
+        m, _ = await recv_until(u5, lambda x: "from_user" in x)
+        check(ack.get("status") == "delivered" and
+              chat_ev_ok(m, F, "to five"), "... both ways: %r %r"
+              % (ack, m))
+        await u5.close()
+    # History from before the restart is still there.
+    w, res = await resume(n2, R, 0, epoch=E)
+    rep = await take(w, len(allev))
+    check(res.get("type") == "resumed" and res.get("epoch") == E and
+          "reset" not in res, "after the NATS restart: same epoch: %r"
+          % res)
+    check(rep == allev, "history from before the restart kept, "
+          "identical: %r" % seqs(rep))
+    await w.close()
+    w, res = await resume(n1, L2, 0, epoch=E)
+    rep = await drain(w, 0.4)
+    check("while down" not in texts(rep), "what was delivered while NATS "
+          "was down is not in the history: %r" % rep)
+    await close_all(w, l1, l2, f)
+    return n5
+
+
+async def main():
+    t0 = time.monotonic()
+    lap("start")
+    test_options()
+    await test_stats_alone()
+    lap("options, lone node")
+    await scenario("history limit", test_history_limit())
+    lap("history limit")
+    nats = Nats()
+    nats.start()
+    try:
+        n1 = start_node(nats.url, "node1")
+        n2 = start_node(nats.url, "node2")
+        n3 = start_node(nats.url, "node3")
+        check(re.search(r"cluster: node \S+ joining nats://127\.0\.0\.1:%d"
+                        % nats.port, n1.log()) is not None,
+              "node1 logs 'cluster: node ID joining nats://...'")
+        check("cluster: connected" in n1.log(), "node1 logs 'cluster: "
+              "connected'")
+        ids = [re.search(r"cluster: node (\S+) joining", n.log())
+               for n in (n1, n2, n3)]
+        ids = [m.group(1) for m in ids if m]
+        check(len(set(ids)) == 3, "three distinct node ids: %r" % ids)
+        lap("nats + 3 nodes")
+        for n in (n1, n2, n3):
+            st = await stats_until(
+                n, lambda x: x.get("cluster_nodes") == 2, 4)
+            check(st.get("cluster") == "ready" and
+                  st.get("cluster_nodes") == 2,
+                  "%s /stats: cluster ready, cluster_nodes 2: %r"
+                  % (os.path.basename(n.logpath), st))
+        lap("stats")
+        await scenario("cross-node chat", test_cross(n1, n2))
+        lap("cross-node chat")
+        await scenario("queued", test_queued(n1, n2, n3))
+        lap("queued, seed")
+        await scenario("lagging", test_lagging(n1, n2, n3))
+        lap("receiver cut while behind")
+        await scenario("multi-session", test_multi(n1, n2, n3))
+        lap("multi-session")
+        await scenario("presence", test_presence(n1, n2, n3))
+        lap("who, presence")
+        res = await scenario("resume", test_resume(n1, n2, n3))
+        R, E, allev = res or ("r-rita", None, None)
+        lap("resume on another node")
+        await scenario("kill -9", test_kill9(n1, n2, n3, nats, E))
+        lap("kill -9 flow")
+        await scenario("NATS down", test_nats_down(nats, n1, n2, n3, R, E,
+                                                   allev))
+        lap("NATS down and back")
+        for n in NODES:
+            if n.proc.poll() is None:
+                rc = n.stop()
+                if not check(rc == 0, "%s exits 0 on SIGTERM (%r)"
+                             % (os.path.basename(n.logpath), rc)):
+                    print(n.log()[-3000:])
+        for n in NODES:
+            log = n.log()
+            check(not re.search(r"ERROR: \w*Sanitizer|runtime error:", log),
+                  "%s: no sanitizer report" % os.path.basename(n.logpath))
+    finally:
+        for n in NODES:
+            n.kill()
+        nats.stop()
+    print("test_cluster: %.1f s" % (time.monotonic() - t0))
+
+
+if not os.access(NATS_BIN, os.X_OK):
+    print("nats-server not found (apt-get install nats-server)")
+    sys.exit(77)
+try:
+    chatlib.run(main())
+finally:
+    _kill_all()
+chatlib.done()
