@@ -1065,19 +1065,21 @@ cluster_publish(struct cluster *cl, struct client *from, const char *target,
 	return 0;
 }
 
-/* "wrong last sequence: N" from JetStream: N, else 0. */
-static uint64_t
-wrong_last(const char *desc)
+/*
+ * JetStream's "wrong last sequence: N" (another node appended first, or
+ * retention emptied the inbox: N is 0): 1 with *last = N, else 0.
+ */
+static int
+wrong_last(const char *desc, uint64_t *last)
 {
 	const char	*p = strstr(desc, "wrong last sequence: ");
 	int		 ok;
-	uint64_t	 v;
 
 	if (p == NULL)
 		return 0;
 	p += strlen("wrong last sequence: ");
-	v = parse_u64(p, strspn(p, "0123456789"), &ok);
-	return ok ? v : 0;
+	*last = parse_u64(p, strspn(p, "0123456789"), &ok);
+	return ok;
 }
 
 /* JetStream answered a publish (m NULL: it did not in time). */
@@ -1112,7 +1114,7 @@ pub_answer(struct cluster *cl, struct req *q, natsMsg *m, int st)
 			    "description"));
 	}
 	tgt_detach(cl, q);
-	if (seq == 0 && t != NULL && (last = wrong_last(desc)) != 0 &&
+	if (seq == 0 && t != NULL && wrong_last(desc, &last) &&
 	    cl->now - q->born < REQ_TIMEOUT_MS) {
 		/* Another node appended first: again after its last. */
 		json_decref(root);
