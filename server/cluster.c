@@ -22,23 +22,18 @@
 
 #include "cluster.h"
 #include "log.h"
+#include "presence.h"
 #include "server.h"
 #include "util.h"
 
 #define REQ_TIMEOUT_MS	5000	/* an unanswered request fails */
 #define SETUP_RETRY_MS	500	/* stream setup failed: again after */
-#define HB_MS		1000	/* heartbeat period */
-#define NODE_DEAD_MS	3000	/* a node silent this long is gone */
-#define SYNC_EVERY_MS	2000	/* snapshot requests to one node */
 #define MAX_INFLIGHT	65536	/* requests in flight */
-#define MAX_REMOTE	(1 << 20) /* remote presence entries, all nodes */
-#define SNAP_CHUNK	256	/* users per presence message */
 #define DRAIN_MS	2000	/* at exit, for what NATS still holds */
 #define PENDING_MSGS	(1 << 20) /* per subscription, not yet handed over */
 #define PENDING_BYTES	(256 << 20)
 #define REQ_BUCKETS	4096	/* power of two */
 #define CUSER_KEEP	16384	/* idle users remembered */
-#define PRES_BUCKETS	4096	/* power of two */
 
 #define HEXUSER		(2 * CODEC_MAX_USER + 1)
 #define SUBJ_MAX	(64 + HEXUSER)
@@ -109,22 +104,6 @@ struct cuser {
 	char			 user[];
 };
 
-/* Another node, from its heartbeats. */
-struct rnode {
-	struct rnode	*next;
-	uint64_t	 heard, sync_asked;
-	size_t		 n;			/* its entries here */
-	uint32_t	 said;			/* its last heartbeat count */
-	char		 id[33];
-};
-
-/* A user online on a node (one entry per pair). */
-struct rpres {
-	struct rpres	*hnext;
-	struct rnode	*node;
-	char		 user[];
-};
-
 struct cluster {
 	struct server	*srv;
 	natsOptions	*opts;
@@ -147,7 +126,7 @@ struct cluster {
 	int		 setup_ok;		/* bits: CHAT, CHAT_CURSOR */
 	uint64_t	 setup_retry;
 	char		 epoch[17];
-	uint64_t	 now, next_hb;
+	uint64_t	 now;
 
 	struct req	*reqtab[REQ_BUCKETS];
 	struct req	*rqhead, *rqtail;
@@ -157,9 +136,7 @@ struct cluster {
 	struct cuser	**users;
 	size_t		 nubuckets, nusers;
 
-	struct rnode	*nodes;
-	struct rpres	*pres[PRES_BUCKETS];
-	size_t		 npres;
+	struct presence	*pres;
 };
 
 /* ---- NATS' threads: queue and wake ---- */
@@ -295,15 +272,6 @@ unhex_user(char *out, const char *hex)
 	}
 	out[n / 2] = '\0';
 	return 0;
-}
-
-/* A user id as it may come from another node. */
-static int
-valid_user(const char *u)
-{
-	size_t	n = strlen(u);
-
-	return n > 0 && n <= CODEC_MAX_USER;
 }
 
 static uint64_t
@@ -515,7 +483,6 @@ setup_start(struct cluster *cl)
 	setup_send(cl, SETUP_CURSOR);
 }
 
-static void	presence_snapshot(struct cluster *);
 
 static void
 setup_answer(struct cluster *cl, struct req *q, natsMsg *m, int timeout)
@@ -546,7 +513,7 @@ setup_answer(struct cluster *cl, struct req *q, natsMsg *m, int timeout)
 				cl->ever_ready = 1;
 				log_info("cluster: ready (stream CHAT, epoch "
 				    "%s)", cl->epoch);
-				presence_snapshot(cl);
+				presence_snapshot(cl->pres);
 				router_cl_ready(cl->srv->router);
 			}
 			return;
@@ -572,272 +539,41 @@ setup_answer(struct cluster *cl, struct req *q, natsMsg *m, int timeout)
 	cl->setup_retry = cl->now + SETUP_RETRY_MS;
 }
 
-/* ---- presence ---- */
+/* ---- presence (presence.c) ---- */
 
-static struct rnode *
-node_find(struct cluster *cl, const char *id, int create)
-{
-	struct rnode	*n;
-
-	for (n = cl->nodes; n != NULL; n = n->next)
-		if (strcmp(n->id, id) == 0)
-			return n;
-	if (!create || strlen(id) >= sizeof(n->id) ||
-	    (n = calloc(1, sizeof(*n))) == NULL)
-		return NULL;
-	memcpy(n->id, id, strlen(id) + 1);
-	n->next = cl->nodes;
-	cl->nodes = n;
-	log_info("cluster: node %s joined", n->id);
-	return n;
-}
-
-static int
-pres_any(const struct cluster *cl, const char *user)
-{
-	const struct rpres	*p;
-
-	for (p = cl->pres[util_hash_str(user) & (PRES_BUCKETS - 1)];
-	    p != NULL; p = p->hnext)
-		if (strcmp(p->user, user) == 0)
-			return 1;
-	return 0;
-}
-
+/* Its way out: chat.presence, while connected. */
 static void
-pres_add(struct cluster *cl, struct rnode *n, const char *user)
+pres_send(void *arg, const char *json, size_t len)
 {
-	struct rpres	*p, **head;
-	int		 was;
+	struct cluster	*cl = arg;
 
-	if (!valid_user(user))
-		return;
-	head = &cl->pres[util_hash_str(user) & (PRES_BUCKETS - 1)];
-	was = 0;
-	for (p = *head; p != NULL; p = p->hnext) {
-		if (strcmp(p->user, user) == 0) {
-			if (p->node == n)
-				return;
-			was = 1;
-		}
-	}
-	if (cl->npres >= MAX_REMOTE ||
-	    (p = malloc(sizeof(*p) + strlen(user) + 1)) == NULL)
-		return;
-	memcpy(p->user, user, strlen(user) + 1);
-	p->node = n;
-	p->hnext = *head;
-	*head = p;
-	cl->npres++;
-	n->n++;
-	if (!was)
-		router_cl_presence(cl->srv->router, user, 1);
-}
-
-/* Unlink entry p (at *pp); its user may now be offline everywhere. */
-static void
-pres_unlink(struct cluster *cl, struct rpres **pp, struct rpres *p)
-{
-	char	id[CODEC_MAX_USER + 1];
-
-	*pp = p->hnext;
-	cl->npres--;
-	p->node->n--;
-	memcpy(id, p->user, strlen(p->user) + 1);
-	free(p);
-	if (!pres_any(cl, id))
-		router_cl_presence(cl->srv->router, id, 0);
-}
-
-static void
-pres_del(struct cluster *cl, struct rnode *n, const char *user)
-{
-	struct rpres	**pp, *p;
-
-	for (pp = &cl->pres[util_hash_str(user) & (PRES_BUCKETS - 1)];
-	    (p = *pp) != NULL; pp = &p->hnext) {
-		if (p->node == n && strcmp(p->user, user) == 0) {
-			pres_unlink(cl, pp, p);
-			return;
-		}
-	}
-}
-
-/* Forget every user of node n (gone, or about to send a snapshot). */
-static void
-pres_clear(struct cluster *cl, struct rnode *n)
-{
-	struct rpres	*p, **pp;
-	size_t		  i;
-
-	for (i = 0; i < PRES_BUCKETS && n->n > 0; i++) {
-		for (pp = &cl->pres[i]; (p = *pp) != NULL; ) {
-			if (p->node == n)
-				pres_unlink(cl, pp, p);
-			else
-				pp = &p->hnext;
-		}
-	}
-}
-
-static void
-pres_publish(struct cluster *cl, json_t *obj)
-{
-	char	*p;
-
-	if (obj == NULL)
-		return;
-	if (cl->connected && (p = json_dumps(obj, JSON_COMPACT)) != NULL) {
-		(void)natsConnection_Publish(cl->nc, "chat.presence", p,
-		    (int)strlen(p));
-		free(p);
-	}
-	json_decref(obj);
-}
-
-/* Everything about us from the start: a reset, then our users. */
-static void
-presence_snapshot(struct cluster *cl)
-{
-	const char	**v;
-	json_t		 *arr;
-	size_t		  n, i;
-
-	pres_publish(cl, json_pack("{s:s, s:b}", "node", cl->node, "reset",
-	    1));
-	if ((v = router_local_users(cl->srv->router, &n)) == NULL)
-		return;
-	for (i = 0; i < n; ) {
-		if ((arr = json_array()) == NULL)
-			break;
-		for (; i < n && json_array_size(arr) < SNAP_CHUNK; i++)
-			json_array_append_new(arr, json_string(v[i]));
-		pres_publish(cl, json_pack("{s:s, s:o}", "node", cl->node,
-		    "on", arr));
-	}
-	free(v);
-	cl->next_hb = 0;
-}
-
-static void
-presence_message(struct cluster *cl, natsMsg *m)
-{
-	json_t		*root, *v, *arr;
-	json_error_t	 jerr;
-	struct rnode	*n;
-	const char	*id;
-	size_t		 i;
-	int		 on;
-
-	root = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m),
-	    0, &jerr);
-	if (root == NULL || !json_is_string(json_object_get(root, "node")))
-		goto out;
-	id = json_string_value(json_object_get(root, "node"));
-	if (strcmp(id, cl->node) == 0)
-		goto out;		/* our own */
-	if ((v = json_object_get(root, "sync")) != NULL) {
-		if (json_is_string(v) && strcmp(json_string_value(v),
-		    cl->node) == 0 && cl->ready)
-			presence_snapshot(cl);
-		goto out;
-	}
-	if ((n = node_find(cl, id, 1)) == NULL)
-		goto out;
-	n->heard = cl->now;
-	if (json_is_true(json_object_get(root, "reset")))
-		pres_clear(cl, n);
-	for (on = 1; on >= 0; on--) {
-		arr = json_object_get(root, on ? "on" : "off");
-		for (i = 0; i < json_array_size(arr); i++) {
-			v = json_array_get(arr, i);
-			if (!json_is_string(v))
-				continue;
-			if (on)
-				pres_add(cl, n, json_string_value(v));
-			else
-				pres_del(cl, n, json_string_value(v));
-		}
-	}
-	if ((v = json_object_get(root, "hb")) != NULL && json_is_integer(v)) {
-		n->said = (uint32_t)json_integer_value(v);
-		/* We missed something (joined late, lost NATS): ask. */
-		if (n->said != n->n && cl->now - n->sync_asked >=
-		    SYNC_EVERY_MS) {
-			n->sync_asked = cl->now;
-			pres_publish(cl, json_pack("{s:s, s:s}", "node",
-			    cl->node, "sync", n->id));
-		}
-	}
-out:
-	json_decref(root);
-}
-
-static void
-presence_tick(struct cluster *cl)
-{
-	struct rnode	**pp, *n;
-
-	for (pp = &cl->nodes; (n = *pp) != NULL; ) {
-		if (cl->now - n->heard < NODE_DEAD_MS) {
-			pp = &n->next;
-			continue;
-		}
-		log_info("cluster: node %s silent for %d s: its %zu user(s) "
-		    "are offline", n->id, NODE_DEAD_MS / 1000, n->n);
-		pres_clear(cl, n);
-		*pp = n->next;
-		free(n);
-	}
-	if (cl->ready && cl->now >= cl->next_hb) {
-		pres_publish(cl, json_pack("{s:s, s:I}", "node", cl->node,
-		    "hb", (json_int_t)router_nonline(cl->srv->router)));
-		cl->next_hb = cl->now + HB_MS;
-	}
+	if (cl->connected)
+		(void)natsConnection_Publish(cl->nc, "chat.presence", json,
+		    (int)len);
 }
 
 int
 cluster_user_remote(const struct cluster *cl, const char *user)
 {
-	return cl != NULL && pres_any(cl, user);
+	return cl != NULL && presence_remote(cl->pres, user);
 }
 
 size_t
 cluster_remote_users(const struct cluster *cl, const char **v, size_t max)
 {
-	const struct rpres	*p, *q;
-	size_t			 i, n = 0;
-
-	if (cl == NULL)
-		return 0;
-	for (i = 0; i < PRES_BUCKETS && n < max; i++) {
-		for (p = cl->pres[i]; p != NULL && n < max; p = p->hnext) {
-			/* Each user once: its first entry in the chain. */
-			for (q = cl->pres[i]; q != p; q = q->hnext)
-				if (strcmp(q->user, p->user) == 0)
-					break;
-			if (q == p)
-				v[n++] = p->user;
-		}
-	}
-	return n;
+	return cl != NULL ? presence_remote_users(cl->pres, v, max) : 0;
 }
 
 size_t
 cluster_nremote(const struct cluster *cl)
 {
-	return cl != NULL ? cl->npres : 0;
+	return cl != NULL ? presence_nremote(cl->pres) : 0;
 }
 
 size_t
 cluster_nodes(const struct cluster *cl)
 {
-	const struct rnode	*n;
-	size_t			 k = 0;
-
-	for (n = cl != NULL ? cl->nodes : NULL; n != NULL; n = n->next)
-		k++;
-	return k;
+	return cl != NULL ? presence_nodes(cl->pres) : 0;
 }
 
 /* ---- users followed on this node ---- */
@@ -949,8 +685,7 @@ cluster_user_local(struct cluster *cl, const char *user, int online)
 	} else
 		return;
 	if (cl->ready)
-		pres_publish(cl, json_pack("{s:s, s:[s]}", "node", cl->node,
-		    online ? "on" : "off", user));
+		presence_local(cl->pres, user, online);
 }
 
 /* ---- the chat path ---- */
@@ -1428,7 +1163,9 @@ cluster_process(struct cluster *cl)
 			hint_message(cl, e->msg);
 			break;
 		case EV_MSG_PRESENCE:
-			presence_message(cl, e->msg);
+			presence_input(cl->pres, natsMsg_GetData(e->msg),
+			    (size_t)natsMsg_GetDataLength(e->msg), cl->now,
+			    cl->ready);
 			break;
 		case EV_CONNECTED:
 			if (cl->connected)
@@ -1473,7 +1210,7 @@ cluster_tick(struct cluster *cl, uint64_t now)
 	if (cl->connected && !cl->ready && cl->setup_retry != 0 &&
 	    now >= cl->setup_retry)
 		setup_start(cl);
-	presence_tick(cl);
+	presence_tick(cl->pres, now, cl->ready);
 }
 
 /* ---- life cycle ---- */
@@ -1525,6 +1262,8 @@ cluster_new(struct server *srv, const char *urls, char *err, size_t errlen)
 	cl->nubuckets = 1024;
 	cl->now = util_mono_ms();
 	if ((cl->users = calloc(cl->nubuckets, sizeof(*cl->users))) == NULL ||
+	    (cl->pres = presence_new(srv->router, cl->node, pres_send,
+	    cl)) == NULL ||
 	    pipe(cl->wake) == -1 || util_set_nonblock(cl->wake[0]) == -1 ||
 	    util_set_nonblock(cl->wake[1]) == -1) {
 		snprintf(err, errlen, "cannot set up: %s", strerror(errno));
@@ -1590,8 +1329,6 @@ cluster_free(struct cluster *cl)
 {
 	struct ev	*e, *next;
 	struct cuser	*u, *unext;
-	struct rnode	*n;
-	struct rpres	*p, *pnext;
 	struct req	*q;
 	size_t		 i;
 
@@ -1645,16 +1382,7 @@ cluster_free(struct cluster *cl)
 		}
 	}
 	free(cl->users);
-	while ((n = cl->nodes) != NULL) {
-		cl->nodes = n->next;
-		free(n);
-	}
-	for (i = 0; i < PRES_BUCKETS; i++) {
-		for (p = cl->pres[i]; p != NULL; p = pnext) {
-			pnext = p->hnext;
-			free(p);
-		}
-	}
+	presence_free(cl->pres);
 	if (cl->wake[0] != -1)
 		close(cl->wake[0]);
 	if (cl->wake[1] != -1)

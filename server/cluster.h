@@ -4,9 +4,10 @@
  * cluster: this node's link to NATS (--cluster).  It owns the NATS
  * connection, the hand-off of everything NATS' threads receive to the
  * poll loop (a queue and a wake-up pipe), the requests in flight with
- * their deadlines, the JetStream streams, and what other nodes say about
- * presence.  The loop never waits on NATS: requests are published with
- * a reply subject and their answers come back through the pipe.
+ * their deadlines, the JetStream streams and the send chains; what
+ * other nodes say about presence is kept by presence.c, fed from here.
+ * The loop never waits on NATS: requests are published with a reply
+ * subject and their answers come back through the pipe.
  *
  * In NATS: stream CHAT holds every user's inbox (subject
  * chat.inbox.<hex of the user id>; a message's seq is its stream
