@@ -1136,6 +1136,24 @@ inbox_message(struct cluster *cl, natsMsg *m)
 		req_answer(cl, q, m);
 }
 
+/*
+ * A chat event is at most 7 times --max-message (JSON escapes); NATS
+ * refuses a message over its max_payload (1 MiB by default).
+ */
+static void
+check_payload(struct cluster *cl)
+{
+	int64_t	max = natsConnection_GetMaxPayload(cl->nc);
+	size_t	need = 7 * cl->srv->cfg.max_message + 1024;
+
+	if (max > 0 && (uint64_t)max < need)
+		log_warn("cluster: NATS takes messages of at most %lld bytes: "
+		    "chat messages over about %lld bytes of --max-message %zu "
+		    "will be refused (raise max_payload in nats-server)",
+		    (long long)max, (long long)(max - 1024) / 7,
+		    cl->srv->cfg.max_message);
+}
+
 /* NATS went: every request in flight fails now, not at its deadline. */
 static void
 fail_all(struct cluster *cl)
@@ -1173,6 +1191,7 @@ cluster_process(struct cluster *cl)
 			cl->connected = 1;
 			log_info("cluster: %s to NATS", cl->ever_ready ?
 			    "reconnected" : "connected");
+			check_payload(cl);
 			setup_start(cl);
 			break;
 		case EV_DISCONNECTED:
