@@ -27,7 +27,8 @@
 #include "util.h"
 
 #define REQ_TIMEOUT_MS	5000	/* an unanswered request fails */
-#define SETUP_RETRY_MS	500	/* stream setup failed: again after */
+#define SETUP_RETRY_MS	500	/* stream setup failed: again after, */
+#define SETUP_RETRY_MAX	10000	/* doubling up to this */
 #define MAX_INFLIGHT	65536	/* requests in flight */
 #define DRAIN_MS	2000	/* at exit, for what NATS still holds */
 #define PENDING_MSGS	(1 << 20) /* per subscription, not yet handed over */
@@ -125,6 +126,8 @@ struct cluster {
 	int		 connected, ready, ever_ready;
 	int		 setup_ok;		/* bits: CHAT, CHAT_CURSOR */
 	uint64_t	 setup_retry;
+	unsigned	 setup_fails;		/* rounds in a row */
+	int		 setup_failed;		/* this round */
 	char		 epoch[17];
 	uint64_t	 now;
 
@@ -430,6 +433,28 @@ cluster_forget(struct cluster *cl, struct client *c)
 
 /* ---- streams ---- */
 
+/* Try again later, less and less often; log the 1st, 2nd, 4th... */
+static void
+setup_failed(struct cluster *cl, const char *stream, const char *why)
+{
+	uint64_t	delay = SETUP_RETRY_MS;
+	unsigned	n;
+
+	if (cl->setup_failed)
+		return;		/* the other stream: one retry a round */
+	cl->setup_failed = 1;
+	n = cl->setup_fails++;
+
+	while (n-- > 0 && delay < SETUP_RETRY_MAX)
+		delay *= 2;
+	if (delay > SETUP_RETRY_MAX)
+		delay = SETUP_RETRY_MAX;
+	if ((cl->setup_fails & (cl->setup_fails - 1)) == 0)
+		log_warn("cluster: cannot set up stream %s: %s (again in "
+		    "%.1f s)", stream, why, (double)delay / 1000);
+	cl->setup_retry = cl->now + delay;
+}
+
 static void
 setup_send(struct cluster *cl, int step)
 {
@@ -458,7 +483,7 @@ setup_send(struct cluster *cl, int step)
 		    "num_replicas", 1);
 	if (cfg == NULL || (body = json_dumps(cfg, JSON_COMPACT)) == NULL) {
 		json_decref(cfg);
-		cl->setup_retry = cl->now + SETUP_RETRY_MS;
+		setup_failed(cl, name, "out of memory");
 		return;
 	}
 	json_decref(cfg);
@@ -469,7 +494,7 @@ setup_send(struct cluster *cl, int step)
 	    (q->what = step, req_send(cl, q, subj, body, strlen(body))) != 0) {
 		if (q != NULL)
 			req_free(cl, q);
-		cl->setup_retry = cl->now + SETUP_RETRY_MS;
+		setup_failed(cl, name, "cannot publish the request");
 	}
 	free(body);
 }
@@ -479,6 +504,7 @@ setup_start(struct cluster *cl)
 {
 	cl->setup_ok = 0;
 	cl->setup_retry = 0;
+	cl->setup_failed = 0;
 	setup_send(cl, SETUP_CHAT);
 	setup_send(cl, SETUP_CURSOR);
 }
@@ -510,6 +536,7 @@ setup_answer(struct cluster *cl, struct req *q, natsMsg *m, int timeout)
 			json_decref(root);
 			if (cl->setup_ok == 3 && cl->connected && !cl->ready) {
 				cl->ready = 1;
+				cl->setup_fails = 0;
 				cl->ever_ready = 1;
 				log_info("cluster: ready (stream CHAT, epoch "
 				    "%s)", cl->epoch);
@@ -533,10 +560,8 @@ setup_answer(struct cluster *cl, struct req *q, natsMsg *m, int timeout)
 			return;
 		}
 	}
-	log_warn("cluster: cannot set up stream %s: %s (again in %d s)",
-	    bit == 1 ? "CHAT" : "CHAT_CURSOR", desc, SETUP_RETRY_MS / 1000);
+	setup_failed(cl, bit == 1 ? "CHAT" : "CHAT_CURSOR", desc);
 	json_decref(root);
-	cl->setup_retry = cl->now + SETUP_RETRY_MS;
 }
 
 /* ---- presence (presence.c) ---- */
