@@ -26,9 +26,10 @@
 /* Another node, from its heartbeats. */
 struct rnode {
 	struct rnode	*next;
-	uint64_t	 heard, sync_asked;
+	uint64_t	 heard, sync_asked;	/* sync_asked 0: never */
 	size_t		 n;			/* its entries here */
 	uint32_t	 said;			/* its last heartbeat count */
+	uint32_t	 gen;			/* its snapshot's number */
 	char		 id[33];
 };
 
@@ -36,6 +37,7 @@ struct rnode {
 struct rpres {
 	struct rpres	*hnext;
 	struct rnode	*node;
+	uint32_t	 gen;			/* the snapshot it was in */
 	char		 user[];
 };
 
@@ -101,8 +103,10 @@ pres_add(struct presence *pr, struct rnode *n, const char *user)
 	was = 0;
 	for (p = *head; p != NULL; p = p->hnext) {
 		if (strcmp(p->user, user) == 0) {
-			if (p->node == n)
+			if (p->node == n) {
+				p->gen = n->gen;	/* still there */
 				return;
+			}
 			was = 1;
 		}
 	}
@@ -111,6 +115,7 @@ pres_add(struct presence *pr, struct rnode *n, const char *user)
 		return;
 	memcpy(p->user, user, strlen(user) + 1);
 	p->node = n;
+	p->gen = n->gen;
 	p->hnext = *head;
 	*head = p;
 	pr->npres++;
@@ -148,16 +153,19 @@ pres_del(struct presence *pr, struct rnode *n, const char *user)
 	}
 }
 
-/* Forget every user of node n (gone, or about to send a snapshot). */
+/*
+ * Forget the users of node n that were not in its latest snapshot
+ * (stale), or all of them (the node is gone).
+ */
 static void
-pres_clear(struct presence *pr, struct rnode *n)
+pres_sweep(struct presence *pr, struct rnode *n, int stale)
 {
 	struct rpres	*p, **pp;
 	size_t		  i;
 
 	for (i = 0; i < PRES_BUCKETS && n->n > 0; i++) {
 		for (pp = &pr->tab[i]; (p = *pp) != NULL; ) {
-			if (p->node == n)
+			if (p->node == n && (!stale || p->gen != n->gen))
 				pres_unlink(pr, pp, p);
 			else
 				pp = &p->hnext;
@@ -183,21 +191,24 @@ void
 presence_snapshot(struct presence *pr)
 {
 	const char	**v;
-	json_t		 *arr;
-	size_t		  n, i;
+	json_t		 *arr, *o;
+	size_t		  n, i = 0;
 
-	pres_send(pr, json_pack("{s:s, s:b}", "node", pr->node, "reset",
-	    1));
 	if ((v = router_local_users(pr->router, &n)) == NULL)
 		return;
-	for (i = 0; i < n; ) {
+	/* {"reset":true,"on":[...]}, {"on":[...]}..., the last with "end". */
+	do {
 		if ((arr = json_array()) == NULL)
 			break;
 		for (; i < n && json_array_size(arr) < SNAP_CHUNK; i++)
 			json_array_append_new(arr, json_string(v[i]));
-		pres_send(pr, json_pack("{s:s, s:o}", "node", pr->node,
-		    "on", arr));
-	}
+		o = json_pack("{s:s, s:o}", "node", pr->node, "on", arr);
+		if (o != NULL && i <= SNAP_CHUNK)
+			json_object_set_new(o, "reset", json_true());
+		if (o != NULL && i == n)
+			json_object_set_new(o, "end", json_true());
+		pres_send(pr, o);
+	} while (i < n);
 	free(v);
 	pr->next_hb = 0;
 }
@@ -229,8 +240,12 @@ presence_input(struct presence *pr, const char *data, size_t len,
 	if ((n = node_find(pr, id, 1)) == NULL)
 		goto out;
 	n->heard = pr->now;
+	/*
+	 * A snapshot: what it does not name again goes at its end, so a
+	 * user in it never looks offline in between.
+	 */
 	if (json_is_true(json_object_get(root, "reset")))
-		pres_clear(pr, n);
+		n->gen++;
 	for (on = 1; on >= 0; on--) {
 		arr = json_object_get(root, on ? "on" : "off");
 		for (i = 0; i < json_array_size(arr); i++) {
@@ -243,11 +258,13 @@ presence_input(struct presence *pr, const char *data, size_t len,
 				pres_del(pr, n, json_string_value(v));
 		}
 	}
+	if (json_is_true(json_object_get(root, "end")))
+		pres_sweep(pr, n, 1);
 	if ((v = json_object_get(root, "hb")) != NULL && json_is_integer(v)) {
 		n->said = (uint32_t)json_integer_value(v);
 		/* We missed something (joined late, lost NATS): ask. */
-		if (n->said != n->n && pr->now - n->sync_asked >=
-		    SYNC_EVERY_MS) {
+		if (n->said != n->n && (n->sync_asked == 0 ||
+		    pr->now - n->sync_asked >= SYNC_EVERY_MS)) {
 			n->sync_asked = pr->now;
 			pres_send(pr, json_pack("{s:s, s:s}", "node",
 			    pr->node, "sync", n->id));
@@ -270,7 +287,7 @@ presence_tick(struct presence *pr, uint64_t now, int ready)
 		}
 		log_info("cluster: node %s silent for %d s: its %zu user(s) "
 		    "are offline", n->id, NODE_DEAD_MS / 1000, n->n);
-		pres_clear(pr, n);
+		pres_sweep(pr, n, 0);
 		*pp = n->next;
 		free(n);
 	}

@@ -5,10 +5,11 @@
  * says on chat.presence when a user gets its first or loses its last
  * connection there ({"node","on":[...]} / {"node","off":[...]}), sends
  * a heartbeat every second with its count of users ({"node","hb":N}),
- * and on request ({"node","sync":ID}) its whole list after a reset
- * ({"node","reset":true}).  A node whose count differs from what we
- * hold is asked for its list; a node silent for 3 s is gone, and so
- * are its users.  Changes that make a user online or offline across
+ * and on request ({"node","sync":ID}) its whole list, in chunks: the
+ * first with "reset":true, the last with "end":true; who it does not
+ * name goes at the end (nobody flickers offline meanwhile).  A node
+ * whose count differs from what we hold is asked for its list; a node
+ * silent for 3 s is gone, and so are its users.  Changes that make a user online or offline across
  * the cluster go to router_cl_presence().  No I/O here: messages go
  * out through the send function given at creation.
  */

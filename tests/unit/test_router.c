@@ -84,63 +84,13 @@ setup(int sql, const char *name, size_t qlimit, double days)
 	return 0;
 }
 
+
+#include "fakeconn.h"
+
 static void
 teardown(void)
 {
-	router_free(srv.router);
-	store_close(srv.store);
-	free(srv.touch);
-	memset(&srv, 0, sizeof(srv));
-}
-
-/* A chat connection without a socket. */
-static struct client *
-newc(void)
-{
-	struct client	*c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		abort();
-	c->srv = &srv;
-	c->state = CLIENT_CHAT;
-	return c;
-}
-
-static void
-on_message(void *arg, enum ws_opcode op, const uint8_t *p, size_t len)
-{
-}
-
-/* A chat connection with a WebSocket; *peer is the other end. */
-static struct client *
-newc_ws(int *peer)
-{
-	static const struct ws_callbacks cb = { on_message, NULL };
-	struct ws_config wc;
-	struct client	*c = newc();
-	int		 sv[2];
-
-	*peer = -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
-		perror("socketpair");
-		return c;
-	}
-	(void)fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-	memset(&wc, 0, sizeof(wc));
-	wc.role = WS_ROLE_SERVER;
-	wc.max_message = srv.cfg.max_message;
-	wc.max_output = srv.cfg.max_output;
-	c->ws = ws_conn_new(&wc, tp_plain_new(sv[0]), &cb, c);
-	*peer = sv[1];
-	return c;
-}
-
-static void
-free_ws(struct client *c, int peer)
-{
-	client_free(c);
-	if (peer != -1)
-		close(peer);
+	srv_free();
 }
 
 /* One server event in words: "chat:SEQ:TEXT", "ack:ID:STATUS"... */
@@ -207,26 +157,12 @@ events(struct client *c, int peer)
 {
 	static char	 out[65536];
 	static uint8_t	 buf[1 << 20];
-	size_t		 n = 0, o = 0, plen, hl, i;
-	ssize_t		 k;
-	int		 spins;
+	size_t		 n, o = 0, plen, hl, i;
 
 	out[0] = '\0';
 	if (peer == -1)
 		return "NOPEER";
-	for (spins = 0; spins < 100000 && n < sizeof(buf); spins++) {
-		if (c->ws != NULL)
-			(void)ws_conn_flush(c->ws);
-		k = recv(peer, buf + n, sizeof(buf) - n, MSG_DONTWAIT);
-		if (k > 0) {
-			n += (size_t)k;
-			continue;
-		}
-		if (k == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-			break;
-		if (c->ws == NULL || ws_conn_pending(c->ws) == 0)
-			break;
-	}
+	n = read_peer(c, peer, buf, sizeof(buf));
 	while (o + 2 <= n) {
 		plen = buf[o + 1] & 0x7f;
 		hl = 2;
