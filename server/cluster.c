@@ -54,6 +54,7 @@ struct ev {
 	struct ev	*next;
 	enum ev_kind	 kind;
 	natsMsg		*msg;
+	natsStatus	 status;		/* EV_ERROR */
 };
 
 enum req_kind {
@@ -112,7 +113,7 @@ struct cluster {
 	natsSubscription *inbox_sub, *pres_sub;
 	char		 node[33];		/* our id, 32 hex digits */
 	char		 inbox[48];		/* "_INBOX.<node>." */
-	char		 urls[512];		/* for logs */
+	char		 urls[512];		/* for logs: no secrets */
 
 	/* The hand-off (shared with NATS' threads, under lock). */
 	pthread_mutex_t	 lock;
@@ -144,8 +145,10 @@ struct cluster {
 
 /* ---- NATS' threads: queue and wake ---- */
 
+/* Queue msg (or an event) for the loop and wake it. */
 static void
-handoff(struct cluster *cl, enum ev_kind kind, natsMsg *msg)
+handoff_ev(struct cluster *cl, enum ev_kind kind, natsMsg *msg,
+    natsStatus status)
 {
 	struct ev	*e;
 	char		 b = 1;
@@ -158,6 +161,7 @@ handoff(struct cluster *cl, enum ev_kind kind, natsMsg *msg)
 	e->next = NULL;
 	e->kind = kind;
 	e->msg = msg;
+	e->status = status;
 	pthread_mutex_lock(&cl->lock);
 	if (cl->closing) {
 		pthread_mutex_unlock(&cl->lock);
@@ -175,6 +179,18 @@ handoff(struct cluster *cl, enum ev_kind kind, natsMsg *msg)
 	if (was_empty)
 		(void)write(cl->wake[1], &b, 1);
 	pthread_mutex_unlock(&cl->lock);
+}
+
+static void
+handoff(struct cluster *cl, enum ev_kind kind, natsMsg *msg)
+{
+	handoff_ev(cl, kind, msg, NATS_OK);
+}
+
+static void
+handoff_error(struct cluster *cl, natsStatus s)
+{
+	handoff_ev(cl, EV_ERROR, NULL, s);
 }
 
 /* The loop takes everything queued at once. */
@@ -237,7 +253,7 @@ static void
 on_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *arg)
 {
 	/* Slow consumer and the like: the loop logs it, rate-limited. */
-	handoff(arg, EV_ERROR, NULL);
+	handoff_error(arg, s);
 }
 
 /* ---- helpers ---- */
@@ -1230,8 +1246,8 @@ cluster_process(struct cluster *cl)
 			fail_all(cl);
 			break;
 		default:
-			log_warn("cluster: NATS reported an error (slow "
-			    "consumer?)");
+			log_warn("cluster: NATS: %s",
+			    natsStatus_GetText(e->status));
 			break;
 		}
 		natsMsg_Destroy(e->msg);
@@ -1259,6 +1275,38 @@ cluster_tick(struct cluster *cl, uint64_t now)
 
 /* ---- life cycle ---- */
 
+/*
+ * urls for logs: the user and password or token of each URL
+ * (nats://user:pass@host) become "***".
+ */
+static void
+redact(char *out, size_t outlen, const char *urls)
+{
+	const char	*p = urls, *end, *at;
+	size_t		 o = 0;
+	int		 n;
+
+	out[0] = '\0';
+	while (*p != '\0' && o < outlen) {
+		end = p + strcspn(p, ",");
+		at = memchr(p, '@', (size_t)(end - p));
+		if (at != NULL && strncmp(p, "nats://", 7) == 0)
+			n = snprintf(out + o, outlen - o, "nats://***%.*s",
+			    (int)(end - at), at);
+		else
+			n = snprintf(out + o, outlen - o, "%.*s",
+			    (int)(end - p), p);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+		if (*end == '\0' || o + 1 >= outlen)
+			break;
+		out[o++] = ',';
+		out[o] = '\0';
+		p = end + 1;
+	}
+}
+
 struct cluster *
 cluster_new(struct server *srv, const char *urls, char *err, size_t errlen)
 {
@@ -1278,7 +1326,7 @@ cluster_new(struct server *srv, const char *urls, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(cl->urls, sizeof(cl->urls), "%s", urls);
+	redact(cl->urls, sizeof(cl->urls), urls);
 	for (p = strtok_r(list, ",", &save); p != NULL;
 	    p = strtok_r(NULL, ",", &save)) {
 		if (strncmp(p, "nats://", 7) != 0 || p[7] == '\0' || n == 16) {
@@ -1336,13 +1384,14 @@ cluster_new(struct server *srv, const char *urls, char *err, size_t errlen)
 		    natsStatus_GetText(s));
 		goto fail;
 	}
-	log_info("cluster: node %s joining %s", cl->node, urls);
+	log_info("cluster: node %s joining %s", cl->node, cl->urls);
 	s = natsConnection_Connect(&cl->nc, cl->opts);
 	if (s == NATS_NOT_YET_CONNECTED)
-		log_warn("cluster: NATS not reachable at %s yet: running "
-		    "alone, retrying", urls);
+		log_warn("cluster: NATS not reachable at %s yet (or it "
+		    "refused our credentials): running alone, retrying",
+		    cl->urls);
 	else if (s != NATS_OK) {
-		snprintf(err, errlen, "cannot connect to NATS at %s: %s", urls,
+		snprintf(err, errlen, "cannot connect to NATS at %s: %s", cl->urls,
 		    natsStatus_GetText(s));
 		goto fail;
 	} else

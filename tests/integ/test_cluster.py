@@ -81,8 +81,9 @@ class Nats:
     """A nats-server with JetStream on 127.0.0.1: start, stop (SIGTERM,
     then SIGKILL), kill, restart on the same port and store dir."""
 
-    def __init__(self, name="nats"):
+    def __init__(self, name="nats", extra=()):
         self.name = name
+        self.extra = list(extra)
         self.port = free_port()
         self.dir = os.path.join(TMP, name + "-store")
         self.logpath = os.path.join(TMP, name + ".log")
@@ -98,7 +99,7 @@ class Nats:
         logf.flush()
         self.proc = subprocess.Popen(
             [NATS_BIN, "-js", "-a", "127.0.0.1", "-p", str(self.port),
-             "-sd", self.dir],
+             "-sd", self.dir] + self.extra,
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
         logf.close()
         _procs.append(self.proc)
@@ -960,6 +961,39 @@ async def test_nats_down(nats, n1, n2, n3, R, E, allev):
     return n5
 
 
+async def test_credentials():
+    """A NATS server that wants a password: given in the URL, kept out
+    of the log; a wrong one never gets the node ready."""
+    nats = Nats("nats-auth", ("--user", "chat", "--pass", "s3cret-pw"))
+    nats.start()
+    try:
+        url = "nats://chat:s3cret-pw@127.0.0.1:%d" % nats.port
+        bad = "nats://chat:wrong-pw@127.0.0.1:%d" % nats.port
+        a = start_node(url, "auth-a")
+        b = start_node(bad, "auth-b", ready=False)
+        wa = await connect(a, "cred-u1")
+        await send(wa, {"message": "m", "target_user": "cred-u2", "id": 1})
+        m, _ = await recv_until(wa, lambda x: x.get("id") == 1)
+        check(m.get("status") == "queued", "with the password in the URL "
+              "the node stores messages: %r" % m)
+        await wa.close()
+        await asyncio.sleep(1.5)
+        check("s3cret-pw" not in a.log() and
+              "nats://***@127.0.0.1:%d" % nats.port in a.log(),
+              "the log shows nats://***@host:port, never the password")
+        check("wrong-pw" not in b.log() and "cluster: ready" not in
+              b.log() and "refused our credentials" in b.log(),
+              "a wrong password: not ready, said, not logged: %r"
+              % b.log()[-400:])
+        st = stats(b)
+        check(st is not None and st.get("cluster") == "down",
+              "wrong password: /stats cluster down: %r" % st)
+        a.stop()
+        b.stop()
+    finally:
+        nats.stop()
+
+
 async def main():
     t0 = time.monotonic()
     lap("start")
@@ -968,6 +1002,8 @@ async def main():
     lap("options, lone node")
     await scenario("history limit", test_history_limit())
     lap("history limit")
+    await scenario("credentials", test_credentials())
+    lap("credentials")
     nats = Nats()
     nats.start()
     try:
