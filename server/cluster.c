@@ -1235,8 +1235,13 @@ cluster_process(struct cluster *cl)
 			check_payload(cl);
 			setup_start(cl);
 			break;
-		case EV_DISCONNECTED:
 		case EV_CLOSED:
+			/* Only at exit, or when NATS refused us for good. */
+			log_error("cluster: NATS closed the connection for "
+			    "good (credentials refused?): this node stays "
+			    "alone until restarted");
+			/* FALLTHROUGH */
+		case EV_DISCONNECTED:
 			if (!cl->connected)
 				break;
 			cl->connected = 0;
@@ -1377,25 +1382,39 @@ cluster_new(struct server *srv, const char *urls, char *err, size_t errlen)
 	    NATS_OK ||
 	    (s = natsOptions_SetClosedCB(cl->opts, on_closed, cl)) != NATS_OK ||
 	    (s = natsOptions_SetErrorHandler(cl->opts, on_error, cl)) !=
-	    NATS_OK ||
-	    (s = natsOptions_SetRetryOnFailedConnect(cl->opts, true,
-	    on_connected, cl)) != NATS_OK) {
+	    NATS_OK) {
 		snprintf(err, errlen, "NATS options: %s",
 		    natsStatus_GetText(s));
 		goto fail;
 	}
 	log_info("cluster: node %s joining %s", cl->node, cl->urls);
+	/*
+	 * Once at start, before the loop runs: a server that answers and
+	 * refuses us (credentials) is a configuration error; none that
+	 * answers, and the node runs alone and keeps trying.
+	 */
 	s = natsConnection_Connect(&cl->nc, cl->opts);
-	if (s == NATS_NOT_YET_CONNECTED)
-		log_warn("cluster: NATS not reachable at %s yet (or it "
-		    "refused our credentials): running alone, retrying",
-		    cl->urls);
-	else if (s != NATS_OK) {
-		snprintf(err, errlen, "cannot connect to NATS at %s: %s", cl->urls,
+	if (s == NATS_NO_SERVER) {
+		if ((s = natsOptions_SetRetryOnFailedConnect(cl->opts, true,
+		    on_connected, cl)) == NATS_OK)
+			s = natsConnection_Connect(&cl->nc, cl->opts);
+		if (s == NATS_NOT_YET_CONNECTED)
+			log_warn("cluster: NATS not reachable at %s yet: "
+			    "running alone, retrying", cl->urls);
+	} else if (s == NATS_OK)
+		handoff(cl, EV_CONNECTED, NULL);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		const char	*why = nats_GetLastError(NULL);
+
+		/* The library's text starts with its source location. */
+		if (why != NULL && why[0] == '(' && strstr(why, "): ") != NULL)
+			why = strstr(why, "): ") + 3;
+
+		snprintf(err, errlen, "cannot join the cluster at %s: %s",
+		    cl->urls, why != NULL && *why != '\0' ? why :
 		    natsStatus_GetText(s));
 		goto fail;
-	} else
-		handoff(cl, EV_CONNECTED, NULL);
+	}
 	snprintf(isubj, sizeof(isubj), "%s>", cl->inbox);
 	if ((s = natsConnection_Subscribe(&cl->inbox_sub, cl->nc, isubj,
 	    on_inbox, cl)) != NATS_OK ||
