@@ -731,13 +731,39 @@ cluster_user_local(struct cluster *cl, const char *user, int online)
 
 /* ---- the chat path ---- */
 
+/*
+ * Publish q's stored message to subj with q's reply subject and two
+ * headers, k1: v1 and k2: v2.  NATS_OK or why not.
+ */
+static natsStatus
+req_send_data(struct cluster *cl, struct req *q, const char *subj,
+    const char *k1, uint64_t v1, const char *k2, uint64_t v2)
+{
+	natsMsg		*nm = NULL;
+	char		 reply[80], v[24];
+	natsStatus	 s;
+
+	snprintf(reply, sizeof(reply), "%s%llu", cl->inbox,
+	    (unsigned long long)q->token);
+	s = natsMsg_Create(&nm, subj, reply, q->data, (int)q->len);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)v1);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(nm, k1, v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)v2);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(nm, k2, v);
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(cl->nc, nm);
+	natsMsg_Destroy(nm);
+	return s;
+}
+
 /* Publish the next waiting message of t, if none is in flight. */
 static void
 tgt_kick(struct cluster *cl, struct cuser *t)
 {
 	struct req	*q;
-	natsMsg		*nm = NULL;
-	char		 subj[SUBJ_MAX], reply[80], v[24];
+	char		 subj[SUBJ_MAX];
 	natsStatus	 s;
 
 	while (t->inflight == NULL && (q = t->head) != NULL) {
@@ -754,20 +780,9 @@ tgt_kick(struct cluster *cl, struct cuser *t)
 		q->prev_seq = t->known ? t->last : 0;
 		memcpy(subj, "chat.inbox.", 11);
 		hex_user(subj + 11, t->user);
-		snprintf(reply, sizeof(reply), "%s%llu", cl->inbox,
-		    (unsigned long long)q->token);
-		snprintf(v, sizeof(v), "%llu",
-		    (unsigned long long)q->prev_seq);
-		s = natsMsg_Create(&nm, subj, reply, q->data, (int)q->len);
-		if (s == NATS_OK)
-			s = natsMsgHeader_Set(nm,
-			    "Nats-Expected-Last-Subject-Sequence", v);
-		if (s == NATS_OK)
-			s = natsMsgHeader_Set(nm, "Chat-Prev", v);
-		if (s == NATS_OK)
-			s = natsConnection_PublishMsg(cl->nc, nm);
-		natsMsg_Destroy(nm);
-		nm = NULL;
+		s = req_send_data(cl, q, subj,
+		    "Nats-Expected-Last-Subject-Sequence", q->prev_seq,
+		    "Chat-Prev", q->prev_seq);
 		if (s != NATS_OK) {
 			log_warn("cluster: publish for %s: %s", t->user,
 			    natsStatus_GetText(s));
@@ -867,8 +882,7 @@ pub_answer(struct cluster *cl, struct req *q, natsMsg *m, int st)
 	json_error_t	 jerr;
 	uint64_t	 seq = 0, last;
 	const char	*desc = "";
-	natsMsg		*nm = NULL;
-	char		 subj[SUBJ_MAX], reply[80], v[24];
+	char		 subj[SUBJ_MAX];
 	natsStatus	 s;
 
 	if (t != NULL && t->inflight != q) {
@@ -932,19 +946,9 @@ pub_answer(struct cluster *cl, struct req *q, natsMsg *m, int st)
 	req_renew(cl, q);
 	memcpy(subj, "chat.user.", 10);
 	hex_user(subj + 10, q->user);
-	snprintf(reply, sizeof(reply), "%s%llu", cl->inbox,
-	    (unsigned long long)q->token);
-	s = natsMsg_Create(&nm, subj, reply, q->data, (int)q->len);
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)seq);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(nm, "Chat-Seq", v);
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)q->prev_seq);
-	if (s == NATS_OK)
-		s = natsMsgHeader_Set(nm, "Chat-Prev", v);
-	if (s == NATS_OK && cl->connected)
-		s = natsConnection_PublishMsg(cl->nc, nm);
-	natsMsg_Destroy(nm);
-	if (s != NATS_OK || !cl->connected) {
+	s = cl->connected ? req_send_data(cl, q, subj, "Chat-Seq", seq,
+	    "Chat-Prev", q->prev_seq) : NATS_CONNECTION_CLOSED;
+	if (s != NATS_OK) {
 		client_chat_done(q->c, q->id, ROUTE_QUEUED);
 		return 0;
 	}
