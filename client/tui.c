@@ -138,12 +138,29 @@ tui_quit(struct client *c)
 
 	if (m->npending > 0 && !c->quit_warned) {
 		model_sys(m, MODEL_ERR, "%zu message%s not acknowledged yet: "
-		    "/quit again to leave anyway", m->npending,
-		    m->npending == 1 ? " is" : "s are");
+		    "leaving once %s, /quit again to leave now", m->npending,
+		    m->npending == 1 ? " is" : "s are",
+		    m->npending == 1 ? "it is" : "they are");
 		c->quit_warned = 1;
 		return;
 	}
 	client_exit(c, CLIENT_EXIT_OK, NULL);
+}
+
+/*
+ * An answer to one of our messages came: if /quit waits for the last
+ * one, leave now, and say why once the terminal is back.
+ */
+static void
+tui_answered(struct client *c)
+{
+	struct model	*m = &c->model;
+
+	if (m->npending > 0)
+		m->npending--;
+	if (c->quit_warned && m->npending == 0)
+		client_exit(c, CLIENT_EXIT_OK, "left after the last message "
+		    "was answered, as /quit asked");
 }
 
 static void
@@ -385,20 +402,18 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 	case CODEC_EV_ACK:
 		if (sent == NULL)
 			break;
-		if (m->npending > 0)
-			m->npending--;
 		model_set_state(m, sent->tag, strcmp(ev->status, "queued") ==
 		    0 ? MODEL_QUEUED : MODEL_DELIVERED, NULL);
 		client_sent_acked(c, sent, strcmp(ev->status, "queued") == 0 ?
 		    "queued" : "delivered");
+		tui_answered(c);
 		break;
 	case CODEC_EV_ERROR:
 		if (sent != NULL) {
-			if (m->npending > 0)
-				m->npending--;
 			snprintf(reason, sizeof(reason), "%s: %s", ev->error,
 			    ev->detail);
 			model_set_state(m, sent->tag, MODEL_FAILED, reason);
+			tui_answered(c);
 		} else
 			model_sys(m, MODEL_ERR, "server error: %s: %s",
 			    ev->error, ev->detail);
