@@ -34,6 +34,7 @@
 
 struct user {
 	struct user	*hnext;
+	struct user	*dnext;		/* on the doomed list */
 	struct client	*conns;		/* linked by client->unext */
 	uint64_t	 last;		/* newest committed seq (if online) */
 	uint64_t	 sent;		/* the store's cursor (if online) */
@@ -42,6 +43,7 @@ struct user {
 	struct client	**watchers;
 	uint32_t	 nconns;
 	uint32_t	 nwatchers, capwatchers;
+	uint8_t		 doomed;	/* unused: freed by router_reap() */
 	char		 id[];		/* sized to the id */
 };
 
@@ -74,6 +76,7 @@ struct router {
 	size_t		 ndirty, capdirty;
 	struct user	**tab;
 	size_t		 nbuckets, nusers, nonline;
+	struct user	*doomed;	/* may be unused: see router_reap() */
 	struct pend	*pend;		/* this pass's, in order */
 	size_t		 npend, cappend;
 };
@@ -205,6 +208,7 @@ router_free(struct router *r)
 	if (r == NULL)
 		return;
 	router_commit(r);
+	r->doomed = NULL;	/* all of them go below */
 	for (i = 0; i < r->nbuckets; i++) {
 		for (u = r->tab[i]; u != NULL; u = next) {
 			next = u->hnext;
@@ -270,20 +274,40 @@ user_get(struct router *r, const char *id)
 	return u;
 }
 
-/* Free u if nothing hangs off it any more. */
+/*
+ * Nothing hangs off u any more: free it after the pass.  Never at once:
+ * callers up the stack (a detach telling watchers, a delivery loop) may
+ * still hold u, and a send can cut a connection, which drops its
+ * watches and so ends other users' last reference.  Issue 14.1 was
+ * that: a user freed by its last watcher's cut inside router_detach().
+ */
 static void
 user_maybe_free(struct router *r, struct user *u)
 {
-	struct user	**pp;
-
-	if (u->nconns > 0 || u->nwatchers > 0)
+	if (u->nconns > 0 || u->nwatchers > 0 || u->doomed)
 		return;
-	for (pp = &r->tab[util_hash_str(u->id) & (r->nbuckets - 1)]; *pp != u;
-	    pp = &(*pp)->hnext)
-		;
-	*pp = u->hnext;
-	r->nusers--;
-	user_free(r, u);
+	u->doomed = 1;
+	u->dnext = r->doomed;
+	r->doomed = u;
+}
+
+void
+router_reap(struct router *r)
+{
+	struct user	*u, **pp;
+
+	while ((u = r->doomed) != NULL) {
+		r->doomed = u->dnext;
+		u->doomed = 0;
+		if (u->nconns > 0 || u->nwatchers > 0)
+			continue;	/* taken again meanwhile */
+		for (pp = &r->tab[util_hash_str(u->id) & (r->nbuckets - 1)];
+		    *pp != u; pp = &(*pp)->hnext)
+			;
+		*pp = u->hnext;
+		r->nusers--;
+		user_free(r, u);
+	}
 }
 
 static void
@@ -380,7 +404,7 @@ conn_catch_up(struct router *r, struct client *c)
 		cl_catch_up(r, c);
 		return;
 	}
-	while (c->user != NULL && !c->cut && !c->dead && c->seq < u->last) {
+	while (c->user != NULL && client_routable(c) && c->seq < u->last) {
 		room = client_room(c);
 		if (room < need && (room < r->cfg->max_output ||
 		    client_pending(c) > 0))
@@ -605,7 +629,7 @@ caught_up(struct router *r, const char *target)
 	if ((u = user_find(r, target)) == NULL)
 		return 0;
 	for (c = u->conns; c != NULL; c = c->unext)
-		if (!c->cut && !c->dead && c->seq == u->last)
+		if (client_routable(c) && c->seq == u->last)
 			return 1;
 	return 0;
 }
@@ -636,7 +660,7 @@ cl_submit(struct router *r, struct client *from, const char *target,
 	if ((u = user_find(r, target)) != NULL) {
 		for (c = u->conns; c != NULL; c = next) {
 			next = c->unext;
-			if (!c->cut && !c->dead && client_send_msg(c, m) == 0)
+			if (client_routable(c) && client_send_msg(c, m) == 0)
 				n++;
 		}
 	}
@@ -712,7 +736,7 @@ deliver(struct router *r, struct user *u, struct msg *m)
 		u->held = store_hold(r->st, u->id);	/* its first */
 	for (c = u->conns; c != NULL; c = next) {
 		next = c->unext;
-		if (c->cut || c->dead)
+		if (!client_routable(c))
 			continue;
 		if (c->seq + 1 == m->seq) {
 			if (conn_send(r, c, m) == 0)
@@ -860,7 +884,7 @@ router_watch(struct router *r, struct client *c,
 	 * drops its watches and may free users: look each one up again
 	 * and stop once c is gone.
 	 */
-	for (i = 0; i < n && !c->cut && !c->dead; i++) {
+	for (i = 0; i < n && client_routable(c); i++) {
 		u = user_find(r, users[i]);
 		p = codec_presence(users[i], (u != NULL && u->nconns > 0) ||
 		    cluster_user_remote(r->cl, users[i]), &len);
@@ -977,7 +1001,7 @@ cl_catch_up(struct router *r, struct client *c)
 	size_t		 room, need = r->cfg->max_message + 256;
 
 	if (k == NULL || u == NULL || k->state != CL_SYNCED || k->fetching ||
-	    c->cut || c->dead || c->seq >= u->last)
+	    !client_routable(c) || c->seq >= u->last)
 		return;
 	room = client_room(c);
 	if (room < need && (room < r->cfg->max_output ||
@@ -1054,7 +1078,7 @@ router_cl_hint(struct router *r, const char *user, uint64_t seq,
 		 */
 		if (m != NULL && c->clc != NULL &&
 		    c->clc->state == CL_SYNCED && !c->clc->fetching &&
-		    !c->cut && !c->dead && c->seq == prev &&
+		    client_routable(c) && c->seq == prev &&
 		    client_room(c) >= m->len)
 			(void)conn_send(r, c, m);
 		else

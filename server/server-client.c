@@ -189,30 +189,60 @@ client_log_end(struct client *c, const char *why)
 	    who ? who : "", why, sent, recv);
 }
 
+/* Forget the chat messages c has written out whole. */
+static void
+client_pop_written(struct client *c)
+{
+	struct mq_ent	*e;
+	uint64_t	 w;
+
+	if (c->ws == NULL)
+		return;
+	w = ws_conn_written(c->ws);
+	while ((e = c->inflight.head) != NULL && e->end <= w) {
+		mq_pop(&c->inflight);
+		msg_unref(e->m);
+		free(e);
+	}
+}
+
 /*
  * Take c out of the routing: whatever chat messages it accepted but
- * never wrote go back to its user's queue.
+ * never wrote go back to its user's queue.  Only from the loop (after
+ * the pass, or at free), never from inside a router call: the router
+ * may be walking the very lists this changes.
  */
 static void
 client_detach(struct client *c)
 {
-	uint64_t	 w;
-	struct mq_ent	*e;
-
-	if (c->ws != NULL) {
-		w = ws_conn_written(c->ws);
-		while ((e = c->inflight.head) != NULL && e->end <= w) {
-			mq_pop(&c->inflight);
-			msg_unref(e->m);
-			free(e);
-		}
-	}
+	client_pop_written(c);
+	c->detaching = 0;
 	/* Keep the id for the disconnect log line, which comes later. */
 	if (c->user != NULL && c->gone_id == NULL)
 		c->gone_id = strdup(router_user_id(c->user));
 	if (c->user != NULL || c->nwatch > 0)
 		router_detach(c->srv->router, c, &c->inflight);
 	mq_clear(&c->inflight);
+}
+
+/*
+ * c leaves the router after this pass (server_process_touched() calls
+ * client_detach_pending()); until then the router skips it
+ * (client_routable()).  Whatever ends a connection goes through here
+ * or client_die(), so no send, cut or close re-enters the router.
+ */
+static void
+client_detach_later(struct client *c)
+{
+	c->detaching = 1;
+	server_touch(c->srv, c);
+}
+
+void
+client_detach_pending(struct client *c)
+{
+	if (c->detaching || c->dead)
+		client_detach(c);
 }
 
 static void
@@ -222,7 +252,6 @@ client_kill(struct client *c, const char *why)
 		return;
 	if (c->ws != NULL)
 		client_log_end(c, why);
-	client_detach(c);
 	client_die(c);
 }
 
@@ -240,7 +269,7 @@ client_close(struct client *c, uint16_t code, const char *reason)
 {
 	if (c->dead || c->ws == NULL)
 		return;
-	client_detach(c);
+	client_detach_later(c);
 	ws_conn_close(c->ws, code, reason);
 	c->state = CLIENT_CLOSING;
 	c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
@@ -268,7 +297,8 @@ client_cut(struct client *c)
 	    c->user ? router_user_id(c->user) : c->gone_id ? c->gone_id : "-",
 	    c->srv->cfg.max_output);
 	w = ws_conn_written(c->ws);
-	client_detach(c);
+	client_pop_written(c);
+	client_detach_later(c);
 	boundary = w == ws_conn_queued(c->ws) ||
 	    (c->inflight.head != NULL && c->inflight.head->start == w);
 	if (boundary) {
@@ -541,7 +571,7 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	    (unsigned long long)c->id, code,
 	    util_escape(esc, sizeof(esc), reason, len));
 	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
-		client_detach(c);
+		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
 		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
 	}
@@ -1042,7 +1072,7 @@ client_on_readable(struct client *c)
 		log_info("%s #%llu protocol violation, closing with %u",
 		    client_addr(c), (unsigned long long)c->id,
 		    ws_conn_code_sent(c->ws));
-		client_detach(c);
+		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
 		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
 	}
@@ -1055,7 +1085,6 @@ void
 client_flush(struct client *c)
 {
 	uint64_t	 before;
-	struct mq_ent	*e;
 	ssize_t		 n;
 
 	if (c->dead)
@@ -1094,13 +1123,8 @@ client_flush(struct client *c)
 		c->last_tx_progress = c->srv->now;
 		c->srv->st_bytes_out += ws_conn_written(c->ws) - before;
 	}
-	while ((e = c->inflight.head) != NULL &&
-	    e->end <= ws_conn_written(c->ws)) {
-		mq_pop(&c->inflight);
-		msg_unref(e->m);
-		free(e);
-	}
-	if (c->user != NULL)
+	client_pop_written(c);
+	if (c->user != NULL && client_routable(c))
 		router_catch_up(c->srv->router, c);
 check:
 	if (c->ws != NULL && !c->dead && ws_conn_done(c->ws))

@@ -262,8 +262,15 @@ server_process_touched(struct server *s)
 	struct client	*c;
 	size_t		 i;
 
-	for (i = 0; i < s->ntouch; i++)
+	/*
+	 * Leaving the router can tell watchers (and cut them off, which
+	 * touches them): that happens here, between passes, and the walk
+	 * by index takes the newly touched ones too.
+	 */
+	for (i = 0; i < s->ntouch; i++) {
+		client_detach_pending(s->touch[i]);
 		client_flush(s->touch[i]);
+	}
 	for (i = 0; i < s->ntouch; i++) {
 		c = s->touch[i];
 		c->touched = 0;
@@ -275,6 +282,7 @@ server_process_touched(struct server *s)
 		}
 	}
 	s->ntouch = 0;
+	router_reap(s->router);
 }
 
 int

@@ -167,6 +167,7 @@ struct client {
 	uint8_t		 dead;			/* reap after this pass */
 	uint8_t		 touched;		/* on the server's touch list */
 	uint8_t		 cut;			/* cut off as a slow reader */
+	uint8_t		 detaching;		/* leave the router after the pass */
 	uint8_t		 pinged;		/* a ping is outstanding */
 	uint16_t	 nwatch;		/* at most CODEC_MAX_WATCH */
 	uint8_t		 af;			/* peer address, for logs */
@@ -237,6 +238,16 @@ int	server_wait(struct server *, int timeout);
 
 /* server-client.c */
 struct sockaddr;
+/*
+ * Can the router still send to c?  Not once it is dead, cut off or
+ * closing: such a client leaves the router after the pass, never from
+ * inside a router call (see client_detach_later()).
+ */
+static inline int
+client_routable(const struct client *c)
+{
+	return !c->dead && !c->cut && !c->detaching;
+}
 /* A new connection on fd (TLS if tls).  Owns fd, also on failure. */
 struct client	*client_new(struct server *, int fd, const struct sockaddr *,
 		    int tls);
@@ -251,6 +262,11 @@ short	client_events(const struct client *);
 int	client_fd(const struct client *);
 void	client_timers(struct client *);
 void	client_shutdown(struct client *);
+/*
+ * If c is to leave the router (closing, cut off or dead), do it now:
+ * the loop calls this for each touched client, outside any router call.
+ */
+void	client_detach_pending(struct client *);
 /* Drop the connection at once (socket error), logging why. */
 void	client_drop(struct client *, const char *why);
 void	client_free(struct client *);
@@ -318,6 +334,12 @@ enum route_result router_submit(struct router *, struct client *from,
 void	router_commit(struct router *);
 /* c is going away: drop it from the answers waiting for the commit. */
 void	router_forget(struct router *, struct client *);
+/*
+ * Free the users left with no connection and no watcher during the
+ * pass (a user is never freed while a router call may hold it).  The
+ * loop calls it after reaping clients.
+ */
+void	router_reap(struct router *);
 /* Replay more to c if it is behind (its output drained). */
 void	router_catch_up(struct router *, struct client *);
 const char *router_user_id(const struct user *);

@@ -386,6 +386,57 @@ test_watch(void)
 }
 
 /*
+ * Issue 14.1: when a user's last connection goes, "offline" goes to each
+ * watcher; a watcher whose output fills is cut inside that loop, which
+ * drops its watches.  Before the fix, cutting it freed the user (its
+ * last watcher gone) while router_detach() still held it: a heap
+ * use-after-free (ASan) or a crash.  Here the watcher watches "bob" 256
+ * times; its output cap fits the 256 "online" answers but not the 256
+ * "offline" events too, so it is cut midway, deterministically (nothing
+ * is flushed to the socketpair in this test).
+ */
+static void
+test_cut_watcher(void)
+{
+	struct client	*bob, *w;
+	struct mq	 none = { NULL, NULL, 0, 0 };
+	char		(*users)[CODEC_MAX_USER + 1];
+	size_t		 i, one;
+	int		 wp;
+	char		*p;
+
+	if (setup(0, NULL, 3, 0) == -1) {
+		CHECK(0);
+		return;
+	}
+	if ((users = calloc(CODEC_MAX_WATCH, sizeof(*users))) == NULL)
+		abort();
+	for (i = 0; i < CODEC_MAX_WATCH; i++)
+		snprintf(users[i], sizeof(users[i]), "bob");
+	p = codec_presence("bob", 0, &one);
+	free(p);
+	one += 2;		/* the frame header */
+	srv.cfg.max_output = one * CODEC_MAX_WATCH * 3 / 2;
+	bob = newc();
+	w = newc_ws(&wp);
+	CHECK_INT(router_attach(srv.router, bob, "bob", 0, 0, NULL), 0);
+	CHECK_INT(router_watch(srv.router, w, users, CODEC_MAX_WATCH), 0);
+	CHECK(!w->cut);
+	/* bob leaves: the watcher is cut while it is told. */
+	router_detach(srv.router, bob, &none);
+	router_reap(srv.router);
+	CHECK(w->cut);
+	CHECK_INT(router_nonline(srv.router), 0);
+	client_free(w);
+	client_free(bob);
+	router_reap(srv.router);
+	if (wp != -1)
+		close(wp);
+	free(users);
+	teardown();
+}
+
+/*
  * The event m must be: exactly the codec's text for from/text_json
  * and seq, with a ts between t0 and t1.
  */
@@ -903,6 +954,7 @@ main(void)
 	test_mq();
 	test_users();
 	test_watch();
+	test_cut_watcher();
 	for (sql = 0; sql <= 1; sql++) {
 		test_submit(sql);
 		test_forget(sql);
