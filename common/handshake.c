@@ -88,7 +88,10 @@ hs_lower(uint8_t c)
 /*
  * Find the CRLFCRLF that ends the head within the first HS_MAX_HEAD
  * bytes.  A head that has not ended by then never will be accepted, so
- * it is refused as soon as that many bytes are present.
+ * it is refused as soon as that many bytes are present.  So is one with
+ * a bare LF or CR (hs_next_line() would refuse it at the end): a client
+ * ending its lines in LF alone would otherwise wait for a CRLFCRLF
+ * that never comes, holding its slot until the handshake timeout.
  */
 static int
 hs_find_end(const uint8_t *buf, size_t len, size_t *end)
@@ -96,8 +99,12 @@ hs_find_end(const uint8_t *buf, size_t len, size_t *end)
 	size_t	max, i;
 
 	max = len < HS_MAX_HEAD ? len : HS_MAX_HEAD;
-	for (i = 0; buf != NULL && i + 4 <= max; i++) {
-		if (buf[i] == '\r' && buf[i + 1] == '\n' &&
+	for (i = 0; buf != NULL && i < max; i++) {
+		if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))
+			return (HS_MALFORMED);
+		if (buf[i] == '\r' && i + 1 < max && buf[i + 1] != '\n')
+			return (HS_MALFORMED);
+		if (i + 4 <= max && buf[i] == '\r' && buf[i + 1] == '\n' &&
 		    buf[i + 2] == '\r' && buf[i + 3] == '\n') {
 			*end = i + 4;
 			return (HS_OK);

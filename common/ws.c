@@ -187,6 +187,23 @@ ws_close_reason_check(struct ws_conn *c, size_t hdr, size_t payload)
 	rx->stash_off = rx->stash_len = 0;
 }
 
+/* Would a data frame of payload bytes, first byte b0, pass max_message? */
+static int
+ws_frame_too_big(const struct ws_conn *c, uint8_t b0, uint64_t payload)
+{
+	const struct ws_rx	*rx = c->rx;
+	uint8_t			 op = b0 & 0x0f;
+
+	if ((b0 & 0x70) != 0 || payload >= (1ULL << 63) || rx->too_big)
+		return 0;
+	if (op == WSLAY_CONTINUATION_FRAME && rx->fragmented)
+		return payload > c->max_message - rx->rlen;
+	if ((op == WSLAY_TEXT_FRAME || op == WSLAY_BINARY_FRAME) &&
+	    !rx->fragmented)
+		return payload > c->max_message;
+	return 0;
+}
+
 /*
  * At the start of a frame, read its header before wslay does and decide
  * how far wslay may read.  wslay 1.1.1 validates a close reason's UTF-8
@@ -227,6 +244,24 @@ ws_gate(struct ws_conn *c)
 	else if (payload == 127)
 		for (payload = 0, i = 2; i < 10; i++)
 			payload = payload << 8 | h[i];
+	/*
+	 * A data frame that would pass max_message is refused with 1009 as
+	 * soon as its header is in, not when its first payload byte comes
+	 * (wslay reports the frame only then): a header announcing 2^40
+	 * bytes must not hold the connection.  Frames wslay refuses for
+	 * other reasons (reserved bits, a continuation out of place, a
+	 * length with the top bit) are left to it, for their own codes.
+	 */
+	if (ws_frame_too_big(c, h[0], payload)) {
+		rx->too_big = 1;
+		(void)wslay_event_queue_close(rx->ctx,
+		    WSLAY_CODE_MESSAGE_TOO_BIG, NULL, 0);
+		wslay_event_shutdown_read(rx->ctx);
+		rx->stash_off = rx->stash_len = 0;
+		ws_in += ws_inlen;
+		ws_inlen = 0;
+		return 0;
+	}
 	if ((h[0] & 0x08) && payload <= 125 && avail < hdr + payload) {
 		ws_hold(rx);
 		if ((h[0] & 0x0f) == WSLAY_CONNECTION_CLOSE)

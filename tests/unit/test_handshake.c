@@ -434,7 +434,18 @@ test_malformed(void)
 	    HS_MALFORMED);
 	CHECK_INT(parse("GET / HTTP/1.1\r\nHost: h\r\r\n\r\n", &req),
 	    HS_MALFORMED);
+	/*
+	 * Issue 14.9: a head in bare LFs is refused at once (it used to
+	 * wait for a CRLFCRLF until the handshake timeout), also when only
+	 * its start has come; a CR at the end may still be followed by LF.
+	 */
 	CHECK_INT(parse("GET / HTTP/1.1\nHost: h\n\n", &req),
+	    HS_MALFORMED);
+	CHECK_INT(parse("GET / HTTP/1.1\n", &req), HS_MALFORMED);
+	CHECK_INT(parse("\n", &req), HS_MALFORMED);
+	CHECK_INT(parse("GET / HTTP/1.1\r", &req), HS_INCOMPLETE);
+	CHECK_INT(parse("GET / HTTP/1.1\rX", &req), HS_MALFORMED);
+	CHECK_INT(parse("GET / HTTP/1.1\r\nHost: h\r\n", &req),
 	    HS_INCOMPLETE);
 
 	/* NUL and other controls; obs-text passes. */
