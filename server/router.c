@@ -77,6 +77,14 @@ struct router {
 	struct user	**tab;
 	size_t		 nbuckets, nusers, nonline;
 	struct user	*doomed;	/* may be unused: see router_reap() */
+	/*
+	 * The "who" answer, shared by every asker until the online set
+	 * changes (who_gen): a client asking in a loop costs a send, not a
+	 * walk of every user.
+	 */
+	char		*who;
+	size_t		 wholen;
+	uint64_t	 who_gen, who_built_gen;
 	struct pend	*pend;		/* this pass's, in order */
 	size_t		 npend, cappend;
 };
@@ -218,6 +226,7 @@ router_free(struct router *r)
 	free(r->tab);
 	free(r->pend);
 	free(r->dirty);
+	free(r->who);
 	free(r);
 }
 
@@ -463,6 +472,7 @@ router_attach(struct router *r, struct client *c, const char *id,
 		if (u->nconns++ == 0) {
 			cluster_user_local(r->cl, id, 1);
 			r->nonline++;
+			r->who_gen++;
 			if (!cluster_user_remote(r->cl, id))
 				notify_presence(r, u, 1);
 		}
@@ -479,6 +489,7 @@ router_attach(struct router *r, struct client *c, const char *id,
 		u->last = store_last(r->st, id);
 		u->sent = store_sent(r->st, id);
 		r->nonline++;
+		r->who_gen++;
 		notify_presence(r, u, 1);
 	}
 	if (resume)
@@ -592,6 +603,7 @@ router_detach(struct router *r, struct client *c, struct mq *unsent)
 		cursor_flush(r, u);
 		cluster_user_local(r->cl, u->id, 0);
 		r->nonline--;
+		r->who_gen++;
 		if (!cluster_user_remote(r->cl, u->id))
 			notify_presence(r, u, 0);
 	} else if (u->nconns == 0) {
@@ -613,6 +625,7 @@ router_detach(struct router *r, struct client *c, struct mq *unsent)
 			store_release(r->st, u->id);
 		u->held = 0;
 		r->nonline--;
+		r->who_gen++;
 		notify_presence(r, u, 0);
 	}
 	mq_clear(unsent);
@@ -841,10 +854,64 @@ router_online(struct router *r, size_t *np)
 	return online_users(r, np, 1);
 }
 
+const char *
+router_who(struct router *r, size_t *lenp)
+{
+	const char	**v;
+	char		 *p;
+	size_t		  n, len, i, bytes = 64;
+
+	if (r->who != NULL && r->who_built_gen == r->who_gen) {
+		*lenp = r->wholen;
+		return r->who;
+	}
+	if ((v = router_online(r, &n)) == NULL)
+		return NULL;
+	/*
+	 * The answer must fit half the output cap, or asking would get a
+	 * reader cut off: cut the list instead and say so.
+	 */
+	for (i = 0; i < n; i++) {
+		bytes += strlen(v[i]) + 3;
+		if (bytes > r->cfg->max_output / 2)
+			break;
+	}
+	p = codec_who(v, i, i < n, &len);
+	free(v);
+	if (p == NULL)
+		return NULL;
+	free(r->who);
+	r->who = p;
+	r->wholen = len;
+	r->who_built_gen = r->who_gen;
+	*lenp = len;
+	return p;
+}
+
 const char **
 router_local_users(struct router *r, size_t *np)
 {
 	return online_users(r, np, 0);
+}
+
+/*
+ * Drop repeated ids from users[0..n), keeping the first of each in
+ * order; returns how many are left.  Quadratic, on at most
+ * CODEC_MAX_WATCH ids, and a connection's watches are budgeted.
+ */
+static size_t
+dedup_ids(char (*users)[CODEC_MAX_USER + 1], size_t n)
+{
+	size_t	i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < k; j++)
+			if (strcmp(users[j], users[i]) == 0)
+				break;
+		if (j == k && k++ != i)
+			memcpy(users[k - 1], users[i], sizeof(users[i]));
+	}
+	return k;
 }
 
 int
@@ -856,6 +923,7 @@ router_watch(struct router *r, struct client *c,
 	char		*p;
 
 	unwatch_all(r, c);
+	n = dedup_ids(users, n);
 	if (n == 0)
 		return 0;
 	if ((c->watch = calloc(n, sizeof(*c->watch))) == NULL)
@@ -1122,6 +1190,7 @@ router_cl_presence(struct router *r, const char *user, int online)
 {
 	struct user	*u;
 
+	r->who_gen++;
 	if ((u = user_find(r, user)) != NULL && u->nconns == 0)
 		notify_presence(r, u, online);
 }

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,15 @@
 #define CLOSE_TIMEOUT_MS	3000
 /* Clock difference allowed on a token's exp and nbf, in seconds. */
 #define JWT_SKEW_S		30
-/* Refused messages in a row after which a flooder is disconnected. */
+/*
+ * Refusals (decayed, see client_refused()) after which a flooder is
+ * disconnected: twice --burst, at least this.
+ */
 #define RATE_STRIKES_MIN	20
+#define REFUSE_DECAY_MS		10000.0f
+/* who, watch and resume: this many at once, then this many a second. */
+#define QUERY_BURST		10.0f
+#define QUERY_PER_S		2.0f
 /* How long an HTTP error answer waits for the peer to finish sending. */
 #define LINGER_MS		1000
 
@@ -446,26 +454,13 @@ client_chat_done(struct client *c, const char *id, enum route_result r)
 static void
 client_who(struct client *c)
 {
-	const char	**v;
-	char		 *p;
-	size_t		  n, len, i, bytes = 64;
+	const char	*p;
+	size_t		 len;
 
-	if ((v = router_online(c->srv->router, &n)) == NULL)
-		return;
-	/*
-	 * The answer must fit half the output cap, or asking would get a
-	 * reader cut off: cut the list instead and say so.
-	 */
-	for (i = 0; i < n; i++) {
-		bytes += strlen(v[i]) + 3;
-		if (bytes > c->srv->cfg.max_output / 2)
-			break;
-	}
-	if ((p = codec_who(v, i, i < n, &len)) != NULL) {
+	if ((p = router_who(c->srv->router, &len)) == NULL)
+		client_error(c, "internal", "out of memory", NULL);
+	else
 		client_send_text(c, p, len);
-		free(p);
-	}
-	free(v);
 }
 
 /*
@@ -487,11 +482,60 @@ client_rate_ok(struct client *c)
 	c->rl_at = now;
 	if (c->rl_tokens >= 1.0f) {
 		c->rl_tokens -= 1.0f;
-		c->rl_strikes = 0;
 		return 1;
 	}
-	if (c->rl_strikes < UINT16_MAX)
-		c->rl_strikes++;
+	return 0;
+}
+
+/*
+ * who, watch and resume cost the server far more than they cost to
+ * ask: QUERY_BURST at once, then QUERY_PER_S a second, per connection,
+ * with or without --rate.  Returns 1 if this one may pass.
+ */
+static int
+client_query_ok(struct client *c)
+{
+	uint32_t	now = (uint32_t)c->srv->now;
+	float		t;
+
+	t = c->q_tokens + (float)(now - c->q_at) * QUERY_PER_S / 1000.0f;
+	c->q_tokens = t > QUERY_BURST ? QUERY_BURST : t;
+	c->q_at = now;
+	if (c->q_tokens >= 1.0f) {
+		c->q_tokens -= 1.0f;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A request was refused for going too fast.  Refusals are counted with
+ * a decay (time constant REFUSE_DECAY_MS), so that persistent abuse
+ * adds up whatever its rhythm: one accepted message in twenty used to
+ * reset a count of refusals in a row and keep a flooder connected.  A
+ * client over the threshold is closed with 1008; one that bursts now
+ * and then stays well below it.  Returns 1 if c is being closed.
+ */
+static int
+client_refused(struct client *c, const char *what)
+{
+	const struct server_config *cfg = &c->srv->cfg;
+	uint32_t	 now = (uint32_t)c->srv->now;
+	float		 limit;
+
+	c->srv->st_refused++;
+	c->rl_refused = c->rl_refused *
+	    expf(-(float)(now - c->rl_refused_at) / REFUSE_DECAY_MS) + 1.0f;
+	c->rl_refused_at = now;
+	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
+	    (float)RATE_STRIKES_MIN;
+	if (c->rl_refused > limit) {
+		log_info("%s #%llu user %s: over the %s limit, closing",
+		    client_addr(c), (unsigned long long)c->id,
+		    router_user_id(c->user), what);
+		client_close(c, 1008, "rate limit exceeded");
+		return 1;
+	}
 	return 0;
 }
 
@@ -527,18 +571,14 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		client_error(c, err, detail, req.id);
 		return;
 	}
-	if (!client_rate_ok(c)) {
-		c->srv->st_refused++;
-		if (c->rl_strikes > (c->srv->cfg.burst > RATE_STRIKES_MIN ?
-		    c->srv->cfg.burst : RATE_STRIKES_MIN)) {
-			log_info("%s #%llu user %s: over the rate limit, "
-			    "closing", client_addr(c),
-			    (unsigned long long)c->id,
-			    router_user_id(c->user));
-			client_close(c, 1008, "rate limit exceeded");
-		} else
-			client_error(c, CODEC_E_RATE_LIMITED, "too many "
-			    "messages: slow down", req.id);
+	if (req.type == CODEC_REQ_CHAT ? !client_rate_ok(c) :
+	    !client_query_ok(c)) {
+		if (!client_refused(c, req.type == CODEC_REQ_CHAT ? "rate" :
+		    "query"))
+			client_error(c, CODEC_E_RATE_LIMITED,
+			    req.type == CODEC_REQ_CHAT ? "too many messages: "
+			    "slow down" : "too many who, watch or resume "
+			    "requests: slow down", req.id);
 		codec_req_release(&req);
 		return;
 	}
@@ -976,6 +1016,8 @@ client_upgrade(struct client *c)
 	c->last_rx = c->last_tx_progress = c->srv->now;
 	c->rl_tokens = (float)c->srv->cfg.burst;
 	c->rl_at = (uint32_t)c->srv->now;
+	c->q_tokens = QUERY_BURST;
+	c->q_at = c->rl_refused_at = (uint32_t)c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
 		r = router_attach(c->srv->router, c, h->user, h->resume,

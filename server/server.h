@@ -156,7 +156,10 @@ struct client {
 	uint32_t	 token_exp;		/* seconds since epoch, 0: none */
 	float		 rl_tokens;		/* rate limit bucket */
 	uint32_t	 rl_at;			/* its last refill, mono ms */
-	uint16_t	 rl_strikes;		/* refused since last accepted */
+	float		 q_tokens;		/* who/watch/resume budget */
+	uint32_t	 q_at;			/* its last refill */
+	float		 rl_refused;		/* refusals, decayed */
+	uint32_t	 rl_refused_at;		/* its last update */
 	uint8_t		 ip_counted;		/* in the per-address table */
 	uint8_t		 ip_over;		/* ...beyond --max-per-ip */
 
@@ -348,6 +351,12 @@ size_t	router_user_conns(const struct user *);
 size_t	router_nonline(const struct router *);
 /* Online user ids (caller frees the array, not the strings). */
 const char **router_online(struct router *, size_t *n);
+/*
+ * The "who" answer (JSON, *len bytes; the router's, valid until the next
+ * router call), cut to half of --max-output; built again only once the
+ * online set has changed.  NULL without memory.
+ */
+const char *router_who(struct router *, size_t *len);
 /* Replace c's watch list and send the current state of each. 0 or -1. */
 int	router_watch(struct router *, struct client *,
 	    char (*users)[CODEC_MAX_USER + 1], size_t n);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 #include "tap.h"
 
@@ -532,6 +534,30 @@ test_builders(void)
 	same(codec_who(NULL, 0, 0, &len), &len, "{\"type\":\"who\",\"users\":[]}");
 	same(codec_who(NULL, 0, 1, &len), &len,
 	    "{\"type\":\"who\",\"users\":[],\"truncated\":true}");
+	/* The hand-written "who" is jansson's text, escapes included. */
+	{
+		const char *const	 odd[] = { "q\"uote", "back\\slash",
+		    "tab\tnl\n", "\x01\x1f", "caf\xc3\xa9", "", "z" };
+		json_t			*o, *a;
+		char			*want, *got;
+		size_t			 i, glen;
+
+		for (i = 0; i <= 7; i++) {
+			a = json_array();
+			for (size_t j = 0; j < i; j++)
+				json_array_append_new(a, json_string(odd[j]));
+			o = json_pack("{s:s,s:o}", "type", "who", "users", a);
+			if (i % 2)
+				json_object_set_new(o, "truncated", json_true());
+			want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			got = codec_who(odd, i, i % 2, &glen);
+			CHECK_STR(got, want);
+			CHECK_INT(glen, strlen(want));
+			free(got);
+			free(want);
+			json_decref(o);
+		}
+	}
 	same(codec_presence("a", 1, &len), &len,
 	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":true}");
 	same(codec_presence("a", 0, &len), &len,

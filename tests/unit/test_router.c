@@ -390,18 +390,18 @@ test_watch(void)
  * watcher; a watcher whose output fills is cut inside that loop, which
  * drops its watches.  Before the fix, cutting it freed the user (its
  * last watcher gone) while router_detach() still held it: a heap
- * use-after-free (ASan) or a crash.  Here the watcher watches "bob" 256
- * times; its output cap fits the 256 "online" answers but not the 256
- * "offline" events too, so it is cut midway, deterministically (nothing
- * is flushed to the socketpair in this test).
+ * use-after-free (ASan) or a crash.  Here the watcher's output is filled
+ * to just under its cap, so the offline event cuts it, deterministically
+ * (nothing is flushed to the socketpair in this test).
  */
 static void
 test_cut_watcher(void)
 {
 	struct client	*bob, *w;
 	struct mq	 none = { NULL, NULL, 0, 0 };
-	char		(*users)[CODEC_MAX_USER + 1];
-	size_t		 i, one;
+	char		 users[1][CODEC_MAX_USER + 1] = { "bob" };
+	char		 filler[100];
+	size_t		 one;
 	int		 wp;
 	char		*p;
 
@@ -409,19 +409,20 @@ test_cut_watcher(void)
 		CHECK(0);
 		return;
 	}
-	if ((users = calloc(CODEC_MAX_WATCH, sizeof(*users))) == NULL)
-		abort();
-	for (i = 0; i < CODEC_MAX_WATCH; i++)
-		snprintf(users[i], sizeof(users[i]), "bob");
 	p = codec_presence("bob", 0, &one);
 	free(p);
-	one += 2;		/* the frame header */
-	srv.cfg.max_output = one * CODEC_MAX_WATCH * 3 / 2;
 	bob = newc();
 	w = newc_ws(&wp);
 	CHECK_INT(router_attach(srv.router, bob, "bob", 0, 0, NULL), 0);
-	CHECK_INT(router_watch(srv.router, w, users, CODEC_MAX_WATCH), 0);
+	CHECK_INT(router_watch(srv.router, w, users, 1), 0);
+	memset(filler, 'f', sizeof(filler));
+	/* A send of len bytes fits while len + 14 <= room (ws.c). */
+	while (client_room(w) >= one + 14 + sizeof(filler) + 14)
+		(void)client_send_text(w, filler, sizeof(filler));
+	while (client_room(w) >= one + 14)
+		(void)client_send_text(w, filler, 1);
 	CHECK(!w->cut);
+	CHECK(client_room(w) < one + 14);
 	/* bob leaves: the watcher is cut while it is told. */
 	router_detach(srv.router, bob, &none);
 	router_reap(srv.router);
@@ -432,7 +433,6 @@ test_cut_watcher(void)
 	router_reap(srv.router);
 	if (wp != -1)
 		close(wp);
-	free(users);
 	teardown();
 }
 
