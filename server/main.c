@@ -865,7 +865,6 @@ main(int argc, char **argv)
 	adjust_fd_limit(&cfg);
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
-	s.epfd = -1;
 	/* Bad certificate files are a configuration error: before listening. */
 	if (s.cfg.cert != NULL &&
 	    (s.tls = tp_tls_server(s.cfg.cert, s.cfg.key, err)) == NULL) {
@@ -908,7 +907,7 @@ main(int argc, char **argv)
 		s.nlst = 2;
 		log_info("listening on wss://%s", shown);
 	}
-	if (server_loop_init(&s, use_poll) == -1) {
+	if (server_loop_init(&s, use_poll ? "poll" : "epoll") == -1) {
 		log_error("cannot set up the poller: %s", strerror(errno));
 		return 1;
 	}

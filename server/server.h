@@ -19,7 +19,7 @@
 
 struct ws_conn;
 struct tp;
-struct epoll_event;
+struct poller;
 
 /*
  * One ready descriptor: c is NULL for listener lidx, or for the wake-up
@@ -164,7 +164,6 @@ struct client {
 	uint8_t		 ip_over;		/* ...beyond --max-per-ip */
 
 	uint32_t	 id;			/* serial number for logs */
-	uint32_t	 pidx;			/* slot in the pollfd array */
 	enum client_state state;
 	short		 armed;			/* events registered */
 	uint8_t		 dead;			/* reap after this pass */
@@ -185,19 +184,14 @@ struct server {
 	struct client	*clients;
 	size_t		 nclients;
 
-	/* The poller (server-loop.c): poll(2) slots or an epoll set. */
-	int		 use_poll;
+	/* The loop (server-loop.c). */
+	struct poller	*poller;
 	struct listener	 lst[SERVER_MAX_LISTENERS];
 	int		 nlst;
 	short		 lev;			/* listeners' armed events */
 	int		 wakefd;		/* the cluster's, or -1 */
 	struct cluster	*cluster;		/* --cluster, or NULL */
 	struct tp_tls	*tls;			/* for wss:, NULL without */
-	struct pollfd	*pfd;
-	struct client	**pmap;
-	size_t		 npfd, cappfd;
-	int		 epfd;
-	struct epoll_event *evs;
 	struct server_ready *ready;		/* what the last wait found */
 	size_t		 capready;
 	struct client	**touch;		/* flush, re-arm or reap */
@@ -215,10 +209,10 @@ struct server {
 
 /* server-loop.c */
 /*
- * Set up the poller for the listeners in s->lst: poll(2) if use_poll,
- * else epoll.  0 or -1 with errno.
+ * Set up the poller ("epoll" or "poll") for the listeners in s->lst and
+ * the wake-up descriptor.  0 or -1 with errno.
  */
-int	server_loop_init(struct server *, int use_poll);
+int	server_loop_init(struct server *, const char *poller);
 void	server_loop_release(struct server *);
 /* Arm the listeners for events (POLLIN, or 0 to pause accepting). */
 void	server_listen_events(struct server *, short events);

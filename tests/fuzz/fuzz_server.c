@@ -66,7 +66,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.cfg.store.history_bytes = 4096;
 	s.cfg.handshake_timeout = 1000;
 	s.now = util_mono_ms();
-	s.epfd = -1;
 	if ((s.store = store_open(&s.cfg.store, err, sizeof(err))) == NULL)
 		return 0;
 	if ((s.router = router_new(&s.cfg, s.store)) == NULL) {
