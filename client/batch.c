@@ -314,6 +314,7 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 			    " was" : "s were");
 		break;
 	case CODEC_EV_PRESENCE:
+	case CODEC_EV_SENT:
 	case CODEC_EV_OTHER:
 		break;
 	}

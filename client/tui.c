@@ -447,6 +447,7 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 			    (unsigned long long)dropped, dropped == 1 ?
 			    " was" : "s were");
 		break;
+	case CODEC_EV_SENT:
 	case CODEC_EV_OTHER:
 		break;
 	}
