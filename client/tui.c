@@ -938,8 +938,12 @@ tui_presence(struct client *c, const struct codec_ev *ev)
 	if ((v = model_view(m, ev->user, 0)) == -1)
 		return;
 	view = m->views[v];
-	/* Said once for each change, not again after a reconnect. */
-	if (view->told != ev->online)
+	/*
+	 * Said once for each change, not again after a reconnect; the
+	 * first news of a view not shown is not worth an activity mark.
+	 */
+	if (view->told != ev->online && (view->told != -1 ||
+	    (size_t)v == m->cur))
 		model_sys_to(m, (size_t)v, MODEL_SYS, "%s is %s", ev->user,
 		    ev->online ? "online" : "offline: messages will be queued");
 	view->told = ev->online;

@@ -18,6 +18,7 @@
  * sequence has wide ones), so the rest go into chars[] directly.
  */
 #include <curses.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,23 @@ static const struct {
 	{ "\033[1;9D",	UI_K_ALT_LEFT },	/* some Mac terminals */
 	{ "\033[1;9C",	UI_K_ALT_RIGHT },
 };
+
+/* Bytes for the terminal that curses does not know how to send. */
+static void
+ui_write(const char *s)
+{
+	size_t	len = strlen(s);
+	ssize_t	n;
+
+	fflush(stdout);
+	while (len > 0 && ((n = write(STDOUT_FILENO, s, len)) > 0 ||
+	    (n == -1 && errno == EINTR))) {
+		if (n > 0) {
+			s += n;
+			len -= (size_t)n;
+		}
+	}
+}
 
 int
 ui_init(int colour, int ring, char *why, size_t whylen)
@@ -113,8 +131,11 @@ ui_init(int colour, int ring, char *why, size_t whylen)
 		ui_colour = 1;
 	}
 	ui_bell = ring;
-	/* Bracketed paste (xterm): a paste comes between two markers. */
-	putp("\033[?2004h");
+	/*
+	 * Bracketed paste (xterm): a paste comes between two markers.
+	 * Written directly: curses' own buffer would hold it until endwin.
+	 */
+	ui_write("\033[?2004h");
 	return 0;
 }
 
@@ -123,8 +144,8 @@ ui_end(void)
 {
 	if (ui_screen == NULL)
 		return;
-	putp("\033[?2004l");
 	endwin();
+	ui_write("\033[?2004l");
 	delscreen(ui_screen);
 	ui_screen = NULL;
 	free(ui_rows);
