@@ -314,6 +314,11 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 	uint64_t	tag = sent != NULL ? sent->tag : 0, dropped;
 	size_t		i;
 
+	/* Past --count, messages stay unshown: the next run gets them. */
+	if (ev->type == CODEC_EV_CHAT && c->o.count > 0 &&
+	    c->received >= c->o.count)
+		return;
+
 	if (c->o.json) {
 		/* One object per line: JSON needs no raw newlines. */
 		for (i = 0; i < rawlen; i++)
