@@ -7,6 +7,9 @@
  * the use of the resume state: state.c keeps the files, this decides
  * what goes in them and says when they fail.
  */
+#include <sys/stat.h>
+
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +74,10 @@ client_warn(struct client *c, const char *fmt, ...)
 void
 client_state_open(struct client *c)
 {
-	char	dir[PATH_MAX], name[STATE_MAX_NAME + 1];
-	char	err[STATE_ERRLEN];
+	char		 dir[PATH_MAX], name[STATE_MAX_NAME + 1];
+	char		 err[STATE_ERRLEN];
+	const char	*xdg, *home;
+	struct stat	 sb;
 
 	state_init(&c->state);
 	c->state_warning[0] = '\0';
@@ -84,8 +89,20 @@ client_state_open(struct client *c)
 		    "state are not kept");
 		return;
 	}
-	if (state_dir(dir, sizeof(dir), getenv("XDG_STATE_HOME"),
-	    getenv("HOME")) == -1) {
+	xdg = getenv("XDG_STATE_HOME");
+	home = getenv("HOME");
+	/*
+	 * The directories under HOME are made when missing, but not HOME
+	 * itself: HOME=/nonexistent means "no home", as for system users.
+	 */
+	if ((xdg == NULL || xdg[0] != '/') && home != NULL && home[0] == '/' &&
+	    (stat(home, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+		snprintf(c->state_warning, sizeof(c->state_warning),
+		    "no home directory '%.*s': history and resume state are "
+		    "not kept", PATH_MAX, home);
+		return;
+	}
+	if (state_dir(dir, sizeof(dir), xdg, home) == -1) {
 		snprintf(c->state_warning, sizeof(c->state_warning),
 		    "no state directory (set HOME or XDG_STATE_HOME): history "
 		    "and resume state are not kept");
@@ -152,6 +169,24 @@ client_chat_shown(struct client *c, const struct codec_ev *ev)
 	e.seq = ev->seq;
 	snprintf(e.from, sizeof(e.from), "%s", ev->from);
 	snprintf(e.to, sizeof(e.to), "%s", c->o.user);
+	e.text = (char *)ev->message;	/* only read */
+	e.len = ev->message_len;
+	client_log(c, &e);
+}
+
+void
+client_sent_elsewhere(struct client *c, const struct codec_ev *ev)
+{
+	struct state_entry	e;
+
+	if (c->o.no_resume)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.ts = ev->ts != 0 ? ev->ts : util_wall_ms();
+	e.way = STATE_OUT;
+	snprintf(e.from, sizeof(e.from), "%s", c->o.user);
+	snprintf(e.to, sizeof(e.to), "%s", ev->target);
+	snprintf(e.status, sizeof(e.status), "sent");
 	e.text = (char *)ev->message;	/* only read */
 	e.len = ev->message_len;
 	client_log(c, &e);

@@ -71,7 +71,9 @@ struct conn {
 	uint16_t		 peer_code;
 	char			 peer_reason[124];
 
-	char			 watch[CODEC_MAX_USER + 1];	/* "" none */
+	char			 (*watch)[CODEC_MAX_USER + 1];
+	size_t			 nwatch;
+	int			 watch_set;	/* conn_watch() was called */
 
 	struct conn_item	*outbox;	/* ring of CONN_MAX_OUTBOX */
 	size_t			 ofirst, ocount;
@@ -171,6 +173,7 @@ conn_free(struct conn *c)
 	while (c->ocount > 0)
 		conn_item_remove(c, c->ocount - 1);
 	free(c->outbox);
+	free(c->watch);
 	free(c);
 }
 
@@ -320,18 +323,19 @@ conn_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	util_escape(c->peer_reason, sizeof(c->peer_reason), reason, len);
 }
 
-/* Send the watch request, if any. */
+/* Send the watch list, if one was set. */
 static void
 conn_send_watch(struct conn *c)
 {
-	const char	*users[1];
+	const char	*users[CODEC_MAX_WATCH];
 	char		*msg;
-	size_t		 len;
+	size_t		 i, len;
 
-	if (c->state != CONN_OPEN || c->watch[0] == '\0')
+	if (c->state != CONN_OPEN || !c->watch_set)
 		return;
-	users[0] = c->watch;
-	if ((msg = codec_req_watch(users, 1, &len)) == NULL)
+	for (i = 0; i < c->nwatch; i++)
+		users[i] = c->watch[i];
+	if ((msg = codec_req_watch(users, c->nwatch, &len)) == NULL)
 		return;
 	(void)ws_conn_send(c->ws, WS_OP_TEXT, msg, len, NULL);
 	free(msg);
@@ -412,18 +416,37 @@ conn_pump(struct conn *c)
 	}
 }
 
+size_t
+conn_send_size(const char *target, const char *text, size_t len)
+{
+	char	*msg;
+	size_t	 n;
+
+	/* With the longest id we make: "c" + 6 hex + "-" + 20 digits. */
+	if ((msg = codec_req_chat(target, text, len,
+	    "\"cffffff-18446744073709551615\"", &n)) == NULL)
+		return 0;
+	free(msg);
+	return n;
+}
+
 int
 conn_send(struct conn *c, const char *target, const char *text, size_t len,
     uint64_t tag, char *id)
 {
 	struct conn_item	*it;
+	size_t			 size;
 
+	if ((size = conn_send_size(target, text, len)) == 0)
+		return CONN_SEND_FULL;
+	if (size > CONN_MAX_SEND)
+		return CONN_SEND_TOO_BIG;
 	if (c->ocount == CONN_MAX_OUTBOX)
-		return -1;
+		return CONN_SEND_FULL;
 	it = conn_item_at(c, c->ocount);
 	memset(it, 0, sizeof(*it));
 	if ((it->text = malloc(len + 1)) == NULL)
-		return -1;
+		return CONN_SEND_FULL;
 	memcpy(it->text, text, len);
 	it->text[len] = '\0';
 	it->len = len;
@@ -456,9 +479,19 @@ conn_who(struct conn *c)
 }
 
 void
-conn_watch(struct conn *c, const char *user)
+conn_watch(struct conn *c, const char *const *users, size_t n)
 {
-	snprintf(c->watch, sizeof(c->watch), "%s", user != NULL ? user : "");
+	size_t	i;
+
+	if (n > CODEC_MAX_WATCH)
+		n = CODEC_MAX_WATCH;
+	if (c->watch == NULL && n > 0 && (c->watch = calloc(CODEC_MAX_WATCH,
+	    sizeof(*c->watch))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		snprintf(c->watch[i], sizeof(c->watch[i]), "%s", users[i]);
+	c->nwatch = n;
+	c->watch_set = 1;
 	conn_send_watch(c);
 }
 

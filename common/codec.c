@@ -916,6 +916,23 @@ codec_resumed(uint64_t since, uint64_t first, uint64_t last,
 }
 
 char *
+codec_sent(const char *target, const char *msg, size_t msglen,
+    uint64_t ts_ms, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("sent")) == -1 ||
+	    add(o, "message", text(msg, msglen)) == -1 ||
+	    add(o, "target_user", json_string(target)) == -1 ||
+	    add(o, "ts", uint_value(ts_ms)) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+char *
 codec_req_chat(const char *target, const char *msg, size_t msglen,
     const char *id, size_t *lenp)
 {
@@ -1054,6 +1071,36 @@ parse_ev_id(json_t *root, struct codec_ev *ev, char *detail)
 	return 0;
 }
 
+/* A copy of our own message, sent from another connection. */
+static int
+parse_ev_sent(json_t *root, struct codec_ev *ev, char *detail)
+{
+	json_t	*msg, *to;
+
+	msg = json_object_get(root, "message");
+	to = json_object_get(root, "target_user");
+	if (!json_is_string(msg)) {
+		set_detail(detail, "sent: \"message\" must be a string");
+		return -1;
+	}
+	if (!json_is_string(to) || !codec_valid_user(json_string_value(to),
+	    json_string_length(to))) {
+		set_detail(detail, "sent: \"target_user\" must be a user id");
+		return -1;
+	}
+	if (get_seq(root, "ts", &ev->ts) == -1) {
+		set_detail(detail, "sent: \"ts\" must be a non-negative "
+		    "integer");
+		return -1;
+	}
+	memcpy(ev->target, json_string_value(to), json_string_length(to));
+	ev->target[json_string_length(to)] = '\0';
+	ev->message = json_string_value(msg);
+	ev->message_len = json_string_length(msg);
+	ev->type = CODEC_EV_SENT;
+	return 0;
+}
+
 static int
 parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
     char *detail)
@@ -1063,6 +1110,8 @@ parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
 
 	if (strcmp(type, "chat") == 0)
 		return parse_ev_chat(root, ev, detail);
+	if (strcmp(type, "sent") == 0)
+		return parse_ev_sent(root, ev, detail);
 	if (strcmp(type, "ack") == 0) {
 		if (parse_ev_id(root, ev, detail) == -1)
 			return -1;

@@ -114,6 +114,14 @@ char	*codec_presence(const char *user, int online, size_t *lenp);
 char	*codec_resumed(uint64_t since, uint64_t first, uint64_t last,
 	    const char *epoch, int reset, int sparse, size_t *lenp);
 
+/*
+ * A copy of a chat message the user sent from another connection, for
+ * the user's other connections: {"type":"sent","message","target_user",
+ * "ts"}.  msg and target must be valid UTF-8.
+ */
+char	*codec_sent(const char *target, const char *msg, size_t msglen,
+	    uint64_t ts_ms, size_t *lenp);
+
 /* Client side: requests. */
 char	*codec_req_chat(const char *target, const char *msg, size_t msglen,
 	    const char *id, size_t *lenp);
@@ -132,15 +140,18 @@ enum codec_ev_type {
 	CODEC_EV_PRESENCE,	/* {"type":"presence","user","online"} */
 	CODEC_EV_RESUMED,	/* {"type":"resumed","since","first","last",
 				   "epoch",["reset"],["sparse"]} */
+	CODEC_EV_SENT,		/* {"type":"sent","message","target_user",
+				   "ts"}: sent from another connection */
 	CODEC_EV_OTHER		/* a type this version does not know */
 };
 
 struct codec_ev {
 	enum codec_ev_type type;
-	const char	*message;	/* CHAT */
+	const char	*message;	/* CHAT, SENT */
 	size_t		 message_len;
 	char		 from[CODEC_MAX_USER + 1];	/* CHAT */
-	uint64_t	 ts;				/* CHAT, 0 if absent */
+	char		 target[CODEC_MAX_USER + 1];	/* SENT */
+	uint64_t	 ts;			/* CHAT, SENT; 0 if absent */
 	uint64_t	 seq;				/* CHAT, 0 if absent */
 	uint64_t	 since, first, last;		/* RESUMED */
 	char		 epoch[CODEC_MAX_EPOCH + 1];	/* RESUMED, "" */

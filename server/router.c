@@ -760,6 +760,38 @@ deliver(struct router *r, struct user *u, struct msg *m)
 	return n;
 }
 
+/*
+ * The sender's other connections get a copy of what it sent, as
+ * {"type":"sent"} (man/chat-protocol.7), so that each of the user's
+ * devices shows the whole conversation.  Live only: never stored or
+ * replayed.  The text is taken back out of the stored event, parsed
+ * only when the user has another connection.
+ */
+static void
+tell_other_devices(struct pend *p)
+{
+	struct codec_ev	 ev;
+	struct client	*c, *next;
+	char		 detail[CODEC_MAX_DETAIL + 1], *s;
+	size_t		 len;
+
+	if (p->from == NULL || p->from->user == NULL ||
+	    p->from->user->nconns < 2)
+		return;
+	if (codec_parse_ev(p->m->data, p->m->len, &ev, detail) == -1)
+		return;
+	s = codec_sent(p->target, ev.message, ev.message_len, ev.ts, &len);
+	codec_ev_release(&ev);
+	if (s == NULL)
+		return;
+	for (c = p->from->user->conns; c != NULL; c = next) {
+		next = c->unext;
+		if (c != p->from && !c->cut && !c->dead)
+			(void)client_send_text(c, s, len);
+	}
+	free(s);
+}
+
 void
 router_commit(struct router *r)
 {
@@ -779,6 +811,7 @@ router_commit(struct router *r)
 			client_chat_done(p->from, p->id, u != NULL &&
 			    u->nconns > 0 && deliver(r, u, p->m) > 0 ?
 			    ROUTE_DELIVERED : ROUTE_QUEUED);
+			tell_other_devices(p);
 		}
 		msg_unref(p->m);
 	}

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
-SERVER = os.environ.get("CHAT_SERVER", os.path.join(BUILD, "chat-server"))
+SERVER = os.environ.get("CHAT_SERVER_BIN", os.path.join(BUILD, "chat-server"))
 CLIENT = os.environ.get("CHAT_CLIENT", os.path.join(BUILD, "chat-client"))
 # Logs go to the runner's per-test directory, or a fresh one by hand.
 TMP = os.environ.get("TEST_TMP") or tempfile.mkdtemp(prefix="chat-test-")

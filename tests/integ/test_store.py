@@ -74,6 +74,11 @@ async def test_seq_basics(s, p):
     eb = await take(b, 3)
     check(seqs(eb) == [1, 2, 3] and eb[2].get("from_user") == A,
           "%s: other user numbered independently: %r" % (p, eb))
+    # alice's other connection gets a copy of what a1 sent (live only).
+    copy = await recv_json(a2)
+    check(copy.get("type") == "sent" and copy.get("message") == "b3" and
+          copy.get("target_user") == B and "seq" not in copy,
+          "%s: a2 gets a sent copy of a1's message: %r" % (p, copy))
     check(await no_message(a1, 0.2) and await no_message(a2, 0.1),
           "%s: nothing extra on alice's connections" % p)
 

@@ -565,6 +565,11 @@ test_builders(void)
 	same(codec_presence("a", 42, &len), &len,
 	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":true}");
 
+	/* sent: a copy of our own message from another connection */
+	same(codec_sent("6666", "hi \"x\"\n", 7, 1700000000123ULL, &len),
+	    &len, "{\"type\":\"sent\",\"message\":\"hi \\\"x\\\"\\n\","
+	    "\"target_user\":\"6666\",\"ts\":1700000000123}");
+
 	/* Client requests. */
 	same(codec_req_chat("8888", "hello", 5, NULL, &len), &len,
 	    "{\"message\":\"hello\",\"target_user\":\"8888\"}");
@@ -808,6 +813,27 @@ test_ev(void)
 	CHECK_INT(codec_parse_ev(S("{\"type\":\"presence\",\"online\":true}"),
 	    &ev, detail), -1);
 
+	/* sent */
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\\nb\","
+	    "\"target_user\":\"6666\",\"ts\":42}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_SENT);
+	CHECK_STR(ev.target, "6666");
+	CHECK(ev.message_len == 3 && memcmp(ev.message, "a\nb", 3) == 0);
+	CHECK(ev.ts == 42);
+	CHECK_STR(ev.from, "");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\","
+	    "\"target_user\":\"6666\"}"), &ev, detail), 0);
+	CHECK(ev.ts == 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\","
+	    "\"target_user\":\"bad id\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":1,"
+	    "\"target_user\":\"6666\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\","
+	    "\"target_user\":\"6666\",\"ts\":-1}"), &ev, detail), -1);
+	CHECK_STR(detail, "sent: \"ts\" must be a non-negative integer");
+
 	/* unknown types are not errors */
 	CHECK_INT(codec_parse_ev(S("{\"type\":\"typing\",\"user\":5}"), &ev,
 	    detail), 0);
@@ -837,6 +863,12 @@ test_ev(void)
 		s = codec_who(u, 2, 0, &len);
 		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
 		CHECK_INT(ev.nusers, 2);
+		codec_ev_release(&ev);
+		free(s);
+		s = codec_sent("b.c", "\xc3\xa9t\xc3\xa9", 5, 7, &len);
+		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+		CHECK_INT(ev.type, CODEC_EV_SENT);
+		CHECK(ev.message_len == 5 && ev.ts == 7);
 		codec_ev_release(&ev);
 		free(s);
 		s = codec_presence("x", 1, &len);
