@@ -16,8 +16,8 @@ OBJ =		$(BUILD)/obj
 # Debian 12's libwslay-dev ships no .pc file: fall back to -lwslay.
 WSLAY_CFLAGS :=	$(shell $(PKG_CONFIG) --cflags libwslay 2>/dev/null)
 WSLAY_LIBS :=	$(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
-DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3)
-COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson)
+DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3 zlib)
+COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson zlib)
 CURSES_LIBS :=	$(shell $(PKG_CONFIG) --libs ncursesw)
 # The server's store (SQLite) and cluster link (NATS, libnats-dev);
 # only the server's objects use them.

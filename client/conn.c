@@ -248,7 +248,7 @@ conn_dial(struct conn *c)
 		    "Authorization: Bearer %s\r\n", tok);
 		log_debug("sending a bearer token of %zu bytes", strlen(tok));
 	}
-	c->dial = dial_start(&c->url, c->tls, target, extra, c->error);
+	c->dial = dial_start(&c->url, c->tls, target, extra, 0, c->error);
 	explicit_bzero(tok, sizeof(tok));
 	explicit_bzero(extra, sizeof(extra));
 	if (c->dial == NULL) {

@@ -880,7 +880,7 @@ client_handshake(struct client *c)
 	}
 	if ((next = client_route(c, &req, hs, user)) == CLIENT_REPLY)
 		return;
-	len = hs_build_accept(buf, sizeof(buf), req.key);
+	len = hs_build_accept(buf, sizeof(buf), req.key, NULL);
 	if (len < 0 || (h->reply = malloc((size_t)len)) == NULL) {
 		client_die(c);
 		return;
