@@ -22,6 +22,7 @@
 #include "handshake.h"
 #include "jwt.h"
 #include "log.h"
+#include "pmce.h"
 #include "server.h"
 #include "cluster.h"
 #include "store.h"
@@ -53,6 +54,7 @@ struct client_hs {
 	uint64_t		 since;	/* ?since=, if resume */
 	int			 resume;
 	char			 epoch[CODEC_MAX_EPOCH + 1];	/* ?epoch= */
+	struct pmce_params	 pmce;	/* permessage-deflate, if agreed */
 };
 
 /*
@@ -811,7 +813,7 @@ client_handshake(struct client *c)
 	struct hs_request	 req;
 	enum client_state	 next;
 	char			 user[CODEC_MAX_USER + 1];
-	char			 buf[512];
+	char			 buf[512], ext[PMCE_LINE_MAX];
 	size_t			 total, rest;
 	ssize_t			 n;
 	int			 hs, len;
@@ -880,7 +882,10 @@ client_handshake(struct client *c)
 	}
 	if ((next = client_route(c, &req, hs, user)) == CLIENT_REPLY)
 		return;
-	len = hs_build_accept(buf, sizeof(buf), req.key, NULL);
+	/* An offer we cannot use is answered without the extension. */
+	(void)pmce_accept(req.extensions, strlen(req.extensions), &h->pmce,
+	    ext);
+	len = hs_build_accept(buf, sizeof(buf), req.key, ext);
 	if (len < 0 || (h->reply = malloc((size_t)len)) == NULL) {
 		client_die(c);
 		return;
@@ -942,6 +947,7 @@ client_upgrade(struct client *c)
 		client_die(c);
 		return;
 	}
+	ws_conn_set_deflate(c->ws, &h->pmce);
 	c->state = h->after;
 	c->last_rx = c->last_tx_progress = c->srv->now;
 	c->rl_tokens = (float)c->srv->cfg.burst;
