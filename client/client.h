@@ -46,6 +46,7 @@ struct client_opts {
 	const char	*token_file;	/* --token-file, read at each connect */
 	const char	*token_env;	/* CHAT_TOKEN, if no --token-file */
 	int		 no_resume;	/* --no-resume: no since, no state */
+	int		 no_compress;	/* --no-compress: no permessage-deflate */
 };
 
 struct client {

@@ -34,6 +34,8 @@ _Static_assert(TOKEN_ERRLEN <= DIAL_ERRLEN, "token errors do not fit");
 
 /* Long options without a short form. */
 #define OPT_NO_RESUME	256
+#define OPT_COMPRESS	257
+#define OPT_NO_COMPRESS	258
 
 static int		 sigpipe[2] = { -1, -1 };
 static FILE		*logfp;
@@ -44,8 +46,9 @@ usage(int status)
 	FILE	*fp = status == 0 ? stdout : stderr;
 
 	fprintf(fp, "usage: chat-client [-bhjkrVv] [-C ca-file] [-l file] "
-	    "[--no-resume] [-s url]\n"
-	    "                   [-T file] [-t id] [-w seconds] -u id\n");
+	    "[--no-compress]\n"
+	    "                   [--no-resume] [-s url] [-T file] [-t id]\n"
+	    "                   [-w seconds] -u id\n");
 	if (status == 0)
 		fprintf(fp,
 		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
@@ -67,6 +70,8 @@ usage(int status)
 		    "  -w, --wait SECONDS  line mode: wait this long for acks at\n"
 		    "                      end of input (default %d)\n"
 		    "  -l, --log FILE      log to FILE (with -v)\n"
+		    "      --no-compress   do not offer permessage-deflate\n"
+		    "                      (--compress, the default, does)\n"
 		    "      --no-resume     do not resume after the last message\n"
 		    "                      shown, keep no history or state\n"
 		    "  -v, --verbose       log more (repeatable)\n"
@@ -152,10 +157,12 @@ parse_options(struct client *c, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "batch",	no_argument,		NULL, 'b' },
 		{ "ca-file",	required_argument,	NULL, 'C' },
+		{ "compress",	no_argument,		NULL, OPT_COMPRESS },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "insecure",	no_argument,		NULL, 'k' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "log",	required_argument,	NULL, 'l' },
+		{ "no-compress", no_argument,		NULL, OPT_NO_COMPRESS },
 		{ "no-resume",	no_argument,		NULL, OPT_NO_RESUME },
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ "server",	required_argument,	NULL, 's' },
@@ -185,6 +192,9 @@ parse_options(struct client *c, int argc, char **argv)
 		case 'C':
 			o->ca_file = optarg;
 			break;
+		case OPT_COMPRESS:
+			o->no_compress = 0;
+			break;
 		case 'h':
 			usage(CLIENT_EXIT_OK);
 			break;
@@ -196,6 +206,9 @@ parse_options(struct client *c, int argc, char **argv)
 			break;
 		case 'l':
 			o->logpath = optarg;
+			break;
+		case OPT_NO_COMPRESS:
+			o->no_compress = 1;
 			break;
 		case OPT_NO_RESUME:
 			o->no_resume = 1;
@@ -454,6 +467,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "chat-client: out of memory\n");
 		return CLIENT_EXIT_FAIL;
 	}
+	conn_set_compress(c.conn, !c.o.no_compress);
 	if (c.o.batch)
 		batch_start(&c);
 	else if (tui_start(&c) == -1) {
