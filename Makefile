@@ -52,8 +52,11 @@ TOOL_SRC :=	$(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC :=	$(sort $(wildcard tests/fuzz/fuzz_*.c))
 BENCH_SRC :=	$(sort $(wildcard bench/*.c))
 
+# The browser client, compiled into the server (server/web.c).
+WEB_SRC :=	$(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+
 COMMON_OBJ :=	$(COMMON_SRC:%.c=$(OBJ)/%.o)
-SERVER_OBJ :=	$(SERVER_SRC:%.c=$(OBJ)/%.o)
+SERVER_OBJ :=	$(SERVER_SRC:%.c=$(OBJ)/%.o) $(OBJ)/web-files.o
 CLIENT_OBJ :=	$(CLIENT_SRC:%.c=$(OBJ)/%.o)
 # Everything but main.o, so tests link the programs' own code.
 SERVER_LIB :=	$(filter-out $(OBJ)/server/main.o,$(SERVER_OBJ))
@@ -129,6 +132,13 @@ fuzz-bins: $(FUZZ_BIN)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJ)/web-files.c: $(WEB_SRC) scripts/embed
+	@mkdir -p $(@D)
+	sh scripts/embed $(WEB_SRC) > $@
+
+$(OBJ)/web-files.o: $(OBJ)/web-files.c server/web.h
+	$(CC) $(FINAL_CFLAGS) -Iserver -c -o $@ $<
 
 test-bins: $(PROGS) $(EXTRAS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 

@@ -28,6 +28,7 @@
 #include "store.h"
 #include "transport.h"
 #include "util.h"
+#include "web.h"
 #include "ws.h"
 
 /* How long a close handshake may take before we drop the socket. */
@@ -65,6 +66,7 @@ static uint8_t	hs_rbuf[HS_MAX_HEAD];
 
 static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
 static void client_on_close(void *, uint16_t, const uint8_t *, size_t);
+static void client_http_send(struct client *, char *, size_t);
 
 static const struct ws_callbacks client_ws_cb = {
 	client_on_message, client_on_close
@@ -567,10 +569,18 @@ client_http_reply(struct client *c, int status, const char *ctype,
 		return;
 	}
 	memcpy(h->reply, buf, (size_t)n);
-	h->reply_len = (size_t)n;
-	h->reply_off = 0;
+	client_http_send(c, h->reply, (size_t)n);
+}
+
+/* Send reply (which c now owns), then end the connection. */
+static void
+client_http_send(struct client *c, char *reply, size_t len)
+{
+	c->hs->reply = reply;
+	c->hs->reply_len = len;
+	c->hs->reply_off = 0;
 	c->state = CLIENT_REPLY;
-	h->after = CLIENT_LINGER;
+	c->hs->after = CLIENT_LINGER;
 }
 
 static void
@@ -673,8 +683,12 @@ client_admit(struct client *c, const struct hs_request *req,
 		    "too many connections from your address");
 		return -1;
 	}
-	/* Browsers send Origin; other clients need not. */
-	if (cfg->norigins > 0 && req->origin[0] != '\0') {
+	/*
+	 * Browsers send Origin; other clients need not.  The page the
+	 * server itself serves is always welcome.
+	 */
+	if (cfg->norigins > 0 && req->origin[0] != '\0' &&
+	    !web_same_origin(req, client_is_tls(c))) {
 		for (i = 0; i < cfg->norigins; i++)
 			if (strcmp(req->origin, cfg->origins[i]) == 0)
 				break;
@@ -755,15 +769,24 @@ static enum client_state
 client_route(struct client *c, const struct hs_request *req, int hs,
     char *user)
 {
-	char		 path[HS_MAX_TARGET + 1], esc[128];
+	char		 path[HS_MAX_TARGET + 1], esc[128], *reply;
 	const char	*id = NULL;
-	size_t		 plen;
+	size_t		 plen, rlen;
 
 	plen = strcspn(req->target, "?");
 	memcpy(path, req->target, plen);
 	path[plen] = '\0';
 	if (client_operator(c, path, req))
 		return CLIENT_REPLY;
+	/* The browser client's files (server/web.c). */
+	switch (web_answer(path, req, &reply, &rlen)) {
+	case 1:
+		client_http_send(c, reply, rlen);
+		return CLIENT_REPLY;
+	case -1:
+		client_http_error(c, 500, NULL, "out of memory");
+		return CLIENT_REPLY;
+	}
 	if (strncmp(path, "/demo/ws/", 9) == 0)
 		id = path + 9;
 	else if (strncmp(path, "/ws/", 4) == 0)
