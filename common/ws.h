@@ -68,8 +68,9 @@ struct ws_conn	*ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 
 /*
  * Use permessage-deflate (RFC 7692) as the handshake agreed, before any
- * byte is fed or sent.  From then on messages whose compressed form is
- * smaller go out compressed, and compressed messages are inflated as
+ * byte is fed or sent.  From then on messages of 256 bytes or more
+ * whose compressed form is smaller go out compressed, and compressed
+ * messages are inflated as
  * they arrive, at most max_message bytes (1009 beyond), text checked
  * as UTF-8 once whole (1007).  No zlib state is held between messages
  * unless the peer may take over its window (params->peer_takeover).
