@@ -43,11 +43,20 @@ browsers = []
 def browser():
     o = webdriver.ChromeOptions()
     o.binary_location = CHROMIUM
-    # Background networking would try the internet this machine lacks.
+    # Chromium's own traffic (updates, metrics, safe browsing, DNS
+    # prefetch) would try the internet this machine lacks, and a burst
+    # of refused attempts can get loopback connections refused too: turn
+    # it off, and resolve no name at all (the tests use 127.0.0.1).
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
               "--disable-quic", "--no-first-run",
               "--disable-background-networking",
               "--disable-component-update", "--disable-sync",
+              "--disable-default-apps", "--disable-extensions",
+              "--disable-domain-reliability", "--no-pings",
+              "--disable-client-side-phishing-detection",
+              "--disable-features=OptimizationHints,Translate,MediaRouter,"
+              "NetworkPrediction,AutofillServerCommunication",
+              "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
               "--disable-dev-shm-usage", "--window-size=1000,700",
               "--user-data-dir=" + tempfile.mkdtemp(dir=chatlib.TMP)):
         o.add_argument(a)
@@ -101,7 +110,17 @@ def type_line(d, text):
 
 
 def open_page(d, base, user, to):
-    d.get("%s/?user=%s&to=%s" % (base, user, to))
+    url = "%s/?user=%s&to=%s" % (base, user, to)
+
+    def load():
+        # A refused connection is retried: the page must load in time.
+        try:
+            d.get(url)
+        except WebDriverException as e:
+            print("loading %s: %s" % (url, str(e).splitlines()[0]))
+            return False
+        return True
+    until("%s's page to load" % user, load)
     until("%s's page to connect" % user, lambda: state(d) == "open")
 
 
