@@ -3,7 +3,8 @@
 # test_browser: the web client in Debian's Chromium, headless, driven by
 # chromium-driver through python3-selenium.  Two pages (alice and bob,
 # each its own browser profile) chat with each other and with a
-# line-mode chat-client (carol), CJK and emoji intact; the page opened as
+# line-mode chat-client (carol), CJK and emoji intact; the login form
+# connects, and with a token when the server wants one; the page opened as
 # /?user=ID&to=OTHER is connected with its input focused and Enter
 # sends; a message sent while bob's page is closed is shown once after
 # it reopens, and still once after a reload; the pages survive a server
@@ -143,6 +144,13 @@ def run(tmp):
     a, b = browser(), browser()
     carol = None
     try:
+        # The login form: a user id, Enter, connected.
+        until("the login page to load", lambda: a.get(base + "/") or True)
+        until("the login form", lambda: a.find_element(By.ID, "login-user"))
+        a.find_element(By.ID, "login-user").send_keys("alice\n")
+        until("the form to connect", lambda: state(a) == "open")
+        check(a.find_element(By.ID, "me").text == "alice",
+              "signed in as the id typed")
         open_page(a, base, "alice", "bob")
         open_page(b, base, "bob", "alice")
         for d, who in ((a, "alice"), (b, "bob")):
@@ -260,6 +268,26 @@ def run(tmp):
         check(s.stop() == 0, "the restarted server stops cleanly")
         check("runtime error:" not in s.log() and
               "AddressSanitizer" not in s.log(), "no sanitizer report")
+
+        # A server that wants tokens: ?token= connects, and leaves the
+        # address bar; without one the page keeps trying.
+        secret = os.path.join(tmp, "secret")
+        with open(secret, "w") as f:
+            f.write("0123456789abcdef0123456789abcdef")
+        tok = subprocess.run([chatlib.SERVER, "token", "--jwt-secret-file",
+                              secret, "-u", "dave"], capture_output=True,
+                             text=True).stdout.strip()
+        s = chatlib.Server("--jwt-secret-file", secret, name="server3")
+        base = "http://127.0.0.1:%d" % s.port
+        b.get("%s/?user=erin&to=dave" % base)
+        until("a page without a token to be refused",
+              lambda: s.wait_log(r"refused: 401", 0.1))
+        check(state(b) != "open", "no token, not connected")
+        a.get("%s/?user=dave&to=erin&token=%s" % (base, tok))
+        until("the page with a token to connect", lambda: state(a) == "open")
+        check("token" not in a.current_url,
+              "the token left the address bar (%r)" % a.current_url)
+        check(s.stop() == 0, "the token server stops cleanly")
     finally:
         for d in browsers:
             try:
