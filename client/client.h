@@ -60,6 +60,7 @@ struct client_opts {
 	int		 listen;	/* line mode: stdin is not read */
 	unsigned long	 count;		/* line mode: leave after N, 0 */
 	long long	 timeout_ms;	/* line mode: deadline, 0 none */
+	int		 no_compress;	/* --no-compress: no permessage-deflate */
 };
 
 struct client {

@@ -80,6 +80,7 @@ struct conn {
 
 	char			 idprefix[8];
 	unsigned long long	 idnext;
+	int			 dial_flags;	/* enum dial_flags */
 };
 
 static void	conn_pump(struct conn *);
@@ -137,6 +138,7 @@ conn_new(const struct dial_url *url, struct tp_tls *tls, const char *url_text,
 	    url->path, user);
 	c->cb = *cb;
 	c->arg = arg;
+	c->dial_flags = DIAL_COMPRESS;
 
 	/*
 	 * Ids are "c" + 24 random bits + "-" + a counter, so that acks
@@ -161,6 +163,12 @@ conn_new(const struct dial_url *url, struct tp_tls *tls, const char *url_text,
 	c->state = CONN_WAITING;
 	c->retry_at = 0;
 	return c;
+}
+
+void
+conn_set_compress(struct conn *c, int on)
+{
+	c->dial_flags = on ? DIAL_COMPRESS : 0;
 }
 
 void
@@ -251,7 +259,8 @@ conn_dial(struct conn *c)
 		    "Authorization: Bearer %s\r\n", tok);
 		log_debug("sending a bearer token of %zu bytes", strlen(tok));
 	}
-	c->dial = dial_start(&c->url, c->tls, target, extra, c->error);
+	c->dial = dial_start(&c->url, c->tls, target, extra, c->dial_flags,
+	    c->error);
 	explicit_bzero(tok, sizeof(tok));
 	explicit_bzero(extra, sizeof(extra));
 	if (c->dial == NULL) {
@@ -348,7 +357,7 @@ conn_opened(struct conn *c)
 		conn_on_message, conn_on_close
 	};
 	struct ws_config	cfg;
-	int			fd, one = 1, v;
+	int			fd, one = 1, v, compressed;
 
 	cfg.role = WS_ROLE_CLIENT;
 	cfg.max_message = CONN_MAX_MESSAGE;
@@ -359,6 +368,7 @@ conn_opened(struct conn *c)
 	 * come before them.
 	 */
 	conn_set_state(c, CONN_OPEN);
+	compressed = dial_compressed(c->dial);
 	c->ws = dial_finish(c->dial, &cfg, &wcb, c, &c->ws, c->error);
 	c->dial = NULL;
 	if (c->ws == NULL) {
@@ -379,7 +389,8 @@ conn_opened(struct conn *c)
 	c->opened_at = util_mono_ms();
 	c->ever_open = 1;
 	c->error[0] = '\0';
-	log_info("connected to %s%s", c->url_text, c->target);
+	log_info("connected to %s%s%s", c->url_text, c->target,
+	    compressed ? " (permessage-deflate)" : "");
 	conn_send_watch(c);
 	conn_pump(c);
 }

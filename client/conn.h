@@ -97,6 +97,12 @@ struct conn	*conn_new(const struct dial_url *url, struct tp_tls *tls,
 void		 conn_free(struct conn *);
 
 /*
+ * Offer permessage-deflate (RFC 7692) from the next connect on; on by
+ * default.  A server that declines gets plain frames.
+ */
+void		 conn_set_compress(struct conn *, int on);
+
+/*
  * Put a chat message into the outbox; it goes out now if connected,
  * else after the next connect.  tag (nonzero) comes back in on_event's
  * sent, with the target and text.

@@ -36,8 +36,10 @@ _Static_assert(TOKEN_ERRLEN <= DIAL_ERRLEN, "token errors do not fit");
 /* Long options without a short form. */
 enum {
 	OPT_COLOR = 256,
+	OPT_COMPRESS,
 	OPT_COUNT,
 	OPT_LISTEN,
+	OPT_NO_COMPRESS,
 	OPT_NO_RESUME,
 	OPT_TIMEOUT
 };
@@ -52,10 +54,11 @@ usage(int status)
 
 	fprintf(fp, "usage: chat-client [-bhjkrVv] [-C ca-file] "
 	    "[--color[=when]] [--count n]\n"
-	    "                   [-l file] [--listen] [--no-resume] "
-	    "[-s url] [-T file]\n"
-	    "                   [-t id] [--timeout duration] [-w seconds] "
-	    "[-u id]\n");
+	    "                   [-l file] [--listen] [--no-compress] "
+	    "[--no-resume]\n"
+	    "                   [-s url] [-T file] [-t id] "
+	    "[--timeout duration]\n"
+	    "                   [-w seconds] [-u id]\n");
 	if (status == 0)
 		fprintf(fp,
 		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
@@ -86,6 +89,8 @@ usage(int status)
 		    "  -w, --wait SECONDS  line mode: wait this long for acks at\n"
 		    "                      end of input (default %d)\n"
 		    "  -l, --log FILE      log to FILE (with -v)\n"
+		    "      --no-compress   do not offer permessage-deflate\n"
+		    "                      (--compress, the default, does)\n"
 		    "      --no-resume     do not resume after the last message\n"
 		    "                      shown, keep no history or state\n"
 		    "  -v, --verbose       log more (repeatable)\n"
@@ -247,12 +252,14 @@ parse_options(struct client *c, int argc, char **argv)
 		{ "batch",	no_argument,		NULL, 'b' },
 		{ "ca-file",	required_argument,	NULL, 'C' },
 		{ "color",	optional_argument,	NULL, OPT_COLOR },
+		{ "compress",	no_argument,		NULL, OPT_COMPRESS },
 		{ "count",	required_argument,	NULL, OPT_COUNT },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "insecure",	no_argument,		NULL, 'k' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "listen",	no_argument,		NULL, OPT_LISTEN },
 		{ "log",	required_argument,	NULL, 'l' },
+		{ "no-compress", no_argument,		NULL, OPT_NO_COMPRESS },
 		{ "no-resume",	no_argument,		NULL, OPT_NO_RESUME },
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ "server",	required_argument,	NULL, 's' },
@@ -302,6 +309,9 @@ parse_options(struct client *c, int argc, char **argv)
 			o->count = (unsigned long)n;
 			line_only = 1;
 			break;
+		case OPT_COMPRESS:
+			o->no_compress = 0;
+			break;
 		case 'h':
 			usage(CLIENT_EXIT_OK);
 			break;
@@ -318,6 +328,9 @@ parse_options(struct client *c, int argc, char **argv)
 		case OPT_LISTEN:
 			o->listen = 1;
 			line_only = 1;
+			break;
+		case OPT_NO_COMPRESS:
+			o->no_compress = 1;
 			break;
 		case OPT_NO_RESUME:
 			o->no_resume = 1;
@@ -585,6 +598,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "chat-client: out of memory\n");
 		return CLIENT_EXIT_FAIL;
 	}
+	conn_set_compress(c.conn, !c.o.no_compress);
 	if (!c.o.batch && tui_start(&c, why, sizeof(why)) == -1) {
 		/* Still usable, as a line-by-line chat on the terminal. */
 		fprintf(stderr, "chat-client: %s: no full-screen interface, "

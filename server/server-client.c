@@ -23,11 +23,13 @@
 #include "handshake.h"
 #include "jwt.h"
 #include "log.h"
+#include "pmce.h"
 #include "server.h"
 #include "cluster.h"
 #include "store.h"
 #include "transport.h"
 #include "util.h"
+#include "web.h"
 #include "ws.h"
 
 /* How long a close handshake may take before we drop the socket. */
@@ -61,6 +63,7 @@ struct client_hs {
 	uint64_t		 since;	/* ?since=, if resume */
 	int			 resume;
 	char			 epoch[CODEC_MAX_EPOCH + 1];	/* ?epoch= */
+	struct pmce_params	 pmce;	/* permessage-deflate, if agreed */
 };
 
 /*
@@ -71,6 +74,7 @@ static uint8_t	hs_rbuf[HS_MAX_HEAD];
 
 static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
 static void client_on_close(void *, uint16_t, const uint8_t *, size_t);
+static void client_http_send(struct client *, char *, size_t);
 
 static const struct ws_callbacks client_ws_cb = {
 	client_on_message, client_on_close
@@ -635,10 +639,18 @@ client_http_reply(struct client *c, int status, const char *ctype,
 		return;
 	}
 	memcpy(h->reply, buf, (size_t)n);
-	h->reply_len = (size_t)n;
-	h->reply_off = 0;
+	client_http_send(c, h->reply, (size_t)n);
+}
+
+/* Send reply (which c now owns), then end the connection. */
+static void
+client_http_send(struct client *c, char *reply, size_t len)
+{
+	c->hs->reply = reply;
+	c->hs->reply_len = len;
+	c->hs->reply_off = 0;
 	c->state = CLIENT_REPLY;
-	h->after = CLIENT_LINGER;
+	c->hs->after = CLIENT_LINGER;
 }
 
 static void
@@ -741,8 +753,12 @@ client_admit(struct client *c, const struct hs_request *req,
 		    "too many connections from your address");
 		return -1;
 	}
-	/* Browsers send Origin; other clients need not. */
-	if (cfg->norigins > 0 && req->origin[0] != '\0') {
+	/*
+	 * Browsers send Origin; other clients need not.  The page the
+	 * server itself serves is always welcome.
+	 */
+	if (cfg->norigins > 0 && req->origin[0] != '\0' &&
+	    !web_same_origin(req, client_is_tls(c))) {
 		for (i = 0; i < cfg->norigins; i++)
 			if (strcmp(req->origin, cfg->origins[i]) == 0)
 				break;
@@ -823,15 +839,24 @@ static enum client_state
 client_route(struct client *c, const struct hs_request *req, int hs,
     char *user)
 {
-	char		 path[HS_MAX_TARGET + 1], esc[128];
+	char		 path[HS_MAX_TARGET + 1], esc[128], *reply;
 	const char	*id = NULL;
-	size_t		 plen;
+	size_t		 plen, rlen;
 
 	plen = strcspn(req->target, "?");
 	memcpy(path, req->target, plen);
 	path[plen] = '\0';
 	if (client_operator(c, path, req))
 		return CLIENT_REPLY;
+	/* The browser client's files (server/web.c). */
+	switch (web_answer(path, req, &reply, &rlen)) {
+	case 1:
+		client_http_send(c, reply, rlen);
+		return CLIENT_REPLY;
+	case -1:
+		client_http_error(c, 500, NULL, "out of memory");
+		return CLIENT_REPLY;
+	}
 	if (strncmp(path, "/demo/ws/", 9) == 0)
 		id = path + 9;
 	else if (strncmp(path, "/ws/", 4) == 0)
@@ -881,7 +906,7 @@ client_handshake(struct client *c)
 	struct hs_request	 req;
 	enum client_state	 next;
 	char			 user[CODEC_MAX_USER + 1];
-	char			 buf[512];
+	char			 buf[512], ext[PMCE_LINE_MAX];
 	size_t			 total, rest;
 	ssize_t			 n;
 	int			 hs, len;
@@ -950,7 +975,10 @@ client_handshake(struct client *c)
 	}
 	if ((next = client_route(c, &req, hs, user)) == CLIENT_REPLY)
 		return;
-	len = hs_build_accept(buf, sizeof(buf), req.key);
+	/* An offer we cannot use is answered without the extension. */
+	(void)pmce_accept(req.extensions, strlen(req.extensions), &h->pmce,
+	    ext);
+	len = hs_build_accept(buf, sizeof(buf), req.key, ext);
 	if (len < 0 || (h->reply = malloc((size_t)len)) == NULL) {
 		client_die(c);
 		return;
@@ -1012,6 +1040,7 @@ client_upgrade(struct client *c)
 		client_die(c);
 		return;
 	}
+	ws_conn_set_deflate(c->ws, &h->pmce);
 	c->state = h->after;
 	c->last_rx = c->last_tx_progress = c->srv->now;
 	c->rl_tokens = (float)c->srv->cfg.burst;

@@ -4,7 +4,9 @@
  * libFuzzer target: the server's input path.  Bytes from a fake peer
  * go through a socketpair into a real server-side client: the HTTP
  * upgrade (a valid one is prepended when the first byte is odd, so
- * the corpus reaches the frame layer), wslay's parser, the codec and
+ * the corpus reaches the frame layer; one offering permessage-deflate
+ * when its bit 1 is set too, so compressed frames reach the inflater),
+ * wslay's parser, the codec and
  * the router with a small memory store (the pass's commit runs after
  * each read).  Everything is freed after each input, so LeakSanitizer
  * checks every path.
@@ -31,6 +33,11 @@ static const char upgrade[] =
     "GET /demo/ws/8888 HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\n"
     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
     "Sec-WebSocket-Version: 13\r\n\r\n";
+static const char upgrade_deflate[] =
+    "GET /demo/ws/8888 HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
 
 static void
 drain(int fd)
@@ -86,7 +93,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		store_close(s.store);
 		return 0;
 	}
-	if (data[0] & 1)
+	if ((data[0] & 3) == 3)
+		(void)write(sv[1], upgrade_deflate, sizeof(upgrade_deflate) - 1);
+	else if (data[0] & 1)
 		(void)write(sv[1], upgrade, sizeof(upgrade) - 1);
 	(void)write(sv[1], data + 1, size - 1);
 	for (i = 0; i < 16 && !c->dead; i++) {

@@ -4,7 +4,10 @@
 # status 2, an unreachable server (exit 1, quickly, with the reason),
 # sending from a pipe to a python3-websockets peer, receiving into
 # stdout as "HH:MM:SS FROM: TEXT" and as JSON, offline targets (ack
-# "queued", delivery on connect), /who, and commands that fail.
+# "queued", delivery on connect), /who, commands that fail, and
+# permessage-deflate (on by default, --no-compress) with our server and
+# with python3-websockets' server, which keeps its window between
+# messages.
 
 import asyncio
 import json
@@ -363,6 +366,61 @@ async def test_failures():
     await server.wait_closed()
 
 
+async def test_compress(srv):
+    long_text = "compress me, 压缩我 " * 60
+    peer = await connect(srv, "6060")
+    for args, want in (((), True), (("--no-compress",), False),
+                       (("--no-compress", "--compress"), True)):
+        log = os.path.join(os.environ.get("TEST_TMP", "."), "c.log")
+        if os.path.exists(log):
+            os.unlink(log)
+        rc, out, err, _ = await asyncio.to_thread(
+            client, "-u", "6061", "-t", "6060", "-s", srv.url, "-v",
+            "-l", log, *args, stdin=(long_text + "\n").encode())
+        with open(log, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        check(rc == 0 and ("(permessage-deflate)" in text) == want,
+              "%r: deflate %s (%r, %r)" % (args, want, rc, text[-300:]))
+        try:
+            msg = await recv_json(peer)
+        except asyncio.TimeoutError:
+            msg = {}
+        check(msg.get("message") == long_text, "%r: message intact" % (args,))
+    await peer.close()
+
+    # A server that keeps its window: three related messages inflate.
+    import websockets
+
+    async def push(ws, path=None):
+        for i in range(3):
+            await ws.send(json.dumps({"message": long_text + str(i),
+                                      "from_user": "w", "seq": i + 1}))
+        await ws.wait_closed()
+    server = await websockets.serve(push, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    p = await asyncio.create_subprocess_exec(
+        CLIENT, "-u", "6062", "-s", "ws://127.0.0.1:%d" % port, "--json",
+        "--no-resume", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    got = []
+    try:
+        for _ in range(3):
+            got.append(json.loads(await asyncio.wait_for(
+                p.stdout.readline(), 5)).get("message"))
+    except (asyncio.TimeoutError, ValueError):
+        pass
+    check(got == [long_text + str(i) for i in range(3)],
+          "context takeover from the server: %d of 3 intact" % len(got))
+    p.stdin.close()
+    try:
+        await asyncio.wait_for(p.wait(), 10)
+    except asyncio.TimeoutError:
+        p.kill()
+        await p.wait()
+    server.close()
+    await server.wait_closed()
+
+
 async def main():
     test_options()
     test_unreachable()
@@ -375,6 +433,7 @@ async def main():
         await test_lines(srv)
         await test_listen_count_timeout(srv)
         await test_config_env(srv)
+        await test_compress(srv)
     await test_failures()
 
 

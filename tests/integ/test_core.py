@@ -437,7 +437,7 @@ def test_http_refusals(s):
     expect(req("/ws/" + "b" * 65), 400, "bad user id on /ws/")
     expect(req("/nope"), 404, "unknown path")
     expect(req("/demo/wsx/a"), 404, "unknown path /demo/wsx/a")
-    expect(req("/"), 404, "root path")
+    expect(req("/demo"), 404, "unknown path /demo")  # / is the web client
     expect(b"GET /demo/ws/plain HTTP/1.1\r\nHost: x\r\n\r\n", 400,
            "plain GET (no upgrade)")
     expect(req("/demo/ws/v", "8"), 426, "version 8",
