@@ -311,8 +311,9 @@ void
 batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
     size_t rawlen, const struct conn_sent *sent)
 {
-	uint64_t	tag = sent != NULL ? sent->tag : 0, dropped;
+	uint64_t	tag = sent != NULL ? sent->tag : 0;
 	size_t		i;
+	char		why[256];
 
 	/* Past --count, messages stay unshown: the next run gets them. */
 	if (ev->type == CODEC_EV_CHAT && c->o.count > 0 &&
@@ -363,12 +364,12 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		}
 		break;
 	case CODEC_EV_RESUMED:
-		dropped = client_resumed(c, ev);
-		if (dropped > 0)
-			fprintf(stderr, "chat-client: %llu older message%s "
-			    "dropped by the server's retention\n",
-			    (unsigned long long)dropped, dropped == 1 ?
-			    " was" : "s were");
+		if (client_resumed(c, ev, why, sizeof(why)))
+			fprintf(stderr, "chat-client: %s\n", why);
+		break;
+	case CODEC_EV_EXPIRED:
+		client_expired(c, ev, why, sizeof(why));
+		fprintf(stderr, "chat-client: %s\n", why);
 		break;
 	case CODEC_EV_SENT:
 		/* Only --json shows our messages sent from elsewhere. */

@@ -125,7 +125,14 @@ client_since(const struct client *c, uint64_t *since, char *epoch)
 {
 	if (c->o.no_resume)
 		return 0;
-	return state_since(&c->state, since, epoch);
+	/*
+	 * A seq means something only with its epoch: without one (a first
+	 * run, or an old state file) ask for the epoch instead.
+	 */
+	if (state_since(&c->state, since, epoch) && epoch[0] != '\0')
+		return 1;
+	epoch[0] = '\0';
+	return 2;
 }
 
 int
@@ -211,27 +218,56 @@ client_sent_acked(struct client *c, const struct conn_sent *sent,
 	client_log(c, &e);
 }
 
-uint64_t
-client_resumed(struct client *c, const struct codec_ev *ev)
+int
+client_resumed(struct client *c, const struct codec_ev *ev, char *why,
+    size_t len)
 {
-	uint64_t	was = 0, dropped;
-	int		had;
+	uint64_t	was = 0;
+	int		had, restart;
 
+	c->sparse = ev->sparse;
 	if (c->o.no_resume)
 		return 0;
 	had = state_since(&c->state, &was, NULL);
-	dropped = state_resumed(&c->state, ev->since, ev->first, ev->last,
-	    ev->epoch, ev->reset);
-	if (ev->sparse)
-		dropped = 0;	/* seqs skip (a cluster): no count to give */
-	log_info("resumed after %llu (first %llu, last %llu)",
+	/*
+	 * Asked without since (for the epoch): what comes is numbered
+	 * after the server's cursor in this epoch; a seq kept from an
+	 * unknown numbering means nothing, so it goes.
+	 */
+	restart = ev->reset || (had && ev->cursor);
+	(void)state_resumed(&c->state, ev->since, ev->first, ev->last,
+	    ev->epoch, restart);
+	log_info("resumed after %llu (first %llu, last %llu, epoch %s%s)",
 	    (unsigned long long)ev->since, (unsigned long long)ev->first,
-	    (unsigned long long)ev->last);
-	if (had && (ev->reset || ev->since < was))
-		log_info("the server's numbering restarted: cursor back from "
-		    "%llu to %llu", (unsigned long long)was,
-		    (unsigned long long)ev->since);
-	return dropped;
+	    (unsigned long long)ev->last, ev->epoch,
+	    ev->cursor ? ", the server's cursor" : "");
+	if (!ev->reset)
+		return 0;
+	log_info("the server's numbering restarted: cursor back from %llu "
+	    "to %llu", (unsigned long long)was,
+	    (unsigned long long)ev->since);
+	snprintf(why, len, "the server's history was started again (a new "
+	    "numbering): messages sent to you while you were away may be "
+	    "lost");
+	return 1;
+}
+
+void
+client_expired(const struct client *c, const struct codec_ev *ev, char *why,
+    size_t len)
+{
+	uint64_t	n = ev->before - ev->after - 1;
+
+	if (c->sparse || n == 0)
+		snprintf(why, len, "messages after #%llu were removed by the "
+		    "server's retention before they reached you",
+		    (unsigned long long)ev->after);
+	else
+		snprintf(why, len, "%llu message%s after #%llu %s removed by "
+		    "the server's retention before %s reached you",
+		    (unsigned long long)n, n == 1 ? "" : "s",
+		    (unsigned long long)ev->after, n == 1 ? "was" : "were",
+		    n == 1 ? "it" : "they");
 }
 
 void

@@ -89,6 +89,7 @@ struct client {
 	/* TUI. */
 	struct model		 model;
 	int			 quit_warned;
+	int			 sparse;	/* the server's seqs skip numbers */
 	char			 shown_error[DIAL_ERRLEN];
 	char			*line;		/* a line taken for sending */
 	int			 esc;		/* ESC came: Meta for the next */
@@ -151,11 +152,16 @@ void	client_sent_acked(struct client *, const struct conn_sent *sent,
 	    const char *status);
 
 /*
- * The server's answer to our since: follow a restarted numbering.
- * Returns how many messages its retention dropped, for the front end
- * to say.
+ * The server's answer to our since (or to our question for its epoch):
+ * follow a restarted numbering.  Returns 1 with a sentence for the user
+ * in why[len] if history may be missing (the numbering restarted), else
+ * 0.
  */
-uint64_t client_resumed(struct client *, const struct codec_ev *ev);
+int	client_resumed(struct client *, const struct codec_ev *ev,
+	    char *why, size_t len);
+/* An "expired" event in words, for the user, into why[len]. */
+void	client_expired(const struct client *, const struct codec_ev *ev,
+	    char *why, size_t len);
 
 /*
  * Write the cursor when due (force: now, as at exit and at each

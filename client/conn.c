@@ -237,13 +237,22 @@ conn_dial(struct conn *c)
 	    CHAT_VERSION);
 	/* Resume after the last message shown (man/chat-protocol.7). */
 	epoch[0] = '\0';
-	if (c->cb.since != NULL && c->cb.since(c->arg, &since, epoch))
+	switch (c->cb.since != NULL ? c->cb.since(c->arg, &since, epoch) : 0) {
+	case 1:
 		snprintf(target, sizeof(target), "%s%csince=%llu%s%s",
 		    c->target, strchr(c->target, '?') != NULL ? '&' : '?',
 		    (unsigned long long)since, epoch[0] != '\0' ?
 		    "&epoch=" : "", epoch);
-	else
+		break;
+	case 2:
+		/* No seq to resume after: ask for the epoch at once. */
+		snprintf(target, sizeof(target), "%s%cepoch=", c->target,
+		    strchr(c->target, '?') != NULL ? '&' : '?');
+		break;
+	default:
 		snprintf(target, sizeof(target), "%s", c->target);
+		break;
+	}
 	log_info("connecting to %s%s", c->url_text, target);
 	c->state = CONN_DIALING;
 	/* Asked at every attempt, so that a fresh token is picked up. */

@@ -77,7 +77,8 @@ struct conn_callbacks {
 	 * Before each attempt, may be NULL: return 1 with *since set to
 	 * resume after that seq (the request then asks for ?since=N, and
 	 * &epoch=E when epoch[CODEC_MAX_EPOCH + 1] was set to the
-	 * numbering it belongs to), or 0 to connect without.
+	 * numbering it belongs to), 2 to ask only for the epoch (?epoch=:
+	 * nothing to resume after yet), or 0 to connect without either.
 	 */
 	int	(*since)(void *arg, uint64_t *since, char *epoch);
 };

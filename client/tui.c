@@ -958,7 +958,8 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 	char		 list[1024], reason[CODEC_MAX_DETAIL + 40];
 	size_t		 i, n;
 	time_t		 t;
-	uint64_t	 dropped, seq;
+	uint64_t	 seq;
+	char		 why[256];
 	int		 v;
 
 	switch (ev->type) {
@@ -1019,12 +1020,12 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		tui_presence(c, ev);
 		break;
 	case CODEC_EV_RESUMED:
-		dropped = client_resumed(c, ev);
-		if (dropped > 0)
-			model_sys(m, MODEL_ERR, "%llu older message%s dropped "
-			    "by the server's retention",
-			    (unsigned long long)dropped, dropped == 1 ?
-			    " was" : "s were");
+		if (client_resumed(c, ev, why, sizeof(why)))
+			model_sys(m, MODEL_ERR, "%s", why);
+		break;
+	case CODEC_EV_EXPIRED:
+		client_expired(c, ev, why, sizeof(why));
+		model_sys(m, MODEL_ERR, "%s", why);
 		break;
 	case CODEC_EV_OTHER:
 		break;

@@ -897,7 +897,7 @@ uint_value(uint64_t v)
 
 char *
 codec_resumed(uint64_t since, uint64_t first, uint64_t last,
-    const char *epoch, int reset, int sparse, size_t *lenp)
+    const char *epoch, int reset, int sparse, int cursor, size_t *lenp)
 {
 	json_t	*o;
 
@@ -908,7 +908,23 @@ codec_resumed(uint64_t since, uint64_t first, uint64_t last,
 	    add(o, "last", uint_value(last)) == -1 ||
 	    add(o, "epoch", json_string(epoch)) == -1 ||
 	    (reset && add(o, "reset", json_true()) == -1) ||
-	    (sparse && add(o, "sparse", json_true()) == -1)) {
+	    (sparse && add(o, "sparse", json_true()) == -1) ||
+	    (cursor && add(o, "cursor", json_true()) == -1)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+char *
+codec_expired(uint64_t after, uint64_t before, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("expired")) == -1 ||
+	    add(o, "after", uint_value(after)) == -1 ||
+	    add(o, "before", uint_value(before)) == -1) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -1208,7 +1224,20 @@ parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
 		ev->reset = v != NULL && json_is_true(v);
 		v = json_object_get(root, "sparse");
 		ev->sparse = v != NULL && json_is_true(v);
+		v = json_object_get(root, "cursor");
+		ev->cursor = v != NULL && json_is_true(v);
 		ev->type = CODEC_EV_RESUMED;
+		return 0;
+	}
+	if (strcmp(type, "expired") == 0) {
+		if (get_seq(root, "after", &ev->after) != 0 ||
+		    get_seq(root, "before", &ev->before) != 0 ||
+		    ev->before <= ev->after) {
+			set_detail(detail, "expired: \"after\" and \"before\" "
+			    "must be integers, after < before");
+			return -1;
+		}
+		ev->type = CODEC_EV_EXPIRED;
 		return 0;
 	}
 	ev->type = CODEC_EV_OTHER;

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "table.h"
+#include "util.h"
 
 #define TABLE_MIN_BUCKETS	64
 
@@ -54,9 +53,7 @@ table_hash(const void *key, size_t len)
 	if (!sip_keyed) {
 		uint8_t	k[16];
 
-		/* Without randomness, a fixed key still hashes correctly. */
-		if (RAND_bytes(k, sizeof(k)) != 1)
-			memset(k, 0x5a, sizeof(k));
+		util_random_bytes(k, sizeof(k));
 		sip_k0 = le64(k);
 		sip_k1 = le64(k + 8);
 		sip_keyed = 1;

@@ -1,11 +1,10 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * server-loop: the bookkeeping of the loop that main.c runs: the poller
- * (poller.h, epoll or poll) with the listeners, the wake-up descriptor
- * and every client registered, and the touch list: clients to flush,
- * re-arm or reap before the next wait.  Nothing here knows a frame or a
- * user.
+ * server-loop: the waiting part of the loop that main.c runs: the
+ * poller (poller.h, epoll or poll) with the listeners and the wake-up
+ * descriptor, and what one wait found.  Connections register themselves
+ * (server-client.c); nothing here knows a connection, a frame or a user.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -79,101 +78,6 @@ server_close_listeners(struct server *s)
 		}
 		s->lst[i].fd = -1;
 	}
-}
-
-void
-server_touch(struct server *s, struct client *c)
-{
-	if (c->touched)
-		return;
-	if (vec_grow(&s->touch, &s->captouch, s->ntouch + 1,
-	    sizeof(*s->touch)) == -1) {
-		/* Without a place on the list it cannot be re-armed. */
-		log_error("%s #%llu: out of memory", client_addr(c),
-		    (unsigned long long)c->id);
-		c->dead = 1;
-		return;
-	}
-	c->touched = 1;
-	s->touch[s->ntouch++] = c;
-}
-
-int
-server_link(struct server *s, struct client *c)
-{
-	c->armed = POLLIN;
-	if (poller_add(s->poller, client_fd(c), POLLIN, c) == -1)
-		return -1;
-	c->next = s->clients;
-	if (s->clients != NULL)
-		s->clients->prev = c;
-	s->clients = c;
-	s->nclients++;
-	return 0;
-}
-
-static void
-server_unlink(struct server *s, struct client *c)
-{
-	poller_remove(s->poller, client_fd(c));
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	s->nclients--;
-}
-
-/* Register the events c wants now, with a syscall only on change. */
-static void
-server_arm(struct server *s, struct client *c)
-{
-	short	ev = client_events(c);
-
-	if (ev == c->armed)
-		return;
-	c->armed = ev;
-	if (poller_modify(s->poller, client_fd(c), ev, c) == -1) {
-		log_warn("%s #%llu: cannot poll: %s", client_addr(c),
-		    (unsigned long long)c->id, strerror(errno));
-		client_drop(c, "cannot poll");
-	}
-}
-
-/*
- * Before sleeping: flush each touched client once (redis's
- * handleClientsWithPendingWrites), re-arm its events, and reap it if it
- * died.  Flushing may touch more clients (a drained queue), so the list
- * is walked by index until it stops growing.
- */
-void
-server_process_touched(struct server *s)
-{
-	struct client	*c;
-	size_t		 i;
-
-	/*
-	 * Leaving the router can tell watchers (and cut them off, which
-	 * touches them): that happens here, between passes, and the walk
-	 * by index takes the newly touched ones too.
-	 */
-	for (i = 0; i < s->ntouch; i++) {
-		client_detach_pending(s->touch[i]);
-		client_flush(s->touch[i]);
-	}
-	for (i = 0; i < s->ntouch; i++) {
-		c = s->touch[i];
-		c->touched = 0;
-		if (!c->dead)
-			server_arm(s, c);
-		if (c->dead) {
-			server_unlink(s, c);
-			client_free(c);
-		}
-	}
-	s->ntouch = 0;
-	router_reap(s->router);
 }
 
 int

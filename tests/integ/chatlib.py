@@ -293,6 +293,12 @@ def seqs(evs):
     return [e.get("seq") for e in evs]
 
 
+def chats(evs):
+    """The chat messages of evs: without the "expired" events that say
+    retention took what lay between."""
+    return [e for e in evs if e.get("type") != "expired"]
+
+
 def texts(evs):
     """The message of each event (None for one without)."""
     return [e.get("message") for e in evs]

@@ -939,15 +939,37 @@ test_history(void)
 	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":1,"
 	    "\"epoch\":5}"), &req, &err, detail), -1);
 	CHECK_STR(err, CODEC_E_BAD_MESSAGE);
-	s = codec_resumed(3, 1, 9, "00ff", 0, 0, &len);
+	s = codec_resumed(3, 1, 9, "00ff", 0, 0, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":3,\"first\":1,"
 	    "\"last\":9,\"epoch\":\"00ff\"}");
-	s = codec_resumed(0, 1, 9, "00ff", 1, 0, &len);
+	s = codec_resumed(0, 1, 9, "00ff", 1, 0, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":0,\"first\":1,"
 	    "\"last\":9,\"epoch\":\"00ff\",\"reset\":true}");
-	s = codec_resumed(4, 2, 90, "00ff", 0, 1, &len);
+	s = codec_resumed(4, 2, 90, "00ff", 0, 1, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":4,\"first\":2,"
 	    "\"last\":90,\"epoch\":\"00ff\",\"sparse\":true}");
+	/* Asked for the epoch only: since is the server's cursor. */
+	s = codec_resumed(5, 1, 9, "00ff", 0, 0, 1, &len);
+	CHECK_STR(s, "{\"type\":\"resumed\",\"since\":5,\"first\":1,"
+	    "\"last\":9,\"epoch\":\"00ff\",\"cursor\":true}");
+	CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_RESUMED);
+	CHECK_INT(ev.cursor, 1);
+	CHECK(ev.since == 5);
+	codec_ev_release(&ev);
+	free(s);
+	/* Retention took what lay between. */
+	s = codec_expired(5, 12, &len);
+	CHECK_STR(s, "{\"type\":\"expired\",\"after\":5,\"before\":12}");
+	CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_EXPIRED);
+	CHECK(ev.after == 5 && ev.before == 12);
+	codec_ev_release(&ev);
+	free(s);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"expired\",\"after\":5,"
+	    "\"before\":5}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"expired\",\"after\":-1,"
+	    "\"before\":5}"), &ev, detail), -1);
 
 	CHECK_INT(codec_parse_ev(S("{\"message\":\"m\",\"from_user\":\"a\","
 	    "\"ts\":1,\"seq\":12}"), &ev, detail), 0);
