@@ -2,7 +2,9 @@
 #
 # test_hostile: one regression test for each attack of issue 14, over
 # real sockets: watch lists with repeats, who/watch/resume in a loop,
-# a flood in the rhythm of the rate limit, a token that never expires,
+# a flood in the rhythm of the rate limit, one sender filling the store
+# (quotas, also across a restart), memory counted as held, a token that
+# never expires,
 # a frame header announcing more than --max-message (refused before any
 # payload), a request head in bare LFs (refused at once).  Each case
 # names its item.  Item 1, the use-after-free when a watcher is cut off
@@ -202,6 +204,123 @@ def test_rate_rhythm():
         sink.close()
 
 
+def flood(w, prefix, size, limit, timeout=10):
+    """Send messages of size bytes to made-up ids prefix0, prefix1, ...
+    without waiting (a window of 64), until refused: (accepted, the
+    refusal or None)."""
+    body = "f" * size
+    sent = acked = 0
+    refusal = None
+    inflight = 0
+    deadline = time.monotonic() + timeout
+    while refusal is None and time.monotonic() < deadline and acked < limit:
+        while inflight < 64 and sent < limit:
+            w.send_json({"message": body, "target_user": "%s%d"
+                         % (prefix, sent), "id": sent})
+            sent += 1
+            inflight += 1
+        m = next_json(w, 5)
+        if m is None:
+            break
+        if m.get("type") == "ack":
+            acked += 1
+            inflight -= 1
+        elif m.get("type") == "error":
+            refusal = m
+    return acked, refusal
+
+
+def chat_and_queue(s, tag):
+    """Two other users chat (delivered) and queue for one away (queued)."""
+    a, b = user(s, tag + "a"), user(s, tag + "b")
+    try:
+        a.send_json({"message": "hi", "target_user": b.user, "id": 1})
+        ack = next_json(a)
+        got = next_json(b)
+        a.send_json({"message": "later", "target_user": tag + "away",
+                     "id": 2})
+        ack2 = next_json(a)
+        return ((ack or {}).get("status"), (got or {}).get("message"),
+                (ack2 or {}).get("status"))
+    finally:
+        a.close()
+        b.close()
+
+
+def test_sender_quota():
+    """Item 5: one sender floods 60 KB messages to made-up offline ids:
+    it is refused once its own quota is used (an eighth of
+    --history-bytes by default), and others still chat (delivered) and
+    still queue for users away (queued); with --store, after a restart
+    too (the quotas are rebuilt from the file)."""
+    db = os.path.join(chatlib.TMP, "quota.db")
+    for extra in ([], ["--store", db]):
+        kind = "sqlite" if extra else "memory"
+        with chatlib.Server("--history-bytes", "16m", *extra,
+                            name="quota-" + kind) as s:
+            fl = user(s, "flooder")
+            n, refusal = flood(fl, "nobody", 60000, 2000)
+            fl.close()
+            check(refusal is not None and refusal.get("error") ==
+                  "queue_full" and 20 <= n <= 40,
+                  "item 5 (%s): the flooder is refused after its 2 MB "
+                  "quota: %d accepted, then %r" % (kind, n, refusal))
+            r = chat_and_queue(s, "p")
+            check(r == ("delivered", "hi", "queued"), "item 5 (%s): others "
+                  "still chat and queue: %r" % (kind, r))
+            st = stats(s)
+            check(st["stored_bytes"] <= 16 << 20, "item 5 (%s): the store "
+                  "holds %d bytes, under the total" % (kind,
+                                                       st["stored_bytes"]))
+        if not extra:
+            continue
+        with chatlib.Server("--history-bytes", "16m", *extra,
+                            name="quota-again") as s:
+            fl = user(s, "flooder")
+            n2, refusal = flood(fl, "again", 60000, 100)
+            fl.close()
+            check(n2 == 0 and refusal is not None,
+                  "item 5 (sqlite): after a restart the flooder's quota is "
+                  "still used: %d accepted, %r" % (n2, refusal))
+            r = chat_and_queue(s, "q")
+            check(r == ("delivered", "hi", "queued"), "item 5 (sqlite): "
+                  "after a restart others still chat and queue: %r" % (r,))
+
+
+def rss_kb(s):
+    with open("/proc/%d/status" % s.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_memory_bound():
+    """Item 6: empty messages to distinct ids until the memory store is
+    full: what it counts is what it holds, so the server's RSS grows by
+    at most 1.5 times --history-bytes (plus the idle baseline).  The
+    quotas are lifted so that the total is what is measured."""
+    with chatlib.Server("--history-bytes", "8m", "--sender-limit",
+                        "100000000", "--sender-bytes", "8m",
+                        "--target-bytes", "8m", name="membound") as s:
+        base = rss_kb(s)
+        fl = user(s, "filler")
+        n, refusal = flood(fl, "u", 0, 200000, timeout=60)
+        fl.close()
+        grew = rss_kb(s) - base
+        st = stats(s)
+        print("item 6: %d empty messages to distinct ids, %d bytes "
+              "counted, RSS +%d KB (bound 8 MB)" % (n, st["stored_bytes"],
+                                                    grew))
+        check(refusal is not None and refusal.get("error") == "queue_full",
+              "item 6: the store fills, then queue_full: %r" % refusal)
+        lim = 1.5 * 8192
+        if "libasan" in open("/proc/%d/maps" % s.proc.pid).read():
+            lim = 3 * 8192 + 320 * 1024	# ASan keeps freed memory
+        check(grew <= lim, "item 6: RSS grew %d KB, at most 1.5 x the "
+              "bound (%d KB)" % (grew, lim))
+
+
 def make_token(key, payload):
     def b64(x):
         return base64.urlsafe_b64encode(x).rstrip(b"=").decode()
@@ -297,8 +416,8 @@ def test_bare_lf():
 
 
 TESTS = [test_watch_dedup, test_query_budget,
-         test_rate_rhythm, test_jwt_forever, test_oversize_header,
-         test_bare_lf]
+         test_rate_rhythm, test_sender_quota, test_memory_bound,
+         test_jwt_forever, test_oversize_header, test_bare_lf]
 
 
 def main():
