@@ -1,7 +1,7 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * chat-server: options, signals, the listening socket and the poll()
+ * chat-server: signals, the listening socket and the poll()
  * loop.  Each pass: run timers, flush every client with pending output
  * once, reap the dead, rebuild the pollfd array from what each client
  * wants, poll, then dispatch.  Nothing here knows a frame or a user.
@@ -29,6 +29,7 @@
 #include "jwt.h"
 #include "cluster.h"
 #include "log.h"
+#include "options.h"
 #include "server.h"
 #include "store.h"
 #include "transport.h"
@@ -50,114 +51,6 @@ on_signal(int sig)
 		quit_signal = sig;
 }
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	FILE	*fp = status == 0 ? stdout : stderr;
-
-	fprintf(fp,
-"usage: chat-server [-hqVv] [-C cert] [-c max-clients] [-I idle-timeout]\n"
-"                   [-i ping-interval] [-K key] [-l address]\n"
-"                   [-m max-message] [-o max-output] [-p port]\n"
-"                   [-Q queue-limit] [-t handshake-timeout]\n"
-"                   [-u max-per-user] [--poller epoll | poll]\n"
-"                   [--history-bytes size] [--history-days days]\n"
-"                   [--history-limit n] [--store file]\n"
-"                   [--store-sync normal | full] [--tls-port port]\n"
-"                   [--cluster nats://host:port[,...]]\n"
-"                   [--allow-origin origin] [--burst n]\n"
-"                   [--jwt-secret-file file] [--max-per-ip n]\n"
-"                   [--rate msgs-per-s] [--stats-token token]\n"
-"       chat-server token --jwt-secret-file file -u user [-t ttl]\n");
-	if (status == 0)
-		fprintf(fp,
-"\n"
-"  -C, --cert FILE             TLS certificate chain (PEM): serve wss://\n"
-"  -c, --max-clients N         connections at once (default 10000)\n"
-"      --cluster URLS          join the nodes on these NATS servers\n"
-"                              (nats://host:port, comma-separated)\n"
-"  -h, --help                  show this help and exit\n"
-"  -I, --idle-timeout DUR      close clients silent this long (default 75s)\n"
-"  -i, --ping-interval DUR     ping clients silent this long (default 30s)\n"
-"  -K, --key FILE              private key for --cert (PEM)\n"
-"  -l, --listen ADDR           address to bind (default 127.0.0.1)\n"
-"  -m, --max-message SIZE      largest message accepted (default 64k)\n"
-"  -o, --max-output SIZE       bytes buffered per client (default 1m)\n"
-"  -p, --port N                port, 0 for any free one (default 8000)\n"
-"      --poller epoll|poll     how to wait for sockets (default epoll)\n"
-"  -Q, --queue-limit N         undelivered messages per user (default 1000)\n"
-"      --history-bytes SIZE    bytes kept, all users (default 64m, 1g with\n"
-"                              --store; --queue-bytes is the old name)\n"
-"      --history-days DAYS     keep delivered messages DAYS (default 30)\n"
-"      --history-limit N       messages kept per user (default 1000)\n"
-"      --store FILE            keep inboxes in SQLite FILE (default memory)\n"
-"      --store-sync MODE       normal: survive a crash; full: also power\n"
-"                              loss (default normal)\n"
-"  -q, --quiet                 log warnings and errors only\n"
-"  -t, --handshake-timeout DUR time for TLS and the upgrade (default 10s)\n"
-"      --tls-port N            serve wss:// here, ws:// on --port\n"
-"  -u, --max-per-user N        connections per user id (default 8)\n"
-"  -V, --version               print the version and exit\n"
-"  -v, --verbose               log more (repeat for debug)\n"
-"      --allow-origin ORIGIN   refuse browsers from other origins (repeat)\n"
-"      --burst N               messages at once under --rate (default 20)\n"
-"      --jwt-secret-file FILE  require HS256 tokens signed with FILE\n"
-"      --max-per-ip N          connections per address (default no limit)\n"
-"      --rate N                messages/s per connection (default no limit)\n"
-"      --stats-token TOKEN     require it for /stats\n"
-"\nDUR: N[ms|s|m|h]; SIZE: N[k|m].  See chat-server(1).\n");
-	exit(status);
-}
-
-static void __attribute__((noreturn))
-bad_value(const char *opt, const char *val, const char *range)
-{
-	fprintf(stderr, "chat-server: invalid value '%s' for %s: %s\n", val,
-	    opt, range);
-	exit(2);
-}
-
-/*
- * The HS256 secret: the file's bytes, without a final newline.  At least
- * 16 bytes (RFC 7518 3.2 asks for 32: shorter is refused outright below
- * 16 and only works otherwise).
- */
-static void
-read_secret(const char *path, uint8_t **keyp, size_t *lenp)
-{
-	FILE	*fp;
-	uint8_t	*key;
-	size_t	 n;
-
-	if ((key = malloc(4096)) == NULL) {
-		fprintf(stderr, "chat-server: out of memory\n");
-		exit(1);
-	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "chat-server: cannot read secret file '%s': "
-		    "%s\n", path, strerror(errno));
-		exit(2);
-	}
-	n = fread(key, 1, 4096, fp);
-	if (ferror(fp) || !feof(fp)) {
-		fprintf(stderr, "chat-server: cannot read secret file '%s': "
-		    "%s\n", path, ferror(fp) ? strerror(errno) :
-		    "larger than 4096 bytes");
-		exit(2);
-	}
-	fclose(fp);
-	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
-		n--;
-	if (n < 16) {
-		fprintf(stderr, "chat-server: secret in '%s' is too short: "
-		    "%zu bytes, at least 16 (32 recommended)\n", path, n);
-		exit(2);
-	}
-	free(*keyp);
-	*keyp = key;
-	*lenp = n;
-}
-
 /* chat-server token: mint a token for operators and tests. */
 static int
 token_main(int argc, char **argv)
@@ -172,28 +65,44 @@ token_main(int argc, char **argv)
 	const char	*user = NULL;
 	uint8_t		*key = NULL;
 	size_t		 keylen = 0;
+	char		 err[PATH_MAX + 128];
 	long long	 ttl = 86400000;
 	int64_t		 now;
 	char		*tok;
 	int		 ch;
 
 	optind = 1;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hs:t:u:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 's':
-			read_secret(optarg, &key, &keylen);
+			if (key != NULL)
+				explicit_bzero(key, keylen);
+			free(key);
+			key = NULL;
+			if (options_read_secret(optarg, 16, 4096, &key,
+			    &keylen, err, sizeof(err)) == -1) {
+				fprintf(stderr, "chat-server: %s\n", err);
+				return 2;
+			}
 			break;
 		case 't':
 			if (util_parse_duration_ms(optarg, 1000,
-			    3650LL * 86400000, &ttl) != 0)
-				bad_value("--ttl", optarg,
-				    "expected 1s to 3650 days, e.g. 24h");
+			    3650LL * 86400000, &ttl) != 0) {
+				fprintf(stderr, "chat-server: invalid value "
+				    "'%s' for --ttl: expected 1s to 3650 days, "
+				    "e.g. 24h\n", optarg);
+				return 2;
+			}
 			break;
 		case 'u':
-			if (!codec_valid_user(optarg, strlen(optarg)))
-				bad_value("--user", optarg, "expected 1-64 "
-				    "characters from A-Z a-z 0-9 . _ -");
+			if (!codec_valid_user(optarg, strlen(optarg))) {
+				fprintf(stderr, "chat-server: invalid value "
+				    "'%s' for --user: expected 1-64 characters "
+				    "from A-Z a-z 0-9 . _ -\n", optarg);
+				return 2;
+			}
 			user = optarg;
 			break;
 		case 'h':
@@ -207,315 +116,23 @@ token_main(int argc, char **argv)
 	if (user == NULL || key == NULL || optind != argc)
 		goto usage;
 	now = (int64_t)(util_wall_ms() / 1000);
-	if ((tok = jwt_mint(user, now, now + ttl / 1000, key, keylen)) ==
-	    NULL) {
+	tok = jwt_mint(user, now, now + ttl / 1000, key, keylen);
+	explicit_bzero(key, keylen);
+	free(key);
+	if (tok == NULL) {
 		fprintf(stderr, "chat-server: cannot mint a token\n");
 		return 1;
 	}
 	printf("%s\n", tok);
 	free(tok);
-	free(key);
 	return 0;
 usage:
+	if (key != NULL)
+		explicit_bzero(key, keylen);
+	free(key);
 	fprintf(stderr, "usage: chat-server token --jwt-secret-file file "
 	    "-u user [-t ttl]\n");
 	return 2;
-}
-
-/* --cluster: 1 to 16 comma-separated nats://HOST[:PORT] URLs. */
-static int
-cluster_urls_ok(const char *v)
-{
-	const char	*p = v, *end;
-	size_t		 n = 0;
-
-	for (;;) {
-		end = strchr(p, ',');
-		if (end == NULL)
-			end = p + strlen(p);
-		if ((size_t)(end - p) <= 7 || strncmp(p, "nats://", 7) != 0 ||
-		    ++n > 16)
-			return 0;
-		if (*end == '\0')
-			return strlen(v) < 512;
-		p = end + 1;
-	}
-}
-
-static void
-parse_options(int argc, char **argv, struct server_config *cfg, int *level,
-    int *use_poll)
-{
-	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER, OPT_TLS_PORT,
-		OPT_ALLOW_ORIGIN, OPT_BURST, OPT_JWT_SECRET, OPT_MAX_PER_IP,
-		OPT_RATE, OPT_STATS_TOKEN, OPT_HISTORY_DAYS, OPT_HISTORY_LIMIT,
-		OPT_STORE, OPT_STORE_SYNC, OPT_CLUSTER };
-	static const struct option longopts[] = {
-		{ "cert", required_argument, NULL, 'C' },
-		{ "max-clients", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "idle-timeout", required_argument, NULL, 'I' },
-		{ "ping-interval", required_argument, NULL, 'i' },
-		{ "key", required_argument, NULL, 'K' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "max-message", required_argument, NULL, 'm' },
-		{ "max-output", required_argument, NULL, 'o' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "queue-limit", required_argument, NULL, 'Q' },
-		{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
-		{ "history-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
-		{ "history-days", required_argument, NULL, OPT_HISTORY_DAYS },
-		{ "history-limit", required_argument, NULL, OPT_HISTORY_LIMIT },
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ "store-sync", required_argument, NULL, OPT_STORE_SYNC },
-		{ "cluster", required_argument, NULL, OPT_CLUSTER },
-		{ "poller", required_argument, NULL, OPT_POLLER },
-		{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
-		{ "allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN },
-		{ "burst", required_argument, NULL, OPT_BURST },
-		{ "jwt-secret-file", required_argument, NULL, OPT_JWT_SECRET },
-		{ "max-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
-		{ "rate", required_argument, NULL, OPT_RATE },
-		{ "stats-token", required_argument, NULL, OPT_STATS_TOKEN },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "handshake-timeout", required_argument, NULL, 't' },
-		{ "max-per-user", required_argument, NULL, 'u' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 }
-	};
-	long long	v;
-	int		ch;
-
-	while ((ch = getopt_long(argc, argv, "C:c:hI:i:K:l:m:o:p:Q:qt:u:Vv",
-	    longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			cfg->cert = optarg;
-			break;
-		case 'K':
-			cfg->key = optarg;
-			break;
-		case OPT_ALLOW_ORIGIN: {
-			const char	**o;
-
-			o = realloc(cfg->origins, (cfg->norigins + 1) *
-			    sizeof(*o));
-			if (o == NULL) {
-				fprintf(stderr, "chat-server: out of memory\n");
-				exit(1);
-			}
-			o[cfg->norigins++] = optarg;
-			cfg->origins = o;
-			break;
-		}
-		case OPT_BURST:
-			if (util_parse_ll(optarg, 1, 1000000, &v) != 0)
-				bad_value("--burst", optarg,
-				    "expected 1 to 1000000");
-			cfg->burst = (uint32_t)v;
-			break;
-		case OPT_JWT_SECRET:
-			read_secret(optarg, &cfg->jwt_key, &cfg->jwt_keylen);
-			break;
-		case OPT_MAX_PER_IP:
-			if (util_parse_ll(optarg, 1, 1000000, &v) != 0)
-				bad_value("--max-per-ip", optarg,
-				    "expected 1 to 1000000");
-			cfg->max_per_ip = (size_t)v;
-			break;
-		case OPT_RATE: {
-			char	*end;
-			double	 d;
-
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    !(d >= 0.01 && d <= 1e6))
-				bad_value("--rate", optarg,
-				    "expected 0.01 to 1000000 messages a second");
-			cfg->rate = d;
-			break;
-		}
-		case OPT_STATS_TOKEN:
-			if (*optarg == '\0')
-				bad_value("--stats-token", optarg,
-				    "expected a non-empty token");
-			cfg->stats_token = optarg;
-			break;
-		case OPT_TLS_PORT:
-			if (util_parse_ll(optarg, 0, 65535, &v) != 0)
-				bad_value("--tls-port", optarg,
-				    "expected 0 to 65535");
-			cfg->tls_port = (int)v;
-			break;
-		case 'c':
-			if (util_parse_ll(optarg, 1, 1000000, &v) != 0)
-				bad_value("--max-clients", optarg,
-				    "expected 1 to 1000000");
-			cfg->max_clients = (size_t)v;
-			break;
-		case 'h':
-			usage(0);
-		case 'I':
-			if (util_parse_duration_ms(optarg, 0, 86400000LL,
-			    &v) != 0)
-				bad_value("--idle-timeout", optarg,
-				    "expected 0 (off) to 24h, e.g. 75s");
-			cfg->idle_timeout = (uint64_t)v;
-			break;
-		case 'i':
-			if (util_parse_duration_ms(optarg, 0, 86400000LL,
-			    &v) != 0)
-				bad_value("--ping-interval", optarg,
-				    "expected 0 (off) to 24h, e.g. 30s");
-			cfg->ping_interval = (uint64_t)v;
-			break;
-		case 'l':
-			cfg->listen = optarg;
-			break;
-		case 'm':
-			if (util_parse_size(optarg, 16, 16 << 20, &v) != 0)
-				bad_value("--max-message", optarg,
-				    "expected 16 to 16m bytes");
-			cfg->max_message = (size_t)v;
-			break;
-		case 'o':
-			if (util_parse_size(optarg, 4096, 1LL << 30, &v) != 0)
-				bad_value("--max-output", optarg,
-				    "expected 4k to 1024m bytes");
-			cfg->max_output = (size_t)v;
-			break;
-		case 'p':
-			if (util_parse_ll(optarg, 0, 65535, &v) != 0)
-				bad_value("--port", optarg,
-				    "expected 0 to 65535");
-			cfg->port = (int)v;
-			break;
-		case 'Q':
-			if (util_parse_ll(optarg, 0, 10000000, &v) != 0)
-				bad_value("--queue-limit", optarg,
-				    "expected 0 to 10000000 messages");
-			cfg->store.queue_limit = (size_t)v;
-			break;
-		case OPT_QUEUE_BYTES:
-			if (util_parse_size(optarg, 1024, 1LL << 40, &v) != 0)
-				bad_value("--history-bytes", optarg,
-				    "expected 1k to 1048576m bytes");
-			cfg->store.history_bytes = (size_t)v;
-			break;
-		case OPT_HISTORY_DAYS: {
-			char	*end;
-			double	 d;
-
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    !(d >= 0 && d <= 36500))
-				bad_value("--history-days", optarg,
-				    "expected 0 (no limit) to 36500 days");
-			cfg->store.history_days = d;
-			break;
-		}
-		case OPT_HISTORY_LIMIT:
-			if (util_parse_ll(optarg, 1, 10000000, &v) != 0)
-				bad_value("--history-limit", optarg,
-				    "expected 1 to 10000000 messages");
-			cfg->store.history_limit = (size_t)v;
-			break;
-		case OPT_STORE:
-			if (optarg[0] == '\0')
-				bad_value("--store", optarg, "expected a file");
-			cfg->store.path = optarg;
-			break;
-		case OPT_CLUSTER:
-			if (!cluster_urls_ok(optarg))
-				bad_value("--cluster", optarg, "expected "
-				    "nats://HOST:PORT[,nats://HOST:PORT...] (at "
-				    "most 16)");
-			cfg->cluster = optarg;
-			break;
-		case OPT_STORE_SYNC:
-			if (strcmp(optarg, "full") == 0)
-				cfg->store.sync_full = 1;
-			else if (strcmp(optarg, "normal") == 0)
-				cfg->store.sync_full = 0;
-			else
-				bad_value("--store-sync", optarg,
-				    "expected normal or full");
-			break;
-		case OPT_POLLER:
-			if (strcmp(optarg, "poll") == 0)
-				*use_poll = 1;
-			else if (strcmp(optarg, "epoll") == 0)
-				*use_poll = 0;
-			else
-				bad_value("--poller", optarg,
-				    "expected epoll or poll");
-			break;
-		case 'q':
-			*level = LOG_WARN;
-			break;
-		case 't':
-			if (util_parse_duration_ms(optarg, 100, 3600000LL,
-			    &v) != 0)
-				bad_value("--handshake-timeout", optarg,
-				    "expected 100ms to 1h");
-			cfg->handshake_timeout = (uint64_t)v;
-			break;
-		case 'u':
-			if (util_parse_ll(optarg, 1, 100000, &v) != 0)
-				bad_value("--max-per-user", optarg,
-				    "expected 1 to 100000");
-			cfg->max_per_user = (size_t)v;
-			break;
-		case 'V':
-			printf("chat-server %s\n", CHAT_VERSION);
-			exit(0);
-		case 'v':
-			if (*level < LOG_DEBUG2)
-				(*level)++;
-			break;
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "chat-server: unexpected argument '%s'\n",
-		    argv[optind]);
-		usage(2);
-	}
-	/*
-	 * A chat event escapes each byte into at most 6 (\u0000), and a
-	 * watch of 256 users answers with up to 32k of presence events:
-	 * one legal request must never get its reader cut off.
-	 */
-	if (cfg->max_output < cfg->max_message * 7 + 32768) {
-		fprintf(stderr, "chat-server: --max-output (%zu) must be at "
-		    "least 7 times --max-message (%zu) plus 32k\n",
-		    cfg->max_output, cfg->max_message);
-		exit(2);
-	}
-	if (cfg->cluster != NULL && cfg->store.path != NULL) {
-		fprintf(stderr, "chat-server: --cluster and --store exclude "
-		    "each other: a cluster keeps history in JetStream\n");
-		exit(2);
-	}
-	if ((cfg->cert == NULL) != (cfg->key == NULL)) {
-		fprintf(stderr, "chat-server: --cert and --key go together\n");
-		exit(2);
-	}
-	if (cfg->tls_port != -1 && cfg->cert == NULL) {
-		fprintf(stderr, "chat-server: --tls-port needs --cert and "
-		    "--key\n");
-		exit(2);
-	}
-	if (cfg->ping_interval > 0 && cfg->idle_timeout > 0 &&
-	    cfg->idle_timeout <= cfg->ping_interval) {
-		fprintf(stderr, "chat-server: --idle-timeout must be longer "
-		    "than --ping-interval\n");
-		exit(2);
-	}
 }
 
 /* Raise the descriptor limit and keep max_clients within it. */
@@ -805,40 +422,19 @@ run(struct server *s)
 int
 main(int argc, char **argv)
 {
-	struct server_config	cfg = {
-		.listen = "127.0.0.1",
-		.port = 8000,
-		.max_clients = 10000,
-		.max_message = 64 * 1024,
-		.max_output = 1024 * 1024,
-		.max_per_user = 8,
-		.store = {
-			.queue_limit = 1000,
-			.history_limit = 1000,
-			.history_days = 30,
-			.history_bytes = SIZE_MAX,	/* by the store's kind */
-		},
-		.handshake_timeout = 10000,
-		.ping_interval = 30000,
-		.idle_timeout = 75000,
-		.tls_port = -1,
-		.burst = 20,
-	};
+	struct server_config	cfg;
 	struct server		s;
 	struct sigaction	sa;
 	char			shown[INET6_ADDRSTRLEN + 16];
 	char			accept[HS_ACCEPT_LEN + 1], err[TP_ERRLEN];
-	int			level = LOG_INFO, rc, use_poll = 0;
+	int			rc;
 
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return token_main(argc - 1, argv + 1);
 	log_init("chat-server", LOG_INFO, stderr);
 	log_batch();
-	parse_options(argc, argv, &cfg, &level, &use_poll);
-	log_init("chat-server", level, stderr);
-	if (cfg.store.history_bytes == SIZE_MAX)
-		cfg.store.history_bytes = cfg.store.path != NULL ?
-		    (size_t)1 << 30 : (size_t)64 << 20;
+	options_parse(argc, argv, &cfg);
+	log_init("chat-server", cfg.log_level, stderr);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -899,7 +495,7 @@ main(int argc, char **argv)
 	log_info("chat-server %s listening on %s://%s (max %zu clients, "
 	    "%zu-byte messages, %s)", CHAT_VERSION, s.lst[0].tls ? "wss" : "ws",
 	    shown, s.cfg.max_clients, s.cfg.max_message,
-	    use_poll ? "poll" : "epoll");
+	    s.cfg.use_poll ? "poll" : "epoll");
 	if (s.cfg.tls_port != -1) {
 		s.lst[1].fd = listen_on(&s.cfg, s.cfg.tls_port, shown,
 		    sizeof(shown));
@@ -907,7 +503,7 @@ main(int argc, char **argv)
 		s.nlst = 2;
 		log_info("listening on wss://%s", shown);
 	}
-	if (server_loop_init(&s, use_poll ? "poll" : "epoll") == -1) {
+	if (server_loop_init(&s, s.cfg.use_poll ? "poll" : "epoll") == -1) {
 		log_error("cannot set up the poller: %s", strerror(errno));
 		return 1;
 	}
@@ -928,11 +524,8 @@ main(int argc, char **argv)
 	store_close(s.store);
 	ipcount_free(s.ipc);
 	tp_tls_free(s.tls);
-	free(s.cfg.origins);
-	if (s.cfg.jwt_key != NULL)
-		explicit_bzero(s.cfg.jwt_key, s.cfg.jwt_keylen);
-	free(s.cfg.jwt_key);
 	log_info("exiting");
 	log_flush();
+	options_release(&s.cfg);
 	return rc;
 }

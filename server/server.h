@@ -64,6 +64,12 @@ struct server_config {
 	uint64_t	 handshake_timeout;	/* ms */
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 idle_timeout;		/* ms */
+
+	/* Strings and secrets above are owned by options.c. */
+	int		 log_level;		/* LOG_*: -q, -v */
+	int		 log_json;		/* --log-format json */
+	int		 use_poll;		/* --poller poll */
+	const char	*config;		/* --config FILE, or NULL */
 };
 
 /* A chat message as sent to receivers: shared, reference-counted. */
