@@ -300,8 +300,8 @@ accept_clients(struct server *s, int lidx)
 }
 
 /*
- * SIGHUP: load the certificate and key again for new connections;
- * established ones keep the context they started with.
+ * Load the certificate and key again for new connections; established
+ * ones keep the context they started with.
  */
 static void
 reload_tls(struct server *s)
@@ -310,7 +310,13 @@ reload_tls(struct server *s)
 	char		 err[TP_ERRLEN];
 
 	if (s->tls == NULL) {
-		log_info("SIGHUP: no certificate to reload");
+		if (s->cfg.cert != NULL)
+			log_warn("reload: serving wss:// needs a restart");
+		return;
+	}
+	if (s->cfg.cert == NULL) {
+		log_warn("reload: no --cert: keeping the old certificate "
+		    "until a restart");
 		return;
 	}
 	if ((t = tp_tls_server(s->cfg.cert, s->cfg.key, err)) == NULL) {
@@ -322,6 +328,30 @@ reload_tls(struct server *s)
 	s->tls = t;
 	log_info("reloaded certificate '%s' and key '%s'", s->cfg.cert,
 	    s->cfg.key);
+}
+
+/*
+ * SIGHUP: read the configuration file and the command line again
+ * (options_reload() logs what changed and what needs a restart), then
+ * the certificate.
+ */
+static void
+reload(struct server *s)
+{
+	char	err[PATH_MAX + 256];
+	int	changed;
+
+	log_info("SIGHUP: reloading%s%s", s->cfg.config != NULL ? " " : "",
+	    s->cfg.config != NULL ? s->cfg.config : "");
+	if ((changed = options_reload(&s->cfg, err, sizeof(err))) == -1)
+		log_warn("reload: %s; nothing changed", err);
+	else {
+		if (changed & OPTIONS_CHANGED_LOG)
+			log_init("chat-server", s->cfg.log_level, stderr);
+		if (changed & OPTIONS_CHANGED_LIMITS)
+			adjust_fd_limit(&s->cfg);
+	}
+	reload_tls(s);
 }
 
 /* The store the options ask for; NULL after saying why. */
@@ -367,7 +397,7 @@ run(struct server *s)
 		}
 		if (reload_signal) {
 			reload_signal = 0;
-			reload_tls(s);
+			reload(s);
 		}
 		if (s->now >= next_sweep) {
 			for (c = s->clients; c != NULL; c = c->next)

@@ -103,6 +103,8 @@ static int	set_cluster(struct server_config *, const struct opt *,
 		    const char *, struct opt_ctx *, char *, size_t);
 static int	set_secret_file(struct server_config *, const struct opt *,
 		    const char *, struct opt_ctx *, char *, size_t);
+static int	set_token_file(struct server_config *, const struct opt *,
+		    const char *, struct opt_ctx *, char *, size_t);
 static int	set_level(struct server_config *, const struct opt *,
 		    const char *, struct opt_ctx *, char *, size_t);
 static int	set_nothing(struct server_config *, const struct opt *,
@@ -130,6 +132,10 @@ static const struct opt opts[] = {
 	    CFG(cluster), 0, set_cluster, OF_NONEMPTY, "url[,url ...]",
 	    "URLS", "join the nodes on these NATS servers\n"
 	    "(nats://host:port, comma-separated)" },
+	{ "config", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(config), 0, NULL, OF_CMDLINE | OF_NONEMPTY, "file", "FILE",
+	    "read settings from FILE first (lines of\n"
+	    "'name value', the long option names)" },
 	{ "help", 'h', OK_FLAG, 0, 0, NULL, NULL, NULL, OT_NONE, 0, 0,
 	    set_nothing, OF_CMDLINE, NULL, NULL,
 	    "show this help and exit" },
@@ -168,9 +174,10 @@ static const struct opt opts[] = {
 	{ "max-message", 'm', OK_SIZE, 16, 16 << 20, NULL, NULL, "64k",
 	    OT_SIZE, CFG(max_message), 0, NULL, 0, "max-message", "SIZE",
 	    "largest message accepted" },
-	{ "max-output", 'o', OK_SIZE, 4096, 1 << 30, NULL, NULL, "1m",
+	{ "max-output", 'o', OK_SIZE, 4096, 1 << 30, NULL, NULL, NULL,
 	    OT_SIZE, CFG(max_output), 0, NULL, 0, "max-output", "SIZE",
-	    "bytes buffered per client" },
+	    "bytes buffered per client (default 1m,\n"
+	    "or 7 times -m plus 32k if that is more)" },
 	{ "port", 'p', OK_INT, 0, 65535, NULL, NULL, "8000", OT_INT,
 	    CFG(port), 0, NULL, 0, "port", "N",
 	    "port, 0 for any free one" },
@@ -188,7 +195,11 @@ static const struct opt opts[] = {
 	    "messages/s per connection (default no limit)" },
 	{ "stats-token", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
 	    CFG(stats_token), 0, NULL, OF_RELOAD | OF_SECRET | OF_NONEMPTY,
-	    "token", "TOKEN", "require it for /stats" },
+	    "token", "TOKEN", "require it for /stats and /metrics" },
+	{ "stats-token-file", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(stats_token), 0, set_token_file,
+	    OF_RELOAD | OF_SECRET | OF_NONEMPTY, "file", "FILE",
+	    "the same, read from FILE" },
 	{ "store", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
 	    CFG(store.path), 0, NULL, OF_NONEMPTY, "file", "FILE",
 	    "keep inboxes in SQLite FILE (default memory)" },
@@ -614,6 +625,43 @@ set_secret_file(struct server_config *cfg, const struct opt *o,
 	return 0;
 }
 
+/*
+ * --stats-token-file: the token, one line of visible ASCII (it travels
+ * in a header or a URL).
+ */
+static int
+set_token_file(struct server_config *cfg, const struct opt *o,
+    const char *value, struct opt_ctx *ctx, char *err, size_t errlen)
+{
+	char	 where[PATH_MAX + 32], msg[PATH_MAX + 128];
+	uint8_t	*tok;
+	size_t	 len, i;
+
+	if (options_read_secret(value, 1, 512, &tok, &len, msg,
+	    sizeof(msg)) == -1) {
+		opt_err(err, errlen, "%s%s", opt_where(ctx, where,
+		    sizeof(where)), msg);
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		if (tok[i] <= 0x20 || tok[i] >= 0x7f)
+			break;
+	if (i < len) {
+		opt_err(err, errlen, "%stoken in '%s' must be one word of "
+		    "visible ASCII", opt_where(ctx, where, sizeof(where)),
+		    value);
+		explicit_bzero(tok, len);
+		free(tok);
+		return -1;
+	}
+	if (cfg->stats_token != NULL)
+		explicit_bzero((char *)cfg->stats_token,
+		    strlen(cfg->stats_token));
+	free((char *)cfg->stats_token);
+	cfg->stats_token = (char *)tok;
+	return 0;
+}
+
 /* -q sets the level to warnings; each -v raises it, in order given. */
 static int
 set_level(struct server_config *cfg, const struct opt *o, const char *value,
@@ -818,6 +866,9 @@ finish(struct server_config *cfg, const struct opt_ctx *ctx, char *err,
 	 * one legal request must never get its reader cut off.
 	 */
 	need = cfg->max_message * 7 + 32768;
+	if (!ctx->given[opt_find("max-output") - opts])
+		cfg->max_output = need > (size_t)1 << 20 ? need :
+		    (size_t)1 << 20;
 	if (cfg->max_output < need) {
 		opt_err(err, errlen, "--max-output (%zu) must be at least 7 "
 		    "times --max-message (%zu) plus 32k", cfg->max_output,
