@@ -346,8 +346,10 @@ reload(struct server *s)
 	if ((changed = options_reload(&s->cfg, err, sizeof(err))) == -1)
 		log_warn("reload: %s; nothing changed", err);
 	else {
-		if (changed & OPTIONS_CHANGED_LOG)
+		if (changed & OPTIONS_CHANGED_LOG) {
 			log_init("chat-server", s->cfg.log_level, stderr);
+			log_set_json(s->cfg.log_json);
+		}
 		if (changed & OPTIONS_CHANGED_LIMITS)
 			adjust_fd_limit(&s->cfg);
 	}
@@ -465,6 +467,7 @@ main(int argc, char **argv)
 	log_batch();
 	options_parse(argc, argv, &cfg);
 	log_init("chat-server", cfg.log_level, stderr);
+	log_set_json(cfg.log_json);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;

@@ -64,6 +64,7 @@ struct client_hs {
 	int			 resume;
 	char			 epoch[CODEC_MAX_EPOCH + 1];	/* ?epoch= */
 	struct pmce_params	 pmce;	/* permessage-deflate, if agreed */
+	char			 path[80];	/* escaped, for logs */
 };
 
 /*
@@ -631,8 +632,9 @@ client_http_reply(struct client *c, int status, const char *ctype,
 	int			 n;
 
 	if (status >= 400)
-		log_info("%s #%llu refused: %d %s", client_addr(c),
-		    (unsigned long long)c->id, status, body);
+		log_info_limited("%s #%llu refused: %d %s (path %s)",
+		    client_addr(c), (unsigned long long)c->id, status, body,
+		    h->path[0] != '\0' ? h->path : "-");
 	n = hs_build_reply(buf, sizeof(buf), status, ctype, extra, body);
 	if (n < 0 || (h->reply = malloc((size_t)n)) == NULL) {
 		client_die(c);
@@ -920,8 +922,9 @@ client_handshake(struct client *c)
 		return;
 	if (n == TP_ERROR && tp_is_tls(c->tp)) {
 		/* Plain HTTP or garbage on the TLS port ends up here. */
-		log_info("%s #%llu TLS handshake failed: %s", client_addr(c),
-		    (unsigned long long)c->id, tp_strerror(c->tp));
+		log_info_limited("%s #%llu TLS handshake failed: %s",
+		    client_addr(c), (unsigned long long)c->id,
+		    tp_strerror(c->tp));
 		client_die(c);
 		return;
 	}
@@ -936,12 +939,16 @@ client_handshake(struct client *c)
 	c->srv->st_bytes_in += (uint64_t)n;
 	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
 	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(c->tp)) {
-		log_info("%s #%llu TLS handshake on a plain ws:// port, closing",
-		    client_addr(c), (unsigned long long)c->id);
+		log_info_limited("%s #%llu TLS handshake on a plain ws:// "
+		    "port, closing", client_addr(c), (unsigned long long)c->id);
 		client_die(c);
 		return;
 	}
 	hs = hs_parse_request(hs_rbuf, total, &req);
+	/* The path for logs: never the query, which may hold a token. */
+	if (req.target[0] != '\0')
+		util_escape(h->path, sizeof(h->path), req.target,
+		    strcspn(req.target, "?"));
 	if (hs == HS_INCOMPLETE) {
 		if (total == HS_MAX_HEAD)
 			hs = HS_TOO_LARGE;
@@ -1218,8 +1225,8 @@ client_timers(struct client *c)
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
 		if (now >= c->deadline) {
-			log_info("%s #%llu handshake timeout", client_addr(c),
-			    (unsigned long long)c->id);
+			log_info_limited("%s #%llu handshake timeout",
+			    client_addr(c), (unsigned long long)c->id);
 			client_die(c);
 		}
 		return;
