@@ -22,6 +22,7 @@
 
 #include "cluster.h"
 #include "log.h"
+#include "metrics.h"
 #include "presence.h"
 #include "server.h"
 #include "util.h"
@@ -80,6 +81,7 @@ struct req {
 	char		*data;			/* PUB, HINT: stored JSON */
 	size_t		 len;
 	uint64_t	 born;			/* PUB: when it was submitted */
+	uint64_t	 sent_us;		/* PUB: when it was published */
 	char		 user[CODEC_MAX_USER + 1];
 	char		 id[CODEC_MAX_IDJSON + 1];
 };
@@ -108,6 +110,7 @@ struct cuser {
 
 struct cluster {
 	struct server	*srv;
+	struct metrics_hist store_us;		/* publish to JetStream's ack */
 	natsOptions	*opts;
 	natsConnection	*nc;
 	natsSubscription *inbox_sub, *pres_sub;
@@ -780,6 +783,7 @@ tgt_kick(struct cluster *cl, struct cuser *t)
 		q->prev_seq = t->known ? t->last : 0;
 		memcpy(subj, "chat.inbox.", 11);
 		hex_user(subj + 11, t->user);
+		q->sent_us = util_mono_us();
 		s = req_send_data(cl, q, subj,
 		    "Nats-Expected-Last-Subject-Sequence", q->prev_seq,
 		    "Chat-Prev", q->prev_seq);
@@ -891,6 +895,8 @@ pub_answer(struct cluster *cl, struct req *q, natsMsg *m, int st)
 		client_chat_done(q->c, q->id, ROUTE_CLUSTER);
 		return 0;
 	}
+	if (m != NULL && q->sent_us != 0)
+		metrics_observe(&cl->store_us, util_mono_us() - q->sent_us);
 	if (st == 0) {
 		root = json_loadb(natsMsg_GetData(m),
 		    (size_t)natsMsg_GetDataLength(m), 0, &jerr);
@@ -1518,6 +1524,12 @@ int
 cluster_ready(const struct cluster *cl)
 {
 	return cl != NULL && cl->ready;
+}
+
+const struct metrics_hist *
+cluster_store_latency(const struct cluster *cl)
+{
+	return cl != NULL ? &cl->store_us : NULL;
 }
 
 const char *

@@ -57,6 +57,9 @@ int	cluster_ready(const struct cluster *);
 const char *cluster_state(const struct cluster *);
 /* Other nodes heard from lately. */
 size_t	cluster_nodes(const struct cluster *);
+/* For /metrics: JetStream's answer time to a store; NULL without cl. */
+struct metrics_hist;
+const struct metrics_hist *cluster_store_latency(const struct cluster *);
 /* The CHAT stream's numbering (16 hex digits), "" until known. */
 const char *cluster_epoch(const struct cluster *);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "store.h"
 #include "store-db.h"
@@ -66,6 +67,7 @@ struct store {
 	int		 failing;	/* the last commit failed */
 	int		 batch_failed;	/* the open batch was rolled back */
 	uint64_t	 next_expire;	/* wall ms */
+	struct metrics_hist commit_us;	/* store_commit() with work */
 };
 
 struct store *
@@ -491,15 +493,18 @@ store_commit(struct store *st)
 	struct inbox	*ib;
 	size_t		 i, n;
 	int		 ok = !st->batch_failed;
+	uint64_t	 t0;
 
 	if (st->nbat == 0 && !st->batch_failed &&
 	    (st->db == NULL || !db_in_txn(st->db)))
 		return 0;
+	t0 = util_mono_us();
 	if (ok && st->db != NULL && (db_begin(st->db) == -1 ||
 	    batch_save(st) == -1 || db_commit(st->db) == -1)) {
 		batch_fail(st);
 		ok = 0;
 	}
+	metrics_observe(&st->commit_us, util_mono_us() - t0);
 	if (!ok) {
 		/*
 		 * Keep the inboxes in the batch with fresh snapshots: their
@@ -767,4 +772,10 @@ store_close(struct store *st)
 	free(st->bat);
 	db_close(st->db);
 	free(st);
+}
+
+const struct metrics_hist *
+store_commit_latency(const struct store *st)
+{
+	return &st->commit_us;
 }

@@ -110,5 +110,8 @@ const char *store_epoch(const struct store *);
 const char *store_kind(const struct store *);
 uint64_t store_count(const struct store *);
 uint64_t store_bytes(const struct store *);
+/* For /metrics: how long store_commit() took when it had work. */
+struct metrics_hist;
+const struct metrics_hist *store_commit_latency(const struct store *);
 
 #endif /* STORE_H */
