@@ -29,6 +29,7 @@
 #include "jwt.h"
 #include "cluster.h"
 #include "log.h"
+#include "notify.h"
 #include "options.h"
 #include "server.h"
 #include "store.h"
@@ -40,13 +41,15 @@
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE */
 #define ACCEPTS_PER_PASS	256
 
-static volatile sig_atomic_t	quit_signal, reload_signal;
+static volatile sig_atomic_t	quit_signal, reload_signal, status_signal;
 
 static void
 on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload_signal = 1;
+	else if (sig == SIGUSR1)
+		status_signal = 1;
 	else
 		quit_signal = sig;
 }
@@ -158,14 +161,14 @@ adjust_fd_limit(struct server_config *cfg)
 	}
 }
 
+static void format_addr(const struct sockaddr_storage *, socklen_t, char *,
+    size_t);
+
 static int
-listen_on(const struct server_config *cfg, int portnum, char *shown,
-    size_t shownlen)
+listen_on(const struct server_config *cfg, int portnum)
 {
 	struct addrinfo		 hints, *res, *ai;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl = sizeof(ss);
-	char			 port[16], host[INET6_ADDRSTRLEN], serv[8];
+	char			 port[16];
 	int			 fd = -1, on = 1, r, saved = 0;
 
 	memset(&hints, 0, sizeof(hints));
@@ -199,14 +202,6 @@ listen_on(const struct server_config *cfg, int portnum, char *shown,
 		    "%s\n", cfg->listen, portnum, strerror(saved));
 		exit(1);
 	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv,
-	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(shown, shownlen, "%s:%d", cfg->listen, portnum);
-	else if (ss.ss_family == AF_INET6)
-		snprintf(shown, shownlen, "[%s]:%s", host, serv);
-	else
-		snprintf(shown, shownlen, "%s:%s", host, serv);
 	return fd;
 }
 
@@ -223,6 +218,49 @@ format_addr(const struct sockaddr_storage *ss, socklen_t sl, char *out,
 		snprintf(out, len, "[%s]:%s", host, serv);
 	else
 		snprintf(out, len, "%s:%s", host, serv);
+}
+
+/*
+ * Listen on --port (and --tls-port), or on the sockets the service
+ * manager passed (socket activation: the first for --port, the second
+ * for --tls-port), and log where.
+ */
+static void
+open_listeners(struct server *s)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	char			 shown[INET6_ADDRSTRLEN + 16], err[256];
+	int			 fds[SERVER_MAX_LISTENERS], n, i;
+
+	if ((n = notify_listen_fds(fds, SERVER_MAX_LISTENERS, err,
+	    sizeof(err))) == -1 || (n == 2 && s->cfg.tls_port == -1)) {
+		fprintf(stderr, "chat-server: %s\n", n == -1 ? err :
+		    "socket activation: two sockets passed, but no --tls-port");
+		exit(2);
+	}
+	for (i = 0; i < (s->cfg.tls_port == -1 ? 1 : 2); i++) {
+		s->lst[i].fd = i < n ? fds[i] : listen_on(&s->cfg,
+		    i == 0 ? s->cfg.port : s->cfg.tls_port);
+		s->lst[i].tls = s->tls != NULL &&
+		    (i == 1 || s->cfg.tls_port == -1);
+		s->nlst = i + 1;
+		sl = sizeof(ss);
+		if (getsockname(s->lst[i].fd, (struct sockaddr *)&ss, &sl) ==
+		    -1)
+			sl = 0;
+		format_addr(&ss, sl, shown, sizeof(shown));
+		if (i == 0)
+			log_info("chat-server %s listening on %s://%s (max %zu "
+			    "clients, %zu-byte messages, %s%s)", CHAT_VERSION,
+			    s->lst[i].tls ? "wss" : "ws", shown,
+			    s->cfg.max_clients, s->cfg.max_message,
+			    s->cfg.use_poll ? "poll" : "epoll", i < n ?
+			    ", socket from the service manager" : "");
+		else
+			log_info("listening on wss://%s%s", shown, i < n ?
+			    " (socket from the service manager)" : "");
+	}
 }
 
 /*
@@ -344,6 +382,7 @@ reload(struct server *s)
 
 	log_info("SIGHUP: reloading%s%s", s->cfg.config != NULL ? " " : "",
 	    s->cfg.config != NULL ? s->cfg.config : "");
+	notify_reloading();
 	if ((changed = options_reload(&s->cfg, err, sizeof(err))) == -1)
 		log_warn("reload: %s; nothing changed", err);
 	else {
@@ -355,6 +394,19 @@ reload(struct server *s)
 			adjust_fd_limit(&s->cfg);
 	}
 	reload_tls(s);
+	notify_ready("accepting connections (reloaded)");
+}
+
+/* SIGUSR1: one line saying how the server is doing. */
+static void
+log_status(struct server *s)
+{
+	log_info("SIGUSR1: up %llu s, %zu connection(s), %zu user(s) online, "
+	    "%llu message(s) delivered, %llu queued, %llu refused",
+	    (unsigned long long)((s->now - s->started) / 1000), s->nclients,
+	    router_nonline(s->router), (unsigned long long)s->st_delivered,
+	    (unsigned long long)s->st_queued,
+	    (unsigned long long)s->st_refused);
 }
 
 /* The store the options ask for; NULL after saying why. */
@@ -385,6 +437,7 @@ run(struct server *s)
 	struct server_ready	*r;
 	struct client		*c;
 	uint64_t		 next_sweep = 0, shutdown_at = 0, paused_until = 0;
+	uint64_t		 watchdog_ms = notify_watchdog_ms(), next_watchdog = 0;
 	int			 timeout, n, i;
 
 	for (;;) {
@@ -393,6 +446,7 @@ run(struct server *s)
 			log_info("signal %d: closing %zu connection(s)",
 			    (int)quit_signal, s->nclients);
 			s->shutting_down = 1;
+			notify_stopping();
 			shutdown_at = s->now + SHUTDOWN_MS;
 			server_close_listeners(s);
 			for (c = s->clients; c != NULL; c = c->next)
@@ -401,6 +455,14 @@ run(struct server *s)
 		if (reload_signal) {
 			reload_signal = 0;
 			reload(s);
+		}
+		if (status_signal) {
+			status_signal = 0;
+			log_status(s);
+		}
+		if (watchdog_ms > 0 && s->now >= next_watchdog) {
+			notify_watchdog();
+			next_watchdog = s->now + watchdog_ms;
 		}
 		if (s->now >= next_sweep) {
 			for (c = s->clients; c != NULL; c = c->next)
@@ -458,7 +520,6 @@ main(int argc, char **argv)
 	struct server_config	cfg;
 	struct server		s;
 	struct sigaction	sa;
-	char			shown[INET6_ADDRSTRLEN + 16];
 	char			accept[HS_ACCEPT_LEN + 1], err[TP_ERRLEN];
 	int			rc;
 
@@ -480,6 +541,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 
 	/*
 	 * Check the digest the handshake depends on with RFC 6455's own
@@ -523,24 +585,12 @@ main(int argc, char **argv)
 		s.wakefd = cluster_wakefd(s.cluster);
 		router_set_cluster(s.router, s.cluster);
 	}
-	s.lst[0].fd = listen_on(&s.cfg, s.cfg.port, shown, sizeof(shown));
-	s.lst[0].tls = s.tls != NULL && s.cfg.tls_port == -1;
-	s.nlst = 1;
-	log_info("chat-server %s listening on %s://%s (max %zu clients, "
-	    "%zu-byte messages, %s)", CHAT_VERSION, s.lst[0].tls ? "wss" : "ws",
-	    shown, s.cfg.max_clients, s.cfg.max_message,
-	    s.cfg.use_poll ? "poll" : "epoll");
-	if (s.cfg.tls_port != -1) {
-		s.lst[1].fd = listen_on(&s.cfg, s.cfg.tls_port, shown,
-		    sizeof(shown));
-		s.lst[1].tls = 1;
-		s.nlst = 2;
-		log_info("listening on wss://%s", shown);
-	}
+	open_listeners(&s);
 	if (server_loop_init(&s, s.cfg.use_poll ? "poll" : "epoll") == -1) {
 		log_error("cannot set up the poller: %s", strerror(errno));
 		return 1;
 	}
+	notify_ready("accepting connections");
 	rc = run(&s);
 	while (s.clients != NULL) {
 		struct client	*c = s.clients;

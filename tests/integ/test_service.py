@@ -6,12 +6,19 @@
 # rate-limited with a count of what was suppressed.  /metrics parsed
 # with python3-prometheus-client after a chat exchange, guarded by the
 # stats token; HEAD on the operator endpoints; /readyz failing while the
-# store fails or the cluster is unreachable.
+# store fails or the cluster is unreachable.  The sd_notify protocol on a
+# NOTIFY_SOCKET of the test's own (READY=1, WATCHDOG=1, RELOADING=1 then
+# READY=1 on SIGHUP, STOPPING=1 on SIGTERM), socket activation with a
+# listening socket passed as LISTEN_FDS, and SIGUSR1's status line.
 
 import json
 import os
 import re
 import resource
+import signal
+import socket
+import subprocess
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -240,6 +247,96 @@ def test_readyz_cluster():
               "the JetStream latency histogram is there")
 
 
+class Notify:
+    """A NOTIFY_SOCKET: a datagram socket the server reports to."""
+
+    def __init__(self):
+        self.path = os.path.join(chatlib.TMP, "notify.sock")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.seen = []
+
+    def wait(self, key, timeout=10):
+        """The next datagram holding the line key (others are kept)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                break
+            self.seen.append(msg)
+            if key in msg.split("\n"):
+                return msg
+        return None
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+
+
+def test_notify():
+    n = Notify()
+    env = dict(os.environ, NOTIFY_SOCKET=n.path, WATCHDOG_USEC="400000")
+    s = chatlib.Server(env=env, name="notify")
+    try:
+        msg = n.wait("READY=1")
+        check(msg is not None and "STATUS=accepting connections" in msg,
+              "READY=1 with a status once listening: %r" % n.seen)
+        check(n.wait("WATCHDOG=1", 2) is not None,
+              "WATCHDOG=1 with WATCHDOG_USEC set: %r" % n.seen[-3:])
+        s.proc.send_signal(signal.SIGHUP)
+        msg = n.wait("RELOADING=1")
+        check(msg is not None and re.search(r"MONOTONIC_USEC=\d+", msg),
+              "RELOADING=1 with MONOTONIC_USEC on SIGHUP: %r" % msg)
+        check(n.wait("READY=1") is not None, "READY=1 after the reload")
+        s.proc.send_signal(signal.SIGUSR1)
+        check(s.wait_log(r"SIGUSR1: up \d+ s, \d+ connection"),
+              "SIGUSR1 logs a status line")
+        check(s.proc.poll() is None, "SIGUSR1 does not stop the server")
+        s.proc.send_signal(signal.SIGTERM)
+        check(n.wait("STOPPING=1") is not None, "STOPPING=1 on SIGTERM")
+        rc = s.stop()
+        check(rc == 0, "exit 0 (got %r)" % rc)
+    finally:
+        s.kill()
+        n.close()
+
+
+def test_socket_activation():
+    """The listening socket comes as descriptor 3 with LISTEN_FDS=1 and
+    LISTEN_PID the server's pid (sh's $$ before exec)."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    port = lsock.getsockname()[1]
+    logpath = os.path.join(chatlib.TMP, "activated.log")
+    with open(logpath, "wb") as log:
+        proc = subprocess.Popen(
+            ["sh", "-c", 'exec 3<&0 0</dev/null; LISTEN_PID=$$ '
+             'LISTEN_FDS=1 exec "$@"', "sh", chatlib.SERVER, "-v",
+             "--port", "1"], stdin=lsock.fileno(), stdout=log, stderr=log)
+    lsock.close()
+    try:
+        text = ""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "listening on" not in text:
+            time.sleep(0.02)
+            with open(logpath) as f:
+                text = f.read()
+        check(re.search(r"listening on ws://127\.0\.0\.1:%d .*socket from "
+                        r"the service manager" % port, text) is not None,
+              "listens on the passed socket, not --port 1: %r" % text)
+        expect(port, "/healthz", 200, b"ok", "/healthz on the passed socket")
+    finally:
+        rc = chatlib.terminate(proc)
+    check(rc == 0, "exit 0 (got %r)" % rc)
+
+
+test_notify()
+test_socket_activation()
 test_json_log()
 test_text_log()
 test_refusal_flood()
