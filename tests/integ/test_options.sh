@@ -127,6 +127,17 @@ expect_usage_error -- 'port' --port
 expect_usage_error -- "unexpected argument 'extra'" extra
 expect_usage_error -- 'usage:' -Z
 
+# Messages start with the program's name, not the path it was run by.
+for prog in "$SERVER" "${CHAT_CLIENT:-$(dirname "$SERVER")/chat-client}"; do
+	for args in --bogus -Z --port; do
+		"$prog" $args > out 2> err < /dev/null
+		case $(head -n 1 err) in
+		"$(basename "$prog"): "*) ok 0 "" ;;
+		*) ok 1 "'$prog $args': prefixed with the name: $(head -n 1 err)" ;;
+		esac
+	done
+done
+
 # An address that does not resolve: exit 2 too.
 "$SERVER" --listen 999.1.1.1 --port 0 > out 2> err
 rc=$?
