@@ -60,7 +60,9 @@ enum opt_flags {
 	OF_HIDDEN = 1 << 2,	/* an old name: not in the usage or --help */
 	OF_SECRET = 1 << 3,	/* never logged */
 	OF_REPEAT = 1 << 4,	/* each use adds one (a list) */
-	OF_NONEMPTY = 1 << 5	/* OK_STRING: "" is refused */
+	OF_NONEMPTY = 1 << 5,	/* OK_STRING: "" is refused */
+	OF_INTERNAL = 1 << 6	/* not an option: a field read from a file
+				   named by one, swapped and freed alike */
 };
 
 struct opt_ctx;
@@ -101,9 +103,7 @@ static int	set_origin(struct server_config *, const struct opt *,
 		    const char *, struct opt_ctx *, char *, size_t);
 static int	set_cluster(struct server_config *, const struct opt *,
 		    const char *, struct opt_ctx *, char *, size_t);
-static int	set_secret_file(struct server_config *, const struct opt *,
-		    const char *, struct opt_ctx *, char *, size_t);
-static int	set_token_file(struct server_config *, const struct opt *,
+static int	set_either(struct server_config *, const struct opt *,
 		    const char *, struct opt_ctx *, char *, size_t);
 static int	set_level(struct server_config *, const struct opt *,
 		    const char *, struct opt_ctx *, char *, size_t);
@@ -158,10 +158,12 @@ static const struct opt opts[] = {
 	{ "ping-interval", 'i', OK_DURATION, 0, 86400000, "off", NULL, "30s",
 	    OT_U64, CFG(ping_interval), 0, NULL, OF_RELOAD, "ping-interval",
 	    "DUR", "ping clients silent this long" },
-	{ "jwt-secret-file", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_BYTES,
-	    CFG(jwt_key), CFG(jwt_keylen), set_secret_file,
-	    OF_RELOAD | OF_SECRET | OF_NONEMPTY, "file", "FILE",
-	    "require HS256 tokens signed with FILE" },
+	{ "jwt-secret-file", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(jwt_secret_file), 0, NULL, OF_RELOAD | OF_NONEMPTY, "file",
+	    "FILE", "require HS256 tokens signed with FILE" },
+	{ "jwt-secret", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_BYTES,
+	    CFG(jwt_key), CFG(jwt_keylen), NULL,
+	    OF_INTERNAL | OF_RELOAD | OF_SECRET, NULL, NULL, NULL },
 	{ "key", 'K', OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR, CFG(key), 0,
 	    NULL, OF_RELOAD | OF_NONEMPTY, "key", "FILE",
 	    "private key for --cert (PEM)" },
@@ -197,12 +199,12 @@ static const struct opt opts[] = {
 	    CFG(rate), 0, NULL, OF_RELOAD, "msgs-per-s", "N",
 	    "messages/s per connection (default no limit)" },
 	{ "stats-token", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
-	    CFG(stats_token), 0, NULL, OF_RELOAD | OF_SECRET | OF_NONEMPTY,
-	    "token", "TOKEN", "require it for /stats and /metrics" },
+	    CFG(stats_token), 0, set_either, OF_RELOAD | OF_SECRET |
+	    OF_NONEMPTY, "token", "TOKEN",
+	    "require it for /stats and /metrics" },
 	{ "stats-token-file", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
-	    CFG(stats_token), 0, set_token_file,
-	    OF_RELOAD | OF_SECRET | OF_NONEMPTY, "file", "FILE",
-	    "the same, read from FILE" },
+	    CFG(stats_token_file), 0, set_either, OF_RELOAD | OF_NONEMPTY,
+	    "file", "FILE", "the same, read from FILE" },
 	{ "store", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
 	    CFG(store.path), 0, NULL, OF_NONEMPTY, "file", "FILE",
 	    "keep inboxes in SQLite FILE (default memory)" },
@@ -602,65 +604,62 @@ options_read_secret(const char *path, size_t min, size_t max, uint8_t **bufp,
 }
 
 /*
- * --jwt-secret-file: the HS256 secret, the file's bytes without a final
- * newline.  At least 16 bytes (RFC 7518 3.2 asks for 32: shorter is
- * refused outright below 16 and only works otherwise).
+ * --stats-token and --stats-token-file: the one given last wins, so
+ * that the command line overrides the file whichever it uses.
  */
 static int
-set_secret_file(struct server_config *cfg, const struct opt *o,
-    const char *value, struct opt_ctx *ctx, char *err, size_t errlen)
+set_either(struct server_config *cfg, const struct opt *o, const char *value,
+    struct opt_ctx *ctx, char *err, size_t errlen)
 {
-	char	 where[PATH_MAX + 32], msg[PATH_MAX + 128];
-	uint8_t	*key;
-	size_t	 len;
+	size_t	other = o->off == CFG(stats_token) ? CFG(stats_token_file) :
+		    CFG(stats_token);
+	char	**p = field(cfg, other);
 
-	if (options_read_secret(value, 16, 4096, &key, &len, msg,
-	    sizeof(msg)) == -1) {
-		opt_err(err, errlen, "%s%s", opt_where(ctx, where,
-		    sizeof(where)), msg);
+	if (*p != NULL)
+		explicit_bzero(*p, strlen(*p));
+	free(*p);
+	*p = NULL;
+	if (store_string(cfg, o->off, value, 1) == -1) {
+		opt_err(err, errlen, "out of memory");
 		return -1;
 	}
-	if (cfg->jwt_key != NULL)
-		explicit_bzero(cfg->jwt_key, cfg->jwt_keylen);
-	free(cfg->jwt_key);
-	cfg->jwt_key = key;
-	cfg->jwt_keylen = len;
 	return 0;
 }
 
 /*
- * --stats-token-file: the token, one line of visible ASCII (it travels
- * in a header or a URL).
+ * The files that hold secrets are read once every source is merged, so
+ * that a file the command line overrides is never opened:
+ * --jwt-secret-file, the HS256 secret, the file's bytes without a final
+ * newline, at least 16 bytes (RFC 7518 3.2 asks for 32: shorter is
+ * refused outright below 16 and only works otherwise); and
+ * --stats-token-file, one word of visible ASCII (it travels in a header
+ * or a URL).
  */
 static int
-set_token_file(struct server_config *cfg, const struct opt *o,
-    const char *value, struct opt_ctx *ctx, char *err, size_t errlen)
+read_secrets(struct server_config *cfg, char *err, size_t errlen)
 {
-	char	 where[PATH_MAX + 32], msg[PATH_MAX + 128];
 	uint8_t	*tok;
 	size_t	 len, i;
 
-	if (options_read_secret(value, 1, 512, &tok, &len, msg,
-	    sizeof(msg)) == -1) {
-		opt_err(err, errlen, "%s%s", opt_where(ctx, where,
-		    sizeof(where)), msg);
+	if (cfg->jwt_secret_file != NULL &&
+	    options_read_secret(cfg->jwt_secret_file, 16, 4096, &cfg->jwt_key,
+	    &cfg->jwt_keylen, err, errlen) == -1)
 		return -1;
-	}
+	if (cfg->stats_token_file == NULL)
+		return 0;
+	if (options_read_secret(cfg->stats_token_file, 1, 512, &tok, &len,
+	    err, errlen) == -1)
+		return -1;
 	for (i = 0; i < len; i++)
 		if (tok[i] <= 0x20 || tok[i] >= 0x7f)
 			break;
 	if (i < len) {
-		opt_err(err, errlen, "%stoken in '%s' must be one word of "
-		    "visible ASCII", opt_where(ctx, where, sizeof(where)),
-		    value);
+		opt_err(err, errlen, "token in '%s' must be one word of "
+		    "visible ASCII", cfg->stats_token_file);
 		explicit_bzero(tok, len);
 		free(tok);
 		return -1;
 	}
-	if (cfg->stats_token != NULL)
-		explicit_bzero((char *)cfg->stats_token,
-		    strlen(cfg->stats_token));
-	free((char *)cfg->stats_token);
 	cfg->stats_token = (char *)tok;
 	return 0;
 }
@@ -690,7 +689,8 @@ opt_find(const char *name)
 	size_t	i;
 
 	for (i = 0; i < NOPTS; i++)
-		if (strcmp(opts[i].name, name) == 0)
+		if (strcmp(opts[i].name, name) == 0 &&
+		    !(opts[i].flags & OF_INTERNAL))
 			return &opts[i];
 	return NULL;
 }
@@ -786,16 +786,18 @@ scan_argv(int argc, char **argv, struct opt_arg *args, size_t *nargs,
 	struct option	 longopts[NOPTS + 1];
 	char		 shortopts[2 * NOPTS + 2], *sp = shortopts;
 	const struct opt *o;
-	size_t		 i;
+	size_t		 i, n = 0;
 	int		 ch;
 
 	memset(longopts, 0, sizeof(longopts));
 	*sp++ = ':';	/* tell a missing value from an unknown option */
 	for (i = 0; i < NOPTS; i++) {
-		longopts[i].name = opts[i].name;
-		longopts[i].has_arg = opts[i].kind == OK_FLAG ? no_argument :
+		if (opts[i].flags & OF_INTERNAL)
+			continue;
+		longopts[n].name = opts[i].name;
+		longopts[n].has_arg = opts[i].kind == OK_FLAG ? no_argument :
 		    required_argument;
-		longopts[i].val = 256 + (int)i;
+		longopts[n++].val = 256 + (int)i;
 		if (opts[i].letter != 0) {
 			*sp++ = (char)opts[i].letter;
 			if (opts[i].kind != OK_FLAG)
@@ -857,6 +859,8 @@ finish(struct server_config *cfg, const struct opt_ctx *ctx, char *err,
 {
 	size_t	need;
 
+	if (read_secrets(cfg, err, errlen) == -1)
+		return -1;
 	if (!ctx->given[opt_find("tls-port") - opts])
 		cfg->tls_port = -1;
 	if (!ctx->given[opt_find("history-bytes") - opts] &&
@@ -1236,7 +1240,8 @@ options_usage(FILE *fp, int full)
 	}
 	/* [--store file]: long names only. */
 	for (n = 0, i = 0; i < NOPTS; i++)
-		if (opts[i].letter == 0 && !(opts[i].flags & OF_HIDDEN))
+		if (opts[i].letter == 0 &&
+		    !(opts[i].flags & (OF_HIDDEN | OF_INTERNAL)))
 			sorted[n++] = &opts[i];
 	qsort(sorted, n, sizeof(*sorted), name_cmp);
 	for (i = 0; i < n; i++) {
@@ -1253,7 +1258,7 @@ options_usage(FILE *fp, int full)
 		return;
 	fputc('\n', fp);
 	for (i = 0; i < NOPTS; i++) {
-		if (opts[i].flags & OF_HIDDEN)
+		if (opts[i].flags & (OF_HIDDEN | OF_INTERNAL))
 			continue;
 		snprintf(left, sizeof(left), "%c%c%c --%s%s%s",
 		    opts[i].letter ? '-' : ' ',

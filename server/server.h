@@ -70,6 +70,8 @@ struct server_config {
 	int		 log_json;		/* --log-format json */
 	int		 use_poll;		/* --poller poll */
 	const char	*config;		/* --config FILE, or NULL */
+	const char	*jwt_secret_file;	/* read into jwt_key */
+	const char	*stats_token_file;	/* read into stats_token */
 };
 
 /* A chat message as sent to receivers: shared, reference-counted. */

@@ -165,6 +165,23 @@ main(void)
 	CHECK_INT(cfg.jwt_keylen, 32);
 	options_release(&cfg);
 	CHECK(cfg.stats_token == NULL && cfg.jwt_key == NULL);
+	/* A secret file the command line overrides is never opened. */
+	write_file(conf, "stats-token-file /nonexistent/token\n"
+	    "jwt-secret-file /nonexistent/secret\n");
+	CHECK_INT(LOAD(&cfg, "--config", conf, "--stats-token", "cli",
+	    "--jwt-secret-file", secret), OPTIONS_OK);
+	CHECK_STR(cfg.stats_token, "cli");
+	CHECK(cfg.stats_token_file == NULL);
+	CHECK_INT(cfg.jwt_keylen, 32);
+	options_release(&cfg);
+	write_file(conf, "stats-token from-file\n");
+	CHECK_INT(LOAD(&cfg, "--config", conf, "--stats-token-file", tokf),
+	    OPTIONS_OK);
+	CHECK_STR(cfg.stats_token, "s3cret-t0ken");
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "--stats-token-file", "/nonexistent/t"),
+	    OPTIONS_ERROR);
+	CHECK(strstr(err, "'/nonexistent/t'") != NULL);
 	write_file(tokf, "two words\n");
 	CHECK_INT(LOAD(&cfg, "--stats-token-file", tokf), OPTIONS_ERROR);
 	CHECK(strstr(err, "one word") != NULL);
