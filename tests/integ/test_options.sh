@@ -7,23 +7,17 @@
 # errors, SIGHUP re-reading it, and --listen ::1 works
 # where IPv6 loopback exists (exit 77 only if ::1 cannot be bound).
 
+. "${TOP:-$(pwd)}/tests/integ/shlib.sh"
+
 SERVER=${CHAT_SERVER_BIN:-${BUILD:-build}/chat-server}
 WSC=${BUILD:-build}/tests/wsc
 PY=/usr/bin/python3
-checks=0 failed=0 pids=""
+pids=""
 
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
 }
 trap cleanup EXIT
-
-ok() {	# ok COND-STATUS WHAT
-	checks=$((checks + 1))
-	if [ "$1" -ne 0 ]; then
-		failed=$((failed + 1))
-		echo "FAILED: $2"
-	fi
-}
 
 # expect_usage_error WORD ARGS...: exit 2, WORD on stderr, stdout empty.
 expect_usage_error() {
@@ -54,16 +48,6 @@ start() {
 		i=$((i + 1))
 	done
 	return 1
-}
-
-# wait_for PATTERN FILE: up to 10 s for a line matching PATTERN.
-wait_for() {
-	i=0
-	while ! grep -q -e "$1" "$2" && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	grep -q -e "$1" "$2"
 }
 
 # stop SIG: signal $PID, wait; sets RC.
