@@ -91,7 +91,8 @@ endif
 MAN1 :=		$(wildcard man/*.1)
 MAN7 :=		$(wildcard man/*.7)
 
-.PHONY: all check test-bins bench fuzz fuzz-bins lint install uninstall clean
+.PHONY: all check test-bins bench bench-compare fuzz fuzz-bins lint install \
+	uninstall clean
 .DELETE_ON_ERROR:
 
 all: $(PROGS) $(EXTRAS)
@@ -156,6 +157,10 @@ check: test-bins
 # Starts its own server; prints a table.  See bench/README.md.
 bench: all
 	BUILD=$(BUILD) sh bench/run
+
+# Ours next to the seed (FastAPI), Node.js ws and uWebSockets.
+bench-compare: all
+	BUILD=$(BUILD) bench/compare
 
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN7)
