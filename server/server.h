@@ -1,11 +1,13 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * server.h: what the server's modules share.  main.c owns options,
- * signals, the listener and the poll loop; server-client.c owns one
- * connection from accept to free; router.c owns users, their offline
- * queues and presence watchers.  Struct layouts that more than one of
- * them needs are here; the rest stay in their .c files.
+ * server.h: what the server's modules share.  options.c owns the
+ * settings (struct server_config); main.c owns signals, the listener
+ * and the poll loop; server-client.c owns one connection from accept to
+ * free; router.c owns users, their offline queues and presence
+ * watchers; metrics.c formats what they count.  Struct layouts that
+ * more than one of them needs are here; the rest stay in their .c
+ * files.
  */
 #ifndef SERVER_H
 #define SERVER_H
