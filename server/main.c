@@ -552,6 +552,7 @@ main(int argc, char **argv)
 	    strcmp(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != 0) {
 		fprintf(stderr, "chat-server: SHA-1 self-test failed: "
 		    "Sec-WebSocket-Accept would be wrong\n");
+		options_release(&cfg);
 		return 1;
 	}
 	adjust_fd_limit(&cfg);
@@ -561,11 +562,15 @@ main(int argc, char **argv)
 	if (s.cfg.cert != NULL &&
 	    (s.tls = tp_tls_server(s.cfg.cert, s.cfg.key, err)) == NULL) {
 		fprintf(stderr, "chat-server: %s\n", err);
+		options_release(&s.cfg);
 		return 2;
 	}
 	s.started = util_mono_ms();
-	if ((s.store = open_store(&s.cfg)) == NULL)
+	if ((s.store = open_store(&s.cfg)) == NULL) {
+		tp_tls_free(s.tls);
+		options_release(&s.cfg);
 		return 2;
+	}
 	if ((s.router = router_new(&s.cfg, s.store)) == NULL ||
 	    (s.cfg.max_per_ip > 0 && (s.ipc = ipcount_new()) == NULL)) {
 		fprintf(stderr, "chat-server: out of memory\n");
@@ -580,6 +585,7 @@ main(int argc, char **argv)
 			store_close(s.store);
 			ipcount_free(s.ipc);
 			tp_tls_free(s.tls);
+			options_release(&s.cfg);
 			return 2;
 		}
 		s.wakefd = cluster_wakefd(s.cluster);
