@@ -17,16 +17,18 @@ OBJ =		$(BUILD)/obj
 WSLAY_CFLAGS :=	$(shell $(PKG_CONFIG) --cflags libwslay 2>/dev/null)
 WSLAY_LIBS :=	$(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
 DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(UTF8PROC_CFLAGS) \
-		$(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3 zlib)
+		$(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3 zlib \
+		libsystemd)
 COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson zlib)
 CURSES_LIBS :=	$(shell $(PKG_CONFIG) --libs ncursesw)
 # Grapheme clusters and their widths (the client's text, client/text.c).
 UTF8PROC_CFLAGS := $(shell $(PKG_CONFIG) --cflags libutf8proc 2>/dev/null)
 UTF8PROC_LIBS := $(shell $(PKG_CONFIG) --libs libutf8proc 2>/dev/null || \
 		echo -lutf8proc)
-# The server's store (SQLite) and cluster link (NATS, libnats-dev);
-# only the server's objects use them.
-SERVER_LIBS :=	$(shell $(PKG_CONFIG) --libs sqlite3) \
+# The server's store (SQLite), cluster link (NATS, libnats-dev) and
+# service manager (sd_notify, socket activation: libsystemd-dev); only
+# the server's objects use them.
+SERVER_LIBS :=	$(shell $(PKG_CONFIG) --libs sqlite3 libsystemd) \
 		$(shell $(PKG_CONFIG) --libs libnats 2>/dev/null || echo -lnats) \
 		-lpthread
 
@@ -89,7 +91,8 @@ endif
 MAN1 :=		$(wildcard man/*.1)
 MAN7 :=		$(wildcard man/*.7)
 
-.PHONY: all check test-bins bench fuzz fuzz-bins lint install uninstall clean
+.PHONY: all check test-bins bench bench-compare fuzz fuzz-bins lint install \
+	uninstall clean
 .DELETE_ON_ERROR:
 
 all: $(PROGS) $(EXTRAS)
@@ -154,6 +157,10 @@ check: test-bins
 # Starts its own server; prints a table.  See bench/README.md.
 bench: all
 	BUILD=$(BUILD) sh bench/run
+
+# Ours next to the seed (FastAPI), Node.js ws and uWebSockets.
+bench-compare: all
+	BUILD=$(BUILD) bench/compare
 
 lint:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN7)

@@ -281,8 +281,10 @@ parse_options(struct client *c, int argc, char **argv)
 
 	o->wait_ms = CLIENT_DEFAULT_WAIT_MS;
 	o->bell = 1;
-	while ((ch = getopt_long(argc, argv, "bC:hjkl:rs:T:t:u:Vvw:", longopts,
-	    NULL)) != -1) {
+	/* Our own messages: getopt's name the typed path of the program. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":bC:hjkl:rs:T:t:u:Vvw:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			o->batch = 1;
@@ -384,7 +386,18 @@ parse_options(struct client *c, int argc, char **argv)
 			o->wait_ms = n * 1000;
 			o->wait_set = 1;
 			break;
+		case ':':
+			fprintf(stderr, "chat-client: option '%s' needs a "
+			    "value\n", argv[optind - 1]);
+			usage(CLIENT_EXIT_USAGE);
+			break;
 		default:
+			if (optopt != 0)
+				fprintf(stderr, "chat-client: unknown option "
+				    "'-%c'\n", optopt);
+			else
+				fprintf(stderr, "chat-client: unknown or "
+				    "ambiguous option '%s'\n", argv[optind - 1]);
 			usage(CLIENT_EXIT_USAGE);
 		}
 	}

@@ -302,6 +302,7 @@ hs_parse_reqline(const struct hs_span *line, struct hs_request *req,
 		return (HS_MALFORMED);
 	m = i;
 	*is_get = (m == 3 && memcmp(p, "GET", 3) == 0);
+	req->method_head = (m == 4 && memcmp(p, "HEAD", 4) == 0);
 
 	target.p = p + i + 1;
 	for (i++; i < n && p[i] > 0x20 && p[i] < 0x7f; i++)

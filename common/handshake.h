@@ -55,6 +55,11 @@ struct hs_request {
 	char	extensions[HS_MAX_EXTENSIONS + 1];
 	/* If-None-Match, "" if absent or too long for one of our tags. */
 	char	if_none_match[HS_MAX_ETAG + 1];
+	/*
+	 * The method is HEAD (hs_parse_request() still returns
+	 * HS_BAD_METHOD: only the caller knows which paths allow it).
+	 */
+	int	method_head;
 };
 
 struct hs_response {

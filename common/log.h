@@ -3,11 +3,14 @@
  *
  * log: one line per event to a stream (stderr for the server, a file
  * for the client with -v), prefixed with a timestamp, the program name
- * and the level.  Callers escape peer bytes with util_escape() first.
+ * and the level, or as JSON; a line repeated too often is counted
+ * rather than written.  Callers escape peer bytes with util_escape()
+ * first.
  */
 #ifndef LOG_H
 #define LOG_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 enum log_level {
@@ -19,10 +22,30 @@ enum log_level {
 };
 
 /*
+ * OR'ed into a level: the line is rate-limited like warnings and
+ * errors are (see log_msg()).
+ */
+#define LOG_LIMIT	0x100
+
+/*
  * Set the program name, the highest level that is written and the
  * stream (NULL: logging off).  The stream is not owned.
  */
 void	log_init(const char *prog, int level, FILE *fp);
+
+/*
+ * Lines as JSON objects, one a line: {"time":...,"level":...,
+ * "program":...,"msg":...}; off (the default): "TIME PROG: LEVEL: MSG".
+ * TIME is ISO 8601 local time to the millisecond with the zone, as in
+ * 2026-11-25T19:09:00.123+00:00.
+ */
+void	log_set_json(int on);
+
+/*
+ * For tests: the monotonic clock (ms) the rate limit reads; NULL
+ * restores the real one.  Forgets what was counted.
+ */
+void	log_set_clock(uint64_t (*now_ms)(void));
 
 /*
  * Buffer the stream fully (call before anything is written to it):
@@ -37,6 +60,12 @@ void	log_flush(void);
 /* Nonzero if a message at level would be written. */
 int	log_enabled(int level);
 
+/*
+ * Write one line at level.  Warnings, errors and lines whose level has
+ * LOG_LIMIT are rate-limited per call site (fmt): beyond 20 lines of
+ * one fmt in a second the rest are counted, not written, and the next
+ * line of that fmt after the second (or log_flush()) says how many.
+ */
 void	log_msg(int level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
@@ -52,5 +81,7 @@ void	log_msg(int level, const char *fmt, ...)
 #define log_warn(...)	LOG_AT(LOG_WARN, __VA_ARGS__)
 #define log_info(...)	LOG_AT(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	LOG_AT(LOG_DEBUG, __VA_ARGS__)
+/* An info line that a peer can repeat at will (refusals). */
+#define log_info_limited(...) LOG_AT(LOG_INFO | LOG_LIMIT, __VA_ARGS__)
 
 #endif /* LOG_H */

@@ -38,7 +38,7 @@ int	util_parse_size(const char *s, long long min, long long max,
 /* Milliseconds from a monotonic clock, for timers. */
 uint64_t util_mono_ms(void);
 
-/* Microseconds from the same clock, for measuring. */
+/* Microseconds from the same clock, for latencies. */
 uint64_t util_mono_us(void);
 
 /* Milliseconds since the Unix epoch, for message timestamps. */

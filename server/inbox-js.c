@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "codec.h"
+#include "hist.h"
 #include "inbox.h"
 #include "log.h"
 #include "msg.h"
@@ -78,6 +79,7 @@ struct pub {
 	void		*tag;
 	struct msg	*m;		/* the event without seq */
 	uint64_t	 expect;	/* the last seq JetStream must have */
+	uint64_t	 sent_us;	/* when it was published */
 	uint64_t	 prev;		/* the one before it, for readers */
 	uint64_t	 born;
 	int		 purged;	/* a purge was tried for it */
@@ -112,6 +114,7 @@ struct inbox {
 	struct box		**dirty;	/* cursors to publish */
 	size_t			  ndirty, capdirty;
 	uint64_t		 refused_full, appended;
+	struct hist		 latency;	/* publish to JetStream's ack */
 };
 
 static const struct inbox_ops js_ops;
@@ -489,6 +492,8 @@ pub_answer(void *arg, void *tag, natsMsg *m)
 	const char	*desc = "";
 	int		 st = m != NULL ? nats_msg_status(m) : -1;
 
+	if (m != NULL)
+		hist_observe(&ib->latency, util_mono_us() - q->sent_us);
 	if (st == 0) {
 		root = json_loadb(natsMsg_GetData(m),
 		    (size_t)natsMsg_GetDataLength(m), 0, &jerr);
@@ -560,6 +565,7 @@ pub_send(struct inbox *ib, struct pub *q)
 	h[1].key = "Chat-Prev";
 	h[1].value = p;
 	snprintf(subj, sizeof(subj), "chat.inbox.%s", q->b->hex);
+	q->sent_us = util_mono_us();
 	return nats_link_request(ib->link, subj, q->m->data, q->m->len, h, 2,
 	    pub_answer, ib, q);
 }
@@ -997,6 +1003,7 @@ js_stats(const struct inbox *ib, struct inbox_stats *st)
 	st->kind = "jetstream";
 	st->ok = ib->ready;
 	st->refused_full = ib->refused_full;
+	st->latency = &ib->latency;
 }
 
 static void

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hist.h"
 #include "inbox-local.h"
 #include "log.h"
 #include "msg.h"
@@ -74,6 +75,7 @@ struct inbox {
 	int			  batch_failed;	/* the open batch was undone */
 	uint64_t		  next_expire;
 	uint64_t		  refused_full, commits, commit_us;
+	struct hist		  latency;	/* commits with work */
 	struct box		 *boxes;	/* all of them, for close */
 };
 
@@ -472,7 +474,9 @@ local_commit(struct inbox *ib)
 		ok = 0;
 	}
 	ib->commits++;
-	ib->commit_us += util_mono_us() - t0;
+	t0 = util_mono_us() - t0;
+	ib->commit_us += t0;
+	hist_observe(&ib->latency, t0);
 	/* Answers below may lead to more calls: take the list first. */
 	pend = ib->pend;
 	npend = ib->npend;
@@ -647,6 +651,7 @@ local_stats(const struct inbox *ib, struct inbox_stats *st)
 	st->refused_full = ib->refused_full;
 	st->commits = ib->commits;
 	st->commit_us = ib->commit_us;
+	st->latency = &ib->latency;
 }
 
 static void

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hist;
 struct msg;
 struct user;
 struct users;
@@ -99,6 +100,8 @@ struct inbox_stats {
 	uint64_t	 bytes;		/* counted against --history-bytes */
 	uint64_t	 refused_full;	/* appends refused: a bound */
 	uint64_t	 commits, commit_us; /* group commits and their time */
+	/* Commits (local) or JetStream's answers to a store (cluster). */
+	const struct hist *latency;
 };
 
 struct inbox_ops {

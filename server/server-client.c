@@ -23,6 +23,7 @@
 #include "handshake.h"
 #include "jwt.h"
 #include "log.h"
+#include "metrics.h"
 #include "pmce.h"
 #include "msg.h"
 #include "poller.h"
@@ -68,6 +69,8 @@ struct client_hs {
 	char			 epoch[CODEC_MAX_EPOCH + 1];	/* ?epoch= */
 	int			 has_epoch;	/* ?epoch= was given */
 	struct pmce_params	 pmce;	/* permessage-deflate, if agreed */
+	char			 path[80];	/* escaped, for logs */
+	int			 head_only;	/* HEAD: no body */
 };
 
 /*
@@ -94,6 +97,45 @@ static void client_http_send(struct client *, char *, size_t);
 static const struct ws_callbacks client_ws_cb = {
 	client_on_message, client_on_close
 };
+
+/* For /metrics: the server is single-threaded, one per process. */
+static uint64_t	client_counters[CC_N], client_counters_at[CC_N];
+
+void
+client_count(enum client_counter cc)
+{
+	if ((unsigned)cc < CC_N) {
+		client_counters[cc]++;
+		client_counters_at[cc] = util_mono_ms();
+	}
+}
+
+uint64_t
+client_counter(enum client_counter cc)
+{
+	return (unsigned)cc < CC_N ? client_counters[cc] : 0;
+}
+
+uint64_t
+client_counted_at(enum client_counter cc)
+{
+	return (unsigned)cc < CC_N ? client_counters_at[cc] : 0;
+}
+
+/* The counter of an HTTP refusal's status. */
+static enum client_counter
+client_http_counter(int status)
+{
+	static const int	codes[] = {
+		400, 401, 403, 404, 405, 426, 431, 500, 503
+	};
+	size_t			i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i] == status)
+			return (enum client_counter)(CC_HTTP_400 + i);
+	return CC_HTTP_OTHER;
+}
 
 /* Mark for reaping after this pass; the loop learns through touch. */
 static void
@@ -122,6 +164,7 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	}
 	c->srv = s;
 	c->id = (uint32_t)++s->next_id;
+	client_count(CC_ACCEPTED);
 	/* Counted at accept, refused at the handshake with a 503. */
 	if (s->cfg.max_per_ip > 0 && s->ipc != NULL && sa->sa_family != 0) {
 		uint8_t	key[16] = { 0 };
@@ -369,6 +412,7 @@ client_cut(struct client *c)
 	if (c->cut || c->dead)
 		return;
 	c->cut = 1;
+	client_count(CC_SLOW_READER);
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
 	    c->rc.user ? router_user_id(&c->rc) : c->gone_id ? c->gone_id :
@@ -496,16 +540,19 @@ client_chat_done(struct client *c, const char *id, enum route_result r)
 		break;
 	case ROUTE_FULL:
 		c->srv->st_refused++;
+		client_count(CC_QUEUE_FULL);
 		client_error(c, CODEC_E_QUEUE_FULL, "the target has too many "
 		    "undelivered messages", id);
 		break;
 	case ROUTE_UNAVAILABLE:
 		c->srv->st_refused++;
+		client_count(CC_STORE_UNAVAILABLE);
 		client_error(c, CODEC_E_STORE, "the message could not be "
 		    "stored; it was not accepted (try again later)", id);
 		break;
 	case ROUTE_CLUSTER:
 		c->srv->st_refused++;
+		client_count(CC_CLUSTER_UNAVAILABLE);
 		client_error(c, CODEC_E_CLUSTER, "the cluster (NATS) is "
 		    "unreachable; the message was not accepted (try again "
 		    "later)", id);
@@ -600,6 +647,7 @@ client_refused(struct client *c, const char *what)
 	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
 	    (float)RATE_STRIKES_MIN;
 	if (c->rl_refused > limit) {
+		client_count(CC_RATE_CLOSED);
 		log_info("%s #%llu user %s: over the %s limit, closing",
 		    client_addr(c), (unsigned long long)c->id,
 		    router_user_id(&c->rc), what);
@@ -643,6 +691,8 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	}
 	if (req.type == CODEC_REQ_CHAT ? !client_rate_ok(c) :
 	    !client_query_ok(c)) {
+		client_count(req.type == CODEC_REQ_CHAT ? CC_RATE_LIMITED :
+		    CC_QUERY_LIMITED);
 		if (!client_refused(c, req.type == CODEC_REQ_CHAT ? "rate" :
 		    "query"))
 			client_error(c, CODEC_E_RATE_LIMITED,
@@ -696,9 +746,12 @@ client_http_reply(struct client *c, int status, const char *ctype,
 	char			 buf[1024];
 	int			 n;
 
-	if (status >= 400)
-		log_info("%s #%llu refused: %d %s", client_addr(c),
-		    (unsigned long long)c->id, status, body);
+	if (status >= 400) {
+		client_count(client_http_counter(status));
+		log_info_limited("%s #%llu refused: %d %s (path %s)",
+		    client_addr(c), (unsigned long long)c->id, status, body,
+		    h->path[0] != '\0' ? h->path : "-");
+	}
 	n = hs_build_reply(buf, sizeof(buf), status, ctype, extra, body);
 	if (n < 0 || (h->reply = malloc((size_t)n)) == NULL) {
 		client_die(c);
@@ -708,10 +761,20 @@ client_http_reply(struct client *c, int status, const char *ctype,
 	client_http_send(c, h->reply, (size_t)n);
 }
 
-/* Send reply (which c now owns), then end the connection. */
+/*
+ * Send reply (which c now owns), then end the connection.  The answer
+ * to a HEAD request is the same without its body (RFC 9110 9.3.2).
+ */
 static void
 client_http_send(struct client *c, char *reply, size_t len)
 {
+	size_t	i;
+
+	for (i = 0; c->hs->head_only && i + 4 <= len; i++)
+		if (memcmp(reply + i, "\r\n\r\n", 4) == 0) {
+			len = i + 4;
+			break;
+		}
 	c->hs->reply = reply;
 	c->hs->reply_len = len;
 	c->hs->reply_off = 0;
@@ -753,13 +816,46 @@ client_token(const struct hs_request *req, char *out, size_t outlen)
 	return (int)n == -1 ? 0 : (int)n < 0 ? -1 : (int)n;
 }
 
-/* /healthz and /stats: answers for operators, cheap, from the loop. */
+/* /metrics: the Prometheus text format (metrics.c). */
+static void
+client_metrics(struct client *c)
+{
+	char	*text, *reply;
+	size_t	 len;
+	int	 n;
+
+	if ((text = metrics_render(c->srv, &len)) == NULL ||
+	    (reply = malloc(len + 512)) == NULL) {
+		free(text);
+		client_http_error(c, 500, NULL, "out of memory");
+		return;
+	}
+	/* hs_build_reply() ends the body with its own newline. */
+	if (len > 0 && text[len - 1] == '\n')
+		text[len - 1] = '\0';
+	n = hs_build_reply(reply, len + 512, 200, METRICS_CONTENT_TYPE, NULL,
+	    text);
+	free(text);
+	if (n < 0) {
+		free(reply);
+		client_http_error(c, 500, NULL, "out of memory");
+		return;
+	}
+	client_http_send(c, reply, (size_t)n);
+}
+
+/*
+ * Answers for operators, cheap, from the loop: /healthz (alive),
+ * /readyz (able to take messages), and behind --stats-token /stats and
+ * /metrics.  1 if path was one of them (an answer is queued).
+ */
 static int
 client_operator(struct client *c, const char *path,
     const struct hs_request *req)
 {
 	struct server		*s = c->srv;
 	struct inbox_stats	 is;
+	const char		*why;
 	char			 body[512], tok[JWT_MAX_TOKEN + 1];
 	int			 n;
 
@@ -771,22 +867,34 @@ client_operator(struct client *c, const char *path,
 			    NULL, "ok");
 		return 1;
 	}
-	if (strcmp(path, "/stats") != 0)
+	if (strcmp(path, "/readyz") == 0) {
+		if ((why = metrics_unready(s)) != NULL)
+			client_http_error(c, 503, NULL, why);
+		else
+			client_http_reply(c, 200, "text/plain; charset=utf-8",
+			    NULL, "ready");
+		return 1;
+	}
+	if (strcmp(path, "/stats") != 0 && strcmp(path, "/metrics") != 0)
 		return 0;
 	if (s->cfg.stats_token != NULL) {
 		n = client_token(req, tok, sizeof(tok));
 		if (n <= 0 || (size_t)n != strlen(s->cfg.stats_token) ||
 		    CRYPTO_memcmp(tok, s->cfg.stats_token, (size_t)n) != 0) {
+			snprintf(body, sizeof(body), "%.16s needs the "
+			    "--stats-token", path);
 			client_http_error(c, 401, "WWW-Authenticate: Bearer\r\n",
-			    "/stats needs the --stats-token");
+			    body);
+			explicit_bzero(tok, sizeof(tok));
 			return 1;
 		}
+		explicit_bzero(tok, sizeof(tok));
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		client_metrics(c);
+		return 1;
 	}
 	router_inbox_stats(s->router, &is);
-	/*
-	 * users_online counts every user online, here or (in a cluster) on
-	 * another node, as "who" lists them.
-	 */
 	snprintf(body, sizeof(body), "{\"connections\":%zu,\"users_online\":"
 	    "%zu,\"messages_routed\":%llu,\"messages_queued\":%llu,"
 	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
@@ -933,6 +1041,11 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 		client_http_error(c, 500, NULL, "out of memory");
 		return CLIENT_REPLY;
 	}
+	if (req->method_head) {
+		client_http_error(c, 405, "Allow: GET\r\n",
+		    "only GET is allowed here");
+		return CLIENT_REPLY;
+	}
 	if (strncmp(path, "/demo/ws/", 9) == 0)
 		id = path + 9;
 	else if (strncmp(path, "/ws/", 4) == 0)
@@ -996,8 +1109,10 @@ client_handshake(struct client *c)
 		return;
 	if (n == TP_ERROR && tp_is_tls(c->tp)) {
 		/* Plain HTTP or garbage on the TLS port ends up here. */
-		log_info("%s #%llu TLS handshake failed: %s", client_addr(c),
-		    (unsigned long long)c->id, tp_strerror(c->tp));
+		client_count(CC_TLS_FAILED);
+		log_info_limited("%s #%llu TLS handshake failed: %s",
+		    client_addr(c), (unsigned long long)c->id,
+		    tp_strerror(c->tp));
 		client_die(c);
 		return;
 	}
@@ -1012,12 +1127,16 @@ client_handshake(struct client *c)
 	c->srv->st_bytes_in += (uint64_t)n;
 	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
 	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(c->tp)) {
-		log_info("%s #%llu TLS handshake on a plain ws:// port, closing",
-		    client_addr(c), (unsigned long long)c->id);
+		log_info_limited("%s #%llu TLS handshake on a plain ws:// "
+		    "port, closing", client_addr(c), (unsigned long long)c->id);
 		client_die(c);
 		return;
 	}
 	hs = hs_parse_request(hs_rbuf, total, &req);
+	/* The path for logs: never the query, which may hold a token. */
+	if (req.target[0] != '\0')
+		util_escape(h->path, sizeof(h->path), req.target,
+		    strcspn(req.target, "?"));
 	if (hs == HS_INCOMPLETE) {
 		if (total == HS_MAX_HEAD)
 			hs = HS_TOO_LARGE;
@@ -1041,9 +1160,15 @@ client_handshake(struct client *c)
 		client_http_error(c, 400, NULL, "malformed HTTP request");
 		return;
 	case HS_BAD_METHOD:
-		client_http_error(c, 405, "Allow: GET\r\n",
-		    "only GET is allowed");
-		return;
+		if (!req.method_head) {
+			client_http_error(c, 405, "Allow: GET, HEAD\r\n",
+			    "only GET and HEAD are allowed");
+			return;
+		}
+		/* Answered as GET, without the body: never upgraded. */
+		h->head_only = 1;
+		hs = HS_NOT_UPGRADE;
+		break;
 	}
 	if (c->srv->shutting_down) {
 		client_http_error(c, 503, NULL, "server shutting down");
@@ -1130,6 +1255,7 @@ client_upgrade(struct client *c)
 		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {
+			client_count(CC_MAX_PER_USER);
 			log_info("%s #%llu user %s refused: more than %zu "
 			    "connections", client_addr(c),
 			    (unsigned long long)c->id, h->user,
@@ -1296,8 +1422,9 @@ client_timers(struct client *c)
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
 		if (now >= c->deadline) {
-			log_info("%s #%llu handshake timeout", client_addr(c),
-			    (unsigned long long)c->id);
+			client_count(CC_HANDSHAKE_TIMEOUT);
+			log_info_limited("%s #%llu handshake timeout",
+			    client_addr(c), (unsigned long long)c->id);
 			client_die(c);
 		}
 		return;

@@ -1,13 +1,14 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * server.h: what the loop and the connections share.  main.c owns
- * options, signals and the listeners; server-loop.c the poller and the
- * pass; server-client.c one connection from accept to free.  Below
- * them: the router (router.h), presence (presence.h), the inbox
- * (inbox.h), interned users (users.h), the NATS link (nats-link.h).
- * Struct layouts that more than one of main.c, server-loop.c and
- * server-client.c need are here; the rest stay in their .c files.
+ * server.h: what the loop and the connections share.  options.c owns
+ * the settings (struct server_config); main.c signals and the
+ * listeners; server-loop.c the poller and the wait; server-client.c one
+ * connection from accept to free, and the pass's touch list; metrics.c
+ * formats what the modules count.  Below them: the router (router.h),
+ * presence (presence.h), the inbox (inbox.h), interned users (users.h),
+ * the NATS link (nats-link.h).  Struct layouts that more than one of
+ * them need are here; the rest stay in their .c files.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -69,6 +70,14 @@ struct server_config {
 	uint64_t	 handshake_timeout;	/* ms */
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 idle_timeout;		/* ms */
+
+	/* Strings and secrets above are owned by options.c. */
+	int		 log_level;		/* LOG_*: -q, -v */
+	int		 log_json;		/* --log-format json */
+	int		 use_poll;		/* --poller poll */
+	const char	*config;		/* --config FILE, or NULL */
+	const char	*jwt_secret_file;	/* read into jwt_key */
+	const char	*stats_token_file;	/* read into stats_token */
 };
 
 /* One chat message queued to a connection, until written. */
@@ -233,6 +242,35 @@ int	client_send_text(struct client *, const char *p, size_t len);
 size_t	client_room(const struct client *);
 /* Start closing with code and reason; the client leaves after the pass. */
 void	client_close(struct client *, uint16_t code, const char *reason);
+
+/*
+ * What server-client.c counts for /metrics, besides the st_ counters of
+ * struct server: refusals and cuts, by reason.
+ */
+enum client_counter {
+	CC_ACCEPTED,		/* connections accepted */
+	CC_MAX_CLIENTS,		/* refused at accept: --max-clients */
+	CC_MAX_PER_USER,	/* closed at the upgrade: --max-per-user */
+	CC_HANDSHAKE_TIMEOUT,	/* no request in --handshake-timeout */
+	CC_TLS_FAILED,		/* TLS handshake failed */
+	CC_QUEUE_FULL,		/* chat messages refused: queue_full */
+	CC_STORE_UNAVAILABLE,	/* ...: store_unavailable */
+	CC_CLUSTER_UNAVAILABLE,	/* ...: cluster_unavailable */
+	CC_RATE_LIMITED,	/* chat messages over --rate */
+	CC_QUERY_LIMITED,	/* who, watch, resume over their budget */
+	CC_RATE_CLOSED,		/* connections closed for either */
+	CC_SLOW_READER,		/* cut off: output over -o or stalled */
+	CC_HTTP_400, CC_HTTP_401, CC_HTTP_403, CC_HTTP_404, CC_HTTP_405,
+	CC_HTTP_426, CC_HTTP_431, CC_HTTP_500, CC_HTTP_503, CC_HTTP_OTHER,
+	CC_N
+};
+/*
+ * Add one to a counter; read one (0 for an unknown one); when it was
+ * last added to (monotonic ms, 0: never).
+ */
+void	client_count(enum client_counter);
+uint64_t client_counter(enum client_counter);
+uint64_t client_counted_at(enum client_counter);
 
 /* limits.c */
 struct ipcount;

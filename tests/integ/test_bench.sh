@@ -6,22 +6,16 @@
 # 2; a non-loopback target is refused.  No timing is asserted: the
 # benchmark is run by hand (bench/run).
 
+. "${TOP:-$(pwd)}/tests/integ/shlib.sh"
+
 SERVER=${CHAT_SERVER_BIN:-${BUILD:-build}/chat-server}
 BENCH=${BUILD:-build}/chat-bench
-checks=0 failed=0 PID=
+PID=
 
 cleanup() {
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
 }
 trap cleanup EXIT
-
-ok() {	# ok COND-STATUS WHAT
-	checks=$((checks + 1))
-	if [ "$1" -ne 0 ]; then
-		failed=$((failed + 1))
-		echo "FAILED: $2"
-	fi
-}
 
 if [ ! -x "$BENCH" ]; then
 	echo "no $BENCH"

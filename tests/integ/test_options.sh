@@ -3,26 +3,21 @@
 #
 # test_options: chat-server's command line.  --help and --version, every
 # bad option or value exits 2 naming the option, good values start a
-# server, a taken port fails, signals exit 0, and --listen ::1 works
+# server, a taken port fails, signals exit 0, a --config file and its
+# errors, SIGHUP re-reading it, and --listen ::1 works
 # where IPv6 loopback exists (exit 77 only if ::1 cannot be bound).
+
+. "${TOP:-$(pwd)}/tests/integ/shlib.sh"
 
 SERVER=${CHAT_SERVER_BIN:-${BUILD:-build}/chat-server}
 WSC=${BUILD:-build}/tests/wsc
 PY=/usr/bin/python3
-checks=0 failed=0 pids=""
+pids=""
 
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
 }
 trap cleanup EXIT
-
-ok() {	# ok COND-STATUS WHAT
-	checks=$((checks + 1))
-	if [ "$1" -ne 0 ]; then
-		failed=$((failed + 1))
-		echo "FAILED: $2"
-	fi
-}
 
 # expect_usage_error WORD ARGS...: exit 2, WORD on stderr, stdout empty.
 expect_usage_error() {
@@ -116,6 +111,17 @@ expect_usage_error -- 'port' --port
 expect_usage_error -- "unexpected argument 'extra'" extra
 expect_usage_error -- 'usage:' -Z
 
+# Messages start with the program's name, not the path it was run by.
+for prog in "$SERVER" "${CHAT_CLIENT:-$(dirname "$SERVER")/chat-client}"; do
+	for args in --bogus -Z --port; do
+		"$prog" $args > out 2> err < /dev/null
+		case $(head -n 1 err) in
+		"$(basename "$prog"): "*) ok 0 "" ;;
+		*) ok 1 "'$prog $args': prefixed with the name: $(head -n 1 err)" ;;
+		esac
+	done
+done
+
 # An address that does not resolve: exit 2 too.
 "$SERVER" --listen 999.1.1.1 --port 0 > out 2> err
 rc=$?
@@ -162,6 +168,51 @@ grep -q "cannot listen" err
 ok $? "taken port: says so: $(cat err)"
 stop TERM
 ok "$RC" "first server exits 0"
+
+# ---- -m alone raises the default of -o ----
+start big -m 16m
+ok $? "-m 16m alone starts: $(tail -n 3 big.log)"
+stop TERM
+ok "$RC" "-m 16m: exit 0 (got $RC)"
+
+# ---- the configuration file ----
+cat > chat.conf <<'EOF2'
+# a comment, then a blank line
+
+listen 127.0.0.1
+rate 5
+max-clients 7
+EOF2
+"$SERVER" --config chat.conf --port 0 --bogus-after > out 2> err
+ok $((1 - ($? == 2))) "--config with a bad option: exit 2"
+printf 'rate 5\nmax-clientz 7\n' > bad.conf
+expect_usage_error -- "bad.conf:2: unknown option 'max-clientz'" \
+    --config bad.conf
+printf 'rate fast\n' > bad.conf
+expect_usage_error -- "bad.conf:1: invalid value 'fast' for 'rate'" \
+    --config bad.conf
+expect_usage_error -- "nothing.conf" --config nothing.conf
+start conf --config chat.conf
+ok $? "--config chat.conf starts: $(tail -n 3 conf.log)"
+grep -q "max 7 clients" conf.log
+ok $? "the file's max-clients applies: $(grep listening conf.log)"
+# SIGHUP: what may change is applied, the rest named.
+printf 'listen 127.0.0.2\nrate 9\nmax-clients 7\n' > chat.conf
+kill -HUP "$PID"
+wait_for "reload: 'listen' changed" conf.log
+grep -q "reload: 'rate' changed" conf.log
+ok $? "SIGHUP applies rate: $(grep reload conf.log)"
+grep -q "reload: 'listen' changed: restart to apply it" conf.log
+ok $? "SIGHUP names what needs a restart"
+printf 'rate fast\n' > chat.conf
+kill -HUP "$PID"
+wait_for "reload: chat.conf:1: invalid value 'fast' for 'rate'.*nothing changed" \
+    conf.log
+ok $? "SIGHUP with a bad file changes nothing: $(tail -n 2 conf.log)"
+kill -0 "$PID"
+ok $? "the server still runs"
+stop TERM
+ok "$RC" "--config server exits 0 (got $RC)"
 
 # ---- IPv6 loopback ----
 v6=0

@@ -408,8 +408,17 @@ test_malformed(void)
 
 	CHECK_INT(parse(request("POST / HTTP/1.1", GOOD_HEADERS), &req),
 	    HS_BAD_METHOD);
+	CHECK_INT(req.method_head, 0);
 	CHECK_INT(parse(request("get / HTTP/1.1", GOOD_HEADERS), &req),
 	    HS_BAD_METHOD);
+	/* HEAD is still not GET, but says so, with its target parsed. */
+	CHECK_INT(parse(request("HEAD /healthz HTTP/1.1", "Host: h\r\n"),
+	    &req), HS_BAD_METHOD);
+	CHECK_INT(req.method_head, 1);
+	CHECK_STR(req.target, "/healthz");
+	CHECK_INT(parse(request("head / HTTP/1.1", "Host: h\r\n"), &req),
+	    HS_BAD_METHOD);
+	CHECK_INT(req.method_head, 0);
 	CHECK_INT(parse(request("GET / HTTP/1.0", GOOD_HEADERS), &req),
 	    HS_MALFORMED);
 	CHECK_INT(parse(request("GET / http/1.1", GOOD_HEADERS), &req),
