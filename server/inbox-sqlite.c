@@ -40,8 +40,8 @@
 #define DB_VERSION	2
 
 enum {
-	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_FIRST, S_READ, S_OLDEST,
-	S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
+	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_COST, S_DROP, S_FIRST, S_READ,
+	S_OLDEST, S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
@@ -60,6 +60,14 @@ static const char *const sql[S_NSTMT] = {
 	[S_TRIM] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 AND "
 	    "seq < coalesce((SELECT min(seq) FROM inbox WHERE user = ?1 AND "
 	    "ts >= ?3), ?2 + 1) RETURNING length(CAST(data AS BLOB))",
+	/*
+	 * Without an age, the same in two plain statements: RETURNING
+	 * makes SQLite open a statement journal, which cost as much as
+	 * the delete itself.
+	 */
+	[S_COST] = "SELECT count(*), coalesce(sum(length(CAST(data AS BLOB))), "
+	    "0) FROM inbox WHERE user = ?1 AND seq <= ?2",
+	[S_DROP] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2",
 	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
 	[S_READ] = "SELECT seq, data, ts FROM inbox WHERE user = ?1 AND "
 	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
@@ -518,20 +526,33 @@ static int
 sq_trim(struct rows *d, struct box *b, uint64_t upto, uint64_t before,
     uint64_t *n, uint64_t *cost, uint64_t *first)
 {
-	sqlite3_stmt	*s = d->st[S_TRIM];
+	sqlite3_stmt	*s = d->st[before == UINT64_MAX ? S_COST : S_TRIM];
 	int		 r;
 
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	bind_u64(s, 2, upto);
-	bind_u64(s, 3, before);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		(*n)++;
-		*cost += col_u64(s, 0);
+	if (before != UINT64_MAX) {
+		bind_u64(s, 3, before);
+		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+			(*n)++;
+			*cost += col_u64(s, 0);
+		}
+	} else if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		*n += col_u64(s, 0);
+		*cost += col_u64(s, 1);
+		r = SQLITE_DONE;
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (r != SQLITE_DONE)
 		return fail(d, "trim");
+	if (before == UINT64_MAX) {
+		s = d->st[S_DROP];
+		sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
+		bind_u64(s, 2, upto);
+		if (run(d, S_DROP, "trim") == -1)
+			return -1;
+	}
 	s = d->st[S_FIRST];
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	r = sqlite3_step(s);
