@@ -52,6 +52,20 @@ struct qent {
 	uint64_t	 seq, cost;
 };
 
+/*
+ * A box in the open batch: its counters at the batch's start (for a
+ * rollback), and the rows its counters no longer count but the row
+ * store still holds.  With SQLite, a message over --history-limit is
+ * dropped from the counters at once and from the file at the commit,
+ * in one statement per user however many the pass dropped: deleting
+ * one row per message cost more than everything else on the path.
+ */
+struct bent {
+	struct box	*b;
+	struct rows_meta snap;
+	uint64_t	 trim;		/* rows up to this seq to delete, 0: none */
+};
+
 /* An append waiting for the commit. */
 struct pend {
 	void		*tag;
@@ -63,7 +77,7 @@ struct inbox {
 	struct inbox_config	 cfg;
 	const struct rows_ops	*ro;
 	struct rows		*rows;
-	struct box		**bat;		/* joined the open batch */
+	struct bent		 *bat;		/* joined the open batch */
 	size_t			  nbat, capbat;
 	struct pend		*pend;
 	size_t			  npend, cappend;
@@ -198,7 +212,7 @@ box_get(struct inbox *ib, struct user *u)
 static int
 box_needed(const struct inbox *ib, const struct box *b)
 {
-	if (b->holds > 0 || b->in_batch || b->qhead != NULL)
+	if (b->holds > 0 || b->bidx != 0 || b->qhead != NULL)
 		return 1;
 	/* In memory the counters go with the last message. */
 	return !ib->ro->persistent && (b->m.n > 0 || b->m.cursor != b->m.last);
@@ -259,7 +273,9 @@ box_epoch(const struct inbox *ib, const struct box *b, char *out)
 static int
 batch_join(struct inbox *ib, struct box *b)
 {
-	if (b->in_batch)
+	struct bent	*e;
+
+	if (b->bidx != 0)
 		return 0;
 	if (ib->ro->begin(ib->rows) == -1) {
 		log_warn("store: %s", ib->ro->error(ib->rows));
@@ -272,11 +288,35 @@ batch_join(struct inbox *ib, struct box *b)
 		ib->snap_n = ib->n;
 		ib->snap_bytes = ib->bytes;
 	}
-	ib->bat[ib->nbat++] = b;
-	b->snap = b->m;
-	b->in_batch = 1;
+	e = &ib->bat[ib->nbat++];
+	e->b = b;
+	e->snap = b->m;
+	e->trim = 0;
+	b->bidx = (uint32_t)ib->nbat;
 	return 0;
 }
+
+/*
+ * Delete from the rows what b's counters dropped without deleting
+ * (b is in the batch); what it frees is known only now.  0 or -1.
+ */
+static int
+trim_rows(struct inbox *ib, struct bent *e)
+{
+	struct box	*b = e->b;
+	uint64_t	 n = 0, cost = 0, first = 0;
+
+	if (e->trim == 0)
+		return 0;
+	if (ib->ro->trim(ib->rows, b, e->trim, UINT64_MAX, &n, &cost,
+	    &first) == -1)
+		return -1;
+	e->trim = 0;
+	b->m.bytes -= cost < b->m.bytes ? cost : b->m.bytes;
+	ib->bytes -= cost < ib->bytes ? cost : ib->bytes;
+	return 0;
+}
+
 
 /*
  * A write failed: undo the whole batch.  The cursors stay as they are
@@ -293,27 +333,50 @@ batch_fail(struct inbox *ib)
 	    ib->ro->error(ib->rows));
 	ib->ro->rollback(ib->rows);
 	for (i = 0; i < ib->nbat; i++) {
-		b = ib->bat[i];
-		qent_undo(ib, b, b->snap.last);
-		b->snap.cursor = b->m.cursor;
-		b->m = b->snap;
+		b = ib->bat[i].b;
+		qent_undo(ib, b, ib->bat[i].snap.last);
+		ib->bat[i].snap.cursor = b->m.cursor;
+		b->m = ib->bat[i].snap;
+		ib->bat[i].trim = 0;
 	}
 	ib->n = ib->snap_n;
 	ib->bytes = ib->snap_bytes;
 	ib->batch_failed = 1;
 }
 
-/* Drop b's delivered messages with seq <= upto and ts < before. */
+/*
+ * Drop b's delivered messages with seq <= upto and ts < before.  With
+ * defer (and no age bound), a persistent store drops them from the
+ * counters now and from the rows at the commit (struct bent): its seqs
+ * have no gaps, so first..upto is what goes.
+ */
 static int
-trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before)
+trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
+    int defer)
 {
-	uint64_t	n = 0, cost = 0, first = 0;
+	struct bent	*e;
+	uint64_t	 n = 0, cost = 0, first = 0;
 
 	if (upto > b->m.cursor)
 		upto = b->m.cursor;	/* never an undelivered one */
 	if (b->m.n == 0 || b->m.first > upto)
 		return 0;
 	if (ib->ro->persistent && batch_join(ib, b) == -1) {
+		batch_fail(ib);
+		return -1;
+	}
+	e = b->bidx != 0 ? &ib->bat[b->bidx - 1] : NULL;
+	if (ib->ro->persistent && defer && before == UINT64_MAX) {
+		n = upto - b->m.first + 1;
+		if (n > b->m.n)
+			n = b->m.n;
+		b->m.n -= n;
+		b->m.first = b->m.n > 0 ? upto + 1 : 0;
+		ib->n -= n < ib->n ? n : ib->n;
+		e->trim = upto;
+		return 0;
+	}
+	if (e != NULL && trim_rows(ib, e) == -1) {
 		batch_fail(ib);
 		return -1;
 	}
@@ -329,14 +392,18 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before)
 	return 0;
 }
 
-/* Write every box of the batch to its users row (SQLite). */
+/*
+ * Delete the batch's dropped rows and write every box of the batch to
+ * its users row (SQLite).
+ */
 static int
 batch_save(struct inbox *ib)
 {
 	size_t	i;
 
 	for (i = 0; i < ib->nbat; i++)
-		if (ib->ro->save(ib->rows, ib->bat[i]) == -1)
+		if (trim_rows(ib, &ib->bat[i]) == -1 ||
+		    ib->ro->save(ib->rows, ib->bat[i].b) == -1)
 			return -1;
 	return 0;
 }
@@ -357,10 +424,15 @@ evict(struct inbox *ib, uint64_t need)
 	if (need > ib->cfg.history_bytes)
 		return -1;	/* could never fit: drop nothing */
 	while (ib->bytes + need > ib->cfg.history_bytes) {
-		/* The rows must see the cursors moved in this batch. */
+		/*
+		 * The rows must see the cursors moved in this batch, and
+		 * what it dropped counts only once deleted.
+		 */
 		if (ib->ro->persistent && (ib->batch_failed ||
 		    ib->ro->begin(ib->rows) == -1 || batch_save(ib) == -1))
 			return -1;
+		if (ib->bytes + need <= ib->cfg.history_bytes)
+			break;
 		if ((n = ib->ro->oldest(ib->rows, UINT64_MAX, EVICT_BATCH,
 		    v)) <= 0)
 			return -1;
@@ -371,7 +443,7 @@ evict(struct inbox *ib, uint64_t need)
 			    ((u = users_get(ib->base.users, v[i].user)) ==
 			    NULL || (b = box_get(ib, u)) == NULL))
 				return -1;
-			if (trim(ib, b, v[i].seq, UINT64_MAX) == -1)
+			if (trim(ib, b, v[i].seq, UINT64_MAX, 0) == -1)
 				return -1;
 			box_maybe_free(ib, b);
 		}
@@ -448,7 +520,7 @@ local_append(struct inbox *ib, struct user *to, struct user *from,
 		log_warn("store: out of memory counting a message for %s",
 		    to->id);
 	if (b->m.n > cfg->history_limit &&
-	    trim(ib, b, b->m.last - cfg->history_limit, UINT64_MAX) == -1)
+	    trim(ib, b, b->m.last - cfg->history_limit, UINT64_MAX, 1) == -1)
 		return INBOX_UNAVAILABLE;
 	ib->pend[ib->npend].tag = tag;
 	ib->pend[ib->npend].m = msg_ref(m);
@@ -495,7 +567,7 @@ local_commit(struct inbox *ib)
 		ib->snap_n = ib->n;
 		ib->snap_bytes = ib->bytes;
 		for (i = 0; i < ib->nbat; i++)
-			ib->bat[i]->snap = ib->bat[i]->m;
+			ib->bat[i].snap = ib->bat[i].b->m;
 		for (i = 0; i < npend; i++) {
 			ib->base.ev.appended(ib->base.ev.arg, pend[i].tag,
 			    INBOX_UNAVAILABLE, NULL);
@@ -510,12 +582,12 @@ local_commit(struct inbox *ib)
 	n = ib->nbat;
 	ib->nbat = 0;
 	for (i = 0; i < n; i++) {
-		b = ib->bat[i];
-		b->in_batch = 0;
+		b = ib->bat[i].b;
+		b->bidx = 0;
 		b->committed = b->m.last;
 	}
 	for (i = 0; i < n; i++)
-		box_maybe_free(ib, ib->bat[i]);
+		box_maybe_free(ib, ib->bat[i].b);
 	for (i = 0; i < npend; i++) {
 		ib->base.ev.appended(ib->base.ev.arg, pend[i].tag, INBOX_OK,
 		    pend[i].m);
@@ -538,6 +610,9 @@ local_read(struct inbox *ib, struct user *u, uint64_t after, size_t max,
 		box_maybe_free(ib, b);
 		return INBOX_OK;
 	}
+	/* Rows dropped but not yet deleted (struct bent) are not read. */
+	if (after + 1 < b->m.first)
+		after = b->m.first - 1;
 	r = ib->ro->read(ib->rows, b, after, b->committed, max, bytes, out);
 	if (r == -1)
 		log_warn("store: %s", ib->ro->error(ib->rows));
@@ -632,7 +707,7 @@ local_tick(struct inbox *ib, uint64_t now_mono)
 		    ((u = users_get(ib->base.users, v[i].user)) == NULL ||
 		    (b = box_get(ib, u)) == NULL))
 			return;
-		if (trim(ib, b, v[i].seq, cutoff) == -1)
+		if (trim(ib, b, v[i].seq, cutoff, 0) == -1)
 			return;
 		box_maybe_free(ib, b);
 	}
@@ -674,7 +749,7 @@ local_close(struct inbox *ib)
 		}
 		b->qtail = NULL;
 		b->holds = 0;
-		b->in_batch = 0;
+		b->bidx = 0;
 		b->m.n = 0;
 		b->m.cursor = b->m.last;
 		ib->ro->forget(ib->rows, b);

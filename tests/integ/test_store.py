@@ -698,6 +698,74 @@ async def test_history_limit(extra, p):
         await c.close()
 
 
+def file_rows(store, user):
+    """(seqs, bytes) of user's rows, and its users row, read from the
+    file of a server that is gone."""
+    import sqlite3
+    db = sqlite3.connect(store)
+    try:
+        rows = db.execute("SELECT seq, length(CAST(data AS BLOB)) FROM "
+                          "inbox WHERE user = ? ORDER BY seq",
+                          (user,)).fetchall()
+        meta = db.execute("SELECT first, n, bytes FROM users WHERE "
+                          "user = ?", (user,)).fetchone()
+    finally:
+        db.close()
+    return [r[0] for r in rows], sum(r[1] for r in rows), meta
+
+
+async def test_history_limit_burst():
+    """Over --history-limit, SQLite drops a user's oldest rows once per
+    commit, however many messages the pass took: bursts from several
+    senders leave exactly the limit in the file, counted right, also
+    after a kill -9.  (A burst must stay under the limit: messages not
+    yet written to a socket are never dropped, the limit refuses more.)"""
+    store = os.path.join(TMP, "hlb.db")
+    ROUNDS, BURST, LIMIT, SENDERS = 15, 10, 50, 4
+    total = ROUNDS * BURST * SENDERS
+    s = chatlib.Server("--store", store, "--history-limit", str(LIMIT),
+                       name="hlburst")
+    try:
+        r = await connect(s, "hlb-r")
+        ws = [await connect(s, "hlb-s%d" % k) for k in range(SENDERS)]
+        got = []
+        for rnd in range(ROUNDS):
+            # Every sender's burst goes out at once, acks read after.
+            for k, w in enumerate(ws):
+                for i in range(BURST):
+                    await send(w, {"message": "m%d.%d.%d" % (rnd, k, i),
+                                   "target_user": "hlb-r", "id": i})
+            acks = [await recv_json(w) for w in ws for _ in range(BURST)]
+            check(all(a.get("status") == "delivered" for a in acks),
+                  "burst %d: all delivered: %r" % (rnd, acks[:3]))
+            got += await take(r, BURST * SENDERS)
+        check(seqs(got) == list(range(1, total + 1)),
+              "bursts: receiver got 1..%d" % total)
+        w2, res = await resume(s, "hlb-r", 0)
+        check(resumed_ok(res, 0, total - LIMIT + 1, total),
+              "bursts: resumed first %d last %d: %r"
+              % (total - LIMIT + 1, total, res))
+        rep = await take(w2, LIMIT + 1)
+        check(seqs(rep[1:]) == list(range(total - LIMIT + 1, total + 1)),
+              "bursts: replay is exactly the last %d: %r"
+              % (LIMIT, seqs(rep)))
+        # One more, written to the socket, then a kill -9.
+        await chat_ack(ws[0], "hlb-r", "after", "after")
+        await take(r, 1)
+        await take(w2, 1)
+    finally:
+        s.kill()
+    got, nbytes, meta = file_rows(store, "hlb-r")
+    last = total + 1
+    check(got == list(range(last - LIMIT + 1, last + 1)),
+          "after kill -9: the file holds exactly the last %d rows: %r"
+          % (LIMIT, got))
+    check(meta is not None and meta[0] == last - LIMIT + 1 and
+          meta[1] == LIMIT and meta[2] == nbytes,
+          "after kill -9: users row first %d n %d bytes %d: %r"
+          % (last - LIMIT + 1, LIMIT, nbytes, meta))
+
+
 async def test_history_bytes(extra, p):
     """--history-bytes: oldest delivered ones go first; when all that
     is kept is undelivered, queue_full.  --queue-bytes is an alias."""
@@ -825,6 +893,7 @@ async def main():
                               "db-")
     lap("replay vs live")
     await test_history_limit(["--store", os.path.join(TMP, "hl.db")], "db-")
+    await test_history_limit_burst()
     await test_history_bytes(["--store", os.path.join(TMP, "hb.db")], "db-")
     lap("history/queue limit, bytes")
     await test_history_days(["--store", os.path.join(TMP, "hd.db")], "db-")
