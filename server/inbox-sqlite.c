@@ -18,7 +18,9 @@
  * two and one (user, seq) index entry per message, and the oldest rows
  * of all users, which retention drops first, are found without an index
  * on time.  Statements are prepared once; every call is bounded (LIMIT)
- * so the loop never waits on a scan of the whole file.
+ * so the loop never waits on a scan of the whole file.  The file is
+ * opened through walbuf (walbuf.h), which writes each commit's WAL
+ * frames in one system call.
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,6 +37,7 @@
 #include "msg.h"
 #include "users.h"
 #include "util.h"
+#include "walbuf.h"
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
 #define DB_VERSION	2
@@ -337,7 +340,7 @@ sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	rc = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, walbuf_vfs());
 	if (rc != SQLITE_OK)
 		goto bad;
 	sqlite3_extended_result_codes(d->h, 0);
