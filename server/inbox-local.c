@@ -66,10 +66,16 @@ struct bent {
 	uint64_t	 trim;		/* rows up to this seq to delete, 0: none */
 };
 
-/* An append waiting for the commit. */
+/*
+ * An append waiting for the commit.  A persistent store writes its row
+ * only then (b, from): the write transaction lasts from the commit's
+ * BEGIN to its COMMIT, never across a pass or the wait between two.
+ */
 struct pend {
 	void		*tag;
 	struct msg	*m;
+	struct box	*b;		/* persistent: the row's user */
+	struct user	*from;		/* ...and its sender (referenced) */
 };
 
 struct inbox {
@@ -268,7 +274,7 @@ box_epoch(const struct inbox *ib, const struct box *b, char *out)
 /*
  * b joins the open batch, to be written at its commit (even a batch
  * being rolled back: a cursor moved meanwhile is written at the next
- * one).  0, or -1 (no memory, or the transaction did not start).
+ * one).  0, or -1 (no memory).
  */
 static int
 batch_join(struct inbox *ib, struct box *b)
@@ -277,10 +283,6 @@ batch_join(struct inbox *ib, struct box *b)
 
 	if (b->bidx != 0)
 		return 0;
-	if (ib->ro->begin(ib->rows) == -1) {
-		log_warn("store: %s", ib->ro->error(ib->rows));
-		return -1;
-	}
 	if (vec_grow(&ib->bat, &ib->capbat, ib->nbat + 1, sizeof(*ib->bat)) ==
 	    -1)
 		return -1;
@@ -376,6 +378,10 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
 		e->trim = upto;
 		return 0;
 	}
+	if (ib->ro->persistent && ib->ro->begin(ib->rows) == -1) {
+		batch_fail(ib);
+		return -1;
+	}
 	if (e != NULL && trim_rows(ib, e) == -1) {
 		batch_fail(ib);
 		return -1;
@@ -405,6 +411,23 @@ batch_save(struct inbox *ib)
 		if (trim_rows(ib, &ib->bat[i]) == -1 ||
 		    ib->ro->save(ib->rows, ib->bat[i].b) == -1)
 			return -1;
+	return 0;
+}
+
+/* Write the batch's messages (persistent stores).  0 or -1. */
+static int
+batch_insert(struct inbox *ib)
+{
+	const struct pend	*p;
+	uint64_t		 cost;
+	size_t			 i;
+
+	for (i = 0; i < ib->npend; i++) {
+		p = &ib->pend[i];
+		if (p->b != NULL && ib->ro->insert(ib->rows, p->b, p->m,
+		    p->from != NULL ? p->from->id : "", &cost) == -1)
+			return -1;
+	}
 	return 0;
 }
 
@@ -497,19 +520,15 @@ local_append(struct inbox *ib, struct user *to, struct user *from,
 	}
 	m->prev = b->m.last;
 	if (batch_join(ib, b) == -1) {
-		if (ib->ro->persistent)
-			batch_fail(ib);
 		box_maybe_free(ib, b);
-		return ib->ro->persistent ? INBOX_UNAVAILABLE : INBOX_NOMEM;
-	}
-	if (ib->ro->insert(ib->rows, b, m, from != NULL ? from->id : "",
-	    &cost) == -1) {
-		if (ib->ro->persistent) {
-			batch_fail(ib);
-			return INBOX_UNAVAILABLE;
-		}
 		return INBOX_NOMEM;
 	}
+	/* A persistent store counts the row's text, written at the commit. */
+	if (ib->ro->persistent)
+		cost = m->len;
+	else if (ib->ro->insert(ib->rows, b, m, from != NULL ? from->id : "",
+	    &cost) == -1)
+		return INBOX_NOMEM;
 	b->m.last = seq;
 	if (b->m.n++ == 0)
 		b->m.first = seq;
@@ -524,8 +543,20 @@ local_append(struct inbox *ib, struct user *to, struct user *from,
 		return INBOX_UNAVAILABLE;
 	ib->pend[ib->npend].tag = tag;
 	ib->pend[ib->npend].m = msg_ref(m);
+	ib->pend[ib->npend].b = ib->ro->persistent ? b : NULL;
+	if ((ib->pend[ib->npend].from = ib->ro->persistent ? from : NULL) !=
+	    NULL)
+		user_ref(from);
 	ib->npend++;
 	return INBOX_PENDING;
+}
+
+static void
+pend_release(struct inbox *ib, struct pend *p)
+{
+	msg_unref(p->m);
+	if (p->from != NULL)
+		user_unref(ib->base.users, p->from);
 }
 
 static void
@@ -541,7 +572,8 @@ local_commit(struct inbox *ib)
 		return;
 	t0 = util_mono_us();
 	if (ok && ib->ro->persistent && (ib->ro->begin(ib->rows) == -1 ||
-	    batch_save(ib) == -1 || ib->ro->commit(ib->rows) == -1)) {
+	    batch_insert(ib) == -1 || batch_save(ib) == -1 ||
+	    ib->ro->commit(ib->rows) == -1)) {
 		batch_fail(ib);
 		ok = 0;
 	}
@@ -571,7 +603,7 @@ local_commit(struct inbox *ib)
 		for (i = 0; i < npend; i++) {
 			ib->base.ev.appended(ib->base.ev.arg, pend[i].tag,
 			    INBOX_UNAVAILABLE, NULL);
-			msg_unref(pend[i].m);
+			pend_release(ib, &pend[i]);
 		}
 		free(pend);
 		return;
@@ -591,7 +623,7 @@ local_commit(struct inbox *ib)
 	for (i = 0; i < npend; i++) {
 		ib->base.ev.appended(ib->base.ev.arg, pend[i].tag, INBOX_OK,
 		    pend[i].m);
-		msg_unref(pend[i].m);
+		pend_release(ib, &pend[i]);
 	}
 	free(pend);
 }
