@@ -3,8 +3,8 @@
  *
  * inbox-sqlite: the SQLite row store of the local inboxes (see
  * inbox-local.h; the rules are inbox-local.c's).  One database file in
- * WAL mode, opened with an exclusive lock so that two servers can never
- * number the same inboxes.  Tables:
+ * WAL mode, held with an exclusive flock(2) for as long as it is open so
+ * that two servers can never number the same inboxes.  Tables:
  *
  *	users(user, last, sent, first, n, bytes)	one row per inbox
  *	inbox(id, user, seq, ts, data, sender)		one row per message
@@ -20,7 +20,10 @@
  * on time.  Statements are prepared once; every call is bounded (LIMIT)
  * so the loop never waits on a scan of the whole file.  The file is
  * opened through walbuf (walbuf.h), which writes each commit's WAL
- * frames in one system call.
+ * frames in one system call, and checkpointed by a thread with a
+ * connection of its own (ckpt.h), so the loop never waits on fsync; so
+ * SQLite's locking is its normal, shared mode (the flock keeps other
+ * servers out).
  */
 #include <errno.h>
 #include <limits.h>
@@ -29,9 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "inbox-local.h"
 #include "log.h"
 #include "msg.h"
@@ -89,6 +95,8 @@ static const char *const sql[S_NSTMT] = {
 
 struct rows {
 	sqlite3		*h;
+	struct ckpt	*ck;		/* the checkpointer, or NULL */
+	int		 lockfd;	/* flock()ed while open, or -1 */
 	sqlite3_stmt	*st[S_NSTMT];
 	int		 in_txn;
 	char		 epoch[17];	/* names this file's numbering */
@@ -339,20 +347,32 @@ sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "store '%s': out of memory", path);
 		return NULL;
 	}
+	/*
+	 * One server per file, for as long as it runs: a second one fails
+	 * here.  A flock, not SQLite's exclusive locking mode, which would
+	 * keep the checkpointer's connection out too.  SQLite's locks are
+	 * fcntl locks, which a flock does not touch; this descriptor stays
+	 * open until SQLite has closed the file.
+	 */
+	if ((d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) ==
+	    -1) {
+		snprintf(err, errlen, "cannot open store '%s' for writing: %s",
+		    path, strerror(errno));
+		free(d);
+		return NULL;
+	}
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		rc = errno == EWOULDBLOCK ? SQLITE_BUSY : SQLITE_CANTOPEN;
+		goto bad;
+	}
 	rc = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, walbuf_vfs());
 	if (rc != SQLITE_OK)
 		goto bad;
 	sqlite3_extended_result_codes(d->h, 0);
-	/*
-	 * Exclusive locking: the first write takes the lock and keeps it
-	 * until close, so a second server fails here and not later.
-	 */
 	snprintf(q, sizeof(q), "PRAGMA synchronous=%s",
 	    cfg->sync_full ? "FULL" : "NORMAL");
-	if ((rc = sqlite3_exec(d->h, "PRAGMA locking_mode=EXCLUSIVE",
-	    NULL, NULL, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_exec(d->h, "PRAGMA cache_size=-65536", NULL, NULL,
+	if ((rc = sqlite3_exec(d->h, "PRAGMA cache_size=-65536", NULL, NULL,
 	    NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(d->h, "PRAGMA journal_mode=WAL", NULL, NULL,
 	    NULL)) != SQLITE_OK ||
@@ -396,6 +416,10 @@ sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
 		if (rc != SQLITE_OK)
 			goto bad;
 	}
+	if ((d->ck = ckpt_start(path, walbuf_vfs(), d->h, q, sizeof(q))) ==
+	    NULL)
+		log_warn("store '%s': checkpoints stay in the loop: %s", path,
+		    q);
 	return d;
 
 bad:
@@ -412,9 +436,12 @@ sq_close(struct rows *d)
 
 	if (d == NULL)
 		return;
+	ckpt_stop(d->ck);
 	for (i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(d->st[i]);
 	sqlite3_close(d->h);
+	if (d->lockfd != -1)
+		close(d->lockfd);
 	free(d);
 }
 
