@@ -53,23 +53,34 @@ struct qent {
 };
 
 /*
- * A box in the open batch: its counters at the batch's start (for a
- * rollback), and the rows its counters no longer count but the row
- * store still holds.  With SQLite, a message over --history-limit is
- * dropped from the counters at once and from the file at the commit,
- * in one statement per user however many the pass dropped: deleting
- * one row per message cost more than everything else on the path.
+ * With SQLite, a message over --history-limit leaves the user's
+ * counters at once (first, n: its seqs have no gaps, so first..upto is
+ * what goes) and the file later, in one DELETE per user for at least
+ * DROP_CHUNK of them: a DELETE per message, then per pass, cost about as
+ * much as the inserts (statements, and pages written).  box->pfirst
+ * says which rows the file still holds below first.  Until deleted they
+ * count in the bytes (the users row's and --history-bytes', as in the
+ * file) and are never read; eviction and age retention delete them
+ * first (they are the oldest rows, and the first victims found).  After
+ * a crash the users row says first and the file may hold older rows: a
+ * loaded box does not know (pfirst 0) and deletes them at its first
+ * commit.
  */
+#define DROP_CHUNK	32
+
+/* A box in the open batch: its counters at the batch's start. */
 struct bent {
 	struct box	*b;
 	struct rows_meta snap;
-	uint64_t	 trim;		/* rows up to this seq to delete, 0: none */
+	uint64_t	 pfirst;
 };
 
 /*
  * An append waiting for the commit.  A persistent store writes its row
  * only then (b, from): the write transaction lasts from the commit's
- * BEGIN to its COMMIT, never across a pass or the wait between two.
+ * BEGIN to its COMMIT, never across a pass, so that between passes the
+ * checkpointer can catch up and SQLite can start its log over (it does
+ * so only at a transaction that begins with nothing left to copy).
  */
 struct pend {
 	void		*tag;
@@ -93,6 +104,7 @@ struct inbox {
 	uint64_t		  seed;		/* memory: this run's */
 	int			  failing;	/* the last commit failed */
 	int			  batch_failed;	/* the open batch was undone */
+	int			  closing;	/* the last commit: delete all */
 	uint64_t		  next_expire;
 	uint64_t		  refused_full, commits, commit_us;
 	struct hist		  latency;	/* commits with work */
@@ -203,6 +215,8 @@ box_get(struct inbox *ib, struct user *u)
 		return NULL;
 	}
 	b->committed = b->m.last;
+	/* Rows below first may be in the file (DROP_CHUNK): not known. */
+	b->pfirst = b->m.last == 0 ? 1 : 0;
 	/* In memory a new box is a new numbering (see the top). */
 	if (!ib->ro->persistent)
 		b->gen = ++ib->gen;
@@ -293,27 +307,31 @@ batch_join(struct inbox *ib, struct box *b)
 	e = &ib->bat[ib->nbat++];
 	e->b = b;
 	e->snap = b->m;
-	e->trim = 0;
+	e->pfirst = b->pfirst;
 	b->bidx = (uint32_t)ib->nbat;
 	return 0;
 }
 
 /*
- * Delete from the rows what b's counters dropped without deleting
- * (b is in the batch); what it frees is known only now.  0 or -1.
+ * Delete the rows b's counters dropped (see DROP_CHUNK): all of them
+ * with force, else once there are DROP_CHUNK.  What they free is known
+ * only now.  b must be in the batch, a transaction open.  0 or -1.
  */
 static int
-trim_rows(struct inbox *ib, struct bent *e)
+drop_rows(struct inbox *ib, struct box *b, int force)
 {
-	struct box	*b = e->b;
-	uint64_t	 n = 0, cost = 0, first = 0;
+	uint64_t	 upto, n = 0, cost = 0, first = 0;
 
-	if (e->trim == 0)
+	if (!ib->ro->persistent)
 		return 0;
-	if (ib->ro->trim(ib->rows, b, e->trim, UINT64_MAX, &n, &cost,
+	upto = b->m.n > 0 ? b->m.first - 1 : b->m.last;
+	if (b->pfirst != 0 && (upto < b->pfirst ||
+	    (!force && upto - b->pfirst + 1 < DROP_CHUNK)))
+		return 0;
+	if (ib->ro->trim(ib->rows, b, upto, UINT64_MAX, &n, &cost,
 	    &first) == -1)
 		return -1;
-	e->trim = 0;
+	b->pfirst = upto + 1;
 	b->m.bytes -= cost < b->m.bytes ? cost : b->m.bytes;
 	ib->bytes -= cost < ib->bytes ? cost : ib->bytes;
 	return 0;
@@ -339,7 +357,7 @@ batch_fail(struct inbox *ib)
 		qent_undo(ib, b, ib->bat[i].snap.last);
 		ib->bat[i].snap.cursor = b->m.cursor;
 		b->m = ib->bat[i].snap;
-		ib->bat[i].trim = 0;
+		b->pfirst = ib->bat[i].pfirst;
 	}
 	ib->n = ib->snap_n;
 	ib->bytes = ib->snap_bytes;
@@ -349,42 +367,36 @@ batch_fail(struct inbox *ib)
 /*
  * Drop b's delivered messages with seq <= upto and ts < before.  With
  * defer (and no age bound), a persistent store drops them from the
- * counters now and from the rows at the commit (struct bent): its seqs
- * have no gaps, so first..upto is what goes.
+ * counters now and from the rows later (DROP_CHUNK).
  */
 static int
 trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
     int defer)
 {
-	struct bent	*e;
 	uint64_t	 n = 0, cost = 0, first = 0;
 
 	if (upto > b->m.cursor)
 		upto = b->m.cursor;	/* never an undelivered one */
+	defer = defer && before == UINT64_MAX;
+	if (ib->ro->persistent && ((b->m.n > 0 && b->m.first <= upto) ||
+	    !defer)) {
+		if (batch_join(ib, b) == -1 || (!defer &&
+		    (ib->ro->begin(ib->rows) == -1 ||
+		    drop_rows(ib, b, 1) == -1))) {
+			batch_fail(ib);
+			return -1;
+		}
+	}
 	if (b->m.n == 0 || b->m.first > upto)
 		return 0;
-	if (ib->ro->persistent && batch_join(ib, b) == -1) {
-		batch_fail(ib);
-		return -1;
-	}
-	e = b->bidx != 0 ? &ib->bat[b->bidx - 1] : NULL;
-	if (ib->ro->persistent && defer && before == UINT64_MAX) {
+	if (ib->ro->persistent && defer) {
 		n = upto - b->m.first + 1;
 		if (n > b->m.n)
 			n = b->m.n;
 		b->m.n -= n;
 		b->m.first = b->m.n > 0 ? upto + 1 : 0;
 		ib->n -= n < ib->n ? n : ib->n;
-		e->trim = upto;
 		return 0;
-	}
-	if (ib->ro->persistent && ib->ro->begin(ib->rows) == -1) {
-		batch_fail(ib);
-		return -1;
-	}
-	if (e != NULL && trim_rows(ib, e) == -1) {
-		batch_fail(ib);
-		return -1;
 	}
 	if (ib->ro->trim(ib->rows, b, upto, before, &n, &cost, &first) == -1) {
 		batch_fail(ib);
@@ -395,6 +407,8 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
 	b->m.first = first;
 	ib->n -= n < ib->n ? n : ib->n;
 	ib->bytes -= cost < ib->bytes ? cost : ib->bytes;
+	if (ib->ro->persistent)
+		b->pfirst = b->m.n > 0 ? b->m.first : b->m.last + 1;
 	return 0;
 }
 
@@ -408,7 +422,7 @@ batch_save(struct inbox *ib)
 	size_t	i;
 
 	for (i = 0; i < ib->nbat; i++)
-		if (trim_rows(ib, &ib->bat[i]) == -1 ||
+		if (drop_rows(ib, ib->bat[i].b, ib->closing) == -1 ||
 		    ib->ro->save(ib->rows, ib->bat[i].b) == -1)
 			return -1;
 	return 0;
@@ -642,7 +656,7 @@ local_read(struct inbox *ib, struct user *u, uint64_t after, size_t max,
 		box_maybe_free(ib, b);
 		return INBOX_OK;
 	}
-	/* Rows dropped but not yet deleted (struct bent) are not read. */
+	/* Rows dropped but not yet deleted (DROP_CHUNK) are not read. */
 	if (after + 1 < b->m.first)
 		after = b->m.first - 1;
 	r = ib->ro->read(ib->rows, b, after, b->committed, max, bytes, out);
@@ -769,6 +783,12 @@ local_close(struct inbox *ib)
 
 	if (ib == NULL)
 		return;
+	/* A clean stop leaves no dropped row in the file. */
+	ib->closing = 1;
+	for (b = ib->boxes; b != NULL && ib->ro->persistent; b = b->bnext)
+		if ((b->pfirst == 0 || (b->m.n > 0 ? b->m.first :
+		    b->m.last + 1) > b->pfirst) && batch_join(ib, b) == -1)
+			break;
 	if (ib->nbat > 0 || ib->npend > 0)
 		local_commit(ib);
 	if (ib->nbat > 0)

@@ -34,6 +34,7 @@ struct box {
 	struct box	*bnext, *bprev;	/* all boxes of the store */
 	struct rows_meta m;
 	uint64_t	 committed;	/* newest seq readable */
+	uint64_t	 pfirst;	/* SQLite: oldest row in the file, 0: ? */
 	uint64_t	 gen;		/* memory: this numbering's number */
 	struct qent	*qhead, *qtail;	/* queued: undelivered when appended */
 	uint64_t	 qbytes;	/* their cost */
