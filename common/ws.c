@@ -82,6 +82,8 @@
 #define WS_DEFLATE_MEMLEVEL 4
 /* A compressed message bigger than this can't hold a valid one. */
 #define WS_ZLIMIT(max)	((uint64_t)(max) + (max) / 8 + 1024)
+/* An output buffer that grew past this is given back once flushed. */
+#define WS_OBUF_KEEP	(64 * 1024)
 /* A scratch buffer for compressing that grew past this is given back. */
 #define WS_ZBUF_KEEP	(256 * 1024)
 
@@ -625,6 +627,8 @@ ws_obuf_reserve(struct ws_conn *c, size_t need)
 	return 0;
 }
 
+static void	ws_obuf_free(struct ws_conn *);
+
 static ssize_t
 ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
     int flags, void *user)
@@ -795,9 +799,20 @@ ws_conn_at_rest(const struct ws_conn *c)
 	return c->rx == NULL;
 }
 
+static void
+ws_obuf_free(struct ws_conn *c)
+{
+	free(c->obuf);
+	c->obuf = NULL;
+	c->ooff = c->olen = c->ocap = 0;
+}
+
 void
 ws_conn_trim(struct ws_conn *c)
 {
+	/* An idle connection holds no output buffer. */
+	if (c->ooff == c->olen && c->obuf != NULL)
+		ws_obuf_free(c);
 	if (c->rx == NULL || c->rx->fed != c->rx->framed || c->rx->fragmented ||
 	    c->rx->stash_len != 0 || c->rx->zin != NULL ||
 	    wslay_event_want_write(c->rx->ctx) ||
@@ -927,10 +942,15 @@ ws_conn_flush(struct ws_conn *c)
 		c->written += (uint64_t)n;
 	}
 	if (c->ooff == c->olen) {
-		/* An idle connection holds no output buffer. */
-		free(c->obuf);
-		c->obuf = NULL;
-		c->ooff = c->olen = c->ocap = 0;
+		/*
+		 * Kept for the next pass while the connection is busy
+		 * (ws_conn_trim() gives it back once it is quiet): freed
+		 * and made again at every flush, a 4 KB buffer at the top
+		 * of the heap cost a brk() each way and its page faults.
+		 */
+		c->ooff = c->olen = 0;
+		if (c->ocap > WS_OBUF_KEEP)
+			ws_obuf_free(c);
 	}
 	return 0;
 }
