@@ -39,6 +39,7 @@
 
 #include "inbox.h"
 #include "inbox-local.h"
+#include "inboxcost.h"
 #include "log.h"
 #include "msg.h"
 #include "tap.h"
@@ -48,8 +49,6 @@
 #define NOLIM		((size_t)1 << 40)
 #define ALL		SIZE_MAX
 #define DAY		86400000ULL
-/* inbox-local.c's estimate of what a message costs beyond its own. */
-#define APPEND_SLACK	64
 #define MLEN		48	/* bytes of a test message before its seq */
 
 /* A message the test appended, by tag. */
@@ -455,22 +454,6 @@ rdall(struct inbox *ib, const char *user)
 
 /* ---- what things cost ---- */
 
-/* msg_cost() of a message of len bytes as put() makes it. */
-static uint64_t
-mcost(int sql, size_t len)
-{
-	struct msg	*m;
-	uint64_t	 c;
-
-	/* The memory store keeps its links in front of each message. */
-	if ((m = msg_alloc(sql ? 0 : inbox_mem_hdr(), len + MSG_SEQ_ROOM)) ==
-	    NULL)
-		abort();
-	c = msg_cost(m);
-	msg_unref(m);
-	return c;
-}
-
 /*
  * What a message of len bytes is charged once kept, numbered seq: in
  * memory what it takes, in a file the bytes of its text.
@@ -486,18 +469,12 @@ cost(int sql, size_t len, uint64_t seq)
 	return mcost(0, len);
 }
 
-/* What an append of len bytes must find room for (both stores). */
-static uint64_t
-need(int sql, size_t len)
-{
-	return mcost(sql, len) + APPEND_SLACK;
-}
 
 /* What the memory store charges for user's inbox itself. */
 static uint64_t
 boxcost(int sql, const char *user)
 {
-	return sql ? 0 : rows_mem_ops.box_cost + users_cost(user);
+	return sql ? 0 : box_cost(user);
 }
 
 /* ---- the tests ---- */
