@@ -28,7 +28,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -43,6 +42,7 @@
 #include "log.h"
 #include "msg.h"
 #include "tap.h"
+#include "testdir.h"
 #include "users.h"
 #include "util.h"
 
@@ -67,12 +67,6 @@ static char		 answered[1 << 16];
 static size_t		 unexpected;	/* events a local inbox never sends */
 /* What a queued entry costs the memory store (measured first). */
 static uint64_t		 qcost;
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	return remove(path);
-}
 
 static const char *
 path_of(const char *name)
@@ -1891,17 +1885,10 @@ test_write_fail(void)
 int
 main(void)
 {
-	const char	*tmp = getenv("TEST_TMP");
 	int		 sql;
 
-	if (tmp == NULL || *tmp == '\0')
-		tmp = getenv("TMPDIR");
-	snprintf(top, sizeof(top), "%s/inbox-test.XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(top) == NULL) {
-		perror(top);
+	if (testdir_make(top, sizeof(top), "inbox-test") == -1)
 		return 1;
-	}
 	/* TEST_VERBOSE=1: the inbox's own warnings too. */
 	log_init("test_inbox", getenv("TEST_VERBOSE") != NULL ? LOG_DEBUG :
 	    LOG_ERROR, stderr);
@@ -1934,6 +1921,6 @@ main(void)
 	CHECK_INT(users_count(us), 0);
 	users_free(us);
 	free(recs);
-	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove(top);
 	return test_done();
 }

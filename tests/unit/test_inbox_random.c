@@ -32,7 +32,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +46,7 @@
 #include "log.h"
 #include "msg.h"
 #include "tap.h"
+#include "testdir.h"
 #include "users.h"
 #include "util.h"
 
@@ -167,12 +167,6 @@ struct run {
 static char		top[1024];
 static struct stats	stats[2];
 static uint64_t		qcost;		/* a queued entry, memory */
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	return remove(path);
-}
 
 static uint64_t
 rnd(uint64_t *s)
@@ -1524,7 +1518,6 @@ measure_qcost(struct users *us)
 int
 main(int argc, char *argv[])
 {
-	const char	*tmp = getenv("TEST_TMP");
 	struct users	*us;
 	struct stats	*s;
 	struct timespec	 t0, t1;
@@ -1535,14 +1528,8 @@ main(int argc, char *argv[])
 		from = (unsigned)strtoul(argv[1], NULL, 10);
 		to = from + 1;
 	}
-	if (tmp == NULL || *tmp == '\0')
-		tmp = getenv("TMPDIR");
-	snprintf(top, sizeof(top), "%s/inbox-random.XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(top) == NULL) {
-		perror(top);
+	if (testdir_make(top, sizeof(top), "inbox-random") == -1)
 		return 1;
-	}
 	log_init("test_inbox_random", LOG_ERROR, stderr);
 	if ((us = users_new()) == NULL || measure_qcost(us) == -1) {
 		fprintf(stderr, "cannot measure a queued entry\n");
@@ -1565,6 +1552,6 @@ main(int argc, char *argv[])
 		    s->crashes);
 	}
 	users_free(us);
-	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove(top);
 	return test_done();
 }
