@@ -51,7 +51,8 @@
 #include "util.h"
 
 #define NSEED		20
-#define NOPS		2500
+#define NOPS		2500	/* per seed in memory, */
+#define NOPS_SQL	1500	/* in a file (slower, and it crashes) */
 #define NUSER		6
 #define NSEND		3	/* named senders; NSEND itself: none */
 #define NREAD		256	/* more than any inbox keeps */
@@ -1438,16 +1439,16 @@ run_seed(unsigned seed, int sql, struct users *us)
 	struct run	 r;
 	struct op	*ops;
 	uint64_t	 rs = 0x5eed0000ULL + seed * 7919ULL + (uint64_t)sql;
-	int		 i, failed_at = -1;
+	int		 i, failed_at = -1, nops = sql ? NOPS_SQL : NOPS;
 
-	if ((ops = calloc(NOPS, sizeof(*ops))) == NULL)
+	if ((ops = calloc((size_t)nops, sizeof(*ops))) == NULL)
 		model_bug("out of memory");
 	run_init(&r, seed, sql, us);
 	if (run_start(&r) == -1) {
 		free(ops);
 		return;
 	}
-	for (i = 0; i < NOPS && r.ib != NULL; i++) {
+	for (i = 0; i < nops && r.ib != NULL; i++) {
 		gen_op(&r, &rs, &ops[i]);
 		r.opno = i;
 		exec_op(&r, &ops[i]);
@@ -1457,7 +1458,7 @@ run_seed(unsigned seed, int sql, struct users *us)
 		}
 	}
 	if (failed_at == -1) {
-		r.opno = NOPS;
+		r.opno = nops;
 		run_end(&r);
 	}
 	run_free(&r);
