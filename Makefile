@@ -110,7 +110,8 @@ $(BUILD)/ws-echo-client: $(OBJ)/tools/ws-echo-client.o $(COMMON_OBJ)
 $(BUILD)/chat-bench: $(BENCH_SRC:%.c=$(OBJ)/%.o) $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) tests/unit/tap.h
+$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) \
+    $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -Itests/unit -Iserver -Iclient $(FINAL_LDFLAGS) \
 	    -o $@ $< $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) \

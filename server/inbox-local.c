@@ -254,17 +254,21 @@ box_epoch(const struct inbox *ib, const struct box *b, char *out)
 /*
  * b joins the open batch, to be written at its commit (even a batch
  * being rolled back: a cursor moved meanwhile is written at the next
- * one).  0, or -1 (no memory, or the transaction did not start).
+ * one).  The transaction is begun on every call, not only when b
+ * joins: after a failed commit the boxes stay in the batch while the
+ * transaction is gone, and a row written outside one would be durable
+ * at once, out of reach of the next rollback.  0, or -1 (no memory,
+ * or the transaction did not start).
  */
 static int
 batch_join(struct inbox *ib, struct box *b)
 {
-	if (b->in_batch)
-		return 0;
 	if (ib->ro->begin(ib->rows) == -1) {
 		log_warn("store: %s", ib->ro->error(ib->rows));
 		return -1;
 	}
+	if (b->in_batch)
+		return 0;
 	if (vec_grow(&ib->bat, &ib->capbat, ib->nbat + 1, sizeof(*ib->bat)) ==
 	    -1)
 		return -1;

@@ -13,7 +13,8 @@
  * resumed, its output was full, another node appended first) reads what
  * it misses from the inbox as its output drains, so replay and live
  * delivery are one path, and a gap between its seq and a message's prev
- * is told to it as an "expired" event before the message.
+ * is told to it as an "expired" event before the message (at once when
+ * retention left nothing after its seq).
  *
  * Nothing here is freed under a caller: connections leave only from the
  * loop (router_detach()), users only after the pass (users_reap()), and
@@ -198,6 +199,29 @@ conn_send(struct router *r, struct rconn *rc, struct msg *m)
 	return 0;
 }
 
+/*
+ * A read found nothing after rc's seq up to the newest, last:
+ * retention took all of it while rc was behind.  Say so, as
+ * conn_send() does before a message after a gap ("before" is last + 1:
+ * everything up to last is gone), and move rc on.
+ */
+static void
+conn_skip(struct router *r, struct rconn *rc, uint64_t last)
+{
+	char	*p;
+	size_t	 len;
+
+	if (rc->seq >= last)
+		return;
+	if ((p = codec_expired(rc->seq, last + 1, &len)) == NULL ||
+	    r->ops->send_text(rc->conn, p, len) != 0) {
+		free(p);
+		return;		/* cut off: it leaves after the pass */
+	}
+	free(p);
+	rc->seq = last;
+}
+
 /* Send what a read brought; 1 if rc took all of it. */
 static int
 conn_send_all(struct router *r, struct rconn *rc, struct msg **v, size_t n)
@@ -256,7 +280,7 @@ conn_catch_up(struct router *r, struct rconn *rc)
 			return;
 		}
 		if (n == 0) {
-			rc->seq = ru->last;	/* dropped meanwhile */
+			conn_skip(r, rc, ru->last);	/* dropped meanwhile */
 			return;
 		}
 		all = conn_send_all(r, rc, v, n);
@@ -287,8 +311,8 @@ ev_read(void *arg, void *tag, enum inbox_status st, struct msg **v,
 		return;
 	}
 	if (n == 0) {
-		if ((ru = rc->user->route) != NULL && rc->seq < ru->last)
-			rc->seq = ru->last;
+		if ((ru = rc->user->route) != NULL)
+			conn_skip(r, rc, ru->last);
 		return;
 	}
 	if ((ru = rc->user->route) != NULL && v[n - 1]->seq > ru->last)
