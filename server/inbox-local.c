@@ -393,11 +393,14 @@ local_append(struct inbox *ib, struct user *to, struct user *from,
 {
 	const struct inbox_config *cfg = &ib->cfg;
 	struct box	*b;
-	uint64_t	 seq, cost = 0, need = msg_cost(m) + APPEND_SLACK;
+	uint64_t	 seq, cost = 0, need;
 	enum inbox_status r = INBOX_OK;
 
 	if (ib->batch_failed)
 		return INBOX_UNAVAILABLE;
+	/* What it will cost, as the row store counts (SQLite: its text). */
+	need = ib->ro->persistent ? m->len + MSG_SEQ_ROOM :
+	    msg_cost(m) + APPEND_SLACK;
 	if (vec_grow(&ib->pend, &ib->cappend, ib->npend + 1,
 	    sizeof(*ib->pend)) == -1)
 		return INBOX_NOMEM;

@@ -36,11 +36,15 @@ mcost(int sql, size_t len)
 	return c;
 }
 
-/* What an append of len bytes must find room for. */
+/*
+ * What an append of len bytes must find room for: SQLite counts the
+ * text (what the file holds), memory the message with its header and
+ * some slack for its quota entry.
+ */
 static inline uint64_t
 need(int sql, size_t len)
 {
-	return mcost(sql, len) + APPEND_SLACK;
+	return sql ? len + MSG_SEQ_ROOM : mcost(sql, len) + APPEND_SLACK;
 }
 
 /* What the memory store charges for the inbox of user id itself. */
