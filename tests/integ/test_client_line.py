@@ -16,8 +16,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["TOP"], "tests/integ"))
-from chatlib import (CLIENT, Server, check, connect, done, no_message,
-                     recv_json, recv_until, run)
+from chatlib import (CLIENT, Server, check, connect, done, recv_json, run,
+                     settle)
 
 
 def client(*args, stdin=b"", timeout=20):
@@ -86,7 +86,8 @@ async def test_send(srv):
           "send: messages arrive in order (%r)" % texts)
     check(all(m.get("from_user") == "8888" for m in got),
           "send: from_user is 8888")
-    check(await no_message(peer), "send: the empty line sent nothing")
+    extra = await settle(peer)
+    check(extra == [], "send: the empty line sent nothing (%r)" % extra)
     await peer.close()
 
 
