@@ -127,6 +127,23 @@ class Server:
             self.proc.wait()
         self.logf.close()
 
+    def nfds(self):
+        """How many descriptors the server has open."""
+        try:
+            return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+        except OSError:
+            return 0
+
+    def wait_nfds(self, n, timeout=5):
+        """Wait until the server has n descriptors open or fewer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.nfds() <= n:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
