@@ -16,9 +16,14 @@ OBJ =		$(BUILD)/obj
 # Debian 12's libwslay-dev ships no .pc file: fall back to -lwslay.
 WSLAY_CFLAGS :=	$(shell $(PKG_CONFIG) --cflags libwslay 2>/dev/null)
 WSLAY_LIBS :=	$(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
-DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3)
-COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson)
+DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(UTF8PROC_CFLAGS) \
+		$(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3 zlib)
+COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson zlib)
 CURSES_LIBS :=	$(shell $(PKG_CONFIG) --libs ncursesw)
+# Grapheme clusters and their widths (the client's text, client/text.c).
+UTF8PROC_CFLAGS := $(shell $(PKG_CONFIG) --cflags libutf8proc 2>/dev/null)
+UTF8PROC_LIBS := $(shell $(PKG_CONFIG) --libs libutf8proc 2>/dev/null || \
+		echo -lutf8proc)
 # The server's store (SQLite) and cluster link (NATS, libnats-dev);
 # only the server's objects use them.
 SERVER_LIBS :=	$(shell $(PKG_CONFIG) --libs sqlite3) \
@@ -52,8 +57,11 @@ TOOL_SRC :=	$(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC :=	$(sort $(wildcard tests/fuzz/fuzz_*.c))
 BENCH_SRC :=	$(sort $(wildcard bench/*.c))
 
+# The browser client, compiled into the server (server/web.c).
+WEB_SRC :=	$(sort $(wildcard web/*.html web/*.js web/*.css web/*.svg))
+
 COMMON_OBJ :=	$(COMMON_SRC:%.c=$(OBJ)/%.o)
-SERVER_OBJ :=	$(SERVER_SRC:%.c=$(OBJ)/%.o)
+SERVER_OBJ :=	$(SERVER_SRC:%.c=$(OBJ)/%.o) $(OBJ)/web-files.o
 CLIENT_OBJ :=	$(CLIENT_SRC:%.c=$(OBJ)/%.o)
 # Everything but main.o, so tests link the programs' own code.
 SERVER_LIB :=	$(filter-out $(OBJ)/server/main.o,$(SERVER_OBJ))
@@ -90,7 +98,8 @@ $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(COMMON_LIBS) -lm
 
 $(BUILD)/chat-client: $(CLIENT_OBJ) $(COMMON_OBJ)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(CURSES_LIBS) $(COMMON_LIBS) -lm
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(CURSES_LIBS) $(UTF8PROC_LIBS) \
+	    $(COMMON_LIBS) -lm
 
 $(BUILD)/ws-echo-client: $(OBJ)/tools/ws-echo-client.o $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
@@ -102,7 +111,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) tests
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -Itests/unit -Iserver -Iclient $(FINAL_LDFLAGS) \
 	    -o $@ $< $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) \
-	    $(CURSES_LIBS) $(SERVER_LIBS) $(COMMON_LIBS) -lm
+	    $(CURSES_LIBS) $(UTF8PROC_LIBS) $(SERVER_LIBS) $(COMMON_LIBS) -lm
 
 $(BUILD)/tests/%: tests/tools/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)
@@ -129,6 +138,13 @@ fuzz-bins: $(FUZZ_BIN)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJ)/web-files.c: $(WEB_SRC) scripts/embed
+	@mkdir -p $(@D)
+	sh scripts/embed $(WEB_SRC) > $@
+
+$(OBJ)/web-files.o: $(OBJ)/web-files.c server/web.h
+	$(CC) $(FINAL_CFLAGS) -Iserver -c -o $@ $<
 
 test-bins: $(PROGS) $(EXTRAS) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
 

@@ -216,7 +216,7 @@ conn_dial(struct conn *c)
 	c->state = CONN_DIALING;
 	B.dialing++;
 	if ((c->dial = dial_start(&B.o->targets[node_of(c->idx)].u, NULL,
-	    target, NULL, why)) == NULL) {
+	    target, NULL, B.o->compress ? DIAL_COMPRESS : 0, why)) == NULL) {
 		dial_failed(c, why);
 		return;
 	}

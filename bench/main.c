@@ -43,9 +43,9 @@ usage(int status)
 "                  [-d duration] [common options]\n"
 "       chat-bench idle -u url [-c conns] [--hold duration]\n"
 "                  [--settle duration] [common options]\n"
-"common: [--conc n] [--connect-timeout duration] [--drain duration]\n"
-"        [--full-parse] [--pid server-pid[,pid...]] [--prefix user-prefix]\n"
-"        [--warmup duration]\n"
+"common: [--compress] [--conc n] [--connect-timeout duration]\n"
+"        [--drain duration] [--full-parse] [--pid server-pid[,pid...]]\n"
+"        [--prefix user-prefix] [--warmup duration]\n"
 "\n"
 "  -c, --conns N          connections (echo 100, idle 10000)\n"
 "  -d, --duration DUR     measured time (default 5s)\n"
@@ -62,6 +62,7 @@ usage(int status)
 "                         users of a pair on one node; echo and idle\n"
 "                         connections round-robin\n"
 "  -w, --window N         messages in flight per sender (default 8)\n"
+"      --compress         offer permessage-deflate on every connection\n"
 "      --conc N           handshakes in flight (default 64)\n"
 "      --connect-timeout DUR  for all connections together (default 60s)\n"
 "      --cross            chat, two or more -u: the users of pair k on\n"
@@ -218,8 +219,8 @@ report(const struct bench_opts *o, const struct bench_result *r)
 			putchar(',');
 		json_quote(o->targets[i].url);
 	}
-	printf("],\"nodes\":%d,\"cross\":%s,", o->ntargets,
-	    o->cross ? "true" : "false");
+	printf("],\"nodes\":%d,\"cross\":%s,\"compress\":%s,", o->ntargets,
+	    o->cross ? "true" : "false", o->compress ? "true" : "false");
 	printf("\"conns\":%d,\"pairs\":%d,\"window\":%d,\"size\":%d,"
 	    "\"rate_target\":%lld,", o->conns, o->pairs, o->window, o->size,
 	    o->rate);
@@ -295,11 +296,12 @@ int
 main(int argc, char **argv)
 {
 	enum {
-		OPT_CONC = 256, OPT_CROSS, OPT_CTIMEOUT, OPT_DRAIN, OPT_FULL,
+		OPT_COMPRESS = 256, OPT_CONC, OPT_CROSS, OPT_CTIMEOUT, OPT_DRAIN, OPT_FULL,
 		OPT_HOLD, OPT_PID,
 		OPT_PREFIX, OPT_SETTLE, OPT_WARMUP
 	};
 	static const struct option longopts[] = {
+		{ "compress",		no_argument,	   NULL, OPT_COMPRESS },
 		{ "conc",		required_argument, NULL, OPT_CONC },
 		{ "conns",		required_argument, NULL, 'c' },
 		{ "connect-timeout",	required_argument, NULL, OPT_CTIMEOUT },
@@ -397,6 +399,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_CONC:
 			o.conc = (int)number("--conc", optarg, 1, 10000);
+			break;
+		case OPT_COMPRESS:
+			o.compress = 1;
 			break;
 		case OPT_CROSS:
 			o.cross = 1;

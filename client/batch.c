@@ -10,7 +10,9 @@
  * a script run twice prints each message once.  At end of input it
  * waits, at most --wait seconds, for every ack, then closes.  Input is
  * read only while connected once and while the outbox has room, so a
- * fast producer is slowed down, not refused.
+ * fast producer is slowed down, not refused.  --listen reads no input;
+ * --count N ends the session after the Nth message printed, --timeout
+ * after a time, whatever is left.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -34,7 +36,8 @@ batch_start(struct client *c)
 {
 	/* Scripts read our output as it comes. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if ((c->lbuf = malloc(MODEL_MAX_INPUT + 1)) == NULL)
+	c->started_at = util_mono_ms();
+	if ((c->lbuf = malloc(CLIENT_MAX_LINE + 1)) == NULL)
 		client_exit(c, CLIENT_EXIT_FAIL, "out of memory");
 	if (c->o.target[0] != '\0')
 		log_info("sending to '%s'", c->o.target);
@@ -49,7 +52,7 @@ batch_start(struct client *c)
 int
 batch_wants_input(const struct client *c)
 {
-	return !c->eof && conn_ever_open(c->conn) &&
+	return !c->eof && !c->o.listen && conn_ever_open(c->conn) &&
 	    conn_outbox(c->conn) < CONN_MAX_OUTBOX - 1;
 }
 
@@ -96,6 +99,35 @@ batch_put_text(const char *p, size_t len)
 	}
 }
 
+/* Send text to target, saying what went wrong on line lineno. */
+static void
+batch_send(struct client *c, const char *target, const char *text,
+    size_t len)
+{
+	switch (conn_send(c->conn, target, text, len, c->lineno, NULL)) {
+	case 0:
+		break;
+	case CONN_SEND_TOO_BIG:
+		batch_fail(c, "line %lu: message too long: %zu bytes as sent, "
+		    "the server takes at most %d", c->lineno,
+		    conn_send_size(target, text, len), CONN_MAX_SEND);
+		break;
+	default:
+		batch_fail(c, "line %lu: outbox full", c->lineno);
+		break;
+	}
+}
+
+/* The end of the session: no more input, wait for what is left. */
+static void
+batch_end_input(struct client *c)
+{
+	if (c->eof)
+		return;
+	c->eof = 1;
+	c->eof_at = util_mono_ms();
+}
+
 static void
 batch_line(struct client *c, const char *line, size_t len)
 {
@@ -117,9 +149,19 @@ batch_line(struct client *c, const char *line, size_t len)
 			    c->lineno);
 			break;
 		}
-		if (conn_send(c->conn, c->o.target, cmd.text, cmd.textlen,
-		    c->lineno, NULL) == -1)
-			batch_fail(c, "line %lu: outbox full", c->lineno);
+		batch_send(c, c->o.target, cmd.text, cmd.textlen);
+		break;
+	case MODEL_CMD_MSG:
+		batch_send(c, cmd.arg, cmd.text, cmd.textlen);
+		break;
+	case MODEL_CMD_REPLY:
+		if (c->last_from[0] == '\0')
+			batch_fail(c, "line %lu: /r: nobody has written yet",
+			    c->lineno);
+		else if (cmd.textlen == 0)
+			batch_fail(c, "line %lu: usage: /r TEXT", c->lineno);
+		else
+			batch_send(c, c->last_from, cmd.text, cmd.textlen);
 		break;
 	case MODEL_CMD_TO:
 		snprintf(c->o.target, sizeof(c->o.target), "%s", cmd.arg);
@@ -137,8 +179,12 @@ batch_line(struct client *c, const char *line, size_t len)
 			printf("%s\n", model_help[i]);
 		break;
 	case MODEL_CMD_QUIT:
-		c->eof = 1;
-		c->eof_at = util_mono_ms();
+		batch_end_input(c);
+		break;
+	case MODEL_CMD_WINDOW:
+	case MODEL_CMD_CLOSE:
+		batch_fail(c, "line %lu: windows are for the full-screen "
+		    "interface", c->lineno);
 		break;
 	case MODEL_CMD_BAD:
 		batch_fail(c, "line %lu: %s", c->lineno, cmd.error);
@@ -165,10 +211,13 @@ batch_on_input(struct client *c)
 		if (c->llen > 0 && !c->discard)
 			batch_line(c, c->lbuf, c->llen);
 		c->llen = 0;
-		c->eof = 1;
-		c->eof_at = util_mono_ms();
 		log_info("end of input, %zu messages unacknowledged",
 		    conn_outbox(c->conn));
+		/* With --count, the count ends the session, not the input. */
+		if (c->o.count == 0)
+			batch_end_input(c);
+		else
+			c->o.listen = 1;
 		return;
 	}
 	for (i = 0; i < n && !c->eof; i++) {
@@ -181,9 +230,9 @@ batch_on_input(struct client *c)
 		}
 		if (c->discard)
 			continue;
-		if (c->llen == MODEL_MAX_INPUT) {
-			batch_fail(c, "line %lu is longer than %d bytes",
-			    c->lineno + 1, MODEL_MAX_INPUT);
+		if (c->llen == CLIENT_MAX_LINE) {
+			batch_fail(c, "line %lu is longer than %d bytes (the "
+			    "server's limit)", c->lineno + 1, CLIENT_MAX_LINE);
 			c->lineno++;
 			c->discard = 1;
 			c->llen = 0;
@@ -262,8 +311,14 @@ void
 batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
     size_t rawlen, const struct conn_sent *sent)
 {
-	uint64_t	tag = sent != NULL ? sent->tag : 0, dropped;
+	uint64_t	tag = sent != NULL ? sent->tag : 0;
 	size_t		i;
+	char		why[256];
+
+	/* Past --count, messages stay unshown: the next run gets them. */
+	if (ev->type == CODEC_EV_CHAT && c->o.count > 0 &&
+	    c->received >= c->o.count)
+		return;
 
 	if (c->o.json) {
 		/* One object per line: JSON needs no raw newlines. */
@@ -278,6 +333,9 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 			batch_print_chat(ev);
 		if (!ferror(stdout))
 			client_chat_shown(c, ev);
+		snprintf(c->last_from, sizeof(c->last_from), "%s", ev->from);
+		if (c->o.count > 0 && ++c->received == c->o.count)
+			batch_end_input(c);
 		break;
 	case CODEC_EV_ACK:
 		if (tag == 0)
@@ -306,12 +364,16 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		}
 		break;
 	case CODEC_EV_RESUMED:
-		dropped = client_resumed(c, ev);
-		if (dropped > 0)
-			fprintf(stderr, "chat-client: %llu older message%s "
-			    "dropped by the server's retention\n",
-			    (unsigned long long)dropped, dropped == 1 ?
-			    " was" : "s were");
+		if (client_resumed(c, ev, why, sizeof(why)))
+			fprintf(stderr, "chat-client: %s\n", why);
+		break;
+	case CODEC_EV_EXPIRED:
+		client_expired(c, ev, why, sizeof(why));
+		fprintf(stderr, "chat-client: %s\n", why);
+		break;
+	case CODEC_EV_SENT:
+		/* Only --json shows our messages sent from elsewhere. */
+		client_sent_elsewhere(c, ev);
 		break;
 	case CODEC_EV_PRESENCE:
 	case CODEC_EV_OTHER:
@@ -322,12 +384,39 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		    "output: %s", strerror(errno));
 }
 
+/* --timeout: the deadline passed; say what was still awaited. */
+static void
+batch_deadline(struct client *c)
+{
+	size_t	left = conn_outbox(c->conn);
+
+	if (c->o.count > 0 && c->received < c->o.count)
+		client_exit(c, CLIENT_EXIT_FAIL, "timed out after %lld ms: "
+		    "%lu of %lu messages received", c->o.timeout_ms,
+		    c->received, c->o.count);
+	else if (left > 0)
+		client_exit(c, CLIENT_EXIT_FAIL, "timed out after %lld ms: "
+		    "%zu message%s not acknowledged", c->o.timeout_ms, left,
+		    left == 1 ? "" : "s");
+	else if (c->failed > 0)
+		client_exit(c, CLIENT_EXIT_FAIL, NULL);
+	else
+		client_exit(c, CLIENT_EXIT_OK, NULL);
+}
+
 void
 batch_tick(struct client *c, uint64_t now)
 {
 	size_t	left;
 
-	if (!c->eof || c->quit)
+	if (c->quit)
+		return;
+	if (c->o.timeout_ms > 0 &&
+	    now - c->started_at >= (uint64_t)c->o.timeout_ms) {
+		batch_deadline(c);
+		return;
+	}
+	if (!c->eof)
 		return;
 	left = conn_outbox(c->conn);
 	if (left == 0 && c->who_pending == 0) {
@@ -354,10 +443,15 @@ batch_tick(struct client *c, uint64_t now)
 int
 batch_timeout(const struct client *c, uint64_t now)
 {
-	uint64_t	end;
+	uint64_t	end = UINT64_MAX;
 
-	if (!c->eof)
+	if (c->eof)
+		end = c->eof_at + (uint64_t)c->o.wait_ms;
+	if (c->o.timeout_ms > 0 && c->started_at +
+	    (uint64_t)c->o.timeout_ms < end)
+		end = c->started_at + (uint64_t)c->o.timeout_ms;
+	if (end == UINT64_MAX)
 		return -1;
-	end = c->eof_at + (uint64_t)c->o.wait_ms;
-	return end <= now ? 0 : (int)(end - now);
+	return end <= now ? 0 : end - now > INT32_MAX ? INT32_MAX :
+	    (int)(end - now);
 }

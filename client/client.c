@@ -7,6 +7,9 @@
  * the use of the resume state: state.c keeps the files, this decides
  * what goes in them and says when they fail.
  */
+#include <sys/stat.h>
+
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +74,10 @@ client_warn(struct client *c, const char *fmt, ...)
 void
 client_state_open(struct client *c)
 {
-	char	dir[PATH_MAX], name[STATE_MAX_NAME + 1];
-	char	err[STATE_ERRLEN];
+	char		 dir[PATH_MAX], name[STATE_MAX_NAME + 1];
+	char		 err[STATE_ERRLEN];
+	const char	*xdg, *home;
+	struct stat	 sb;
 
 	state_init(&c->state);
 	c->state_warning[0] = '\0';
@@ -84,8 +89,20 @@ client_state_open(struct client *c)
 		    "state are not kept");
 		return;
 	}
-	if (state_dir(dir, sizeof(dir), getenv("XDG_STATE_HOME"),
-	    getenv("HOME")) == -1) {
+	xdg = getenv("XDG_STATE_HOME");
+	home = getenv("HOME");
+	/*
+	 * The directories under HOME are made when missing, but not HOME
+	 * itself: HOME=/nonexistent means "no home", as for system users.
+	 */
+	if ((xdg == NULL || xdg[0] != '/') && home != NULL && home[0] == '/' &&
+	    (stat(home, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+		snprintf(c->state_warning, sizeof(c->state_warning),
+		    "no home directory '%.*s': history and resume state are "
+		    "not kept", PATH_MAX, home);
+		return;
+	}
+	if (state_dir(dir, sizeof(dir), xdg, home) == -1) {
 		snprintf(c->state_warning, sizeof(c->state_warning),
 		    "no state directory (set HOME or XDG_STATE_HOME): history "
 		    "and resume state are not kept");
@@ -108,7 +125,14 @@ client_since(const struct client *c, uint64_t *since, char *epoch)
 {
 	if (c->o.no_resume)
 		return 0;
-	return state_since(&c->state, since, epoch);
+	/*
+	 * A seq means something only with its epoch: without one (a first
+	 * run, or an old state file) ask for the epoch instead.
+	 */
+	if (state_since(&c->state, since, epoch) && epoch[0] != '\0')
+		return 1;
+	epoch[0] = '\0';
+	return 2;
 }
 
 int
@@ -158,6 +182,24 @@ client_chat_shown(struct client *c, const struct codec_ev *ev)
 }
 
 void
+client_sent_elsewhere(struct client *c, const struct codec_ev *ev)
+{
+	struct state_entry	e;
+
+	if (c->o.no_resume)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.ts = ev->ts != 0 ? ev->ts : util_wall_ms();
+	e.way = STATE_OUT;
+	snprintf(e.from, sizeof(e.from), "%s", c->o.user);
+	snprintf(e.to, sizeof(e.to), "%s", ev->target);
+	snprintf(e.status, sizeof(e.status), "sent");
+	e.text = (char *)ev->message;	/* only read */
+	e.len = ev->message_len;
+	client_log(c, &e);
+}
+
+void
 client_sent_acked(struct client *c, const struct conn_sent *sent,
     const char *status)
 {
@@ -176,27 +218,56 @@ client_sent_acked(struct client *c, const struct conn_sent *sent,
 	client_log(c, &e);
 }
 
-uint64_t
-client_resumed(struct client *c, const struct codec_ev *ev)
+int
+client_resumed(struct client *c, const struct codec_ev *ev, char *why,
+    size_t len)
 {
-	uint64_t	was = 0, dropped;
-	int		had;
+	uint64_t	was = 0;
+	int		had, restart;
 
+	c->sparse = ev->sparse;
 	if (c->o.no_resume)
 		return 0;
 	had = state_since(&c->state, &was, NULL);
-	dropped = state_resumed(&c->state, ev->since, ev->first, ev->last,
-	    ev->epoch, ev->reset);
-	if (ev->sparse)
-		dropped = 0;	/* seqs skip (a cluster): no count to give */
-	log_info("resumed after %llu (first %llu, last %llu)",
+	/*
+	 * Asked without since (for the epoch): what comes is numbered
+	 * after the server's cursor in this epoch; a seq kept from an
+	 * unknown numbering means nothing, so it goes.
+	 */
+	restart = ev->reset || (had && ev->cursor);
+	(void)state_resumed(&c->state, ev->since, ev->first, ev->last,
+	    ev->epoch, restart);
+	log_info("resumed after %llu (first %llu, last %llu, epoch %s%s)",
 	    (unsigned long long)ev->since, (unsigned long long)ev->first,
-	    (unsigned long long)ev->last);
-	if (had && (ev->reset || ev->since < was))
-		log_info("the server's numbering restarted: cursor back from "
-		    "%llu to %llu", (unsigned long long)was,
-		    (unsigned long long)ev->since);
-	return dropped;
+	    (unsigned long long)ev->last, ev->epoch,
+	    ev->cursor ? ", the server's cursor" : "");
+	if (!ev->reset)
+		return 0;
+	log_info("the server's numbering restarted: cursor back from %llu "
+	    "to %llu", (unsigned long long)was,
+	    (unsigned long long)ev->since);
+	snprintf(why, len, "the server's history was started again (a new "
+	    "numbering): messages sent to you while you were away may be "
+	    "lost");
+	return 1;
+}
+
+void
+client_expired(const struct client *c, const struct codec_ev *ev, char *why,
+    size_t len)
+{
+	uint64_t	n = ev->before - ev->after - 1;
+
+	if (c->sparse || n == 0)
+		snprintf(why, len, "messages after #%llu were removed by the "
+		    "server's retention before they reached you",
+		    (unsigned long long)ev->after);
+	else
+		snprintf(why, len, "%llu message%s after #%llu %s removed by "
+		    "the server's retention before %s reached you",
+		    (unsigned long long)n, n == 1 ? "" : "s",
+		    (unsigned long long)ev->after, n == 1 ? "was" : "were",
+		    n == 1 ? "it" : "they");
 }
 
 void

@@ -24,11 +24,19 @@
 
 #define CLIENT_DEFAULT_URL	"ws://127.0.0.1:8000"
 #define CLIENT_DEFAULT_WAIT_MS	10000
+#define CLIENT_MAX_LINE		65536	/* bytes of a line in line mode */
+#define CLIENT_MAX_PASTE	(256 * 1024)	/* bytes of one paste */
 
 /* Exit statuses (man/chat-client.1, EXIT STATUS). */
 #define CLIENT_EXIT_OK		0
 #define CLIENT_EXIT_FAIL	1
 #define CLIENT_EXIT_USAGE	2
+
+enum client_color {
+	CLIENT_COLOR_AUTO = 0,	/* unless NO_COLOR is set */
+	CLIENT_COLOR_ALWAYS,
+	CLIENT_COLOR_NEVER
+};
 
 struct client_opts {
 	const char	*user;
@@ -43,9 +51,16 @@ struct client_opts {
 	int		 verbose;
 	const char	*logpath;
 	long long	 wait_ms;	/* line mode: acks after end of input */
+	int		 wait_set;	/* --wait was given */
 	const char	*token_file;	/* --token-file, read at each connect */
 	const char	*token_env;	/* CHAT_TOKEN, if no --token-file */
 	int		 no_resume;	/* --no-resume: no since, no state */
+	enum client_color color;	/* --color */
+	int		 bell;		/* ring for messages out of view */
+	int		 listen;	/* line mode: stdin is not read */
+	unsigned long	 count;		/* line mode: leave after N, 0 */
+	long long	 timeout_ms;	/* line mode: deadline, 0 none */
+	int		 no_compress;	/* --no-compress: no permessage-deflate */
 };
 
 struct client {
@@ -67,11 +82,22 @@ struct client {
 	size_t			 who_pending;
 	size_t			 failed;
 	int			 lost;		/* reported a loss */
+	uint64_t		 started_at;	/* for --timeout */
+	unsigned long		 received;	/* chat messages printed */
+	char			 last_from[CODEC_MAX_USER + 1];	/* for /r */
 
 	/* TUI. */
 	struct model		 model;
 	int			 quit_warned;
+	int			 sparse;	/* the server's seqs skip numbers */
 	char			 shown_error[DIAL_ERRLEN];
+	char			*line;		/* a line taken for sending */
+	int			 esc;		/* ESC came: Meta for the next */
+	int			 pasting;	/* inside a bracketed paste */
+	char			*paste;		/* its text, UTF-8 */
+	size_t			 pastelen;
+	int			 paste_over;	/* longer than CLIENT_MAX_PASTE */
+	int			 paste_cr;	/* the last character was CR */
 
 	/* Resume state and conversation log, unless --no-resume. */
 	struct state		 state;
@@ -118,16 +144,24 @@ int	client_chat_is_new(struct client *, const struct codec_ev *ev);
 /* Chat event ev was shown: move the cursor and log it. */
 void	client_chat_shown(struct client *, const struct codec_ev *ev);
 
+/* A copy of our own message from another device was shown: log it. */
+void	client_sent_elsewhere(struct client *, const struct codec_ev *ev);
+
 /* A message of ours was acknowledged with status: log it. */
 void	client_sent_acked(struct client *, const struct conn_sent *sent,
 	    const char *status);
 
 /*
- * The server's answer to our since: follow a restarted numbering.
- * Returns how many messages its retention dropped, for the front end
- * to say.
+ * The server's answer to our since (or to our question for its epoch):
+ * follow a restarted numbering.  Returns 1 with a sentence for the user
+ * in why[len] if history may be missing (the numbering restarted), else
+ * 0.
  */
-uint64_t client_resumed(struct client *, const struct codec_ev *ev);
+int	client_resumed(struct client *, const struct codec_ev *ev,
+	    char *why, size_t len);
+/* An "expired" event in words, for the user, into why[len]. */
+void	client_expired(const struct client *, const struct codec_ev *ev,
+	    char *why, size_t len);
 
 /*
  * Write the cursor when due (force: now, as at exit and at each
@@ -147,8 +181,11 @@ void	batch_on_event(struct client *, const struct codec_ev *,
 void	batch_tick(struct client *, uint64_t now);
 int	batch_timeout(const struct client *, uint64_t now);
 
-/* tui.c: the interactive session. */
-int	tui_start(struct client *);
+/*
+ * tui.c: the interactive session.  tui_start returns -1 with why[len]
+ * when the terminal cannot have it (main then falls back to line mode).
+ */
+int	tui_start(struct client *, char *why, size_t len);
 void	tui_stop(struct client *);
 void	tui_on_input(struct client *);
 void	tui_on_resize(struct client *);
@@ -163,10 +200,21 @@ void	tui_draw(struct client *);
 enum ui_key_type {
 	UI_NONE = 0,
 	UI_CHAR,	/* a character (including control characters) */
-	UI_KEY		/* a curses KEY_* code */
+	UI_KEY		/* a curses KEY_* code, or a UI_K_* one */
 };
 
-int	ui_init(void);
+/* Key codes of our own, above curses' KEY_MAX (0777). */
+#define UI_K_PASTE_START	0x1001	/* bracketed paste starts */
+#define UI_K_PASTE_END		0x1002
+#define UI_K_ALT_LEFT		0x1003
+#define UI_K_ALT_RIGHT		0x1004
+
+/*
+ * Start curses.  colour: use colours if the terminal has them; ring:
+ * ring the bell at all.  Returns 0, or -1 with why[whylen] saying why
+ * this terminal cannot have the full-screen interface.
+ */
+int	ui_init(int colour, int ring, char *why, size_t whylen);
 void	ui_end(void);
 void	ui_resize(void);
 void	ui_redraw_all(void);

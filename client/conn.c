@@ -71,13 +71,16 @@ struct conn {
 	uint16_t		 peer_code;
 	char			 peer_reason[124];
 
-	char			 watch[CODEC_MAX_USER + 1];	/* "" none */
+	char			 (*watch)[CODEC_MAX_USER + 1];
+	size_t			 nwatch;
+	int			 watch_set;	/* conn_watch() was called */
 
 	struct conn_item	*outbox;	/* ring of CONN_MAX_OUTBOX */
 	size_t			 ofirst, ocount;
 
 	char			 idprefix[8];
 	unsigned long long	 idnext;
+	int			 dial_flags;	/* enum dial_flags */
 };
 
 static void	conn_pump(struct conn *);
@@ -135,6 +138,7 @@ conn_new(const struct dial_url *url, struct tp_tls *tls, const char *url_text,
 	    url->path, user);
 	c->cb = *cb;
 	c->arg = arg;
+	c->dial_flags = DIAL_COMPRESS;
 
 	/*
 	 * Ids are "c" + 24 random bits + "-" + a counter, so that acks
@@ -162,6 +166,12 @@ conn_new(const struct dial_url *url, struct tp_tls *tls, const char *url_text,
 }
 
 void
+conn_set_compress(struct conn *c, int on)
+{
+	c->dial_flags = on ? DIAL_COMPRESS : 0;
+}
+
+void
 conn_free(struct conn *c)
 {
 	if (c == NULL)
@@ -171,6 +181,7 @@ conn_free(struct conn *c)
 	while (c->ocount > 0)
 		conn_item_remove(c, c->ocount - 1);
 	free(c->outbox);
+	free(c->watch);
 	free(c);
 }
 
@@ -226,13 +237,22 @@ conn_dial(struct conn *c)
 	    CHAT_VERSION);
 	/* Resume after the last message shown (man/chat-protocol.7). */
 	epoch[0] = '\0';
-	if (c->cb.since != NULL && c->cb.since(c->arg, &since, epoch))
+	switch (c->cb.since != NULL ? c->cb.since(c->arg, &since, epoch) : 0) {
+	case 1:
 		snprintf(target, sizeof(target), "%s%csince=%llu%s%s",
 		    c->target, strchr(c->target, '?') != NULL ? '&' : '?',
 		    (unsigned long long)since, epoch[0] != '\0' ?
 		    "&epoch=" : "", epoch);
-	else
+		break;
+	case 2:
+		/* No seq to resume after: ask for the epoch at once. */
+		snprintf(target, sizeof(target), "%s%cepoch=", c->target,
+		    strchr(c->target, '?') != NULL ? '&' : '?');
+		break;
+	default:
 		snprintf(target, sizeof(target), "%s", c->target);
+		break;
+	}
 	log_info("connecting to %s%s", c->url_text, target);
 	c->state = CONN_DIALING;
 	/* Asked at every attempt, so that a fresh token is picked up. */
@@ -248,7 +268,8 @@ conn_dial(struct conn *c)
 		    "Authorization: Bearer %s\r\n", tok);
 		log_debug("sending a bearer token of %zu bytes", strlen(tok));
 	}
-	c->dial = dial_start(&c->url, c->tls, target, extra, c->error);
+	c->dial = dial_start(&c->url, c->tls, target, extra, c->dial_flags,
+	    c->error);
 	explicit_bzero(tok, sizeof(tok));
 	explicit_bzero(extra, sizeof(extra));
 	if (c->dial == NULL) {
@@ -320,18 +341,19 @@ conn_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	util_escape(c->peer_reason, sizeof(c->peer_reason), reason, len);
 }
 
-/* Send the watch request, if any. */
+/* Send the watch list, if one was set. */
 static void
 conn_send_watch(struct conn *c)
 {
-	const char	*users[1];
+	const char	*users[CODEC_MAX_WATCH];
 	char		*msg;
-	size_t		 len;
+	size_t		 i, len;
 
-	if (c->state != CONN_OPEN || c->watch[0] == '\0')
+	if (c->state != CONN_OPEN || !c->watch_set)
 		return;
-	users[0] = c->watch;
-	if ((msg = codec_req_watch(users, 1, &len)) == NULL)
+	for (i = 0; i < c->nwatch; i++)
+		users[i] = c->watch[i];
+	if ((msg = codec_req_watch(users, c->nwatch, &len)) == NULL)
 		return;
 	(void)ws_conn_send(c->ws, WS_OP_TEXT, msg, len, NULL);
 	free(msg);
@@ -344,7 +366,7 @@ conn_opened(struct conn *c)
 		conn_on_message, conn_on_close
 	};
 	struct ws_config	cfg;
-	int			fd, one = 1, v;
+	int			fd, one = 1, v, compressed;
 
 	cfg.role = WS_ROLE_CLIENT;
 	cfg.max_message = CONN_MAX_MESSAGE;
@@ -355,6 +377,7 @@ conn_opened(struct conn *c)
 	 * come before them.
 	 */
 	conn_set_state(c, CONN_OPEN);
+	compressed = dial_compressed(c->dial);
 	c->ws = dial_finish(c->dial, &cfg, &wcb, c, &c->ws, c->error);
 	c->dial = NULL;
 	if (c->ws == NULL) {
@@ -375,7 +398,8 @@ conn_opened(struct conn *c)
 	c->opened_at = util_mono_ms();
 	c->ever_open = 1;
 	c->error[0] = '\0';
-	log_info("connected to %s%s", c->url_text, c->target);
+	log_info("connected to %s%s%s", c->url_text, c->target,
+	    compressed ? " (permessage-deflate)" : "");
 	conn_send_watch(c);
 	conn_pump(c);
 }
@@ -412,18 +436,37 @@ conn_pump(struct conn *c)
 	}
 }
 
+size_t
+conn_send_size(const char *target, const char *text, size_t len)
+{
+	char	*msg;
+	size_t	 n;
+
+	/* With the longest id we make: "c" + 6 hex + "-" + 20 digits. */
+	if ((msg = codec_req_chat(target, text, len,
+	    "\"cffffff-18446744073709551615\"", &n)) == NULL)
+		return 0;
+	free(msg);
+	return n;
+}
+
 int
 conn_send(struct conn *c, const char *target, const char *text, size_t len,
     uint64_t tag, char *id)
 {
 	struct conn_item	*it;
+	size_t			 size;
 
+	if ((size = conn_send_size(target, text, len)) == 0)
+		return CONN_SEND_FULL;
+	if (size > CONN_MAX_SEND)
+		return CONN_SEND_TOO_BIG;
 	if (c->ocount == CONN_MAX_OUTBOX)
-		return -1;
+		return CONN_SEND_FULL;
 	it = conn_item_at(c, c->ocount);
 	memset(it, 0, sizeof(*it));
 	if ((it->text = malloc(len + 1)) == NULL)
-		return -1;
+		return CONN_SEND_FULL;
 	memcpy(it->text, text, len);
 	it->text[len] = '\0';
 	it->len = len;
@@ -456,9 +499,19 @@ conn_who(struct conn *c)
 }
 
 void
-conn_watch(struct conn *c, const char *user)
+conn_watch(struct conn *c, const char *const *users, size_t n)
 {
-	snprintf(c->watch, sizeof(c->watch), "%s", user != NULL ? user : "");
+	size_t	i;
+
+	if (n > CODEC_MAX_WATCH)
+		n = CODEC_MAX_WATCH;
+	if (c->watch == NULL && n > 0 && (c->watch = calloc(CODEC_MAX_WATCH,
+	    sizeof(*c->watch))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		snprintf(c->watch[i], sizeof(c->watch[i]), "%s", users[i]);
+	c->nwatch = n;
+	c->watch_set = 1;
 	conn_send_watch(c);
 }
 

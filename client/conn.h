@@ -25,6 +25,8 @@
 #define CONN_STABLE_MS		10000	/* open this long: backoff resets */
 #define CONN_CLOSE_TIMEOUT_MS	2000	/* for our closing handshake */
 #define CONN_MAX_TOKEN		4096	/* bytes of a bearer token */
+#define CONN_MAX_SEND		65536	/* bytes of a request: the server's
+					   default --max-message */
 /* conn_error() after a 401 or 403: this, the status, the server's words. */
 #define CONN_REFUSED		"server refused the connection: "
 
@@ -75,7 +77,8 @@ struct conn_callbacks {
 	 * Before each attempt, may be NULL: return 1 with *since set to
 	 * resume after that seq (the request then asks for ?since=N, and
 	 * &epoch=E when epoch[CODEC_MAX_EPOCH + 1] was set to the
-	 * numbering it belongs to), or 0 to connect without.
+	 * numbering it belongs to), 2 to ask only for the epoch (?epoch=:
+	 * nothing to resume after yet), or 0 to connect without either.
 	 */
 	int	(*since)(void *arg, uint64_t *since, char *epoch);
 };
@@ -95,23 +98,40 @@ struct conn	*conn_new(const struct dial_url *url, struct tp_tls *tls,
 void		 conn_free(struct conn *);
 
 /*
+ * Offer permessage-deflate (RFC 7692) from the next connect on; on by
+ * default.  A server that declines gets plain frames.
+ */
+void		 conn_set_compress(struct conn *, int on);
+
+/*
  * Put a chat message into the outbox; it goes out now if connected,
  * else after the next connect.  tag (nonzero) comes back in on_event's
  * sent, with the target and text.
  * id, if not NULL, receives the id as sent (at most 32 bytes with NUL).
- * Returns 0, or -1 when the outbox is full or memory is short.
+ * Returns 0; CONN_SEND_FULL when the outbox is full or memory is
+ * short; CONN_SEND_TOO_BIG when the request would pass CONN_MAX_SEND
+ * bytes, which the server would refuse by closing the connection.
  */
+#define CONN_SEND_FULL		(-1)
+#define CONN_SEND_TOO_BIG	(-2)
 int	conn_send(struct conn *, const char *target, const char *text,
 	    size_t len, uint64_t tag, char *id);
+
+/*
+ * The size of the request conn_send() would send for a text of len
+ * bytes to target (JSON, with escapes), or 0 when out of memory.
+ */
+size_t	conn_send_size(const char *target, const char *text, size_t len);
 
 /* Ask for the user list.  Returns 0, or -1 when not connected. */
 int	conn_who(struct conn *);
 
 /*
- * Watch user's presence (NULL: nobody); sent now if connected and
- * again after every reconnect.
+ * Watch the presence of users[0..n) (at most CODEC_MAX_WATCH; n 0:
+ * nobody), replacing the list; sent now if connected and again after
+ * every reconnect.
  */
-void	conn_watch(struct conn *, const char *user);
+void	conn_watch(struct conn *, const char *const *users, size_t n);
 
 /* Start the closing handshake; the outbox is kept but not sent. */
 void	conn_close(struct conn *);

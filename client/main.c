@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "codec.h"
+#include "config.h"
 #include "conn.h"
 #include "dial.h"
 #include "log.h"
@@ -33,7 +34,15 @@ _Static_assert(TOKEN_MAX == CONN_MAX_TOKEN, "token sizes differ");
 _Static_assert(TOKEN_ERRLEN <= DIAL_ERRLEN, "token errors do not fit");
 
 /* Long options without a short form. */
-#define OPT_NO_RESUME	256
+enum {
+	OPT_COLOR = 256,
+	OPT_COMPRESS,
+	OPT_COUNT,
+	OPT_LISTEN,
+	OPT_NO_COMPRESS,
+	OPT_NO_RESUME,
+	OPT_TIMEOUT
+};
 
 static int		 sigpipe[2] = { -1, -1 };
 static FILE		*logfp;
@@ -43,13 +52,18 @@ usage(int status)
 {
 	FILE	*fp = status == 0 ? stdout : stderr;
 
-	fprintf(fp, "usage: chat-client [-bhjkrVv] [-C ca-file] [-l file] "
-	    "[--no-resume] [-s url]\n"
-	    "                   [-T file] [-t id] [-w seconds] -u id\n");
+	fprintf(fp, "usage: chat-client [-bhjkrVv] [-C ca-file] "
+	    "[--color[=when]] [--count n]\n"
+	    "                   [-l file] [--listen] [--no-compress] "
+	    "[--no-resume]\n"
+	    "                   [-s url] [-T file] [-t id] "
+	    "[--timeout duration]\n"
+	    "                   [-w seconds] [-u id]\n");
 	if (status == 0)
 		fprintf(fp,
 		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
-		    "  -t, --to ID         send to ID (change with /to)\n"
+		    "                      (else $CHAT_USER or the config file)\n"
+		    "  -t, --to ID         talk to ID (change with /to)\n"
 		    "  -s, --server URL    ws:// or wss:// server URL\n"
 		    "                      (default %s)\n"
 		    "  -C, --ca-file FILE  wss://: trust the CAs in FILE\n"
@@ -59,14 +73,24 @@ usage(int status)
 		    "  -T, --token-file FILE\n"
 		    "                      send the bearer token in FILE, read\n"
 		    "                      at each connect (else $CHAT_TOKEN)\n"
+		    "      --color[=WHEN]  colours: auto (unless $NO_COLOR),\n"
+		    "                      always or never\n"
 		    "  -b, --batch         line mode even on a terminal\n"
 		    "  -j, --json          line mode: print server messages as JSON\n"
+		    "      --listen        line mode: only receive, read no input\n"
+		    "      --count N       line mode: leave after N messages\n"
+		    "      --timeout DURATION\n"
+		    "                      line mode: leave after DURATION (30,\n"
+		    "                      500ms, 2m, 1h), failing if --count\n"
+		    "                      or acks are still awaited\n"
 		    "  -r, --retry         line mode: keep retrying if the server\n"
 		    "                      cannot be reached at start or refuses\n"
 		    "                      the token\n"
 		    "  -w, --wait SECONDS  line mode: wait this long for acks at\n"
 		    "                      end of input (default %d)\n"
 		    "  -l, --log FILE      log to FILE (with -v)\n"
+		    "      --no-compress   do not offer permessage-deflate\n"
+		    "                      (--compress, the default, does)\n"
 		    "      --no-resume     do not resume after the last message\n"
 		    "                      shown, keep no history or state\n"
 		    "  -v, --verbose       log more (repeatable)\n"
@@ -147,18 +171,99 @@ log_setup(struct client *c)
 }
 
 static void
+bad_user(const char *id, const char *what)
+{
+	fprintf(stderr, "chat-client: invalid user id '%s' for %s: use 1-64 "
+	    "characters of A-Z a-z 0-9 . _ -\n", id, what);
+	exit(CLIENT_EXIT_USAGE);
+}
+
+static int
+parse_color(const char *s, enum client_color *out)
+{
+	if (s == NULL || strcmp(s, "always") == 0)
+		*out = CLIENT_COLOR_ALWAYS;
+	else if (strcmp(s, "auto") == 0)
+		*out = CLIENT_COLOR_AUTO;
+	else if (strcmp(s, "never") == 0)
+		*out = CLIENT_COLOR_NEVER;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * What the command line left unset comes from the environment, then
+ * from the configuration file (config.h).  cf and path live as long as
+ * the program: o points into them.
+ */
+static void
+apply_defaults(struct client_opts *o, int color_set)
+{
+	static struct config	 cf;
+	static char		 path[PATH_MAX];
+	char			 err[CONFIG_ERRLEN];
+	const char		*env;
+
+	config_init(&cf);
+	if (config_path(path, sizeof(path), getenv("XDG_CONFIG_HOME"),
+	    getenv("HOME")) == 0 && config_read(&cf, path, err) == -1) {
+		fprintf(stderr, "chat-client: %s\n", err);
+		exit(CLIENT_EXIT_USAGE);
+	}
+	if (o->user == NULL) {
+		if ((env = getenv("CHAT_USER")) != NULL && *env != '\0') {
+			if (!codec_valid_user(env, strlen(env)))
+				bad_user(env, "CHAT_USER");
+			o->user = env;
+		} else if (cf.user[0] != '\0')
+			o->user = cf.user;
+	}
+	if (o->target[0] == '\0') {
+		if ((env = getenv("CHAT_TO")) != NULL && *env != '\0') {
+			if (!codec_valid_user(env, strlen(env)))
+				bad_user(env, "CHAT_TO");
+			snprintf(o->target, sizeof(o->target), "%s", env);
+		} else if (cf.to[0] != '\0')
+			snprintf(o->target, sizeof(o->target), "%s", cf.to);
+	}
+	if (o->url_text == NULL) {
+		if ((env = getenv("CHAT_SERVER")) != NULL && *env != '\0')
+			o->url_text = env;
+		else if (cf.server[0] != '\0')
+			o->url_text = cf.server;
+		else
+			o->url_text = CLIENT_DEFAULT_URL;
+	}
+	if (o->ca_file == NULL && cf.ca_file[0] != '\0')
+		o->ca_file = cf.ca_file;
+	if (o->token_file == NULL && cf.token_file[0] != '\0')
+		o->token_file = cf.token_file;
+	if (!color_set && cf.color[0] != '\0')
+		(void)parse_color(cf.color, &o->color);
+	if (cf.bell != -1)
+		o->bell = cf.bell;
+}
+
+static void
 parse_options(struct client *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "batch",	no_argument,		NULL, 'b' },
 		{ "ca-file",	required_argument,	NULL, 'C' },
+		{ "color",	optional_argument,	NULL, OPT_COLOR },
+		{ "compress",	no_argument,		NULL, OPT_COMPRESS },
+		{ "count",	required_argument,	NULL, OPT_COUNT },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "insecure",	no_argument,		NULL, 'k' },
 		{ "json",	no_argument,		NULL, 'j' },
+		{ "listen",	no_argument,		NULL, OPT_LISTEN },
 		{ "log",	required_argument,	NULL, 'l' },
+		{ "no-compress", no_argument,		NULL, OPT_NO_COMPRESS },
 		{ "no-resume",	no_argument,		NULL, OPT_NO_RESUME },
 		{ "retry",	no_argument,		NULL, 'r' },
 		{ "server",	required_argument,	NULL, 's' },
+		{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 		{ "to",		required_argument,	NULL, 't' },
 		{ "token-file",	required_argument,	NULL, 'T' },
 		{ "user",	required_argument,	NULL, 'u' },
@@ -172,10 +277,10 @@ parse_options(struct client *c, int argc, char **argv)
 	char			 tok[TOKEN_MAX + 1];
 	const char		*env;
 	long long		 n;
-	int			 ch;
+	int			 ch, color_set = 0, line_only = 0;
 
-	o->url_text = CLIENT_DEFAULT_URL;
 	o->wait_ms = CLIENT_DEFAULT_WAIT_MS;
+	o->bell = 1;
 	while ((ch = getopt_long(argc, argv, "bC:hjkl:rs:T:t:u:Vvw:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -185,17 +290,47 @@ parse_options(struct client *c, int argc, char **argv)
 		case 'C':
 			o->ca_file = optarg;
 			break;
+		case OPT_COLOR:
+			if (parse_color(optarg, &o->color) == -1) {
+				fprintf(stderr, "chat-client: invalid value "
+				    "'%s' for --color: expected auto, always "
+				    "or never\n", optarg);
+				exit(CLIENT_EXIT_USAGE);
+			}
+			color_set = 1;
+			break;
+		case OPT_COUNT:
+			if (util_parse_ll(optarg, 1, 1000000000LL, &n) == -1) {
+				fprintf(stderr, "chat-client: invalid value "
+				    "'%s' for --count: expected 1 to "
+				    "1000000000\n", optarg);
+				exit(CLIENT_EXIT_USAGE);
+			}
+			o->count = (unsigned long)n;
+			line_only = 1;
+			break;
+		case OPT_COMPRESS:
+			o->no_compress = 0;
+			break;
 		case 'h':
 			usage(CLIENT_EXIT_OK);
 			break;
 		case 'j':
 			o->json = 1;
+			line_only = 1;
 			break;
 		case 'k':
 			o->insecure = 1;
 			break;
 		case 'l':
 			o->logpath = optarg;
+			break;
+		case OPT_LISTEN:
+			o->listen = 1;
+			line_only = 1;
+			break;
+		case OPT_NO_COMPRESS:
+			o->no_compress = 1;
 			break;
 		case OPT_NO_RESUME:
 			o->no_resume = 1;
@@ -210,21 +345,25 @@ parse_options(struct client *c, int argc, char **argv)
 			o->token_file = optarg;
 			break;
 		case 't':
-			if (!codec_valid_user(optarg, strlen(optarg))) {
-				fprintf(stderr, "chat-client: invalid user id "
-				    "'%s' for --to: use 1-64 characters of "
-				    "A-Z a-z 0-9 . _ -\n", optarg);
-				exit(CLIENT_EXIT_USAGE);
-			}
+			if (!codec_valid_user(optarg, strlen(optarg)))
+				bad_user(optarg, "--to");
 			snprintf(o->target, sizeof(o->target), "%s", optarg);
 			break;
-		case 'u':
-			if (!codec_valid_user(optarg, strlen(optarg))) {
-				fprintf(stderr, "chat-client: invalid user id "
-				    "'%s' for --user: use 1-64 characters of "
-				    "A-Z a-z 0-9 . _ -\n", optarg);
+		case OPT_TIMEOUT:
+			if (util_parse_duration_ms(optarg, 1, 7 * 86400000LL,
+			    &n) == -1) {
+				fprintf(stderr, "chat-client: invalid value "
+				    "'%s' for --timeout: expected a duration "
+				    "such as 30 (seconds), 500ms, 2m or 1h, up "
+				    "to 7 days\n", optarg);
 				exit(CLIENT_EXIT_USAGE);
 			}
+			o->timeout_ms = n;
+			line_only = 1;
+			break;
+		case 'u':
+			if (!codec_valid_user(optarg, strlen(optarg)))
+				bad_user(optarg, "--user");
 			o->user = optarg;
 			break;
 		case 'V':
@@ -243,6 +382,7 @@ parse_options(struct client *c, int argc, char **argv)
 				exit(CLIENT_EXIT_USAGE);
 			}
 			o->wait_ms = n * 1000;
+			o->wait_set = 1;
 			break;
 		default:
 			usage(CLIENT_EXIT_USAGE);
@@ -253,8 +393,10 @@ parse_options(struct client *c, int argc, char **argv)
 		    argv[optind]);
 		usage(CLIENT_EXIT_USAGE);
 	}
+	apply_defaults(o, color_set);
 	if (o->user == NULL) {
-		fprintf(stderr, "chat-client: missing --user\n");
+		fprintf(stderr, "chat-client: missing --user (or CHAT_USER, "
+		    "or user in the config file)\n");
 		usage(CLIENT_EXIT_USAGE);
 	}
 	if (dial_parse_url(o->url_text, &o->url, err) == -1) {
@@ -290,7 +432,8 @@ parse_options(struct client *c, int argc, char **argv)
 	/* Only wss:// has a certificate to skip. */
 	if (!o->url.tls)
 		o->insecure = 0;
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+	/* Options that only line mode has choose it: none is ignored. */
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || line_only)
 		o->batch = 1;
 }
 
@@ -441,6 +584,7 @@ main(int argc, char **argv)
 		on_state, on_event, on_token, on_since
 	};
 	static struct client			c;
+	char					why[256];
 
 	setlocale(LC_ALL, "");
 	parse_options(&c, argc, argv);
@@ -454,14 +598,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "chat-client: out of memory\n");
 		return CLIENT_EXIT_FAIL;
 	}
+	conn_set_compress(c.conn, !c.o.no_compress);
+	if (!c.o.batch && tui_start(&c, why, sizeof(why)) == -1) {
+		/* Still usable, as a line-by-line chat on the terminal. */
+		fprintf(stderr, "chat-client: %s: no full-screen interface, "
+		    "using line mode (as with -b)\n", why);
+		c.o.batch = 1;
+	}
 	if (c.o.batch)
 		batch_start(&c);
-	else if (tui_start(&c) == -1) {
-		fprintf(stderr, "chat-client: cannot start the terminal "
-		    "interface (TERM=%s)\n", getenv("TERM") != NULL ?
-		    getenv("TERM") : "");
-		return CLIENT_EXIT_FAIL;
-	}
 	loop(&c);
 	client_state_tick(&c, util_mono_ms(), 1);
 	if (!c.o.batch)

@@ -1,12 +1,16 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * model: everything the TUI shows, as plain data: the message history
- * with its scrollback position, the input line and its editing, the
- * input history, the status fields, and the parsing of "/" commands
- * (shared with line mode).  Pure: no curses, no sockets, no clocks
- * except localtime_r() for the HH:MM stamp of an entry.  Display widths
- * come from wcwidth(3), so the caller sets a UTF-8 LC_CTYPE first.
+ * model: everything the TUI shows, as plain data.  Conversations are
+ * views, as irssi's query windows or WeeChat's buffers: view 0 is the
+ * status view, and each peer has one, made when we write to it or it
+ * writes to us.  Each view keeps its history with its scrollback
+ * position, whether it is online, and its activity (unread notices, or
+ * unread messages for us) for the status bar.  Also here: the input
+ * line (input.c), the ids known for completion, the status fields, and
+ * the parsing of "/" commands (shared with line mode).  Pure: no
+ * curses, no sockets, no clocks except localtime_r() for the HH:MM
+ * stamp of an entry.
  */
 #ifndef MODEL_H
 #define MODEL_H
@@ -17,11 +21,12 @@
 #include <wchar.h>
 
 #include "codec.h"
+#include "input.h"
 
-#define MODEL_MAX_INPUT		4096	/* bytes of UTF-8 in the input line */
-#define MODEL_MAX_LINES		5000	/* history entries kept */
+#define MODEL_MAX_LINES		5000	/* entries kept in each view */
 #define MODEL_MAX_TEXT		16384	/* characters shown of one entry */
-#define MODEL_MAX_HIST		100	/* input lines remembered */
+#define MODEL_MAX_VIEWS		64	/* the status view and 63 peers */
+#define MODEL_MAX_USERS		1024	/* ids kept for completion */
 #define MODEL_MAX_URL		300
 
 enum model_kind {
@@ -36,7 +41,8 @@ enum model_state {
 	MODEL_PENDING,		/* waiting for the server's ack */
 	MODEL_DELIVERED,
 	MODEL_QUEUED,		/* target offline: the server keeps it */
-	MODEL_FAILED
+	MODEL_FAILED,
+	MODEL_ELSEWHERE		/* sent from another of our devices */
 };
 
 enum model_conn {
@@ -45,13 +51,21 @@ enum model_conn {
 	MODEL_RECONNECTING	/* waiting model.retry_in seconds */
 };
 
+/* Unread entries in a view that is not shown, in rising order. */
+enum model_act {
+	MODEL_ACT_NONE = 0,
+	MODEL_ACT_NOTICE,	/* notices, our own messages from elsewhere */
+	MODEL_ACT_MSG		/* a message from the peer: for us */
+};
+
 /*
  * One history entry.  w holds the line as displayed: "HH:MM ", then
  * the sender ("8888: ", "8888 -> 6666: " or "-!- "), the text, then a
  * state suffix for sent messages.  tend, fend and xend are the ends
  * of the stamp, sender and text segments in w, so the UI can colour
- * them.  Control characters are already replaced; '\n' is kept and
- * breaks the row.
+ * them; rows after the first are indented to fend.  The text is made
+ * safe by text.c: no control character but '\n', which starts a
+ * marked continuation row.
  */
 struct model_entry {
 	uint64_t	 seq;
@@ -63,74 +77,99 @@ struct model_entry {
 	size_t		 tend, fend, xend;
 };
 
-enum model_edit {
-	MODEL_LEFT = 1, MODEL_RIGHT, MODEL_HOME, MODEL_END,
-	MODEL_BACKSPACE, MODEL_DELETE,
-	MODEL_KILL_START,	/* Ctrl-U */
-	MODEL_KILL_END,		/* Ctrl-K */
-	MODEL_KILL_WORD,	/* Ctrl-W */
-	MODEL_HIST_PREV, MODEL_HIST_NEXT
+struct model_view {
+	char		 name[CODEC_MAX_USER + 1];	/* "" for status */
+	struct model_entry *lines;	/* ring once count == MODEL_MAX_LINES */
+	size_t		 first, count, cap;
+	size_t		 scroll;	/* rows above the bottom */
+	size_t		 unread;	/* entries added while scrolled up */
+	enum model_act	 act;
+	uint64_t	 act_at;	/* when act last rose (model.tick) */
+	int		 online;	/* -1 unknown, 0, 1 */
+	int		 told;		/* the presence last shown, -1 */
 };
 
 struct model {
-	/* History: a ring of MODEL_MAX_LINES entries. */
-	struct model_entry *lines;
-	size_t		 first, count;
-	uint64_t	 next_seq;
+	struct model_view *views[MODEL_MAX_VIEWS];
+	size_t		 nviews, cur;
+	uint64_t	 next_seq, tick;
 
-	/* Scrollback: rows above the bottom, for a pane of this size. */
+	/* The pane's size, set by the UI before each draw. */
 	int		 pane_w, pane_h;
-	size_t		 scroll;
-	size_t		 unread;	/* entries added while scrolled up */
 
-	/* Input line, as characters; ibytes is its UTF-8 length. */
-	wchar_t		 in[MODEL_MAX_INPUT + 1];
-	size_t		 ilen, icur, ibytes;
-	size_t		 ihscroll;	/* first character shown */
+	struct input	 in;
+	int		 input_full;	/* said that the line is full */
 
-	/* Input history; hpos == nhist when not browsing. */
-	wchar_t		*hist[MODEL_MAX_HIST];
-	size_t		 nhist, hpos;
-	wchar_t		*saved;		/* the line being typed */
-
-	/* Status bar. */
 	char		 user[CODEC_MAX_USER + 1];
-	char		 target[CODEC_MAX_USER + 1];	/* "" if none */
-	int		 target_online;	/* -1 unknown, 0, 1 */
+	char		 last_from[CODEC_MAX_USER + 1];	/* for /r, "" */
+	char		 (*users)[CODEC_MAX_USER + 1];	/* known ids, sorted */
+	size_t		 nusers;
+
 	enum model_conn	 conn;
 	unsigned	 retry_in;	/* seconds, when RECONNECTING */
 	char		 why[80];	/* after the countdown, "" if none */
 	char		 url[MODEL_MAX_URL];
 	size_t		 npending;	/* messages waiting for an ack */
 	int		 insecure;	/* wss:// without certificate checks */
+	char		 ask[256];	/* a question on the input line, "" */
 
+	int		 ascii;		/* the locale shows ASCII only */
+	int		 quiet;		/* no activity or bell (history) */
+	int		 bell;		/* ring at the next draw */
 	int		 dirty;		/* needs a redraw */
 };
 
-/* Fill m; user and target may be "".  Returns 0 or -1 (no memory). */
-int	model_init(struct model *m, const char *user, const char *target,
-	    const char *url);
+/* Fill m with the status view only.  Returns 0 or -1 (no memory). */
+int	model_init(struct model *m, const char *user, const char *url);
 void	model_release(struct model *m);
 
-/*
- * Append an entry.  text is UTF-8 of len bytes (invalid bytes show as
- * U+FFFD); from is the sender (MODEL_IN, MODEL_OWN), to the target
- * (MODEL_OWN, may be NULL).  The oldest entry goes when the ring is
- * full.  Returns the entry's sequence number (> 0), or 0 when out of
- * memory.
- */
-uint64_t model_add(struct model *m, enum model_kind kind, time_t when,
-	    const char *from, const char *to, const char *text, size_t len);
+/* The current view. */
+struct model_view *model_cur(struct model *m);
 
-/* A system or error line, printf-style; returns its seq or 0. */
+/*
+ * The view of peer name, made (at the end) when create is set and there
+ * is room: returns its index, or -1 when there is none.
+ */
+int	model_view(struct model *m, const char *name, int create);
+
+/* Show view i (its activity is read); out of range: nothing. */
+void	model_switch(struct model *m, size_t i);
+/* The next (+1) or previous (-1) view, round. */
+void	model_switch_rel(struct model *m, int dir);
+/*
+ * The view with the most urgent activity, the latest first: -1 when no
+ * view has any.
+ */
+int	model_next_active(const struct model *m);
+/* Close the current view (not the status view); returns 0 or -1. */
+int	model_close(struct model *m);
+
+/*
+ * Append an entry to view v.  text is UTF-8 of len bytes (see text.h
+ * for what it becomes); from is the sender (MODEL_IN, MODEL_OWN), to
+ * the target (MODEL_OWN, may be NULL).  The oldest entry goes when the
+ * view is full.  A view not shown gets activity, and a message from
+ * someone else rings the bell when its view is not shown or scrolled
+ * back (unless quiet).  Returns the entry's seq (> 0, unique across
+ * views), or 0 when out of memory.
+ */
+uint64_t model_add(struct model *m, size_t v, enum model_kind kind,
+	    time_t when, const char *from, const char *to, const char *text,
+	    size_t len);
+
+/* A system or error line in view v, printf-style; returns its seq or 0. */
+uint64_t model_sys_to(struct model *m, size_t v, enum model_kind kind,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same in the current view. */
 uint64_t model_sys(struct model *m, enum model_kind kind, const char *fmt,
 	    ...) __attribute__((format(printf, 3, 4)));
 
-/* The entry with sequence seq, or NULL if it has scrolled away. */
+/* The entry with sequence seq in any view, or NULL if it is gone. */
 struct model_entry *model_find(struct model *m, uint64_t seq);
 
-/* Entry i, 0 being the oldest kept; NULL past the end. */
-const struct model_entry *model_entry_at(const struct model *m, size_t i);
+/* Entry i of view v, 0 being the oldest kept; NULL past the end. */
+const struct model_entry *model_entry_at(const struct model_view *v,
+	    size_t i);
 
 /*
  * Set the state of sent message seq; reason (UTF-8, may be NULL) is
@@ -140,56 +179,39 @@ int	model_set_state(struct model *m, uint64_t seq, enum model_state st,
 	    const char *reason);
 
 /*
- * Wrapping.  The row that starts at w[start] ends before the returned
- * index; *next receives where the following row starts (a '\n' ends a
- * row and is skipped).  A row is at most width columns; a wide
- * character that does not fit moves to the next row, and zero-width
- * characters stay with the one before.  Every row but an empty line's
- * holds at least one character, so the loop always ends.
+ * Layout of an entry at width: text_row() with the hanging indent
+ * under the text (after the sender).  model_row returns where the next
+ * row starts; model_rows counts them (at least 1).
  */
-size_t	model_row(const wchar_t *w, size_t len, size_t start, int width,
-	    size_t *next);
-
-/* Rows entry e takes at width (at least 1). */
+struct text_row;
+size_t	model_row(const struct model_entry *e, int width, size_t pos,
+	    struct text_row *r);
 size_t	model_rows(const struct model_entry *e, int width);
 
-/* Display width of w[0..n): wcwidth, with unprintables counted as 1. */
-size_t	model_width(const wchar_t *w, size_t n);
-
 /*
- * Scrollback for a pane of pane_w x pane_h (set model.pane_w/pane_h
- * first).  model_scroll(m, +n) goes n rows back in time, stopping at
- * the oldest row; -n goes forward, stopping at the bottom, where the
- * unread count is cleared.
+ * Scrollback of the current view for the pane (model.pane_w and
+ * pane_h): model_scroll(m, +n) goes n rows back in time, stopping when
+ * the oldest row is at the top (while scrolled back, the pane's last
+ * row is a marker, so one row fewer holds entries); -n goes forward,
+ * stopping at the bottom, where the unread count is cleared.
  */
 void	model_scroll(struct model *m, long n);
 
-/*
- * Input editing.  model_input_insert returns 0, or -1 when wc is not
- * printable or the line would pass MODEL_MAX_INPUT bytes.
- */
-int	model_input_insert(struct model *m, wchar_t wc);
-void	model_input_edit(struct model *m, enum model_edit op);
+/* Peer name's presence (online 1 or 0; -1 for every view: unknown). */
+void	model_set_online(struct model *m, const char *name, int online);
 
-/*
- * Take the line: store it as UTF-8 in out[outlen] (outlen >=
- * MODEL_MAX_INPUT + 1), remember it in the input history when not
- * empty, and clear the input.  Returns its length in bytes.
- */
-size_t	model_input_take(struct model *m, char *out, size_t outlen);
-
-/*
- * Horizontal scrolling: for a field width columns wide, update the
- * first character shown so that the cursor is visible, and return the
- * cursor's column within the field.
- */
-int	model_input_view(struct model *m, int width);
+/* Remember a user id for completion. */
+void	model_user_seen(struct model *m, const char *id);
 
 /* Commands typed on the input line or read in line mode. */
 enum model_cmd_type {
 	MODEL_CMD_TEXT = 0,	/* a message: text, textlen */
-	MODEL_CMD_EMPTY,	/* nothing to do */
-	MODEL_CMD_TO,		/* arg: a valid user id */
+	MODEL_CMD_EMPTY,	/* nothing to do (blank) */
+	MODEL_CMD_TO,		/* /to ID, /query ID: arg */
+	MODEL_CMD_MSG,		/* /msg ID TEXT: arg, text */
+	MODEL_CMD_REPLY,	/* /r [TEXT]: text may be empty */
+	MODEL_CMD_WINDOW,	/* /w N: num */
+	MODEL_CMD_CLOSE,
 	MODEL_CMD_WHO,
 	MODEL_CMD_HELP,
 	MODEL_CMD_QUIT,
@@ -198,22 +220,26 @@ enum model_cmd_type {
 
 struct model_cmd {
 	enum model_cmd_type type;
-	const char	*text;		/* MODEL_CMD_TEXT: points into line */
+	const char	*text;		/* points into line */
 	size_t		 textlen;
 	char		 arg[CODEC_MAX_USER + 1];
+	int		 num;
 	char		 error[96];
 };
 
 /*
- * Parse a line (without its newline).  "/to ID", "/who", "/help",
- * "/quit" are commands; "//x" sends "/x"; anything else is a message.
+ * Parse a line (without its newline).  "/to ID", "/msg ID TEXT", "/r",
+ * "/w N", "/close", "/who", "/help", "/quit" are commands; "//x" sends
+ * "/x"; a line of white space only is empty; anything else is a
+ * message.
  */
 void	model_parse_cmd(const char *line, size_t len, struct model_cmd *cmd);
 
+/* Command names for completion, sorted, and their number. */
+extern const char *const model_commands[];
+extern const size_t model_ncommands;
+
 /* The /help text, NULL-terminated. */
 extern const char *const model_help[];
-
-/* Encode one code point as UTF-8 into out[4]; returns the length. */
-size_t	model_utf8_put(wchar_t wc, char *out);
 
 #endif /* MODEL_H */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "config.h"
 #include "dial.h"
 #include "state.h"
 #include "util.h"
@@ -49,15 +50,8 @@ state_err(char *err, const char *fmt, ...)
 int
 state_dir(char *buf, size_t len, const char *xdg, const char *home)
 {
-	int	n;
-
-	if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/chat-client", xdg);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(buf, len, "%s/.local/state/chat-client", home);
-	else
-		return -1;
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	return config_xdg_path(buf, len, xdg, home, ".local/state",
+	    "chat-client");
 }
 
 int
@@ -333,9 +327,11 @@ state_open(struct state *st, const char *dir, const char *name, char *err)
 	    name);
 	r = snprintf(st->logpath, sizeof(st->logpath), "%s/%s.log", dir,
 	    name);
-	/* Room for mkstemp's ".XXXXXX" too. */
-	if (n < 0 || r < 0 || (size_t)n + 8 >= sizeof(st->seqpath) ||
-	    (size_t)r + 8 >= sizeof(st->logpath)) {
+	(void)snprintf(st->histpath, sizeof(st->histpath), "%s/%s.hist",
+	    dir, name);
+	/* Room for mkstemp's ".XXXXXX" too (.hist is one longer). */
+	if (n < 0 || r < 0 || (size_t)n + 9 >= sizeof(st->seqpath) ||
+	    (size_t)r + 9 >= sizeof(st->logpath)) {
 		state_init(st);
 		state_err(err, "state directory name too long");
 		return -1;
@@ -808,4 +804,90 @@ state_entries_free(struct state_entry *e, size_t n)
 	for (i = 0; i < n; i++)
 		free(e[i].text);
 	free(e);
+}
+
+int
+state_hist_read(const struct state *st, size_t max,
+    void (*add)(void *arg, const char *s, size_t len), void *arg,
+    char *err)
+{
+	char		*buf, *p, *nl, *end;
+	size_t		 len, nlines = 0, skip;
+	json_t		*v;
+	json_error_t	 jerr;
+	int		 fd;
+
+	if (st->histpath[0] == '\0')
+		return 0;
+	if ((fd = open(st->histpath, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		state_err(err, "cannot read '%s': %s", st->histpath,
+		    strerror(errno));
+		return -1;
+	}
+	if (state_slurp(fd, st->histpath, &buf, &len, err) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	end = buf + len;
+	for (p = buf; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) !=
+	    NULL; p = nl + 1)
+		nlines++;
+	skip = nlines > max ? nlines - max : 0;
+	for (p = buf; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) !=
+	    NULL; p = nl + 1) {
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		v = json_loadb(p, (size_t)(nl - p), JSON_DECODE_ANY, &jerr);
+		if (json_is_string(v))
+			add(arg, json_string_value(v), json_string_length(v));
+		json_decref(v);
+	}
+	free(buf);
+	return 0;
+}
+
+int
+state_hist_write(const struct state *st, char *const *lines,
+    const size_t *lens, size_t n, char *err)
+{
+	json_t	*v;
+	char	*buf = NULL, *s, *p;
+	size_t	 i, len = 0, cap = 0, sl;
+	int	 r;
+
+	if (st->histpath[0] == '\0')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (lens[i] > STATE_MAX_TEXT ||
+		    (v = json_stringn(lines[i], lens[i])) == NULL)
+			continue;
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		json_decref(v);
+		if (s == NULL)
+			continue;
+		sl = strlen(s);
+		if (len + sl + 1 > cap) {
+			cap = (len + sl + 1) * 2;
+			if ((p = realloc(buf, cap)) == NULL) {
+				free(s);
+				free(buf);
+				state_err(err, "cannot write '%s': out of "
+				    "memory", st->histpath);
+				return -1;
+			}
+			buf = p;
+		}
+		memcpy(buf + len, s, sl);
+		len += sl;
+		buf[len++] = '\n';
+		free(s);
+	}
+	r = state_replace(st->histpath, buf != NULL ? buf : "", len, err);
+	free(buf);
+	return r;
 }

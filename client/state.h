@@ -56,6 +56,7 @@ struct state_entry {
 struct state {
 	char		 seqpath[PATH_MAX];	/* "" when in memory only */
 	char		 logpath[PATH_MAX];
+	char		 histpath[PATH_MAX];	/* lines typed in the TUI */
 	int		 have_seq;	/* seq is known */
 	uint64_t	 seq;		/* last shown */
 	char		 epoch[CODEC_MAX_EPOCH + 1];	/* its numbering, "" */
@@ -168,5 +169,20 @@ int	state_log_tail(const struct state *st, size_t n,
 
 /* Free what state_log_tail returned; e may be NULL. */
 void	state_entries_free(struct state_entry *e, size_t n);
+
+/*
+ * The lines typed in the full-screen interface (its input history), in
+ * dir/name.hist: one JSON string a line, oldest first.
+ * state_hist_read calls add for each line of the file, at most the last
+ * max, and returns 0 (also when there is no file or no state files) or
+ * -1 with err[STATE_ERRLEN].  state_hist_write replaces the file with
+ * lines[0..n) (lens[i] bytes each; lines longer than STATE_MAX_TEXT are
+ * left out) and returns 0 or -1 with err.
+ */
+int	state_hist_read(const struct state *st, size_t max,
+	    void (*add)(void *arg, const char *s, size_t len), void *arg,
+	    char *err);
+int	state_hist_write(const struct state *st, char *const *lines,
+	    const size_t *lens, size_t n, char *err);
 
 #endif /* STATE_H */

@@ -109,10 +109,27 @@ char	*codec_presence(const char *user, int online, size_t *lenp);
  * oldest seq still kept (0: none), last the newest (0: none yet); epoch
  * names the store's numbering; reset: the client's since belonged to
  * another numbering (its cursor must go back to since); sparse: seqs
- * increase but skip (a cluster), so first > since + 1 is no gap.
+ * increase but skip (a cluster), so first > since + 1 is no gap;
+ * cursor: the client asked without since (only for the epoch), and
+ * since is where the server's cursor stands.
  */
 char	*codec_resumed(uint64_t since, uint64_t first, uint64_t last,
-	    const char *epoch, int reset, int sparse, size_t *lenp);
+	    const char *epoch, int reset, int sparse, int cursor,
+	    size_t *lenp);
+/*
+ * Retention took the messages between after and before (both
+ * exclusive) before this connection was sent them:
+ * {"type":"expired","after":A,"before":B}.
+ */
+char	*codec_expired(uint64_t after, uint64_t before, size_t *lenp);
+
+/*
+ * A copy of a chat message the user sent from another connection, for
+ * the user's other connections: {"type":"sent","message","target_user",
+ * "ts"}.  msg and target must be valid UTF-8.
+ */
+char	*codec_sent(const char *target, const char *msg, size_t msglen,
+	    uint64_t ts_ms, size_t *lenp);
 
 /* Client side: requests. */
 char	*codec_req_chat(const char *target, const char *msg, size_t msglen,
@@ -131,21 +148,27 @@ enum codec_ev_type {
 	CODEC_EV_WHO,		/* {"type":"who","users"} */
 	CODEC_EV_PRESENCE,	/* {"type":"presence","user","online"} */
 	CODEC_EV_RESUMED,	/* {"type":"resumed","since","first","last",
-				   "epoch",["reset"],["sparse"]} */
+				   "epoch",["reset"],["sparse"],["cursor"]} */
+	CODEC_EV_SENT,		/* {"type":"sent","message","target_user",
+				   "ts"}: sent from another connection */
+	CODEC_EV_EXPIRED,	/* {"type":"expired","after","before"} */
 	CODEC_EV_OTHER		/* a type this version does not know */
 };
 
 struct codec_ev {
 	enum codec_ev_type type;
-	const char	*message;	/* CHAT */
+	const char	*message;	/* CHAT, SENT */
 	size_t		 message_len;
 	char		 from[CODEC_MAX_USER + 1];	/* CHAT */
-	uint64_t	 ts;				/* CHAT, 0 if absent */
+	char		 target[CODEC_MAX_USER + 1];	/* SENT */
+	uint64_t	 ts;			/* CHAT, SENT; 0 if absent */
 	uint64_t	 seq;				/* CHAT, 0 if absent */
 	uint64_t	 since, first, last;		/* RESUMED */
+	uint64_t	 after, before;			/* EXPIRED */
 	char		 epoch[CODEC_MAX_EPOCH + 1];	/* RESUMED, "" */
 	int		 reset;				/* RESUMED */
 	int		 sparse;			/* RESUMED */
+	int		 cursor;			/* RESUMED */
 	char		 id[CODEC_MAX_IDJSON + 1];	/* ACK, ERROR */
 	char		 status[16];			/* ACK */
 	char		 error[32];			/* ERROR */

@@ -28,6 +28,7 @@
 
 #include "dial.h"
 #include "handshake.h"
+#include "pmce.h"
 #include "transport.h"
 #include "util.h"
 #include "ws.h"
@@ -58,6 +59,8 @@ struct dial {
 	size_t		 len;
 	struct hs_response resp;
 	char		 body[DIAL_BODYLEN];	/* a refusal's first line */
+	int		 offer;		/* permessage-deflate was offered */
+	struct pmce_params pmce;	/* what the server agreed to */
 };
 
 static void dial_err(char *, const char *, ...)
@@ -204,10 +207,11 @@ dial_try(struct dial *d)
 
 struct dial *
 dial_start(const struct dial_url *u, struct tp_tls *tls, const char *target,
-    const char *extra_headers, char *err)
+    const char *extra_headers, int flags, char *err)
 {
 	struct dial	*d;
 	struct addrinfo	 hints;
+	char		 extra[HS_MAX_HEAD];
 	int		 r, n;
 
 	if (u->tls && tls == NULL) {
@@ -225,8 +229,16 @@ dial_start(const struct dial_url *u, struct tp_tls *tls, const char *target,
 		dial_err(err, "cannot make a handshake key");
 		goto fail;
 	}
-	n = hs_build_request(d->req, sizeof(d->req), u->hostport, target,
-	    d->key, extra_headers);
+	d->offer = (flags & DIAL_COMPRESS) != 0;
+	n = snprintf(extra, sizeof(extra), "%s%s",
+	    extra_headers != NULL ? extra_headers : "",
+	    d->offer ? pmce_offer() : "");
+	if (n >= 0 && (size_t)n < sizeof(extra))
+		n = hs_build_request(d->req, sizeof(d->req), u->hostport,
+		    target, d->key, extra);
+	else
+		n = -1;
+	explicit_bzero(extra, sizeof(extra));
 	if (n < 0) {
 		dial_err(err, "request too long");
 		goto fail;
@@ -310,6 +322,7 @@ dial_refusal(struct dial *d, char *err)
 static int
 dial_read_head(struct dial *d, char *err, int *http_status)
 {
+	char	esc[80];
 	ssize_t	n;
 	int	r;
 
@@ -349,6 +362,16 @@ dial_read_head(struct dial *d, char *err, int *http_status)
 		if (http_status != NULL && r != HS_MALFORMED &&
 		    r != HS_TOO_LARGE)
 			*http_status = d->resp.status;
+		if (r == HS_OK && d->resp.extensions[0] != '\0' &&
+		    (!d->offer || pmce_check_answer(d->resp.extensions,
+		    strlen(d->resp.extensions), &d->pmce) != PMCE_OK)) {
+			/* RFC 6455 4.1, RFC 7692 5: fail the connection. */
+			dial_err(err, "bad handshake response: %s extension "
+			    "'%s'", d->offer ? "invalid" : "unasked-for",
+			    util_escape(esc, sizeof(esc), d->resp.extensions,
+			    strlen(d->resp.extensions)));
+			return DIAL_FAILED;
+		}
 		if (r == HS_OK) {
 			d->phase = DIAL_READY;
 			return DIAL_DONE;
@@ -460,6 +483,7 @@ dial_finish(struct dial *d, const struct ws_config *cfg,
 		dial_free(d);
 		return NULL;
 	}
+	ws_conn_set_deflate(c, &d->pmce);
 	if (slot != NULL)
 		*slot = c;
 	if (d->len > d->resp.head_len &&
@@ -474,6 +498,12 @@ dial_finish(struct dial *d, const struct ws_config *cfg,
 	}
 	dial_free(d);
 	return c;
+}
+
+int
+dial_compressed(const struct dial *d)
+{
+	return d->pmce.on;
 }
 
 const char *

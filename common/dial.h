@@ -47,9 +47,16 @@ struct dial;
  */
 int	dial_parse_url(const char *url, struct dial_url *u, char *err);
 
+enum dial_flags {
+	DIAL_COMPRESS = 1 << 0	/* offer permessage-deflate (RFC 7692) */
+};
+
 /*
  * Resolve u->host and start connecting; the request will ask for
  * target (path and query).  extra_headers: NULL or lines ending in CRLF.
+ * flags: enum dial_flags; with DIAL_COMPRESS the connection made by
+ * dial_finish() compresses if the server agreed (dial_compressed()),
+ * and a server answer that breaks RFC 7692 fails the dial.
  * tls (from tp_tls_client()) is required for a wss:// URL and ignored
  * for ws://; it is borrowed and must outlive the dial and the ws_conn
  * made from it.  For wss://, u->host is sent as SNI (names only) and
@@ -57,7 +64,8 @@ int	dial_parse_url(const char *url, struct dial_url *u, char *err);
  * with err filled on failure.
  */
 struct dial	*dial_start(const struct dial_url *u, struct tp_tls *tls,
-		    const char *target, const char *extra_headers, char *err);
+		    const char *target, const char *extra_headers, int flags,
+		    char *err);
 
 /*
  * The fd to poll and the events it needs now.  During a TLS handshake
@@ -87,6 +95,9 @@ int	dial_step(struct dial *, char *err, int *http_status);
 struct ws_conn	*dial_finish(struct dial *, const struct ws_config *cfg,
 		    const struct ws_callbacks *cb, void *arg,
 		    struct ws_conn **slot, char *err);
+
+/* After DIAL_DONE: nonzero if the server agreed to compress. */
+int	dial_compressed(const struct dial *);
 
 /*
  * After DIAL_FAILED with an HTTP status: the first line of the

@@ -44,6 +44,7 @@ static int	hs_parse_statusline(const struct hs_span *,
 static int	hs_span_is(const struct hs_span *, const char *);
 static int	hs_list_has(const struct hs_span *, const char *);
 static int	hs_copy(char *, size_t, const struct hs_span *);
+static int	hs_join(char *, size_t, const struct hs_span *);
 static int	hs_version(const struct hs_span *);
 static int	hs_key_valid(const char *);
 static int	hs_safe_text(const char *);
@@ -88,7 +89,10 @@ hs_lower(uint8_t c)
 /*
  * Find the CRLFCRLF that ends the head within the first HS_MAX_HEAD
  * bytes.  A head that has not ended by then never will be accepted, so
- * it is refused as soon as that many bytes are present.
+ * it is refused as soon as that many bytes are present.  So is one with
+ * a bare LF or CR (hs_next_line() would refuse it at the end): a client
+ * ending its lines in LF alone would otherwise wait for a CRLFCRLF
+ * that never comes, holding its slot until the handshake timeout.
  */
 static int
 hs_find_end(const uint8_t *buf, size_t len, size_t *end)
@@ -96,8 +100,12 @@ hs_find_end(const uint8_t *buf, size_t len, size_t *end)
 	size_t	max, i;
 
 	max = len < HS_MAX_HEAD ? len : HS_MAX_HEAD;
-	for (i = 0; buf != NULL && i + 4 <= max; i++) {
-		if (buf[i] == '\r' && buf[i + 1] == '\n' &&
+	for (i = 0; buf != NULL && i < max; i++) {
+		if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))
+			return (HS_MALFORMED);
+		if (buf[i] == '\r' && i + 1 < max && buf[i + 1] != '\n')
+			return (HS_MALFORMED);
+		if (i + 4 <= max && buf[i] == '\r' && buf[i + 1] == '\n' &&
 		    buf[i + 2] == '\r' && buf[i + 3] == '\n') {
 			*end = i + 4;
 			return (HS_OK);
@@ -219,6 +227,26 @@ hs_copy(char *dst, size_t max, const struct hs_span *sp)
 }
 
 /*
+ * Append a list-valued field to dst[max + 1], joining repeated lines
+ * with ", " (RFC 9110 section 5.3).  Returns -1, leaving dst as it was,
+ * if the result would not fit.
+ */
+static int
+hs_join(char *dst, size_t max, const struct hs_span *sp)
+{
+	size_t	have = strlen(dst), sep = have > 0 ? 2 : 0;
+
+	if (sp->len == 0)
+		return (0);
+	if (sp->len > max - have || sep > max - have - sp->len)
+		return (-1);
+	memcpy(dst + have, ", ", sep);
+	memcpy(dst + have + sep, sp->p, sp->len);
+	dst[have + sep + sp->len] = '\0';
+	return (0);
+}
+
+/*
  * RFC 6455 section 4.1 allows 0-255 without leading zeros.  Anything
  * else is reported as 0, which is never a valid version.
  */
@@ -298,6 +326,7 @@ hs_parse_request(const uint8_t *buf, size_t len, struct hs_request *req)
 	size_t		pos = 0, end;
 	int		rc, is_get = 0, host = 0, origin = 0, auth = 0;
 	int		upgrade = 0, connection = 0, nversion = 0, nkey = 0;
+	int		ext_over = 0;
 
 	memset(req, 0, sizeof(*req));
 	req->version = -1;
@@ -348,10 +377,22 @@ hs_parse_request(const uint8_t *buf, size_t len, struct hs_request *req)
 				(void)hs_copy(req->key, HS_KEY_LEN, &val);
 			else
 				req->key[0] = '\0';
+		} else if (hs_span_is(&name, "Sec-WebSocket-Extensions")) {
+			if (hs_join(req->extensions, HS_MAX_EXTENSIONS,
+			    &val) != 0)
+				ext_over = 1;
+		} else if (hs_span_is(&name, "If-None-Match")) {
+			/* Not one of ours if it does not fit: no match. */
+			if (hs_copy(req->if_none_match, HS_MAX_ETAG,
+			    &val) != HS_OK)
+				req->if_none_match[0] = '\0';
 		}
 		if (rc != HS_OK)
 			return (rc);
 	}
+	/* Too many offers to read: answer as if there were none. */
+	if (ext_over)
+		req->extensions[0] = '\0';
 
 	/* RFC 9112 section 3.2: an HTTP/1.1 request without Host is a 400. */
 	if (!host)
@@ -447,12 +488,16 @@ hs_parse_response(const uint8_t *buf, size_t len, const char *key,
 			    memcmp(val.p, want, HS_ACCEPT_LEN) == 0);
 		}
 		/*
-		 * RFC 6455 section 4.1: an extension or subprotocol the
-		 * client did not ask for fails the connection.  Our clients
-		 * ask for none.
+		 * RFC 6455 section 4.1: a subprotocol the client did not
+		 * ask for fails the connection; our clients ask for none.
+		 * Extensions are checked by the caller, who knows what it
+		 * offered.
 		 */
-		else if (hs_span_is(&name, "Sec-WebSocket-Extensions") ||
-		    hs_span_is(&name, "Sec-WebSocket-Protocol"))
+		else if (hs_span_is(&name, "Sec-WebSocket-Extensions")) {
+			if (hs_join(resp->extensions, HS_MAX_EXTENSIONS,
+			    &val) != 0)
+				unasked = 1;
+		} else if (hs_span_is(&name, "Sec-WebSocket-Protocol"))
 			unasked = 1;
 	}
 
@@ -518,18 +563,21 @@ hs_fit(int n, size_t len)
 }
 
 int
-hs_build_accept(char *buf, size_t len, const char *key)
+hs_build_accept(char *buf, size_t len, const char *key, const char *extra)
 {
 	char	accept[HS_ACCEPT_LEN + 1];
 
 	if (buf == NULL || len == 0 || hs_accept_key(key, accept) != HS_OK)
 		return (-1);
+	if (extra == NULL)
+		extra = "";
 	return (hs_fit(snprintf(buf, len,
 	    "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\n"
 	    "Connection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n"
-	    "\r\n", accept), len));
+	    "%s"
+	    "\r\n", accept, extra), len));
 }
 
 int

@@ -19,6 +19,8 @@
 #define HS_MAX_HOST	256
 #define HS_MAX_ORIGIN	256
 #define HS_MAX_AUTH	1024
+#define HS_MAX_EXTENSIONS 512	/* Sec-WebSocket-Extensions, all lines */
+#define HS_MAX_ETAG	64	/* If-None-Match */
 #define HS_KEY_LEN	24	/* base64 of 16 bytes */
 #define HS_ACCEPT_LEN	28	/* base64 of a SHA-1 digest */
 
@@ -45,12 +47,25 @@ struct hs_request {
 	char	authorization[HS_MAX_AUTH + 1];	/* "" if absent */
 	char	key[HS_KEY_LEN + 1];
 	int	version;		/* Sec-WebSocket-Version, -1 if absent */
+	/*
+	 * Sec-WebSocket-Extensions, repeated lines joined with ", "; ""
+	 * if absent or longer than HS_MAX_EXTENSIONS (then no extension
+	 * is used, rather than refusing the request).
+	 */
+	char	extensions[HS_MAX_EXTENSIONS + 1];
+	/* If-None-Match, "" if absent or too long for one of our tags. */
+	char	if_none_match[HS_MAX_ETAG + 1];
 };
 
 struct hs_response {
 	size_t	head_len;		/* bytes up to and including CRLFCRLF */
 	int	status;			/* HTTP status code */
 	char	reason[128];		/* reason phrase, truncated */
+	/*
+	 * Sec-WebSocket-Extensions as answered, lines joined with ", "
+	 * ("" if absent): the caller checks it against its offer.
+	 */
+	char	extensions[HS_MAX_EXTENSIONS + 1];
 };
 
 /*
@@ -70,8 +85,10 @@ int	hs_parse_request(const uint8_t *buf, size_t len,
  * Parse a response head and check it accepts the key we sent
  * (key: HS_KEY_LEN chars).  Returns HS_OK, HS_INCOMPLETE, HS_TOO_LARGE,
  * HS_MALFORMED, HS_BAD_STATUS (resp->status and reason say which),
- * HS_NOT_UPGRADE, HS_BAD_ACCEPT, or HS_UNASKED if it names an extension
- * or subprotocol (our clients ask for none; RFC 6455 4.1).
+ * HS_NOT_UPGRADE, HS_BAD_ACCEPT, or HS_UNASKED if it names a
+ * subprotocol (our clients ask for none; RFC 6455 4.1) or extensions
+ * that do not fit resp->extensions.  Extensions are the caller's to
+ * check against what it offered.
  */
 int	hs_parse_response(const uint8_t *buf, size_t len, const char *key,
 	    struct hs_response *resp);
@@ -86,10 +103,12 @@ int	hs_accept_key(const char *key, char *out);
 int	hs_make_key(char *out);
 
 /*
- * Build the 101 response accepting key into buf.  Returns its length,
- * or -1 if it does not fit in len or the digest failed.
+ * Build the 101 response accepting key into buf, with extra header
+ * lines (each ending in CRLF; NULL for none).  Returns its length, or
+ * -1 if it does not fit in len or the digest failed.
  */
-int	hs_build_accept(char *buf, size_t len, const char *key);
+int	hs_build_accept(char *buf, size_t len, const char *key,
+	    const char *extra);
 
 /*
  * Build a complete non-101 response: status line, Content-Type

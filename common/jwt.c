@@ -160,7 +160,12 @@ jwt_verify(const char *tok, size_t len, const uint8_t *key, size_t keylen,
 		goto out;
 	}
 	memcpy(c->sub, json_string_value(v), json_string_length(v));
-	if (now >= c->exp + skew)
+	/*
+	 * exp and nbf are the peer's (any int64); now and skew are ours and
+	 * sane (see jwt.h), so subtract from now rather than add to exp:
+	 * an exp near INT64_MAX must mean "never", not overflow.
+	 */
+	if (now - skew >= c->exp)
 		r = JWT_EXPIRED;
 	else if (c->nbf != 0 && now + skew < c->nbf)
 		r = JWT_NOT_YET;

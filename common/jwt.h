@@ -34,8 +34,9 @@ struct jwt_claims {
 };
 
 /*
- * Verify tok[0..len) with key at time now (seconds), allowing skew
- * seconds of clock difference for exp and nbf.  The signature is checked
+ * Verify tok[0..len) with key at time now (seconds, 0 to 2^62), allowing
+ * skew seconds (0 to 2^32) of clock difference for exp and nbf, which
+ * may be any 64-bit value (an exp near INT64_MAX never expires).  The signature is checked
  * (in constant time) before anything in the payload is trusted.
  * Returns JWT_OK with *c filled, or a jwt_status.
  */

@@ -108,6 +108,15 @@ util_mono_ms(void)
 }
 
 uint64_t
+util_mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
 util_wall_ms(void)
 {
 	struct timespec	ts;
@@ -177,6 +186,12 @@ util_hash_str(const char *s)
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
 	return h;
+}
+
+void
+util_random_bytes(void *out, size_t n)
+{
+	arc4random_buf(out, n);
 }
 
 void

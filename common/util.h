@@ -38,6 +38,9 @@ int	util_parse_size(const char *s, long long min, long long max,
 /* Milliseconds from a monotonic clock, for timers. */
 uint64_t util_mono_ms(void);
 
+/* Microseconds from the same clock, for measuring. */
+uint64_t util_mono_us(void);
+
 /* Milliseconds since the Unix epoch, for message timestamps. */
 uint64_t util_wall_ms(void);
 
@@ -49,6 +52,9 @@ int	util_set_nonblock(int fd);
  * which are short and chosen by peers (the tables resize).
  */
 size_t	util_hash_str(const char *s);
+
+/* n random bytes into out. */
+void	util_random_bytes(void *out, size_t n);
 
 /* n random bytes as 2n lowercase hex digits and a NUL into out. */
 void	util_random_hex(char *out, size_t n);

@@ -31,6 +31,22 @@
  * (2, +2 or +8 for the length, +4 for a mask) plus its payload; bytes
  * handed to wslay equal bytes of completed frames only when its input
  * buffer is empty.
+ *
+ * Compression (permessage-deflate, RFC 7692, with zlib): wslay only
+ * lets RSV1 through and skips its UTF-8 check on such messages, so the
+ * rest is here.  A compressed message is inflated chunk by chunk into
+ * the reassembly buffer, which never grows past max_message + 1 (a zip
+ * bomb is refused with 1009 after max_message bytes of output, whatever
+ * its frames announced), and text is checked as UTF-8 once whole (1007).
+ * No zlib state is kept between messages on either side: our compressor
+ * never reuses its window (RFC 7692 section 7.1.1 lets a sender always
+ * do that), so one compressor per window size serves every connection
+ * of the process, reset after each message; the server asks peers for
+ * client_no_context_takeover, so an inflater is needed only while a
+ * message is arriving, and one spare is kept for the next message of
+ * any connection.  Only a peer allowed to take over its window (a
+ * server that refused our client's offer of nothing more) makes a
+ * connection hold an inflater, and keeps it from being trimmed.
  */
 #include <errno.h>
 #include <poll.h>
@@ -38,7 +54,9 @@
 #include <string.h>
 
 #include <wslay/wslay.h>
+#include <zlib.h>
 
+#include "pmce.h"
 #include "transport.h"
 #include "utf8.h"
 #include "ws.h"
@@ -48,6 +66,29 @@
 #define WS_STASH	144
 /* Room beyond max_output for control frames and frame headers. */
 #define WS_OUT_SLACK	1024
+/*
+ * Shorter messages are sent as they are.  Compressing one costs about
+ * 1.5 us whatever its size (the block's Huffman trees and the flush;
+ * measured with zlib 1.2.13), three times what the server spends on a
+ * chat message otherwise, to save a few dozen bytes in a packet that
+ * TCP and IP headers already weigh on.
+ */
+#define WS_DEFLATE_MIN	256
+/*
+ * The compressor's hash table: 2^(4 + 7) entries.  zlib's default of 8
+ * costs a 64 KB memset per message (deflateReset) and buys nothing on
+ * messages of a few kilobytes.
+ */
+#define WS_DEFLATE_MEMLEVEL 4
+/* A compressed message bigger than this can't hold a valid one. */
+#define WS_ZLIMIT(max)	((uint64_t)(max) + (max) / 8 + 1024)
+/* A scratch buffer for compressing that grew past this is given back. */
+#define WS_ZBUF_KEEP	(256 * 1024)
+
+enum ws_pmce_flags {
+	WS_PMCE_ON = 1 << 0,		/* permessage-deflate agreed */
+	WS_PMCE_TAKEOVER = 1 << 1	/* the peer may reuse its window */
+};
 
 /*
  * Parser state: exists only while the connection is not at rest, with
@@ -72,8 +113,14 @@ struct ws_rx {
 	uint8_t			 cur_ctrl;	/* current frame is control */
 	uint8_t			 cur_first;	/* ...and starts a message */
 	uint8_t			 cur_fin;
-	uint8_t			 too_big;	/* 1009 queued: ignore data */
+	uint8_t			 too_big;	/* a close (1009, 1007 for bad
+						   compressed data) is queued:
+						   ignore data */
 	uint8_t			 bad_close;	/* 1002 queued for its close */
+	uint8_t			 zmsg;		/* the message is compressed */
+	uint64_t		 zfed;		/* its compressed bytes so far */
+	z_stream		*zin;		/* its inflater (or, with
+						   takeover, the connection's) */
 
 	/*
 	 * The frame gate (ws_recv_cb): where the next frame header starts
@@ -100,6 +147,8 @@ struct ws_conn {
 	uint8_t			 role;
 	uint8_t			 eof;
 	uint8_t			 failed;
+	uint8_t			 pmce;		/* enum ws_pmce_flags */
+	uint8_t			 zbits;		/* our compressor's window */
 	uint64_t		 written;
 	uint64_t		 queued;
 	uint64_t		 nread;		/* bytes read, for statistics */
@@ -112,6 +161,16 @@ struct ws_conn {
 static uint8_t		 ws_rbuf[WS_READ_CHUNK];
 static const uint8_t	*ws_in;
 static size_t		 ws_inlen;
+
+/*
+ * Compression state shared by every connection: a compressor per
+ * window size (made on first use, reset after each message), the
+ * buffer it writes into, and one inflater between messages.
+ */
+static z_stream		*ws_zdef[16];
+static uint8_t		*ws_zbuf;
+static size_t		 ws_zcap;
+static z_stream		*ws_zspare;
 
 /* Input not yet given to wslay: the stash, then the current slice. */
 static size_t
@@ -187,6 +246,23 @@ ws_close_reason_check(struct ws_conn *c, size_t hdr, size_t payload)
 	rx->stash_off = rx->stash_len = 0;
 }
 
+/* Would a data frame of payload bytes, first byte b0, pass max_message? */
+static int
+ws_frame_too_big(const struct ws_conn *c, uint8_t b0, uint64_t payload)
+{
+	const struct ws_rx	*rx = c->rx;
+	uint8_t			 op = b0 & 0x0f;
+
+	if ((b0 & 0x70) != 0 || payload >= (1ULL << 63) || rx->too_big)
+		return 0;
+	if (op == WSLAY_CONTINUATION_FRAME && rx->fragmented)
+		return payload > c->max_message - rx->rlen;
+	if ((op == WSLAY_TEXT_FRAME || op == WSLAY_BINARY_FRAME) &&
+	    !rx->fragmented)
+		return payload > c->max_message;
+	return 0;
+}
+
 /*
  * At the start of a frame, read its header before wslay does and decide
  * how far wslay may read.  wslay 1.1.1 validates a close reason's UTF-8
@@ -227,6 +303,24 @@ ws_gate(struct ws_conn *c)
 	else if (payload == 127)
 		for (payload = 0, i = 2; i < 10; i++)
 			payload = payload << 8 | h[i];
+	/*
+	 * A data frame that would pass max_message is refused with 1009 as
+	 * soon as its header is in, not when its first payload byte comes
+	 * (wslay reports the frame only then): a header announcing 2^40
+	 * bytes must not hold the connection.  Frames wslay refuses for
+	 * other reasons (reserved bits, a continuation out of place, a
+	 * length with the top bit) are left to it, for their own codes.
+	 */
+	if (ws_frame_too_big(c, h[0], payload)) {
+		rx->too_big = 1;
+		(void)wslay_event_queue_close(rx->ctx,
+		    WSLAY_CODE_MESSAGE_TOO_BIG, NULL, 0);
+		wslay_event_shutdown_read(rx->ctx);
+		rx->stash_off = rx->stash_len = 0;
+		ws_in += ws_inlen;
+		ws_inlen = 0;
+		return 0;
+	}
 	if ((h[0] & 0x08) && payload <= 125 && avail < hdr + payload) {
 		ws_hold(rx);
 		if ((h[0] & 0x0f) == WSLAY_CONNECTION_CLOSE)
@@ -256,6 +350,142 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	n = ws_take(rx, buf, len);
 	rx->fed += n;
 	return (ssize_t)n;
+}
+
+/*
+ * Stop reading and close with code: data that follows is ignored (the
+ * peer's close is still read by wslay's own bookkeeping).
+ */
+static void
+ws_refuse(struct ws_conn *c, uint16_t code)
+{
+	c->rx->too_big = 1;
+	(void)wslay_event_queue_close(c->rx->ctx, code, NULL, 0);
+	wslay_event_shutdown_read(c->rx->ctx);
+}
+
+/* An inflater for the message starting now: the spare, or a new one. */
+static z_stream *
+ws_zin_get(void)
+{
+	z_stream	*z;
+
+	if ((z = ws_zspare) != NULL) {
+		ws_zspare = NULL;
+		return z;
+	}
+	if ((z = calloc(1, sizeof(*z))) == NULL)
+		return NULL;
+	/* 15 bits: at least the peer's window, whatever it was. */
+	if (inflateInit2(z, -15) != Z_OK) {
+		free(z);
+		return NULL;
+	}
+	return z;
+}
+
+/* Keep z as the spare if there is none, else free it. */
+static void
+ws_zin_put(z_stream *z)
+{
+	if (z == NULL)
+		return;
+	if (ws_zspare == NULL && inflateReset(z) == Z_OK) {
+		ws_zspare = z;
+		return;
+	}
+	inflateEnd(z);
+	free(z);
+}
+
+/*
+ * The message's compressed bytes p[0..len) go through its inflater into
+ * rbuf, which grows to max_message + 1 bytes at most: one byte over the
+ * limit is enough to know a message is too big.  Returns 0, or -1
+ * after queueing a close (1009 too big, 1007 not deflate data, 1011
+ * out of memory).
+ */
+static int
+ws_inflate(struct ws_conn *c, const uint8_t *p, size_t len)
+{
+	struct ws_rx	*rx = c->rx;
+	size_t		 ncap, limit = (size_t)c->max_message + 1;
+	uint8_t		*nb;
+	int		 r;
+
+	if (rx->zin == NULL && (rx->zin = ws_zin_get()) == NULL) {
+		ws_refuse(c, WSLAY_CODE_INTERNAL_SERVER_ERROR);
+		return -1;
+	}
+	rx->zin->next_in = (Bytef *)(uintptr_t)p;
+	rx->zin->avail_in = (uInt)len;
+	for (;;) {
+		if (rx->rlen == rx->rcap) {
+			if (rx->rcap == limit) {
+				ws_refuse(c, WSLAY_CODE_MESSAGE_TOO_BIG);
+				return -1;
+			}
+			ncap = rx->rcap ? rx->rcap * 2 : 4096;
+			if (ncap > limit)
+				ncap = limit;
+			if ((nb = realloc(rx->rbuf, ncap)) == NULL) {
+				ws_refuse(c, WSLAY_CODE_INTERNAL_SERVER_ERROR);
+				return -1;
+			}
+			rx->rbuf = nb;
+			rx->rcap = ncap;
+		}
+		rx->zin->next_out = rx->rbuf + rx->rlen;
+		rx->zin->avail_out = (uInt)(rx->rcap - rx->rlen);
+		r = inflate(rx->zin, Z_SYNC_FLUSH);
+		rx->rlen = rx->rcap - rx->zin->avail_out;
+		if (rx->rlen > c->max_message) {
+			ws_refuse(c, WSLAY_CODE_MESSAGE_TOO_BIG);
+			return -1;
+		}
+		/*
+		 * A peer may end a message with a final block (RFC 7692
+		 * section 7.2.3.4 lets it); what follows starts afresh.
+		 */
+		if (r == Z_STREAM_END)
+			r = inflateReset(rx->zin);
+		if (r == Z_MEM_ERROR) {
+			ws_refuse(c, WSLAY_CODE_INTERNAL_SERVER_ERROR);
+			return -1;
+		}
+		if (r != Z_OK && r != Z_BUF_ERROR) {
+			ws_refuse(c, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA);
+			return -1;
+		}
+		/* Done when the input is used and output had room to spare. */
+		if (rx->zin->avail_in == 0 && rx->zin->avail_out > 0)
+			return 0;
+	}
+}
+
+/*
+ * The end of a compressed message: inflate the 4 bytes the sender
+ * stripped (RFC 7692 section 7.2.2), check text, and give the inflater
+ * back unless the peer may take over its window.  Returns 0 if the
+ * message in rbuf may be delivered.
+ */
+static int
+ws_inflate_end(struct ws_conn *c)
+{
+	static const uint8_t	tail[4] = { 0x00, 0x00, 0xff, 0xff };
+	struct ws_rx		*rx = c->rx;
+
+	if (ws_inflate(c, tail, sizeof(tail)) != 0)
+		return -1;
+	if (!(c->pmce & WS_PMCE_TAKEOVER)) {
+		ws_zin_put(rx->zin);
+		rx->zin = NULL;
+	}
+	if (rx->rop == WSLAY_TEXT_FRAME && !utf8_valid(rx->rbuf, rx->rlen)) {
+		ws_refuse(c, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -294,17 +524,26 @@ ws_frame_start_cb(wslay_event_context_ptr ctx,
 		c->rx->rop = arg->opcode;
 		c->rx->rlen = 0;
 		c->rx->whole = NULL;
+		/* wslay lets RSV1 through only once deflate was agreed. */
+		c->rx->zmsg = (arg->rsv & WSLAY_RSV1_BIT) != 0;
+		c->rx->zfed = 0;
 	}
+	if (c->rx->too_big)
+		return;
 	/*
 	 * wslay checks each frame against max_message; the message as a
-	 * whole is ours to check, before anything is stored.
+	 * whole is ours to check, before anything is stored.  Compressed
+	 * bytes are not stored, only bounded; their output is checked as
+	 * it is inflated.
 	 */
-	if (!c->rx->too_big && arg->payload_length > c->max_message - c->rx->rlen) {
-		c->rx->too_big = 1;
-		(void)wslay_event_queue_close(ctx, WSLAY_CODE_MESSAGE_TOO_BIG,
-		    NULL, 0);
-		wslay_event_shutdown_read(ctx);
-	}
+	if (c->rx->zmsg) {
+		if (arg->payload_length > WS_ZLIMIT(c->max_message) -
+		    c->rx->zfed)
+			ws_refuse(c, WSLAY_CODE_MESSAGE_TOO_BIG);
+		else
+			c->rx->zfed += arg->payload_length;
+	} else if (arg->payload_length > c->max_message - c->rx->rlen)
+		ws_refuse(c, WSLAY_CODE_MESSAGE_TOO_BIG);
 }
 
 static void
@@ -318,6 +557,10 @@ ws_frame_chunk_cb(wslay_event_context_ptr ctx,
 	/* Control frames are small and wslay keeps them itself. */
 	if (c->rx->cur_ctrl || c->rx->too_big || arg->data_length == 0)
 		return;
+	if (c->rx->zmsg) {
+		(void)ws_inflate(c, arg->data, arg->data_length);
+		return;
+	}
 	/*
 	 * The common case: an unfragmented frame whose payload arrived in
 	 * one piece.  The data stays valid until wslay reports the message
@@ -336,10 +579,7 @@ ws_frame_chunk_cb(wslay_event_context_ptr ctx,
 		if (ncap > c->max_message)
 			ncap = c->max_message;
 		if ((p = realloc(c->rx->rbuf, ncap)) == NULL) {
-			c->rx->too_big = 1;
-			(void)wslay_event_queue_close(ctx,
-			    WSLAY_CODE_INTERNAL_SERVER_ERROR, NULL, 0);
-			wslay_event_shutdown_read(ctx);
+			ws_refuse(c, WSLAY_CODE_INTERNAL_SERVER_ERROR);
 			return;
 		}
 		c->rx->rbuf = p;
@@ -431,7 +671,8 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	switch (arg->opcode) {
 	case WSLAY_TEXT_FRAME:
 	case WSLAY_BINARY_FRAME:
-		if (c->rx->too_big)
+		if (c->rx->too_big ||
+		    (c->rx->zmsg && ws_inflate_end(c) != 0))
 			break;
 		if (c->rx->whole != NULL) {
 			data = c->rx->whole;
@@ -485,6 +726,26 @@ ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 	return c;
 }
 
+/* Let RSV1 through, and compressed frames up to their own bound. */
+static void
+ws_ctx_deflate(struct ws_conn *c, wslay_event_context_ptr ctx)
+{
+	wslay_event_config_set_allowed_rsv_bits(ctx, WSLAY_RSV1_BIT);
+	wslay_event_config_set_max_recv_msg_length(ctx,
+	    WS_ZLIMIT(c->max_message));
+}
+
+void
+ws_conn_set_deflate(struct ws_conn *c, const struct pmce_params *p)
+{
+	if (p == NULL || !p->on)
+		return;
+	c->pmce = WS_PMCE_ON | (p->peer_takeover ? WS_PMCE_TAKEOVER : 0);
+	c->zbits = p->send_bits;
+	if (c->rx != NULL)
+		ws_ctx_deflate(c, c->rx->ctx);
+}
+
 /* Attach a wslay context if the connection is at rest. */
 static int
 ws_ctx(struct ws_conn *c)
@@ -511,6 +772,8 @@ ws_ctx(struct ws_conn *c)
 	/* wslay's default is 2^31-1: never let a header size our buffers. */
 	wslay_event_config_set_max_recv_msg_length(rx->ctx, c->max_message);
 	wslay_event_config_set_no_buffering(rx->ctx, 1);
+	if (c->pmce & WS_PMCE_ON)
+		ws_ctx_deflate(c, rx->ctx);
 	c->rx = rx;
 	return 0;
 }
@@ -521,6 +784,7 @@ ws_rx_free(struct ws_rx *rx)
 	if (rx == NULL)
 		return;
 	wslay_event_context_free(rx->ctx);
+	ws_zin_put(rx->zin);
 	free(rx->rbuf);
 	free(rx);
 }
@@ -535,7 +799,7 @@ void
 ws_conn_trim(struct ws_conn *c)
 {
 	if (c->rx == NULL || c->rx->fed != c->rx->framed || c->rx->fragmented ||
-	    c->rx->stash_len != 0 ||
+	    c->rx->stash_len != 0 || c->rx->zin != NULL ||
 	    wslay_event_want_write(c->rx->ctx) ||
 	    wslay_event_get_close_sent(c->rx->ctx) ||
 	    wslay_event_get_close_received(c->rx->ctx) ||
@@ -671,11 +935,72 @@ ws_conn_flush(struct ws_conn *c)
 	return 0;
 }
 
+/*
+ * Compress p[0..len) as one message (RFC 7692 section 7.2.1) into
+ * ws_zbuf with the process's compressor for our window, which starts
+ * afresh every time.  Returns the compressed length, or 0 if the
+ * message is better sent as it is (not smaller, or zlib failed).
+ */
+static size_t
+ws_deflate(const struct ws_conn *c, const uint8_t *p, size_t len)
+{
+	z_stream	*z;
+	size_t		 need, out;
+	uint8_t		*nb;
+	int		 bits = c->zbits, r;
+
+	/*
+	 * zlib cannot make a raw stream with a 256-byte window; one of 512
+	 * bytes never reaches further back than a 256-byte message's
+	 * start, so with 8 bits only such messages are compressed.
+	 */
+	if (bits == 8) {
+		if (len > 256)
+			return 0;
+		bits = 9;
+	}
+	if (len < WS_DEFLATE_MIN || len > UINT32_MAX / 2)
+		return 0;
+	if ((z = ws_zdef[bits]) == NULL) {
+		if ((z = calloc(1, sizeof(*z))) == NULL)
+			return 0;
+		if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -bits,
+		    WS_DEFLATE_MEMLEVEL,
+		    Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(z);
+			return 0;
+		}
+		ws_zdef[bits] = z;
+	}
+	/* The bound for Z_FINISH, plus the empty block of a sync flush. */
+	need = deflateBound(z, (uLong)len) + 16;
+	if (ws_zcap < need) {
+		if ((nb = realloc(ws_zbuf, need)) == NULL)
+			return 0;
+		ws_zbuf = nb;
+		ws_zcap = need;
+	}
+	z->next_in = (Bytef *)(uintptr_t)p;
+	z->avail_in = (uInt)len;
+	z->next_out = ws_zbuf;
+	z->avail_out = (uInt)ws_zcap;
+	r = deflate(z, Z_SYNC_FLUSH);
+	out = ws_zcap - z->avail_out;
+	(void)deflateReset(z);
+	/* All in, room to spare, and the flush marker to strip. */
+	if (r != Z_OK || z->avail_in != 0 || z->avail_out == 0 || out < 4 ||
+	    memcmp(ws_zbuf + out - 4, "\x00\x00\xff\xff", 4) != 0)
+		return 0;
+	out -= 4;
+	return out < len ? out : 0;
+}
+
 int
 ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
     uint64_t *endp)
 {
 	struct wslay_event_msg	m;
+	size_t			zlen = 0;
 	int			r;
 
 	if (op == WS_OP_TEXT && !utf8_valid(p, len))
@@ -691,7 +1016,19 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
 	m.msg = p;
 	m.msg_length = len;
-	if ((r = wslay_event_queue_msg(c->rx->ctx, &m)) != 0)
+	if ((c->pmce & WS_PMCE_ON) && (zlen = ws_deflate(c, p, len)) > 0) {
+		m.msg = ws_zbuf;
+		m.msg_length = zlen;
+	}
+	/* wslay copies the payload: ws_zbuf is free again on return. */
+	r = wslay_event_queue_msg_ex(c->rx->ctx, &m, zlen > 0 ?
+	    WSLAY_RSV1_BIT : WSLAY_RSV_NONE);
+	if (ws_zcap > WS_ZBUF_KEEP) {
+		free(ws_zbuf);
+		ws_zbuf = NULL;
+		ws_zcap = 0;
+	}
+	if (r != 0)
 		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_CLOSED;
 	if ((r = ws_pump(c)) != 0)
 		return r;

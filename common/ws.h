@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pmce_params;
 struct tp;
 struct ws_conn;
 
@@ -64,6 +65,17 @@ struct ws_callbacks {
  */
 struct ws_conn	*ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 		    const struct ws_callbacks *cb, void *arg);
+
+/*
+ * Use permessage-deflate (RFC 7692) as the handshake agreed, before any
+ * byte is fed or sent.  From then on messages of 256 bytes or more
+ * whose compressed form is smaller go out compressed, and compressed
+ * messages are inflated as
+ * they arrive, at most max_message bytes (1009 beyond), text checked
+ * as UTF-8 once whole (1007).  No zlib state is held between messages
+ * unless the peer may take over its window (params->peer_takeover).
+ */
+void	ws_conn_set_deflate(struct ws_conn *, const struct pmce_params *);
 
 /*
  * Process bytes that arrived with the handshake (read before the

@@ -28,9 +28,10 @@
 #include "handshake.h"
 #include "jwt.h"
 #include "cluster.h"
+#include "nats-link.h"
 #include "log.h"
 #include "server.h"
-#include "store.h"
+#include "users.h"
 #include "transport.h"
 #include "util.h"
 
@@ -62,8 +63,10 @@ usage(int status)
 "                   [-Q queue-limit] [-t handshake-timeout]\n"
 "                   [-u max-per-user] [--poller epoll | poll]\n"
 "                   [--history-bytes size] [--history-days days]\n"
-"                   [--history-limit n] [--store file]\n"
-"                   [--store-sync normal | full] [--tls-port port]\n"
+"                   [--history-limit n] [--sender-bytes size]\n"
+"                   [--sender-limit n] [--store file]\n"
+"                   [--store-sync normal | full] [--target-bytes size]\n"
+"                   [--tls-port port]\n"
 "                   [--cluster nats://host:port[,...]]\n"
 "                   [--allow-origin origin] [--burst n]\n"
 "                   [--jwt-secret-file file] [--max-per-ip n]\n"
@@ -90,9 +93,15 @@ usage(int status)
 "                              --store; --queue-bytes is the old name)\n"
 "      --history-days DAYS     keep delivered messages DAYS (default 30)\n"
 "      --history-limit N       messages kept per user (default 1000)\n"
+"      --sender-bytes SIZE     undelivered bytes per sender (default an\n"
+"                              eighth of --history-bytes)\n"
+"      --sender-limit N        undelivered messages per sender (default\n"
+"                              10000)\n"
 "      --store FILE            keep inboxes in SQLite FILE (default memory)\n"
 "      --store-sync MODE       normal: survive a crash; full: also power\n"
 "                              loss (default normal)\n"
+"      --target-bytes SIZE     undelivered bytes per user (default an\n"
+"                              eighth of --history-bytes)\n"
 "  -q, --quiet                 log warnings and errors only\n"
 "  -t, --handshake-timeout DUR time for TLS and the upgrade (default 10s)\n"
 "      --tls-port N            serve wss:// here, ws:// on --port\n"
@@ -249,7 +258,8 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 	enum { OPT_QUEUE_BYTES = 256, OPT_POLLER, OPT_TLS_PORT,
 		OPT_ALLOW_ORIGIN, OPT_BURST, OPT_JWT_SECRET, OPT_MAX_PER_IP,
 		OPT_RATE, OPT_STATS_TOKEN, OPT_HISTORY_DAYS, OPT_HISTORY_LIMIT,
-		OPT_STORE, OPT_STORE_SYNC, OPT_CLUSTER };
+		OPT_STORE, OPT_STORE_SYNC, OPT_CLUSTER, OPT_SENDER_BYTES,
+		OPT_SENDER_LIMIT, OPT_TARGET_BYTES };
 	static const struct option longopts[] = {
 		{ "cert", required_argument, NULL, 'C' },
 		{ "max-clients", required_argument, NULL, 'c' },
@@ -266,6 +276,9 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 		{ "history-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
 		{ "history-days", required_argument, NULL, OPT_HISTORY_DAYS },
 		{ "history-limit", required_argument, NULL, OPT_HISTORY_LIMIT },
+		{ "sender-bytes", required_argument, NULL, OPT_SENDER_BYTES },
+		{ "sender-limit", required_argument, NULL, OPT_SENDER_LIMIT },
+		{ "target-bytes", required_argument, NULL, OPT_TARGET_BYTES },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "store-sync", required_argument, NULL, OPT_STORE_SYNC },
 		{ "cluster", required_argument, NULL, OPT_CLUSTER },
@@ -422,6 +435,24 @@ parse_options(int argc, char **argv, struct server_config *cfg, int *level,
 				bad_value("--history-limit", optarg,
 				    "expected 1 to 10000000 messages");
 			cfg->store.history_limit = (size_t)v;
+			break;
+		case OPT_SENDER_BYTES:
+			if (util_parse_size(optarg, 1024, 1LL << 40, &v) != 0)
+				bad_value("--sender-bytes", optarg,
+				    "expected 1k to 1048576m bytes");
+			cfg->store.sender_bytes = (size_t)v;
+			break;
+		case OPT_SENDER_LIMIT:
+			if (util_parse_ll(optarg, 1, 100000000, &v) != 0)
+				bad_value("--sender-limit", optarg,
+				    "expected 1 to 100000000 messages");
+			cfg->store.sender_limit = (size_t)v;
+			break;
+		case OPT_TARGET_BYTES:
+			if (util_parse_size(optarg, 1024, 1LL << 40, &v) != 0)
+				bad_value("--target-bytes", optarg,
+				    "expected 1k to 1048576m bytes");
+			cfg->store.target_bytes = (size_t)v;
 			break;
 		case OPT_STORE:
 			if (optarg[0] == '\0')
@@ -668,7 +699,7 @@ accept_clients(struct server *s, int lidx)
 			log_warn("%s refused: out of memory", addr);
 			continue;
 		}
-		if (server_link(s, c) == -1) {
+		if (client_link(s, c) == -1) {
 			log_warn("%s refused: out of memory", client_addr(c));
 			client_free(c);
 			continue;
@@ -677,7 +708,7 @@ accept_clients(struct server *s, int lidx)
 		    (unsigned long long)c->id);
 		/* Most clients send the request with the connect. */
 		client_on_readable(c);
-		server_touch(s, c);
+		client_touch(s, c);
 	}
 	return 0;
 }
@@ -707,26 +738,71 @@ reload_tls(struct server *s)
 	    s->cfg.key);
 }
 
-/* The store the options ask for; NULL after saying why. */
-static struct store *
-open_store(const struct server_config *cfg)
+/*
+ * Users, presence, the NATS link (--cluster) and the router with its
+ * inbox, as the options ask.  0, or -1 after saying why on stderr.
+ */
+static int
+open_core(struct server *s)
 {
-	struct store	*st;
-	char		 err[512];
+	struct router_config	 rc;
+	struct inbox_stats	 st;
+	char			 err[512];
 
-	if ((st = store_open(&cfg->store, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "chat-server: %s\n", err);
-		return NULL;
+	if ((s->users = users_new()) == NULL ||
+	    (s->presence = presence_new(s->users, &client_deliver_ops,
+	    s->cfg.max_output)) == NULL) {
+		fprintf(stderr, "chat-server: out of memory\n");
+		return -1;
 	}
-	if (cfg->store.path != NULL)
-		log_info("store '%s': %llu message(s), %llu bytes kept, "
-		    "epoch %s", cfg->store.path,
-		    (unsigned long long)store_count(st),
-		    (unsigned long long)store_bytes(st), store_epoch(st));
-	else if (cfg->cluster == NULL)
-		log_info("inboxes in memory (epoch %s): lost when the server "
-		    "stops", store_epoch(st));
-	return st;
+	if (s->cfg.cluster != NULL) {
+		if ((s->link = nats_link_new(s->cfg.cluster, err,
+		    sizeof(err))) == NULL ||
+		    (s->cluster = cluster_new(s->link, s->presence)) == NULL) {
+			fprintf(stderr, "chat-server: %s\n", s->link == NULL ?
+			    err : "cannot join presence");
+			return -1;
+		}
+		s->wakefd = nats_link_wakefd(s->link);
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.max_per_user = s->cfg.max_per_user;
+	rc.max_message = s->cfg.max_message;
+	rc.max_output = s->cfg.max_output;
+	s->cfg.store.max_message = s->cfg.max_message;
+	if ((s->router = router_new(&rc, s->users, s->presence,
+	    &client_deliver_ops, &s->cfg.store, s->link, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "chat-server: %s\n", err);
+		return -1;
+	}
+	router_inbox_stats(s->router, &st);
+	if (s->cfg.store.path != NULL)
+		log_info("store '%s': %llu message(s), %llu bytes kept",
+		    s->cfg.store.path, (unsigned long long)st.messages,
+		    (unsigned long long)st.bytes);
+	else if (s->cfg.cluster == NULL)
+		log_info("store: memory (each inbox's numbering is lost when "
+		    "the server stops)");
+	return 0;
+}
+
+/* Everything open_core() made, in the reverse order. */
+static void
+close_core(struct server *s)
+{
+	/* Cursors and answers go out before NATS does. */
+	router_free(s->router);
+	s->router = NULL;
+	cluster_free(s->cluster);
+	s->cluster = NULL;
+	nats_link_free(s->link);
+	s->link = NULL;
+	presence_free(s->presence);
+	s->presence = NULL;
+	users_reap(s->users);
+	users_free(s->users);
+	s->users = NULL;
 }
 
 static int
@@ -759,10 +835,10 @@ run(struct server *s)
 		}
 		if (s->cluster != NULL)
 			cluster_tick(s->cluster, s->now);
+		router_tick(s->router, s->now);
 		/* The pass's group commit, then its answers go out. */
 		router_commit(s->router);
-		store_expire(s->store, util_wall_ms());
-		server_process_touched(s);
+		clients_process_touched(s);
 		if (s->shutting_down &&
 		    (s->nclients == 0 || s->now >= shutdown_at))
 			break;
@@ -780,11 +856,11 @@ run(struct server *s)
 			return 1;
 		}
 		s->now = util_mono_ms();
-		/* Clients are reaped only in server_process_touched(). */
+		/* Clients are reaped only in clients_process_touched(). */
 		for (i = 0; i < n; i++) {
 			r = &s->ready[i];
 			if ((c = r->c) == NULL && r->lidx == s->nlst) {
-				cluster_process(s->cluster);
+				nats_link_process(s->link);
 				continue;
 			}
 			if (c == NULL) {
@@ -796,7 +872,7 @@ run(struct server *s)
 			if (c->dead)
 				continue;
 			client_on_event(c, r->revents);
-			server_touch(s, c);
+			client_touch(s, c);
 		}
 	}
 	return 0;
@@ -817,6 +893,7 @@ main(int argc, char **argv)
 			.history_limit = 1000,
 			.history_days = 30,
 			.history_bytes = SIZE_MAX,	/* by the store's kind */
+			.sender_limit = 10000,
 		},
 		.handshake_timeout = 10000,
 		.ping_interval = 30000,
@@ -839,6 +916,11 @@ main(int argc, char **argv)
 	if (cfg.store.history_bytes == SIZE_MAX)
 		cfg.store.history_bytes = cfg.store.path != NULL ?
 		    (size_t)1 << 30 : (size_t)64 << 20;
+	/* One sender's, or one target's, backlog: an eighth of the total. */
+	if (cfg.store.sender_bytes == 0)
+		cfg.store.sender_bytes = cfg.store.history_bytes / 8;
+	if (cfg.store.target_bytes == 0)
+		cfg.store.target_bytes = cfg.store.history_bytes / 8;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -865,7 +947,6 @@ main(int argc, char **argv)
 	adjust_fd_limit(&cfg);
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
-	s.epfd = -1;
 	/* Bad certificate files are a configuration error: before listening. */
 	if (s.cfg.cert != NULL &&
 	    (s.tls = tp_tls_server(s.cfg.cert, s.cfg.key, err)) == NULL) {
@@ -873,26 +954,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	s.started = util_mono_ms();
-	if ((s.store = open_store(&s.cfg)) == NULL)
-		return 2;
-	if ((s.router = router_new(&s.cfg, s.store)) == NULL ||
-	    (s.cfg.max_per_ip > 0 && (s.ipc = ipcount_new()) == NULL)) {
+	s.wakefd = -1;
+	if ((s.cfg.max_per_ip > 0 && (s.ipc = ipcount_new()) == NULL)) {
 		fprintf(stderr, "chat-server: out of memory\n");
 		return 1;
 	}
-	s.wakefd = -1;
-	if (s.cfg.cluster != NULL) {
-		if ((s.cluster = cluster_new(&s, s.cfg.cluster, err,
-		    sizeof(err))) == NULL) {
-			fprintf(stderr, "chat-server: %s\n", err);
-			router_free(s.router);
-			store_close(s.store);
-			ipcount_free(s.ipc);
-			tp_tls_free(s.tls);
-			return 2;
-		}
-		s.wakefd = cluster_wakefd(s.cluster);
-		router_set_cluster(s.router, s.cluster);
+	if (open_core(&s) == -1) {
+		close_core(&s);
+		ipcount_free(s.ipc);
+		tp_tls_free(s.tls);
+		return 2;
 	}
 	s.lst[0].fd = listen_on(&s.cfg, s.cfg.port, shown, sizeof(shown));
 	s.lst[0].tls = s.tls != NULL && s.cfg.tls_port == -1;
@@ -908,7 +979,7 @@ main(int argc, char **argv)
 		s.nlst = 2;
 		log_info("listening on wss://%s", shown);
 	}
-	if (server_loop_init(&s, use_poll) == -1) {
+	if (server_loop_init(&s, use_poll ? "poll" : "epoll") == -1) {
 		log_error("cannot set up the poller: %s", strerror(errno));
 		return 1;
 	}
@@ -922,11 +993,7 @@ main(int argc, char **argv)
 	server_close_listeners(&s);
 	server_loop_release(&s);
 	/* Cursors go out before NATS does. */
-	router_commit(s.router);
-	router_set_cluster(s.router, NULL);
-	cluster_free(s.cluster);
-	router_free(s.router);
-	store_close(s.store);
+	close_core(&s);
 	ipcount_free(s.ipc);
 	tp_tls_free(s.tls);
 	free(s.cfg.origins);

@@ -1,783 +1,823 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * router: user ids and what hangs off them.  A user exists while it has
- * a connection or a watcher, and is freed when it has none.  It takes
- * chat messages in (numbered and appended to the target's inbox in the
- * store), holds them until the pass's group commit, then delivers them
- * and answers the senders; it moves each connection through its user's
- * inbox by seq (replaying from the store when the connection is
- * behind), keeps the store's delivery cursor, and tells watchers when a
- * user comes online or goes offline.
- * It never touches sockets: it calls client_*() in server-client.c.
+ * router: chat messages between users (see router.h).
  *
- * In a cluster (router_set_cluster()) the inboxes live in JetStream: a
- * message is published (cluster.c) and acknowledged when stored; the
- * nodes of its target are told its seq, and each connection behind
- * fetches what it has not been sent, one message at a time, so that
- * replay and live delivery are one path.  Seqs are then increasing but
- * not contiguous.  While NATS is away, messages between users with
- * connections on this node still go (live, without seq).
+ * A message is built once as the chat event without seq, with room for
+ * it, and appended to its target's inbox; the inbox answers after the
+ * pass's group commit (memory, SQLite) or when JetStream acknowledged
+ * it.  Then it goes to every connection of the target that is caught up
+ * (its seq is the message's prev), and the sender is answered:
+ * delivered if a connection here took it or the target is online on
+ * another node, queued otherwise.  A connection that is behind (it
+ * resumed, its output was full, another node appended first) reads what
+ * it misses from the inbox as its output drains, so replay and live
+ * delivery are one path, and a gap between its seq and a message's prev
+ * is told to it as an "expired" event before the message.
+ *
+ * Nothing here is freed under a caller: connections leave only from the
+ * loop (router_detach()), users only after the pass (users_reap()), and
+ * what waits for an answer from the inbox (an append, a sync, a read)
+ * is a record that outlives its connection.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
+#include "codec.h"
 #include "log.h"
-#include "server.h"
-#include "store.h"
+#include "msg.h"
+#include "presence.h"
+#include "router.h"
+#include "users.h"
 #include "util.h"
 
-#define READ_BATCH	64	/* messages read from the store at once */
+#define READ_BATCH	64	/* messages read from the inbox at once */
 
-#define ROUTER_BUCKETS	4096	/* grows by doubling at load 1 */
+/* rconn states. */
+enum { RC_DETACHED, RC_SYNC, RC_LIVE };
 
-struct user {
-	struct user	*hnext;
-	struct client	*conns;		/* linked by client->unext */
-	uint64_t	 last;		/* newest committed seq (if online) */
-	uint64_t	 sent;		/* the store's cursor (if online) */
-	int		 held;		/* its inbox, by store_hold() */
-	int		 cdirty;	/* cluster: cursor not yet published */
-	struct client	**watchers;
+/* The router's part of a user with connections here. */
+struct ruser {
+	struct ruser	*rnext, *rprev;	/* all users online here */
+	struct user	*u;
+	struct rconn	*conns;		/* linked by unext */
 	uint32_t	 nconns;
-	uint32_t	 nwatchers, capwatchers;
-	char		 id[];		/* sized to the id */
+	uint64_t	 last;		/* newest seq known in the inbox */
+	uint64_t	 cursor;	/* newest written, as told the inbox */
 };
 
-/* A chat message waiting for the pass's commit. */
-struct pend {
-	struct client	*from;		/* NULL once it is gone */
-	struct msg	*m;
-	char		 target[CODEC_MAX_USER + 1];
-	char		 id[CODEC_MAX_IDJSON + 1];	/* or "" */
-};
+/* A sync (info) or read in flight for a connection. */
+enum { W_INFO, W_READ };
 
-/* Kept between passes up to this many; a bigger one is freed. */
-#define PEND_KEEP	1024
-
-/* A connection's sync with JetStream (cluster only). */
-enum { CL_UNSYNCED, CL_LOOKUP, CL_SYNCED };
-
-struct clconn {
-	int		 state;
-	int		 resume, synced_once, fetching, waiting, failed;
-	uint64_t	 since, first, last, cursor;
+struct rwait {
+	struct rwait	*prev, *next;	/* all of them */
+	struct rconn	*rc;		/* NULL once it is gone */
+	int		 kind;
+	int		 resume;	/* info: resume after since */
+	int		 hello;		/* info: say the epoch anyway */
+	int		 refresh;	/* info: only learn the last seq */
+	uint64_t	 since;
 	char		 epoch[17];	/* the client's, or "" */
 };
 
-struct router {
-	const struct server_config *cfg;
-	struct store	*st;
-	struct cluster	*cl;		/* NULL: alone */
-	struct user	**dirty;	/* cursors to publish this pass */
-	size_t		 ndirty, capdirty;
-	struct user	**tab;
-	size_t		 nbuckets, nusers, nonline;
-	struct pend	*pend;		/* this pass's, in order */
-	size_t		 npend, cappend;
+/* An append waiting for its answer. */
+struct pend {
+	struct pend	*prev, *next;	/* all of them */
+	struct router	*r;
+	struct rconn	*from;		/* NULL once it is gone */
+	struct user	*to;		/* referenced */
+	char		*sent;		/* for the sender's other devices */
+	size_t		 sentlen;
+	char		 id[CODEC_MAX_IDJSON + 1];	/* or "" */
 };
 
-struct msg *
-msg_alloc(size_t len)
-{
-	struct msg	*m;
+struct router {
+	struct router_config	 cfg;
+	struct users		*users;
+	struct presence		*pres;
+	const struct deliver_ops *ops;
+	struct inbox		*ib;
+	size_t			 hdr;		/* the inbox's msg header */
+	size_t			 nonline;
+	struct pend		*pends;
+	struct rwait		*waits;
+	struct ruser		*rusers;	/* online here */
+	int			 ready;		/* the inbox can be read */
+};
 
-	if (len > SIZE_MAX - sizeof(*m) - 1 ||
-	    (m = malloc(sizeof(*m) + len + 1)) == NULL)
+static void	conn_catch_up(struct router *, struct rconn *);
+static void	conn_sync(struct router *, struct rconn *, int resume,
+		    uint64_t since, const char *epoch, int hello, int refresh);
+
+/* ---- waits ---- */
+
+static struct rwait *
+wait_new(struct router *r, struct rconn *rc, int kind)
+{
+	struct rwait	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
-	m->refs = 1;
-	m->seq = 0;
-	m->inext = m->sprev = m->snext = NULL;
-	m->inbox = NULL;
-	m->ts = 0;
-	m->len = len;
-	m->data[len] = '\0';
-	return m;
+	w->rc = rc;
+	w->kind = kind;
+	if ((w->next = r->waits) != NULL)
+		r->waits->prev = w;
+	r->waits = w;
+	return w;
 }
 
-struct msg *
-msg_new(const char *data, size_t len)
+static void
+wait_free(struct router *r, struct rwait *w)
 {
-	struct msg	*m;
-
-	if ((m = msg_alloc(len)) != NULL)
-		memcpy(m->data, data, len);
-	return m;
-}
-
-struct msg *
-msg_ref(struct msg *m)
-{
-	m->refs++;
-	return m;
-}
-
-void
-msg_unref(struct msg *m)
-{
-	if (m != NULL && --m->refs == 0)
-		free(m);
-}
-
-void
-mq_push(struct mq *q, struct mq_ent *e)
-{
-	e->next = NULL;
-	if (q->tail != NULL)
-		q->tail->next = e;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
 	else
-		q->head = e;
-	q->tail = e;
-	q->n++;
-	q->bytes += e->m->len;
+		r->waits = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	if (w->rc != NULL && w->rc->wait == w)
+		w->rc->wait = NULL;
+	free(w);
 }
 
-struct mq_ent *
-mq_pop(struct mq *q)
-{
-	struct mq_ent	*e;
+/* ---- users ---- */
 
-	if ((e = q->head) == NULL)
+static struct ruser *
+ruser_get(struct router *r, struct user *u)
+{
+	struct ruser	*ru;
+
+	if (u->route != NULL)
+		return u->route;
+	if ((ru = calloc(1, sizeof(*ru))) == NULL)
 		return NULL;
-	if ((q->head = e->next) == NULL)
-		q->tail = NULL;
-	q->n--;
-	q->bytes -= e->m->len;
-	return e;
-}
-
-void
-mq_clear(struct mq *q)
-{
-	struct mq_ent	*e;
-
-	while ((e = mq_pop(q)) != NULL) {
-		msg_unref(e->m);
-		free(e);
-	}
-}
-
-struct router *
-router_new(const struct server_config *cfg, struct store *st)
-{
-	struct router	*r;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
-	r->cfg = cfg;
-	r->st = st;
-	r->nbuckets = ROUTER_BUCKETS;
-	if ((r->tab = calloc(r->nbuckets, sizeof(*r->tab))) == NULL) {
-		free(r);
-		return NULL;
-	}
-	return r;
+	ru->u = u;
+	if ((ru->rnext = r->rusers) != NULL)
+		r->rusers->rprev = ru;
+	r->rusers = ru;
+	u->route = ru;
+	user_ref(u);
+	return ru;
 }
 
 static void
-cursor_flush(struct router *r, struct user *u)
+ruser_maybe_free(struct router *r, struct user *u)
 {
-	if (u->cdirty)
-		cluster_cursor(r->cl, u->id, u->sent);
-	u->cdirty = 0;
-}
+	struct ruser	*ru = u->route;
 
-static void
-user_free(struct router *r, struct user *u)
-{
-	size_t	i;
-
-	cursor_flush(r, u);
-	for (i = 0; i < r->ndirty; i++)
-		if (r->dirty[i] == u)
-			r->dirty[i] = NULL;
-	free(u->watchers);
-	free(u);
-}
-
-void
-router_free(struct router *r)
-{
-	struct user	*u, *next;
-	size_t		 i;
-
-	if (r == NULL)
+	if (ru == NULL || ru->nconns > 0)
 		return;
-	router_commit(r);
-	for (i = 0; i < r->nbuckets; i++) {
-		for (u = r->tab[i]; u != NULL; u = next) {
-			next = u->hnext;
-			user_free(r, u);
-		}
-	}
-	free(r->tab);
-	free(r->pend);
-	free(r->dirty);
-	free(r);
+	if (ru->rprev != NULL)
+		ru->rprev->rnext = ru->rnext;
+	else
+		r->rusers = ru->rnext;
+	if (ru->rnext != NULL)
+		ru->rnext->rprev = ru->rprev;
+	free(ru);
+	u->route = NULL;
+	user_unref(r->users, u);
 }
 
-static struct user *
-user_find(struct router *r, const char *id)
+/* ---- sending to a connection ---- */
+
+static int
+conn_live(const struct router *r, const struct rconn *rc)
 {
-	struct user	*u;
-
-	for (u = r->tab[util_hash_str(id) & (r->nbuckets - 1)]; u != NULL;
-	    u = u->hnext)
-		if (strcmp(u->id, id) == 0)
-			return u;
-	return NULL;
+	return rc->user != NULL && r->ops->live(rc->conn);
 }
-
-static void
-router_grow(struct router *r)
-{
-	struct user	**tab, *u, *next;
-	size_t		  i, n = r->nbuckets * 2;
-
-	if ((tab = calloc(n, sizeof(*tab))) == NULL)
-		return;		/* longer chains, still correct */
-	for (i = 0; i < r->nbuckets; i++) {
-		for (u = r->tab[i]; u != NULL; u = next) {
-			next = u->hnext;
-			u->hnext = tab[util_hash_str(u->id) & (n - 1)];
-			tab[util_hash_str(u->id) & (n - 1)] = u;
-		}
-	}
-	free(r->tab);
-	r->tab = tab;
-	r->nbuckets = n;
-}
-
-static struct user *
-user_get(struct router *r, const char *id)
-{
-	struct user	*u;
-	size_t		 b, len = strlen(id);
-
-	if ((u = user_find(r, id)) != NULL)
-		return u;
-	if (len > CODEC_MAX_USER ||
-	    (u = calloc(1, sizeof(*u) + len + 1)) == NULL)
-		return NULL;
-	memcpy(u->id, id, len + 1);
-	if (r->nusers >= r->nbuckets)
-		router_grow(r);
-	b = util_hash_str(id) & (r->nbuckets - 1);
-	u->hnext = r->tab[b];
-	r->tab[b] = u;
-	r->nusers++;
-	return u;
-}
-
-/* Free u if nothing hangs off it any more. */
-static void
-user_maybe_free(struct router *r, struct user *u)
-{
-	struct user	**pp;
-
-	if (u->nconns > 0 || u->nwatchers > 0)
-		return;
-	for (pp = &r->tab[util_hash_str(u->id) & (r->nbuckets - 1)]; *pp != u;
-	    pp = &(*pp)->hnext)
-		;
-	*pp = u->hnext;
-	r->nusers--;
-	user_free(r, u);
-}
-
-static void
-notify_presence(struct router *r, struct user *u, int online)
-{
-	struct client	**w;
-	char		 *p;
-	size_t		  len, i, n;
-
-	if (u->nwatchers == 0)
-		return;
-	if ((p = codec_presence(u->id, online, &len)) == NULL)
-		return;
-	/*
-	 * A watcher that cannot take it is cut off, which never touches
-	 * this list synchronously (cuts are processed after the event),
-	 * but copy it anyway so the loop does not depend on that.
-	 */
-	n = u->nwatchers;
-	if ((w = malloc(n * sizeof(*w))) != NULL) {
-		memcpy(w, u->watchers, n * sizeof(*w));
-		for (i = 0; i < n; i++)
-			client_send_text(w[i], p, len);
-		free(w);
-	}
-	free(p);
-}
-
-/* u->sent moved: tell the store, or publish it at the pass's end. */
-static void
-cursor_set(struct router *r, struct user *u)
-{
-	struct user	**d;
-
-	if (r->cl == NULL) {
-		store_sent_set(r->st, u->id, u->sent);
-		return;
-	}
-	if (u->cdirty)
-		return;
-	if (r->ndirty == r->capdirty) {
-		size_t	ncap = r->capdirty ? r->capdirty * 2 : 64;
-
-		if ((d = reallocarray(r->dirty, ncap, sizeof(*d))) == NULL) {
-			cluster_cursor(r->cl, u->id, u->sent);
-			return;
-		}
-		r->dirty = d;
-		r->capdirty = ncap;
-	}
-	u->cdirty = 1;
-	r->dirty[r->ndirty++] = u;
-}
-
-static void	cl_catch_up(struct router *, struct client *);
-static void	cl_sync(struct router *, struct client *);
 
 /*
- * Send m to c and move c's place in the inbox; the first send of a
- * seq moves the user's delivery cursor.  0, or -1 if c could not take
- * it (c may be cut off).
+ * Send m to rc and move rc's place.  A message it has is skipped; one
+ * after a gap (retention took what lay between) is preceded by an
+ * "expired" event naming the gap.  0, or -1 if rc could not take it.
  */
 static int
-conn_send(struct router *r, struct client *c, struct msg *m)
+conn_send(struct router *r, struct rconn *rc, struct msg *m)
 {
-	struct user	*u = c->user;
+	char	*p;
+	size_t	 len;
 
-	if (client_send_msg(c, m) != 0)
-		return -1;
-	c->seq = m->seq;
-	if (m->seq > u->sent) {
-		u->sent = m->seq;
-		c->inflight.tail->fresh = 1;
-		cursor_set(r, u);
+	if (m->seq <= rc->seq)
+		return 0;
+	if (m->len == 0) {
+		rc->seq = m->seq;	/* nothing to deliver at that seq */
+		return 0;
 	}
+	if (m->prev > rc->seq) {
+		if ((p = codec_expired(rc->seq, m->seq, &len)) == NULL ||
+		    r->ops->send_text(rc->conn, p, len) != 0) {
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	if (r->ops->send_msg(rc->conn, m) != 0)
+		return -1;
+	rc->seq = m->seq;
 	return 0;
 }
 
+/* Send what a read brought; 1 if rc took all of it. */
+static int
+conn_send_all(struct router *r, struct rconn *rc, struct msg **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!conn_live(r, rc) || conn_send(r, rc, v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+conn_unavailable(struct router *r, struct rconn *rc, const char *what)
+{
+	log_warn("%s user %s: cannot %s its inbox: closing (1011)",
+	    r->ops->name(rc->conn), rc->user->id, what);
+	r->ops->close(rc->conn, 1011, "history unavailable, resume later");
+}
+
 /*
- * Replay from the store to a connection that is behind its user's
- * inbox, while it has room for the largest message.  Called again when
- * its output drains, so a connection is either caught up or has
+ * Read from the inbox for a connection that is behind, while it has
+ * room for the largest message.  Called again when its output drains,
+ * so a connection is either caught up, waiting for a read, or has
  * output in flight.
  */
 static void
-conn_catch_up(struct router *r, struct client *c)
+conn_catch_up(struct router *r, struct rconn *rc)
 {
-	struct user	*u = c->user;
-	struct msg	*v[READ_BATCH];
-	size_t		 room, need = r->cfg->max_message + 256;
-	int		 n, i, all;
+	struct ruser		*ru;
+	struct msg		*v[READ_BATCH];
+	struct rwait		*w;
+	enum inbox_status	 st;
+	size_t			 room, n, i, need = r->cfg.max_message + 256;
+	int			 all;
 
-	if (r->cl != NULL) {
-		cl_catch_up(r, c);
-		return;
-	}
-	while (c->user != NULL && !c->cut && !c->dead && c->seq < u->last) {
-		room = client_room(c);
-		if (room < need && (room < r->cfg->max_output ||
-		    client_pending(c) > 0))
+	while (rc->state == RC_LIVE && rc->wait == NULL && conn_live(r, rc) &&
+	    (ru = rc->user->route) != NULL && rc->seq < ru->last) {
+		if (!r->ready)
+			return;		/* again when the inbox is back */
+		room = r->ops->room(rc->conn);
+		if (room < need && (room < r->cfg.max_output ||
+		    r->ops->pending(rc->conn) > 0))
 			return;		/* again when output drains */
-		n = store_read(r->st, u->id, c->seq, u->last, READ_BATCH,
-		    room / 2, v);
-		if (n < 0) {
-			/*
-			 * It cannot catch up now: close it, so that its
-			 * client comes back with since and tries again.
-			 */
-			log_warn("user %s: cannot read the inbox after seq "
-			    "%llu: closing #%llu (1011)", u->id,
-			    (unsigned long long)c->seq,
-			    (unsigned long long)c->id);
-			client_close(c, 1011, "history unavailable, resume "
-			    "later");
+		if ((w = wait_new(r, rc, W_READ)) == NULL)
+			return;
+		st = inbox_read(r->ib, rc->user, rc->seq, READ_BATCH, room / 2,
+		    v, &n, w);
+		if (st == INBOX_PENDING) {
+			rc->wait = w;
+			return;
+		}
+		wait_free(r, w);
+		if (st != INBOX_OK) {
+			conn_unavailable(r, rc, "read");
 			return;
 		}
 		if (n == 0) {
-			c->seq = u->last;	/* dropped meanwhile */
+			rc->seq = ru->last;	/* dropped meanwhile */
 			return;
 		}
+		all = conn_send_all(r, rc, v, n);
 		for (i = 0; i < n; i++)
-			if (c->user == NULL || conn_send(r, c, v[i]) != 0)
-				break;
-		all = i == n;
-		while (n > 0)
-			msg_unref(v[--n]);
+			msg_unref(v[i]);
 		if (!all)
 			return;
 	}
 }
 
-int
-router_attach(struct router *r, struct client *c, const char *id,
-    int resume, uint64_t since, const char *epoch)
+/* A read answered later (JetStream). */
+static void
+ev_read(void *arg, void *tag, enum inbox_status st, struct msg **v,
+    size_t n)
 {
-	struct user	*u;
+	struct router	*r = arg;
+	struct rwait	*w = tag;
+	struct rconn	*rc = w->rc;
+	struct ruser	*ru;
 
-	if ((u = user_get(r, id)) == NULL)
-		return -2;
-	if (u->nconns >= r->cfg->max_per_user) {
-		user_maybe_free(r, u);
-		return -1;
+	wait_free(r, w);
+	if (rc == NULL || rc->user == NULL)
+		return;
+	if (st == INBOX_CLUSTER)
+		return;			/* again when NATS is back */
+	if (st != INBOX_OK) {
+		conn_unavailable(r, rc, "read");
+		return;
 	}
-	if (r->cl != NULL &&
-	    (c->clc = calloc(1, sizeof(*c->clc))) == NULL) {
-		user_maybe_free(r, u);
-		return -2;
+	if (n == 0) {
+		if ((ru = rc->user->route) != NULL && rc->seq < ru->last)
+			rc->seq = ru->last;
+		return;
 	}
-	c->user = u;
-	c->unext = u->conns;
-	u->conns = c;
-	if (r->cl != NULL) {
-		if (u->nconns++ == 0) {
-			cluster_user_local(r->cl, id, 1);
-			r->nonline++;
-			if (!cluster_user_remote(r->cl, id))
-				notify_presence(r, u, 1);
-		}
-		c->clc->resume = resume;
-		c->clc->since = since;
-		if (epoch != NULL)
-			snprintf(c->clc->epoch, sizeof(c->clc->epoch), "%s",
-			    epoch);
-		cl_sync(r, c);
-		return 0;
-	}
-	if (u->nconns++ == 0) {
-		u->held = store_hold(r->st, id);
-		u->last = store_last(r->st, id);
-		u->sent = store_sent(r->st, id);
-		r->nonline++;
-		notify_presence(r, u, 1);
-	}
-	if (resume)
-		router_resume(r, c, since, epoch);
-	else {
-		/* The seed's way: what no connection was sent yet. */
-		c->seq = u->sent;
-		conn_catch_up(r, c);
-	}
-	return 0;
+	if ((ru = rc->user->route) != NULL && v[n - 1]->seq > ru->last)
+		ru->last = v[n - 1]->seq;
+	if (conn_send_all(r, rc, v, n))
+		conn_catch_up(r, rc);
 }
 
-void
-router_resume(struct router *r, struct client *c, uint64_t since,
-    const char *epoch)
+/* ---- attaching and resuming ---- */
+
+/* Where rc's inbox stands is known: start it. */
+static void
+conn_synced(struct router *r, struct rconn *rc, const struct rwait *w,
+    const struct inbox_info *in)
 {
-	struct user	*u = c->user;
-	const char	*ours = store_epoch(r->st);
+	struct ruser	*ru = rc->user->route;
+	uint64_t	 since;
 	char		*p;
 	size_t		 len;
 	int		 reset = 0;
 
-	if (u == NULL)
-		return;
-	if (r->cl != NULL) {
-		/* Again from since, after a fresh look at the inbox. */
-		c->clc->resume = 1;
-		c->clc->since = since;
-		snprintf(c->clc->epoch, sizeof(c->clc->epoch), "%s",
-		    epoch != NULL ? epoch : "");
-		if (c->clc->state != CL_LOOKUP)
-			cl_sync(r, c);
+	if (in->last > ru->last)
+		ru->last = in->last;
+	if (in->cursor > ru->cursor)
+		ru->cursor = in->cursor;
+	rc->state = RC_LIVE;
+	if (w->refresh) {
+		/* Back after NATS was away: on from where it is. */
+		conn_catch_up(r, rc);
 		return;
 	}
-	/*
-	 * A seq from another numbering (another store file, an earlier
-	 * run of a memory store), or beyond ours: replay all of it.
-	 */
-	if ((epoch != NULL && epoch[0] != '\0' && strcmp(epoch, ours) != 0) ||
-	    since > u->last) {
-		since = 0;
-		reset = 1;
+	if (w->resume) {
+		/*
+		 * A seq from another numbering (another file, an earlier run
+		 * of a memory store, a forgotten inbox), or beyond ours:
+		 * everything kept is new to this client.
+		 */
+		since = w->since;
+		if ((w->epoch[0] != '\0' && strcmp(w->epoch, in->epoch) != 0) ||
+		    since > ru->last) {
+			since = 0;
+			reset = 1;
+		}
+		p = codec_resumed(since, in->first, ru->last, in->epoch, reset,
+		    in->sparse, 0, &len);
+		rc->seq = since;
+	} else {
+		/* The seed's way: what no connection has written yet. */
+		rc->seq = ru->cursor;
+		p = !w->hello ? NULL : codec_resumed(ru->cursor, in->first,
+		    ru->last, in->epoch, 0, in->sparse, 1, &len);
+		if (w->hello && p == NULL)
+			return;
 	}
-	p = codec_resumed(since, store_first(r->st, u->id), u->last, ours,
-	    reset, 0, &len);
-	if (p == NULL || client_send_text(c, p, len) != 0) {
+	if (p != NULL && r->ops->send_text(rc->conn, p, len) != 0) {
 		free(p);
 		return;
 	}
 	free(p);
-	c->seq = since;
-	conn_catch_up(r, c);
-}
-
-void
-router_catch_up(struct router *r, struct client *c)
-{
-	if (c->user != NULL && c->seq < c->user->last)
-		conn_catch_up(r, c);
+	conn_catch_up(r, rc);
 }
 
 static void
-unwatch_all(struct router *r, struct client *c)
+ev_info(void *arg, void *tag, enum inbox_status st,
+    const struct inbox_info *in)
+{
+	struct router	*r = arg;
+	struct rwait	*w = tag;
+	struct rconn	*rc = w->rc;
+
+	if (rc == NULL || rc->user == NULL) {
+		wait_free(r, w);
+		return;
+	}
+	if (st == INBOX_CLUSTER)
+		return;		/* NATS went: again when it is back */
+	rc->wait = NULL;
+	if (st == INBOX_OK)
+		conn_synced(r, rc, w, in);
+	else
+		conn_unavailable(r, rc, "look at");
+	wait_free(r, w);
+}
+
+/*
+ * Look at rc's inbox, then start rc: resume after since, or from the
+ * cursor.  The answer may come later (JetStream).
+ */
+static void
+conn_sync(struct router *r, struct rconn *rc, int resume, uint64_t since,
+    const char *epoch, int hello, int refresh)
+{
+	struct inbox_info	 in;
+	struct rwait		*w;
+	enum inbox_status	 st;
+
+	if (rc->wait != NULL) {
+		rc->wait->rc = NULL;	/* its answer is stale now */
+		rc->wait = NULL;
+	}
+	rc->state = RC_SYNC;
+	if ((w = wait_new(r, rc, W_INFO)) == NULL) {
+		r->ops->close(rc->conn, 1011, "out of memory");
+		return;
+	}
+	w->resume = resume;
+	w->hello = hello;
+	w->refresh = refresh;
+	w->since = since;
+	if (epoch != NULL)
+		snprintf(w->epoch, sizeof(w->epoch), "%s", epoch);
+	if (!r->ready) {
+		/* Kept for when the inbox is back (router_ready()). */
+		rc->wait = w;
+		return;
+	}
+	st = inbox_info(r->ib, rc->user, &in, w);
+	if (st == INBOX_PENDING) {
+		rc->wait = w;
+		return;
+	}
+	if (st == INBOX_OK)
+		conn_synced(r, rc, w, &in);
+	else if (st == INBOX_CLUSTER)
+		rc->wait = w;		/* again when NATS is back */
+	else
+		conn_unavailable(r, rc, "look at");
+	if (rc->wait != w)
+		wait_free(r, w);
+}
+
+int
+router_attach(struct router *r, struct rconn *rc, const char *id,
+    int resume, uint64_t since, const char *epoch)
 {
 	struct user	*u;
-	size_t		 i, j;
+	struct ruser	*ru;
 
-	for (i = 0; i < c->nwatch; i++) {
-		if ((u = user_find(r, c->watch[i])) == NULL)
-			continue;
-		for (j = 0; j < u->nwatchers; j++) {
-			if (u->watchers[j] == c) {
-				u->watchers[j] = u->watchers[--u->nwatchers];
-				break;
-			}
-		}
-		user_maybe_free(r, u);
+	if ((u = users_get(r->users, id)) == NULL ||
+	    (ru = ruser_get(r, u)) == NULL)
+		return -2;
+	if (ru->nconns >= r->cfg.max_per_user) {
+		ruser_maybe_free(r, u);
+		return -1;
 	}
-	free(c->watch);
-	c->watch = NULL;
-	c->nwatch = 0;
+	rc->user = u;
+	rc->seq = 0;
+	rc->unext = ru->conns;
+	ru->conns = rc;
+	if (ru->nconns++ == 0) {
+		r->nonline++;
+		inbox_hold(r->ib, u, 1);
+		presence_local(r->pres, u, 1);
+	}
+	conn_sync(r, rc, resume, since, epoch, epoch != NULL, 0);
+	return 0;
 }
 
 void
-router_detach(struct router *r, struct client *c, struct mq *unsent)
+router_resume(struct router *r, struct rconn *rc, uint64_t since,
+    const char *epoch)
 {
-	struct user	 *u = c->user;
-	struct client	**pp;
-	struct mq_ent	 *e;
-
-	unwatch_all(r, c);
-	if (u == NULL) {
-		mq_clear(unsent);
+	if (rc->user == NULL)
 		return;
-	}
-	for (pp = &u->conns; *pp != c; pp = &(*pp)->unext)
-		;
-	*pp = c->unext;
-	c->unext = NULL;
-	c->user = NULL;
-	free(c->clc);
-	c->clc = NULL;
-	u->nconns--;
-	if (u->nconns == 0 && r->cl != NULL) {
-		for (e = unsent->head; e != NULL && !e->fresh; e = e->next)
-			;
-		if (e != NULL && e->m->seq - 1 < u->sent) {
-			u->sent = e->m->seq - 1;
-			cursor_set(r, u);
-		}
-		cursor_flush(r, u);
-		cluster_user_local(r->cl, u->id, 0);
-		r->nonline--;
-		if (!cluster_user_remote(r->cl, u->id))
-			notify_presence(r, u, 0);
-	} else if (u->nconns == 0) {
-		/*
-		 * The last connection went with messages it was the first to
-		 * be sent but never wrote: move the cursor back before them,
-		 * so the next connection gets them (with or without since).
-		 */
-		for (e = unsent->head; e != NULL && !e->fresh; e = e->next)
-			;
-		if (e != NULL && e->m->seq - 1 < u->sent) {
-			log_info("user %s: %llu undelivered message(s) kept "
-			    "for the next connection", u->id,
-			    (unsigned long long)(u->sent - e->m->seq + 1));
-			u->sent = e->m->seq - 1;
-			store_sent_set(r->st, u->id, u->sent);
-		}
-		if (u->held)
-			store_release(r->st, u->id);
-		u->held = 0;
-		r->nonline--;
-		notify_presence(r, u, 0);
-	}
-	mq_clear(unsent);
-	user_maybe_free(r, u);
+	conn_sync(r, rc, 1, since, epoch, 0, 0);
 }
 
-/* Will target's next message go straight to a connection? */
-static int
-caught_up(struct router *r, const char *target)
+void
+router_detach(struct router *r, struct rconn *rc)
 {
-	struct user	*u;
-	struct client	*c;
+	struct user	*u = rc->user;
+	struct ruser	*ru;
+	struct rconn	**pp;
+	struct pend	*p;
 
-	if ((u = user_find(r, target)) == NULL)
+	if (rc->wait != NULL) {
+		rc->wait->rc = NULL;
+		rc->wait = NULL;
+	}
+	for (p = r->pends; p != NULL && rc->npend > 0; p = p->next) {
+		if (p->from == rc) {
+			p->from = NULL;
+			rc->npend--;
+		}
+	}
+	if (u == NULL || (ru = u->route) == NULL)
+		return;
+	for (pp = &ru->conns; *pp != NULL && *pp != rc; pp = &(*pp)->unext)
+		;
+	if (*pp == rc)
+		*pp = rc->unext;
+	rc->unext = NULL;
+	rc->user = NULL;
+	rc->state = RC_DETACHED;
+	if (--ru->nconns == 0) {
+		if (ru->last > ru->cursor)
+			log_info("user %s: undelivered message(s) after seq "
+			    "%llu kept for the next connection", u->id,
+			    (unsigned long long)ru->cursor);
+		r->nonline--;
+		inbox_hold(r->ib, u, 0);
+		presence_local(r->pres, u, 0);
+	}
+	ruser_maybe_free(r, u);
+}
+
+/* ---- chat messages ---- */
+
+/* Will to's next message go straight to a connection? */
+static int
+caught_up(struct router *r, struct user *to)
+{
+	struct rconn	*rc;
+
+	if (to->route == NULL)
 		return 0;
-	for (c = u->conns; c != NULL; c = c->unext)
-		if (!c->cut && !c->dead && c->seq == u->last)
+	for (rc = to->route->conns; rc != NULL; rc = rc->unext)
+		if (rc->state == RC_LIVE && rc->wait == NULL &&
+		    rc->seq == to->route->last && conn_live(r, rc))
 			return 1;
 	return 0;
 }
 
-/*
- * In a cluster: publish to the target's inbox in JetStream.  Without
- * NATS, only a target with connections here can be reached: live.
- */
-static enum route_result
-cl_submit(struct router *r, struct client *from, const char *target,
-    const char *msg, size_t msglen, const char *id, uint64_t ts)
+/* Deliver a just-stored m to to's connections here: how many took it. */
+static size_t
+deliver(struct router *r, struct user *to, struct msg *m)
 {
-	struct user	*u;
-	struct client	*c, *next;
-	struct msg	*m;
-	size_t		 len, n = 0;
-	int		 rc;
+	struct ruser	*ru = to->route;
+	struct rconn	*rc, *next;
+	size_t		 n = 0;
 
-	len = codec_chat_into(NULL, 0, from->user->id, msg, msglen, ts, 0);
-	if ((m = msg_alloc(len)) == NULL)
-		return ROUTE_NOMEM;
-	codec_chat_into(m->data, len + 1, from->user->id, msg, msglen, ts, 0);
-	if (cluster_ready(r->cl)) {
-		rc = cluster_publish(r->cl, from, target, m->data, len, id);
-		msg_unref(m);
-		return rc == 0 ? ROUTE_PENDING : ROUTE_CLUSTER;
-	}
-	if ((u = user_find(r, target)) != NULL) {
-		for (c = u->conns; c != NULL; c = next) {
-			next = c->unext;
-			if (!c->cut && !c->dead && client_send_msg(c, m) == 0)
+	if (ru == NULL)
+		return 0;
+	if (m->seq > ru->last)
+		ru->last = m->seq;
+	for (rc = ru->conns; rc != NULL; rc = next) {
+		next = rc->unext;
+		if (rc->state != RC_LIVE || !conn_live(r, rc))
+			continue;
+		if (rc->wait == NULL && rc->seq == m->prev) {
+			if (conn_send(r, rc, m) == 0)
 				n++;
-		}
+		} else if (rc->seq < m->seq)
+			conn_catch_up(r, rc);	/* behind: it reads this */
 	}
-	msg_unref(m);
-	return n > 0 ? ROUTE_DELIVERED : ROUTE_CLUSTER;
+	return n;
+}
+
+/* A message the inbox could not take goes live where it can (NATS down). */
+static size_t
+deliver_live(struct router *r, struct user *to, struct msg *m)
+{
+	struct rconn	*rc;
+	size_t		 n = 0;
+
+	if (to->route == NULL)
+		return 0;
+	for (rc = to->route->conns; rc != NULL; rc = rc->unext)
+		if (rc->state == RC_LIVE && conn_live(r, rc) &&
+		    r->ops->send_msg(rc->conn, m) == 0)
+			n++;
+	return n;
+}
+
+/* The sender's other connections see what it sent (as "sent"). */
+static void
+tell_other_devices(struct router *r, struct pend *p)
+{
+	struct rconn	*rc;
+
+	if (p->sent == NULL || p->from == NULL || p->from->user == NULL ||
+	    p->from->user->route == NULL)
+		return;
+	for (rc = p->from->user->route->conns; rc != NULL; rc = rc->unext)
+		if (rc != p->from && conn_live(r, rc))
+			(void)r->ops->send_text(rc->conn, p->sent, p->sentlen);
+}
+
+static void
+pend_free(struct router *r, struct pend *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		r->pends = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	if (p->from != NULL)
+		p->from->npend--;
+	user_unref(r->users, p->to);
+	free(p->sent);
+	free(p);
+}
+
+static enum route_result
+route_of(enum inbox_status st)
+{
+	switch (st) {
+	case INBOX_OK:
+		return ROUTE_QUEUED;
+	case INBOX_PENDING:
+		return ROUTE_PENDING;
+	case INBOX_FULL:
+		return ROUTE_FULL;
+	case INBOX_UNAVAILABLE:
+		return ROUTE_UNAVAILABLE;
+	case INBOX_CLUSTER:
+		return ROUTE_CLUSTER;
+	case INBOX_NOMEM:
+		break;
+	}
+	return ROUTE_NOMEM;
+}
+
+static void
+ev_appended(void *arg, void *tag, enum inbox_status st, struct msg *m)
+{
+	struct router		*r = arg;
+	struct pend		*p = tag;
+	enum route_result	 res = route_of(st);
+
+	if (st == INBOX_OK) {
+		res = deliver(r, p->to, m) > 0 ||
+		    presence_remote(r->pres, p->to) ? ROUTE_DELIVERED :
+		    ROUTE_QUEUED;
+		tell_other_devices(r, p);
+	}
+	if (p->from != NULL)
+		r->ops->done(p->from->conn, p->id, res);
+	pend_free(r, p);
 }
 
 enum route_result
-router_submit(struct router *r, struct client *from, const char *target,
-    const char *msg, size_t msglen, const char *id)
+router_submit(struct router *r, struct rconn *from, const char *target,
+    const char *text, size_t textlen, const char *id)
 {
-	struct pend	*p;
-	struct msg	*m;
-	uint64_t	 seq, ts = util_wall_ms();
-	size_t		 len;
-	enum store_status s;
+	struct user		*to;
+	struct pend		*p;
+	struct msg		*m;
+	enum inbox_status	 st;
+	enum route_result	 res;
+	size_t			 len;
 
-	if (r->cl != NULL)
-		return cl_submit(r, from, target, msg, msglen, id, ts);
-	/* Sized for the largest seq, then written in place. */
-	len = codec_chat_into(NULL, 0, from->user->id, msg, msglen, ts,
-	    UINT64_MAX);
-	if ((s = store_next(r->st, target, len, caught_up(r, target),
-	    &seq)) != STORE_OK)
-		goto refused;
-	if (r->npend == r->cappend) {
-		size_t	ncap = r->cappend ? r->cappend * 2 : 64;
-
-		if ((p = reallocarray(r->pend, ncap, sizeof(*p))) == NULL)
-			return ROUTE_NOMEM;
-		r->pend = p;
-		r->cappend = ncap;
-	}
-	if ((m = msg_alloc(len)) == NULL)
+	if (from->user == NULL)
 		return ROUTE_NOMEM;
-	m->len = codec_chat_into(m->data, len + 1, from->user->id, msg,
-	    msglen, ts, seq);
-	m->data[m->len] = '\0';
-	m->seq = seq;
-	if ((s = store_append(r->st, target, m, ts)) != STORE_OK) {
-		msg_unref(m);
-		goto refused;
+	if ((to = users_get(r->users, target)) == NULL ||
+	    (p = calloc(1, sizeof(*p))) == NULL)
+		return ROUTE_NOMEM;
+	len = codec_chat_into(NULL, 0, from->user->id, text, textlen,
+	    util_wall_ms(), 0);
+	if ((m = msg_alloc(r->hdr, len + MSG_SEQ_ROOM)) == NULL) {
+		free(p);
+		return ROUTE_NOMEM;
 	}
-	p = &r->pend[r->npend++];
+	m->ts = util_wall_ms();
+	m->len = codec_chat_into(m->data, m->cap + 1, from->user->id, text,
+	    textlen, m->ts, 0);
+	p->r = r;
 	p->from = from;
-	p->m = m;
-	/* Both bounded by the codec (CODEC_MAX_USER, CODEC_MAX_IDJSON). */
-	memcpy(p->target, target, strlen(target) + 1);
+	p->to = to;
+	user_ref(to);
+	/* Both bounded by the codec (CODEC_MAX_IDJSON). */
 	memcpy(p->id, id, strlen(id) + 1);
-	return ROUTE_PENDING;
-
-refused:
-	switch (s) {
-	case STORE_FULL:
-		return ROUTE_FULL;
-	case STORE_UNAVAILABLE:
-		return ROUTE_UNAVAILABLE;
-	default:
-		return ROUTE_NOMEM;
+	if (from->user->route != NULL && from->user->route->nconns > 1)
+		p->sent = codec_sent(target, text, textlen, m->ts, &p->sentlen);
+	if ((p->next = r->pends) != NULL)
+		r->pends->prev = p;
+	r->pends = p;
+	from->npend++;
+	st = inbox_append(r->ib, to, from->user, m, caught_up(r, to), p);
+	if (st == INBOX_PENDING) {
+		msg_unref(m);
+		return ROUTE_PENDING;
 	}
-}
-
-/* Deliver a just-committed m to u's connections that are caught up. */
-static size_t
-deliver(struct router *r, struct user *u, struct msg *m)
-{
-	struct client	*c, *next;
-	size_t		 n = 0;
-
-	if (m->seq > u->last)
-		u->last = m->seq;
-	if (!u->held)
-		u->held = store_hold(r->st, u->id);	/* its first */
-	for (c = u->conns; c != NULL; c = next) {
-		next = c->unext;
-		if (c->cut || c->dead)
-			continue;
-		if (c->seq + 1 == m->seq) {
-			if (conn_send(r, c, m) == 0)
-				n++;
-		} else if (c->seq < m->seq)
-			conn_catch_up(r, c);	/* behind: replays it */
-	}
-	return n;
+	res = route_of(st);
+	/* No NATS: a target with a connection here still gets it, live. */
+	if (st == INBOX_CLUSTER && deliver_live(r, to, m) > 0)
+		res = ROUTE_DELIVERED;
+	msg_unref(m);
+	pend_free(r, p);
+	return res;
 }
 
 void
 router_commit(struct router *r)
 {
-	struct pend	*p;
-	struct user	*u;
-	size_t		 i;
-	int		 ok;
-
-	ok = store_commit(r->st) == 0;	/* also cursors, retention */
-	/* Nothing below submits: the array stays put. */
-	for (i = 0; i < r->npend; i++) {
-		p = &r->pend[i];
-		if (!ok)
-			client_chat_done(p->from, p->id, ROUTE_UNAVAILABLE);
-		else {
-			u = user_find(r, p->target);
-			client_chat_done(p->from, p->id, u != NULL &&
-			    u->nconns > 0 && deliver(r, u, p->m) > 0 ?
-			    ROUTE_DELIVERED : ROUTE_QUEUED);
-		}
-		msg_unref(p->m);
-	}
-	r->npend = 0;
-	for (i = 0; i < r->ndirty; i++)
-		if (r->dirty[i] != NULL)
-			cursor_flush(r, r->dirty[i]);
-	r->ndirty = 0;
-	if (r->cappend > PEND_KEEP) {
-		free(r->pend);
-		r->pend = NULL;
-		r->cappend = 0;
-	}
+	inbox_commit(r->ib);
 }
 
 void
-router_forget(struct router *r, struct client *c)
+router_flush(struct router *r)
 {
-	size_t	i;
+	inbox_flush(r->ib);
+}
 
-	cluster_forget(r->cl, c);
-	for (i = 0; i < r->npend; i++)
-		if (r->pend[i].from == c)
-			r->pend[i].from = NULL;
+void
+router_written(struct router *r, struct rconn *rc, uint64_t seq)
+{
+	struct ruser	*ru;
+
+	if (rc->user == NULL || (ru = rc->user->route) == NULL ||
+	    seq <= ru->cursor)
+		return;
+	ru->cursor = seq;
+	inbox_cursor(r->ib, rc->user, seq);
+}
+
+void
+router_drained(struct router *r, struct rconn *rc)
+{
+	if (rc->user != NULL && rc->user->route != NULL &&
+	    rc->seq < rc->user->route->last)
+		conn_catch_up(r, rc);
+}
+
+/* ---- events from the inbox ---- */
+
+/* Another node appended m to u's inbox (JetStream). */
+static void
+ev_arrived(void *arg, struct user *u, struct msg *m)
+{
+	deliver(arg, u, m);
+}
+
+/*
+ * The inbox came back (or went): every connection looks again, since
+ * other nodes may have appended meanwhile; one that was starting starts
+ * over as it asked.  Collected first, since a sync can close a
+ * connection (after the pass) and more waits are made meanwhile.
+ */
+static void
+ev_ready(void *arg, int ready)
+{
+	struct router	*r = arg;
+	struct ruser	*ru;
+	struct rconn	*rc, **v = NULL;
+	struct rwait	*w;
+	size_t		 n = 0, cap = 0, i;
+	int		 was = r->ready;
+
+	r->ready = ready;
+	if (!ready || was)
+		return;
+	for (ru = r->rusers; ru != NULL; ru = ru->rnext)
+		cap += ru->nconns;
+	if (cap == 0 || (v = calloc(cap, sizeof(*v))) == NULL)
+		return;
+	for (ru = r->rusers; ru != NULL; ru = ru->rnext)
+		for (rc = ru->conns; rc != NULL && n < cap; rc = rc->unext)
+			v[n++] = rc;
+	for (i = 0; i < n; i++) {
+		rc = v[i];
+		if (rc->user == NULL || !conn_live(r, rc))
+			continue;
+		if ((w = rc->wait) != NULL && w->kind == W_INFO)
+			conn_sync(r, rc, w->resume, w->since, w->epoch,
+			    w->hello, w->refresh);
+		else if (rc->wait == NULL && rc->state == RC_LIVE)
+			conn_sync(r, rc, 0, 0, NULL, 0, 1);
+	}
+	free(v);
+}
+
+/* ---- life cycle ---- */
+
+struct router *
+router_new(const struct router_config *cfg, struct users *us,
+    struct presence *pres, const struct deliver_ops *ops,
+    const struct inbox_config *icfg, struct nats_link *link, char *err,
+    size_t errlen)
+{
+	struct router		*r;
+	struct inbox_events	 ev;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->cfg = *cfg;
+	r->users = us;
+	r->pres = pres;
+	r->ops = ops;
+	memset(&ev, 0, sizeof(ev));
+	ev.arg = r;
+	ev.appended = ev_appended;
+	ev.read = ev_read;
+	ev.info = ev_info;
+	ev.arrived = ev_arrived;
+	ev.ready = ev_ready;
+	/* A local inbox is ready at once; JetStream says so when it is. */
+	r->ready = link == NULL;
+	if ((r->ib = inbox_open(icfg, us, link, &ev, err, errlen)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->hdr = inbox_msg_hdr(r->ib);
+	return r;
+}
+
+void
+router_free(struct router *r)
+{
+	if (r == NULL)
+		return;
+	inbox_close(r->ib);	/* answers what it still holds */
+	while (r->pends != NULL)
+		pend_free(r, r->pends);
+	while (r->waits != NULL)
+		wait_free(r, r->waits);
+	free(r);
+}
+
+void
+router_tick(struct router *r, uint64_t now)
+{
+	inbox_tick(r->ib, now);
 }
 
 const char *
-router_user_id(const struct user *u)
+router_user_id(const struct rconn *rc)
 {
-	return u->id;
+	return rc->user != NULL ? rc->user->id : NULL;
 }
 
 size_t
-router_user_conns(const struct user *u)
+router_user_conns(const struct rconn *rc)
 {
-	return u->nconns;
+	return rc->user != NULL && rc->user->route != NULL ?
+	    rc->user->route->nconns : 0;
 }
 
 size_t
@@ -786,318 +826,8 @@ router_nonline(const struct router *r)
 	return r->nonline;
 }
 
-static const char **
-online_users(struct router *r, size_t *np, int remote)
-{
-	const char	**v;
-	struct user	 *u;
-	size_t		  i, j, k, n = 0, nr = remote ? cluster_nremote(r->cl) : 0;
-
-	if ((v = malloc((r->nonline + nr + 1) * sizeof(*v))) == NULL)
-		return NULL;
-	for (i = 0; i < r->nbuckets; i++)
-		for (u = r->tab[i]; u != NULL; u = u->hnext)
-			if (u->nconns > 0 && n < r->nonline)
-				v[n++] = u->id;
-	if (nr > 0) {
-		/* Those online elsewhere too, each once. */
-		k = cluster_remote_users(r->cl, v + n, nr);
-		for (i = j = n; i < n + k; i++)
-			if ((u = user_find(r, v[i])) == NULL || u->nconns == 0)
-				v[j++] = v[i];
-		n = j;
-	}
-	*np = n;
-	return v;
-}
-
-const char **
-router_online(struct router *r, size_t *np)
-{
-	return online_users(r, np, 1);
-}
-
-const char **
-router_local_users(struct router *r, size_t *np)
-{
-	return online_users(r, np, 0);
-}
-
-int
-router_watch(struct router *r, struct client *c,
-    char (*users)[CODEC_MAX_USER + 1], size_t n)
-{
-	struct user	*u;
-	size_t		 i, len;
-	char		*p;
-
-	unwatch_all(r, c);
-	if (n == 0)
-		return 0;
-	if ((c->watch = calloc(n, sizeof(*c->watch))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((u = user_get(r, users[i])) == NULL)
-			return -1;
-		if (u->nwatchers == u->capwatchers) {
-			uint32_t	  ncap = u->capwatchers ?
-			    u->capwatchers * 2 : 4;
-			struct client	**w;
-
-			w = realloc(u->watchers, ncap * sizeof(*w));
-			if (w == NULL) {
-				user_maybe_free(r, u);
-				return -1;
-			}
-			u->watchers = w;
-			u->capwatchers = ncap;
-		}
-		u->watchers[u->nwatchers++] = c;
-		memcpy(c->watch[c->nwatch++], users[i], CODEC_MAX_USER + 1);
-	}
-	/*
-	 * Then the current state of each.  A send can cut c off, which
-	 * drops its watches and may free users: look each one up again
-	 * and stop once c is gone.
-	 */
-	for (i = 0; i < n && !c->cut && !c->dead; i++) {
-		u = user_find(r, users[i]);
-		p = codec_presence(users[i], (u != NULL && u->nconns > 0) ||
-		    cluster_user_remote(r->cl, users[i]), &len);
-		if (p != NULL) {
-			client_send_text(c, p, len);
-			free(p);
-		}
-	}
-	return 0;
-}
-
-/* ---- in a cluster ---- */
-
 void
-router_set_cluster(struct router *r, struct cluster *cl)
+router_inbox_stats(const struct router *r, struct inbox_stats *st)
 {
-	r->cl = cl;
-}
-
-/* Look at c's user's inbox in JetStream, then resume or start c. */
-static void
-cl_sync(struct router *r, struct client *c)
-{
-	struct clconn	*k = c->clc;
-	int		 what;
-
-	if (!cluster_ready(r->cl)) {
-		k->state = CL_UNSYNCED;		/* when NATS is back */
-		return;
-	}
-	/* Resuming, or continuing after NATS was away: where it is. */
-	what = CL_LAST | (k->resume ? CL_FIRST :
-	    k->synced_once ? 0 : CL_CURSOR);
-	k->state = CL_LOOKUP;
-	k->waiting = what;
-	k->failed = 0;
-	k->first = k->last = k->cursor = 0;
-	if (cluster_lookup(r->cl, c, c->user->id, what) != 0) {
-		k->waiting = 0;
-		k->state = CL_UNSYNCED;
-		client_close(c, 1011, "history unavailable, resume later");
-	}
-}
-
-void
-router_cl_looked_up(struct router *r, struct client *c, int what,
-    uint64_t value, int err)
-{
-	struct clconn	*k = c->clc;
-	struct user	*u = c->user;
-	const char	*ours = cluster_epoch(r->cl);
-	uint64_t	 since;
-	char		*p;
-	size_t		 len;
-	int		 reset = 0;
-
-	if (k == NULL || u == NULL || !(k->waiting & what))
-		return;
-	k->waiting &= ~what;
-	if (err)
-		k->failed = 1;
-	if (what == CL_LAST)
-		k->last = value;
-	else if (what == CL_FIRST)
-		k->first = value;
-	else
-		k->cursor = value;
-	if (k->waiting != 0)
-		return;
-	if (k->failed) {
-		k->state = CL_UNSYNCED;
-		if (!cluster_ready(r->cl))
-			return;		/* again when NATS is back */
-		log_warn("user %s: cannot read its inbox in JetStream: closing "
-		    "#%llu (1011)", u->id, (unsigned long long)c->id);
-		client_close(c, 1011, "history unavailable, resume later");
-		return;
-	}
-	if (k->last > u->last)
-		u->last = k->last;
-	k->state = CL_SYNCED;
-	if (k->resume) {
-		since = k->since;
-		if ((k->epoch[0] != '\0' && strcmp(k->epoch, ours) != 0) ||
-		    since > u->last) {
-			since = 0;
-			reset = 1;
-		}
-		k->resume = 0;
-		p = codec_resumed(since, k->first, u->last, ours, reset, 1,
-		    &len);
-		if (p == NULL || client_send_text(c, p, len) != 0) {
-			free(p);
-			return;
-		}
-		free(p);
-		c->seq = since;
-	} else if (!k->synced_once) {
-		/* The seed's way: what no connection was sent yet. */
-		if (k->cursor > u->sent)
-			u->sent = k->cursor;
-		c->seq = u->sent;
-	}
-	k->synced_once = 1;
-	cl_catch_up(r, c);
-}
-
-/* Fetch the next message for c if it is behind and has room. */
-static void
-cl_catch_up(struct router *r, struct client *c)
-{
-	struct clconn	*k = c->clc;
-	struct user	*u = c->user;
-	size_t		 room, need = r->cfg->max_message + 256;
-
-	if (k == NULL || u == NULL || k->state != CL_SYNCED || k->fetching ||
-	    c->cut || c->dead || c->seq >= u->last)
-		return;
-	room = client_room(c);
-	if (room < need && (room < r->cfg->max_output ||
-	    client_pending(c) > 0))
-		return;		/* again when output drains */
-	if (cluster_fetch(r->cl, c, u->id, c->seq + 1) != 0) {
-		k->state = CL_UNSYNCED;		/* again when NATS is back */
-		return;
-	}
-	k->fetching = 1;
-}
-
-void
-router_cl_fetched(struct router *r, struct client *c, struct msg *m,
-    uint64_t seq, uint64_t prev, int err)
-{
-	struct clconn	*k = c->clc;
-	struct user	*u = c->user;
-
-	if (k == NULL || u == NULL || !k->fetching)
-		return;
-	k->fetching = 0;
-	if (err) {
-		if (!cluster_ready(r->cl)) {
-			k->state = CL_UNSYNCED;
-			return;
-		}
-		log_warn("user %s: cannot read its inbox after seq %llu: "
-		    "closing #%llu (1011)", u->id, (unsigned long long)c->seq,
-		    (unsigned long long)c->id);
-		client_close(c, 1011, "history unavailable, resume later");
-		return;
-	}
-	if (seq == 0) {
-		c->seq = u->last;	/* nothing more (dropped meanwhile) */
-		return;
-	}
-	if (seq <= c->seq)
-		return;			/* cannot be: a stale answer */
-	if (seq > u->last)
-		u->last = seq;
-	/*
-	 * Its inbox had messages after c's place that are gone: JetStream's
-	 * limits dropped them before this connection was sent them.
-	 */
-	if (m != NULL && prev > c->seq && c->seq > 0)
-		log_warn("user %s: messages after seq %llu up to %llu were "
-		    "dropped by the history limits before #%llu was sent "
-		    "them", u->id, (unsigned long long)c->seq,
-		    (unsigned long long)prev, (unsigned long long)c->id);
-	if (m == NULL)
-		c->seq = seq;		/* not a chat message: skipped */
-	else if (conn_send(r, c, m) != 0)
-		return;
-	cl_catch_up(r, c);
-}
-
-int
-router_cl_hint(struct router *r, const char *user, uint64_t seq,
-    uint64_t prev, struct msg *m)
-{
-	struct user	*u;
-	struct client	*c, *next;
-
-	if ((u = user_find(r, user)) == NULL || u->nconns == 0)
-		return 0;
-	if (seq > u->last)
-		u->last = seq;
-	for (c = u->conns; c != NULL; c = next) {
-		next = c->unext;
-		/*
-		 * Right after what it has: send it.  Behind: fetch what it
-		 * misses (this one comes with it).  Past it: a repeat.
-		 */
-		if (m != NULL && c->clc != NULL &&
-		    c->clc->state == CL_SYNCED && !c->clc->fetching &&
-		    !c->cut && !c->dead && c->seq == prev &&
-		    client_room(c) >= m->len)
-			(void)conn_send(r, c, m);
-		else
-			cl_catch_up(r, c);
-	}
-	return 1;
-}
-
-void
-router_cl_ready(struct router *r)
-{
-	struct user	 *u;
-	struct client	 *c, **v;
-	size_t		  i, n = 0, cap = 0;
-
-	/*
-	 * Every connection looks again: while this node was away from NATS
-	 * other nodes may have appended (and told nobody here).  Collected
-	 * first: a sync that fails closes (detaches) c.
-	 */
-	for (i = 0; i < r->nbuckets; i++)
-		for (u = r->tab[i]; u != NULL; u = u->hnext)
-			cap += u->nconns;
-	if (cap == 0 || (v = malloc(cap * sizeof(*v))) == NULL)
-		return;
-	for (i = 0; i < r->nbuckets; i++)
-		for (u = r->tab[i]; u != NULL; u = u->hnext)
-			for (c = u->conns; c != NULL && n < cap; c = c->unext)
-				if (c->clc != NULL &&
-				    c->clc->state != CL_LOOKUP)
-					v[n++] = c;
-	for (i = 0; i < n; i++)
-		if (v[i]->clc != NULL && v[i]->clc->state != CL_LOOKUP &&
-		    !v[i]->clc->fetching)
-			cl_sync(r, v[i]);
-	free(v);
-}
-
-void
-router_cl_presence(struct router *r, const char *user, int online)
-{
-	struct user	*u;
-
-	if ((u = user_find(r, user)) != NULL && u->nconns == 0)
-		notify_presence(r, u, online);
+	inbox_stats(r->ib, st);
 }

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,31 @@
 #include "handshake.h"
 #include "jwt.h"
 #include "log.h"
+#include "pmce.h"
+#include "msg.h"
+#include "poller.h"
+#include "nats-link.h"
 #include "server.h"
-#include "cluster.h"
-#include "store.h"
 #include "transport.h"
+#include "users.h"
+#include "vec.h"
 #include "util.h"
+#include "web.h"
 #include "ws.h"
 
 /* How long a close handshake may take before we drop the socket. */
 #define CLOSE_TIMEOUT_MS	3000
 /* Clock difference allowed on a token's exp and nbf, in seconds. */
 #define JWT_SKEW_S		30
-/* Refused messages in a row after which a flooder is disconnected. */
+/*
+ * Refusals (decayed, see client_refused()) after which a flooder is
+ * disconnected: twice --burst, at least this.
+ */
 #define RATE_STRIKES_MIN	20
+#define REFUSE_DECAY_MS		10000.0f
+/* who, watch and resume: this many at once, then this many a second. */
+#define QUERY_BURST		10.0f
+#define QUERY_PER_S		2.0f
 /* How long an HTTP error answer waits for the peer to finish sending. */
 #define LINGER_MS		1000
 
@@ -53,6 +66,8 @@ struct client_hs {
 	uint64_t		 since;	/* ?since=, if resume */
 	int			 resume;
 	char			 epoch[CODEC_MAX_EPOCH + 1];	/* ?epoch= */
+	int			 has_epoch;	/* ?epoch= was given */
+	struct pmce_params	 pmce;	/* permessage-deflate, if agreed */
 };
 
 /*
@@ -62,7 +77,19 @@ struct client_hs {
 static uint8_t	hs_rbuf[HS_MAX_HEAD];
 
 static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
+static void client_chat_done(struct client *, const char *, enum route_result);
+
+/*
+ * Can the router and presence still send to c?  Not once it is dead,
+ * cut off or closing: such a client leaves after the pass.
+ */
+static int
+client_routable(const struct client *c)
+{
+	return !c->dead && !c->cut && !c->detaching;
+}
 static void client_on_close(void *, uint16_t, const uint8_t *, size_t);
+static void client_http_send(struct client *, char *, size_t);
 
 static const struct ws_callbacks client_ws_cb = {
 	client_on_message, client_on_close
@@ -73,7 +100,7 @@ static void
 client_die(struct client *c)
 {
 	c->dead = 1;
-	server_touch(c->srv, c);
+	client_touch(c->srv, c);
 }
 
 struct client *
@@ -179,7 +206,7 @@ client_events(const struct client *c)
 static void
 client_log_end(struct client *c, const char *why)
 {
-	const char	*who = c->user != NULL ? router_user_id(c->user) :
+	const char	*who = c->rc.user != NULL ? router_user_id(&c->rc) :
 			    c->gone_id;
 	uint16_t	 sent = ws_conn_code_sent(c->ws);
 	uint16_t	 recv = ws_conn_code_received(c->ws);
@@ -189,30 +216,110 @@ client_log_end(struct client *c, const char *why)
 	    who ? who : "", why, sent, recv);
 }
 
+static void
+mq_push(struct mq *q, struct mq_ent *e)
+{
+	e->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	q->n++;
+	q->bytes += e->m->len;
+}
+
+static struct mq_ent *
+mq_pop(struct mq *q)
+{
+	struct mq_ent	*e;
+
+	if ((e = q->head) == NULL)
+		return NULL;
+	if ((q->head = e->next) == NULL)
+		q->tail = NULL;
+	q->n--;
+	q->bytes -= e->m->len;
+	return e;
+}
+
+static void
+mq_clear(struct mq *q)
+{
+	struct mq_ent	*e;
+
+	while ((e = mq_pop(q)) != NULL) {
+		msg_unref(e->m);
+		free(e);
+	}
+}
+
 /*
- * Take c out of the routing: whatever chat messages it accepted but
- * never wrote go back to its user's queue.
+ * Forget the chat messages c has written out whole, and (if tell) tell
+ * the router the newest of them: that is what moves its user's cursor,
+ * so a message only queued here is never taken for delivered.  Not
+ * told from inside a router call (a cut): kept for the next time.
  */
 static void
-client_detach(struct client *c)
+client_pop_written(struct client *c, int tell)
 {
-	uint64_t	 w;
 	struct mq_ent	*e;
+	uint64_t	 w;
 
 	if (c->ws != NULL) {
 		w = ws_conn_written(c->ws);
 		while ((e = c->inflight.head) != NULL && e->end <= w) {
 			mq_pop(&c->inflight);
+			if (e->m->seq > c->untold)
+				c->untold = e->m->seq;
 			msg_unref(e->m);
 			free(e);
 		}
 	}
+	if (tell && c->untold != 0) {
+		if (c->rc.user != NULL)
+			router_written(c->srv->router, &c->rc, c->untold);
+		c->untold = 0;
+	}
+}
+
+/*
+ * Take c out of the routing and presence.  Only from the loop (after
+ * the pass, or at free), never from inside a router call: the router
+ * may be walking the very lists this changes.  What it queued but never
+ * wrote stays in its user's inbox, behind the cursor.
+ */
+static void
+client_detach(struct client *c)
+{
+	client_pop_written(c, 1);
+	c->detaching = 0;
 	/* Keep the id for the disconnect log line, which comes later. */
-	if (c->user != NULL && c->gone_id == NULL)
-		c->gone_id = strdup(router_user_id(c->user));
-	if (c->user != NULL || c->nwatch > 0)
-		router_detach(c->srv->router, c, &c->inflight);
+	if (c->rc.user != NULL && c->gone_id == NULL)
+		c->gone_id = strdup(router_user_id(&c->rc));
+	router_detach(c->srv->router, &c->rc);
+	presence_unwatch(c->srv->presence, &c->pc);
 	mq_clear(&c->inflight);
+}
+
+/*
+ * c leaves the router after this pass (clients_process_touched() calls
+ * client_detach_pending()); until then the router skips it
+ * (client_routable()).  Whatever ends a connection goes through here
+ * or client_die(), so no send, cut or close re-enters the router.
+ */
+static void
+client_detach_later(struct client *c)
+{
+	c->detaching = 1;
+	client_touch(c->srv, c);
+}
+
+void
+client_detach_pending(struct client *c)
+{
+	if (c->detaching || c->dead)
+		client_detach(c);
 }
 
 static void
@@ -222,7 +329,6 @@ client_kill(struct client *c, const char *why)
 		return;
 	if (c->ws != NULL)
 		client_log_end(c, why);
-	client_detach(c);
 	client_die(c);
 }
 
@@ -240,11 +346,11 @@ client_close(struct client *c, uint16_t code, const char *reason)
 {
 	if (c->dead || c->ws == NULL)
 		return;
-	client_detach(c);
+	client_detach_later(c);
 	ws_conn_close(c->ws, code, reason);
 	c->state = CLIENT_CLOSING;
 	c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
-	server_touch(c->srv, c);
+	client_touch(c->srv, c);
 }
 
 /*
@@ -265,10 +371,12 @@ client_cut(struct client *c)
 	c->cut = 1;
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
-	    c->user ? router_user_id(c->user) : c->gone_id ? c->gone_id : "-",
+	    c->rc.user ? router_user_id(&c->rc) : c->gone_id ? c->gone_id :
+	    "-",
 	    c->srv->cfg.max_output);
 	w = ws_conn_written(c->ws);
-	client_detach(c);
+	client_pop_written(c, 0);
+	client_detach_later(c);
 	boundary = w == ws_conn_queued(c->ws) ||
 	    (c->inflight.head != NULL && c->inflight.head->start == w);
 	if (boundary) {
@@ -278,7 +386,7 @@ client_cut(struct client *c)
 		client_kill(c, "cut off mid-frame (1008)");
 }
 
-size_t
+static size_t
 client_pending(const struct client *c)
 {
 	return c->ws != NULL ? ws_conn_pending(c->ws) : 0;
@@ -307,11 +415,11 @@ client_send_text(struct client *c, const char *p, size_t len)
 		client_cut(c);
 		return -1;
 	}
-	server_touch(c->srv, c);
+	client_touch(c->srv, c);
 	return r == 0 ? 0 : -1;
 }
 
-int
+static int
 client_send_msg(struct client *c, struct msg *m)
 {
 	struct mq_ent	*e;
@@ -333,7 +441,7 @@ client_send_msg(struct client *c, struct msg *m)
 	e->start = start;
 	e->m = msg_ref(m);
 	mq_push(&c->inflight, e);
-	server_touch(c->srv, c);
+	client_touch(c->srv, c);
 	return 0;
 }
 
@@ -356,17 +464,17 @@ client_chat(struct client *c, struct codec_req *req)
 {
 	enum route_result r;
 
-	r = router_submit(c->srv->router, c, req->target, req->message,
+	r = router_submit(c->srv->router, &c->rc, req->target, req->message,
 	    req->message_len, req->id);
 	if (r == ROUTE_FULL)
 		log_info("%s #%llu user %s: queue for %s full, refused",
 		    client_addr(c), (unsigned long long)c->id,
-		    router_user_id(c->user), req->target);
+		    router_user_id(&c->rc), req->target);
 	if (r != ROUTE_PENDING)
 		client_chat_done(c, req->id, r);
 }
 
-void
+static void
 client_chat_done(struct client *c, const char *id, enum route_result r)
 {
 	const char	*status = NULL;
@@ -416,26 +524,13 @@ client_chat_done(struct client *c, const char *id, enum route_result r)
 static void
 client_who(struct client *c)
 {
-	const char	**v;
-	char		 *p;
-	size_t		  n, len, i, bytes = 64;
+	const char	*p;
+	size_t		 len;
 
-	if ((v = router_online(c->srv->router, &n)) == NULL)
-		return;
-	/*
-	 * The answer must fit half the output cap, or asking would get a
-	 * reader cut off: cut the list instead and say so.
-	 */
-	for (i = 0; i < n; i++) {
-		bytes += strlen(v[i]) + 3;
-		if (bytes > c->srv->cfg.max_output / 2)
-			break;
-	}
-	if ((p = codec_who(v, i, i < n, &len)) != NULL) {
+	if ((p = presence_who(c->srv->presence, &len)) == NULL)
+		client_error(c, "internal", "out of memory", NULL);
+	else
 		client_send_text(c, p, len);
-		free(p);
-	}
-	free(v);
 }
 
 /*
@@ -457,11 +552,60 @@ client_rate_ok(struct client *c)
 	c->rl_at = now;
 	if (c->rl_tokens >= 1.0f) {
 		c->rl_tokens -= 1.0f;
-		c->rl_strikes = 0;
 		return 1;
 	}
-	if (c->rl_strikes < UINT16_MAX)
-		c->rl_strikes++;
+	return 0;
+}
+
+/*
+ * who, watch and resume cost the server far more than they cost to
+ * ask: QUERY_BURST at once, then QUERY_PER_S a second, per connection,
+ * with or without --rate.  Returns 1 if this one may pass.
+ */
+static int
+client_query_ok(struct client *c)
+{
+	uint32_t	now = (uint32_t)c->srv->now;
+	float		t;
+
+	t = c->q_tokens + (float)(now - c->q_at) * QUERY_PER_S / 1000.0f;
+	c->q_tokens = t > QUERY_BURST ? QUERY_BURST : t;
+	c->q_at = now;
+	if (c->q_tokens >= 1.0f) {
+		c->q_tokens -= 1.0f;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A request was refused for going too fast.  Refusals are counted with
+ * a decay (time constant REFUSE_DECAY_MS), so that persistent abuse
+ * adds up whatever its rhythm: one accepted message in twenty used to
+ * reset a count of refusals in a row and keep a flooder connected.  A
+ * client over the threshold is closed with 1008; one that bursts now
+ * and then stays well below it.  Returns 1 if c is being closed.
+ */
+static int
+client_refused(struct client *c, const char *what)
+{
+	const struct server_config *cfg = &c->srv->cfg;
+	uint32_t	 now = (uint32_t)c->srv->now;
+	float		 limit;
+
+	c->srv->st_refused++;
+	c->rl_refused = c->rl_refused *
+	    expf(-(float)(now - c->rl_refused_at) / REFUSE_DECAY_MS) + 1.0f;
+	c->rl_refused_at = now;
+	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
+	    (float)RATE_STRIKES_MIN;
+	if (c->rl_refused > limit) {
+		log_info("%s #%llu user %s: over the %s limit, closing",
+		    client_addr(c), (unsigned long long)c->id,
+		    router_user_id(&c->rc), what);
+		client_close(c, 1008, "rate limit exceeded");
+		return 1;
+	}
 	return 0;
 }
 
@@ -497,18 +641,14 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		client_error(c, err, detail, req.id);
 		return;
 	}
-	if (!client_rate_ok(c)) {
-		c->srv->st_refused++;
-		if (c->rl_strikes > (c->srv->cfg.burst > RATE_STRIKES_MIN ?
-		    c->srv->cfg.burst : RATE_STRIKES_MIN)) {
-			log_info("%s #%llu user %s: over the rate limit, "
-			    "closing", client_addr(c),
-			    (unsigned long long)c->id,
-			    router_user_id(c->user));
-			client_close(c, 1008, "rate limit exceeded");
-		} else
-			client_error(c, CODEC_E_RATE_LIMITED, "too many "
-			    "messages: slow down", req.id);
+	if (req.type == CODEC_REQ_CHAT ? !client_rate_ok(c) :
+	    !client_query_ok(c)) {
+		if (!client_refused(c, req.type == CODEC_REQ_CHAT ? "rate" :
+		    "query"))
+			client_error(c, CODEC_E_RATE_LIMITED,
+			    req.type == CODEC_REQ_CHAT ? "too many messages: "
+			    "slow down" : "too many who, watch or resume "
+			    "requests: slow down", req.id);
 		codec_req_release(&req);
 		return;
 	}
@@ -520,12 +660,12 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		client_who(c);
 		break;
 	case CODEC_REQ_WATCH:
-		if (router_watch(c->srv->router, c, req.users,
+		if (presence_watch(c->srv->presence, &c->pc, req.users,
 		    req.nusers) != 0)
 			client_error(c, "internal", "out of memory", req.id);
 		break;
 	case CODEC_REQ_RESUME:
-		router_resume(c->srv->router, c, req.since, req.epoch);
+		router_resume(c->srv->router, &c->rc, req.since, req.epoch);
 		break;
 	}
 	codec_req_release(&req);
@@ -541,7 +681,7 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	    (unsigned long long)c->id, code,
 	    util_escape(esc, sizeof(esc), reason, len));
 	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
-		client_detach(c);
+		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
 		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
 	}
@@ -565,10 +705,18 @@ client_http_reply(struct client *c, int status, const char *ctype,
 		return;
 	}
 	memcpy(h->reply, buf, (size_t)n);
-	h->reply_len = (size_t)n;
-	h->reply_off = 0;
+	client_http_send(c, h->reply, (size_t)n);
+}
+
+/* Send reply (which c now owns), then end the connection. */
+static void
+client_http_send(struct client *c, char *reply, size_t len)
+{
+	c->hs->reply = reply;
+	c->hs->reply_len = len;
+	c->hs->reply_off = 0;
 	c->state = CLIENT_REPLY;
-	h->after = CLIENT_LINGER;
+	c->hs->after = CLIENT_LINGER;
 }
 
 static void
@@ -610,9 +758,10 @@ static int
 client_operator(struct client *c, const char *path,
     const struct hs_request *req)
 {
-	struct server	*s = c->srv;
-	char		 body[512], tok[JWT_MAX_TOKEN + 1];
-	int		 n;
+	struct server		*s = c->srv;
+	struct inbox_stats	 is;
+	char			 body[512], tok[JWT_MAX_TOKEN + 1];
+	int			 n;
 
 	if (strcmp(path, "/healthz") == 0) {
 		if (s->shutting_down)
@@ -633,6 +782,11 @@ client_operator(struct client *c, const char *path,
 			return 1;
 		}
 	}
+	router_inbox_stats(s->router, &is);
+	/*
+	 * users_online counts every user online, here or (in a cluster) on
+	 * another node, as "who" lists them.
+	 */
 	snprintf(body, sizeof(body), "{\"connections\":%zu,\"users_online\":"
 	    "%zu,\"messages_routed\":%llu,\"messages_queued\":%llu,"
 	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
@@ -646,11 +800,9 @@ client_operator(struct client *c, const char *path,
 	    (unsigned long long)s->st_bytes_in,
 	    (unsigned long long)s->st_bytes_out,
 	    (unsigned long long)((s->now - s->started) / 1000),
-	    s->cluster != NULL ? "jetstream" : store_kind(s->store),
-	    s->cluster == NULL && store_failing(s->store) ? "false" : "true",
-	    (unsigned long long)(s->cluster ? 0 : store_count(s->store)),
-	    (unsigned long long)(s->cluster ? 0 : store_bytes(s->store)),
-	    cluster_state(s->cluster), cluster_nodes(s->cluster));
+	    is.kind, is.ok ? "true" : "false",
+	    (unsigned long long)is.messages, (unsigned long long)is.bytes,
+	    nats_link_state(s->link), presence_nodes(s->presence));
 	client_http_reply(c, 200, "application/json", NULL, body);
 	return 1;
 }
@@ -671,8 +823,12 @@ client_admit(struct client *c, const struct hs_request *req,
 		    "too many connections from your address");
 		return -1;
 	}
-	/* Browsers send Origin; other clients need not. */
-	if (cfg->norigins > 0 && req->origin[0] != '\0') {
+	/*
+	 * Browsers send Origin; other clients need not.  The page the
+	 * server itself serves is always welcome.
+	 */
+	if (cfg->norigins > 0 && req->origin[0] != '\0' &&
+	    !web_same_origin(req, client_is_tls(c))) {
 		for (i = 0; i < cfg->norigins; i++)
 			if (strcmp(req->origin, cfg->origins[i]) == 0)
 				break;
@@ -714,6 +870,22 @@ client_since(struct client *c, const struct hs_request *req)
 	uint64_t	 n = 0;
 	int		 len, i;
 
+	/*
+	 * ?epoch= alone (even empty) asks for the numbering's name at
+	 * once: a client learns it from its first connection.  A
+	 * stranger's epoch is just another numbering: no error.
+	 */
+	c->hs->has_epoch = 1;
+	switch (hs_query_param(req->target, "epoch", c->hs->epoch,
+	    sizeof(c->hs->epoch))) {
+	case -1:
+		c->hs->epoch[0] = '\0';	/* none */
+		c->hs->has_epoch = 0;
+		break;
+	case -2:
+		snprintf(c->hs->epoch, sizeof(c->hs->epoch), "-");
+		break;
+	}
 	len = hs_query_param(req->target, "since", v, sizeof(v));
 	if (len == -1)
 		return 0;
@@ -732,16 +904,6 @@ client_since(struct client *c, const struct hs_request *req)
 	}
 	c->hs->since = n;
 	c->hs->resume = 1;
-	/* A stranger's epoch is just another numbering: no error. */
-	switch (hs_query_param(req->target, "epoch", c->hs->epoch,
-	    sizeof(c->hs->epoch))) {
-	case -1:
-		c->hs->epoch[0] = '\0';	/* none */
-		break;
-	case -2:
-		snprintf(c->hs->epoch, sizeof(c->hs->epoch), "-");
-		break;
-	}
 	return 0;
 }
 
@@ -753,15 +915,24 @@ static enum client_state
 client_route(struct client *c, const struct hs_request *req, int hs,
     char *user)
 {
-	char		 path[HS_MAX_TARGET + 1], esc[128];
+	char		 path[HS_MAX_TARGET + 1], esc[128], *reply;
 	const char	*id = NULL;
-	size_t		 plen;
+	size_t		 plen, rlen;
 
 	plen = strcspn(req->target, "?");
 	memcpy(path, req->target, plen);
 	path[plen] = '\0';
 	if (client_operator(c, path, req))
 		return CLIENT_REPLY;
+	/* The browser client's files (server/web.c). */
+	switch (web_answer(path, req, &reply, &rlen)) {
+	case 1:
+		client_http_send(c, reply, rlen);
+		return CLIENT_REPLY;
+	case -1:
+		client_http_error(c, 500, NULL, "out of memory");
+		return CLIENT_REPLY;
+	}
 	if (strncmp(path, "/demo/ws/", 9) == 0)
 		id = path + 9;
 	else if (strncmp(path, "/ws/", 4) == 0)
@@ -811,7 +982,7 @@ client_handshake(struct client *c)
 	struct hs_request	 req;
 	enum client_state	 next;
 	char			 user[CODEC_MAX_USER + 1];
-	char			 buf[512];
+	char			 buf[512], ext[PMCE_LINE_MAX];
 	size_t			 total, rest;
 	ssize_t			 n;
 	int			 hs, len;
@@ -880,7 +1051,10 @@ client_handshake(struct client *c)
 	}
 	if ((next = client_route(c, &req, hs, user)) == CLIENT_REPLY)
 		return;
-	len = hs_build_accept(buf, sizeof(buf), req.key);
+	/* An offer we cannot use is answered without the extension. */
+	(void)pmce_accept(req.extensions, strlen(req.extensions), &h->pmce,
+	    ext);
+	len = hs_build_accept(buf, sizeof(buf), req.key, ext);
 	if (len < 0 || (h->reply = malloc((size_t)len)) == NULL) {
 		client_die(c);
 		return;
@@ -922,7 +1096,7 @@ client_linger(struct client *c)
 	}
 	c->state = CLIENT_LINGER;
 	c->deadline = c->srv->now + LINGER_MS;
-	server_touch(c->srv, c);
+	client_touch(c->srv, c);
 }
 
 /* The 101 is out: become a WebSocket connection. */
@@ -942,14 +1116,19 @@ client_upgrade(struct client *c)
 		client_die(c);
 		return;
 	}
+	ws_conn_set_deflate(c->ws, &h->pmce);
 	c->state = h->after;
 	c->last_rx = c->last_tx_progress = c->srv->now;
 	c->rl_tokens = (float)c->srv->cfg.burst;
 	c->rl_at = (uint32_t)c->srv->now;
+	c->q_tokens = QUERY_BURST;
+	c->q_at = c->rl_refused_at = (uint32_t)c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
-		r = router_attach(c->srv->router, c, h->user, h->resume,
-		    h->since, h->epoch);
+		c->rc.conn = c;
+		c->pc.conn = c;
+		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
+		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {
 			log_info("%s #%llu user %s refused: more than %zu "
 			    "connections", client_addr(c),
@@ -965,12 +1144,12 @@ client_upgrade(struct client *c)
 			client_close(c, 1011, "out of memory");
 			return;
 		}
-		if (c->user != NULL)	/* not closed while replaying */
+		if (client_routable(c))	/* not closed while replaying */
 			log_info("%s #%llu user %s connected (%zu "
 			    "connection%s)", client_addr(c),
 			    (unsigned long long)c->id, h->user,
-			    router_user_conns(c->user),
-			    router_user_conns(c->user) == 1 ? "" : "s");
+			    router_user_conns(&c->rc),
+			    router_user_conns(&c->rc) == 1 ? "" : "s");
 	} else
 		log_info("%s #%llu echo connected", client_addr(c),
 		    (unsigned long long)c->id);
@@ -1042,7 +1221,7 @@ client_on_readable(struct client *c)
 		log_info("%s #%llu protocol violation, closing with %u",
 		    client_addr(c), (unsigned long long)c->id,
 		    ws_conn_code_sent(c->ws));
-		client_detach(c);
+		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
 		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
 	}
@@ -1055,7 +1234,6 @@ void
 client_flush(struct client *c)
 {
 	uint64_t	 before;
-	struct mq_ent	*e;
 	ssize_t		 n;
 
 	if (c->dead)
@@ -1094,14 +1272,9 @@ client_flush(struct client *c)
 		c->last_tx_progress = c->srv->now;
 		c->srv->st_bytes_out += ws_conn_written(c->ws) - before;
 	}
-	while ((e = c->inflight.head) != NULL &&
-	    e->end <= ws_conn_written(c->ws)) {
-		mq_pop(&c->inflight);
-		msg_unref(e->m);
-		free(e);
-	}
-	if (c->user != NULL)
-		router_catch_up(c->srv->router, c);
+	client_pop_written(c, 1);
+	if (c->rc.user != NULL && client_routable(c))
+		router_drained(c->srv->router, &c->rc);
 check:
 	if (c->ws != NULL && !c->dead && ws_conn_done(c->ws))
 		client_kill(c, "closed");
@@ -1139,7 +1312,7 @@ client_timers(struct client *c)
 	    util_wall_ms() / 1000 >= (uint64_t)c->token_exp + JWT_SKEW_S) {
 		log_info("%s #%llu user %s: token expired, closing",
 		    client_addr(c), (unsigned long long)c->id,
-		    c->user != NULL ? router_user_id(c->user) : "-");
+		    c->rc.user != NULL ? router_user_id(&c->rc) : "-");
 		client_close(c, 1008, "token expired");
 		return;
 	}
@@ -1165,7 +1338,7 @@ client_timers(struct client *c)
 	    now - c->last_rx >= cfg->ping_interval) {
 		c->pinged = 1;
 		ws_conn_ping(c->ws, "chat", 4);
-		server_touch(c->srv, c);
+		client_touch(c->srv, c);
 	}
 }
 
@@ -1194,11 +1367,169 @@ client_free(struct client *c)
 		ipcount_del(c->srv->ipc, c->af, key);
 	}
 	client_detach(c);
-	router_forget(c->srv->router, c);
 	ws_conn_free(c->ws);
 	tp_free(c->tp);
 	client_hs_free(c);
-	free(c->watch);
 	free(c->gone_id);
 	free(c);
+}
+
+/* ---- how the router and presence reach a connection (deliver.h) ---- */
+
+static int
+dl_send_msg(void *conn, struct msg *m)
+{
+	return client_send_msg(conn, m);
+}
+
+static int
+dl_send_text(void *conn, const char *p, size_t len)
+{
+	return client_send_text(conn, p, len);
+}
+
+static void
+dl_done(void *conn, const char *id, enum route_result r)
+{
+	client_chat_done(conn, id, r);
+}
+
+static void
+dl_close(void *conn, uint16_t code, const char *reason)
+{
+	client_close(conn, code, reason);
+}
+
+static size_t
+dl_room(const void *conn)
+{
+	return client_room(conn);
+}
+
+static size_t
+dl_pending(const void *conn)
+{
+	return client_pending(conn);
+}
+
+static int
+dl_live(const void *conn)
+{
+	const struct client	*c = conn;
+
+	return client_routable(c) && c->state == CLIENT_CHAT;
+}
+
+static const char *
+dl_name(const void *conn)
+{
+	const struct client	*c = conn;
+	static char		 buf[INET6_ADDRSTRLEN + 40];
+
+	snprintf(buf, sizeof(buf), "%s #%llu", client_addr(c),
+	    (unsigned long long)c->id);
+	return buf;
+}
+
+const struct deliver_ops client_deliver_ops = {
+	dl_send_msg, dl_send_text, dl_done, dl_close, dl_room, dl_pending,
+	dl_live, dl_name
+};
+
+/* ---- the clients of a pass: touched, flushed, re-armed, reaped ---- */
+
+void
+client_touch(struct server *s, struct client *c)
+{
+	if (c->touched)
+		return;
+	if (vec_grow(&s->touch, &s->captouch, s->ntouch + 1,
+	    sizeof(*s->touch)) == -1) {
+		/* Without a place on the list it cannot be re-armed. */
+		log_error("%s #%llu: out of memory", client_addr(c),
+		    (unsigned long long)c->id);
+		c->dead = 1;
+		return;
+	}
+	c->touched = 1;
+	s->touch[s->ntouch++] = c;
+}
+
+int
+client_link(struct server *s, struct client *c)
+{
+	c->armed = POLLIN;
+	if (poller_add(s->poller, client_fd(c), POLLIN, c) == -1)
+		return -1;
+	c->next = s->clients;
+	if (s->clients != NULL)
+		s->clients->prev = c;
+	s->clients = c;
+	s->nclients++;
+	return 0;
+}
+
+static void
+client_unlink(struct server *s, struct client *c)
+{
+	poller_remove(s->poller, client_fd(c));
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	s->nclients--;
+}
+
+/* Register the events c wants now, with a syscall only on change. */
+static void
+client_arm(struct server *s, struct client *c)
+{
+	short	ev = client_events(c);
+
+	if (ev == c->armed)
+		return;
+	c->armed = ev;
+	if (poller_modify(s->poller, client_fd(c), ev, c) == -1) {
+		log_warn("%s #%llu: cannot poll: %s", client_addr(c),
+		    (unsigned long long)c->id, strerror(errno));
+		client_drop(c, "cannot poll");
+	}
+}
+
+/*
+ * Before sleeping: flush each touched client once (redis's
+ * handleClientsWithPendingWrites), re-arm its events, and reap it if it
+ * died.  Flushing may touch more clients (a drained queue), so the list
+ * is walked by index until it stops growing.
+ */
+void
+clients_process_touched(struct server *s)
+{
+	struct client	*c;
+	size_t		 i;
+
+	/*
+	 * Leaving the router can tell watchers (and cut them off, which
+	 * touches them): that happens here, between passes, and the walk
+	 * by index takes the newly touched ones too.
+	 */
+	for (i = 0; i < s->ntouch; i++) {
+		client_detach_pending(s->touch[i]);
+		client_flush(s->touch[i]);
+	}
+	for (i = 0; i < s->ntouch; i++) {
+		c = s->touch[i];
+		c->touched = 0;
+		if (!c->dead)
+			client_arm(s, c);
+		if (c->dead) {
+			client_unlink(s, c);
+			client_free(c);
+		}
+	}
+	s->ntouch = 0;
+	router_flush(s->router);
+	users_reap(s->users);
 }

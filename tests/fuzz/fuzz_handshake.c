@@ -2,16 +2,19 @@
  * Copyright (c) 2026 The chat authors.
  *
  * libFuzzer target: the opening handshake parsers, request and
- * response, plus query decoding of whatever target was parsed.  The
+ * response, plus query decoding of whatever target was parsed and the
+ * permessage-deflate negotiation of whatever extensions were.  The
  * input is copied into a buffer of exactly its size so that any read
  * past the end trips ASan.  Invariants: a parsed head fits the input,
- * and every field is NUL-terminated within its bound.
+ * every field is NUL-terminated within its bound, and an agreed
+ * compressor window is 8..15.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handshake.h"
+#include "pmce.h"
 
 #define FUZZ_MAX	(HS_MAX_HEAD + 1024)
 
@@ -22,8 +25,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hs_request	 req;
 	struct hs_response	 resp;
+	struct pmce_params	 pp;
 	uint8_t			*buf;
-	char			 val[64];
+	char			 val[64], line[PMCE_LINE_MAX];
 	int			 r;
 
 	if (size > FUZZ_MAX)
@@ -44,12 +48,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)hs_query_param(req.target, "token", val, sizeof(val));
 		(void)hs_query_param(req.target, "since", val, sizeof(val));
+		if (strlen(req.extensions) > HS_MAX_EXTENSIONS ||
+		    strlen(req.if_none_match) > HS_MAX_ETAG)
+			abort();
+		r = pmce_accept(req.extensions, strlen(req.extensions), &pp,
+		    line);
+		if (r == PMCE_OK && (pp.send_bits < 8 || pp.send_bits > 15 ||
+		    strlen(line) >= PMCE_LINE_MAX))
+			abort();
+		if (r != PMCE_OK && (pp.on || line[0] != '\0'))
+			abort();
 	} else if (r == HS_INCOMPLETE && size >= HS_MAX_HEAD)
 		abort();
 	(void)hs_strerror(r);
 
 	r = hs_parse_response(buf, size, "dGhlIHNhbXBsZSBub25jZQ==", &resp);
 	if (r == HS_OK && (resp.head_len > size || resp.status != 101))
+		abort();
+	if (r == HS_OK && pmce_check_answer(resp.extensions,
+	    strlen(resp.extensions), &pp) == PMCE_OK &&
+	    (pp.send_bits < 8 || pp.send_bits > 15))
 		abort();
 	free(buf);
 	return 0;

@@ -4,7 +4,9 @@
  * libFuzzer target: the server's input path.  Bytes from a fake peer
  * go through a socketpair into a real server-side client: the HTTP
  * upgrade (a valid one is prepended when the first byte is odd, so
- * the corpus reaches the frame layer), wslay's parser, the codec and
+ * the corpus reaches the frame layer; one offering permessage-deflate
+ * when its bit 1 is set too, so compressed frames reach the inflater),
+ * wslay's parser, the codec and
  * the router with a small memory store (the pass's commit runs after
  * each read).  Everything is freed after each input, so LeakSanitizer
  * checks every path.
@@ -20,7 +22,7 @@
 
 #include "log.h"
 #include "server.h"
-#include "store.h"
+#include "users.h"
 #include "util.h"
 
 #define FUZZ_MAX	(32 * 1024)
@@ -31,6 +33,11 @@ static const char upgrade[] =
     "GET /demo/ws/8888 HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\n"
     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
     "Sec-WebSocket-Version: 13\r\n\r\n";
+static const char upgrade_deflate[] =
+    "GET /demo/ws/8888 HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
 
 static void
 drain(int fd)
@@ -39,6 +46,38 @@ drain(int fd)
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+}
+
+/* The server's core as main.c makes it, memory store, no cluster. */
+static int
+core_open(struct server *s, char *err, size_t errlen)
+{
+	struct router_config	rc;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.max_per_user = s->cfg.max_per_user;
+	rc.max_message = s->cfg.max_message;
+	rc.max_output = s->cfg.max_output;
+	s->cfg.store.sender_limit = 8;
+	s->cfg.store.sender_bytes = s->cfg.store.target_bytes = 2048;
+	if ((s->users = users_new()) == NULL ||
+	    (s->presence = presence_new(s->users, &client_deliver_ops,
+	    s->cfg.max_output)) == NULL)
+		return -1;
+	s->router = router_new(&rc, s->users, s->presence,
+	    &client_deliver_ops, &s->cfg.store, NULL, err, errlen);
+	return s->router != NULL ? 0 : -1;
+}
+
+static void
+core_close(struct server *s)
+{
+	router_free(s->router);
+	presence_free(s->presence);
+	if (s->users != NULL) {
+		users_reap(s->users);
+		users_free(s->users);
+	}
 }
 
 int
@@ -66,16 +105,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.cfg.store.history_bytes = 4096;
 	s.cfg.handshake_timeout = 1000;
 	s.now = util_mono_ms();
-	s.epfd = -1;
-	if ((s.store = store_open(&s.cfg.store, err, sizeof(err))) == NULL)
-		return 0;
-	if ((s.router = router_new(&s.cfg, s.store)) == NULL) {
-		store_close(s.store);
+	if (core_open(&s, err, sizeof(err)) != 0) {
+		core_close(&s);
 		return 0;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
-		router_free(s.router);
-		store_close(s.store);
+		core_close(&s);
 		return 0;
 	}
 	util_set_nonblock(sv[0]);
@@ -83,16 +118,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((c = client_new(&s, sv[0], (const struct sockaddr *)&sin, 0)) ==
 	    NULL) {
 		close(sv[1]);
-		router_free(s.router);
-		store_close(s.store);
+		core_close(&s);
 		return 0;
 	}
-	if (data[0] & 1)
+	if ((data[0] & 3) == 3)
+		(void)write(sv[1], upgrade_deflate, sizeof(upgrade_deflate) - 1);
+	else if (data[0] & 1)
 		(void)write(sv[1], upgrade, sizeof(upgrade) - 1);
 	(void)write(sv[1], data + 1, size - 1);
 	for (i = 0; i < 16 && !c->dead; i++) {
 		client_on_readable(c);
 		router_commit(s.router);
+		client_detach_pending(c);
 		client_flush(c);
 		drain(sv[1]);
 		client_timers(c);
@@ -102,7 +139,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	client_free(c);
 	close(sv[1]);
 	server_loop_release(&s);
-	router_free(s.router);
-	store_close(s.store);
+	core_close(&s);
 	return 0;
 }

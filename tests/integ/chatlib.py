@@ -18,7 +18,7 @@ import tempfile
 import time
 
 BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
-SERVER = os.environ.get("CHAT_SERVER", os.path.join(BUILD, "chat-server"))
+SERVER = os.environ.get("CHAT_SERVER_BIN", os.path.join(BUILD, "chat-server"))
 CLIENT = os.environ.get("CHAT_CLIENT", os.path.join(BUILD, "chat-client"))
 # Logs go to the runner's per-test directory, or a fresh one by hand.
 TMP = os.environ.get("TEST_TMP") or tempfile.mkdtemp(prefix="chat-test-")
@@ -371,6 +371,12 @@ async def take(ws, n, timeout=5):
 def seqs(evs):
     """The seq of each event (None for one without)."""
     return [e.get("seq") for e in evs]
+
+
+def chats(evs):
+    """The chat messages of evs: without the "expired" events that say
+    retention took what lay between."""
+    return [e for e in evs if e.get("type") != "expired"]
 
 
 def texts(evs):

@@ -6,7 +6,7 @@
 # 2; a non-loopback target is refused.  No timing is asserted: the
 # benchmark is run by hand (bench/run).
 
-SERVER=${CHAT_SERVER:-${BUILD:-build}/chat-server}
+SERVER=${CHAT_SERVER_BIN:-${BUILD:-build}/chat-server}
 BENCH=${BUILD:-build}/chat-bench
 checks=0 failed=0 PID=
 

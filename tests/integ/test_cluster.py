@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
 from chatlib import check, connect, recv_json, recv_until  # noqa: E402
 from chatlib import send, drain, no_message, cut  # noqa: E402
-from chatlib import resume, take, seqs, texts, gone, lap  # noqa: E402
+from chatlib import resume, take, seqs, texts, chats, gone, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
 
@@ -218,6 +218,25 @@ async def who_until(ws, pred, timeout=4):
         await asyncio.sleep(0.1)
 
 
+async def wait_online(node, user, timeout=5):
+    """Until node knows that user is online (somewhere): an ack says
+    delivered for a target online on another node once the nodes have
+    told each other, which takes a moment after it connects."""
+    w = await connect(node, "w-%s-%d" % (user, os.getpid()))
+    try:
+        await send(w, {"type": "watch", "users": [user]})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = await recv_json(w, max(0.01, deadline - time.monotonic()))
+            if m.get("type") == "presence" and m.get("online"):
+                return True
+        return False
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        await w.close()
+
+
 async def presence(ws, timeout, or_none=False):
     """The next presence event (others passed over); on timeout None
     with or_none, else asyncio.TimeoutError."""
@@ -297,9 +316,12 @@ async def cursor_reaches(nats, user, seq, timeout=5):
 
 async def offline_seen(ws, user, timeout=5):
     """Wait on ws, a connection watching user, for the event saying it
-    is offline.  Its node learns that from user's last node after that
-    node has published its delivery cursor and stopped answering for
-    user: what comes after finds user offline on every node."""
+    is offline.  Its node learns that through NATS from user's last
+    node, which said so after it stopped answering for user (dropped
+    its subscription) and after publishing any cursor it moved in an
+    earlier pass (a pass publishes the cursors it moved at its end, so
+    one moved in the pass of the leave follows right behind): what
+    comes after finds user offline on every node, its cursor out."""
     try:
         await recv_until(ws, lambda m: m.get("type") == "presence" and
                          m.get("user") == user and
@@ -374,6 +396,8 @@ async def test_cross(n1, n2):
     A, B = "x-alice", "x-bob"
     a = await connect(n1, A)
     b = await connect(n2, B)
+    check(await wait_online(n1, B) and await wait_online(n2, A),
+          "each node learns the other's user is online")
     big = "60k:" + "0123456789abcdef" * 3750 + "|é✓😀"
     check(60000 < len(big.encode()) < 61000, "the big message is 60 KB")
     to_b = ["hello bob", "héllo wörld ✓ 日本語 😀 \"quoted\" \\ \n\ttab",
@@ -428,12 +452,28 @@ async def test_queued(n1, n2, n3):
           "resumed: %r" % got)
     check(increasing(seqs(got)), "queued seqs increase: %r" % seqs(got))
     check(await no_message(q, 0.3), "nothing more")
+    check(await wait_online(n1, Q), "node1 learns quinn is online")
     ack = await chat_ack(p, Q, "live", "ql")
     m = await recv_json(q)
     check(ack.get("status") == "delivered" and chat_ev_ok(m, P, "live") and
           m["seq"] > got[-1]["seq"], "then live, delivered, seq above: "
           "%r %r" % (ack, m))
-    q2 = await connect(n3, Q)
+    # The cursor (written to a socket) reaches other nodes once the
+    # writing node's pass publishes it: a connection starting on the
+    # third node sees it within a moment (asked with ?epoch=, the answer
+    # says where it starts), and then gets nothing already sent.
+    deadline = time.monotonic() + 3
+    while True:
+        q2 = await connect(n3, Q, path="/demo/ws/%s?epoch=" % Q)
+        r = await recv_json(q2)
+        if r.get("type") == "resumed" and r.get("since", 0) >= m["seq"]:
+            break
+        await q2.close()
+        if time.monotonic() > deadline:
+            break
+    check(r.get("cursor") is True and r.get("since", 0) >= m["seq"],
+          "a second connection (third node) starts after what was "
+          "written: %r" % r)
     check(await no_message(q2, 0.4), "a second connection (third node) "
           "without since: nothing already sent")
     await close_all(q, q2)
@@ -542,6 +582,39 @@ async def test_lagging(n1, n2, n3, nats):
 
 # ---- 10. history options configure the stream ----
 
+async def upto(ws, seq, timeout=10):
+    """The messages up to the one with seq (a replay fetched one at a
+    time), then whatever more comes in a quiet time."""
+    out = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not out or out[-1].get("seq") != seq:
+            out.append(await recv_json(ws, max(0.01, deadline -
+                                               time.monotonic())))
+    except asyncio.TimeoutError:
+        pass
+    return out + await drain(ws, 0.4)
+
+
+def kept_ok(r, rep, got, limit, what):
+    """A resume from 0 after messages got (all delivered) under limit:
+    JetStream discards new messages per subject and the node purges the
+    delivered ones when an inbox is full, so what is kept is the newest
+    1..limit of them, in order, told as expired before them if older
+    ones went."""
+    ch = chats(rep)
+    n = len(ch)
+    check(1 <= n <= limit and ch == got[len(got) - n:] and
+          r.get("first") == ch[0].get("seq") and
+          r.get("last") == got[-1].get("seq"),
+          "%s a suffix of at most %d kept: %r, %r"
+          % (what, limit, r, seqs(rep)))
+    check(len(rep) == n + 1 and rep[0].get("type") == "expired" and
+          rep[0].get("after") == 0 and
+          rep[0].get("before") == ch[0].get("seq"),
+          "%s and the older ones told as expired: %r" % (what, rep[:1]))
+
+
 async def test_history_limit():
     nats = Nats("nats-hist")
     nats.start()
@@ -556,23 +629,17 @@ async def test_history_limit():
         check(texts(got) == ["v%d" % i for i in range(10)],
               "history: 10 received live")
         w, r = await resume(h1, "h-v", 0)
-        rep = await take(w, 5, 10)
-        rep += await drain(w, 0.4)
-        check(got and r.get("first") == got[5].get("seq") and
-              r.get("last") == got[9].get("seq") and rep == got[5:],
-              "--history-limit 5: the last 5 kept: %r, %r"
-              % (r, seqs(rep)))
+        rep = await upto(w, r.get("last"))
+        kept_ok(r, rep, got, 5, "--history-limit 5")
         await w.close()
         h2 = start_node(nats.url, "hist2", "--history-limit", "8")
         for i in range(10, 20):
             await chat_ack(c, "h-v", "v%d" % i, i)
         got = await take(v, 10)
         w, r = await resume(h1, "h-v", 0)
-        rep = await take(w, 8, 10)
-        rep += await drain(w, 0.4)
-        check(texts(rep) == ["v%d" % i for i in range(12, 20)],
-              "a later node with --history-limit 8 updates the stream: "
-              "the last 8 kept: %r" % texts(rep))
+        rep = await upto(w, r.get("last"))
+        kept_ok(r, rep, got, 8, "a later node with --history-limit 8 "
+                "updates the stream:")
         await close_all(w, v, c)
     finally:
         for n in (h1, h2):

@@ -16,7 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
-from chatlib import check, connect, recv_json  # noqa: E402
+from chatlib import (check, chat_ack, connect, recv_json,  # noqa: E402
+                     upath)
 
 import websockets  # noqa: E402
 
@@ -304,6 +305,48 @@ async def test_multi_conn():
             await c.close()
 
 
+async def test_other_devices(s):
+    """A message sent from one connection of a user is copied, as
+    {"type":"sent"}, to the user's other connections, once accepted;
+    live only: not to the sender, not to others, not replayed."""
+    phone = await connect(s, "dev8888")
+    laptop = await connect(s, "dev8888")
+    peer = await connect(s, "dev6666")
+    ack = await chat_ack(phone, "dev6666", "from the phone\nline 2", "p1")
+    check(ack.get("status") == "delivered", "devices: delivered (%r)" % ack)
+    m = await recv_json(laptop)
+    check(m.get("type") == "sent" and m.get("message") ==
+          "from the phone\nline 2" and m.get("target_user") == "dev6666"
+          and isinstance(m.get("ts"), int) and "from_user" not in m,
+          "devices: the other connection gets a sent copy (%r)" % m)
+    got = await recv_json(peer)
+    check(got.get("message") == "from the phone\nline 2" and
+          got.get("ts") == m.get("ts"),
+          "devices: the target gets it, same ts (%r)" % got)
+    extra = await chatlib.settle(phone)
+    check(extra == [], "devices: no copy to the sender: %r" % extra)
+    extra = await chatlib.settle(peer)
+    check(extra == [], "devices: no copy to the target: %r" % extra)
+    # To an offline user: the copy comes with the ack "queued".
+    ack = await chat_ack(laptop, "devnobody", "kept", "l1")
+    check(ack.get("status") == "queued", "devices: queued (%r)" % ack)
+    m = await recv_json(phone)
+    check(m.get("type") == "sent" and m.get("target_user") == "devnobody",
+          "devices: a queued message is copied too (%r)" % m)
+    # Alone, nothing is copied; a new connection is not replayed copies.
+    await laptop.close()
+    ack = await chat_ack(phone, "dev6666", "alone now", "p2")
+    check(ack.get("status") == "delivered", "devices: delivered alone")
+    await recv_json(peer)
+    again = await connect(s, "dev8888", path=upath("dev8888", since=0))
+    first = await recv_json(again)
+    check(first.get("type") == "resumed", "devices: resumed (%r)" % first)
+    extra = await chatlib.settle(again)
+    check(extra == [], "devices: copies are not replayed: %r" % extra)
+    for c in (phone, peer, again):
+        await c.close()
+
+
 async def test_offline_queue(s):
     a = await connect(s, "qsender")
     for i in range(5):
@@ -411,7 +454,7 @@ def test_http_refusals(s):
     expect(req("/ws/" + "b" * 65), 400, "bad user id on /ws/")
     expect(req("/nope"), 404, "unknown path")
     expect(req("/demo/wsx/a"), 404, "unknown path /demo/wsx/a")
-    expect(req("/"), 404, "root path")
+    expect(req("/demo"), 404, "unknown path /demo")  # / is the web client
     expect(b"GET /demo/ws/plain HTTP/1.1\r\nHost: x\r\n\r\n", 400,
            "plain GET (no upgrade)")
     expect(req("/demo/ws/v", "8"), 426, "version 8",
@@ -557,6 +600,7 @@ async def main():
         await test_chat_basics(s)
         await test_who_watch(s)
         await test_offline_queue(s)
+        await test_other_devices(s)
         await test_order(s)
         test_http_refusals(s)
         await test_paths(s)

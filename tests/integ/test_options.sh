@@ -6,7 +6,7 @@
 # server, a taken port fails, signals exit 0, and --listen ::1 works
 # where IPv6 loopback exists (exit 77 only if ::1 cannot be bound).
 
-SERVER=${CHAT_SERVER:-${BUILD:-build}/chat-server}
+SERVER=${CHAT_SERVER_BIN:-${BUILD:-build}/chat-server}
 WSC=${BUILD:-build}/tests/wsc
 PY=/usr/bin/python3
 checks=0 failed=0 pids=""

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
 from chatlib import check, connect, recv_json, settle  # noqa: E402
 from chatlib import RawWS, send  # noqa: E402
-from chatlib import upath, resume, take, seqs, texts  # noqa: E402
+from chatlib import upath, resume, take, seqs, texts, chats  # noqa: E402
 from chatlib import chat_ack, gone, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
@@ -74,6 +74,11 @@ async def test_seq_basics(s, p):
     eb = await take(b, 3)
     check(seqs(eb) == [1, 2, 3] and eb[2].get("from_user") == A,
           "%s: other user numbered independently: %r" % (p, eb))
+    # alice's other connection gets a copy of what a1 sent (live only).
+    copy = await recv_json(a2)
+    check(copy.get("type") == "sent" and copy.get("message") == "b3" and
+          copy.get("target_user") == B and "seq" not in copy,
+          "%s: a2 gets a sent copy of a1's message: %r" % (p, copy))
     check(not await settle(a1) and not await settle(a2),
           "%s: nothing extra on alice's connections" % p)
 
@@ -657,7 +662,9 @@ async def test_history_limit(extra, p):
         check(resumed_ok(r, 0, 6, 10), "%s: --history-limit 5: resumed "
               "first 6 last 10: %r" % (p, r))
         got = await settle(w)
-        check(seqs(got) == [6, 7, 8, 9, 10], "%s: exactly 6..10: %r"
+        check(got[:1] == [{"type": "expired", "after": 0, "before": 6}],
+              "%s: first told that 1..5 expired: %r" % (p, got[:1]))
+        check(seqs(got[1:]) == [6, 7, 8, 9, 10], "%s: exactly 6..10: %r"
               % (p, seqs(got)))
         await w.close()
         # Undelivered ones are not trimmed: the 6th is refused.
@@ -701,7 +708,9 @@ async def test_history_bytes(extra, p):
     for opt in ("--history-bytes", "--queue-bytes"):
         # A store file of its own for each run.
         ex = [x + opt if x.endswith(".db") else x for x in extra]
-        with chatlib.Server(opt, "64k", *ex,
+        # The quotas as large as the total: the total is tested here.
+        with chatlib.Server(opt, "64k", "--sender-bytes", "64k",
+                            "--target-bytes", "64k", *ex,
                             name=p + opt.strip("-")) as s:
             body = "z" * 16000
             c = await connect(s, "bc")
@@ -719,6 +728,10 @@ async def test_history_bytes(extra, p):
             rep = await settle(w)
             await w.close()
             f = r.get("first", 0)
+            check(rep[:1] == [{"type": "expired", "after": 0,
+                               "before": f}],
+                  "%s %s: told what expired: %r" % (p, opt, rep[:1]))
+            rep = chats(rep)
             check(r.get("type") == "resumed" and r.get("last") == 10 and
                   f >= 7 and seqs(rep) == list(range(f, 11)),
                   "%s %s 64k: only the newest few of 10 16-kB messages kept "

@@ -117,7 +117,8 @@ async def test_verified():
         check(err == "", "nothing on stderr (%r)" % err)
         check(peer.sni == ["localhost"], "SNI 'localhost' sent (%r)"
               % peer.sni)
-        check(peer.paths == ["/demo/ws/alice"], "request path (%r)"
+        check(peer.paths == ["/demo/ws/alice?epoch="], "request path, "
+              "asking for the epoch (%r)"
               % peer.paths)
 
         url = "wss://127.0.0.1:%d/" % peer.port

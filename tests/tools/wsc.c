@@ -79,7 +79,7 @@ connect_url(const char *url)
 	if (u.tls && (tls = tp_tls_client(ca_file, insecure, err)) == NULL)
 		die(err, NULL);
 	if ((d = dial_start(&u, tls, u.path[0] != '\0' ? u.path : "/", NULL,
-	    err)) == NULL)
+	    0, err)) == NULL)
 		die(err, NULL);
 	while ((r = dial_step(d, err, NULL)) == DIAL_AGAIN) {
 		if (util_mono_ms() >= deadline)

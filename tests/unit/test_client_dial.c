@@ -151,7 +151,7 @@ test_refused(void)
 	int		 lfd, fd, status;
 
 	lfd = listener(&u);
-	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, 0, err);
 	CHECK(d != NULL);
 	if (d == NULL)
 		return;
@@ -167,7 +167,7 @@ test_refused(void)
 	close(fd);
 
 	/* A 101 with the wrong accept key is refused. */
-	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, 0, err);
 	start(d, err, &status);
 	fd = serve_request(lfd, key);
 	resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -181,7 +181,7 @@ test_refused(void)
 	close(lfd);
 
 	/* Nobody listens any more: the connect is refused. */
-	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", NULL, 0, err);
 	if (d != NULL) {
 		CHECK_INT(drive(d, err, &status), DIAL_FAILED);
 		dial_free(d);
@@ -202,7 +202,8 @@ test_accepted(void)
 	int		 lfd, fd, status, n;
 
 	lfd = listener(&u);
-	d = dial_start(&u, NULL, "/demo/ws/8888", "User-Agent: t\r\n", err);
+	d = dial_start(&u, NULL, "/demo/ws/8888", "User-Agent: t\r\n", 0,
+	    err);
 	CHECK(d != NULL);
 	if (d == NULL)
 		return;
@@ -266,7 +267,7 @@ test_tls(void)
 
 	lfd = listener(&u);
 	to_wss(&u);
-	CHECK(dial_start(&u, NULL, "/demo/ws/8888", NULL, err) == NULL);
+	CHECK(dial_start(&u, NULL, "/demo/ws/8888", NULL, 0, err) == NULL);
 	CHECK_STR(err, "wss:// needs a TLS configuration");
 
 	tls = tp_tls_client(NULL, 1, tperr);
@@ -275,7 +276,7 @@ test_tls(void)
 		return;
 
 	/* A plain HTTP server answers the ClientHello with a 400. */
-	d = dial_start(&u, tls, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, tls, "/demo/ws/8888", NULL, 0, err);
 	CHECK(d != NULL);
 	if (d == NULL)
 		return;
@@ -291,7 +292,7 @@ test_tls(void)
 	close(fd);
 
 	/* A peer that hangs up on the ClientHello. */
-	d = dial_start(&u, tls, "/demo/ws/8888", NULL, err);
+	d = dial_start(&u, tls, "/demo/ws/8888", NULL, 0, err);
 	start(d, err, &status);
 	serve_hello(lfd, NULL);
 	CHECK_INT(drive(d, err, &status), DIAL_FAILED);

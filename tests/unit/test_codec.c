@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 #include "tap.h"
 
@@ -532,12 +534,41 @@ test_builders(void)
 	same(codec_who(NULL, 0, 0, &len), &len, "{\"type\":\"who\",\"users\":[]}");
 	same(codec_who(NULL, 0, 1, &len), &len,
 	    "{\"type\":\"who\",\"users\":[],\"truncated\":true}");
+	/* The hand-written "who" is jansson's text, escapes included. */
+	{
+		const char *const	 odd[] = { "q\"uote", "back\\slash",
+		    "tab\tnl\n", "\x01\x1f", "caf\xc3\xa9", "", "z" };
+		json_t			*o, *a;
+		char			*want, *got;
+		size_t			 i, glen;
+
+		for (i = 0; i <= 7; i++) {
+			a = json_array();
+			for (size_t j = 0; j < i; j++)
+				json_array_append_new(a, json_string(odd[j]));
+			o = json_pack("{s:s,s:o}", "type", "who", "users", a);
+			if (i % 2)
+				json_object_set_new(o, "truncated", json_true());
+			want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			got = codec_who(odd, i, i % 2, &glen);
+			CHECK_STR(got, want);
+			CHECK_INT(glen, strlen(want));
+			free(got);
+			free(want);
+			json_decref(o);
+		}
+	}
 	same(codec_presence("a", 1, &len), &len,
 	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":true}");
 	same(codec_presence("a", 0, &len), &len,
 	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":false}");
 	same(codec_presence("a", 42, &len), &len,
 	    "{\"type\":\"presence\",\"user\":\"a\",\"online\":true}");
+
+	/* sent: a copy of our own message from another connection */
+	same(codec_sent("6666", "hi \"x\"\n", 7, 1700000000123ULL, &len),
+	    &len, "{\"type\":\"sent\",\"message\":\"hi \\\"x\\\"\\n\","
+	    "\"target_user\":\"6666\",\"ts\":1700000000123}");
 
 	/* Client requests. */
 	same(codec_req_chat("8888", "hello", 5, NULL, &len), &len,
@@ -782,6 +813,27 @@ test_ev(void)
 	CHECK_INT(codec_parse_ev(S("{\"type\":\"presence\",\"online\":true}"),
 	    &ev, detail), -1);
 
+	/* sent */
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\\nb\","
+	    "\"target_user\":\"6666\",\"ts\":42}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_SENT);
+	CHECK_STR(ev.target, "6666");
+	CHECK(ev.message_len == 3 && memcmp(ev.message, "a\nb", 3) == 0);
+	CHECK(ev.ts == 42);
+	CHECK_STR(ev.from, "");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\","
+	    "\"target_user\":\"6666\"}"), &ev, detail), 0);
+	CHECK(ev.ts == 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\","
+	    "\"target_user\":\"bad id\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":1,"
+	    "\"target_user\":\"6666\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"sent\",\"message\":\"a\","
+	    "\"target_user\":\"6666\",\"ts\":-1}"), &ev, detail), -1);
+	CHECK_STR(detail, "sent: \"ts\" must be a non-negative integer");
+
 	/* unknown types are not errors */
 	CHECK_INT(codec_parse_ev(S("{\"type\":\"typing\",\"user\":5}"), &ev,
 	    detail), 0);
@@ -811,6 +863,12 @@ test_ev(void)
 		s = codec_who(u, 2, 0, &len);
 		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
 		CHECK_INT(ev.nusers, 2);
+		codec_ev_release(&ev);
+		free(s);
+		s = codec_sent("b.c", "\xc3\xa9t\xc3\xa9", 5, 7, &len);
+		CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+		CHECK_INT(ev.type, CODEC_EV_SENT);
+		CHECK(ev.message_len == 5 && ev.ts == 7);
 		codec_ev_release(&ev);
 		free(s);
 		s = codec_presence("x", 1, &len);
@@ -881,15 +939,37 @@ test_history(void)
 	CHECK_INT(codec_parse_req(S("{\"type\":\"resume\",\"since\":1,"
 	    "\"epoch\":5}"), &req, &err, detail), -1);
 	CHECK_STR(err, CODEC_E_BAD_MESSAGE);
-	s = codec_resumed(3, 1, 9, "00ff", 0, 0, &len);
+	s = codec_resumed(3, 1, 9, "00ff", 0, 0, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":3,\"first\":1,"
 	    "\"last\":9,\"epoch\":\"00ff\"}");
-	s = codec_resumed(0, 1, 9, "00ff", 1, 0, &len);
+	s = codec_resumed(0, 1, 9, "00ff", 1, 0, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":0,\"first\":1,"
 	    "\"last\":9,\"epoch\":\"00ff\",\"reset\":true}");
-	s = codec_resumed(4, 2, 90, "00ff", 0, 1, &len);
+	s = codec_resumed(4, 2, 90, "00ff", 0, 1, 0, &len);
 	same(s, &len, "{\"type\":\"resumed\",\"since\":4,\"first\":2,"
 	    "\"last\":90,\"epoch\":\"00ff\",\"sparse\":true}");
+	/* Asked for the epoch only: since is the server's cursor. */
+	s = codec_resumed(5, 1, 9, "00ff", 0, 0, 1, &len);
+	CHECK_STR(s, "{\"type\":\"resumed\",\"since\":5,\"first\":1,"
+	    "\"last\":9,\"epoch\":\"00ff\",\"cursor\":true}");
+	CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_RESUMED);
+	CHECK_INT(ev.cursor, 1);
+	CHECK(ev.since == 5);
+	codec_ev_release(&ev);
+	free(s);
+	/* Retention took what lay between. */
+	s = codec_expired(5, 12, &len);
+	CHECK_STR(s, "{\"type\":\"expired\",\"after\":5,\"before\":12}");
+	CHECK_INT(codec_parse_ev(s, len, &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_EXPIRED);
+	CHECK(ev.after == 5 && ev.before == 12);
+	codec_ev_release(&ev);
+	free(s);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"expired\",\"after\":5,"
+	    "\"before\":5}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"expired\",\"after\":-1,"
+	    "\"before\":5}"), &ev, detail), -1);
 
 	CHECK_INT(codec_parse_ev(S("{\"message\":\"m\",\"from_user\":\"a\","
 	    "\"ts\":1,\"seq\":12}"), &ev, detail), 0);

@@ -434,7 +434,18 @@ test_malformed(void)
 	    HS_MALFORMED);
 	CHECK_INT(parse("GET / HTTP/1.1\r\nHost: h\r\r\n\r\n", &req),
 	    HS_MALFORMED);
+	/*
+	 * Issue 14.9: a head in bare LFs is refused at once (it used to
+	 * wait for a CRLFCRLF until the handshake timeout), also when only
+	 * its start has come; a CR at the end may still be followed by LF.
+	 */
 	CHECK_INT(parse("GET / HTTP/1.1\nHost: h\n\n", &req),
+	    HS_MALFORMED);
+	CHECK_INT(parse("GET / HTTP/1.1\n", &req), HS_MALFORMED);
+	CHECK_INT(parse("\n", &req), HS_MALFORMED);
+	CHECK_INT(parse("GET / HTTP/1.1\r", &req), HS_INCOMPLETE);
+	CHECK_INT(parse("GET / HTTP/1.1\rX", &req), HS_MALFORMED);
+	CHECK_INT(parse("GET / HTTP/1.1\r\nHost: h\r\n", &req),
 	    HS_INCOMPLETE);
 
 	/* NUL and other controls; obs-text passes. */
@@ -515,7 +526,7 @@ test_response(void)
 	const char		*r;
 	int			 n, i, bad = 0;
 
-	n = hs_build_accept(buf, sizeof(buf), RFC_KEY);
+	n = hs_build_accept(buf, sizeof(buf), RFC_KEY, NULL);
 	CHECK(n > 0);
 	CHECK(strstr(buf, "Sec-WebSocket-Accept: " RFC_ACCEPT "\r\n") !=
 	    NULL);
@@ -534,8 +545,8 @@ test_response(void)
 	    "AAAAAAAAAAAAAAAAAAAAAA==", &resp), HS_BAD_ACCEPT);
 	CHECK_INT(hs_parse_response((const uint8_t *)buf, (size_t)n, NULL,
 	    &resp), HS_BAD_ACCEPT);
-	CHECK_INT(hs_build_accept(buf, (size_t)n, RFC_KEY), -1);
-	CHECK_INT(hs_build_accept(buf, (size_t)n + 1, RFC_KEY), n);
+	CHECK_INT(hs_build_accept(buf, (size_t)n, RFC_KEY, NULL), -1);
+	CHECK_INT(hs_build_accept(buf, (size_t)n + 1, RFC_KEY, NULL), n);
 
 	r = "HTTP/1.1 101 Switching Protocols\r\n"
 	    "upgrade: WebSocket\r\n"
@@ -602,6 +613,59 @@ test_response(void)
 	    RFC_KEY, &resp), HS_TOO_LARGE);
 }
 
+/*
+ * Sec-WebSocket-Extensions lines are joined as one list, an overlong
+ * list is dropped rather than refused, If-None-Match is kept, and the
+ * 101 carries the extra lines it is given.
+ */
+static void
+test_extensions(void)
+{
+	struct hs_request	 req;
+	struct hs_response	 resp;
+	char			 buf[HS_MAX_HEAD], long_ext[HS_MAX_EXTENSIONS + 2];
+	int			 n;
+
+	n = snprintf(buf, sizeof(buf), "GET /demo/echo HTTP/1.1\r\n"
+	    "Host: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: " RFC_KEY "\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Extensions: permessage-deflate; "
+	    "client_max_window_bits\r\n"
+	    "sec-websocket-extensions:  x-webkit-deflate-frame \r\n"
+	    "Sec-WebSocket-Extensions:\r\n"
+	    "If-None-Match: \"abc\"\r\n\r\n");
+	CHECK_INT(hs_parse_request((const uint8_t *)buf, (size_t)n, &req),
+	    HS_OK);
+	CHECK_STR(req.extensions, "permessage-deflate; client_max_window_bits, "
+	    "x-webkit-deflate-frame");
+	CHECK_STR(req.if_none_match, "\"abc\"");
+
+	memset(long_ext, 'x', sizeof(long_ext) - 1);
+	long_ext[sizeof(long_ext) - 1] = '\0';
+	n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	    "Sec-WebSocket-Extensions: %s\r\n"
+	    "If-None-Match: %s\r\n\r\n", long_ext, long_ext);
+	CHECK_INT(hs_parse_request((const uint8_t *)buf, (size_t)n, &req),
+	    HS_NOT_UPGRADE);
+	CHECK_STR(req.extensions, "");
+	CHECK_STR(req.if_none_match, "");
+
+	n = hs_build_accept(buf, sizeof(buf), RFC_KEY,
+	    "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+	CHECK(n > 0);
+	CHECK_INT(hs_parse_response((const uint8_t *)buf, (size_t)n, RFC_KEY,
+	    &resp), HS_OK);
+	CHECK_STR(resp.extensions, "permessage-deflate");
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: " RFC_ACCEPT "\r\n"
+	    "Sec-WebSocket-Extensions: %s\r\n\r\n", long_ext);
+	CHECK_INT(hs_parse_response((const uint8_t *)buf, (size_t)n, RFC_KEY,
+	    &resp), HS_UNASKED);
+}
+
 static void
 test_build_error(void)
 {
@@ -666,7 +730,7 @@ test_build_request(void)
 		char			ans[256];
 		int			m;
 
-		m = hs_build_accept(ans, sizeof(ans), req.key);
+		m = hs_build_accept(ans, sizeof(ans), req.key, NULL);
 		CHECK(m > 0);
 		CHECK_INT(hs_parse_response((const uint8_t *)ans, (size_t)m,
 		    key, &resp), HS_OK);
@@ -780,7 +844,11 @@ main(void)
 	test_build_request();
 	test_query();
 	test_strings();
-	/* An extension or subprotocol nobody asked for fails the handshake. */
+	test_extensions();
+	/*
+	 * A subprotocol nobody asked for fails the handshake; extensions
+	 * are handed to the caller, who knows what it offered.
+	 */
 	{
 		struct hs_response	 r;
 		const char		*h1 = "HTTP/1.1 101 Switching Protocols\r\n"
@@ -793,7 +861,8 @@ main(void)
 		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
 
 		CHECK_INT(hs_parse_response((const uint8_t *)h1, strlen(h1),
-		    "dGhlIHNhbXBsZSBub25jZQ==", &r), HS_UNASKED);
+		    "dGhlIHNhbXBsZSBub25jZQ==", &r), HS_OK);
+		CHECK_STR(r.extensions, "permessage-deflate");
 		CHECK_INT(hs_parse_response((const uint8_t *)h2, strlen(h2),
 		    "dGhlIHNhbXBsZSBub25jZQ==", &r), HS_UNASKED);
 	}

@@ -6,6 +6,7 @@
  * valid, wrong key, tampered payload, alg none and other algorithms,
  * malformed shapes), and clock skew.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,24 @@ main(void)
 		CHECK_INT(verify(t, 8000, &c), JWT_OK);
 		free(t);
 	}
+	/*
+	 * Issue 14.7: exp and nbf at the ends of int64 (signed by us, so
+	 * believed): no overflow (UBSan stops the test if there is one), a
+	 * never-expiring token is valid, one from the distant past is not.
+	 */
+	t = jwt_mint("7777", 1000, INT64_MAX, key, KEYLEN);
+	CHECK_INT(verify(t, 1500, &c), JWT_OK);
+	CHECK_INT(c.exp, INT64_MAX);
+	free(t);
+	t = jwt_mint("7777", 1000, INT64_MAX - 29, key, KEYLEN);
+	CHECK_INT(verify(t, 1500, &c), JWT_OK);
+	free(t);
+	t = jwt_mint("7777", 1000, INT64_MIN, key, KEYLEN);
+	CHECK_INT(verify(t, 1500, &c), JWT_EXPIRED);
+	free(t);
+	/* A real value in a float (exp as 1e18) and past the range. */
+	CHECK_INT(verify("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI4ODg4IiwiZXhwIjox"
+	    "ZTI1fQ.AAAA", 1500, &c), JWT_BAD_SIGNATURE);
 	CHECK_STR(jwt_strerror(JWT_EXPIRED), "token has expired");
 	return test_done();
 }

@@ -6,7 +6,8 @@
  * split at every byte, and in random pieces.  Checks that messages
  * arrive intact, that the wslay context is released exactly at frame
  * boundaries (never mid-frame or mid-message), that violations close
- * with the RFC code, and the output cap and stream offsets.
+ * with the RFC code, the output cap and stream offsets, and
+ * permessage-deflate both ways (zlib as the peer's compressor).
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -14,6 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "pmce.h"
 #include "tap.h"
 #include "transport.h"
 #include "util.h"
@@ -332,6 +336,281 @@ test_output(void)
 	close(peer);
 }
 
+/*
+ * Compress as a peer does (RFC 7692 section 7.2.1): raw deflate, sync
+ * flush, the final 00 00 ff ff dropped.  z is reused (context takeover)
+ * unless NULL.
+ */
+static size_t
+zpeer(z_stream *z, const void *p, size_t len, uint8_t *out, size_t cap)
+{
+	z_stream	own;
+	size_t		n;
+
+	if (z == NULL) {
+		memset(&own, 0, sizeof(own));
+		if (deflateInit2(&own, 9, Z_DEFLATED, -15, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK)
+			return 0;
+		z = &own;
+	}
+	z->next_in = (Bytef *)(uintptr_t)p;
+	z->avail_in = (uInt)len;
+	z->next_out = out;
+	z->avail_out = (uInt)cap;
+	if (deflate(z, Z_SYNC_FLUSH) != Z_OK || z->avail_out == 0)
+		n = 0;
+	else
+		n = cap - z->avail_out - 4;
+	if (z == &own)
+		deflateEnd(&own);
+	return n;
+}
+
+/* Inflate a whole compressed message as a peer does. */
+static size_t
+zunpeer(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
+{
+	z_stream	z;
+	size_t		n = 0;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, -15) != Z_OK)
+		return 0;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)len;
+	if (inflate(&z, Z_SYNC_FLUSH) == Z_OK) {
+		z.next_in = (Bytef *)(uintptr_t)"\x00\x00\xff\xff";
+		z.avail_in = 4;
+		if (inflate(&z, Z_SYNC_FLUSH) != Z_DATA_ERROR)
+			n = cap - z.avail_out;
+	}
+	inflateEnd(&z);
+	return n;
+}
+
+static struct ws_conn *
+mkdeflate(enum ws_role role, struct got *g, int *peer, int bits,
+    int takeover)
+{
+	struct pmce_params	 pp = { 1, (uint8_t)bits, (uint8_t)takeover };
+	struct ws_conn		*c;
+
+	if ((c = mkconn(role, g, peer, 1 << 20)) != NULL)
+		ws_conn_set_deflate(c, &pp);
+	return c;
+}
+
+/*
+ * A compressed message in two frames, split at every byte: it arrives
+ * intact, and the connection comes to rest only at message boundaries.
+ */
+static void
+test_deflate_in(void)
+{
+	static uint8_t	 z[70000], buf[80000], text[60000];
+	struct got	 g;
+	struct ws_conn	*c;
+	size_t		 zl, len = 0, half, k, i;
+	int		 peer, bad = 0;
+
+	for (i = 0; i + 12 <= sizeof(text); i += 12)
+		memcpy(text + i, "h\xc3\xa9llo w\xc3\xb6rld", 12);
+	zl = zpeer(NULL, text, sizeof(text), z, sizeof(z));
+	CHECK(zl > 0 && zl < 1000);
+	half = zl / 2;
+	len += frame(buf + len, 0, 0x41, z, half, 1);
+	len += frame(buf + len, 1, 9, "p", 1, 1);	/* a ping between */
+	len += frame(buf + len, 1, 0, z + half, zl - half, 1);
+	for (k = 1; k <= len; k++) {
+		c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+		ws_conn_feed(c, buf, k);
+		ws_conn_trim(c);
+		if (k < len && ws_conn_at_rest(c))
+			bad++;
+		ws_conn_feed(c, buf + k, len - k);
+		ws_conn_trim(c);
+		if (g.n != 1 || g.op != WS_OP_TEXT ||
+		    g.lastlen != sizeof(text) ||
+		    memcmp(g.last, text, g.lastlen) != 0 ||
+		    ws_conn_close_sent(c) || !ws_conn_at_rest(c))
+			bad++;
+		ws_conn_free(c);
+		close(peer);
+	}
+	CHECK_INT(bad, 0);
+
+	/* Uncompressed messages still pass on a deflate connection. */
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	len = frame(buf, 1, 2, "\xff\x00", 2, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(g.op, WS_OP_BINARY);
+	/* Empty compressed message: an empty block, or no bytes at all. */
+	len = frame(buf, 1, 0x41, "\x00", 1, 1);
+	len += frame(buf + len, 1, 0x41, "", 0, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(g.n, 3);
+	CHECK_INT(g.lastlen, 0);
+	CHECK(!ws_conn_close_sent(c));
+	ws_conn_free(c);
+	close(peer);
+
+	/* With takeover the peer's window spans messages. */
+	{
+		z_stream	zs;
+
+		memset(&zs, 0, sizeof(zs));
+		deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+		c = mkdeflate(WS_ROLE_CLIENT, &g, &peer, 15, 1);
+		for (i = 0; i < 3; i++) {
+			zl = zpeer(&zs, text, 5000, z, sizeof(z));
+			len = frame(buf, 1, 0x42, z, zl, 0);
+			ws_conn_feed(c, buf, len);
+		}
+		CHECK(zl < 100);		/* the window was used */
+		CHECK_INT(g.n, 3);
+		CHECK_INT(g.lastlen, 5000);
+		CHECK(memcmp(g.last, text, 5000) == 0);
+		CHECK(!ws_conn_close_sent(c));
+		ws_conn_trim(c);
+		CHECK(!ws_conn_at_rest(c));	/* it holds the window */
+		deflateEnd(&zs);
+		ws_conn_free(c);
+		close(peer);
+	}
+}
+
+/* What a deflate connection must refuse, and with which code. */
+static void
+test_deflate_bad(void)
+{
+	static uint8_t	 zeros[10 << 20], z[1 << 16], buf[1 << 17];
+	struct got	 g;
+	struct ws_conn	*c;
+	size_t		 zl, len;
+	int		 peer;
+
+	/* 10 MB of zeros in 10 KB: 1009 once 70000 bytes came out. */
+	zl = zpeer(NULL, zeros, sizeof(zeros), z, sizeof(z));
+	CHECK(zl > 0 && zl < 20000);
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	len = frame(buf, 1, 0x42, z, zl, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(ws_conn_code_sent(c), 1009);
+	CHECK_INT(g.n, 0);
+	ws_conn_free(c);
+	close(peer);
+
+	/* Exactly max_message inflated is fine. */
+	zl = zpeer(NULL, zeros, 70000, z, sizeof(z));
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	len = frame(buf, 1, 0x42, z, zl, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(g.lastlen, 70000);
+	CHECK(!ws_conn_close_sent(c));
+	ws_conn_free(c);
+	close(peer);
+
+	/* Invalid UTF-8 once inflated: 1007 for text, fine for binary. */
+	zl = zpeer(NULL, "ok \xc0\xaf", 5, z, sizeof(z));
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	len = frame(buf, 1, 0x42, z, zl, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(g.n, 1);
+	len = frame(buf, 1, 0x41, z, zl, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(ws_conn_code_sent(c), 1007);
+	ws_conn_free(c);
+	close(peer);
+
+	/* Not deflate data: 1007. */
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	len = frame(buf, 1, 0x41, "\xff\xff\xff\xff", 4, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(ws_conn_code_sent(c), 1007);
+	CHECK_INT(g.n, 0);
+	ws_conn_free(c);
+	close(peer);
+
+	/* RSV1 on a continuation or a control frame: 1002. */
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	len = frame(buf, 0, 1, "a", 1, 1);
+	len += frame(buf + len, 1, 0x40, "b", 1, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(ws_conn_code_sent(c), 1002);
+	ws_conn_free(c);
+	close(peer);
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	len = frame(buf, 1, 0x49, "", 0, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(ws_conn_code_sent(c), 1002);
+	ws_conn_free(c);
+	close(peer);
+
+	/* RSV1 without the extension: 1002, as before. */
+	c = mkconn(WS_ROLE_SERVER, &g, &peer, 1 << 20);
+	zl = zpeer(NULL, "hello hello hello", 17, z, sizeof(z));
+	len = frame(buf, 1, 0x41, z, zl, 1);
+	ws_conn_feed(c, buf, len);
+	CHECK_INT(ws_conn_code_sent(c), 1002);
+	CHECK_INT(g.n, 0);
+	ws_conn_free(c);
+	close(peer);
+}
+
+/* What goes out: compressed when that is shorter, RSV1 set. */
+static void
+test_deflate_out(void)
+{
+	static char	 text[4000];
+	static uint8_t	 rd[8192], out[8192];
+	struct got	 g;
+	struct ws_conn	*c;
+	ssize_t		 n;
+	size_t		 i, hl;
+	int		 peer;
+
+	for (i = 0; i < sizeof(text); i++)
+		text[i] = "chat message "[i % 13];
+	c = mkdeflate(WS_ROLE_SERVER, &g, &peer, 15, 0);
+	CHECK_INT(ws_conn_send(c, WS_OP_TEXT, text, sizeof(text), NULL), 0);
+	CHECK_INT(ws_conn_send(c, WS_OP_TEXT, "short", 5, NULL), 0);
+	ws_conn_flush(c);
+	n = read(peer, rd, sizeof(rd));
+	CHECK(n > 2 && n < 200);
+	CHECK_INT(rd[0], 0xc1);		/* FIN, RSV1, text */
+	hl = 2;
+	CHECK_INT(zunpeer(rd + hl, rd[1], out, sizeof(out)), sizeof(text));
+	CHECK(memcmp(out, text, sizeof(text)) == 0);
+	hl += rd[1];
+	CHECK(n == (ssize_t)hl + 7 && rd[hl] == 0x81 && rd[hl + 1] == 5);
+	ws_conn_trim(c);
+	CHECK(ws_conn_at_rest(c));
+	ws_conn_free(c);
+	close(peer);
+
+	/*
+	 * An 8-bit window (zlib makes 9 at least): only messages of 256
+	 * bytes or less may be compressed.
+	 */
+	c = mkdeflate(WS_ROLE_CLIENT, &g, &peer, 8, 0);
+	CHECK_INT(ws_conn_send(c, WS_OP_BINARY, text, 256, NULL), 0);
+	ws_conn_flush(c);
+	n = read(peer, rd, sizeof(rd));
+	CHECK(n > 6 && rd[0] == 0xc2 && (rd[1] & 0x7f) < 100);
+	CHECK_INT(ws_conn_send(c, WS_OP_BINARY, text, 257, NULL), 0);
+	ws_conn_flush(c);
+	n = read(peer, rd, sizeof(rd));
+	CHECK(n == 4 + 4 + 257 && rd[0] == 0x82);
+	ws_conn_free(c);
+	close(peer);
+}
+
 int
 main(void)
 {
@@ -340,5 +619,8 @@ main(void)
 	test_violations();
 	test_fragments();
 	test_output();
+	test_deflate_in();
+	test_deflate_bad();
+	test_deflate_out();
 	return test_done();
 }

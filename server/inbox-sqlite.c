@@ -1,14 +1,19 @@
 /*
  * Copyright (c) 2026 The chat authors.
  *
- * store-db: SQLite rows for the store (see store-db.h).  One database
- * file in WAL mode, opened with an exclusive lock so that two servers
- * can never number the same inboxes.  Tables:
+ * inbox-sqlite: the SQLite row store of the local inboxes (see
+ * inbox-local.h; the rules are inbox-local.c's).  One database file in
+ * WAL mode, opened with an exclusive lock so that two servers can never
+ * number the same inboxes.  Tables:
  *
  *	users(user, last, sent, first, n, bytes)	one row per inbox
- *	inbox(id, user, seq, ts, data)			one row per message
+ *	inbox(id, user, seq, ts, data, sender)		one row per message
  *
- * data is the chat event exactly as sent, seq included.  Rows are kept
+ * sent is the cursor (the newest seq written to a socket), data the chat
+ * event exactly as sent, seq included, sender its author (for quotas,
+ * rebuilt at open from the undelivered rows).  The format has a version
+ * (PRAGMA user_version): version 1 (no sender) is upgraded in place at
+ * open; a newer one is refused, never misread.  Rows are kept
  * in arrival order (id), so a commit writes the table's last page or
  * two and one (user, seq) index entry per message, and the oldest rows
  * of all users, which retention drops first, are found without an index
@@ -25,16 +30,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server.h"
-#include "store-db.h"
+#include "inbox-local.h"
+#include "log.h"
+#include "msg.h"
+#include "users.h"
 #include "util.h"
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
-#define DB_VERSION	1
+#define DB_VERSION	2
 
 enum {
 	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_FIRST, S_READ, S_OLDEST,
-	S_YOUNG, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
+	S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
@@ -43,8 +50,8 @@ static const char *const sql[S_NSTMT] = {
 	[S_SAVE] = "INSERT INTO users(user, last, sent, first, n, bytes) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(user) DO UPDATE SET "
 	    "last = ?2, sent = ?3, first = ?4, n = ?5, bytes = ?6",
-	[S_INSERT] = "INSERT INTO inbox(user, seq, ts, data) "
-	    "VALUES (?1, ?2, ?3, ?4)",
+	[S_INSERT] = "INSERT INTO inbox(user, seq, ts, data, sender) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
 	/*
 	 * The oldest rows up to seq ?2 that come before the user's first
 	 * row stamped ?3 or later: a prefix, even if the clock stepped
@@ -54,19 +61,22 @@ static const char *const sql[S_NSTMT] = {
 	    "seq < coalesce((SELECT min(seq) FROM inbox WHERE user = ?1 AND "
 	    "ts >= ?3), ?2 + 1) RETURNING length(CAST(data AS BLOB))",
 	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
-	[S_READ] = "SELECT seq, data FROM inbox WHERE user = ?1 AND "
+	[S_READ] = "SELECT seq, data, ts FROM inbox WHERE user = ?1 AND "
 	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
 	[S_OLDEST] = "SELECT i.user, i.seq FROM inbox i JOIN users u "
 	    "ON u.user = i.user WHERE i.id < ?1 AND i.ts < ?2 AND "
 	    "i.seq <= u.sent ORDER BY i.id LIMIT ?3",
 	/* The first row young enough: older ones come before it. */
 	[S_YOUNG] = "SELECT id FROM inbox WHERE ts >= ?1 ORDER BY id LIMIT 1",
+	[S_QUEUED] = "SELECT i.user, i.seq, i.sender, "
+	    "length(CAST(i.data AS BLOB)) FROM inbox i JOIN users u "
+	    "ON u.user = i.user WHERE i.seq > u.sent ORDER BY i.id",
 	[S_BEGIN] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK"
 };
 
-struct db {
+struct rows {
 	sqlite3		*h;
 	sqlite3_stmt	*st[S_NSTMT];
 	int		 in_txn;
@@ -81,7 +91,8 @@ static const char schema[] =
 	" n INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS inbox ("
 	" id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL,"
-	" ts INTEGER NOT NULL, data TEXT NOT NULL);"
+	" ts INTEGER NOT NULL, data TEXT NOT NULL,"
+	" sender TEXT NOT NULL DEFAULT '');"
 	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_user ON inbox(user, seq);"
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;";
@@ -91,7 +102,7 @@ static const char schema[] =
  * memory store) means nothing here, and the epoch tells them apart.
  */
 static int
-load_epoch(struct db *d)
+load_epoch(struct rows *d)
 {
 	sqlite3_stmt	*s;
 	char		 q[96];
@@ -114,15 +125,15 @@ load_epoch(struct db *d)
 	return sqlite3_exec(d->h, q, NULL, NULL, NULL);
 }
 
-const char *
-db_epoch(const struct db *d)
+static const char *
+sq_epoch(struct rows *d)
 {
 	return d->epoch;
 }
 
-/* Remember why the last call failed, for db_error(). */
+/* Remember why the last call failed, for sq_error(). */
 static int
-fail(struct db *d, const char *what)
+fail(struct rows *d, const char *what)
 {
 	int	e = sqlite3_system_errno(d->h);
 
@@ -135,8 +146,8 @@ fail(struct db *d, const char *what)
 	return -1;
 }
 
-const char *
-db_error(struct db *d)
+static const char *
+sq_error(struct rows *d)
 {
 	return d->err;
 }
@@ -159,7 +170,7 @@ bind_u64(sqlite3_stmt *s, int i, uint64_t v)
 
 /* Run a statement that returns no rows; reset it.  0 or -1. */
 static int
-run(struct db *d, int i, const char *what)
+run(struct rows *d, int i, const char *what)
 {
 	int	r;
 
@@ -269,10 +280,38 @@ check_access(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-struct db *
-db_open(const char *path, int sync_full, char *err, size_t errlen)
+static void	sq_close(struct rows *);
+
+/*
+ * Bring a file of an earlier format up to DB_VERSION, inside the open
+ * transaction.  Version 1 had no sender column: its rows get "" (quotas
+ * then count them against their target only).  SQLITE_OK or an error.
+ */
+static int
+migrate(struct rows *d, const char *path, long long ver)
 {
-	struct db	*d;
+	char	q[64];
+	int	rc;
+
+	if (ver == 1) {
+		if ((rc = sqlite3_exec(d->h, "ALTER TABLE inbox ADD COLUMN "
+		    "sender TEXT NOT NULL DEFAULT ''", NULL, NULL, NULL)) !=
+		    SQLITE_OK)
+			return rc;
+	}
+	snprintf(q, sizeof(q), "PRAGMA user_version=%d", DB_VERSION);
+	if ((rc = sqlite3_exec(d->h, q, NULL, NULL, NULL)) != SQLITE_OK)
+		return rc;
+	log_info("store '%s': upgraded from format version %lld to %d", path,
+	    ver, DB_VERSION);
+	return SQLITE_OK;
+}
+
+static struct rows *
+sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
+{
+	const char	*path = cfg->path;
+	struct rows	*d;
 	struct stat	 sb;
 	long long	 app, ver;
 	char		 q[64];
@@ -299,7 +338,7 @@ db_open(const char *path, int sync_full, char *err, size_t errlen)
 	 * until close, so a second server fails here and not later.
 	 */
 	snprintf(q, sizeof(q), "PRAGMA synchronous=%s",
-	    sync_full ? "FULL" : "NORMAL");
+	    cfg->sync_full ? "FULL" : "NORMAL");
 	if ((rc = sqlite3_exec(d->h, "PRAGMA locking_mode=EXCLUSIVE",
 	    NULL, NULL, NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(d->h, "PRAGMA cache_size=-65536", NULL, NULL,
@@ -326,12 +365,16 @@ db_open(const char *path, int sync_full, char *err, size_t errlen)
 		snprintf(err, errlen, "store '%s' is an SQLite database but "
 		    "not a chat-server store", path);
 		goto out;
-	} else if (ver != DB_VERSION) {
-		snprintf(err, errlen, "store '%s' has format version %lld; "
-		    "this chat-server reads version %d", path, ver,
-		    DB_VERSION);
+	} else if (ver > DB_VERSION || ver < 1) {
+		snprintf(err, errlen, "store '%s' has format version %lld, "
+		    "written by %s chat-server; this one reads versions 1 to "
+		    "%d (use a chat-server as new as the file, or move the "
+		    "file away)", path, ver, ver > DB_VERSION ? "a newer" :
+		    "an unknown", DB_VERSION);
 		goto out;
-	}
+	} else if (ver < DB_VERSION && (rc = migrate(d, path, ver)) !=
+	    SQLITE_OK)
+		goto bad;
 	if ((rc = sqlite3_exec(d->h, schema, NULL, NULL, NULL)) != SQLITE_OK ||
 	    (rc = load_epoch(d)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
@@ -347,12 +390,12 @@ db_open(const char *path, int sync_full, char *err, size_t errlen)
 bad:
 	open_error(err, errlen, path, d->h, rc);
 out:
-	db_close(d);
+	sq_close(d);
 	return NULL;
 }
 
-void
-db_close(struct db *d)
+static void
+sq_close(struct rows *d)
 {
 	int	i;
 
@@ -364,8 +407,8 @@ db_close(struct db *d)
 	free(d);
 }
 
-int
-db_totals(struct db *d, uint64_t *n, uint64_t *bytes)
+static int
+sq_totals(struct rows *d, uint64_t *n, uint64_t *bytes)
 {
 	sqlite3_stmt	*s;
 	int		 r;
@@ -381,8 +424,8 @@ db_totals(struct db *d, uint64_t *n, uint64_t *bytes)
 	return r == SQLITE_ROW ? 0 : fail(d, "totals");
 }
 
-int
-db_begin(struct db *d)
+static int
+sq_begin(struct rows *d)
 {
 	if (d->in_txn)
 		return 0;
@@ -392,27 +435,8 @@ db_begin(struct db *d)
 	return 0;
 }
 
-int
-db_commit(struct db *d)
-{
-	if (!d->in_txn)
-		return 0;
-	if (run(d, S_COMMIT, "commit") == -1) {
-		db_rollback(d);
-		return -1;
-	}
-	d->in_txn = 0;
-	return 0;
-}
-
-int
-db_in_txn(const struct db *d)
-{
-	return d->in_txn;
-}
-
-void
-db_rollback(struct db *d)
+static void
+sq_rollback(struct rows *d)
 {
 	if (!d->in_txn)
 		return;
@@ -422,17 +446,30 @@ db_rollback(struct db *d)
 	d->in_txn = 0;
 }
 
-int
-db_load(struct db *d, const char *user, struct db_meta *m)
+static int
+sq_commit(struct rows *d)
+{
+	if (!d->in_txn)
+		return 0;
+	if (run(d, S_COMMIT, "commit") == -1) {
+		sq_rollback(d);
+		return -1;
+	}
+	d->in_txn = 0;
+	return 0;
+}
+
+static int
+sq_load(struct rows *d, struct box *b, struct rows_meta *m)
 {
 	sqlite3_stmt	*s = d->st[S_LOAD];
 	int		 r;
 
 	memset(m, 0, sizeof(*m));
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		m->last = col_u64(s, 0);
-		m->sent = col_u64(s, 1);
+		m->cursor = col_u64(s, 1);
 		m->first = col_u64(s, 2);
 		m->n = col_u64(s, 3);
 		m->bytes = col_u64(s, 4);
@@ -444,57 +481,59 @@ db_load(struct db *d, const char *user, struct db_meta *m)
 	return r == SQLITE_DONE ? 1 : fail(d, "load");
 }
 
-int
-db_save(struct db *d, const char *user, const struct db_meta *m)
+static int
+sq_save(struct rows *d, struct box *b)
 {
 	sqlite3_stmt	*s = d->st[S_SAVE];
 
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
-	bind_u64(s, 2, m->last);
-	bind_u64(s, 3, m->sent);
-	bind_u64(s, 4, m->first);
-	bind_u64(s, 5, m->n);
-	bind_u64(s, 6, m->bytes);
+	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
+	bind_u64(s, 2, b->m.last);
+	bind_u64(s, 3, b->m.cursor);
+	bind_u64(s, 4, b->m.first);
+	bind_u64(s, 5, b->m.n);
+	bind_u64(s, 6, b->m.bytes);
 	return run(d, S_SAVE, "save");
 }
 
-int
-db_insert(struct db *d, const char *user, uint64_t seq, uint64_t ts,
-    const char *data, size_t len)
+static int
+sq_insert(struct rows *d, struct box *b, struct msg *m, const char *sender,
+    uint64_t *cost)
 {
 	sqlite3_stmt	*s = d->st[S_INSERT];
 
-	if (len > INT_MAX) {
+	if (m->len > INT_MAX) {
 		snprintf(d->err, sizeof(d->err), "insert: message too long");
 		return -1;
 	}
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
-	bind_u64(s, 2, seq);
-	bind_u64(s, 3, ts);
-	sqlite3_bind_text(s, 4, data, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
+	bind_u64(s, 2, m->seq);
+	bind_u64(s, 3, m->ts);
+	sqlite3_bind_text(s, 4, m->data, (int)m->len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, sender, -1, SQLITE_STATIC);
+	*cost = m->len;
 	return run(d, S_INSERT, "insert");
 }
 
-int
-db_trim(struct db *d, const char *user, uint64_t upto, uint64_t before,
-    uint64_t *n, uint64_t *bytes, uint64_t *first)
+static int
+sq_trim(struct rows *d, struct box *b, uint64_t upto, uint64_t before,
+    uint64_t *n, uint64_t *cost, uint64_t *first)
 {
 	sqlite3_stmt	*s = d->st[S_TRIM];
 	int		 r;
 
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	bind_u64(s, 2, upto);
 	bind_u64(s, 3, before);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		(*n)++;
-		*bytes += col_u64(s, 0);
+		*cost += col_u64(s, 0);
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (r != SQLITE_DONE)
 		return fail(d, "trim");
 	s = d->st[S_FIRST];
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	r = sqlite3_step(s);
 	*first = r == SQLITE_ROW ? col_u64(s, 0) : 0;
 	sqlite3_reset(s);
@@ -502,8 +541,8 @@ db_trim(struct db *d, const char *user, uint64_t upto, uint64_t before,
 	return r == SQLITE_ROW ? 0 : fail(d, "trim");
 }
 
-int
-db_read(struct db *d, const char *user, uint64_t after, uint64_t upto,
+static int
+sq_read(struct rows *d, struct box *b, uint64_t after, uint64_t upto,
     size_t max, size_t bytes, struct msg **out)
 {
 	sqlite3_stmt	*s = d->st[S_READ];
@@ -511,7 +550,7 @@ db_read(struct db *d, const char *user, uint64_t after, uint64_t upto,
 	size_t		 got = 0, sum = 0, len;
 	int		 r = SQLITE_DONE;
 
-	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	bind_u64(s, 2, after);
 	bind_u64(s, 3, upto);
 	sqlite3_bind_int64(s, 4, max > INT_MAX ? INT_MAX : (int)max);
@@ -525,6 +564,8 @@ db_read(struct db *d, const char *user, uint64_t after, uint64_t upto,
 			break;
 		}
 		m->seq = col_u64(s, 0);
+		m->prev = m->seq - 1;	/* numbered without gaps */
+		m->ts = col_u64(s, 2);
 		out[got++] = m;
 		sum += len;
 	}
@@ -540,9 +581,9 @@ db_read(struct db *d, const char *user, uint64_t after, uint64_t upto,
 	return (int)got;
 }
 
-int
-db_oldest(struct db *d, uint64_t before, size_t max, char (*users)[65],
-    uint64_t *seqs)
+static int
+sq_oldest(struct rows *d, uint64_t before, size_t max,
+    struct rows_victim *out)
 {
 	sqlite3_stmt	*s = d->st[S_YOUNG];
 	uint64_t	 bound = INT64_MAX;
@@ -563,9 +604,10 @@ db_oldest(struct db *d, uint64_t before, size_t max, char (*users)[65],
 	bind_u64(s, 2, before);
 	sqlite3_bind_int64(s, 3, max > INT_MAX ? INT_MAX : (int)max);
 	while (got < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
-		snprintf(users[got], 65, "%s",
+		out[got].box = NULL;
+		snprintf(out[got].user, sizeof(out[got].user), "%s",
 		    (const char *)sqlite3_column_text(s, 0));
-		seqs[got++] = col_u64(s, 1);
+		out[got++].seq = col_u64(s, 1);
 	}
 	if (got == max)
 		r = SQLITE_DONE;
@@ -573,3 +615,52 @@ db_oldest(struct db *d, uint64_t before, size_t max, char (*users)[65],
 	sqlite3_clear_bindings(s);
 	return r == SQLITE_DONE ? (int)got : fail(d, "oldest");
 }
+
+static int
+sq_queued(struct rows *d, rows_queued_cb cb, void *arg)
+{
+	sqlite3_stmt	*s = d->st[S_QUEUED];
+	int		 r;
+
+	while ((r = sqlite3_step(s)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(s, 0),
+		    col_u64(s, 1), (const char *)sqlite3_column_text(s, 2),
+		    col_u64(s, 3));
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? 0 : fail(d, "queued");
+}
+
+static void
+sq_sent(struct rows *d, struct box *b, uint64_t cursor)
+{
+	/* The cursor is a users row column: inbox-local.c saves it. */
+}
+
+static void
+sq_forget(struct rows *d, struct box *b)
+{
+	/* Nothing of a user is kept here between calls. */
+}
+
+const struct rows_ops rows_sqlite_ops = {
+	.kind = "sqlite",
+	.persistent = 1,
+	.box_cost = 0,
+	.open = sq_open,
+	.close = sq_close,
+	.epoch = sq_epoch,
+	.error = sq_error,
+	.totals = sq_totals,
+	.queued = sq_queued,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.load = sq_load,
+	.save = sq_save,
+	.insert = sq_insert,
+	.trim = sq_trim,
+	.read = sq_read,
+	.oldest = sq_oldest,
+	.sent = sq_sent,
+	.forget = sq_forget,
+};

@@ -1,0 +1,750 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * inbox-local: the rules of the inboxes kept by this server alone, over
+ * a row store (memory or SQLite, see inbox-local.h).  It owns each
+ * user's counters (struct box), the open batch and its rollback,
+ * retention, and the quotas on undelivered messages.
+ *
+ * - Numbering: a message gets its inbox's last seq + 1 at append and is
+ *   answered at the pass's commit, once durable.  A failed SQLite write
+ *   rolls the whole batch back (seqs are reused: nobody saw them) and
+ *   refuses all of it.
+ * - Retention drops only delivered messages (seq <= the cursor, which
+ *   moves when a connection has written a message to its socket),
+ *   oldest first: beyond --history-limit per user, beyond
+ *   --history-bytes in all, older than --history-days.  When a message
+ *   would need an undelivered one dropped, it is refused (INBOX_FULL)
+ *   instead, unless it goes to a connection at once (live): online
+ *   delivery is never refused for other users' backlog.
+ * - Quotas: a message appended while its target is not caught up is
+ *   queued, and counts against its target (-Q, --target-bytes) and its
+ *   sender (--sender-limit, --sender-bytes) until the target's cursor
+ *   passes it, so that one client's flood cannot fill the store for
+ *   everyone.
+ * - Memory: the memory store counts what it really holds (each message
+ *   with its header, each inbox with its user), so --history-bytes
+ *   bounds the process's size; SQLite counts bytes in the file.
+ * - Epochs: a file's epoch names its numbering; in memory each inbox's
+ *   numbering gets its own (a new one when an emptied inbox is
+ *   forgotten and made again), so a seq is never reused under one epoch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inbox-local.h"
+#include "log.h"
+#include "msg.h"
+#include "users.h"
+#include "util.h"
+#include "vec.h"
+
+#define EXPIRE_BATCH	256	/* messages looked at per expiry round */
+#define EVICT_BATCH	32
+#define APPEND_SLACK	64	/* estimate of a row's cost beyond its text */
+
+/* A message queued when appended, until its target's cursor passes it. */
+struct qent {
+	struct qent	*next;
+	struct user	*from;		/* referenced; NULL: not known */
+	uint64_t	 seq, cost;
+};
+
+/* An append waiting for the commit. */
+struct pend {
+	void		*tag;
+	struct msg	*m;
+};
+
+struct inbox {
+	struct inbox_base	 base;
+	struct inbox_config	 cfg;
+	const struct rows_ops	*ro;
+	struct rows		*rows;
+	struct box		**bat;		/* joined the open batch */
+	size_t			  nbat, capbat;
+	struct pend		*pend;
+	size_t			  npend, cappend;
+	uint64_t		  snap_n, snap_bytes;
+	uint64_t		  n, bytes;	/* kept, all users */
+	uint64_t		  gen;		/* memory: numberings made */
+	uint64_t		  seed;		/* memory: this run's */
+	int			  failing;	/* the last commit failed */
+	int			  batch_failed;	/* the open batch was undone */
+	uint64_t		  next_expire;
+	uint64_t		  refused_full, commits, commit_us;
+	struct box		 *boxes;	/* all of them, for close */
+};
+
+static const struct inbox_ops local_ops;
+
+static void	box_maybe_free(struct inbox *, struct box *);
+
+/* ---- quotas ---- */
+
+static void
+qent_drop(struct inbox *ib, struct box *b, struct qent *q)
+{
+	if (q->from != NULL) {
+		q->from->q_msgs--;
+		q->from->q_bytes -= q->cost;
+		user_unref(ib->base.users, q->from);
+	}
+	b->qbytes -= q->cost;
+	if (!ib->ro->persistent)
+		ib->bytes -= sizeof(*q) + 16;
+	free(q);
+}
+
+static int
+qent_add(struct inbox *ib, struct box *b, struct user *from, uint64_t seq,
+    uint64_t cost)
+{
+	struct qent	*q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->seq = seq;
+	q->cost = cost;
+	if ((q->from = from) != NULL) {
+		user_ref(from);
+		from->q_msgs++;
+		from->q_bytes += cost;
+	}
+	b->qbytes += cost;
+	if (!ib->ro->persistent)
+		ib->bytes += sizeof(*q) + 16;
+	if (b->qtail != NULL)
+		b->qtail->next = q;
+	else
+		b->qhead = q;
+	b->qtail = q;
+	return 0;
+}
+
+/* The target's cursor passed them (or they were undone): release. */
+static void
+qent_release(struct inbox *ib, struct box *b, uint64_t upto)
+{
+	struct qent	*q;
+
+	while ((q = b->qhead) != NULL && q->seq <= upto) {
+		if ((b->qhead = q->next) == NULL)
+			b->qtail = NULL;
+		qent_drop(ib, b, q);
+	}
+}
+
+/* Undo the entries past seq last (a batch rolled back). */
+static void
+qent_undo(struct inbox *ib, struct box *b, uint64_t last)
+{
+	struct qent	**pp, *q;
+
+	for (pp = &b->qhead; *pp != NULL && (*pp)->seq <= last;
+	    pp = &(*pp)->next)
+		;
+	b->qtail = NULL;
+	for (q = b->qhead; q != NULL && q->seq <= last; q = q->next)
+		b->qtail = q;
+	while ((q = *pp) != NULL) {
+		*pp = q->next;
+		qent_drop(ib, b, q);
+	}
+}
+
+/* ---- boxes ---- */
+
+static uint64_t
+box_ram(const struct inbox *ib, const struct box *b)
+{
+	return ib->ro->persistent ? 0 :
+	    ib->ro->box_cost + users_cost(b->u->id);
+}
+
+/* u's box, loaded or made; NULL if that failed (logged). */
+static struct box *
+box_get(struct inbox *ib, struct user *u)
+{
+	struct box	*b;
+	int		 r;
+
+	if (u->box != NULL)
+		return u->box;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->u = u;
+	if ((r = ib->ro->load(ib->rows, b, &b->m)) == -1) {
+		log_warn("store: %s", ib->ro->error(ib->rows));
+		free(b);
+		return NULL;
+	}
+	b->committed = b->m.last;
+	/* In memory a new box is a new numbering (see the top). */
+	if (!ib->ro->persistent)
+		b->gen = ++ib->gen;
+	u->box = b;
+	user_ref(u);
+	ib->bytes += box_ram(ib, b);
+	if ((b->bnext = ib->boxes) != NULL)
+		ib->boxes->bprev = b;
+	ib->boxes = b;
+	return b;
+}
+
+static int
+box_needed(const struct inbox *ib, const struct box *b)
+{
+	if (b->holds > 0 || b->in_batch || b->qhead != NULL)
+		return 1;
+	/* In memory the counters go with the last message. */
+	return !ib->ro->persistent && (b->m.n > 0 || b->m.cursor != b->m.last);
+}
+
+/* Take b off the list and free it (its rows already forgotten). */
+static void
+box_unlink(struct inbox *ib, struct box *b)
+{
+	struct user	*u = b->u;
+
+	if (b->bprev != NULL)
+		b->bprev->bnext = b->bnext;
+	else
+		ib->boxes = b->bnext;
+	if (b->bnext != NULL)
+		b->bnext->bprev = b->bprev;
+	ib->bytes -= box_ram(ib, b);
+	u->box = NULL;
+	free(b);
+	user_unref(ib->base.users, u);
+}
+
+static void
+box_maybe_free(struct inbox *ib, struct box *b)
+{
+	if (box_needed(ib, b))
+		return;
+	ib->ro->forget(ib->rows, b);
+	box_unlink(ib, b);
+}
+
+static void
+box_epoch(const struct inbox *ib, const struct box *b, char *out)
+{
+	const char	*e = ib->ro->epoch(ib->rows);
+	uint64_t	 x;
+
+	if (e != NULL) {
+		snprintf(out, 17, "%s", e);
+		return;
+	}
+	/* splitmix64 of this run's seed and the numbering's number. */
+	x = ib->seed + b->gen * 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	snprintf(out, 17, "%016llx", (unsigned long long)x);
+}
+
+/* ---- the batch ---- */
+
+/*
+ * b joins the open batch, to be written at its commit (even a batch
+ * being rolled back: a cursor moved meanwhile is written at the next
+ * one).  0, or -1 (no memory, or the transaction did not start).
+ */
+static int
+batch_join(struct inbox *ib, struct box *b)
+{
+	if (b->in_batch)
+		return 0;
+	if (ib->ro->begin(ib->rows) == -1) {
+		log_warn("store: %s", ib->ro->error(ib->rows));
+		return -1;
+	}
+	if (vec_grow(&ib->bat, &ib->capbat, ib->nbat + 1, sizeof(*ib->bat)) ==
+	    -1)
+		return -1;
+	if (ib->nbat == 0) {
+		ib->snap_n = ib->n;
+		ib->snap_bytes = ib->bytes;
+	}
+	ib->bat[ib->nbat++] = b;
+	b->snap = b->m;
+	b->in_batch = 1;
+	return 0;
+}
+
+/*
+ * A write failed: undo the whole batch.  The cursors stay as they are
+ * (they say what sockets took) and are written again at the next
+ * commit; everything else goes back to the batch's start.
+ */
+static void
+batch_fail(struct inbox *ib)
+{
+	struct box	*b;
+	size_t		 i;
+
+	log_warn("store: %s; the batch is rolled back",
+	    ib->ro->error(ib->rows));
+	ib->ro->rollback(ib->rows);
+	for (i = 0; i < ib->nbat; i++) {
+		b = ib->bat[i];
+		qent_undo(ib, b, b->snap.last);
+		b->snap.cursor = b->m.cursor;
+		b->m = b->snap;
+	}
+	ib->n = ib->snap_n;
+	ib->bytes = ib->snap_bytes;
+	ib->batch_failed = 1;
+}
+
+/* Drop b's delivered messages with seq <= upto and ts < before. */
+static int
+trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before)
+{
+	uint64_t	n = 0, cost = 0, first = 0;
+
+	if (upto > b->m.cursor)
+		upto = b->m.cursor;	/* never an undelivered one */
+	if (b->m.n == 0 || b->m.first > upto)
+		return 0;
+	if (ib->ro->persistent && batch_join(ib, b) == -1) {
+		batch_fail(ib);
+		return -1;
+	}
+	if (ib->ro->trim(ib->rows, b, upto, before, &n, &cost, &first) == -1) {
+		batch_fail(ib);
+		return -1;
+	}
+	b->m.n -= n < b->m.n ? n : b->m.n;
+	b->m.bytes -= cost < b->m.bytes ? cost : b->m.bytes;
+	b->m.first = first;
+	ib->n -= n < ib->n ? n : ib->n;
+	ib->bytes -= cost < ib->bytes ? cost : ib->bytes;
+	return 0;
+}
+
+/* Write every box of the batch to its users row (SQLite). */
+static int
+batch_save(struct inbox *ib)
+{
+	size_t	i;
+
+	for (i = 0; i < ib->nbat; i++)
+		if (ib->ro->save(ib->rows, ib->bat[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Make room for need more bytes by dropping the oldest delivered
+ * messages of all users.  0 if there is room now.
+ */
+static int
+evict(struct inbox *ib, uint64_t need)
+{
+	struct rows_victim	 v[EVICT_BATCH];
+	struct user		*u;
+	struct box		*b;
+	uint64_t		 before;
+	int			 n, i;
+
+	if (need > ib->cfg.history_bytes)
+		return -1;	/* could never fit: drop nothing */
+	while (ib->bytes + need > ib->cfg.history_bytes) {
+		/* The rows must see the cursors moved in this batch. */
+		if (ib->ro->persistent && (ib->batch_failed ||
+		    ib->ro->begin(ib->rows) == -1 || batch_save(ib) == -1))
+			return -1;
+		if ((n = ib->ro->oldest(ib->rows, UINT64_MAX, EVICT_BATCH,
+		    v)) <= 0)
+			return -1;
+		before = ib->bytes;
+		for (i = 0; i < n && ib->bytes + need >
+		    ib->cfg.history_bytes; i++) {
+			if ((b = v[i].box) == NULL &&
+			    ((u = users_get(ib->base.users, v[i].user)) ==
+			    NULL || (b = box_get(ib, u)) == NULL))
+				return -1;
+			if (trim(ib, b, v[i].seq, UINT64_MAX) == -1)
+				return -1;
+			box_maybe_free(ib, b);
+		}
+		if (ib->bytes >= before)
+			return -1;	/* nothing could go */
+	}
+	return 0;
+}
+
+/* ---- the interface ---- */
+
+static enum inbox_status
+local_append(struct inbox *ib, struct user *to, struct user *from,
+    struct msg *m, int live, void *tag)
+{
+	const struct inbox_config *cfg = &ib->cfg;
+	struct box	*b;
+	uint64_t	 seq, cost = 0, need = msg_cost(m) + APPEND_SLACK;
+	enum inbox_status r = INBOX_OK;
+
+	if (ib->batch_failed)
+		return INBOX_UNAVAILABLE;
+	if (vec_grow(&ib->pend, &ib->cappend, ib->npend + 1,
+	    sizeof(*ib->pend)) == -1)
+		return INBOX_NOMEM;
+	if ((b = box_get(ib, to)) == NULL)
+		return ib->ro->persistent ? INBOX_UNAVAILABLE : INBOX_NOMEM;
+	b->holds++;		/* evict() must not free it */
+	if (!live && (b->m.last - b->m.cursor >= cfg->queue_limit ||
+	    b->qbytes + need > cfg->target_bytes ||
+	    (from != NULL && (from->q_msgs >= cfg->sender_limit ||
+	    from->q_bytes + need > cfg->sender_bytes))))
+		r = INBOX_FULL;
+	else if (b->m.n >= cfg->history_limit && b->m.first > b->m.cursor)
+		r = INBOX_FULL;		/* all kept ones undelivered */
+	else if (evict(ib, need) == -1 && !live)
+		r = ib->batch_failed ? INBOX_UNAVAILABLE : INBOX_FULL;
+	else if (ib->batch_failed)
+		r = INBOX_UNAVAILABLE;
+	b->holds--;
+	if (r != INBOX_OK) {
+		if (r == INBOX_FULL)
+			ib->refused_full++;
+		box_maybe_free(ib, b);
+		return r;
+	}
+	seq = b->m.last + 1;
+	if (msg_set_seq(m, seq) == -1) {
+		box_maybe_free(ib, b);
+		return INBOX_NOMEM;
+	}
+	m->prev = b->m.last;
+	if (batch_join(ib, b) == -1) {
+		if (ib->ro->persistent)
+			batch_fail(ib);
+		box_maybe_free(ib, b);
+		return ib->ro->persistent ? INBOX_UNAVAILABLE : INBOX_NOMEM;
+	}
+	if (ib->ro->insert(ib->rows, b, m, from != NULL ? from->id : "",
+	    &cost) == -1) {
+		if (ib->ro->persistent) {
+			batch_fail(ib);
+			return INBOX_UNAVAILABLE;
+		}
+		return INBOX_NOMEM;
+	}
+	b->m.last = seq;
+	if (b->m.n++ == 0)
+		b->m.first = seq;
+	b->m.bytes += cost;
+	ib->n++;
+	ib->bytes += cost;
+	if (!live && qent_add(ib, b, from, seq, cost) == -1)
+		log_warn("store: out of memory counting a message for %s",
+		    to->id);
+	if (b->m.n > cfg->history_limit &&
+	    trim(ib, b, b->m.last - cfg->history_limit, UINT64_MAX) == -1)
+		return INBOX_UNAVAILABLE;
+	ib->pend[ib->npend].tag = tag;
+	ib->pend[ib->npend].m = msg_ref(m);
+	ib->npend++;
+	return INBOX_PENDING;
+}
+
+static void
+local_commit(struct inbox *ib)
+{
+	struct pend	*pend;
+	struct box	*b;
+	size_t		 i, n, npend;
+	uint64_t	 t0;
+	int		 ok = !ib->batch_failed;
+
+	if (ib->nbat == 0 && !ib->batch_failed)
+		return;
+	t0 = util_mono_us();
+	if (ok && ib->ro->persistent && (ib->ro->begin(ib->rows) == -1 ||
+	    batch_save(ib) == -1 || ib->ro->commit(ib->rows) == -1)) {
+		batch_fail(ib);
+		ok = 0;
+	}
+	ib->commits++;
+	ib->commit_us += util_mono_us() - t0;
+	/* Answers below may lead to more calls: take the list first. */
+	pend = ib->pend;
+	npend = ib->npend;
+	ib->pend = NULL;
+	ib->npend = ib->cappend = 0;
+	if (!ok) {
+		/*
+		 * Keep the boxes in the batch with fresh snapshots: their
+		 * cursors are written at the next try.
+		 */
+		if (!ib->failing)
+			log_warn("store: writes fail; refusing new messages "
+			    "(store_unavailable) until they work again");
+		ib->failing = 1;
+		ib->batch_failed = 0;
+		ib->snap_n = ib->n;
+		ib->snap_bytes = ib->bytes;
+		for (i = 0; i < ib->nbat; i++)
+			ib->bat[i]->snap = ib->bat[i]->m;
+		for (i = 0; i < npend; i++) {
+			ib->base.ev.appended(ib->base.ev.arg, pend[i].tag,
+			    INBOX_UNAVAILABLE, NULL);
+			msg_unref(pend[i].m);
+		}
+		free(pend);
+		return;
+	}
+	if (ib->failing)
+		log_warn("store: writes work again");
+	ib->failing = 0;
+	n = ib->nbat;
+	ib->nbat = 0;
+	for (i = 0; i < n; i++) {
+		b = ib->bat[i];
+		b->in_batch = 0;
+		b->committed = b->m.last;
+	}
+	for (i = 0; i < n; i++)
+		box_maybe_free(ib, ib->bat[i]);
+	for (i = 0; i < npend; i++) {
+		ib->base.ev.appended(ib->base.ev.arg, pend[i].tag, INBOX_OK,
+		    pend[i].m);
+		msg_unref(pend[i].m);
+	}
+	free(pend);
+}
+
+static enum inbox_status
+local_read(struct inbox *ib, struct user *u, uint64_t after, size_t max,
+    size_t bytes, struct msg **out, size_t *np, void *tag)
+{
+	struct box	*b;
+	int		 r;
+
+	*np = 0;
+	if ((b = box_get(ib, u)) == NULL)
+		return ib->ro->persistent ? INBOX_UNAVAILABLE : INBOX_NOMEM;
+	if (after >= b->committed || b->m.n == 0 || max == 0) {
+		box_maybe_free(ib, b);
+		return INBOX_OK;
+	}
+	r = ib->ro->read(ib->rows, b, after, b->committed, max, bytes, out);
+	if (r == -1)
+		log_warn("store: %s", ib->ro->error(ib->rows));
+	box_maybe_free(ib, b);
+	if (r == -1)
+		return INBOX_UNAVAILABLE;
+	*np = (size_t)r;
+	return INBOX_OK;
+}
+
+static enum inbox_status
+local_info(struct inbox *ib, struct user *u, struct inbox_info *out,
+    void *tag)
+{
+	struct box	*b;
+
+	memset(out, 0, sizeof(*out));
+	if ((b = box_get(ib, u)) == NULL)
+		return ib->ro->persistent ? INBOX_UNAVAILABLE : INBOX_NOMEM;
+	out->first = b->m.n > 0 ? b->m.first : 0;
+	out->last = b->committed;
+	out->cursor = b->m.cursor < b->committed ? b->m.cursor : b->committed;
+	box_epoch(ib, b, out->epoch);
+	box_maybe_free(ib, b);
+	return INBOX_OK;
+}
+
+static void
+local_cursor(struct inbox *ib, struct user *u, uint64_t seq)
+{
+	struct box	*b;
+
+	if ((b = box_get(ib, u)) == NULL)
+		return;
+	if (seq > b->committed)
+		seq = b->committed;
+	if (seq <= b->m.cursor) {
+		box_maybe_free(ib, b);
+		return;
+	}
+	b->m.cursor = seq;
+	qent_release(ib, b, seq);
+	ib->ro->sent(ib->rows, b, seq);
+	if (ib->ro->persistent && batch_join(ib, b) == -1)
+		log_warn("store: %s: the cursor may not be saved", u->id);
+	box_maybe_free(ib, b);
+}
+
+static void
+local_hold(struct inbox *ib, struct user *u, int on)
+{
+	struct box	*b;
+
+	if (on) {
+		if ((b = box_get(ib, u)) != NULL)
+			b->holds++;
+		return;
+	}
+	if ((b = u->box) == NULL)
+		return;
+	if (b->holds > 0)
+		b->holds--;
+	box_maybe_free(ib, b);
+}
+
+static void
+local_tick(struct inbox *ib, uint64_t now_mono)
+{
+	struct rows_victim	 v[EXPIRE_BATCH];
+	struct user		*u;
+	struct box		*b;
+	uint64_t		 now = util_wall_ms(), age, cutoff, period;
+	int			 n, i;
+
+	if (ib->cfg.history_days <= 0 || now < ib->next_expire)
+		return;
+	age = (uint64_t)(ib->cfg.history_days * 86400000.0);
+	cutoff = now > age ? now - age : 0;
+	/* A tenth of the period, between 1 s and a minute. */
+	period = age / 10;
+	period = period < 1000 ? 1000 : period > 60000 ? 60000 : period;
+	ib->next_expire = now + period;
+	if (ib->ro->persistent && (ib->batch_failed ||
+	    ib->ro->begin(ib->rows) == -1 || batch_save(ib) == -1))
+		return;
+	if ((n = ib->ro->oldest(ib->rows, cutoff, EXPIRE_BATCH, v)) < 0) {
+		log_warn("store: %s", ib->ro->error(ib->rows));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((b = v[i].box) == NULL &&
+		    ((u = users_get(ib->base.users, v[i].user)) == NULL ||
+		    (b = box_get(ib, u)) == NULL))
+			return;
+		if (trim(ib, b, v[i].seq, cutoff) == -1)
+			return;
+		box_maybe_free(ib, b);
+	}
+	if (n == EXPIRE_BATCH)
+		ib->next_expire = now;	/* more next pass */
+}
+
+static void
+local_stats(const struct inbox *ib, struct inbox_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->kind = ib->ro->kind;
+	st->ok = !ib->failing && !ib->batch_failed;
+	st->messages = ib->n;
+	st->bytes = ib->bytes;
+	st->refused_full = ib->refused_full;
+	st->commits = ib->commits;
+	st->commit_us = ib->commit_us;
+}
+
+static void
+local_close(struct inbox *ib)
+{
+	struct box	*b;
+	struct qent	*q;
+
+	if (ib == NULL)
+		return;
+	if (ib->nbat > 0 || ib->npend > 0)
+		local_commit(ib);
+	if (ib->nbat > 0)
+		log_warn("store: the last batch could not be written");
+	ib->nbat = 0;
+	while ((b = ib->boxes) != NULL) {
+		while ((q = b->qhead) != NULL) {
+			b->qhead = q->next;
+			qent_drop(ib, b, q);
+		}
+		b->qtail = NULL;
+		b->holds = 0;
+		b->in_batch = 0;
+		b->m.n = 0;
+		b->m.cursor = b->m.last;
+		ib->ro->forget(ib->rows, b);
+		box_unlink(ib, b);
+	}
+	ib->ro->close(ib->rows);
+	free(ib->bat);
+	free(ib->pend);
+	free(ib);
+}
+
+/* At open: an undelivered row becomes a queued entry again. */
+static void
+requeue(void *arg, const char *user, uint64_t seq, const char *sender,
+    uint64_t cost)
+{
+	struct inbox	*ib = arg;
+	struct user	*u, *from = NULL;
+	struct box	*b;
+
+	if ((u = users_get(ib->base.users, user)) == NULL ||
+	    (b = box_get(ib, u)) == NULL)
+		return;
+	if (sender[0] != '\0')
+		from = users_get(ib->base.users, sender);
+	if (qent_add(ib, b, from, seq, cost) == -1)
+		box_maybe_free(ib, b);
+}
+
+struct inbox *
+inbox_local_open(const struct inbox_config *cfg, struct users *us,
+    const struct inbox_events *ev, char *err, size_t errlen)
+{
+	struct inbox	*ib;
+
+	if ((ib = calloc(1, sizeof(*ib))) == NULL) {
+		snprintf(err, errlen, "store: out of memory");
+		return NULL;
+	}
+	ib->base.ops = &local_ops;
+	ib->base.users = us;
+	ib->base.ev = *ev;
+	ib->cfg = *cfg;
+	ib->cfg.path = NULL;	/* the caller's; used only here */
+	ib->ro = cfg->path != NULL ? &rows_sqlite_ops : &rows_mem_ops;
+	util_random_bytes(&ib->seed, sizeof(ib->seed));
+	if ((ib->rows = ib->ro->open(cfg, err, errlen)) == NULL) {
+		free(ib);
+		return NULL;
+	}
+	if (ib->ro->totals(ib->rows, &ib->n, &ib->bytes) == -1 ||
+	    ib->ro->queued(ib->rows, requeue, ib) == -1) {
+		snprintf(err, errlen, "store '%s': %s", cfg->path,
+		    ib->ro->error(ib->rows));
+		ib->ro->close(ib->rows);
+		free(ib);
+		return NULL;
+	}
+	return ib;
+}
+
+static size_t
+local_msg_hdr(const struct inbox *ib)
+{
+	return ib->ro == &rows_mem_ops ? inbox_mem_hdr() : 0;
+}
+
+/* Cursors wait for the next commit: readers here see them at once. */
+static void
+local_flush(struct inbox *ib)
+{
+}
+
+static const struct inbox_ops local_ops = {
+	"local", local_close, local_append, local_commit, local_read,
+	local_info, local_cursor, local_hold, local_tick, local_stats,
+	local_msg_hdr, local_flush
+};

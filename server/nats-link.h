@@ -1,0 +1,90 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * nats-link: this node's connection to NATS (--cluster), for the
+ * JetStream inbox (inbox-js.c) and presence among nodes (cluster.c).
+ * It owns the NATS connection, the hand-off of everything NATS' threads
+ * receive to the loop (a queue and a wake-up pipe), and the requests in
+ * flight with their deadlines.  The loop never waits on NATS: a request
+ * is published with a reply subject (_INBOX.<node>.<token>) and its
+ * answer, or its deadline, comes back through the loop.  Callbacks run
+ * on the loop thread only, from nats_link_process() and
+ * nats_link_tick(); a NATS message given to one is lent for the call.
+ */
+#ifndef NATS_LINK_H
+#define NATS_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nats/nats.h>
+
+struct nats_link;
+
+/* An answer to a request: m, or NULL (deadline passed, or NATS went). */
+typedef void (*nats_answer_cb)(void *arg, void *tag, natsMsg *m);
+/* A message on a subscribed subject. */
+typedef void (*nats_msg_cb)(void *arg, natsMsg *m);
+/* The link came up (1) or went down (0). */
+typedef void (*nats_state_cb)(void *arg, int up);
+
+/* One header of a message to publish. */
+struct nats_hdr {
+	const char	*key;
+	const char	*value;
+};
+
+/*
+ * Join at urls (comma-separated nats:// URLs).  The first attempt is
+ * made now: a server that answers and refuses us (credentials) is a
+ * configuration error (NULL, err says NATS' reason); none answering and
+ * the node runs alone and keeps trying.  NULL with err[errlen] on a bad
+ * URL or no memory too.
+ */
+struct nats_link *nats_link_new(const char *urls, char *err, size_t errlen);
+void	nats_link_free(struct nats_link *);
+/* Add a listener of up/down (several may listen; up is told at once). */
+void	nats_link_on_state(struct nats_link *, nats_state_cb, void *arg);
+/* Poll this for POLLIN; then call nats_link_process(). */
+int	nats_link_wakefd(const struct nats_link *);
+void	nats_link_process(struct nats_link *);
+/* Request deadlines: every sweep. */
+void	nats_link_tick(struct nats_link *, uint64_t now);
+int	nats_link_up(const struct nats_link *);
+/* "off" (no link), "down" or "ready" (up), for /stats and logs. */
+const char *nats_link_state(const struct nats_link *);
+/* This node's id (32 hex digits). */
+const char *nats_link_node(const struct nats_link *);
+/* The URLs as logged (credentials shown as ***). */
+const char *nats_link_urls(const struct nats_link *);
+/* NATS' largest message, or 0 if not known. */
+int64_t	nats_link_max_payload(const struct nats_link *);
+
+/* Subscribe to subj: cb for each message.  *sub for unsubscribing. */
+int	nats_link_subscribe(struct nats_link *, const char *subj,
+	    nats_msg_cb cb, void *arg, natsSubscription **sub);
+void	nats_link_unsubscribe(natsSubscription *);
+/* Publish, with optional headers (nh of them).  0 or -1. */
+int	nats_link_publish(struct nats_link *, const char *subj,
+	    const void *data, size_t len, const struct nats_hdr *h, size_t nh);
+/*
+ * Publish as a request: cb(arg, tag, answer) follows exactly once, from
+ * the loop, within NATS_REQ_TIMEOUT_MS (a NULL answer after that, or
+ * when NATS goes).  0, or -1 if it could not even be sent (cb is not
+ * called).
+ */
+#define NATS_REQ_TIMEOUT_MS	5000
+int	nats_link_request(struct nats_link *, const char *subj,
+	    const void *data, size_t len, const struct nats_hdr *h, size_t nh,
+	    nats_answer_cb cb, void *arg, void *tag);
+/* Requests in flight. */
+size_t	nats_link_inflight(const struct nats_link *);
+/* Answer every request in flight with NULL now (before its owner goes). */
+void	nats_link_cancel_all(struct nats_link *);
+
+/* A status reply (no responders, not found...): its code, else 0. */
+int	nats_msg_status(natsMsg *m);
+/* A header's value as an unsigned number: 1 with *v, else 0. */
+int	nats_msg_u64(natsMsg *m, const char *key, uint64_t *v);
+
+#endif /* NATS_LINK_H */

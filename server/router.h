@@ -1,0 +1,97 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * router: chat messages between users.  It takes a message from a
+ * connection, appends it to its target's inbox (inbox.h), answers the
+ * sender once the inbox has (delivered or queued), and moves each
+ * connection through its user's inbox by seq: live when caught up,
+ * reading from the inbox when behind, resuming after a seq when asked.
+ * It moves the inbox's cursor as connections write, and tells a
+ * connection when retention took messages it has not seen.  It owns the
+ * inbox and nothing else: connections are reached through deliver.h,
+ * online state and watchers belong to presence.h.
+ */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deliver.h"
+#include "inbox.h"
+
+struct router;
+struct presence;
+struct users;
+struct user;
+struct rwait;
+
+/* The router's part of a connection, kept inside it. */
+struct rconn {
+	void		*conn;		/* given back to the deliver ops */
+	struct rconn	*unext;		/* same user */
+	struct user	*user;		/* NULL: not attached */
+	struct rwait	*wait;		/* a sync or read in flight */
+	uint64_t	 seq;		/* newest seq queued to it */
+	uint32_t	 npend;		/* its messages not yet answered */
+	uint8_t		 state;		/* RC_* in router.c */
+};
+
+struct router_config {
+	size_t		 max_per_user;	/* connections per user */
+	size_t		 max_message;	/* bytes in one message */
+	size_t		 max_output;	/* bytes buffered per connection */
+};
+
+/*
+ * A router with its inbox (opened here, over link for JetStream, else
+ * memory or SQLite as icfg says).  NULL with err[errlen] saying why.
+ */
+struct router	*router_new(const struct router_config *, struct users *,
+		    struct presence *, const struct deliver_ops *,
+		    const struct inbox_config *icfg, struct nats_link *link,
+		    char *err, size_t errlen);
+/* Commit what is open and close the inbox.  NULL is fine. */
+void	router_free(struct router *);
+
+/*
+ * Attach rc (rc->conn set) to user id.  With resume, rc is sent a
+ * "resumed" answer and every kept message after since (all of them if
+ * epoch, when given, is not the inbox's); without, what no connection
+ * of the user has written yet, and the "resumed" answer too if epoch is
+ * not NULL (the client asks for the numbering's name).  0, -1 (too many
+ * connections for this user) or -2 (no memory).
+ */
+int	router_attach(struct router *, struct rconn *rc, const char *id,
+	    int resume, uint64_t since, const char *epoch);
+/* {"type":"resume"} on an attached connection; epoch NULL or "". */
+void	router_resume(struct router *, struct rconn *rc, uint64_t since,
+	    const char *epoch);
+/* rc leaves its user (closing, cut off or gone); idempotent. */
+void	router_detach(struct router *, struct rconn *rc);
+/*
+ * A chat message from rc for target: ROUTE_PENDING (deliver_ops.done
+ * follows) or why it was refused now.  id is the sender's "id" or "".
+ */
+enum route_result router_submit(struct router *, struct rconn *from,
+	    const char *target, const char *msg, size_t msglen,
+	    const char *id);
+/* The pass's group commit: then the appends are answered. */
+void	router_commit(struct router *);
+/* The pass wrote to sockets: the inbox publishes what must not wait. */
+void	router_flush(struct router *);
+/* rc has written every chat message up to seq to its socket. */
+void	router_written(struct router *, struct rconn *rc, uint64_t seq);
+/* rc's output drained: send more if it is behind. */
+void	router_drained(struct router *, struct rconn *rc);
+/* Timers (the inbox's retention and deadlines): every sweep. */
+void	router_tick(struct router *, uint64_t now_ms);
+
+const char *router_user_id(const struct rconn *);
+size_t	router_user_conns(const struct rconn *);
+/* Users with a connection here. */
+size_t	router_nonline(const struct router *);
+/* The inbox's counters, for /stats and /metrics. */
+void	router_inbox_stats(const struct router *, struct inbox_stats *);
+
+#endif /* ROUTER_H */

@@ -1,0 +1,61 @@
+/*
+ * Copyright (c) 2026 The chat authors.
+ *
+ * users: every user id the server deals with, interned once.  A struct
+ * user is found or made by users_get(), and the modules keep their own
+ * state for it behind their pointer (the router's connections, the
+ * inbox's counters and messages, presence's watchers), so that one
+ * message looks its target up once.  Each module holding state in a user
+ * holds a reference; a user left with none is freed after the loop pass
+ * (users_reap()), never during a call, since callers up the stack may
+ * still hold it.
+ */
+#ifndef USERS_H
+#define USERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "table.h"
+
+struct ruser;		/* router.c */
+struct box;		/* inbox backings */
+struct puser;		/* presence.c */
+
+struct user {
+	struct table_node	 node;
+	struct user		*dnext;		/* on the doomed list */
+	struct ruser		*route;
+	struct box		*box;
+	struct puser		*pres;
+	/* Undelivered messages this user sent (the inbox's quotas). */
+	uint64_t		 q_bytes;
+	uint32_t		 q_msgs;
+	uint32_t		 refs;
+	uint8_t			 doomed;
+	char			 id[];
+};
+
+struct users;
+
+struct users	*users_new(void);
+/* Free every user (their modules' parts must be gone already). */
+void	users_free(struct users *);
+/* The user named id, or NULL. */
+struct user	*users_find(struct users *, const char *id);
+/*
+ * The user named id, made if need be (without a reference: take one to
+ * keep it past the pass).  NULL if id is longer than CODEC_MAX_USER or
+ * there is no memory.
+ */
+struct user	*users_get(struct users *, const char *id);
+void	user_ref(struct user *);
+/* Drop a reference; at none the user is freed by users_reap(). */
+void	user_unref(struct users *, struct user *);
+/* Free the users left without references since the last call. */
+void	users_reap(struct users *);
+size_t	users_count(const struct users *);
+/* Bytes a user of id costs in memory, for the inbox's accounting. */
+size_t	users_cost(const char *id);
+
+#endif /* USERS_H */
