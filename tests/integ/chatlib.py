@@ -99,12 +99,21 @@ class Server:
         return text
 
     def wait_log(self, pattern, timeout=5):
+        return self.wait_count(pattern, 1, timeout)
+
+    def count(self, pattern):
+        """How many times pattern (a regular expression) is in the log."""
+        return len(re.findall(pattern, self.log()))
+
+    def wait_count(self, pattern, n, timeout=5):
+        """Wait until the log holds pattern n times in all."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.log()):
+        while True:
+            if self.count(pattern) >= n:
                 return True
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.02)
-        return False
 
     def stop(self, timeout=10):
         """SIGTERM and wait; returns the exit status."""
@@ -117,6 +126,23 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.logf.close()
+
+    def nfds(self):
+        """How many descriptors the server has open."""
+        try:
+            return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+        except OSError:
+            return 0
+
+    def wait_nfds(self, n, timeout=5):
+        """Wait until the server has n descriptors open or fewer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.nfds() <= n:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
@@ -207,8 +233,23 @@ async def cut(ws):
         pass
 
 
+async def settle(ws, timeout=5):
+    """Every message the server had sent ws before it read a who sent
+    now (the who's answer not included).  The server answers one
+    connection's requests in order and queues what a request, a
+    connect, another connection's chat it has acked or a close it has
+    answered sends to ws before it reads further, so this is a barrier
+    for one node: "nothing else arrived" is settle(ws) == [] instead of
+    a quiet time.  (Across cluster nodes it is not: use no_message.)"""
+    await send(ws, {"type": "who"})
+    m, skipped = await recv_until(ws, lambda m: m.get("type") == "who",
+                                  timeout)
+    return skipped
+
+
 async def no_message(ws, wait=0.3):
-    """True if nothing arrives within wait seconds."""
+    """True if nothing arrives within wait seconds: only for what has
+    no barrier (see settle), such as events from other cluster nodes."""
     try:
         await asyncio.wait_for(ws.recv(), wait)
         return False
@@ -216,13 +257,15 @@ async def no_message(ws, wait=0.3):
         return True
 
 
-def raw_http(port, request, timeout=5):
-    """Send raw bytes, return everything read until the server closes."""
+def raw_http(port, request, timeout=5, head=False):
+    """Send raw bytes, return everything read until the server closes
+    (with head, until the end of the answer's head: for a 101, after
+    which the connection stays open)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         s.sendall(request)
         out = b""
-        while True:
+        while not (head and b"\r\n\r\n" in out):
             try:
                 b = s.recv(65536)
             except socket.timeout:
@@ -236,6 +279,43 @@ def raw_http(port, request, timeout=5):
         return out
     finally:
         s.close()
+
+
+def _tcp_queues(port_a, port_b):
+    """(tx, rx) queue sizes of the loopback TCP socket whose local port
+    is port_a and remote port port_b, from /proc/net/tcp{,6}; None if
+    there is none (closed)."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    fld = line.split()
+                    if int(fld[1].rsplit(":", 1)[1], 16) == port_a and \
+                            int(fld[2].rsplit(":", 1)[1], 16) == port_b:
+                        tx, rx = fld[4].split(":")
+                        return int(tx, 16), int(rx, 16)
+        except OSError:
+            pass
+    return None
+
+
+def peer_read_all(sock, timeout=10):
+    """Wait until the other end of sock, a loopback TCP connection, has
+    read everything sent on it (our send queue and its receive queue
+    are empty, or it closed): what is sent next comes in a read of its
+    own.  Returns False on timeout."""
+    here, there = sock.getsockname()[1], sock.getpeername()[1]
+    deadline = time.monotonic() + timeout
+    while True:
+        mine = _tcp_queues(here, there)
+        theirs = _tcp_queues(there, here)
+        if mine is None or theirs is None or \
+                (mine[0] == 0 and theirs[1] == 0):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
 
 
 def run(coro):
@@ -492,7 +572,9 @@ async def flow_settle(rs, ss, timeout):
         if all(want[u] <= {g[2] for g in r.got} for u, r in rs.items()):
             break
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)	# duplicates, if any
+    # A quiet time for duplicates, if any: a negative with no barrier
+    # (in a cluster, another node may still be sending).
+    await asyncio.sleep(0.5)
     for r in rs.values():
         if r.ws is not None:
             await r.ws.close()

@@ -19,8 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["TOP"], "tests/integ"))
-from chatlib import (CLIENT, Server, check, connect, done, no_message,
-                     recv_json, recv_until, run, send)
+from chatlib import (CLIENT, Server, check, connect, done, recv_json, run,
+                     send, settle)
 
 
 def client(*args, stdin=b"", timeout=20):
@@ -89,7 +89,8 @@ async def test_send(srv):
           "send: messages arrive in order (%r)" % texts)
     check(all(m.get("from_user") == "8888" for m in got),
           "send: from_user is 8888")
-    check(await no_message(peer), "send: the empty line sent nothing")
+    extra = await settle(peer)
+    check(extra == [], "send: the empty line sent nothing (%r)" % extra)
     await peer.close()
 
 
@@ -216,7 +217,8 @@ async def test_lines(srv):
     check(got == [long_ok, "after"],
           "lines: blanks skipped, 60,000 bytes sent whole (%r)"
           % [len(g or "") for g in got])
-    check(await no_message(peer), "lines: nothing else was sent")
+    extra = await settle(peer)
+    check(extra == [], "lines: nothing else was sent (%r)" % extra)
     check(rc == 1 and "line 4: message too long: 80" in err and
           "the server takes at most 65536" in err,
           "lines: too long as JSON is refused before sending (%r)" % err)

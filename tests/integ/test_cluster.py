@@ -258,6 +258,79 @@ async def close_all(*ws):
             pass
 
 
+def nats_get(nats, subject, timeout=5):
+    """One request with an empty body to the nats-server, from a plain
+    socket (its text protocol): the answer's (headers, data)."""
+    k = socket.create_connection(("127.0.0.1", nats.port), timeout)
+    try:
+        f = k.makefile("rb")
+        f.readline()		# INFO
+        k.sendall(b'CONNECT {"verbose":false,"headers":true,'
+                  b'"no_responders":true}\r\nSUB _INBOX.t 1\r\n'
+                  b'PUB %s _INBOX.t 0\r\n\r\n' % subject.encode())
+        while True:
+            line = f.readline()
+            if not line or line.startswith(b"-ERR"):
+                raise ConnectionError("nats: %r" % line)
+            if line.startswith(b"PING"):
+                k.sendall(b"PONG\r\n")
+            elif line.startswith(b"HMSG") or line.startswith(b"MSG"):
+                w = line.split()
+                hl, tl = (int(w[-2]), int(w[-1])) if w[0] == b"HMSG" \
+                    else (0, int(w[-1]))
+                body = f.read(tl + 2)[:tl]
+                return body[:hl], body[hl:]
+    finally:
+        k.close()
+
+
+def hexid(user):
+    return user.encode().hex()
+
+
+def stream_last(nats, user):
+    """The seq of user's newest message in the CHAT stream (0: none)."""
+    h, d = nats_get(nats, "$JS.API.DIRECT.GET.CHAT.chat.inbox." +
+                    hexid(user))
+    m = re.search(rb"Nats-Sequence: *(\d+)", h)
+    return int(m.group(1)) if m else 0
+
+
+def cursor(nats, user):
+    """user's delivery cursor as the nodes published it (0: none)."""
+    h, d = nats_get(nats, "$JS.API.DIRECT.GET.CHAT_CURSOR.chat.cursor." +
+                    hexid(user))
+    return int(d) if d.strip().isdigit() else 0
+
+
+async def cursor_reaches(nats, user, seq, timeout=5):
+    """Wait until user's published delivery cursor is seq or more (what
+    a connection without since starts after, on any node)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = cursor(nats, user)
+        if c >= seq or time.monotonic() >= deadline:
+            return c >= seq
+        await asyncio.sleep(0.02)
+
+
+async def offline_seen(ws, user, timeout=5):
+    """Wait on ws, a connection watching user, for the event saying it
+    is offline.  Its node learns that through NATS from user's last
+    node, which said so after it stopped answering for user (dropped
+    its subscription) and after publishing any cursor it moved in an
+    earlier pass (a pass publishes the cursors it moved at its end, so
+    one moved in the pass of the leave follows right behind): what
+    comes after finds user offline on every node, its cursor out."""
+    try:
+        await recv_until(ws, lambda m: m.get("type") == "presence" and
+                         m.get("user") == user and
+                         m.get("online") is False, timeout)
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
 async def scenario(what, coro):
     """Run one scenario; an exception (a timeout waiting for an answer)
     fails it with the traceback, and the next scenario still runs."""
@@ -363,6 +436,10 @@ async def test_cross(n1, n2):
 async def test_queued(n1, n2, n3):
     P, Q = "q-pat", "q-quinn"
     p = await connect(n1, P)
+    # On the sender's node: when quinn is offline everywhere.
+    qw = await connect(n1, "q-watch")
+    await send(qw, {"type": "watch", "users": [Q]})
+    await presence(qw, 3)
     for i in range(1, 4):
         ack = await chat_ack(p, Q, "q%d" % i, "q%d" % i)
         check(ack == {"type": "ack", "id": "q%d" % i, "status": "queued"},
@@ -401,23 +478,25 @@ async def test_queued(n1, n2, n3):
           "without since: nothing already sent")
     await close_all(q, q2)
     check(await gone(n2, Q) and await gone(n3, Q), "quinn disconnected")
-    await asyncio.sleep(0.3)
+    check(await offline_seen(qw, Q), "node1 sees quinn offline")
     q = await connect(n3, Q)
     check(await no_message(q, 0.5), "reconnect on another node without "
           "since: nothing sent again")
     await q.close()
     check(await gone(n3, Q, 2), "quinn gone again")
-    await asyncio.sleep(0.3)
+    check(await offline_seen(qw, Q), "node1 sees quinn offline again")
     for i in (4, 5):
         ack = await chat_ack(p, Q, "q%d" % i, "q%d" % i)
         check(ack.get("status") == "queued", "queued again: %r" % ack)
     q = await connect(n1, Q)
-    got2 = await drain(q, 0.5)
+    # Fetched one at a time: the two, then whatever more comes.
+    got2 = await take(q, 2, 10)
+    got2 += await drain(q, 0.5)
     check(texts(got2) == ["q4", "q5"] and increasing(seqs(got2)) and
           got2[0]["seq"] > m["seq"],
           "reconnect on the sender's node: only the new queued ones: %r"
           % got2)
-    await close_all(q, p)
+    await close_all(q, p, qw)
 
 
 # ---- 2b. a receiver cut off while its node is behind ----
@@ -436,13 +515,16 @@ async def windowed(ws, target, n, prefix, window=32, timeout=20):
     return acks
 
 
-async def test_lagging(n1, n2, n3):
+async def test_lagging(n1, n2, n3, nats):
     """300 messages in a burst; the receiver reads 20 and its TCP
     connection is cut.  Without since, the next connection (another
     node) gets exactly a tail never written, in order; with since, all
     after the last one read."""
     S, G, H, N = "l-sender", "l-seed", "l-since", 300
     s = await connect(n1, S)
+    gw = await connect(n3, "l-watch")
+    await send(gw, {"type": "watch", "users": [G]})
+    await presence(gw, 3)
     all_ = ["%s%04d" % ("g", i) for i in range(N)]
     g = await connect(n2, G, max_queue=None)
     st = asyncio.ensure_future(windowed(s, G, N, "g"))
@@ -455,9 +537,15 @@ async def test_lagging(n1, n2, n3):
     check(texts(read) == all_[:20] and increasing(seqs(read)),
           "seed: the first 20 in order: %r" % texts(read))
     check(await gone(n2, G), "seed receiver cut off")
-    await asyncio.sleep(0.3)
+    check(await offline_seen(gw, G), "node3 sees the seed receiver go")
+    # The tail: after the cursor node2 published, up to the newest.
+    c, last = cursor(nats, G), stream_last(nats, G)
     g = await connect(n3, G)
-    tail = await drain(g, 0.7, 15)
+    tail = []
+    if c < last:
+        m, tail = await recv_until(g, lambda m: m.get("seq") == last, 15)
+        tail.append(m)
+    tail += await drain(g, 0.5)
     tt = texts(tail)
     k = N - len(tt)
     check(k >= 20 and tt == all_[k:] and
@@ -465,7 +553,8 @@ async def test_lagging(n1, n2, n3):
           "seed: the next connection (another node) gets a tail never "
           "written, in order, nothing twice: %d..%d of %d"
           % (k, N - 1, N) if tt else "seed: no tail (all written)")
-    print("  seed cut: tail of %d never written" % len(tt), flush=True)
+    print("  seed cut: tail of %d never written (cursor %d, last %d)"
+          % (len(tt), c, last), flush=True)
     await g.close()
 
     h, r = await resume(n2, H, 0)
@@ -488,10 +577,24 @@ async def test_lagging(n1, n2, n3):
           "since: after the cut, all of the rest exactly once, in order "
           "(%d + %d)" % (len(read), len(rest)))
     check(await no_message(h, 0.3), "since: nothing after")
-    await close_all(h, s)
+    await close_all(h, s, gw)
 
 
 # ---- 10. history options configure the stream ----
+
+async def upto(ws, seq, timeout=10):
+    """The messages up to the one with seq (a replay fetched one at a
+    time), then whatever more comes in a quiet time."""
+    out = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not out or out[-1].get("seq") != seq:
+            out.append(await recv_json(ws, max(0.01, deadline -
+                                               time.monotonic())))
+    except asyncio.TimeoutError:
+        pass
+    return out + await drain(ws, 0.4)
+
 
 def kept_ok(r, rep, got, limit, what):
     """A resume from 0 after messages got (all delivered) under limit:
@@ -526,7 +629,7 @@ async def test_history_limit():
         check(texts(got) == ["v%d" % i for i in range(10)],
               "history: 10 received live")
         w, r = await resume(h1, "h-v", 0)
-        rep = await drain(w, 0.4)
+        rep = await upto(w, r.get("last"))
         kept_ok(r, rep, got, 5, "--history-limit 5")
         await w.close()
         h2 = start_node(nats.url, "hist2", "--history-limit", "8")
@@ -534,7 +637,7 @@ async def test_history_limit():
             await chat_ack(c, "h-v", "v%d" % i, i)
         got = await take(v, 10)
         w, r = await resume(h1, "h-v", 0)
-        rep = await drain(w, 0.4)
+        rep = await upto(w, r.get("last"))
         kept_ok(r, rep, got, 8, "a later node with --history-limit 8 "
                 "updates the stream:")
         await close_all(w, v, c)
@@ -555,7 +658,12 @@ async def test_multi(n1, n2, n3):
     cs = [await connect(n, C) for n in (n1, n2, n3)]
     d = await connect(n1, D)
     d2 = await connect(n2, D)
-    await asyncio.sleep(0.2)
+    # A node follows a user (subscribes) before it publishes anything
+    # for it, on one NATS connection: once a chat from each connection
+    # is acked, every node answers for the user.
+    for i, w in enumerate(cs + [d2]):
+        ack = await chat_ack(w, "m-sink", "sync", "s%d" % i)
+        check(ack.get("type") == "ack", "sync chat acked: %r" % ack)
     for i in range(3):
         ack = await chat_ack(d, C, "to carol %d" % i, i)
         check(ack == {"type": "ack", "id": i, "status": "delivered"},
@@ -640,9 +748,12 @@ async def test_presence(n1, n2, n3):
 
 # ---- 5. offline on node1, resume on node2 ----
 
-async def test_resume(n1, n2, n3):
+async def test_resume(n1, n2, n3, nats):
     R, S = "r-rita", "r-sam"
     s = await connect(n3, S)
+    rw = await connect(n3, "r-watch")
+    await send(rw, {"type": "watch", "users": [R]})
+    await presence(rw, 3)
     r, res = await resume(n1, R, 0)
     E = res.get("epoch")
     check(res.get("type") == "resumed" and res.get("since") == 0 and
@@ -664,7 +775,7 @@ async def test_resume(n1, n2, n3):
     last = first[-1].get("seq", 0) if first else 0
     await r.close()
     check(await gone(n1, R), "rita left node1")
-    await asyncio.sleep(0.2)
+    check(await offline_seen(rw, R), "node3 sees rita offline")
     for i in range(4, 9):
         ack = await chat_ack(s, R, "m%d" % i, i)
         check(ack == {"type": "ack", "id": i, "status": "queued"},
@@ -693,7 +804,8 @@ async def test_resume(n1, n2, n3):
           m["seq"] > allev[-1]["seq"], "live after the replay: %r" % m)
     allev.append(m)
     # The replay counted as sent: no since on node3 gets nothing.
-    await asyncio.sleep(0.3)
+    check(await cursor_reaches(nats, R, m["seq"]), "node2 published "
+          "rita's cursor %d (%d)" % (m["seq"], cursor(nats, R)))
     r3 = await connect(n3, R)
     check(await no_message(r3, 0.5), "no since after a replay: nothing "
           "sent again")
@@ -712,7 +824,8 @@ async def test_resume(n1, n2, n3):
     r5 = await connect(n1, R)
     await send(r5, {"type": "resume", "since": allev[2]["seq"],
                     "epoch": E})
-    got = await drain(r5, 0.5)
+    got = await take(r5, 1 + len(allev) - 3, 10)
+    got += await drain(r5, 0.5)
     check(got and got[0].get("type") == "resumed" and
           got[0].get("since") == allev[2]["seq"] and
           got[0].get("sparse") is True and got[1:] == allev[3:],
@@ -726,7 +839,7 @@ async def test_resume(n1, n2, n3):
           res.get("reset") is True and res.get("epoch") == E,
           "a foreign epoch: since 0, reset, our epoch: %r" % res)
     check(rep == allev, "... and everything replayed: %r" % seqs(rep))
-    await close_all(r2, r4, r5, r6, s)
+    await close_all(r2, r4, r5, r6, s, rw)
     return R, E, allev
 
 
@@ -799,7 +912,7 @@ async def test_kill9(n1, n2, n3, nats, E):
               for u in RECEIVERS]
     t_s4 = [asyncio.ensure_future(ksender(n, x, asyncio.Event(), 150))
             for n, x in ((n1, ss[1]), (n2, ss[2]))]
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)	# s0 goes on while they are back
     stop0.set()
     try:
         await asyncio.wait_for(t_s0, 20)
@@ -1036,11 +1149,11 @@ async def test_credentials():
         check(m.get("status") == "queued", "with the password in the URL "
               "the node stores messages: %r" % m)
         await wa.close()
-        await asyncio.sleep(1.5)
+        # The whole log, to the end of the process.
+        check(a.stop() == 0, "auth-a exits 0 on SIGTERM")
         check("s3cret-pw" not in a.log() and
               "nats://***@127.0.0.1:%d" % nats.port in a.log(),
               "the log shows nats://***@host:port, never the password")
-        a.stop()
     finally:
         nats.stop()
 
@@ -1083,13 +1196,13 @@ async def main():
         lap("cross-node chat")
         await scenario("queued", test_queued(n1, n2, n3))
         lap("queued, seed")
-        await scenario("lagging", test_lagging(n1, n2, n3))
+        await scenario("lagging", test_lagging(n1, n2, n3, nats))
         lap("receiver cut while behind")
         await scenario("multi-session", test_multi(n1, n2, n3))
         lap("multi-session")
         await scenario("presence", test_presence(n1, n2, n3))
         lap("who, presence")
-        res = await scenario("resume", test_resume(n1, n2, n3))
+        res = await scenario("resume", test_resume(n1, n2, n3, nats))
         R, E, allev = res or ("r-rita", None, None)
         lap("resume on another node")
         await scenario("kill -9", test_kill9(n1, n2, n3, nats, E))
