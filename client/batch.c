@@ -376,6 +376,11 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		client_sent_elsewhere(c, ev);
 		break;
 	case CODEC_EV_PRESENCE:
+	case CODEC_EV_JOINED:
+	case CODEC_EV_LEFT:
+	case CODEC_EV_MEMBER:
+	case CODEC_EV_MEMBERS:
+	case CODEC_EV_ROOMS:
 	case CODEC_EV_OTHER:
 		break;
 	}

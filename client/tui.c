@@ -1027,6 +1027,11 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		client_expired(c, ev, why, sizeof(why));
 		model_sys(m, MODEL_ERR, "%s", why);
 		break;
+	case CODEC_EV_JOINED:
+	case CODEC_EV_LEFT:
+	case CODEC_EV_MEMBER:
+	case CODEC_EV_MEMBERS:
+	case CODEC_EV_ROOMS:
 	case CODEC_EV_OTHER:
 		break;
 	}

@@ -704,7 +704,18 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	}
 	switch (req.type) {
 	case CODEC_REQ_CHAT:
-		client_chat(c, &req);
+		if (req.room[0] != '\0')
+			client_error(c, CODEC_E_UNKNOWN_TYPE, "rooms are not "
+			    "served here", req.id);
+		else
+			client_chat(c, &req);
+		break;
+	case CODEC_REQ_JOIN:
+	case CODEC_REQ_LEAVE:
+	case CODEC_REQ_ROOMS:
+	case CODEC_REQ_MEMBERS:
+		client_error(c, CODEC_E_UNKNOWN_TYPE, "rooms are not served "
+		    "here", req.id);
 		break;
 	case CODEC_REQ_WHO:
 		client_who(c);
