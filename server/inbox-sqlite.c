@@ -43,8 +43,8 @@
 #define DB_VERSION	3
 
 enum {
-	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_FIRST, S_READ, S_OLDEST,
-	S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
+	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_TRIM_ANY, S_FIRST, S_READ,
+	S_OLDEST, S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
@@ -63,6 +63,14 @@ static const char *const sql[S_NSTMT] = {
 	[S_TRIM] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 AND "
 	    "seq < coalesce((SELECT min(seq) FROM inbox WHERE user = ?1 AND "
 	    "ts >= ?3), ?2 + 1) RETURNING length(CAST(data AS BLOB))",
+	/*
+	 * The same whatever the age (--history-limit, eviction): the
+	 * subquery above reads every row of the user to find none, which
+	 * cost a scan of --history-limit rows per message once an inbox
+	 * was full (a room of 100 fills 100 of them at once).
+	 */
+	[S_TRIM_ANY] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 "
+	    "RETURNING length(CAST(data AS BLOB))",
 	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
 	[S_READ] = "SELECT seq, data, ts FROM inbox WHERE user = ?1 AND "
 	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
@@ -531,12 +539,13 @@ static int
 sq_trim(struct rows *d, struct box *b, uint64_t upto, uint64_t before,
     uint64_t *n, uint64_t *cost, uint64_t *first)
 {
-	sqlite3_stmt	*s = d->st[S_TRIM];
+	sqlite3_stmt	*s = d->st[before == UINT64_MAX ? S_TRIM_ANY : S_TRIM];
 	int		 r;
 
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	bind_u64(s, 2, upto);
-	bind_u64(s, 3, before);
+	if (before != UINT64_MAX)
+		bind_u64(s, 3, before);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		(*n)++;
 		*cost += col_u64(s, 0);
