@@ -472,8 +472,17 @@ local_commit(struct inbox *ib)
 	uint64_t	 t0;
 	int		 ok = !ib->batch_failed;
 
-	if (ib->nbat == 0 && !ib->batch_failed)
+	if (ib->nbat == 0 && !ib->batch_failed) {
+		/*
+		 * A read that needed the cursors (expiry, eviction) may have
+		 * begun a transaction that wrote nothing: end it, so that
+		 * the file's other tables (rooms-sqlite.c) can be written
+		 * after this commit.  A no-op without one.
+		 */
+		if (ib->ro->persistent && ib->ro->commit(ib->rows) == -1)
+			log_warn("store: %s", ib->ro->error(ib->rows));
 		return;
+	}
 	t0 = util_mono_us();
 	if (ok && ib->ro->persistent && (ib->ro->begin(ib->rows) == -1 ||
 	    batch_save(ib) == -1 || ib->ro->commit(ib->rows) == -1)) {
@@ -741,6 +750,14 @@ inbox_local_open(const struct inbox_config *cfg, struct users *us,
 		return NULL;
 	}
 	return ib;
+}
+
+struct sqlite3 *
+inbox_sqlite(struct inbox *ib)
+{
+	if (ib->base.ops != &local_ops || ib->ro != &rows_sqlite_ops)
+		return NULL;
+	return rows_sqlite_db(ib->rows);
 }
 
 static size_t
