@@ -5,7 +5,7 @@
  * presence, behind a struct deliver_ops (deliver.h) as server-client.c
  * provides it, without sockets.  Each records in words what it was
  * sent ("chat:SEQ:TEXT", "resumed:...", "expired:A:B", "sent:T:TEXT",
- * "presence:U:0|1", "done:ID:RESULT", "close:CODE", "CUT"), checking
+ * "presence:U:0|1", "skip:SEQ", "done:ID:RESULT[:SEQ:MISSED]", "close:CODE", "CUT"), checking
  * each chat message against the codec's text for it; its output cap,
  * what it has queued and whether it can be sent to are the test's to
  * set.  A call on one that left (gone) is counted in violations.
@@ -113,6 +113,20 @@ fk_send_msg(void *conn, struct msg *m)
 	return 0;
 }
 
+/* Its own room message: not sent, but its seq is passed. */
+static int
+fk_skip_msg(void *conn, struct msg *m)
+{
+	struct fconn	*c = conn;
+
+	check_gone(c, "skip_msg");
+	if (!c->live)
+		return -1;
+	say(c, "skip:%llu", (unsigned long long)m->seq);
+	c->top = m->seq;
+	return 0;
+}
+
 static int
 fk_send_text(void *conn, const char *p, size_t len)
 {
@@ -179,17 +193,24 @@ result_name(enum route_result r)
 		return "cluster";
 	case ROUTE_NOMEM:
 		return "nomem";
+	case ROUTE_NOT_MEMBER:
+		return "not_member";
 	}
 	return "?";
 }
 
 static void
-fk_done(void *conn, const char *id, enum route_result r)
+fk_done(void *conn, const char *id, enum route_result r, uint64_t seq,
+    uint64_t missed)
 {
 	struct fconn	*c = conn;
 
 	check_gone(c, "done");
-	say(c, "done:%s:%s", id, result_name(r));
+	if (seq != 0 || missed != 0)
+		say(c, "done:%s:%s:%llu:%llu", id, result_name(r),
+		    (unsigned long long)seq, (unsigned long long)missed);
+	else
+		say(c, "done:%s:%s", id, result_name(r));
 }
 
 static void
@@ -235,7 +256,7 @@ fk_name(const void *conn)
 }
 
 static const struct deliver_ops fake_ops = {
-	fk_send_msg, fk_send_text, fk_done, fk_close, fk_room, fk_pending,
+	fk_send_msg, fk_skip_msg, fk_send_text, fk_done, fk_close, fk_room, fk_pending,
 	fk_live, fk_name
 };
 
