@@ -847,8 +847,17 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 		if (k->info.cursor > b->said)
 			b->said = k->info.cursor;
 		k->info.cursor = b->said > b->cursor ? b->said : b->cursor;
-		if (k->info.cursor > k->info.last)
-			k->info.cursor = k->info.last;
+		/*
+		 * An inbox retention emptied has no last message, but its
+		 * numbering went on: the newest seq seen here or written
+		 * anywhere (the cursor) is a floor, where 0 would make a
+		 * resume after an earlier seq look like one from beyond it
+		 * (reset) rather than after a gap.
+		 */
+		if (k->info.last < b->chain)
+			k->info.last = b->chain;
+		if (k->info.last < k->info.cursor)
+			k->info.last = k->info.cursor;
 	}
 	ib->base.ev.info(ib->base.ev.arg, k->tag, k->failed ? (k->down ?
 	    INBOX_CLUSTER : INBOX_UNAVAILABLE) : INBOX_OK, &k->info);

@@ -510,6 +510,19 @@ async def take(ws, n, timeout=5):
     return out
 
 
+async def look_until(s, user, pred, timeout=12):
+    """Look at user's inbox (?since=0, closed at once) until pred(the
+    resumed answer) holds, or timeout passes; returns the last answer.
+    For what retention does in its own time (--history-days)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        w, r = await resume(s, user, 0)
+        await w.close()
+        if pred(r) or time.monotonic() >= deadline:
+            return r
+        await asyncio.sleep(0.3)
+
+
 def seqs(evs):
     """The seq of each event (None for one without)."""
     return [e.get("seq") for e in evs]

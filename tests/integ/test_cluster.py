@@ -14,7 +14,9 @@
 # coming back on the same port and store (local delivery without seq,
 # cluster_unavailable at once, a node started while NATS is down,
 # reconnection, history kept), --history-limit shaping the stream
-# (and a later node updating it), /stats, and the option errors.
+# (and a later node updating it), --history-days emptying an inbox (a
+# resume after an earlier seq is told the gap, not reset), /stats, and
+# the option errors.
 # The main cluster's nodes all run with the default history options.
 #
 # Needs nats-server (Debian's nats-server package); skips without it.
@@ -39,7 +41,7 @@ from chatlib import send, drain, no_message, cut  # noqa: E402
 from chatlib import resume, take, seqs, texts, chats, gone, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
-from chatlib import Nats, free_port, kill_all  # noqa: E402
+from chatlib import Nats, free_port, kill_all, look_until  # noqa: E402
 
 TMP = chatlib.TMP
 # Answers here can come after other events (presence, chats): wait for
@@ -510,7 +512,7 @@ def kept_ok(r, rep, got, limit, what):
 async def test_history_limit():
     nats = Nats("nats-hist")
     nats.start()
-    h1 = h2 = None
+    h1 = h2 = h3 = None
     try:
         h1 = start_node(nats.url, "hist1", "--history-limit", "5")
         c = await connect(h1, "h-c")
@@ -532,9 +534,33 @@ async def test_history_limit():
         rep = await upto(w, r.get("last"))
         kept_ok(r, rep, got, 8, "a later node with --history-limit 8 "
                 "updates the stream:")
-        await close_all(w, v, c)
+        await close_all(w, v)
+        # Age empties the inbox: a resume after an earlier seq is told
+        # the gap at once (not reset: the numbering went on), and the
+        # next message follows it.
+        h3 = start_node(nats.url, "hist3", "--history-limit", "8",
+                        "--history-days", "0.00002")
+        since, epoch = got[-3]["seq"], r.get("epoch")
+        r = await look_until(h3, "h-v", lambda r: r.get("first") == 0)
+        check(r.get("first") == 0, "--history-days: age emptied the inbox "
+              "(%r)" % r)
+        w, r = await resume(h3, "h-v", since, epoch=epoch)
+        m = (await take(w, 1, 3) or [None])[0]
+        check(r.get("since") == since and "reset" not in r and
+              r.get("first") == 0 and r.get("last", 0) >= got[-1]["seq"],
+              "emptied by age: ?since=%d resumed as asked, last kept: %r"
+              % (since, r))
+        check(m == {"type": "expired", "after": since,
+                    "before": r.get("last", 0) + 1},
+              "emptied by age: the gap told at once: %r" % m)
+        ack = await chat_ack(c, "h-v", "after-age", "aa")
+        m = await recv_json(w, 3)
+        check(ack.get("type") == "ack" and m.get("message") == "after-age"
+              and m.get("seq", 0) > r.get("last", 0),
+              "emptied by age: the next message follows: %r %r" % (ack, m))
+        await close_all(w, c)
     finally:
-        for n in (h1, h2):
+        for n in (h1, h2, h3):
             if n is not None:
                 rc = n.stop()
                 if not check(rc == 0, "%s exits 0 on SIGTERM (%r)"
