@@ -7,14 +7,17 @@
 # nobody here wrote.
 
 import asyncio
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
@@ -332,6 +335,145 @@ def lap(what, t=[None]):
     t[0] = now
 
 
+# ---- processes killed at exit; NATS and cluster nodes ----
+
+# Every process given to kill_at_exit(), killed at exit whatever happens
+# (the runner's timeout sends SIGTERM to the script only: it exits 1,
+# which runs the atexit handlers).  A SIGTERM handler can only be set
+# from the main thread: the first call there sets it.
+_procs = []
+_armed = set()
+
+
+def kill_all():
+    """SIGKILL every process given to kill_at_exit() still running."""
+    for p in _procs:
+        try:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+        except Exception:
+            pass
+
+
+def kill_at_exit(proc):
+    """Kill proc (a Popen) when the script exits, if it still runs."""
+    if "atexit" not in _armed:
+        _armed.add("atexit")
+        atexit.register(kill_all)
+    if "signal" not in _armed and \
+            threading.current_thread() is threading.main_thread():
+        _armed.add("signal")
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    _procs.append(proc)
+    return proc
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 just now (for servers that cannot
+    be told port 0: nats-server, a server restarted on its port)."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+def need_nats():
+    """Skip the test (exit 77, with the reason) without nats-server."""
+    if not os.access(NATS_BIN, os.X_OK):
+        print("nats-server not found (apt-get install nats-server)")
+        sys.exit(77)
+
+
+class Nats:
+    """A nats-server with JetStream on 127.0.0.1: start, stop (SIGTERM,
+    then SIGKILL), kill, restart on the same port and store dir."""
+
+    def __init__(self, name="nats", extra=()):
+        self.name = name
+        self.extra = list(extra)
+        self.port = free_port()
+        self.dir = os.path.join(TMP, name + "-store")
+        self.logpath = os.path.join(TMP, name + ".log")
+        self.url = "nats://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout=10):
+        os.makedirs(self.dir, exist_ok=True)
+        self.starts += 1
+        logf = open(self.logpath, "ab")
+        logf.write(b"==== start %d\n" % self.starts)
+        logf.flush()
+        self.proc = subprocess.Popen(
+            [NATS_BIN, "-js", "-a", "127.0.0.1", "-p", str(self.port),
+             "-sd", self.dir] + self.extra,
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        logf.close()
+        kill_at_exit(self.proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), 0.5)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            try:
+                s.settimeout(1)
+                if s.recv(4).startswith(b"INFO"):
+                    return
+            except OSError:
+                pass
+            finally:
+                s.close()
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError("nats-server did not start:\n" + self.log())
+
+    def log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=5):
+        if self.alive():
+            terminate(self.proc, timeout)
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, timeout=10):
+        self.stop()
+        self.start(timeout)
+
+
+def start_node(nats_url, name, *extra, ready=True):
+    """A chat-server node with --cluster (killed at exit); with ready,
+    waits for its log to say 'cluster: ready'."""
+    s = Server("--cluster", nats_url, *extra, name=name)
+    kill_at_exit(s.proc)
+    if ready:
+        ok = s.wait_log(r"cluster: ready", timeout=10)
+        check(ok, "%s: logs 'cluster: ready' within 10 s" % name)
+        if not ok:
+            print(s.log()[-3000:])
+    return s
+
+
 # ---- history: seq, resume, acks ----
 
 def upath(user, since=None, extra="", epoch=None):
@@ -366,6 +508,19 @@ async def take(ws, n, timeout=5):
     except asyncio.TimeoutError:
         pass
     return out
+
+
+async def look_until(s, user, pred, timeout=12):
+    """Look at user's inbox (?since=0, closed at once) until pred(the
+    resumed answer) holds, or timeout passes; returns the last answer.
+    For what retention does in its own time (--history-days)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        w, r = await resume(s, user, 0)
+        await w.close()
+        if pred(r) or time.monotonic() >= deadline:
+            return r
+        await asyncio.sleep(0.3)
 
 
 def seqs(evs):

@@ -13,14 +13,13 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["TOP"], "tests/integ"))
-from chatlib import (CLIENT, Server, check, connect, done, recv_json, run,
-                     send, settle)
+from chatlib import (CLIENT, Server, check, connect, done, free_port,
+                     recv_json, run, send, settle)
 
 
 def client(*args, stdin=b"", timeout=20):
@@ -30,14 +29,6 @@ def client(*args, stdin=b"", timeout=20):
                        capture_output=True, timeout=timeout)
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_options():

@@ -14,19 +14,18 @@
 # coming back on the same port and store (local delivery without seq,
 # cluster_unavailable at once, a node started while NATS is down,
 # reconnection, history kept), --history-limit shaping the stream
-# (and a later node updating it), /stats, and the option errors.
+# (and a later node updating it), --history-days emptying an inbox (a
+# resume after an earlier seq is told the gap, not reset), /stats, and
+# the option errors.
 # The main cluster's nodes all run with the default history options.
 #
 # Needs nats-server (Debian's nats-server package); skips without it.
 
 import asyncio
-import atexit
 import functools
 import json
 import os
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -42,111 +41,12 @@ from chatlib import send, drain, no_message, cut  # noqa: E402
 from chatlib import resume, take, seqs, texts, chats, gone, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
+from chatlib import Nats, free_port, kill_all, look_until  # noqa: E402
 
 TMP = chatlib.TMP
-NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
 # Answers here can come after other events (presence, chats): wait for
 # the ack or error with the id.
 chat_ack = functools.partial(chatlib.chat_ack, skip=True)
-
-# Every process started here, killed at exit whatever happens (the
-# runner's timeout sends SIGTERM to this script only).
-_procs = []
-
-
-def _kill_all():
-    for p in _procs:
-        try:
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
-        except Exception:
-            pass
-
-
-atexit.register(_kill_all)
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
-
-
-def free_port():
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-class Nats:
-    """A nats-server with JetStream on 127.0.0.1: start, stop (SIGTERM,
-    then SIGKILL), kill, restart on the same port and store dir."""
-
-    def __init__(self, name="nats", extra=()):
-        self.name = name
-        self.extra = list(extra)
-        self.port = free_port()
-        self.dir = os.path.join(TMP, name + "-store")
-        self.logpath = os.path.join(TMP, name + ".log")
-        self.url = "nats://127.0.0.1:%d" % self.port
-        self.proc = None
-        self.starts = 0
-
-    def start(self, timeout=10):
-        os.makedirs(self.dir, exist_ok=True)
-        self.starts += 1
-        logf = open(self.logpath, "ab")
-        logf.write(b"==== start %d\n" % self.starts)
-        logf.flush()
-        self.proc = subprocess.Popen(
-            [NATS_BIN, "-js", "-a", "127.0.0.1", "-p", str(self.port),
-             "-sd", self.dir] + self.extra,
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        logf.close()
-        _procs.append(self.proc)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                s = socket.create_connection(("127.0.0.1", self.port), 0.5)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            try:
-                s.settimeout(1)
-                if s.recv(4).startswith(b"INFO"):
-                    return
-            except OSError:
-                pass
-            finally:
-                s.close()
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError("nats-server did not start:\n" + self.log())
-
-    def log(self):
-        try:
-            with open(self.logpath, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=5):
-        if self.alive():
-            chatlib.terminate(self.proc, timeout)
-
-    def kill(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait()
-
-    def restart(self, timeout=10):
-        self.stop()
-        self.start(timeout)
-
 
 # ---- nodes ----
 
@@ -154,15 +54,9 @@ NODES = []
 
 
 def start_node(nats_url, name, *extra, ready=True):
-    """A chat-server node with --cluster; waits for cluster: ready."""
-    s = chatlib.Server("--cluster", nats_url, *extra, name=name)
-    _procs.append(s.proc)
+    """chatlib.start_node(), remembered in NODES."""
+    s = chatlib.start_node(nats_url, name, *extra, ready=ready)
     NODES.append(s)
-    if ready:
-        ok = s.wait_log(r"cluster: ready", timeout=10)
-        check(ok, "%s: logs 'cluster: ready' within 10 s" % name)
-        if not ok:
-            print(s.log()[-3000:])
     return s
 
 
@@ -618,7 +512,7 @@ def kept_ok(r, rep, got, limit, what):
 async def test_history_limit():
     nats = Nats("nats-hist")
     nats.start()
-    h1 = h2 = None
+    h1 = h2 = h3 = None
     try:
         h1 = start_node(nats.url, "hist1", "--history-limit", "5")
         c = await connect(h1, "h-c")
@@ -640,9 +534,33 @@ async def test_history_limit():
         rep = await upto(w, r.get("last"))
         kept_ok(r, rep, got, 8, "a later node with --history-limit 8 "
                 "updates the stream:")
-        await close_all(w, v, c)
+        await close_all(w, v)
+        # Age empties the inbox: a resume after an earlier seq is told
+        # the gap at once (not reset: the numbering went on), and the
+        # next message follows it.
+        h3 = start_node(nats.url, "hist3", "--history-limit", "8",
+                        "--history-days", "0.00002")
+        since, epoch = got[-3]["seq"], r.get("epoch")
+        r = await look_until(h3, "h-v", lambda r: r.get("first") == 0)
+        check(r.get("first") == 0, "--history-days: age emptied the inbox "
+              "(%r)" % r)
+        w, r = await resume(h3, "h-v", since, epoch=epoch)
+        m = (await take(w, 1, 3) or [None])[0]
+        check(r.get("since") == since and "reset" not in r and
+              r.get("first") == 0 and r.get("last", 0) >= got[-1]["seq"],
+              "emptied by age: ?since=%d resumed as asked, last kept: %r"
+              % (since, r))
+        check(m == {"type": "expired", "after": since,
+                    "before": r.get("last", 0) + 1},
+              "emptied by age: the gap told at once: %r" % m)
+        ack = await chat_ack(c, "h-v", "after-age", "aa")
+        m = await recv_json(w, 3)
+        check(ack.get("type") == "ack" and m.get("message") == "after-age"
+              and m.get("seq", 0) > r.get("last", 0),
+              "emptied by age: the next message follows: %r %r" % (ack, m))
+        await close_all(w, c)
     finally:
-        for n in (h1, h2):
+        for n in (h1, h2, h3):
             if n is not None:
                 rc = n.stop()
                 if not check(rc == 0, "%s exits 0 on SIGTERM (%r)"
@@ -1227,11 +1145,9 @@ async def main():
     print("test_cluster: %.1f s" % (time.monotonic() - t0))
 
 
-if not os.access(NATS_BIN, os.X_OK):
-    print("nats-server not found (apt-get install nats-server)")
-    sys.exit(77)
+chatlib.need_nats()
 try:
     chatlib.run(main())
 finally:
-    _kill_all()
+    kill_all()
 chatlib.done()
