@@ -1065,7 +1065,7 @@ send_members(struct router *r, struct rconn *rc, const struct room *rm,
 {
 	const char	**v;
 	char		 *p;
-	size_t		  n, len;
+	size_t		  n, len = 0;
 	int		  cut;
 
 	n = member_ids(r, rm, &v, &cut);
