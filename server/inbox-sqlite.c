@@ -8,17 +8,21 @@
  *
  *	users(user, last, sent, first, n, bytes)	one row per inbox
  *	inbox(id, user, seq, ts, data, sender)		one row per message
+ *	members(room, user)				one row per membership
  *
+ * (members is rooms-sqlite.c's, on this connection: the flock below
+ * keeps every other server out.)
  * sent is the cursor (the newest seq written to a socket), data the chat
  * event exactly as sent, seq included, sender its author (for quotas,
  * rebuilt at open from the undelivered rows).  The format has a version
- * (PRAGMA user_version): version 1 (no sender) is upgraded in place at
- * open; a newer one is refused, never misread.  Rows are kept
- * in arrival order (id), so a commit writes the table's last page or
- * two and one (user, seq) index entry per message, and the oldest rows
- * of all users, which retention drops first, are found without an index
- * on time.  Statements are prepared once; every call is bounded (LIMIT)
- * so the loop never waits on a scan of the whole file.  The file is
+ * (PRAGMA user_version): version 1 (no sender) and 2 (no members) are
+ * upgraded in place at open; a newer one is refused, never misread.
+ * Rows are kept in arrival order (id), so a commit writes the table's
+ * last page or two and one (user, seq) index entry per message, and the
+ * oldest rows of all users, which retention drops first, are found
+ * without an index on time.  Statements are prepared once; every call
+ * is bounded (LIMIT) so the loop never waits on a scan of the whole
+ * file.  The file is
  * opened through walbuf (walbuf.h), which writes each commit's WAL
  * frames in one system call, and checkpointed by a thread with a
  * connection of its own (ckpt.h), so the loop never waits on fsync; so
@@ -46,7 +50,7 @@
 #include "walbuf.h"
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
-#define DB_VERSION	2
+#define DB_VERSION	3
 
 enum {
 	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_COST, S_DROP, S_FIRST, S_READ,
@@ -114,7 +118,10 @@ static const char schema[] =
 	" sender TEXT NOT NULL DEFAULT '');"
 	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_user ON inbox(user, seq);"
 	"CREATE TABLE IF NOT EXISTS meta ("
-	" key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;";
+	" key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS members ("
+	" room TEXT NOT NULL, user TEXT NOT NULL,"
+	" PRIMARY KEY (room, user)) WITHOUT ROWID;";
 
 /*
  * The file's epoch, made once: a client's seq from another file (or a
@@ -169,6 +176,12 @@ static const char *
 sq_error(struct rows *d)
 {
 	return d->err;
+}
+
+struct sqlite3 *
+rows_sqlite_db(struct rows *d)
+{
+	return d->h;
 }
 
 /* int64 columns hold what we wrote: never negative. */
@@ -304,7 +317,8 @@ static void	sq_close(struct rows *);
 /*
  * Bring a file of an earlier format up to DB_VERSION, inside the open
  * transaction.  Version 1 had no sender column: its rows get "" (quotas
- * then count them against their target only).  SQLITE_OK or an error.
+ * then count them against their target only).  Version 2 had no members
+ * table, which the schema then adds (empty).  SQLITE_OK or an error.
  */
 static int
 migrate(struct rows *d, const char *path, long long ver)
