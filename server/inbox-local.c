@@ -406,6 +406,14 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
 		batch_fail(ib);
 		return -1;
 	}
+	/*
+	 * The file holds no row below first now (drop_rows() above), nor
+	 * the rows of this pass (written at its commit), so what went is
+	 * first and the n after it: the file's own min(seq) would miss
+	 * the pass's rows.
+	 */
+	if (ib->ro->persistent)
+		first = n < b->m.n ? b->m.first + n : 0;
 	b->m.n -= n < b->m.n ? n : b->m.n;
 	b->m.bytes -= cost < b->m.bytes ? cost : b->m.bytes;
 	b->m.first = first;
