@@ -148,6 +148,14 @@ wb_write(sqlite3_file *p, const void *b, int n, sqlite3_int64 off)
 	    f->len + (size_t)n > WB_MAX) && (rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	if (!f->wal || f->pgsz == 0 || n <= 0 || n > WB_PIECE) {
+		/*
+		 * Written past what is gathered: that goes first, or a
+		 * commit frame's header could wait in the buffer after its
+		 * page is in the file (pages are at most 64 KB, so only a
+		 * safeguard).
+		 */
+		if (f->len > 0 && (rc = wb_flush(f)) != SQLITE_OK)
+			return rc;
 		if (f->wal)
 			wb_st.writes++;
 		return f->real->pMethods->xWrite(f->real, b, n, off);
