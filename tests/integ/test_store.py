@@ -815,14 +815,13 @@ async def test_history_limit_burst():
         await take(w2, 1)
     finally:
         s.kill()
-    # The counters drop a message at once, the file in chunks: after a
-    # kill it may hold older rows, counted in bytes, never delivered.
+    # The counters drop a message at once, the file at that pass's
+    # commit: after a kill it holds the last LIMIT rows, no older one.
     got, nbytes, meta = file_rows(store, "hlb-r")
     last = total + 1
-    check(LIMIT <= len(got) < LIMIT + 32 and
-          got == list(range(last - len(got) + 1, last + 1)),
-          "after kill -9: the file holds the last %d rows and at most 31 "
-          "more: %r" % (LIMIT, got))
+    check(got == list(range(last - LIMIT + 1, last + 1)),
+          "after kill -9: the file holds the last %d rows: %r"
+          % (LIMIT, got))
     check(meta is not None and meta[0] == last - LIMIT + 1 and
           meta[1] == LIMIT and meta[2] == nbytes,
           "after kill -9: users row first %d n %d bytes %d: %r"
