@@ -476,6 +476,10 @@ def test_http_refusals(s):
     check(s.wait_log(r"refused: 400 invalid user id"),
           "log: refused: 400 ...")
     check(s.wait_log(r"refused: 404"), "log: refused: 404")
+    # The 64-byte id's connection is closed above; the next test asks
+    # who is online, so the server must have seen it go.
+    check(s.wait_log(r"user %s disconnected" % re.escape(good), 30),
+          "log: the 64-byte id disconnected")
 
 
 async def test_paths(s):
