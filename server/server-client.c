@@ -232,6 +232,8 @@ client_fd(const struct client *c)
 short
 client_events(const struct client *c)
 {
+	short	ev;
+
 	if (c->dead)
 		return 0;
 	switch (c->state) {
@@ -241,7 +243,18 @@ client_events(const struct client *c)
 	case CLIENT_REPLY:
 		return POLLOUT | tp_events(c->tp);
 	default:
-		return c->ws != NULL ? ws_conn_events(c->ws) : 0;
+		if (c->ws == NULL)
+			return 0;
+		ev = ws_conn_events(c->ws);
+		/*
+		 * --max-pending of its chat messages unanswered (a slow
+		 * cluster): read nothing more until answers come (dl_done()
+		 * touches it), so that one connection cannot take the
+		 * node's requests to NATS from the others.
+		 */
+		if (c->rc.npend >= c->srv->cfg.max_pending)
+			ev &= ~POLLIN;
+		return ev;
 	}
 }
 
@@ -1518,7 +1531,11 @@ dl_send_text(void *conn, const char *p, size_t len)
 static void
 dl_done(void *conn, const char *id, enum route_result r)
 {
-	client_chat_done(conn, id, r);
+	struct client	*c = conn;
+
+	client_chat_done(c, id, r);
+	/* Re-armed after the pass: it may read again (--max-pending). */
+	client_touch(c->srv, c);
 }
 
 static void
