@@ -75,6 +75,10 @@ struct presence {
 	uint64_t		 now, next_hb;
 	struct rnode		*nodes;
 	size_t			 npres;
+	int			 ready;		/* at the last tick */
+	void			(*joined)(void *, struct user *,
+				    const char *);
+	void			*joined_arg;
 };
 
 /* ---- users ---- */
@@ -282,6 +286,8 @@ rpres_add(struct presence *pr, struct rnode *n, const char *id)
 	n->n++;
 	pr->npres++;
 	changed(pr, p);
+	if (pr->joined != NULL)
+		pr->joined(pr->joined_arg, u, n->id);
 }
 
 /* Drop e; its user may now be offline everywhere. */
@@ -407,7 +413,16 @@ presence_tick(struct presence *pr, uint64_t now, int ready)
 	struct rnode	**pp, *n;
 
 	pr->now = now;
-	for (pp = &pr->nodes; (n = *pp) != NULL; ) {
+	/*
+	 * NATS away: we hear nobody, which says nothing about them (issue
+	 * 20: users who never left went offline after every outage).  Back:
+	 * each node gets its full time again to say something.
+	 */
+	if (ready && !pr->ready)
+		for (n = pr->nodes; n != NULL; n = n->next)
+			n->heard = now;
+	pr->ready = ready;
+	for (pp = &pr->nodes; ready && (n = *pp) != NULL; ) {
 		if (pr->now - n->heard < NODE_DEAD_MS) {
 			pp = &n->next;
 			continue;
@@ -423,6 +438,26 @@ presence_tick(struct presence *pr, uint64_t now, int ready)
 		    (json_int_t)pr->nlocal));
 		pr->next_hb = pr->now + HB_MS;
 	}
+}
+
+void
+presence_on_join(struct presence *pr,
+    void (*cb)(void *, struct user *, const char *), void *arg)
+{
+	pr->joined = cb;
+	pr->joined_arg = arg;
+}
+
+size_t
+presence_nodes_of(const struct user *u, const char **ids, size_t max)
+{
+	const struct rpres	*e;
+	size_t			 n = 0;
+
+	for (e = u->pres != NULL ? u->pres->remote : NULL; e != NULL &&
+	    n < max; e = e->unext)
+		ids[n++] = e->node->id;
+	return n;
 }
 
 int

@@ -692,8 +692,19 @@ async def test_resume(n1, n2, n3):
     check(ack.get("status") == "delivered" and chat_ev_ok(m, S, "m9") and
           m["seq"] > allev[-1]["seq"], "live after the replay: %r" % m)
     allev.append(m)
-    # The replay counted as sent: no since on node3 gets nothing.
-    await asyncio.sleep(0.3)
+    # The replay counted as sent: no since on node3 gets nothing, once
+    # node2 published the cursor (at most every 100 ms per user, so
+    # within a sweep or two: a ?epoch= connection says where it starts).
+    deadline = time.monotonic() + 3
+    while True:
+        q = await connect(n3, R, path="/demo/ws/%s?epoch=" % R)
+        r = await recv_json(q)
+        await q.close()
+        if r.get("since", 0) >= m["seq"] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    check(r.get("cursor") is True and r.get("since", 0) >= m["seq"],
+          "the cursor after the replay reaches node3: %r" % r)
     r3 = await connect(n3, R)
     check(await no_message(r3, 0.5), "no since after a replay: nothing "
           "sent again")
