@@ -56,7 +56,7 @@ struct conn {
 	/* As a sender. */
 	uint64_t	 sent;		/* next sequence number */
 
-	/* As the receiver of one stream (the partner's, or our own). */
+	/* Its stream as received (by the partner, the hot user, itself). */
 	uint64_t	 uniq;		/* distinct valid messages */
 	uint64_t	 top;		/* highest sequence seen + 1 */
 	uint8_t		*seen;		/* bitmap of sequence numbers */
@@ -98,11 +98,23 @@ static void	on_message(void *, enum ws_opcode, const uint8_t *, size_t);
 
 static const struct ws_callbacks ws_cb = { on_message, NULL };
 
-/* Who receives what s sends: the partner in chat, s itself in echo. */
+/*
+ * Who receives what s sends: the partner in chat, user 0 with --hot, s
+ * itself in echo.
+ */
 static int
 receiver_of(int s)
 {
-	return B.o->mode == BENCH_CHAT ? (s ^ 1) : s;
+	if (B.o->mode != BENCH_CHAT)
+		return s;
+	return B.o->hot ? 0 : s ^ 1;
+}
+
+/* Does s send?  Not the hot receiver. */
+static int
+is_sender(int s)
+{
+	return !(B.o->hot && s == 0);
 }
 
 static void
@@ -172,7 +184,7 @@ node_of(int i)
 {
 	int	n = B.o->ntargets;
 
-	if (B.o->mode != BENCH_CHAT)
+	if (B.o->mode != BENCH_CHAT || B.o->hot)
 		return i % n;
 	if (B.o->cross && (i & 1))
 		return (i / 2 + 1) % n;
@@ -330,7 +342,7 @@ has_room(int s)
 	const struct conn	*c = &B.c[s];
 
 	return c->state == CONN_OPEN && c->ws != NULL &&
-	    c->sent - B.c[receiver_of(s)].uniq < (uint64_t)B.o->window &&
+	    c->sent - c->uniq < (uint64_t)B.o->window &&
 	    B.r->total_sent < B.o->max_msgs;
 }
 
@@ -416,7 +428,8 @@ check_body(struct conn *r, const char *p, size_t len, uint64_t now)
 		B.r->malformed++;
 		return;
 	}
-	if (src != (uint64_t)receiver_of(r->idx)) {
+	if (src >= (uint64_t)B.n || !is_sender((int)src) ||
+	    receiver_of((int)src) != r->idx) {
 		B.r->misrouted++;
 		return;
 	}
@@ -428,25 +441,25 @@ check_body(struct conn *r, const char *p, size_t len, uint64_t now)
 	}
 	/* seq < s->sent bounds the bitmap by what was sent. */
 	need = (size_t)(seq / 8) + 1;
-	if (need > r->seenlen) {
+	if (need > s->seenlen) {
 		need = need < 64 ? 64 : need * 2;
-		if ((nseen = realloc(r->seen, need)) == NULL)
+		if ((nseen = realloc(s->seen, need)) == NULL)
 			err(1, NULL);
-		memset(nseen + r->seenlen, 0, need - r->seenlen);
-		r->seen = nseen;
-		r->seenlen = need;
+		memset(nseen + s->seenlen, 0, need - s->seenlen);
+		s->seen = nseen;
+		s->seenlen = need;
 	}
 	i = (size_t)(seq / 8);
-	if (r->seen[i] & (1u << (seq % 8))) {
+	if (s->seen[i] & (1u << (seq % 8))) {
 		B.r->dup++;
 		return;
 	}
-	r->seen[i] |= (uint8_t)(1u << (seq % 8));
-	if (seq + 1 < r->top)
+	s->seen[i] |= (uint8_t)(1u << (seq % 8));
+	if (seq + 1 < s->top)
 		B.r->out_of_order++;
 	else
-		r->top = seq + 1;
-	r->uniq++;
+		s->top = seq + 1;
+	s->uniq++;
 	B.r->total_delivered++;
 	if (B.measuring) {
 		B.r->delivered++;
@@ -528,16 +541,26 @@ fast_chat(const char *p, size_t len, const char **msg, size_t *msglen,
 	return 0;
 }
 
-/* A chat event for r from the user named from[0..fromlen). */
+/*
+ * A chat event for r from the user named from[0..fromlen): the sender
+ * its body names (check_body() checks it may send to r) must be that
+ * user.
+ */
 static void
 check_chat(struct conn *r, const char *from, size_t fromlen,
     const char *msg, size_t msglen, uint64_t now)
 {
-	char	want[80];
-	int	n;
+	const char	*p = msg;
+	uint64_t	 src;
+	char		 want[80];
+	int		 n;
 
-	n = snprintf(want, sizeof(want), "%s%d", B.o->prefix,
-	    receiver_of(r->idx));
+	if (take_number(&p, msg + msglen, &src) == -1) {
+		B.r->malformed++;
+		return;
+	}
+	n = snprintf(want, sizeof(want), "%s%llu", B.o->prefix,
+	    (unsigned long long)src);
 	if ((size_t)n != fromlen || memcmp(want, from, fromlen) != 0)
 		B.r->misrouted++;
 	else
@@ -748,7 +771,7 @@ run_traffic(void)
 
 	run_for_ms(REGISTER_WAIT_MS);
 	for (i = 0; i < B.n; i++)
-		if (B.c[i].state == CONN_OPEN &&
+		if (is_sender(i) && B.c[i].state == CONN_OPEN &&
 		    B.c[receiver_of(i)].state == CONN_OPEN)
 			B.senders[B.nsenders++] = i;
 	B.sending = 1;
