@@ -84,6 +84,9 @@
 #define MAX_NODES	64	/* nodes one message is handed to */
 #define PAYLOAD_DEFAULT	(1 << 20) /* NATS' max_payload when not known */
 #define HDR_ROOM	1024	/* for the headers of a stored message */
+#define RETRY_MS	20	/* a read answered too early: again after */
+#define RETRY_MAX	250	/* times (5 s) */
+#define READ_PATIENCE_MS 30000	/* a read failing while NATS is up */
 
 /* Lookup bits. */
 #define L_LAST		0x1
@@ -147,6 +150,9 @@ struct fetch {
 	uint64_t	 after;
 	size_t		 max, bytes;
 	int		 hops;		/* stored messages passed over */
+	int		 tries;		/* answered "nothing" too early */
+	uint64_t	 due;		/* on ib->retry: when to ask again */
+	uint64_t	 born;
 };
 
 /* What goes to one other node this pass. */
@@ -181,6 +187,8 @@ struct inbox {
 	uint64_t		 next_linger;	/* when reap() looks at them */
 	struct outq		*outs;
 	size_t			  nouts, capouts;
+	struct fetch		**retry;	/* reads to ask again */
+	size_t			  nretry, capretry;
 	uint64_t		 refused_full, appended, stores;
 	uint64_t		 skipped;	/* stored messages not ours */
 	struct hist		 latency;	/* publish to JetStream's ack */
@@ -209,6 +217,24 @@ static uint64_t
 seq_v1(uint64_t t)
 {
 	return t == 0 ? 0 : seq_of(t, 1, 0);
+}
+
+/*
+ * The prev a just-stored event is handed to connections with.  With one
+ * replica, JetStream checks Nats-Expected-Last-Subject-Sequence against
+ * what it stored, one message at a time, so prev is exact and a
+ * connection that has it takes the event at once.  With several
+ * replicas (nats-server 2.9), two nodes storing in one inbox at once
+ * were seen to both pass the check with the same expected sequence:
+ * two stored messages with the same prev, the later one handed first
+ * and the earlier one then skipped (test_cluster_trust).  There, prev
+ * is the event's own seq: a connection that lacks it reads the inbox
+ * in stream order (which never skips) instead.
+ */
+static uint64_t
+live_prev(const struct inbox *ib, uint64_t prev, uint64_t seq)
+{
+	return ib->cfg.replicas > 1 ? seq : prev;
 }
 
 /* Is nm in format 2?  Else 1 (or not ours). */
@@ -756,6 +782,7 @@ batch_stored(struct inbox *ib, struct batch *bt, uint64_t t)
 		for (k = 0; k < nn; k++)
 			out_add(ib, nodes[k], b, seq, q->m->prev, q->m->data,
 			    q->m->len);
+		q->m->prev = live_prev(ib, q->m->prev, seq);
 		ib->appended++;
 		pub_done(ib, q, INBOX_OK);
 	}
@@ -783,6 +810,36 @@ wrong_last(const char *desc, uint64_t *last)
 	return 1;
 }
 
+/*
+ * The stream sequence of JetStream's usual answer to a store,
+ * {"stream":"CHAT","seq":N} (maybe with "domain"), without jansson: at
+ * a low rate, one per message.  0 for anything else (an error), which
+ * goes the slow way.
+ */
+static uint64_t
+ack_seq(natsMsg *m)
+{
+	const char	*d = natsMsg_GetData(m), *p, *end;
+	uint64_t	 v = 0;
+	int		 len = natsMsg_GetDataLength(m), k = 0;
+
+	if (len < 16 || len > 256 || d[0] != '{' || d[len - 1] != '}' ||
+	    memchr(d, '\\', (size_t)len) != NULL)
+		return 0;
+	end = d + len;
+	for (p = d; p + 6 < end; p++)
+		if (memcmp(p, "\"error\"", 7) == 0)
+			return 0;
+	for (p = d; p + 6 < end; p++)
+		if (memcmp(p, "\"seq\":", 6) == 0)
+			break;
+	if (p + 6 >= end)
+		return 0;
+	for (p += 6; p < end && *p >= '0' && *p <= '9' && k < 19; p++, k++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return k > 0 && p < end && (*p == ',' || *p == '}') ? v : 0;
+}
+
 /* JetStream answered a store (m NULL: it did not in time). */
 static void
 batch_answer(void *arg, void *tag, natsMsg *m)
@@ -798,6 +855,10 @@ batch_answer(void *arg, void *tag, natsMsg *m)
 
 	if (m != NULL)
 		hist_observe(&ib->latency, util_mono_us() - bt->sent_us);
+	if (st == 0 && (seq = ack_seq(m)) != 0) {
+		batch_stored(ib, bt, seq);
+		return;
+	}
 	if (st == 0) {
 		root = json_loadb(natsMsg_GetData(m),
 		    (size_t)natsMsg_GetDataLength(m), 0, &jerr);
@@ -1150,13 +1211,46 @@ fetch_answer(void *arg, void *tag, natsMsg *nm)
 		r = INBOX_OK;		/* nothing more */
 	else if (st != 0 || !nats_msg_u64(nm, "Nats-Sequence", &t) || t == 0)
 		r = INBOX_UNAVAILABLE;
-	else if ((v = calloc(f->max, sizeof(*v))) == NULL ||
-	    stored_events(ib, b, nm, t, f->after, f->max, f->bytes, v,
-	    &n) == -1)
-		r = INBOX_NOMEM;
-	else if (n == 0 && f->hops++ < 2 && fetch_send(ib, f, t + 1) == 0) {
-		/* All read already (a partial read of it): the next one. */
+	/*
+	 * No answer, or an error, while NATS is there: JetStream between
+	 * leaders (a NATS server of the cluster lost), for seconds.  Ask
+	 * again for up to READ_PATIENCE_MS before the reader is closed.
+	 */
+	if (r == INBOX_UNAVAILABLE && ib->ready &&
+	    util_mono_ms() - f->born < READ_PATIENCE_MS &&
+	    vec_grow(&ib->retry, &ib->capretry, ib->nretry + 1,
+	    sizeof(*ib->retry)) == 0) {
+		f->hops = 0;
+		f->due = util_mono_ms() + 10 * RETRY_MS;
+		ib->retry[ib->nretry++] = f;
+		return;
+	}
+	if (r == INBOX_OK && t != 0) {
+		if ((v = calloc(f->max, sizeof(*v))) == NULL ||
+		    stored_events(ib, b, nm, t, f->after, f->max, f->bytes, v,
+		    &n) == -1)
+			r = INBOX_NOMEM;
+		else if (n == 0 && f->hops++ < 2 &&
+		    fetch_send(ib, f, t + 1) == 0) {
+			/* All read already (a partial read): the next one. */
+			free(v);
+			return;
+		}
+	}
+	/*
+	 * Nothing, though this inbox has more: with replicas, a direct get
+	 * may be answered by a replica that has not caught up yet.  Ask
+	 * again shortly (for up to RETRY_MAX * RETRY_MS), rather than let
+	 * the reader skip what it has not seen.
+	 */
+	if (r == INBOX_OK && n == 0 && f->after < b->last &&
+	    f->tries < RETRY_MAX && vec_grow(&ib->retry, &ib->capretry,
+	    ib->nretry + 1, sizeof(*ib->retry)) == 0) {
 		free(v);
+		f->tries++;
+		f->hops = 0;
+		f->due = util_mono_ms() + RETRY_MS;
+		ib->retry[ib->nretry++] = f;
 		return;
 	}
 	b->ops--;
@@ -1207,6 +1301,7 @@ js_read(struct inbox *ib, struct user *u, uint64_t after, size_t max,
 	}
 	f->b = b;
 	f->tag = tag;
+	f->born = util_mono_ms();
 	f->after = after;
 	f->max = max;
 	f->bytes = bytes;
@@ -1408,7 +1503,7 @@ node_input(void *arg, natsMsg *nm)
 			return;
 		/* The event has its seq: msg_set_seq() was done there. */
 		m->seq = seq;
-		m->prev = prev;
+		m->prev = len > 0 ? live_prev(ib, prev, seq) : prev;
 		if (seq > b->last)
 			b->last = seq;
 		if (seq > b->chain)
@@ -1451,12 +1546,40 @@ js_hold(struct inbox *ib, struct user *u, int on)
 	box_maybe_free(ib, b);
 }
 
+/* Reads answered too early: again when due (or failed, NATS away). */
+static void
+retry_reads(struct inbox *ib, uint64_t now, int force)
+{
+	struct fetch	*f;
+	size_t		 i, k;
+
+	for (i = k = 0; i < ib->nretry; i++) {
+		f = ib->retry[i];
+		if (!force && ib->ready && now < f->due) {
+			ib->retry[k++] = f;
+			continue;
+		}
+		if (force || !ib->ready ||
+		    fetch_send(ib, f, stream_of(f->after) +
+		    (f->after % SEQ_K == SEQ_K - 1)) != 0) {
+			f->b->ops--;
+			ib->base.ev.read(ib->base.ev.arg, f->tag,
+			    INBOX_CLUSTER, NULL, 0);
+			box_maybe_free(ib, f->b);
+			free(f);
+		}
+	}
+	ib->nretry = k;
+}
+
 static void
 js_tick(struct inbox *ib, uint64_t now)
 {
 	if (ib->up && !ib->ready && ib->setup_retry != 0 &&
 	    now >= ib->setup_retry)
 		setup_start(ib);
+	if (ib->nretry > 0)
+		retry_reads(ib, now, 0);
 	reap(ib, now, 0);
 }
 
@@ -1486,6 +1609,7 @@ js_close(struct inbox *ib)
 	 */
 	ib->ready = 0;
 	nats_link_cancel_all(ib->link);
+	retry_reads(ib, util_mono_ms(), 1);
 	js_commit(ib);
 	nats_link_unsubscribe(ib->sub);
 	reap(ib, util_mono_ms(), 1);
@@ -1496,6 +1620,7 @@ js_close(struct inbox *ib)
 	free(ib->dirty);
 	free(ib->gc);
 	free(ib->linger);
+	free(ib->retry);
 	free(ib);
 }
 

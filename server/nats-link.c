@@ -109,6 +109,9 @@ struct nats_link {
 	struct ev	*evhead, *evtail;
 	int		 wake[2];
 	int		 closing;
+	int		 closed;		/* nats.c's closed callback ran */
+	pthread_cond_t	 closed_cv;
+	int		 tls;			/* nats.c set OpenSSL up */
 
 	natsConnection	*evnc;			/* as attached */
 
@@ -130,7 +133,7 @@ struct nats_link {
 	uint64_t	 forged, forged_said;
 	char		 forged_subj[64];
 	uint64_t	 timeouts, timeouts_said;
-	uint64_t	 next_log;		/* of log_counts() */
+	uint64_t	 next_log[2];		/* of log_counts(): each kind */
 };
 
 /* ---- nats.c's threads: connection events ---- */
@@ -179,7 +182,13 @@ on_disconnected(natsConnection *nc, void *arg)
 static void
 on_closed(natsConnection *nc, void *arg)
 {
-	handoff(arg, EV_CLOSED, NATS_OK);
+	struct nats_link	*l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	l->closed = 1;
+	pthread_cond_signal(&l->closed_cv);
+	pthread_mutex_unlock(&l->lock);
+	handoff(l, EV_CLOSED, NATS_OK);
 }
 
 static void
@@ -698,8 +707,13 @@ connection_events(struct nats_link *l)
 			l->up = 0;
 			log_warn("cluster: disconnected from NATS: remote "
 			    "messages refused until it is back");
-			fail_all(l);
+			/*
+			 * Down first, then the answers: an owner told "no
+			 * answer" while it thinks NATS is up takes it for a
+			 * failure of its own (a read: the connection closed).
+			 */
 			tell_state(l, 0);
+			fail_all(l);
 			break;
 		case EV_ERROR:
 			log_warn("cluster: NATS: %s",
@@ -773,19 +787,20 @@ log_counts(struct nats_link *l)
 	uint64_t	t = l->timeouts - l->timeouts_said;
 	uint64_t	f = l->forged - l->forged_said;
 
-	if ((t == 0 && f == 0) || l->now < l->next_log)
-		return;
-	if (t > 0)
+	if (t > 0 && l->now >= l->next_log[0]) {
 		log_warn("cluster: %llu request%s to NATS timed out after %d s",
 		    (unsigned long long)t, t == 1 ? "" : "s",
 		    NATS_REQ_TIMEOUT_MS / 1000);
-	if (f > 0)
+		l->timeouts_said = l->timeouts;
+		l->next_log[0] = l->now + LOG_EVERY_MS;
+	}
+	if (f > 0 && l->now >= l->next_log[1]) {
 		log_warn("cluster: dropped %llu message%s not signed with the "
 		    "cluster secret (the last on %s)", (unsigned long long)f,
 		    f == 1 ? "" : "s", l->forged_subj);
-	l->timeouts_said = l->timeouts;
-	l->forged_said = l->forged;
-	l->next_log = l->now + LOG_EVERY_MS;
+		l->forged_said = l->forged;
+		l->next_log[1] = l->now + LOG_EVERY_MS;
+	}
 }
 
 void
@@ -931,7 +946,11 @@ set_options(struct nats_link *l, const struct nats_link_config *cfg,
 	    (s = natsOptions_SetReconnectWait(o, 500)) != NATS_OK ||
 	    (s = natsOptions_SetTimeout(o, 2000)) != NATS_OK ||
 	    (s = natsOptions_SetPingInterval(o, 2000)) != NATS_OK ||
-	    (s = natsOptions_SetMaxPingsOut(o, 2)) != NATS_OK ||
+	    /*
+	     * A stalled server is dropped after 6 to 8 s: after a request's
+	     * deadline (5 s), so that requests time out (counted) first.
+	     */
+	    (s = natsOptions_SetMaxPingsOut(o, 3)) != NATS_OK ||
 	    (s = natsOptions_SetIOBufSize(o, IOBUF)) != NATS_OK ||
 	    (s = natsOptions_SetSendAsap(o, true)) != NATS_OK ||
 	    (s = natsOptions_SetEventLoop(o, l, ev_attach, ev_read, ev_write,
@@ -1004,6 +1023,8 @@ nats_link_new(const struct nats_link_config *cfg, char *err, size_t errlen)
 	l->wake[0] = l->wake[1] = l->epfd = l->sock = -1;
 	l->loop = pthread_self();
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->closed_cv, NULL);
+	l->tls = cfg->ca != NULL || cfg->cert != NULL;
 	table_init(&l->reqs, (ptrdiff_t)offsetof(struct req, token) -
 	    (ptrdiff_t)offsetof(struct req, node), sizeof(uint64_t));
 	util_random_hex(l->node, 16);
@@ -1122,8 +1143,26 @@ nats_link_free(struct nats_link *l)
 	}
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
-	/* Wait for NATS' threads, so none runs a callback on freed l. */
-	nats_CloseAndWait(0);
+	/*
+	 * Wait for NATS' threads, so none runs a callback on freed l.  But
+	 * nats.c 3.4 frees OpenSSL's compression methods when it closes
+	 * after TLS, and OpenSSL 3 frees them again at exit (a crash): with
+	 * TLS, wait only for the closed callback, the last one there is,
+	 * and leave the library to the exit.
+	 */
+	if (!l->tls)
+		nats_CloseAndWait(0);
+	else if (l->nc != NULL) {
+		struct timespec	 ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += DRAIN_MS / 1000 + 1;
+		pthread_mutex_lock(&l->lock);
+		while (!l->closed && pthread_cond_timedwait(&l->closed_cv,
+		    &l->lock, &ts) == 0)
+			;
+		pthread_mutex_unlock(&l->lock);
+	}
 	while ((e = l->evhead) != NULL) {
 		l->evhead = e->next;
 		free(e);
@@ -1140,6 +1179,7 @@ nats_link_free(struct nats_link *l)
 		close(l->wake[1]);
 	if (l->epfd != -1)
 		close(l->epfd);
+	pthread_cond_destroy(&l->closed_cv);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }

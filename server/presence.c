@@ -76,6 +76,7 @@ struct presence {
 	struct rnode		*nodes;
 	size_t			 npres;
 	int			 ready;		/* at the last tick */
+	uint64_t		 self_heard;	/* our own heartbeat, back */
 	void			(*joined)(void *, struct user *,
 				    const char *);
 	void			*joined_arg;
@@ -362,8 +363,22 @@ presence_input(struct presence *pr, const char *data, size_t len,
 	if (root == NULL || !json_is_string(json_object_get(root, "node")))
 		goto out;
 	id = json_string_value(json_object_get(root, "node"));
-	if (strcmp(id, pr->node) == 0)
-		goto out;		/* our own */
+	if (strcmp(id, pr->node) == 0) {
+		/*
+		 * Our own heartbeat, back through NATS: NATS delivers.  If it
+		 * had stopped for a while (a stalled server, not a lost
+		 * connection), nobody could be heard meanwhile: each node
+		 * gets its full time again.
+		 */
+		if (json_object_get(root, "hb") != NULL) {
+			if (pr->self_heard != 0 &&
+			    now - pr->self_heard > 2 * HB_MS)
+				for (n = pr->nodes; n != NULL; n = n->next)
+					n->heard = now;
+			pr->self_heard = now;
+		}
+		goto out;
+	}
 	if ((v = json_object_get(root, "sync")) != NULL) {
 		if (json_is_string(v) && strcmp(json_string_value(v),
 		    pr->node) == 0 && ready)
@@ -411,6 +426,7 @@ void
 presence_tick(struct presence *pr, uint64_t now, int ready)
 {
 	struct rnode	**pp, *n;
+	int		  deaf;
 
 	pr->now = now;
 	/*
@@ -422,7 +438,13 @@ presence_tick(struct presence *pr, uint64_t now, int ready)
 		for (n = pr->nodes; n != NULL; n = n->next)
 			n->heard = now;
 	pr->ready = ready;
-	for (pp = &pr->nodes; ready && (n = *pp) != NULL; ) {
+	/*
+	 * A node is gone when it was silent while NATS carried our own
+	 * heartbeats: not while we cannot hear ourselves either.
+	 */
+	deaf = pr->send != NULL && pr->self_heard != 0 &&
+	    now - pr->self_heard > 2 * HB_MS;
+	for (pp = &pr->nodes; ready && !deaf && (n = *pp) != NULL; ) {
 		if (pr->now - n->heard < NODE_DEAD_MS) {
 			pp = &n->next;
 			continue;

@@ -913,7 +913,8 @@ client_operator(struct client *c, const char *path,
 	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 	    "\"uptime_s\":%llu,\"store\":\"%s\",\"store_ok\":%s,"
 	    "\"stored_messages\":%llu,\"stored_bytes\":%llu,"
-	    "\"cluster\":\"%s\",\"cluster_nodes\":%zu}",
+	    "\"cluster\":\"%s\",\"cluster_nodes\":%zu,"
+	    "\"cluster_requests\":%zu,\"cluster_forged\":%llu}",
 	    s->nclients, router_nonline(s->router),
 	    (unsigned long long)s->st_delivered,
 	    (unsigned long long)s->st_queued,
@@ -923,7 +924,10 @@ client_operator(struct client *c, const char *path,
 	    (unsigned long long)((s->now - s->started) / 1000),
 	    is.kind, is.ok ? "true" : "false",
 	    (unsigned long long)is.messages, (unsigned long long)is.bytes,
-	    nats_link_state(s->link), presence_nodes(s->presence));
+	    nats_link_state(s->link), presence_nodes(s->presence),
+	    s->link != NULL ? nats_link_inflight(s->link) : 0,
+	    s->link != NULL ? (unsigned long long)nats_link_forged(s->link) :
+	    0ULL);
 	client_http_reply(c, 200, "application/json", NULL, body);
 	return 1;
 }

@@ -22,21 +22,20 @@
 import asyncio
 import atexit
 import functools
-import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import traceback
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
+import natslib  # noqa: E402
+from natslib import Nats, free_port, stats  # noqa: E402
+from natslib import wait_online, scenario  # noqa: E402
 from chatlib import check, connect, recv_json, recv_until  # noqa: E402
 from chatlib import send, drain, no_message, cut  # noqa: E402
 from chatlib import resume, take, seqs, texts, chats, gone, lap  # noqa: E402
@@ -44,108 +43,15 @@ from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
 
 TMP = chatlib.TMP
-NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
+NATS_BIN = natslib.NATS_BIN
 # Answers here can come after other events (presence, chats): wait for
 # the ack or error with the id.
 chat_ack = functools.partial(chatlib.chat_ack, skip=True)
 
-# Every process started here, killed at exit whatever happens (the
-# runner's timeout sends SIGTERM to this script only).
-_procs = []
-
-
-def _kill_all():
-    for p in _procs:
-        try:
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
-        except Exception:
-            pass
-
-
-atexit.register(_kill_all)
+# Every process started here (natslib.PROCS) is killed at exit whatever
+# happens (the runner's timeout sends SIGTERM to this script only).
+atexit.register(natslib.kill_all)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
-
-
-def free_port():
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-class Nats:
-    """A nats-server with JetStream on 127.0.0.1: start, stop (SIGTERM,
-    then SIGKILL), kill, restart on the same port and store dir."""
-
-    def __init__(self, name="nats", extra=()):
-        self.name = name
-        self.extra = list(extra)
-        self.port = free_port()
-        self.dir = os.path.join(TMP, name + "-store")
-        self.logpath = os.path.join(TMP, name + ".log")
-        self.url = "nats://127.0.0.1:%d" % self.port
-        self.proc = None
-        self.starts = 0
-
-    def start(self, timeout=10):
-        os.makedirs(self.dir, exist_ok=True)
-        self.starts += 1
-        logf = open(self.logpath, "ab")
-        logf.write(b"==== start %d\n" % self.starts)
-        logf.flush()
-        self.proc = subprocess.Popen(
-            [NATS_BIN, "-js", "-a", "127.0.0.1", "-p", str(self.port),
-             "-sd", self.dir] + self.extra,
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        logf.close()
-        _procs.append(self.proc)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                s = socket.create_connection(("127.0.0.1", self.port), 0.5)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            try:
-                s.settimeout(1)
-                if s.recv(4).startswith(b"INFO"):
-                    return
-            except OSError:
-                pass
-            finally:
-                s.close()
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError("nats-server did not start:\n" + self.log())
-
-    def log(self):
-        try:
-            with open(self.logpath, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=5):
-        if self.alive():
-            chatlib.terminate(self.proc, timeout)
-
-    def kill(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait()
-
-    def restart(self, timeout=10):
-        self.stop()
-        self.start(timeout)
 
 
 # ---- nodes ----
@@ -156,7 +62,7 @@ NODES = []
 def start_node(nats_url, name, *extra, ready=True):
     """A chat-server node with --cluster; waits for cluster: ready."""
     s = chatlib.Server("--cluster", nats_url, *extra, name=name)
-    _procs.append(s.proc)
+    natslib.PROCS.append(s.proc)
     NODES.append(s)
     if ready:
         ok = s.wait_log(r"cluster: ready", timeout=10)
@@ -164,15 +70,6 @@ def start_node(nats_url, name, *extra, ready=True):
         if not ok:
             print(s.log()[-3000:])
     return s
-
-
-def stats(s):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % s.port,
-                                    timeout=5) as r:
-            return json.loads(r.read().decode())
-    except (OSError, ValueError, urllib.error.URLError) as e:
-        return {"error": repr(e)}
 
 
 async def stats_until(s, pred, timeout):
@@ -218,25 +115,6 @@ async def who_until(ws, pred, timeout=4):
         await asyncio.sleep(0.1)
 
 
-async def wait_online(node, user, timeout=5):
-    """Until node knows that user is online (somewhere): an ack says
-    delivered for a target online on another node once the nodes have
-    told each other, which takes a moment after it connects."""
-    w = await connect(node, "w-%s-%d" % (user, os.getpid()))
-    try:
-        await send(w, {"type": "watch", "users": [user]})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = await recv_json(w, max(0.01, deadline - time.monotonic()))
-            if m.get("type") == "presence" and m.get("online"):
-                return True
-        return False
-    except asyncio.TimeoutError:
-        return False
-    finally:
-        await w.close()
-
-
 async def presence(ws, timeout, or_none=False):
     """The next presence event (others passed over); on timeout None
     with or_none, else asyncio.TimeoutError."""
@@ -256,17 +134,6 @@ async def close_all(*ws):
             await w.close()
         except Exception:
             pass
-
-
-async def scenario(what, coro):
-    """Run one scenario; an exception (a timeout waiting for an answer)
-    fails it with the traceback, and the next scenario still runs."""
-    try:
-        return await coro
-    except (Exception, asyncio.TimeoutError):
-        traceback.print_exc()
-        check(False, "%s: raised (see the traceback above)" % what)
-        return None
 
 
 # ---- 9. option errors (no NATS needed) ----
@@ -1131,5 +998,5 @@ if not os.access(NATS_BIN, os.X_OK):
 try:
     chatlib.run(main())
 finally:
-    _kill_all()
+    natslib.kill_all()
 chatlib.done()
