@@ -140,6 +140,7 @@ struct look {
 	struct box	*b;
 	void		*tag;
 	int		 waiting, failed, down;
+	uint64_t	 born, due;	/* due: on ib->lretry */
 	struct inbox_info info;
 };
 
@@ -189,6 +190,8 @@ struct inbox {
 	size_t			  nouts, capouts;
 	struct fetch		**retry;	/* reads to ask again */
 	size_t			  nretry, capretry;
+	struct look		**lretry;	/* lookups to ask again */
+	size_t			  nlretry, caplretry;
 	uint64_t		 refused_full, appended, stores;
 	uint64_t		 skipped;	/* stored messages not ours */
 	struct hist		 latency;	/* publish to JetStream's ack */
@@ -1355,6 +1358,14 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 		k->info.cursor = seq;
 	if (k->waiting != 0)
 		return;
+	/* As for reads: JetStream between leaders, while NATS is there. */
+	if (k->failed && ib->ready && util_mono_ms() - k->born <
+	    READ_PATIENCE_MS && vec_grow(&ib->lretry, &ib->caplretry,
+	    ib->nlretry + 1, sizeof(*ib->lretry)) == 0) {
+		k->due = util_mono_ms() + 10 * RETRY_MS;
+		ib->lretry[ib->nlretry++] = k;
+		return;
+	}
 	b->ops--;
 	if (!k->failed) {
 		if (k->info.last > b->last)
@@ -1375,30 +1386,20 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 
 /*
  * Three lookups, each answered on its own: the tag is the record with
- * the lookup's bit in its low bits (a record is aligned to 8).
+ * the lookup's bit in its low bits (a record is aligned to 8).  -1 if
+ * none went out (k is the caller's still); else the answers follow.
  */
-static enum inbox_status
-js_info(struct inbox *ib, struct user *u, struct inbox_info *out,
-    void *tag)
+static int
+look_send(struct inbox *ib, struct look *k)
 {
-	struct box	*b;
-	struct look	*k;
+	struct box	*b = k->b;
 	char		 subj[SUBJ_MAX + 40], body[80 + HEXUSER];
 	int		 bit, n;
 
-	if (!ib->ready)
-		return INBOX_CLUSTER;
-	if ((b = box_get(ib, u)) == NULL ||
-	    (k = calloc(1, sizeof(*k))) == NULL) {
-		if (b != NULL)
-			box_maybe_free(ib, b);
-		return INBOX_NOMEM;
-	}
-	k->b = b;
-	k->tag = tag;
+	k->waiting = k->failed = k->down = 0;
+	memset(&k->info, 0, sizeof(k->info));
 	k->info.sparse = 1;
 	snprintf(k->info.epoch, sizeof(k->info.epoch), "%s", ib->epoch);
-	b->ops++;
 	for (bit = L_LAST; bit <= L_CURSOR; bit <<= 1) {
 		n = 0;
 		if (bit == L_LAST)
@@ -1419,15 +1420,39 @@ js_info(struct inbox *ib, struct user *u, struct inbox_info *out,
 			k->waiting &= ~bit;
 			k->failed = 1;
 			k->down = 1;
-			if (k->waiting == 0) {
-				/* None went out: answer now, as down. */
-				b->ops--;
-				free(k);
-				box_maybe_free(ib, b);
-				return INBOX_CLUSTER;
-			}
+			if (k->waiting == 0)
+				return -1;
 			break;	/* the others answer; then it fails */
 		}
+	}
+	return 0;
+}
+
+static enum inbox_status
+js_info(struct inbox *ib, struct user *u, struct inbox_info *out,
+    void *tag)
+{
+	struct box	*b;
+	struct look	*k;
+
+	if (!ib->ready)
+		return INBOX_CLUSTER;
+	if ((b = box_get(ib, u)) == NULL ||
+	    (k = calloc(1, sizeof(*k))) == NULL) {
+		if (b != NULL)
+			box_maybe_free(ib, b);
+		return INBOX_NOMEM;
+	}
+	k->b = b;
+	k->tag = tag;
+	k->born = util_mono_ms();
+	b->ops++;
+	if (look_send(ib, k) != 0) {
+		/* None went out: answer now, as down. */
+		b->ops--;
+		free(k);
+		box_maybe_free(ib, b);
+		return INBOX_CLUSTER;
 	}
 	return INBOX_PENDING;
 }
@@ -1546,11 +1571,15 @@ js_hold(struct inbox *ib, struct user *u, int on)
 	box_maybe_free(ib, b);
 }
 
-/* Reads answered too early: again when due (or failed, NATS away). */
+/*
+ * Reads and lookups answered too early, or failed while NATS is there:
+ * again when due (or answered as NATS away).
+ */
 static void
 retry_reads(struct inbox *ib, uint64_t now, int force)
 {
 	struct fetch	*f;
+	struct look	*lk;
 	size_t		 i, k;
 
 	for (i = k = 0; i < ib->nretry; i++) {
@@ -1570,6 +1599,21 @@ retry_reads(struct inbox *ib, uint64_t now, int force)
 		}
 	}
 	ib->nretry = k;
+	for (i = k = 0; i < ib->nlretry; i++) {
+		lk = ib->lretry[i];
+		if (!force && ib->ready && now < lk->due) {
+			ib->lretry[k++] = lk;
+			continue;
+		}
+		if (force || !ib->ready || look_send(ib, lk) != 0) {
+			lk->b->ops--;
+			ib->base.ev.info(ib->base.ev.arg, lk->tag,
+			    INBOX_CLUSTER, &lk->info);
+			box_maybe_free(ib, lk->b);
+			free(lk);
+		}
+	}
+	ib->nlretry = k;
 }
 
 static void
@@ -1578,7 +1622,7 @@ js_tick(struct inbox *ib, uint64_t now)
 	if (ib->up && !ib->ready && ib->setup_retry != 0 &&
 	    now >= ib->setup_retry)
 		setup_start(ib);
-	if (ib->nretry > 0)
+	if (ib->nretry > 0 || ib->nlretry > 0)
 		retry_reads(ib, now, 0);
 	reap(ib, now, 0);
 }
@@ -1621,6 +1665,7 @@ js_close(struct inbox *ib)
 	free(ib->gc);
 	free(ib->linger);
 	free(ib->retry);
+	free(ib->lretry);
 	free(ib);
 }
 

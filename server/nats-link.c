@@ -184,11 +184,12 @@ on_closed(natsConnection *nc, void *arg)
 {
 	struct nats_link	*l = arg;
 
+	handoff(l, EV_CLOSED, NATS_OK);
+	/* Last: nats_link_free() may free l once it sees this. */
 	pthread_mutex_lock(&l->lock);
 	l->closed = 1;
 	pthread_cond_signal(&l->closed_cv);
 	pthread_mutex_unlock(&l->lock);
-	handoff(l, EV_CLOSED, NATS_OK);
 }
 
 static void

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -180,6 +181,29 @@ class Nats:
     def restart(self, timeout=10):
         self.stop()
         self.start(timeout)
+
+    def pause(self, timeout=5):
+        """SIGSTOP, and wait until every thread of it is stopped (a
+        signal takes a moment to stop them all on a busy machine)."""
+        self.proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                tasks = os.listdir("/proc/%d/task" % self.proc.pid)
+                states = []
+                for t in tasks:
+                    with open("/proc/%d/task/%s/stat" % (self.proc.pid,
+                                                          t)) as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+                if all(x in ("T", "t") for x in states):
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.01)
+        return False
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
 
 
 class RawNats:

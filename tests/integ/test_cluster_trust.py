@@ -274,7 +274,7 @@ async def test_fairness(nats, n1):
     F, N = "fl-flooder", "fl-normal"
     fl = await connect(n1, F, max_queue=None)
     nm = await connect(n1, N)
-    nats.proc.send_signal(signal.SIGSTOP)
+    check(nats.pause(), "nats-server stopped")
     try:
         t0 = time.monotonic()
         frames = [json.dumps({"message": "x" * 40, "target_user":
@@ -291,7 +291,7 @@ async def test_fairness(nats, n1):
               " (100) of them, plus what one read brought; requests in "
               "flight %r" % req)
     finally:
-        nats.proc.send_signal(signal.SIGCONT)
+        nats.resume()
     # Stopped for less than NATS' ping limit: the answers come now.
     m, _ = await recv_until(nm, lambda x: x.get("id") == "n1", 10)
     check(m.get("type") == "ack", "the other connection's message is "
@@ -318,9 +318,10 @@ async def test_fairness(nats, n1):
 async def test_timeouts_logged(nats, n1):
     """NATS stopped past the request deadline (5 s): one line with the
     count, not one per request or per sweep."""
-    u = await connect(n1, "to-sender")
+    # Resumed: the connection's own lookups are done before NATS stops.
+    u, _ = await resume(n1, "to-sender", 0)
     before = len(re.findall(r"requests? to NATS timed out", n1.log()))
-    nats.proc.send_signal(signal.SIGSTOP)
+    check(nats.pause(), "nats-server stopped")
     try:
         for i in range(30):
             await send(u, {"message": "t", "target_user": "to-t%d" % i,
@@ -337,7 +338,7 @@ async def test_timeouts_logged(nats, n1):
                 k = m.get("error", m.get("status"))
                 kinds[k] = kinds.get(k, 0) + 1
     finally:
-        nats.proc.send_signal(signal.SIGCONT)
+        nats.resume()
     lines = re.findall(r"(\d+) requests? to NATS timed out", n1.log())
     check(got == 30 and kinds == {"cluster_unavailable": 30},
           "every message answered cluster_unavailable (its deadline) while"
@@ -359,12 +360,12 @@ async def test_outage(nats, n1, n2):
     await send(w, {"type": "watch", "users": [X]})
     p, _ = await recv_until(w, lambda m: m.get("type") == "presence")
     check(p.get("online") is True, "the watcher sees x online: %r" % p)
-    nats.proc.send_signal(signal.SIGSTOP)
+    check(nats.pause(), "nats-server stopped")
     t0 = time.monotonic()
     try:
         await asyncio.sleep(4.5)	# past a node's 3 s of silence
     finally:
-        nats.proc.send_signal(signal.SIGCONT)
+        nats.resume()
     seen = []
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
