@@ -45,6 +45,7 @@
 #include "nats-link.h"
 #include "table.h"
 #include "util.h"
+#include "vec.h"
 
 #define MAX_INFLIGHT	65536	/* requests in flight */
 #define DRAIN_MS	2000	/* at exit, for what is still buffered */
@@ -54,6 +55,8 @@
 #define MAX_LISTENERS	4
 #define LOG_EVERY_MS	10000	/* timeouts, forgeries: one line a while */
 #define MAC_HEX		32	/* Chat-Mac: 128 bits of HMAC-SHA256 */
+#define GC_MS		100	/* received messages freed this often, */
+#define GC_MAX		4096	/* or at this many */
 #define MAX_SIGNED	16	/* Chat-* headers covered by the MAC */
 
 /* The epoll descriptor's two members. */
@@ -127,6 +130,16 @@ struct nats_link {
 		void		*arg;
 	}		 listen[MAX_LISTENERS];
 	int		 nlisten;
+
+	/*
+	 * Received messages, freed in bunches: nats.c hands each one it
+	 * frees to its garbage collector thread and wakes it if it sleeps,
+	 * a thread switch per message at a low rate (perf: a fifth of a
+	 * node's CPU at 2,000 msgs/s).
+	 */
+	natsMsg		**dead;
+	size_t		  ndead, capdead;
+	uint64_t	 next_gc;
 
 	/* The cluster secret. */
 	EVP_MAC_CTX	*mac;
@@ -432,6 +445,31 @@ nats_link_forged(const struct nats_link *l)
 	return l->forged;
 }
 
+/* ---- received messages ---- */
+
+static void
+gc_run(struct nats_link *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->ndead; i++)
+		natsMsg_Destroy(l->dead[i]);
+	l->ndead = 0;
+	l->next_gc = l->now + GC_MS;
+}
+
+/* m was handed out and is done with: freed with the next bunch. */
+static void
+gc_add(struct nats_link *l, natsMsg *m)
+{
+	if (l->ndead >= GC_MAX || vec_grow(&l->dead, &l->capdead,
+	    l->ndead + 1, sizeof(*l->dead)) == -1) {
+		natsMsg_Destroy(m);
+		return;
+	}
+	l->dead[l->ndead++] = m;
+}
+
 /* ---- requests in flight ---- */
 
 static void
@@ -638,7 +676,7 @@ drain(struct nats_link *l, natsSubscription *sub, struct lsub *ls)
 			answer(l, m);
 		else if (nats_link_verify(l, natsMsg_GetSubject(m), m))
 			ls->cb(ls->arg, m);
-		natsMsg_Destroy(m);
+		gc_add(l, m);
 	}
 }
 
@@ -814,6 +852,8 @@ nats_link_tick(struct nats_link *l, uint64_t now)
 		req_answer(l, q, NULL);
 		l->timeouts++;
 	}
+	if (l->ndead > 0 && (now >= l->next_gc || l->ndead >= GC_MAX))
+		gc_run(l);
 	log_counts(l);
 }
 
@@ -1129,6 +1169,8 @@ nats_link_free(struct nats_link *l)
 
 	if (l == NULL)
 		return;
+	gc_run(l);
+	free(l->dead);
 	if (l->nc != NULL && l->up)
 		flush_out(l);
 	pthread_mutex_lock(&l->lock);
