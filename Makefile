@@ -16,15 +16,17 @@ OBJ =		$(BUILD)/obj
 # Debian 12's libwslay-dev ships no .pc file: fall back to -lwslay.
 WSLAY_CFLAGS :=	$(shell $(PKG_CONFIG) --cflags libwslay 2>/dev/null)
 WSLAY_LIBS :=	$(shell $(PKG_CONFIG) --libs libwslay 2>/dev/null || echo -lwslay)
-DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(UTF8PROC_CFLAGS) \
-		$(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3 zlib \
-		libsystemd)
-COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson zlib)
-CURSES_LIBS :=	$(shell $(PKG_CONFIG) --libs ncursesw)
-# Grapheme clusters and their widths (the client's text, client/text.c).
+# Grapheme clusters and their widths (the client's text, client/text.c)
+# and the characters a room name may hold (common/codec.c).
 UTF8PROC_CFLAGS := $(shell $(PKG_CONFIG) --cflags libutf8proc 2>/dev/null)
 UTF8PROC_LIBS := $(shell $(PKG_CONFIG) --libs libutf8proc 2>/dev/null || \
 		echo -lutf8proc)
+DEP_CFLAGS :=	$(WSLAY_CFLAGS) $(UTF8PROC_CFLAGS) \
+		$(shell $(PKG_CONFIG) --cflags openssl jansson ncursesw sqlite3 zlib \
+		libsystemd)
+COMMON_LIBS :=	$(WSLAY_LIBS) $(shell $(PKG_CONFIG) --libs openssl jansson zlib) \
+		$(UTF8PROC_LIBS)
+CURSES_LIBS :=	$(shell $(PKG_CONFIG) --libs ncursesw)
 # The server's store (SQLite), cluster link (NATS, libnats-dev) and
 # service manager (sd_notify, socket activation: libsystemd-dev); only
 # the server's objects use them.
@@ -101,8 +103,7 @@ $(BUILD)/chat-server: $(SERVER_OBJ) $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(COMMON_LIBS) -lm
 
 $(BUILD)/chat-client: $(CLIENT_OBJ) $(COMMON_OBJ)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(CURSES_LIBS) $(UTF8PROC_LIBS) \
-	    $(COMMON_LIBS) -lm
+	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(CURSES_LIBS) $(COMMON_LIBS) -lm
 
 $(BUILD)/ws-echo-client: $(OBJ)/tools/ws-echo-client.o $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
@@ -110,11 +111,12 @@ $(BUILD)/ws-echo-client: $(OBJ)/tools/ws-echo-client.o $(COMMON_OBJ)
 $(BUILD)/chat-bench: $(BENCH_SRC:%.c=$(OBJ)/%.o) $(COMMON_OBJ)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(COMMON_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) tests/unit/tap.h
+$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) \
+    $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(FINAL_CFLAGS) -Itests/unit -Iserver -Iclient $(FINAL_LDFLAGS) \
 	    -o $@ $< $(SERVER_LIB) $(CLIENT_LIB) $(COMMON_OBJ) \
-	    $(CURSES_LIBS) $(UTF8PROC_LIBS) $(SERVER_LIBS) $(COMMON_LIBS) -lm
+	    $(CURSES_LIBS) $(SERVER_LIBS) $(COMMON_LIBS) -lm
 
 $(BUILD)/tests/%: tests/tools/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)

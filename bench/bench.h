@@ -25,7 +25,8 @@
 enum bench_mode {
 	BENCH_CHAT,		/* pairs of users sending to each other */
 	BENCH_ECHO,		/* /demo/echo */
-	BENCH_IDLE		/* connections that only sit there */
+	BENCH_IDLE,		/* connections that only sit there */
+	BENCH_ROOM		/* one room: some members send, all receive */
 };
 
 /* One -u: a server, or one node of a cluster. */
@@ -47,6 +48,7 @@ struct bench_opts {
 	char		 prefix[33];	/* user id prefix */
 	int		 conns;		/* total connections */
 	int		 pairs;		/* chat */
+	int		 senders;	/* room: members that send */
 	int		 window;	/* in flight per sender */
 	int		 size;		/* bytes of the message string */
 	long long	 rate;		/* total msgs/s, 0: closed loop */
@@ -68,8 +70,13 @@ struct bench_result {
 	double		connect_s;
 	int64_t		connect_cpu_us;		/* -1: not sampled */
 	double		measured_s;
-	uint64_t	sent, delivered;	/* in the measured window */
+	uint64_t	sent, delivered;	/* in the measured window;
+						   room: each member's copy
+						   is one delivery */
 	uint64_t	total_sent, total_delivered;
+	uint64_t	total_expected;		/* deliveries due: total_sent,
+						   or in a room total_sent
+						   times the other members */
 	uint64_t	dup, misrouted, out_of_order, malformed;
 	uint64_t	server_errors;		/* {"type":"error"} events */
 	uint64_t	lat_p50_us, lat_p99_us, lat_max_us;

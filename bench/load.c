@@ -11,7 +11,11 @@
  * omission).  With several -u the connections are shared out over
  * them: a pair of chat users on one node, or with --cross on two
  * neighbouring nodes, so that every message crosses from one to the
- * other.  It prints nothing but warnings; main.c reports.
+ * other.  In room mode every connection is a member of one room
+ * (joined before any traffic), the first --senders of them send to it,
+ * and each message is checked at every other member; a sender's window
+ * counts the messages not yet received by all of them.  It prints
+ * nothing but warnings; main.c reports.
  */
 #define _GNU_SOURCE		/* epoll_pwait2() */
 
@@ -56,11 +60,22 @@ struct conn {
 	/* As a sender. */
 	uint64_t	 sent;		/* next sequence number */
 
-	/* Its stream as received (by the partner, the hot user, itself). */
-	uint64_t	 uniq;		/* distinct valid messages */
-	uint64_t	 top;		/* highest sequence seen + 1 */
-	uint8_t		*seen;		/* bitmap of sequence numbers */
-	size_t		 seenlen;	/* bytes */
+	/*
+	 * Chat and echo: its own messages as received (by the partner, the
+	 * hot user, itself).
+	 */
+	struct stream {
+		uint64_t	 uniq;		/* distinct valid messages */
+		uint64_t	 top;		/* highest sequence seen + 1 */
+		uint8_t		*seen;		/* bitmap of sequence numbers */
+		size_t		 seenlen;	/* bytes */
+	} in;
+	/* Room: one stream from each sender, and whether we joined. */
+	struct stream	*from;
+	int		 joined;
+	/* Room, as a sender: receipts of each message in the window. */
+	uint64_t	 done;		/* received by every other member */
+	uint32_t	*ring;		/* receipts of seq, at seq % window */
 };
 
 static struct {
@@ -84,6 +99,8 @@ static struct {
 	int			*senders;
 	int			 nsenders;
 	int			 blocked;	/* every window full */
+	int			 njoined;	/* room */
+	char			 room[64];	/* room: prefix "room" */
 
 	char			 msg[MSG_MAX];
 } B;
@@ -110,10 +127,12 @@ receiver_of(int s)
 	return B.o->hot ? 0 : s ^ 1;
 }
 
-/* Does s send?  Not the hot receiver. */
+/* Does s send?  Not the hot receiver; in a room, the first --senders. */
 static int
 is_sender(int s)
 {
+	if (B.o->mode == BENCH_ROOM)
+		return s < B.o->senders;
 	return !(B.o->hot && s == 0);
 }
 
@@ -185,7 +204,7 @@ node_of(int i)
 	int	n = B.o->ntargets;
 
 	if (B.o->mode != BENCH_CHAT || B.o->hot)
-		return i % n;
+		return i % n;		/* round-robin, room members too */
 	if (B.o->cross && (i & 1))
 		return (i / 2 + 1) % n;
 	return (i / 2) % n;
@@ -301,11 +320,12 @@ send_one(int s, uint64_t ts)
 {
 	static const char	 head[] = "{\"message\": \"";
 	static const char	 mid[] = "\", \"target_user\": \"";
+	static const char	 rmid[] = "\", \"target_room\": \"";
 	struct conn		*c = &B.c[s];
 	char			*p = B.msg, *body;
 	size_t			 blen;
 
-	if (B.o->mode == BENCH_CHAT)
+	if (B.o->mode == BENCH_CHAT || B.o->mode == BENCH_ROOM)
 		p = put_str(p, head, sizeof(head) - 1);
 	body = p;
 	p = put_u64(p, (uint64_t)s);
@@ -324,6 +344,10 @@ send_one(int s, uint64_t ts)
 		p = put_str(p, B.o->prefix, strlen(B.o->prefix));
 		p = put_u64(p, (uint64_t)receiver_of(s));
 		p = put_str(p, "\"}", 2);
+	} else if (B.o->mode == BENCH_ROOM) {
+		p = put_str(p, rmid, sizeof(rmid) - 1);
+		p = put_str(p, B.room, strlen(B.room));
+		p = put_str(p, "\"}", 2);
 	}
 	if (ws_conn_send(c->ws, WS_OP_TEXT, B.msg, (size_t)(p - B.msg),
 	    NULL) != 0)
@@ -340,9 +364,11 @@ static int
 has_room(int s)
 {
 	const struct conn	*c = &B.c[s];
+	uint64_t		 got;
 
+	got = B.o->mode == BENCH_ROOM ? c->done : c->in.uniq;
 	return c->state == CONN_OPEN && c->ws != NULL &&
-	    c->sent - c->uniq < (uint64_t)B.o->window &&
+	    c->sent - got < (uint64_t)B.o->window &&
 	    B.r->total_sent < B.o->max_msgs;
 }
 
@@ -412,6 +438,36 @@ take_number(const char **pp, const char *end, uint64_t *out)
 	return 0;
 }
 
+/* Deliveries due for what was sent: one, or each other member's. */
+static uint64_t
+expected(void)
+{
+	if (B.o->mode != BENCH_ROOM)
+		return B.r->total_sent;
+	return B.njoined > 1 ? B.r->total_sent * (uint64_t)(B.njoined - 1) :
+	    0;
+}
+
+/*
+ * Room: one more member has s's message seq; once every other member
+ * has it, it leaves the window (in order: the window moves past the
+ * oldest only).
+ */
+static void
+room_receipt(struct conn *s, uint64_t seq)
+{
+	uint32_t	all = (uint32_t)(B.njoined - 1);
+	uint32_t	w = (uint32_t)B.o->window;
+
+	if (seq < s->done)
+		return;
+	s->ring[seq % w]++;
+	while (s->done < s->sent && s->ring[s->done % w] >= all) {
+		s->ring[s->done % w] = 0;
+		s->done++;
+	}
+}
+
 /* Check the body "SRC SEQ SEND_NS xxx" of a message that r received. */
 static void
 check_body(struct conn *r, const char *p, size_t len, uint64_t now)
@@ -419,6 +475,7 @@ check_body(struct conn *r, const char *p, size_t len, uint64_t now)
 	const char	*end = p + len;
 	uint64_t	 src, seq, ts;
 	struct conn	*s;
+	struct stream	*st;
 	size_t		 need, i;
 	uint8_t		*nseen;
 
@@ -428,11 +485,19 @@ check_body(struct conn *r, const char *p, size_t len, uint64_t now)
 		B.r->malformed++;
 		return;
 	}
-	if (src >= (uint64_t)B.n || !is_sender((int)src) ||
+	if (B.o->mode == BENCH_ROOM) {
+		/* From a sender, never from ourselves. */
+		if (src >= (uint64_t)B.o->senders || src == (uint64_t)r->idx) {
+			B.r->misrouted++;
+			return;
+		}
+		st = &r->from[src];
+	} else if (src >= (uint64_t)B.n || !is_sender((int)src) ||
 	    receiver_of((int)src) != r->idx) {
 		B.r->misrouted++;
 		return;
-	}
+	} else
+		st = &B.c[src].in;
 	s = &B.c[src];
 	if (seq >= s->sent) {
 		/* Never sent: the server made it up or mixed streams. */
@@ -441,30 +506,32 @@ check_body(struct conn *r, const char *p, size_t len, uint64_t now)
 	}
 	/* seq < s->sent bounds the bitmap by what was sent. */
 	need = (size_t)(seq / 8) + 1;
-	if (need > s->seenlen) {
+	if (need > st->seenlen) {
 		need = need < 64 ? 64 : need * 2;
-		if ((nseen = realloc(s->seen, need)) == NULL)
+		if ((nseen = realloc(st->seen, need)) == NULL)
 			err(1, NULL);
-		memset(nseen + s->seenlen, 0, need - s->seenlen);
-		s->seen = nseen;
-		s->seenlen = need;
+		memset(nseen + st->seenlen, 0, need - st->seenlen);
+		st->seen = nseen;
+		st->seenlen = need;
 	}
 	i = (size_t)(seq / 8);
-	if (s->seen[i] & (1u << (seq % 8))) {
+	if (st->seen[i] & (1u << (seq % 8))) {
 		B.r->dup++;
 		return;
 	}
-	s->seen[i] |= (uint8_t)(1u << (seq % 8));
-	if (seq + 1 < s->top)
+	st->seen[i] |= (uint8_t)(1u << (seq % 8));
+	if (seq + 1 < st->top)
 		B.r->out_of_order++;
 	else
-		s->top = seq + 1;
-	s->uniq++;
+		st->top = seq + 1;
+	st->uniq++;
 	B.r->total_delivered++;
 	if (B.measuring) {
 		B.r->delivered++;
 		hist_add(B.hist, now > ts ? (now - ts) / 1000 : 0);
 	}
+	if (B.o->mode == BENCH_ROOM)
+		room_receipt(s, seq);
 	refill((int)src);
 }
 
@@ -485,7 +552,8 @@ fast_uint(const char *p, const char *end)
 
 /*
  * The chat event exactly as our server writes it (codec_chat_into):
- * {"message":"BODY","from_user":"USER","ts":DIGITS[,"seq":DIGITS]}
+ * {"message":"BODY","from_user":"USER"[,"room":"ROOM"],"ts":DIGITS
+ * [,"seq":DIGITS]}
  * with a BODY free of escapes and control bytes, or without "ts" as the
  * peers of bench/compare write it (JSON.stringify, jansson).  Whatever matches is
  * valid JSON with those members, so this is a full check of that shape;
@@ -495,13 +563,15 @@ fast_uint(const char *p, const char *end)
  */
 static int
 fast_chat(const char *p, size_t len, const char **msg, size_t *msglen,
-    const char **from, size_t *fromlen)
+    const char **from, size_t *fromlen, int *inroom)
 {
 	static const char	 a[] = "{\"message\":\"";
 	static const char	 b[] = "\",\"from_user\":\"";
 	static const char	 c[] = "\",\"ts\":";
 	static const char	 d[] = ",\"seq\":";
+	static const char	 e[] = "\",\"room\":\"";
 	const char		*end = p + len, *q;
+	size_t			 rl = strlen(B.room);
 
 	if (len < sizeof(a) - 1 || memcmp(p, a, sizeof(a) - 1) != 0)
 		return -1;
@@ -523,6 +593,16 @@ fast_chat(const char *p, size_t len, const char **msg, size_t *msglen,
 	*from = p;
 	*fromlen = (size_t)(q - p);
 	p = q;
+	/* Our room only: its name needs no escape. */
+	*inroom = 0;
+	if (rl > 0 && (size_t)(end - p) > sizeof(e) - 1 + rl &&
+	    memcmp(p, e, sizeof(e) - 1) == 0) {
+		p += sizeof(e) - 1;
+		if (memcmp(p, B.room, rl) != 0)
+			return -1;
+		p += rl;
+		*inroom = 1;
+	}
 	if (end - p == 2 && p[0] == '"' && p[1] == '}')
 		return 0;
 	if ((size_t)(end - p) < sizeof(c) - 1 ||
@@ -542,20 +622,24 @@ fast_chat(const char *p, size_t len, const char **msg, size_t *msglen,
 }
 
 /*
- * A chat event for r from the user named from[0..fromlen): the sender
- * its body names (check_body() checks it may send to r) must be that
- * user.
+ * A chat event for r from the user named from[0..fromlen), to our room
+ * or not.  The body names its sender (check_body() checks it may send
+ * to r), which must be from.
  */
 static void
 check_chat(struct conn *r, const char *from, size_t fromlen,
-    const char *msg, size_t msglen, uint64_t now)
+    const char *msg, size_t msglen, int inroom, uint64_t now)
 {
-	const char	*p = msg;
-	uint64_t	 src;
 	char		 want[80];
+	const char	*p = msg, *end = msg + msglen;
+	uint64_t	 src;
 	int		 n;
 
-	if (take_number(&p, msg + msglen, &src) == -1) {
+	if ((B.o->mode == BENCH_ROOM) != inroom) {
+		B.r->misrouted++;
+		return;
+	}
+	if (take_number(&p, end, &src) == -1) {
 		B.r->malformed++;
 		return;
 	}
@@ -576,18 +660,19 @@ on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len)
 	const char	*msg, *from;
 	size_t		 msglen, fromlen;
 	uint64_t	 now = bench_now_ns();
+	int		 inroom;
 
 	if (op != WS_OP_TEXT) {
 		B.r->malformed++;
 		return;
 	}
-	if (B.o->mode != BENCH_CHAT) {
+	if (B.o->mode == BENCH_ECHO || B.o->mode == BENCH_IDLE) {
 		check_body(r, (const char *)data, len, now);
 		return;
 	}
 	if (!B.o->full_parse && fast_chat((const char *)data, len, &msg,
-	    &msglen, &from, &fromlen) == 0) {
-		check_chat(r, from, fromlen, msg, msglen, now);
+	    &msglen, &from, &fromlen, &inroom) == 0) {
+		check_chat(r, from, fromlen, msg, msglen, inroom, now);
 		return;
 	}
 	if (codec_parse_ev((const char *)data, len, &ev, detail) == -1) {
@@ -596,11 +681,20 @@ on_message(void *arg, enum ws_opcode op, const uint8_t *data, size_t len)
 	}
 	switch (ev.type) {
 	case CODEC_EV_CHAT:
-		check_chat(r, ev.from, strlen(ev.from), ev.message,
-		    ev.message_len, now);
+		if (ev.room[0] != '\0' && strcmp(ev.room, B.room) != 0)
+			B.r->misrouted++;
+		else
+			check_chat(r, ev.from, strlen(ev.from), ev.message,
+			    ev.message_len, ev.room[0] != '\0', now);
 		break;
 	case CODEC_EV_ERROR:
 		B.r->server_errors++;
+		break;
+	case CODEC_EV_JOINED:
+		if (!r->joined && strcmp(ev.room, B.room) == 0) {
+			r->joined = 1;
+			B.njoined++;
+		}
 		break;
 	default:
 		/* Presence, acks: not ours to count. */
@@ -718,6 +812,34 @@ connect_all(void)
 	B.r->connect_s = (double)(bench_now_ns() - t0) / 1e9;
 }
 
+/* Room: every member joins, and its answer comes, before any traffic. */
+static void
+join_all(void)
+{
+	char		 req[160];
+	uint64_t	 deadline;
+	int		 i, n, members = 0;
+
+	n = snprintf(req, sizeof(req), "{\"type\":\"join\",\"room\":\"%s\"}",
+	    B.room);
+	for (i = 0; i < B.n; i++) {
+		if (B.c[i].state != CONN_OPEN)
+			continue;
+		members++;
+		if (ws_conn_send(B.c[i].ws, WS_OP_TEXT, req, (size_t)n,
+		    NULL) == 0)
+			mark_dirty(&B.c[i]);
+	}
+	flush_dirty();
+	deadline = bench_now_ns() + (uint64_t)B.o->connect_timeout_ms *
+	    1000000u;
+	while (B.njoined < members && bench_now_ns() < deadline)
+		loop_pass(IDLE_WAIT_NS);
+	if (B.njoined < members)
+		warnx("only %d of %d members joined room '%s'", B.njoined,
+		    members, B.room);
+}
+
 /*
  * CPU time of the --pid servers together, each in each[] if not NULL:
  * -1 if one of them could not be read.
@@ -770,9 +892,12 @@ run_traffic(void)
 	int		 i;
 
 	run_for_ms(REGISTER_WAIT_MS);
+	if (B.o->mode == BENCH_ROOM)
+		join_all();
 	for (i = 0; i < B.n; i++)
 		if (is_sender(i) && B.c[i].state == CONN_OPEN &&
-		    B.c[receiver_of(i)].state == CONN_OPEN)
+		    (B.o->mode == BENCH_ROOM ||
+		    B.c[receiver_of(i)].state == CONN_OPEN))
 			B.senders[B.nsenders++] = i;
 	B.sending = 1;
 	B.t0_ns = bench_now_ns();
@@ -789,7 +914,7 @@ run_traffic(void)
 	t = bench_now_ns();
 	end = t + (uint64_t)B.o->duration_ms * 1000000u;
 	while (bench_now_ns() < end && !(B.r->total_sent >= B.o->max_msgs &&
-	    B.r->total_delivered >= B.r->total_sent))
+	    B.r->total_delivered >= expected()))
 		loop_pass(IDLE_WAIT_NS);
 	B.measuring = 0;
 	B.r->measured_s = (double)(bench_now_ns() - t) / 1e9;
@@ -803,8 +928,9 @@ run_traffic(void)
 
 	B.sending = 0;
 	end = bench_now_ns() + (uint64_t)B.o->drain_ms * 1000000u;
-	while (B.r->total_delivered < B.r->total_sent && bench_now_ns() < end)
+	while (B.r->total_delivered < expected() && bench_now_ns() < end)
 		loop_pass(IDLE_WAIT_NS);
+	B.r->total_expected = expected();
 	B.r->lat_p50_us = hist_quantile(B.hist, 0.50);
 	B.r->lat_p99_us = hist_quantile(B.hist, 0.99);
 	B.r->lat_max_us = hist_max(B.hist);
@@ -815,7 +941,7 @@ static void
 close_all(void)
 {
 	struct conn	*c;
-	int		 i;
+	int		 i, k;
 
 	B.closing = 1;
 	for (i = 0; i < B.n; i++) {
@@ -825,8 +951,15 @@ close_all(void)
 			(void)ws_conn_flush(c->ws);
 		}
 		conn_kill(c);
-		free(c->seen);
-		c->seen = NULL;
+		free(c->in.seen);
+		c->in.seen = NULL;
+		if (c->from != NULL)
+			for (k = 0; k < B.o->senders; k++)
+				free(c->from[k].seen);
+		free(c->from);
+		c->from = NULL;
+		free(c->ring);
+		c->ring = NULL;
 	}
 }
 
@@ -854,7 +987,17 @@ bench_run(const struct bench_opts *o, struct bench_result *r)
 	for (i = 0; i < B.n; i++) {
 		B.c[i].idx = i;
 		B.c[i].fd = -1;
+		if (o->mode == BENCH_ROOM &&
+		    ((B.c[i].from = calloc((size_t)o->senders,
+		    sizeof(*B.c[i].from))) == NULL ||
+		    (is_sender(i) && (B.c[i].ring = calloc((size_t)o->window,
+		    sizeof(*B.c[i].ring))) == NULL))) {
+			warnx("out of memory");
+			return -1;
+		}
 	}
+	if (o->mode == BENCH_ROOM)
+		snprintf(B.room, sizeof(B.room), "%sroom", o->prefix);
 	if ((B.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		warn("epoll_create1");
 		return -1;

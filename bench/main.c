@@ -43,11 +43,15 @@ usage(int status)
 "                  [-d duration] [common options]\n"
 "       chat-bench idle -u url [-c conns] [--hold duration]\n"
 "                  [--settle duration] [common options]\n"
+"       chat-bench room -u url [-u url ...] [-c members] [--senders n]\n"
+"                  [-n max-msgs] [-r rate] [-s size] [-w window]\n"
+"                  [-d duration] [common options]\n"
 "common: [--compress] [--conc n] [--connect-timeout duration]\n"
 "        [--drain duration] [--full-parse] [--pid server-pid[,pid...]]\n"
 "        [--prefix user-prefix] [--warmup duration]\n"
 "\n"
-"  -c, --conns N          connections (echo 100, idle 10000)\n"
+"  -c, --conns N          connections (echo 100, idle 10000); room:\n"
+"                         members of the one room (100)\n"
 "  -d, --duration DUR     measured time (default 5s)\n"
 "  -h, --help             show this help and exit\n"
 "  -n, --max-msgs N       stop sending after N messages (default 1e8)\n"
@@ -61,7 +65,8 @@ usage(int status)
 "                         (up to 16): chat pairs go to them in turn, both\n"
 "                         users of a pair on one node; echo and idle\n"
 "                         connections round-robin\n"
-"  -w, --window N         messages in flight per sender (default 8)\n"
+"  -w, --window N         messages in flight per sender (default 8); room:\n"
+"                         not yet received by every other member\n"
 "      --compress         offer permessage-deflate on every connection\n"
 "      --conc N           handshakes in flight (default 64)\n"
 "      --connect-timeout DUR  for all connections together (default 60s)\n"
@@ -77,6 +82,9 @@ usage(int status)
 "      --pid PID[,PID...] sample this server's CPU and RSS from /proc;\n"
 "                         several (repeat, or a list, up to 16) are summed\n"
 "      --prefix P         user id prefix (default b<pid>-, fresh per run)\n"
+"      --senders N        room: the first N members send (default 10);\n"
+"                         each message is checked at every other member\n"
+"                         and counts as a delivery at each\n"
 "      --settle DUR       idle: quiet time before the RSS baseline (1s)\n"
 "      --warmup DUR       traffic before measuring (default 1s)\n"
 "\n"
@@ -208,8 +216,8 @@ json_str(const char *key, const char *s)
 static void
 report(const struct bench_opts *o, const struct bench_result *r)
 {
-	uint64_t	lost = r->total_sent > r->total_delivered ?
-			    r->total_sent - r->total_delivered : 0;
+	uint64_t	lost = r->total_expected > r->total_delivered ?
+			    r->total_expected - r->total_delivered : 0;
 	int		idle = o->mode == BENCH_IDLE, i;
 
 	printf("{");
@@ -224,9 +232,9 @@ report(const struct bench_opts *o, const struct bench_result *r)
 	printf("],\"nodes\":%d,\"cross\":%s,\"hot\":%s,\"compress\":%s,",
 	    o->ntargets, o->cross ? "true" : "false", o->hot ? "true" : "false",
 	    o->compress ? "true" : "false");
-	printf("\"conns\":%d,\"pairs\":%d,\"window\":%d,\"size\":%d,"
-	    "\"rate_target\":%lld,", o->conns, o->pairs, o->window, o->size,
-	    o->rate);
+	printf("\"conns\":%d,\"pairs\":%d,\"senders\":%d,\"window\":%d,"
+	    "\"size\":%d,\"rate_target\":%lld,", o->conns, o->pairs,
+	    o->senders, o->window, o->size, o->rate);
 	json_u64("conns_ok", r->conns_ok);
 	json_u64("conns_failed", r->conns_failed);
 	json_u64("conns_dropped", r->conns_dropped);
@@ -243,6 +251,8 @@ report(const struct bench_opts *o, const struct bench_result *r)
 		json_u64("delivered", r->delivered);
 		printf("\"msgs_per_s\":%.0f,", r->measured_s > 0 ?
 		    (double)r->delivered / r->measured_s : 0.0);
+		printf("\"sends_per_s\":%.0f,", r->measured_s > 0 ?
+		    (double)r->sent / r->measured_s : 0.0);
 		json_u64("lat_p50_us", r->lat_p50_us);
 		json_u64("lat_p99_us", r->lat_p99_us);
 		json_u64("lat_max_us", r->lat_max_us);
@@ -301,7 +311,7 @@ main(int argc, char **argv)
 	enum {
 		OPT_COMPRESS = 256, OPT_CONC, OPT_CROSS, OPT_CTIMEOUT, OPT_DRAIN, OPT_FULL, OPT_HOT,
 		OPT_HOLD, OPT_PID,
-		OPT_PREFIX, OPT_SETTLE, OPT_WARMUP
+		OPT_PREFIX, OPT_SENDERS, OPT_SETTLE, OPT_WARMUP
 	};
 	static const struct option longopts[] = {
 		{ "compress",		no_argument,	   NULL, OPT_COMPRESS },
@@ -320,6 +330,7 @@ main(int argc, char **argv)
 		{ "pid",		required_argument, NULL, OPT_PID },
 		{ "prefix",		required_argument, NULL, OPT_PREFIX },
 		{ "rate",		required_argument, NULL, 'r' },
+		{ "senders",		required_argument, NULL, OPT_SENDERS },
 		{ "settle",		required_argument, NULL, OPT_SETTLE },
 		{ "size",		required_argument, NULL, 's' },
 		{ "url",		required_argument, NULL, 'u' },
@@ -347,12 +358,15 @@ main(int argc, char **argv)
 		o.mode = BENCH_ECHO;
 	else if (strcmp(argv[1], "idle") == 0)
 		o.mode = BENCH_IDLE;
+	else if (strcmp(argv[1], "room") == 0)
+		o.mode = BENCH_ROOM;
 	else {
-		warnx("unknown mode '%s': expected chat, echo or idle",
+		warnx("unknown mode '%s': expected chat, echo, idle or room",
 		    argv[1]);
 		usage(2);
 	}
 	o.pairs = 50;
+	o.senders = 10;
 	o.window = 8;
 	o.size = 64;
 	o.max_msgs = 100000000;
@@ -432,6 +446,10 @@ main(int argc, char **argv)
 		case OPT_PREFIX:
 			prefix = optarg;
 			break;
+		case OPT_SENDERS:
+			o.senders = (int)number("--senders", optarg, 1,
+			    MAX_CONNS);
+			break;
 		case OPT_SETTLE:
 			o.settle_ms = duration("--settle", optarg, 0);
 			break;
@@ -499,7 +517,18 @@ main(int argc, char **argv)
 		o.pairs = 0;
 		o.window = 0;
 		break;
+	case BENCH_ROOM:
+		o.conns = conns == -1 ? 100 : conns;
+		o.pairs = 0;
+		if (o.conns < 2 || o.senders > o.conns) {
+			warnx("room needs two members or more, and --senders "
+			    "at most -c");
+			usage(2);
+		}
+		break;
 	}
+	if (o.mode != BENCH_ROOM)
+		o.senders = 0;
 	if (prefix != NULL && strlen(prefix) >= sizeof(o.prefix)) {
 		warnx("invalid --prefix '%s': longer than %zu bytes", prefix,
 		    sizeof(o.prefix) - 1);
@@ -528,7 +557,7 @@ main(int argc, char **argv)
 		    r.first_error,
 		    (unsigned long long)r.conns_failed, o.conns);
 	if (r.conns_failed > 0 || r.conns_dropped > 0 ||
-	    r.total_sent != r.total_delivered || r.dup > 0 ||
+	    r.total_expected != r.total_delivered || r.dup > 0 ||
 	    r.misrouted > 0 || r.out_of_order > 0 || r.malformed > 0)
 		return 1;
 	return 0;

@@ -4,8 +4,11 @@
  * batch: line mode, for scripts and pipes.  Each stdin line is a message
  * to the current target or a "/" command (parsed by model.c, as in the
  * TUI); each chat message received becomes one stdout line, "HH:MM:SS
- * FROM: TEXT", or the server's JSON with --json.  Diagnostics go to
- * stderr.  Like the TUI, it resumes after the last message it printed
+ * FROM: TEXT" ("HH:MM:SS #ROOM FROM: TEXT" from a room), or the
+ * server's JSON with --json.  Diagnostics go to stderr.  With --room
+ * (or /join) the room is the target: it is joined at the first connect
+ * (membership then stays with the user), and input waits for the
+ * answer, so no message reaches the room before its sender is in it.  Like the TUI, it resumes after the last message it printed
  * and logs what it printed and sent (client.c), but shows no history:
  * a script run twice prints each message once.  At end of input it
  * waits, at most --wait seconds, for every ack, then closes.  Input is
@@ -31,6 +34,8 @@
 
 #define BATCH_READ	65536
 
+static void	batch_join(struct client *);
+
 void
 batch_start(struct client *c)
 {
@@ -41,6 +46,8 @@ batch_start(struct client *c)
 		client_exit(c, CLIENT_EXIT_FAIL, "out of memory");
 	if (c->o.target[0] != '\0')
 		log_info("sending to '%s'", c->o.target);
+	c->room_joined = model_view_room(c->o.target) == NULL;
+	batch_join(c);
 	if (c->o.insecure)
 		fprintf(stderr, "chat-client: warning: --insecure: the "
 		    "server's certificate is not checked\n");
@@ -53,7 +60,7 @@ int
 batch_wants_input(const struct client *c)
 {
 	return !c->eof && !c->o.listen && conn_ever_open(c->conn) &&
-	    conn_outbox(c->conn) < CONN_MAX_OUTBOX - 1;
+	    c->room_joined && conn_outbox(c->conn) < CONN_MAX_OUTBOX - 1;
 }
 
 static void
@@ -128,11 +135,36 @@ batch_end_input(struct client *c)
 	c->eof_at = util_mono_ms();
 }
 
+/* A room request, answered before the end. */
+static void
+batch_room(struct client *c, const char *type, const char *room)
+{
+	if (conn_room(c->conn, type, room) == -1)
+		batch_fail(c, "line %lu: /%s: not connected", c->lineno,
+		    strcmp(type, "leave") == 0 ? "part" : strcmp(type,
+		    "members") == 0 ? "names" : type);
+	else
+		c->who_pending++;
+}
+
+/* Join the target room at every connect (conn.c), now if connected. */
+static void
+batch_join(struct client *c)
+{
+	const char	*room = model_view_room(c->o.target);
+
+	if (room == NULL)
+		return;
+	log_info("joining room '%s'", room);
+	conn_set_room(c->conn, room);
+}
+
 static void
 batch_line(struct client *c, const char *line, size_t len)
 {
-	struct model_cmd	cmd;
-	size_t			i;
+	struct model_cmd	 cmd;
+	const char		*room;
+	size_t			 i;
 
 	c->lineno++;
 	if (!utf8_valid((const uint8_t *)line, len)) {
@@ -180,6 +212,30 @@ batch_line(struct client *c, const char *line, size_t len)
 		break;
 	case MODEL_CMD_QUIT:
 		batch_end_input(c);
+		break;
+	case MODEL_CMD_JOIN:
+		model_room_view_name(c->o.target, cmd.arg);
+		c->room_joined = 0;
+		batch_join(c);
+		break;
+	case MODEL_CMD_PART:
+		room = cmd.arg[0] != '\0' ? cmd.arg :
+		    model_view_room(c->o.target);
+		if (room == NULL)
+			batch_fail(c, "line %lu: /part: no room (use --room, "
+			    "/join or /part ROOM)", c->lineno);
+		else
+			batch_room(c, "leave", room);
+		break;
+	case MODEL_CMD_NAMES:
+		if ((room = model_view_room(c->o.target)) == NULL)
+			batch_fail(c, "line %lu: /names: the target is not a "
+			    "room", c->lineno);
+		else
+			batch_room(c, "members", room);
+		break;
+	case MODEL_CMD_ROOMS:
+		batch_room(c, "rooms", NULL);
 		break;
 	case MODEL_CMD_WINDOW:
 	case MODEL_CMD_CLOSE:
@@ -302,7 +358,12 @@ batch_print_chat(const struct codec_ev *ev)
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm) == 0)
 		strcpy(stamp, "--:--:--");
-	printf("%s %s: ", stamp, ev->from);
+	if (ev->room[0] != '\0') {
+		printf("%s #", stamp);
+		batch_put_text(ev->room, strlen(ev->room));
+		printf(" %s: ", ev->from);
+	} else
+		printf("%s %s: ", stamp, ev->from);
 	batch_put_text(ev->message, ev->message_len);
 	putchar('\n');
 }
@@ -311,9 +372,10 @@ void
 batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
     size_t rawlen, const struct conn_sent *sent)
 {
-	uint64_t	tag = sent != NULL ? sent->tag : 0;
-	size_t		i;
-	char		why[256];
+	uint64_t	 tag = sent != NULL ? sent->tag : 0;
+	const char	*room;
+	size_t		 i;
+	char		 why[256];
 
 	/* Past --count, messages stay unshown: the next run gets them. */
 	if (ev->type == CODEC_EV_CHAT && c->o.count > 0 &&
@@ -329,7 +391,9 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 	}
 	switch (ev->type) {
 	case CODEC_EV_CHAT:
-		if (!c->o.json)
+		/* Ours to a room from elsewhere: as "sent", --json only. */
+		if (!c->o.json && (ev->room[0] == '\0' ||
+		    strcmp(ev->from, c->o.user) != 0))
 			batch_print_chat(ev);
 		if (!ferror(stdout))
 			client_chat_shown(c, ev);
@@ -340,8 +404,16 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 	case CODEC_EV_ACK:
 		if (tag == 0)
 			break;
-		log_info("line %llu: %s", (unsigned long long)tag,
-		    ev->status);
+		log_info("line %llu: %s%s", (unsigned long long)tag,
+		    ev->status, ev->missed > 0 ? ", missed by some members" :
+		    "");
+		client_own_seq(c, ev->seq);
+		if (ev->missed > 0)
+			fprintf(stderr, "chat-client: line %llu: %llu member%s "
+			    "of the room did not get the message (their inbox "
+			    "refused it)\n", (unsigned long long)tag,
+			    (unsigned long long)ev->missed, ev->missed == 1 ?
+			    "" : "s");
 		client_sent_acked(c, sent, strcmp(ev->status, "queued") == 0 ?
 		    "queued" : "delivered");
 		break;
@@ -352,6 +424,60 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		else
 			batch_fail(c, "server error: %s: %s", ev->error,
 			    ev->detail);
+		/* A refused join stops input for good: nothing to send. */
+		if (tag == 0 && !c->room_joined)
+			client_exit(c, CLIENT_EXIT_FAIL, "cannot join room "
+			    "'%s': %s", model_view_room(c->o.target),
+			    ev->detail);
+		if (tag == 0 && c->who_pending > 0)
+			c->who_pending--;
+		break;
+	case CODEC_EV_JOINED:
+	case CODEC_EV_MEMBERS:
+		if (ev->type == CODEC_EV_JOINED &&
+		    (room = model_view_room(c->o.target)) != NULL &&
+		    strcmp(room, ev->room) == 0) {
+			/* Our --room or /join: input may go on. */
+			c->room_joined = 1;
+			log_info("joined room '%s' (%zu members)", ev->room,
+			    ev->nusers);
+			break;
+		}
+		if (c->who_pending > 0)
+			c->who_pending--;
+		if (!c->o.json) {
+			printf("#");
+			batch_put_text(ev->room, strlen(ev->room));
+			printf(" members:");
+			for (i = 0; i < ev->nusers; i++)
+				printf(" %s", ev->users[i]);
+			printf("%s\n", ev->truncated ? " ..." : "");
+		}
+		break;
+	case CODEC_EV_LEFT:
+		if (c->who_pending > 0)
+			c->who_pending--;
+		if ((room = model_view_room(c->o.target)) != NULL &&
+		    strcmp(room, ev->room) == 0) {
+			c->o.target[0] = '\0';
+			conn_set_room(c->conn, NULL);
+		}
+		log_info("left room '%s'", ev->room);
+		break;
+	case CODEC_EV_ROOMS:
+		if (c->who_pending > 0)
+			c->who_pending--;
+		if (!c->o.json) {
+			printf("rooms:");
+			for (i = 0; i < ev->nrooms; i++) {
+				printf(" #");
+				batch_put_text(ev->rooms[i].room,
+				    strlen(ev->rooms[i].room));
+				printf("(%llu)", (unsigned long long)
+				    ev->rooms[i].members);
+			}
+			putchar('\n');
+		}
 		break;
 	case CODEC_EV_WHO:
 		if (c->who_pending > 0)
@@ -376,6 +502,7 @@ batch_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		client_sent_elsewhere(c, ev);
 		break;
 	case CODEC_EV_PRESENCE:
+	case CODEC_EV_MEMBER:
 	case CODEC_EV_OTHER:
 		break;
 	}

@@ -176,6 +176,12 @@ client_chat_shown(struct client *c, const struct codec_ev *ev)
 	e.seq = ev->seq;
 	snprintf(e.from, sizeof(e.from), "%s", ev->from);
 	snprintf(e.to, sizeof(e.to), "%s", c->o.user);
+	snprintf(e.room, sizeof(e.room), "%s", ev->room);
+	/* Ours to a room, from another device: logged as sent there. */
+	if (ev->room[0] != '\0' && strcmp(ev->from, c->o.user) == 0) {
+		e.way = STATE_OUT;
+		snprintf(e.status, sizeof(e.status), "sent");
+	}
 	e.text = (char *)ev->message;	/* only read */
 	e.len = ev->message_len;
 	client_log(c, &e);
@@ -211,11 +217,23 @@ client_sent_acked(struct client *c, const struct conn_sent *sent,
 	e.ts = util_wall_ms();
 	e.way = STATE_OUT;
 	snprintf(e.from, sizeof(e.from), "%s", c->o.user);
-	snprintf(e.to, sizeof(e.to), "%s", sent->target);
+	/* "#room": the log names the room, and us as "to". */
+	if (sent->target[0] == '#') {
+		snprintf(e.room, sizeof(e.room), "%s", sent->target + 1);
+		snprintf(e.to, sizeof(e.to), "%s", c->o.user);
+	} else
+		snprintf(e.to, sizeof(e.to), "%s", sent->target);
 	snprintf(e.status, sizeof(e.status), "%s", status);
 	e.text = (char *)sent->text;	/* only read */
 	e.len = sent->len;
 	client_log(c, &e);
+}
+
+void
+client_own_seq(struct client *c, uint64_t seq)
+{
+	if (!c->o.no_resume && seq != 0)
+		state_shown(&c->state, seq);
 }
 
 int

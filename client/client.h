@@ -40,7 +40,9 @@ enum client_color {
 
 struct client_opts {
 	const char	*user;
-	char		 target[CODEC_MAX_USER + 1];	/* "" if none */
+	char		 target[MODEL_MAX_NAME + 1];	/* "" if none, a user
+							   or "#" and a room
+							   (--room) */
 	const char	*url_text;
 	struct dial_url	 url;
 	const char	*ca_file;	/* --ca-file, NULL for the system's */
@@ -79,12 +81,13 @@ struct client {
 	unsigned long		 lineno;
 	int			 eof;
 	uint64_t		 eof_at;
-	size_t			 who_pending;
+	size_t			 who_pending;	/* who and room requests */
 	size_t			 failed;
 	int			 lost;		/* reported a loss */
 	uint64_t		 started_at;	/* for --timeout */
 	unsigned long		 received;	/* chat messages printed */
 	char			 last_from[CODEC_MAX_USER + 1];	/* for /r */
+	int			 room_joined;	/* --room: the join answered */
 
 	/* TUI. */
 	struct model		 model;
@@ -150,6 +153,11 @@ void	client_sent_elsewhere(struct client *, const struct codec_ev *ev);
 /* A message of ours was acknowledged with status: log it. */
 void	client_sent_acked(struct client *, const struct conn_sent *sent,
 	    const char *status);
+/*
+ * The ack of our message to a room carried seq: the server did not send
+ * it to this connection, after everything before it; count it as shown.
+ */
+void	client_own_seq(struct client *, uint64_t seq);
 
 /*
  * The server's answer to our since (or to our question for its epoch):

@@ -39,7 +39,7 @@
 
 struct conn_item {
 	char		 id[CONN_IDLEN];	/* as JSON, with quotes */
-	char		 target[CODEC_MAX_USER + 1];
+	char		 target[CODEC_MAX_ROOM + 2];	/* user, or #room */
 	char		*text;
 	size_t		 len;
 	uint64_t	 tag;
@@ -72,6 +72,7 @@ struct conn {
 	char			 peer_reason[124];
 
 	char			 (*watch)[CODEC_MAX_USER + 1];
+	char			 room[CODEC_MAX_ROOM + 1];	/* "" */
 	size_t			 nwatch;
 	int			 watch_set;	/* conn_watch() was called */
 
@@ -401,7 +402,19 @@ conn_opened(struct conn *c)
 	log_info("connected to %s%s%s", c->url_text, c->target,
 	    compressed ? " (permessage-deflate)" : "");
 	conn_send_watch(c);
+	if (c->room[0] != '\0')
+		(void)conn_room(c, "join", c->room);
 	conn_pump(c);
+}
+
+/* The request for a chat message to target: a user, or "#room". */
+static char *
+conn_req_chat(const char *target, const char *text, size_t len,
+    const char *id, size_t *lenp)
+{
+	if (target[0] == '#')
+		return codec_req_room_chat(target + 1, text, len, id, lenp);
+	return codec_req_chat(target, text, len, id, lenp);
 }
 
 /* Send what the outbox holds that this connection has not sent. */
@@ -419,7 +432,7 @@ conn_pump(struct conn *c)
 		it = conn_item_at(c, i);
 		if (it->sent)
 			continue;
-		msg = codec_req_chat(it->target, it->text, it->len, it->id,
+		msg = conn_req_chat(it->target, it->text, it->len, it->id,
 		    &len);
 		if (msg == NULL)
 			return;
@@ -443,7 +456,7 @@ conn_send_size(const char *target, const char *text, size_t len)
 	size_t	 n;
 
 	/* With the longest id we make: "c" + 6 hex + "-" + 20 digits. */
-	if ((msg = codec_req_chat(target, text, len,
+	if ((msg = conn_req_chat(target, text, len,
 	    "\"cffffff-18446744073709551615\"", &n)) == NULL)
 		return 0;
 	free(msg);
@@ -482,20 +495,43 @@ conn_send(struct conn *c, const char *target, const char *text, size_t len,
 	return 0;
 }
 
+/* Send a request built for the purpose (msg, freed here).  0 or -1. */
+static int
+conn_request(struct conn *c, char *msg, size_t len)
+{
+	int	r = -1;
+
+	if (c->state == CONN_OPEN && c->ws != NULL && msg != NULL)
+		r = ws_conn_send(c->ws, WS_OP_TEXT, msg, len, NULL) == 0 ? 0 :
+		    -1;
+	free(msg);
+	return r;
+}
+
 int
 conn_who(struct conn *c)
 {
+	size_t	len = 0;
+
 	char	*msg;
-	size_t	 len;
-	int	 r;
 
 	if (c->state != CONN_OPEN)
 		return -1;
-	if ((msg = codec_req_who(&len)) == NULL)
+	msg = codec_req_who(&len);
+	return conn_request(c, msg, len);
+}
+
+int
+conn_room(struct conn *c, const char *type, const char *room)
+{
+	size_t	len = 0;
+
+	char	*msg;
+
+	if (c->state != CONN_OPEN)
 		return -1;
-	r = ws_conn_send(c->ws, WS_OP_TEXT, msg, len, NULL);
-	free(msg);
-	return r == 0 ? 0 : -1;
+	msg = codec_req_room(type, room, &len);
+	return conn_request(c, msg, len);
 }
 
 void
@@ -513,6 +549,14 @@ conn_watch(struct conn *c, const char *const *users, size_t n)
 	c->nwatch = n;
 	c->watch_set = 1;
 	conn_send_watch(c);
+}
+
+void
+conn_set_room(struct conn *c, const char *room)
+{
+	snprintf(c->room, sizeof(c->room), "%s", room != NULL ? room : "");
+	if (c->room[0] != '\0' && c->ws != NULL)
+		(void)conn_room(c, "join", c->room);
 }
 
 void

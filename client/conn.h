@@ -105,8 +105,9 @@ void		 conn_set_compress(struct conn *, int on);
 
 /*
  * Put a chat message into the outbox; it goes out now if connected,
- * else after the next connect.  tag (nonzero) comes back in on_event's
- * sent, with the target and text.
+ * else after the next connect.  target is a user id, or "#" and a room
+ * name for a room.  tag (nonzero) comes back in on_event's sent, with
+ * the target and text.
  * id, if not NULL, receives the id as sent (at most 32 bytes with NUL).
  * Returns 0; CONN_SEND_FULL when the outbox is full or memory is
  * short; CONN_SEND_TOO_BIG when the request would pass CONN_MAX_SEND
@@ -125,6 +126,11 @@ size_t	conn_send_size(const char *target, const char *text, size_t len);
 
 /* Ask for the user list.  Returns 0, or -1 when not connected. */
 int	conn_who(struct conn *);
+/*
+ * A room request: type "join", "leave" or "members" with room, or
+ * "rooms" with room NULL.  Returns 0, or -1 when not connected.
+ */
+int	conn_room(struct conn *, const char *type, const char *room);
 
 /*
  * Watch the presence of users[0..n) (at most CODEC_MAX_WATCH; n 0:
@@ -132,6 +138,12 @@ int	conn_who(struct conn *);
  * every reconnect.
  */
 void	conn_watch(struct conn *, const char *const *users, size_t n);
+
+/*
+ * Join room (NULL: none) at every connect, before the outbox is sent:
+ * a client that talks in one room stays in it.  Sent now if connected.
+ */
+void	conn_set_room(struct conn *, const char *room);
 
 /* Start the closing handshake; the outbox is kept but not sent. */
 void	conn_close(struct conn *);

@@ -41,6 +41,7 @@ enum {
 	OPT_LISTEN,
 	OPT_NO_COMPRESS,
 	OPT_NO_RESUME,
+	OPT_ROOM,
 	OPT_TIMEOUT
 };
 
@@ -56,14 +57,15 @@ usage(int status)
 	    "[--color[=when]] [--count n]\n"
 	    "                   [-l file] [--listen] [--no-compress] "
 	    "[--no-resume]\n"
-	    "                   [-s url] [-T file] [-t id] "
-	    "[--timeout duration]\n"
-	    "                   [-w seconds] [-u id]\n");
+	    "                   [--room room] [-s url] [-T file] [-t id]\n"
+	    "                   [--timeout duration] [-w seconds] [-u id]\n");
 	if (status == 0)
 		fprintf(fp,
 		    "  -u, --user ID       your user id (1-64 of A-Z a-z 0-9 . _ -)\n"
 		    "                      (else $CHAT_USER or the config file)\n"
 		    "  -t, --to ID         talk to ID (change with /to)\n"
+		    "      --room ROOM     talk in ROOM, joined at connect\n"
+		    "                      (instead of --to; /join, /part)\n"
 		    "  -s, --server URL    ws:// or wss:// server URL\n"
 		    "                      (default %s)\n"
 		    "  -C, --ca-file FILE  wss://: trust the CAs in FILE\n"
@@ -262,6 +264,7 @@ parse_options(struct client *c, int argc, char **argv)
 		{ "no-compress", no_argument,		NULL, OPT_NO_COMPRESS },
 		{ "no-resume",	no_argument,		NULL, OPT_NO_RESUME },
 		{ "retry",	no_argument,		NULL, 'r' },
+		{ "room",	required_argument,	NULL, OPT_ROOM },
 		{ "server",	required_argument,	NULL, 's' },
 		{ "timeout",	required_argument,	NULL, OPT_TIMEOUT },
 		{ "to",		required_argument,	NULL, 't' },
@@ -275,7 +278,7 @@ parse_options(struct client *c, int argc, char **argv)
 	struct client_opts	*o = &c->o;
 	char			 err[DIAL_ERRLEN], tperr[TP_ERRLEN];
 	char			 tok[TOKEN_MAX + 1];
-	const char		*env;
+	const char		*env, *room;
 	long long		 n;
 	int			 ch, color_set = 0, line_only = 0;
 
@@ -339,6 +342,18 @@ parse_options(struct client *c, int argc, char **argv)
 			break;
 		case 'r':
 			o->retry = 1;
+			break;
+		case OPT_ROOM:
+			/* One '#' in front, as /join takes it, is not part. */
+			room = optarg[0] == '#' ? optarg + 1 : optarg;
+			if (!codec_valid_room(room, strlen(room))) {
+				fprintf(stderr, "chat-client: invalid room "
+				    "'%s' for --room: use 1-64 bytes of UTF-8 "
+				    "without spaces or control characters\n",
+				    optarg);
+				exit(CLIENT_EXIT_USAGE);
+			}
+			model_room_view_name(o->target, room);
 			break;
 		case 's':
 			o->url_text = optarg;

@@ -16,8 +16,8 @@
 #include "text.h"
 
 const char *const model_commands[] = {
-	"/close", "/help", "/msg", "/query", "/quit", "/r", "/to", "/w",
-	"/who"
+	"/close", "/help", "/join", "/msg", "/names", "/part", "/query",
+	"/quit", "/r", "/rooms", "/to", "/w", "/who"
 };
 const size_t model_ncommands = sizeof(model_commands) /
     sizeof(model_commands[0]);
@@ -30,6 +30,10 @@ const char *const model_help[] = {
 	"  /w N         show window N (1 is the status window)",
 	"  /close       close this conversation",
 	"  /who         list the users online",
+	"  /join ROOM   join a room (its window is #ROOM)",
+	"  /part [ROOM] leave this room (or ROOM)",
+	"  /names       list this room's members",
+	"  /rooms       list the rooms you are in",
 	"  /help        this text",
 	"  /quit        leave (also Ctrl-D on an empty line)",
 	"  //text       send a message starting with '/'",
@@ -279,7 +283,7 @@ model_add(struct model *m, size_t vi, enum model_kind kind, time_t when,
 		text_buf_utf8(&b, from, strlen(from), CODEC_MAX_USER);
 		if (kind == MODEL_OWN && to != NULL && *to != '\0') {
 			text_buf_str(&b, " -> ");
-			text_buf_utf8(&b, to, strlen(to), CODEC_MAX_USER);
+			text_buf_utf8(&b, to, strlen(to), MODEL_MAX_NAME);
 		}
 		text_buf_str(&b, ": ");
 	} else
@@ -533,6 +537,33 @@ model_take_id(const char **a, size_t *an, char *out)
 	return 0;
 }
 
+/* A room name, with one '#' in front or not: into out.  0 or -1. */
+static int
+model_take_room(const char *a, size_t an, char *out)
+{
+	if (an > 0 && a[0] == '#') {
+		a++;
+		an--;
+	}
+	if (!codec_valid_room(a, an))
+		return -1;
+	memcpy(out, a, an);
+	out[an] = '\0';
+	return 0;
+}
+
+void
+model_room_view_name(char *buf, const char *room)
+{
+	snprintf(buf, MODEL_MAX_NAME + 1, "#%s", room);
+}
+
+const char *
+model_view_room(const char *name)
+{
+	return name[0] == '#' ? name + 1 : NULL;
+}
+
 static void
 model_bad(struct model_cmd *cmd, const char *usage)
 {
@@ -615,8 +646,23 @@ model_parse_cmd(const char *line, size_t len, struct model_cmd *cmd)
 		cmd->num = (int)num;
 		return;
 	}
+	if (model_is(w, wn, "join") || model_is(w, wn, "part")) {
+		if ((an > 0 || model_is(w, wn, "join")) &&
+		    model_take_room(a, an, cmd->arg) == -1) {
+			model_bad(cmd, model_is(w, wn, "join") ? "/join ROOM "
+			    "(1-64 bytes, no spaces)" : "/part [ROOM]");
+			return;
+		}
+		cmd->type = model_is(w, wn, "join") ? MODEL_CMD_JOIN :
+		    MODEL_CMD_PART;
+		return;
+	}
 	if (model_is(w, wn, "who"))
 		cmd->type = MODEL_CMD_WHO;
+	else if (model_is(w, wn, "names"))
+		cmd->type = MODEL_CMD_NAMES;
+	else if (model_is(w, wn, "rooms"))
+		cmd->type = MODEL_CMD_ROOMS;
 	else if (model_is(w, wn, "help"))
 		cmd->type = MODEL_CMD_HELP;
 	else if (model_is(w, wn, "close"))

@@ -8,7 +8,9 @@
  * position, whether it is online, and its activity (unread notices, or
  * unread messages for us) for the status bar.  Also here: the input
  * line (input.c), the ids known for completion, the status fields, and
- * the parsing of "/" commands (shared with line mode).  Pure: no
+ * the parsing of "/" commands (shared with line mode).  A room is a
+ * view too, named "#" and the room's name (user ids hold no '#').
+ * Pure: no
  * curses, no sockets, no clocks except localtime_r() for the HH:MM
  * stamp of an entry.
  */
@@ -28,6 +30,8 @@
 #define MODEL_MAX_VIEWS		64	/* the status view and 63 peers */
 #define MODEL_MAX_USERS		1024	/* ids kept for completion */
 #define MODEL_MAX_URL		300
+/* A view's name: a user id, or "#" and a room's name. */
+#define MODEL_MAX_NAME		(CODEC_MAX_ROOM + 1)
 
 enum model_kind {
 	MODEL_IN = 1,		/* a message from someone else */
@@ -78,7 +82,7 @@ struct model_entry {
 };
 
 struct model_view {
-	char		 name[CODEC_MAX_USER + 1];	/* "" for status */
+	char		 name[MODEL_MAX_NAME + 1];	/* "" for status */
 	struct model_entry *lines;	/* ring once count == MODEL_MAX_LINES */
 	size_t		 first, count, cap;
 	size_t		 scroll;	/* rows above the bottom */
@@ -203,6 +207,11 @@ void	model_set_online(struct model *m, const char *name, int online);
 /* Remember a user id for completion. */
 void	model_user_seen(struct model *m, const char *id);
 
+/* The name of room's view ("#" and room) into buf[MODEL_MAX_NAME + 1]. */
+void	model_room_view_name(char *buf, const char *room);
+/* The room of a view's name, or NULL if it is a user's. */
+const char *model_view_room(const char *name);
+
 /* Commands typed on the input line or read in line mode. */
 enum model_cmd_type {
 	MODEL_CMD_TEXT = 0,	/* a message: text, textlen */
@@ -215,6 +224,10 @@ enum model_cmd_type {
 	MODEL_CMD_WHO,
 	MODEL_CMD_HELP,
 	MODEL_CMD_QUIT,
+	MODEL_CMD_JOIN,		/* /join ROOM: arg */
+	MODEL_CMD_PART,		/* /part [ROOM]: arg, "" for this room */
+	MODEL_CMD_NAMES,	/* /names: this room's members */
+	MODEL_CMD_ROOMS,	/* /rooms: ours */
 	MODEL_CMD_BAD		/* error says why */
 };
 
@@ -222,16 +235,17 @@ struct model_cmd {
 	enum model_cmd_type type;
 	const char	*text;		/* points into line */
 	size_t		 textlen;
-	char		 arg[CODEC_MAX_USER + 1];
+	char		 arg[MODEL_MAX_NAME + 1];	/* an id or a room */
 	int		 num;
 	char		 error[96];
 };
 
 /*
  * Parse a line (without its newline).  "/to ID", "/msg ID TEXT", "/r",
- * "/w N", "/close", "/who", "/help", "/quit" are commands; "//x" sends
- * "/x"; a line of white space only is empty; anything else is a
- * message.
+ * "/w N", "/close", "/who", "/join ROOM", "/part [ROOM]", "/names",
+ * "/rooms", "/help", "/quit" are commands; "//x" sends "/x"; a line of
+ * white space only is empty; anything else is a message.  A room may
+ * be written with one '#' in front, which is not part of its name.
  */
 void	model_parse_cmd(const char *line, size_t len, struct model_cmd *cmd);
 

@@ -550,6 +550,13 @@ state_parse(const char *p, size_t len, struct state_entry *e)
 	    json_string_length(v)))
 		goto out;
 	snprintf(e->to, sizeof(e->to), "%s", json_string_value(v));
+	if ((v = json_object_get(o, "room")) != NULL) {
+		if (!json_is_string(v) || !codec_valid_room(
+		    json_string_value(v), json_string_length(v)))
+			goto out;
+		snprintf(e->room, sizeof(e->room), "%s",
+		    json_string_value(v));
+	}
 	if ((v = json_object_get(o, "status")) != NULL) {
 		if (!json_is_string(v) ||
 		    json_string_length(v) >= sizeof(e->status))
@@ -670,6 +677,8 @@ state_log_add(struct state *st, const struct state_entry *e, char *err)
 	    json_integer((json_int_t)e->seq))) ||
 	    json_object_set_new(o, "from", json_string(e->from)) ||
 	    json_object_set_new(o, "to", json_string(e->to)) ||
+	    (e->room[0] != '\0' && json_object_set_new(o, "room",
+	    json_string(e->room))) ||
 	    (e->status[0] != '\0' && json_object_set_new(o, "status",
 	    json_string(e->status)))) {
 		json_decref(text);

@@ -46,7 +46,9 @@ struct state_entry {
 	enum state_way	 way;
 	uint64_t	 seq;		/* STATE_IN: the server's, 0 if none */
 	char		 from[CODEC_MAX_USER + 1];
-	char		 to[CODEC_MAX_USER + 1];
+	char		 to[CODEC_MAX_USER + 1];	/* ourselves, for a
+							   room */
+	char		 room[CODEC_MAX_ROOM + 1];	/* "" if none */
 	char		 status[16];	/* STATE_OUT: "delivered", "queued" */
 	char		*text;		/* UTF-8, NUL-terminated; may hold
 					   NULs, so use len */

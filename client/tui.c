@@ -38,11 +38,15 @@ tui_watch(struct client *c)
 	size_t		 i, n = 0;
 
 	for (i = 1; i < m->nviews; i++)
-		users[n++] = m->views[i]->name;
+		if (model_view_room(m->views[i]->name) == NULL)
+			users[n++] = m->views[i]->name;
 	conn_watch(c->conn, users, n);
 }
 
-/* The view of name, made if needed (and then watched); -1 if none. */
+/*
+ * The view of name (a user, or "#" and a room), made if needed (and
+ * then watched); -1 if none.
+ */
 static int
 tui_view(struct client *c, const char *name)
 {
@@ -51,7 +55,8 @@ tui_view(struct client *c, const char *name)
 	int		 v;
 
 	v = model_view(m, name, 1);
-	model_user_seen(m, name);
+	if (model_view_room(name) == NULL)
+		model_user_seen(m, name);
 	if (v != -1 && m->nviews != before && c->front_started)
 		tui_watch(c);
 	return v;
@@ -75,6 +80,7 @@ tui_history(struct client *c)
 	size_t			 n, i;
 	uint64_t		 seq;
 	const char		*peer;
+	char			 rv[MODEL_MAX_NAME + 1];
 	int			 v;
 
 	if (state_log_tail(&c->state, STATE_HISTORY, &e, &n, err) == -1) {
@@ -87,6 +93,10 @@ tui_history(struct client *c)
 	m->quiet = 1;
 	for (i = 0; i < n; i++) {
 		peer = e[i].way == STATE_IN ? e[i].from : e[i].to;
+		if (e[i].room[0] != '\0') {
+			model_room_view_name(rv, e[i].room);
+			peer = rv;
+		}
 		if ((v = tui_view(c, peer)) == -1)
 			v = 0;
 		if (!seen[v]) {
@@ -110,7 +120,8 @@ tui_history(struct client *c)
 			continue;
 		}
 		seq = model_add(m, (size_t)v, MODEL_OWN, t, e[i].from,
-		    e[i].to, e[i].text, e[i].len);
+		    e[i].room[0] != '\0' ? NULL : e[i].to, e[i].text,
+		    e[i].len);
 		if (seq != 0)
 			model_set_state(m, seq, strcmp(e[i].status,
 			    "queued") == 0 ? MODEL_QUEUED : strcmp(e[i].status,
@@ -207,6 +218,8 @@ tui_start(struct client *c, char *why, size_t len)
 			client_warn(c, "%s: no lines typed before", err);
 	}
 	tui_watch(c);
+	/* --room: joined at every connect, its window shown at once. */
+	conn_set_room(c->conn, model_view_room(c->o.target));
 	return 0;
 }
 
@@ -249,8 +262,9 @@ tui_send(struct client *c, const char *target, const char *text, size_t len)
 	}
 	if ((v = tui_view(c, target)) == -1)
 		v = 0;
-	seq = model_add(m, (size_t)v, MODEL_OWN, time(NULL), m->user, target,
-	    text, len);
+	/* In a room's view our own lines read like everyone's. */
+	seq = model_add(m, (size_t)v, MODEL_OWN, time(NULL), m->user,
+	    model_view_room(target) != NULL ? NULL : target, text, len);
 	if (seq == 0)
 		return 0;
 	if ((r = conn_send(c->conn, target, text, len, seq, NULL)) != 0) {
@@ -318,6 +332,7 @@ tui_submit(struct client *c)
 	struct model		*m = &c->model;
 	struct model_view	*cur;
 	struct model_cmd	 cmd;
+	const char		*room;
 	size_t			 len, i;
 	int			 v;
 
@@ -380,6 +395,30 @@ tui_submit(struct client *c)
 	case MODEL_CMD_WHO:
 		if (conn_who(c->conn) == -1)
 			model_sys(m, MODEL_ERR, "/who: not connected");
+		break;
+	case MODEL_CMD_JOIN:
+		if (conn_room(c->conn, "join", cmd.arg) == -1)
+			model_sys(m, MODEL_ERR, "/join: not connected");
+		break;
+	case MODEL_CMD_PART:
+		room = cmd.arg[0] != '\0' ? cmd.arg :
+		    model_view_room(cur->name);
+		if (room == NULL)
+			model_sys(m, MODEL_ERR, "/part: this is not a room's "
+			    "window (/part ROOM)");
+		else if (conn_room(c->conn, "leave", room) == -1)
+			model_sys(m, MODEL_ERR, "/part: not connected");
+		break;
+	case MODEL_CMD_NAMES:
+		if ((room = model_view_room(cur->name)) == NULL)
+			model_sys(m, MODEL_ERR, "/names: this is not a room's "
+			    "window");
+		else if (conn_room(c->conn, "members", room) == -1)
+			model_sys(m, MODEL_ERR, "/names: not connected");
+		break;
+	case MODEL_CMD_ROOMS:
+		if (conn_room(c->conn, "rooms", NULL) == -1)
+			model_sys(m, MODEL_ERR, "/rooms: not connected");
 		break;
 	case MODEL_CMD_HELP:
 		for (i = 0; model_help[i] != NULL; i++)
@@ -527,7 +566,7 @@ tui_paste_answer(struct client *c, unsigned code)
 {
 	struct model	*m = &c->model;
 	struct model_cmd cmd;
-	char		*p, *nl, *end, target[CODEC_MAX_USER + 1];
+	char		*p, *nl, *end, target[MODEL_MAX_NAME + 1];
 
 	snprintf(target, sizeof(target), "%s", model_cur(m)->name);
 	switch (code) {
@@ -887,6 +926,7 @@ tui_on_state(struct client *c, enum conn_state st)
 	case CONN_OPEN:
 		m->conn = MODEL_CONNECTED;
 		model_sys(m, MODEL_SYS, "connected to %s", c->o.url_text);
+
 		c->shown_error[0] = '\0';
 		m->why[0] = '\0';
 		break;
@@ -950,13 +990,126 @@ tui_presence(struct client *c, const struct codec_ev *ev)
 	model_set_online(m, ev->user, ev->online);
 }
 
+/* "a, b and 3 more" of ev's users into list[len]; each is remembered. */
+static void
+tui_users(struct client *c, const struct codec_ev *ev, char *list,
+    size_t len)
+{
+	size_t	i, n = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < ev->nusers && n < len - 80; i++)
+		n += (size_t)snprintf(list + n, len - n, "%s%s",
+		    i > 0 ? ", " : "", ev->users[i]);
+	if (i < ev->nusers || ev->truncated)
+		snprintf(list + n, len - n, " and %zu more",
+		    ev->nusers - i);
+	for (i = 0; i < ev->nusers; i++)
+		model_user_seen(&c->model, ev->users[i]);
+}
+
+/* A message to a room: in its view; ours if sent from elsewhere. */
+static void
+tui_room_chat(struct client *c, const struct codec_ev *ev)
+{
+	struct model	*m = &c->model;
+	char		 name[MODEL_MAX_NAME + 1];
+	time_t		 t = ev->ts != 0 ? (time_t)(ev->ts / 1000) : time(NULL);
+	uint64_t	 seq;
+	int		 v, own = strcmp(ev->from, m->user) == 0;
+
+	model_room_view_name(name, ev->room);
+	if ((v = tui_view(c, name)) == -1)
+		v = 0;
+	seq = model_add(m, (size_t)v, own ? MODEL_OWN : MODEL_IN, t,
+	    ev->from, NULL, ev->message, ev->message_len);
+	if (seq == 0)
+		return;
+	if (own)
+		model_set_state(m, seq, MODEL_ELSEWHERE, NULL);
+	else
+		model_user_seen(m, ev->from);
+	client_chat_shown(c, ev);
+}
+
+/* joined, left, member, members, rooms: lines in the room's view. */
+static void
+tui_room_event(struct client *c, const struct codec_ev *ev)
+{
+	struct model	*m = &c->model;
+	char		 name[MODEL_MAX_NAME + 1], list[1024];
+	size_t		 i, n = 0;
+	int		 v, self = strcmp(ev->user, m->user) == 0;
+
+	model_room_view_name(name, ev->room);
+	switch (ev->type) {
+	case CODEC_EV_JOINED:
+		/* Only our own join is answered: show its room. */
+		if ((v = tui_view(c, name)) == -1) {
+			model_sys(m, MODEL_ERR, "joined %s, but there are too "
+			    "many windows (%d): /close some", name,
+			    MODEL_MAX_VIEWS);
+			return;
+		}
+		if (model_view_room(c->o.target) != NULL &&
+		    strcmp(model_view_room(c->o.target), ev->room) == 0)
+			c->room_joined = 1;
+		model_switch(m, (size_t)v);
+		tui_users(c, ev, list, sizeof(list));
+		model_sys_to(m, (size_t)v, MODEL_SYS, "you are in %s; members "
+		    "(%zu): %s", name, ev->nusers, list);
+		break;
+	case CODEC_EV_MEMBERS:
+		if ((v = model_view(m, name, 0)) == -1)
+			v = 0;
+		tui_users(c, ev, list, sizeof(list));
+		model_sys_to(m, (size_t)v, MODEL_SYS, "members of %s (%zu): %s",
+		    name, ev->nusers, list);
+		break;
+	case CODEC_EV_LEFT:
+		if ((v = model_view(m, name, 0)) == -1)
+			v = 0;
+		model_sys_to(m, (size_t)v, MODEL_SYS, "you left %s", name);
+		break;
+	case CODEC_EV_MEMBER:
+		/*
+		 * Our own join from another device opens the room here too;
+		 * other news goes only to a view that is open.
+		 */
+		v = self && ev->joined ? tui_view(c, name) :
+		    model_view(m, name, 0);
+		if (v == -1)
+			break;
+		if (!self)
+			model_user_seen(m, ev->user);
+		model_sys_to(m, (size_t)v, MODEL_SYS, "%s %s %s%s",
+		    self ? "you" : ev->user, ev->joined ? "joined" : "left",
+		    name, self ? " (on another device)" : "");
+		break;
+	case CODEC_EV_ROOMS:
+		list[0] = '\0';
+		for (i = 0; i < ev->nrooms && n < sizeof(list) - 100; i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n,
+			    "%s#%s (%llu)", i > 0 ? ", " : "",
+			    ev->rooms[i].room,
+			    (unsigned long long)ev->rooms[i].members);
+		if (i < ev->nrooms)
+			snprintf(list + n, sizeof(list) - n, " and %zu more",
+			    ev->nrooms - i);
+		model_sys(m, MODEL_SYS, "your rooms (%zu): %s", ev->nrooms,
+		    ev->nrooms > 0 ? list : "none (/join ROOM)");
+		break;
+	default:
+		break;
+	}
+}
+
 void
 tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
     size_t rawlen, const struct conn_sent *sent)
 {
 	struct model	*m = &c->model;
 	char		 list[1024], reason[CODEC_MAX_DETAIL + 40];
-	size_t		 i, n;
 	time_t		 t;
 	uint64_t	 seq;
 	char		 why[256];
@@ -964,6 +1117,10 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 
 	switch (ev->type) {
 	case CODEC_EV_CHAT:
+		if (ev->room[0] != '\0') {
+			tui_room_chat(c, ev);
+			break;
+		}
 		t = ev->ts != 0 ? (time_t)(ev->ts / 1000) : time(NULL);
 		if ((v = tui_view(c, ev->from)) == -1)
 			v = 0;
@@ -990,6 +1147,13 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 		    0 ? MODEL_QUEUED : MODEL_DELIVERED, NULL);
 		client_sent_acked(c, sent, strcmp(ev->status, "queued") == 0 ?
 		    "queued" : "delivered");
+		client_own_seq(c, ev->seq);
+		if (ev->missed > 0 && (v = model_view(m, sent->target, 0)) !=
+		    -1)
+			model_sys_to(m, (size_t)v, MODEL_ERR, "%llu member%s "
+			    "did not get that message: their inbox refused it",
+			    (unsigned long long)ev->missed, ev->missed == 1 ?
+			    "" : "s");
 		tui_answered(c);
 		break;
 	case CODEC_EV_ERROR:
@@ -1003,16 +1167,7 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 			    ev->error, ev->detail);
 		break;
 	case CODEC_EV_WHO:
-		n = 0;
-		list[0] = '\0';
-		for (i = 0; i < ev->nusers && n < sizeof(list) - 80; i++)
-			n += (size_t)snprintf(list + n, sizeof(list) - n,
-			    "%s%s", i > 0 ? ", " : "", ev->users[i]);
-		if (i < ev->nusers)
-			snprintf(list + n, sizeof(list) - n, " and %zu more",
-			    ev->nusers - i);
-		for (i = 0; i < ev->nusers; i++)
-			model_user_seen(m, ev->users[i]);
+		tui_users(c, ev, list, sizeof(list));
 		model_sys(m, MODEL_SYS, "online (%zu): %s", ev->nusers,
 		    ev->nusers > 0 ? list : "nobody");
 		break;
@@ -1026,6 +1181,13 @@ tui_on_event(struct client *c, const struct codec_ev *ev, const char *raw,
 	case CODEC_EV_EXPIRED:
 		client_expired(c, ev, why, sizeof(why));
 		model_sys(m, MODEL_ERR, "%s", why);
+		break;
+	case CODEC_EV_JOINED:
+	case CODEC_EV_LEFT:
+	case CODEC_EV_MEMBER:
+	case CODEC_EV_MEMBERS:
+	case CODEC_EV_ROOMS:
+		tui_room_event(c, ev);
 		break;
 	case CODEC_EV_OTHER:
 		break;

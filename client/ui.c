@@ -425,7 +425,10 @@ ui_draw_status(const struct model *m, int y, int width)
 	if (m->npending > 0)
 		snprintf(pend, sizeof(pend), " | %zu pending", m->npending);
 	ui_activity(m, act, sizeof(act));
-	if (m->cur != 0)
+	if (m->cur != 0 && model_view_room(v->name) != NULL)
+		snprintf(buf, sizeof(buf), " [%zu] %s in %s%s | %s | %s%s",
+		    m->cur + 1, m->user, v->name, act, conn, m->url, pend);
+	else if (m->cur != 0)
 		snprintf(buf, sizeof(buf), " [%zu] %s -> %s%s%s | %s | %s%s",
 		    m->cur + 1, m->user, v->name, online, act, conn, m->url,
 		    pend);

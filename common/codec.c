@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "codec.h"
 #include "utf8.h"
@@ -60,6 +61,35 @@ codec_valid_user(const char *p, size_t len)
 		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
 			continue;
 		return 0;
+	}
+	return 1;
+}
+
+int
+codec_valid_room(const char *p, size_t len)
+{
+	utf8proc_int32_t	cp;
+	utf8proc_ssize_t	n;
+	size_t			i;
+
+	if (p == NULL || len == 0 || len > CODEC_MAX_ROOM ||
+	    !utf8_valid((const uint8_t *)p, len))
+		return 0;
+	for (i = 0; i < len; i += (size_t)n) {
+		n = utf8proc_iterate((const utf8proc_uint8_t *)p + i,
+		    (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0 || cp == 0)
+			return 0;
+		switch (utf8proc_category(cp)) {
+		case UTF8PROC_CATEGORY_CC:
+		case UTF8PROC_CATEGORY_CF:
+		case UTF8PROC_CATEGORY_ZS:
+		case UTF8PROC_CATEGORY_ZL:
+		case UTF8PROC_CATEGORY_ZP:
+			return 0;
+		default:
+			break;
+		}
 	}
 	return 1;
 }
@@ -201,14 +231,38 @@ copy_users(const json_t *a, char (**usersp)[CODEC_MAX_USER + 1],
 
 /* ---- client to server ---- */
 
+/* A room name member v (named key) into out[CODEC_MAX_ROOM + 1]. */
+static int
+parse_room(const json_t *v, char *out, const char *key, const char **code,
+    char *detail)
+{
+	if (v == NULL || !json_is_string(v)) {
+		set_detail(detail, "\"%s\" must be a room name (a string)",
+		    key);
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	if (!codec_valid_room(json_string_value(v), json_string_length(v))) {
+		set_detail(detail, "\"%s\" must be 1-%d bytes of UTF-8 "
+		    "without control or space characters", key,
+		    CODEC_MAX_ROOM);
+		*code = CODEC_E_BAD_ROOM;
+		return -1;
+	}
+	memcpy(out, json_string_value(v), json_string_length(v));
+	out[json_string_length(v)] = '\0';
+	return 0;
+}
+
 static int
 parse_chat(json_t *root, struct codec_req *req, const char **code,
     char *detail)
 {
-	json_t	*msg, *target;
+	json_t	*msg, *target, *room;
 
 	msg = json_object_get(root, "message");
 	target = json_object_get(root, "target_user");
+	room = json_object_get(root, "target_room");
 	if (msg == NULL) {
 		set_detail(detail, "\"message\" is missing");
 		*code = CODEC_E_BAD_MESSAGE;
@@ -218,6 +272,21 @@ parse_chat(json_t *root, struct codec_req *req, const char **code,
 		set_detail(detail, "\"message\" must be a string");
 		*code = CODEC_E_BAD_MESSAGE;
 		return -1;
+	}
+	if (room != NULL && target != NULL) {
+		set_detail(detail, "give \"target_user\" or \"target_room\", "
+		    "not both");
+		*code = CODEC_E_BAD_MESSAGE;
+		return -1;
+	}
+	if (room != NULL) {
+		if (parse_room(room, req->room, "target_room", code,
+		    detail) == -1)
+			return -1;
+		req->message = json_string_value(msg);
+		req->message_len = json_string_length(msg);
+		req->type = CODEC_REQ_CHAT;
+		return 0;
 	}
 	if (target == NULL) {
 		set_detail(detail, "\"target_user\" is missing");
@@ -389,8 +458,8 @@ static int
 fast_chat(const char *p, size_t len, struct codec_req *req)
 {
 	const char	*s = p, *e = p + len, *k, *v, *msg = NULL, *tgt = NULL;
-	const char	*id = NULL;
-	size_t		 kl, vl, msglen = 0, tgtlen = 0, idlen = 0;
+	const char	*id = NULL, *room = NULL;
+	size_t		 kl, vl, msglen = 0, tgtlen = 0, idlen = 0, roomlen = 0;
 	int		 seen_type = 0;
 
 	s = skip_ws(s, e);
@@ -409,6 +478,9 @@ fast_chat(const char *p, size_t len, struct codec_req *req)
 				return 0;
 		} else if (KEY_IS(k, kl, "target_user") && tgt == NULL) {
 			if ((s = fast_string(s, e, &tgt, &tgtlen)) == NULL)
+				return 0;
+		} else if (KEY_IS(k, kl, "target_room") && room == NULL) {
+			if ((s = fast_string(s, e, &room, &roomlen)) == NULL)
 				return 0;
 		} else if (KEY_IS(k, kl, "id") && id == NULL) {
 			id = s;
@@ -436,15 +508,22 @@ fast_chat(const char *p, size_t len, struct codec_req *req)
 			break;
 		return 0;
 	}
-	if (skip_ws(s + 1, e) != e || msg == NULL || tgt == NULL ||
-	    !codec_valid_user(tgt, tgtlen) ||
-	    !utf8_valid((const uint8_t *)p, len))
+	if (skip_ws(s + 1, e) != e || msg == NULL ||
+	    (tgt == NULL) == (room == NULL) ||
+	    (tgt != NULL && !codec_valid_user(tgt, tgtlen)) ||
+	    !utf8_valid((const uint8_t *)p, len) ||
+	    (room != NULL && !codec_valid_room(room, roomlen)))
 		return 0;
 	req->type = CODEC_REQ_CHAT;
 	req->message = msg;
 	req->message_len = msglen;
-	memcpy(req->target, tgt, tgtlen);
-	req->target[tgtlen] = '\0';
+	if (tgt != NULL) {
+		memcpy(req->target, tgt, tgtlen);
+		req->target[tgtlen] = '\0';
+	} else {
+		memcpy(req->room, room, roomlen);
+		req->room[roomlen] = '\0';
+	}
 	if (id != NULL) {
 		memcpy(req->id, id, idlen);
 		req->id[idlen] = '\0';
@@ -499,7 +578,8 @@ codec_parse_req(const char *p, size_t len, struct codec_req *req,
 	if ((v = json_object_get(root, "type")) == NULL) {
 		/* The seed's messages carry no "type": they are chat. */
 		if (json_object_get(root, "message") == NULL &&
-		    json_object_get(root, "target_user") == NULL) {
+		    json_object_get(root, "target_user") == NULL &&
+		    json_object_get(root, "target_room") == NULL) {
 			set_detail(detail, "\"type\" or \"message\" is "
 			    "missing");
 			code = CODEC_E_BAD_MESSAGE;
@@ -536,9 +616,19 @@ codec_parse_req(const char *p, size_t len, struct codec_req *req,
 			goto fail;
 		}
 		req->type = CODEC_REQ_RESUME;
-	} else {
+	} else if (strcmp(type, "join") == 0 || strcmp(type, "leave") == 0 ||
+	    strcmp(type, "members") == 0) {
+		if (parse_room(json_object_get(root, "room"), req->room,
+		    "room", &code, detail) == -1)
+			goto fail;
+		req->type = type[0] == 'j' ? CODEC_REQ_JOIN : type[0] == 'l' ?
+		    CODEC_REQ_LEAVE : CODEC_REQ_MEMBERS;
+	} else if (strcmp(type, "rooms") == 0)
+		req->type = CODEC_REQ_ROOMS;
+	else {
 		set_detail(detail, "unknown \"type\"; expected \"chat\", "
-		    "\"who\", \"watch\" or \"resume\"");
+		    "\"who\", \"watch\", \"resume\", \"join\", \"leave\", "
+		    "\"members\" or \"rooms\"");
 		code = CODEC_E_UNKNOWN_TYPE;
 		goto fail;
 	}
@@ -584,6 +674,8 @@ add(json_t *o, const char *key, json_t *v)
 	}
 	return json_object_set_new(o, key, v);
 }
+
+static json_t	*uint_value(uint64_t);
 
 /* Parse id text from struct codec_req; NULL when absent or broken. */
 static json_t *
@@ -718,8 +810,18 @@ size_t
 codec_chat_into(char *buf, size_t buflen, const char *from, const char *msg,
     size_t msglen, uint64_t ts_ms, uint64_t seq)
 {
-	char	tail[80];
-	size_t	need, o, fl = strlen(from), tl;
+	return codec_room_chat_into(buf, buflen, from, NULL, msg, msglen,
+	    ts_ms, seq);
+}
+
+size_t
+codec_room_chat_into(char *buf, size_t buflen, const char *from,
+    const char *room, const char *msg, size_t msglen, uint64_t ts_ms,
+    uint64_t seq)
+{
+	static const char	 rk[] = "\",\"room\":\"";
+	char			 tail[80];
+	size_t			 need, o, fl = strlen(from), tl, rl = 0;
 
 	/* json_int_t is signed: clamp instead of wrapping negative. */
 	if (ts_ms > (uint64_t)LLONG_MAX)
@@ -736,6 +838,10 @@ codec_chat_into(char *buf, size_t buflen, const char *from, const char *msg,
 	tail[tl] = '\0';
 	need = sizeof("{\"message\":\"") - 1 + escape_into(NULL, msg, msglen) +
 	    sizeof("\",\"from_user\":\"") - 1 + escape_into(NULL, from, fl) + tl;
+	if (room != NULL) {
+		rl = strlen(room);
+		need += sizeof(rk) - 1 + escape_into(NULL, room, rl);
+	}
 	if (buf == NULL || buflen < need + 1)
 		return need;
 	o = sizeof("{\"message\":\"") - 1;
@@ -744,6 +850,11 @@ codec_chat_into(char *buf, size_t buflen, const char *from, const char *msg,
 	memcpy(buf + o, "\",\"from_user\":\"", sizeof("\",\"from_user\":\"") - 1);
 	o += sizeof("\",\"from_user\":\"") - 1;
 	o += escape_into(buf + o, from, fl);
+	if (room != NULL) {
+		memcpy(buf + o, rk, sizeof(rk) - 1);
+		o += sizeof(rk) - 1;
+		o += escape_into(buf + o, room, rl);
+	}
 	memcpy(buf + o, tail, tl + 1);
 	return need;
 }
@@ -780,6 +891,13 @@ codec_chat(const char *from, const char *msg, size_t msglen,
 char *
 codec_ack(const char *id, const char *status, size_t *lenp)
 {
+	return codec_ack_room(id, status, 0, 0, lenp);
+}
+
+char *
+codec_ack_room(const char *id, const char *status, uint64_t seq,
+    uint64_t missed, size_t *lenp)
+{
 	json_t	*o, *idv = NULL;
 	int	 prec = 0;
 
@@ -791,7 +909,9 @@ codec_ack(const char *id, const char *status, size_t *lenp)
 	o = json_object();
 	if (add(o, "type", json_string("ack")) == -1 ||
 	    (idv != NULL && add(o, "id", json_incref(idv)) == -1) ||
-	    add(o, "status", json_string(status)) == -1) {
+	    add(o, "status", json_string(status)) == -1 ||
+	    (seq != 0 && add(o, "seq", uint_value(seq)) == -1) ||
+	    (missed != 0 && add(o, "missed", uint_value(missed)) == -1)) {
 		json_decref(o);
 		o = NULL;
 	}
@@ -948,9 +1068,94 @@ codec_sent(const char *target, const char *msg, size_t msglen,
 	return dump(o, 0, lenp);
 }
 
+/* {"type":type,"room":room,"members":[users],["truncated":true]}. */
+static char *
+room_users(const char *type, const char *room, const char *const *users,
+    size_t n, int truncated, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string(type)) == -1 ||
+	    add(o, "room", json_string(room)) == -1 ||
+	    add(o, "members", string_array(users, n)) == -1 ||
+	    (truncated && add(o, "truncated", json_true()) == -1)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
 char *
-codec_req_chat(const char *target, const char *msg, size_t msglen,
-    const char *id, size_t *lenp)
+codec_joined(const char *room, const char *const *users, size_t n,
+    int truncated, size_t *lenp)
+{
+	return room_users("joined", room, users, n, truncated, lenp);
+}
+
+char *
+codec_members(const char *room, const char *const *users, size_t n,
+    int truncated, size_t *lenp)
+{
+	return room_users("members", room, users, n, truncated, lenp);
+}
+
+char *
+codec_left(const char *room, size_t *lenp)
+{
+	return codec_req_room("left", room, lenp);
+}
+
+char *
+codec_member(const char *room, const char *user, int joined, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string("member")) == -1 ||
+	    add(o, "room", json_string(room)) == -1 ||
+	    add(o, "user", json_string(user)) == -1 ||
+	    add(o, "event", json_string(joined ? "join" : "leave")) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+char *
+codec_rooms(const char *const *rooms, const size_t *members, size_t n,
+    size_t *lenp)
+{
+	json_t	*o, *a, *r;
+	size_t	 i;
+
+	o = json_object();
+	a = json_array();
+	for (i = 0; a != NULL && i < n; i++) {
+		r = json_object();
+		if (add(r, "room", json_string(rooms[i])) == -1 ||
+		    add(r, "members", uint_value(members[i])) == -1) {
+			json_decref(r);
+			r = NULL;
+		}
+		/* Takes r's reference, even when it fails. */
+		if (r == NULL || json_array_append_new(a, r) == -1) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (add(o, "type", json_string("rooms")) == -1 ||
+	    add(o, "rooms", a) == -1) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
+}
+
+/* A chat request to a user (key "target_user") or a room. */
+static char *
+req_chat(const char *key, const char *target, const char *msg,
+    size_t msglen, const char *id, size_t *lenp)
 {
 	json_t	*o, *idv = NULL;
 	int	 prec = 0;
@@ -962,13 +1167,41 @@ codec_req_chat(const char *target, const char *msg, size_t msglen,
 	}
 	o = json_object();
 	if (add(o, "message", text(msg, msglen)) == -1 ||
-	    add(o, "target_user", json_string(target)) == -1 ||
+	    add(o, key, json_string(target)) == -1 ||
 	    (idv != NULL && add(o, "id", json_incref(idv)) == -1)) {
 		json_decref(o);
 		o = NULL;
 	}
 	json_decref(idv);
 	return dump(o, prec, lenp);
+}
+
+char *
+codec_req_chat(const char *target, const char *msg, size_t msglen,
+    const char *id, size_t *lenp)
+{
+	return req_chat("target_user", target, msg, msglen, id, lenp);
+}
+
+char *
+codec_req_room_chat(const char *room, const char *msg, size_t msglen,
+    const char *id, size_t *lenp)
+{
+	return req_chat("target_room", room, msg, msglen, id, lenp);
+}
+
+char *
+codec_req_room(const char *type, const char *room, size_t *lenp)
+{
+	json_t	*o;
+
+	o = json_object();
+	if (add(o, "type", json_string(type)) == -1 ||
+	    (room != NULL && add(o, "room", json_string(room)) == -1)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return dump(o, 0, lenp);
 }
 
 char *
@@ -1032,10 +1265,90 @@ copy_detail(char *dst, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
+/* A room name in an event: into ev->room, else -1 with detail. */
+static int
+ev_room(const json_t *v, struct codec_ev *ev, const char *what,
+    char *detail)
+{
+	if (!json_is_string(v) || !codec_valid_room(json_string_value(v),
+	    json_string_length(v))) {
+		set_detail(detail, "%s: \"room\" must be a room name", what);
+		return -1;
+	}
+	memcpy(ev->room, json_string_value(v), json_string_length(v));
+	ev->room[json_string_length(v)] = '\0';
+	return 0;
+}
+
+/* "members" of a joined or members event into ev->users. */
+static int
+ev_members(json_t *root, struct codec_ev *ev, const char *what,
+    char *detail)
+{
+	json_t	*v;
+	size_t	 bad;
+
+	if (ev_room(json_object_get(root, "room"), ev, what, detail) == -1)
+		return -1;
+	v = json_object_get(root, "members");
+	if (!json_is_array(v)) {
+		set_detail(detail, "%s: \"members\" must be an array", what);
+		return -1;
+	}
+	switch (copy_users(v, &ev->users, &ev->nusers, &bad)) {
+	case 0:
+		break;
+	case -1:
+		set_detail(detail, "%s: \"members\" entry %zu is not a valid "
+		    "user id", what, bad);
+		return -1;
+	default:
+		set_detail(detail, "out of memory");
+		return -1;
+	}
+	v = json_object_get(root, "truncated");
+	ev->truncated = v != NULL && json_is_true(v);
+	return 0;
+}
+
+/* {"type":"rooms","rooms":[{"room","members"}...]}. */
+static int
+ev_rooms(json_t *root, struct codec_ev *ev, char *detail)
+{
+	json_t		*a, *r, *n;
+	size_t		 i;
+
+	a = json_object_get(root, "rooms");
+	if (!json_is_array(a)) {
+		set_detail(detail, "rooms: \"rooms\" must be an array");
+		return -1;
+	}
+	if (json_array_size(a) > 0 && (ev->rooms = calloc(json_array_size(a),
+	    sizeof(*ev->rooms))) == NULL) {
+		set_detail(detail, "out of memory");
+		return -1;
+	}
+	json_array_foreach(a, i, r) {
+		n = json_object_get(r, "members");
+		if (!json_is_object(r) || ev_room(json_object_get(r, "room"),
+		    ev, "rooms", detail) == -1 || !json_is_integer(n) ||
+		    json_integer_value(n) < 0) {
+			set_detail(detail, "rooms: entry %zu must be "
+			    "{\"room\":NAME,\"members\":N}", i);
+			return -1;
+		}
+		memcpy(ev->rooms[i].room, ev->room, sizeof(ev->room));
+		ev->rooms[i].members = (uint64_t)json_integer_value(n);
+	}
+	ev->nrooms = json_array_size(a);
+	ev->room[0] = '\0';
+	return 0;
+}
+
 static int
 parse_ev_chat(json_t *root, struct codec_ev *ev, char *detail)
 {
-	json_t		*msg, *from, *ts;
+	json_t		*msg, *from, *ts, *room;
 	json_int_t	 t;
 
 	msg = json_object_get(root, "message");
@@ -1062,6 +1375,9 @@ parse_ev_chat(json_t *root, struct codec_ev *ev, char *detail)
 		    "integer");
 		return -1;
 	}
+	if ((room = json_object_get(root, "room")) != NULL &&
+	    ev_room(room, ev, "chat", detail) == -1)
+		return -1;
 	memcpy(ev->from, json_string_value(from), json_string_length(from));
 	ev->from[json_string_length(from)] = '\0';
 	ev->message = json_string_value(msg);
@@ -1135,6 +1451,12 @@ parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
 		    json_object_get(root, "status")) == -1) {
 			set_detail(detail, "ack: \"status\" must be a short "
 			    "string");
+			return -1;
+		}
+		if (get_seq(root, "seq", &ev->seq) == -1 ||
+		    get_seq(root, "missed", &ev->missed) == -1) {
+			set_detail(detail, "ack: \"seq\" and \"missed\" must "
+			    "be non-negative integers");
 			return -1;
 		}
 		ev->type = CODEC_EV_ACK;
@@ -1240,6 +1562,50 @@ parse_ev_typed(json_t *root, const char *type, struct codec_ev *ev,
 		ev->type = CODEC_EV_EXPIRED;
 		return 0;
 	}
+	if (strcmp(type, "joined") == 0 || strcmp(type, "members") == 0) {
+		if (ev_members(root, ev, type, detail) == -1)
+			return -1;
+		ev->type = type[0] == 'j' ? CODEC_EV_JOINED : CODEC_EV_MEMBERS;
+		return 0;
+	}
+	if (strcmp(type, "left") == 0) {
+		if (ev_room(json_object_get(root, "room"), ev, type,
+		    detail) == -1)
+			return -1;
+		ev->type = CODEC_EV_LEFT;
+		return 0;
+	}
+	if (strcmp(type, "member") == 0) {
+		if (ev_room(json_object_get(root, "room"), ev, type,
+		    detail) == -1)
+			return -1;
+		v = json_object_get(root, "user");
+		if (!json_is_string(v) || !codec_valid_user(
+		    json_string_value(v), json_string_length(v))) {
+			set_detail(detail, "member: \"user\" must be a user "
+			    "id");
+			return -1;
+		}
+		memcpy(ev->user, json_string_value(v), json_string_length(v));
+		ev->user[json_string_length(v)] = '\0';
+		v = json_object_get(root, "event");
+		if (!json_is_string(v) || (strcmp(json_string_value(v),
+		    "join") != 0 && strcmp(json_string_value(v),
+		    "leave") != 0)) {
+			set_detail(detail, "member: \"event\" must be "
+			    "\"join\" or \"leave\"");
+			return -1;
+		}
+		ev->joined = strcmp(json_string_value(v), "join") == 0;
+		ev->type = CODEC_EV_MEMBER;
+		return 0;
+	}
+	if (strcmp(type, "rooms") == 0) {
+		if (ev_rooms(root, ev, detail) == -1)
+			return -1;
+		ev->type = CODEC_EV_ROOMS;
+		return 0;
+	}
 	ev->type = CODEC_EV_OTHER;
 	return 0;
 }
@@ -1300,6 +1666,9 @@ codec_ev_release(struct codec_ev *ev)
 	free(ev->users);
 	ev->users = NULL;
 	ev->nusers = 0;
+	free(ev->rooms);
+	ev->rooms = NULL;
+	ev->nrooms = 0;
 	ev->message = NULL;
 	ev->message_len = 0;
 }

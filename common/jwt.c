@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "codec.h"
 #include "jwt.h"
 
 /* Decode base64url without padding; returns the length or -1. */
@@ -89,6 +90,55 @@ decode_json(const char *p, size_t len)
 	return json_loadb((const char *)buf, (size_t)n, 0, NULL);
 }
 
+/*
+ * The optional "rooms" claim: "*" or an array of room names, copied
+ * into c.  0, or -1 if it is anything else: a token meant to restrict
+ * its user must not be read as allowing everything.
+ */
+static int
+rooms_claim(const json_t *v, struct jwt_claims *c)
+{
+	const json_t	*e;
+	size_t		 i, n;
+
+	c->rooms = JWT_ROOMS_ANY;
+	c->roomslen = 0;
+	if (v == NULL)
+		return 0;
+	if (json_is_string(v))
+		return strcmp(json_string_value(v), "*") == 0 ? 0 : -1;
+	if (!json_is_array(v))
+		return -1;
+	json_array_foreach(v, i, e) {
+		if (!json_is_string(e) || !codec_valid_room(
+		    json_string_value(e), n = json_string_length(e)) ||
+		    c->roomslen + n + 1 > sizeof(c->roomv))
+			return -1;
+		memcpy(c->roomv + c->roomslen, json_string_value(e), n + 1);
+		c->roomslen += n + 1;
+	}
+	c->rooms = JWT_ROOMS_LIST;
+	return 0;
+}
+
+int
+jwt_rooms_has(const char *roomv, size_t len, const char *room)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i += strlen(roomv + i) + 1)
+		if (strcmp(roomv + i, room) == 0)
+			return 1;
+	return 0;
+}
+
+int
+jwt_room_allowed(const struct jwt_claims *c, const char *room)
+{
+	return c->rooms == JWT_ROOMS_ANY ||
+	    jwt_rooms_has(c->roomv, c->roomslen, room);
+}
+
 /* A NumericDate: an integer or a real number of seconds. */
 static int
 numeric_date(const json_t *v, int64_t *out)
@@ -160,6 +210,10 @@ jwt_verify(const char *tok, size_t len, const uint8_t *key, size_t keylen,
 		goto out;
 	}
 	memcpy(c->sub, json_string_value(v), json_string_length(v));
+	if (rooms_claim(json_object_get(p, "rooms"), c) == -1) {
+		r = JWT_BAD_ROOMS;
+		goto out;
+	}
 	/*
 	 * exp and nbf are the peer's (any int64); now and skew are ours and
 	 * sane (see jwt.h), so subtract from now rather than add to exp:
@@ -183,17 +237,40 @@ char *
 jwt_mint(const char *sub, int64_t iat, int64_t exp, const uint8_t *key,
     size_t keylen)
 {
+	return jwt_mint_rooms(sub, iat, exp, NULL, 0, key, keylen);
+}
+
+char *
+jwt_mint_rooms(const char *sub, int64_t iat, int64_t exp,
+    const char *const *rooms, size_t n, const uint8_t *key, size_t keylen)
+{
 	static const char	 hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	json_t			*p;
+	json_t			*p, *a;
 	char			*payload, *tok;
 	uint8_t			 mac[EVP_MAX_MD_SIZE];
 	unsigned int		 maclen;
-	size_t			 plen, o;
+	size_t			 plen, o, i;
 
 	p = json_pack("{s:s,s:I,s:I}", "sub", sub, "iat", (json_int_t)iat,
 	    "exp", (json_int_t)exp);
 	if (p == NULL)
 		return NULL;
+	if (rooms != NULL) {
+		if (n == 1 && strcmp(rooms[0], "*") == 0)
+			a = json_string("*");
+		else
+			a = json_array();
+		for (i = 0; a != NULL && json_is_array(a) && i < n; i++)
+			if (json_array_append_new(a, json_string(rooms[i])) ==
+			    -1) {
+				json_decref(a);
+				a = NULL;
+			}
+		if (a == NULL || json_object_set_new(p, "rooms", a) == -1) {
+			json_decref(p);
+			return NULL;
+		}
+	}
 	payload = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(p);
 	if (payload == NULL)
@@ -237,6 +314,9 @@ jwt_strerror(int code)
 		return "token is not valid yet";
 	case JWT_NO_SUB:
 		return "token names no user";
+	case JWT_BAD_ROOMS:
+		return "token's rooms claim is not \"*\" or a list of room "
+		    "names";
 	}
 	return "cannot check the token";
 }

@@ -24,13 +24,27 @@ enum jwt_status {
 	JWT_EXPIRED = -5,
 	JWT_NOT_YET = -6,	/* "nbf" in the future */
 	JWT_NO_SUB = -7,	/* "sub" missing, not a string, too long */
-	JWT_SYSTEM = -8
+	JWT_SYSTEM = -8,
+	JWT_BAD_ROOMS = -9	/* "rooms" not "*" or a list of room names */
+};
+
+/* What the optional "rooms" claim allows. */
+enum jwt_rooms {
+	JWT_ROOMS_ANY = 0,	/* no claim, or "*": every room */
+	JWT_ROOMS_LIST		/* only those in rooms[] */
 };
 
 struct jwt_claims {
 	char	sub[JWT_MAX_SUB + 1];
 	int64_t	exp;		/* seconds since the epoch */
 	int64_t	nbf;		/* 0 if absent */
+	enum jwt_rooms rooms;
+	/*
+	 * JWT_ROOMS_LIST: the names, each ending in a NUL, roomslen bytes
+	 * in all (0: no room).  Bounded by the token's size.
+	 */
+	size_t	roomslen;
+	char	roomv[JWT_MAX_TOKEN];
 };
 
 /*
@@ -44,11 +58,26 @@ int	jwt_verify(const char *tok, size_t len, const uint8_t *key,
 	    size_t keylen, int64_t now, int64_t skew, struct jwt_claims *c);
 
 /*
- * Mint {"sub":sub,"iat":iat,"exp":exp} signed with key.  Returns a
- * malloc'd NUL-terminated token, or NULL.
+ * Mint {"sub":sub,"iat":iat,"exp":exp} signed with key, and with
+ * "rooms":[rooms[0..n)] when rooms is not NULL ("*" alone: "rooms":"*").
+ * Returns a malloc'd NUL-terminated token, or NULL.
  */
 char	*jwt_mint(const char *sub, int64_t iat, int64_t exp,
 	    const uint8_t *key, size_t keylen);
+char	*jwt_mint_rooms(const char *sub, int64_t iat, int64_t exp,
+	    const char *const *rooms, size_t n, const uint8_t *key,
+	    size_t keylen);
+
+/*
+ * Whether claims c (as jwt_verify() filled them) let their user join
+ * room (a valid room name).
+ */
+int	jwt_room_allowed(const struct jwt_claims *c, const char *room);
+/*
+ * The same over a copy of the names (roomv[0..len), each NUL-ended) kept
+ * after the claims are gone.
+ */
+int	jwt_rooms_has(const char *roomv, size_t len, const char *room);
 
 /* A sentence for a jwt_status ("token has expired"). */
 const char *jwt_strerror(int);

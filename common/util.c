@@ -195,6 +195,47 @@ util_random_bytes(void *out, size_t n)
 }
 
 void
+util_hex(char *out, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		*out++ = hex[*p >> 4];
+		*out++ = hex[*p & 15];
+	}
+	*out = '\0';
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+util_unhex(char *out, size_t outlen, const char *hex, size_t len)
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (len % 2 != 0 || len / 2 >= outlen)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		if ((hi = hexval(hex[2 * i])) < 0 ||
+		    (lo = hexval(hex[2 * i + 1])) < 0 || (hi | lo) == 0)
+			return -1;
+		out[i] = (char)(hi << 4 | lo);
+	}
+	out[len / 2] = '\0';
+	return 0;
+}
+
+void
 util_random_hex(char *out, size_t n)
 {
 	static const char	hex[] = "0123456789abcdef";

@@ -59,6 +59,14 @@ void	util_random_bytes(void *out, size_t n);
 /* n random bytes as 2n lowercase hex digits and a NUL into out. */
 void	util_random_hex(char *out, size_t n);
 
+/* The string s as lowercase hex digits and a NUL into out. */
+void	util_hex(char *out, const char *s);
+/*
+ * The string whose hex digits are hex[0..len) into out[outlen] (with a
+ * NUL).  0, or -1 if hex is not that, holds a NUL byte or does not fit.
+ */
+int	util_unhex(char *out, size_t outlen, const char *hex, size_t len);
+
 /*
  * Write a printable, NUL-terminated copy of at most srclen bytes of src
  * into dst (dstlen > 0): bytes outside printable ASCII become \xNN,

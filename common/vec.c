@@ -3,6 +3,7 @@
  *
  * vec: growing an array (see vec.h).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,11 @@ vec_grow(void *arrp, size_t *capp, size_t need, size_t size)
 
 	if (need <= cap)
 		return 0;
-	if (size == 0 || need > SIZE_MAX / size)
+	/* No object may be larger than PTRDIFF_MAX bytes (C11 6.5.6). */
+	if (size == 0 || need > PTRDIFF_MAX / size)
 		return -1;
 	cap = cap < 16 ? 16 : cap + cap / 2;
-	if (cap < need || cap > SIZE_MAX / size)
+	if (cap < need || cap > PTRDIFF_MAX / size)
 		cap = need;
 	memcpy(&old, arrp, sizeof(old));
 	if ((p = realloc(old, cap * size)) == NULL)

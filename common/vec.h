@@ -13,8 +13,8 @@
 /*
  * Make *arrp (an array of *capp elements of size bytes; arrp is the
  * address of the array pointer) hold at least need elements, growing by
- * half (at least 16).  0, or -1 if it would overflow or there is no
- * memory (the array is then unchanged).
+ * half (at least 16).  0, or -1 if it would pass PTRDIFF_MAX bytes or
+ * there is no memory (the array is then unchanged).
  */
 int	vec_grow(void *arrp, size_t *capp, size_t need, size_t size);
 

@@ -23,7 +23,8 @@ enum route_result {
 	ROUTE_FULL,		/* a bound: queue_full */
 	ROUTE_UNAVAILABLE,	/* the store failed: store_unavailable */
 	ROUTE_CLUSTER,		/* NATS unreachable: cluster_unavailable */
-	ROUTE_NOMEM
+	ROUTE_NOMEM,
+	ROUTE_NOT_MEMBER	/* to a room the sender is not in */
 };
 
 struct deliver_ops {
@@ -33,10 +34,21 @@ struct deliver_ops {
 	 * cannot take it (it is then cut off, after the pass).
 	 */
 	int	(*send_msg)(void *conn, struct msg *m);
+	/*
+	 * m is not sent to conn (its own room message, conn sent it) but
+	 * counts as written once what was queued before it is.  0 or -1.
+	 */
+	int	(*skip_msg)(void *conn, struct msg *m);
 	/* Queue a protocol event.  0 or -1, as above. */
 	int	(*send_text)(void *conn, const char *p, size_t len);
-	/* The answer to a chat message the connection sent. */
-	void	(*done)(void *conn, const char *id, enum route_result);
+	/*
+	 * The answer to a chat message the connection sent.  A room's
+	 * has seq, the message's seq in the sender's own inbox when conn
+	 * skipped it (else 0), and missed, the members whose inbox refused
+	 * it (else 0).
+	 */
+	void	(*done)(void *conn, const char *id, enum route_result,
+		    uint64_t seq, uint64_t missed);
 	/* Close it with code and reason (after the pass). */
 	void	(*close)(void *conn, uint16_t code, const char *reason);
 	/* Bytes it can still take before its output cap. */

@@ -898,7 +898,11 @@ batch_answer(void *arg, void *tag, natsMsg *m)
 		/*
 		 * The inbox full, or the whole stream (--history-bytes):
 		 * drop what was delivered from this inbox, then try once
-		 * more.
+		 * more.  bt stays in flight meanwhile: the chain waits for
+		 * it, so that no later message of this inbox is published
+		 * before it (out of order, into the room the purge makes)
+		 * or beside it (two in flight, one of them no longer known
+		 * to the box).
 		 */
 		json_decref(root);
 		purge_start(ib, bt);
@@ -1375,8 +1379,17 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 		if (k->info.cursor > b->said)
 			b->said = k->info.cursor;
 		k->info.cursor = b->said > b->cursor ? b->said : b->cursor;
-		if (k->info.cursor > k->info.last)
-			k->info.cursor = k->info.last;
+		/*
+		 * An inbox retention emptied has no last message, but its
+		 * numbering went on: the newest seq seen here or written
+		 * anywhere (the cursor) is a floor, where 0 would make a
+		 * resume after an earlier seq look like one from beyond it
+		 * (reset) rather than after a gap.
+		 */
+		if (k->info.last < b->chain)
+			k->info.last = b->chain;
+		if (k->info.last < k->info.cursor)
+			k->info.last = k->info.cursor;
 	}
 	ib->base.ev.info(ib->base.ev.arg, k->tag, k->failed ? (k->down ?
 	    INBOX_CLUSTER : INBOX_UNAVAILABLE) : INBOX_OK, &k->info);

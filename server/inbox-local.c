@@ -254,17 +254,21 @@ box_epoch(const struct inbox *ib, const struct box *b, char *out)
 /*
  * b joins the open batch, to be written at its commit (even a batch
  * being rolled back: a cursor moved meanwhile is written at the next
- * one).  0, or -1 (no memory, or the transaction did not start).
+ * one).  The transaction is begun on every call, not only when b
+ * joins: after a failed commit the boxes stay in the batch while the
+ * transaction is gone, and a row written outside one would be durable
+ * at once, out of reach of the next rollback.  0, or -1 (no memory,
+ * or the transaction did not start).
  */
 static int
 batch_join(struct inbox *ib, struct box *b)
 {
-	if (b->in_batch)
-		return 0;
 	if (ib->ro->begin(ib->rows) == -1) {
 		log_warn("store: %s", ib->ro->error(ib->rows));
 		return -1;
 	}
+	if (b->in_batch)
+		return 0;
 	if (vec_grow(&ib->bat, &ib->capbat, ib->nbat + 1, sizeof(*ib->bat)) ==
 	    -1)
 		return -1;
@@ -389,11 +393,14 @@ local_append(struct inbox *ib, struct user *to, struct user *from,
 {
 	const struct inbox_config *cfg = &ib->cfg;
 	struct box	*b;
-	uint64_t	 seq, cost = 0, need = msg_cost(m) + APPEND_SLACK;
+	uint64_t	 seq, cost = 0, need;
 	enum inbox_status r = INBOX_OK;
 
 	if (ib->batch_failed)
 		return INBOX_UNAVAILABLE;
+	/* What it will cost, as the row store counts (SQLite: its text). */
+	need = ib->ro->persistent ? m->len + MSG_SEQ_ROOM :
+	    msg_cost(m) + APPEND_SLACK;
 	if (vec_grow(&ib->pend, &ib->cappend, ib->npend + 1,
 	    sizeof(*ib->pend)) == -1)
 		return INBOX_NOMEM;
@@ -465,8 +472,17 @@ local_commit(struct inbox *ib)
 	uint64_t	 t0;
 	int		 ok = !ib->batch_failed;
 
-	if (ib->nbat == 0 && !ib->batch_failed)
+	if (ib->nbat == 0 && !ib->batch_failed) {
+		/*
+		 * A read that needed the cursors (expiry, eviction) may have
+		 * begun a transaction that wrote nothing: end it, so that
+		 * the file's other tables (rooms-sqlite.c) can be written
+		 * after this commit.  A no-op without one.
+		 */
+		if (ib->ro->persistent && ib->ro->commit(ib->rows) == -1)
+			log_warn("store: %s", ib->ro->error(ib->rows));
 		return;
+	}
 	t0 = util_mono_us();
 	if (ok && ib->ro->persistent && (ib->ro->begin(ib->rows) == -1 ||
 	    batch_save(ib) == -1 || ib->ro->commit(ib->rows) == -1)) {
@@ -734,6 +750,14 @@ inbox_local_open(const struct inbox_config *cfg, struct users *us,
 		return NULL;
 	}
 	return ib;
+}
+
+struct sqlite3 *
+inbox_sqlite(struct inbox *ib)
+{
+	if (ib->base.ops != &local_ops || ib->ro != &rows_sqlite_ops)
+		return NULL;
+	return rows_sqlite_db(ib->rows);
 }
 
 static size_t

@@ -105,5 +105,8 @@ extern const struct rows_ops rows_mem_ops;
 extern const struct rows_ops rows_sqlite_ops;
 /* The header the memory rows keep in front of each message. */
 size_t	inbox_mem_hdr(void);
+/* The SQLite rows' handle (for inbox_sqlite()). */
+struct sqlite3;
+struct sqlite3	*rows_sqlite_db(struct rows *);
 
 #endif /* INBOX_LOCAL_H */

@@ -8,12 +8,15 @@
  *
  *	users(user, last, sent, first, n, bytes)	one row per inbox
  *	inbox(id, user, seq, ts, data, sender)		one row per message
+ *	members(room, user)				one row per membership
  *
+ * (members is rooms-sqlite.c's, on this connection: the file is opened
+ * in exclusive locking mode, so nothing else may open it.)
  * sent is the cursor (the newest seq written to a socket), data the chat
  * event exactly as sent, seq included, sender its author (for quotas,
  * rebuilt at open from the undelivered rows).  The format has a version
- * (PRAGMA user_version): version 1 (no sender) is upgraded in place at
- * open; a newer one is refused, never misread.  Rows are kept
+ * (PRAGMA user_version): version 1 (no sender) and 2 (no members) are
+ * upgraded in place at open; a newer one is refused, never misread.  Rows are kept
  * in arrival order (id), so a commit writes the table's last page or
  * two and one (user, seq) index entry per message, and the oldest rows
  * of all users, which retention drops first, are found without an index
@@ -37,11 +40,11 @@
 #include "util.h"
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
-#define DB_VERSION	2
+#define DB_VERSION	3
 
 enum {
-	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_FIRST, S_READ, S_OLDEST,
-	S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
+	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_TRIM_ANY, S_FIRST, S_READ,
+	S_OLDEST, S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
 static const char *const sql[S_NSTMT] = {
@@ -60,6 +63,14 @@ static const char *const sql[S_NSTMT] = {
 	[S_TRIM] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 AND "
 	    "seq < coalesce((SELECT min(seq) FROM inbox WHERE user = ?1 AND "
 	    "ts >= ?3), ?2 + 1) RETURNING length(CAST(data AS BLOB))",
+	/*
+	 * The same whatever the age (--history-limit, eviction): the
+	 * subquery above reads every row of the user to find none, which
+	 * cost a scan of --history-limit rows per message once an inbox
+	 * was full (a room of 100 fills 100 of them at once).
+	 */
+	[S_TRIM_ANY] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 "
+	    "RETURNING length(CAST(data AS BLOB))",
 	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
 	[S_READ] = "SELECT seq, data, ts FROM inbox WHERE user = ?1 AND "
 	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
@@ -95,7 +106,10 @@ static const char schema[] =
 	" sender TEXT NOT NULL DEFAULT '');"
 	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_user ON inbox(user, seq);"
 	"CREATE TABLE IF NOT EXISTS meta ("
-	" key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;";
+	" key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS members ("
+	" room TEXT NOT NULL, user TEXT NOT NULL,"
+	" PRIMARY KEY (room, user)) WITHOUT ROWID;";
 
 /*
  * The file's epoch, made once: a client's seq from another file (or a
@@ -150,6 +164,12 @@ static const char *
 sq_error(struct rows *d)
 {
 	return d->err;
+}
+
+struct sqlite3 *
+rows_sqlite_db(struct rows *d)
+{
+	return d->h;
 }
 
 /* int64 columns hold what we wrote: never negative. */
@@ -285,7 +305,8 @@ static void	sq_close(struct rows *);
 /*
  * Bring a file of an earlier format up to DB_VERSION, inside the open
  * transaction.  Version 1 had no sender column: its rows get "" (quotas
- * then count them against their target only).  SQLITE_OK or an error.
+ * then count them against their target only).  Version 2 had no members
+ * table, which the schema then adds (empty).  SQLITE_OK or an error.
  */
 static int
 migrate(struct rows *d, const char *path, long long ver)
@@ -518,12 +539,13 @@ static int
 sq_trim(struct rows *d, struct box *b, uint64_t upto, uint64_t before,
     uint64_t *n, uint64_t *cost, uint64_t *first)
 {
-	sqlite3_stmt	*s = d->st[S_TRIM];
+	sqlite3_stmt	*s = d->st[before == UINT64_MAX ? S_TRIM_ANY : S_TRIM];
 	int		 r;
 
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	bind_u64(s, 2, upto);
-	bind_u64(s, 3, before);
+	if (before != UINT64_MAX)
+		bind_u64(s, 3, before);
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		(*n)++;
 		*cost += col_u64(s, 0);

@@ -185,6 +185,14 @@ size_t	inbox_msg_hdr(const struct inbox *);
 void	inbox_tick(struct inbox *, uint64_t now_ms);
 void	inbox_stats(const struct inbox *, struct inbox_stats *);
 const char *inbox_status_str(enum inbox_status);
+/*
+ * The SQLite handle of an inbox kept in a file, or NULL: the file's
+ * other tables (rooms-sqlite.c) use it, since the file is locked for
+ * this one connection.  Between inbox_commit() and the next append or
+ * cursor, no transaction of the inbox is open.
+ */
+struct sqlite3;
+struct sqlite3	*inbox_sqlite(struct inbox *);
 
 /* The backings' constructors (inbox.c picks one). */
 struct inbox	*inbox_local_open(const struct inbox_config *, struct users *,

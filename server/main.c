@@ -41,6 +41,7 @@
 #define SHUTDOWN_MS		3000	/* bound on a graceful exit */
 #define ACCEPT_PAUSE_MS		1000	/* after EMFILE/ENFILE */
 #define ACCEPTS_PER_PASS	256
+#define TOKEN_MAX_ROOMS		64	/* chat-server token -r */
 
 static volatile sig_atomic_t	quit_signal, reload_signal, status_signal;
 
@@ -62,13 +63,14 @@ token_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "jwt-secret-file", required_argument, NULL, 's' },
+		{ "room", required_argument, NULL, 'r' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*user = NULL;
+	const char	*user = NULL, *rooms[TOKEN_MAX_ROOMS];
 	uint8_t		*key = NULL;
-	size_t		 keylen = 0;
+	size_t		 keylen = 0, nrooms = 0;
 	char		 err[PATH_MAX + 128];
 	long long	 ttl = 86400000;
 	int64_t		 now;
@@ -77,9 +79,21 @@ token_main(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "hs:t:u:", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "hr:s:t:u:", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
+		case 'r':
+			if ((strcmp(optarg, "*") != 0 &&
+			    !codec_valid_room(optarg, strlen(optarg))) ||
+			    nrooms == TOKEN_MAX_ROOMS) {
+				fprintf(stderr, "chat-server: invalid value "
+				    "'%s' for --room: expected a room name or "
+				    "'*', at most %d of them\n", optarg,
+				    TOKEN_MAX_ROOMS);
+				goto usage;
+			}
+			rooms[nrooms++] = optarg;
+			break;
 		case 's':
 			if (key != NULL)
 				explicit_bzero(key, keylen);
@@ -111,7 +125,7 @@ token_main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: chat-server token --jwt-secret-file "
-			    "file -u user [-t ttl]\n");
+			    "file -u user [-t ttl] [-r room ...]\n");
 			return 0;
 		default:
 			goto usage;
@@ -120,7 +134,8 @@ token_main(int argc, char **argv)
 	if (user == NULL || key == NULL || optind != argc)
 		goto usage;
 	now = (int64_t)(util_wall_ms() / 1000);
-	tok = jwt_mint(user, now, now + ttl / 1000, key, keylen);
+	tok = jwt_mint_rooms(user, now, now + ttl / 1000, nrooms > 0 ? rooms :
+	    NULL, nrooms, key, keylen);
 	explicit_bzero(key, keylen);
 	free(key);
 	if (tok == NULL) {
@@ -135,7 +150,7 @@ usage:
 		explicit_bzero(key, keylen);
 	free(key);
 	fprintf(stderr, "usage: chat-server token --jwt-secret-file file "
-	    "-u user [-t ttl]\n");
+	    "-u user [-t ttl] [-r room ...]\n");
 	return 2;
 }
 
@@ -449,6 +464,8 @@ open_core(struct server *s)
 	rc.max_per_user = s->cfg.max_per_user;
 	rc.max_message = s->cfg.max_message;
 	rc.max_output = s->cfg.max_output;
+	rc.max_members = s->cfg.room_members;
+	rc.max_rooms = s->cfg.user_rooms;
 	s->cfg.store.max_message = s->cfg.max_message;
 	if ((s->router = router_new(&rc, s->users, s->presence,
 	    &client_deliver_ops, &s->cfg.store, s->link, err,

@@ -102,7 +102,7 @@ metrics_render(const struct server *s, size_t *len)
 	struct inbox_stats	 is;
 	FILE			*fp;
 	char			*buf = NULL, labels[64];
-	size_t			 size = 0, i;
+	size_t			 size = 0, i, nrooms, nmembers;
 
 	if ((fp = open_memstream(&buf, &size)) == NULL)
 		return NULL;
@@ -120,6 +120,10 @@ metrics_render(const struct server *s, size_t *len)
 	single(fp, "chat_users_online", "gauge",
 	    "Users with a connection to this server.",
 	    router_nonline(s->router));
+	router_rooms_stats(s->router, &nrooms, &nmembers);
+	single(fp, "chat_rooms", "gauge", "Rooms with members.", nrooms);
+	single(fp, "chat_room_members", "gauge",
+	    "Memberships of all rooms.", nmembers);
 
 	family(fp, "chat_messages_total", "counter",
 	    "Chat messages by outcome: delivered to a connection, queued "

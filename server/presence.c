@@ -189,8 +189,12 @@ presence_local(struct presence *pr, struct user *u, int online)
 	struct puser	*p;
 
 	online = online != 0;
-	if ((p = puser_get(u)) == NULL || p->local == online)
+	if ((p = puser_get(u)) == NULL)
 		return;
+	if (p->local == online) {
+		puser_maybe_free(pr, u);
+		return;
+	}
 	p->local = (uint8_t)online;
 	if (online)
 		pr->nlocal++;
@@ -295,7 +299,8 @@ rpres_add(struct presence *pr, struct rnode *n, const char *id)
 static void
 rpres_drop(struct presence *pr, struct rpres *e)
 {
-	struct puser	*p = e->u->pres;
+	struct user	*u = e->u;		/* freed only by users_reap() */
+	struct puser	*p = u->pres;
 	struct rpres	**pp;
 	struct rnode	*n = e->node;
 
@@ -312,7 +317,9 @@ rpres_drop(struct presence *pr, struct rpres *e)
 	pr->npres--;
 	free(e);
 	changed(pr, p);
-	puser_maybe_free(pr, p->u);
+	/* Watchers were told: p is u->pres still, or gone with it. */
+	if (u->pres != NULL)
+		puser_maybe_free(pr, u);
 }
 
 static void

@@ -13,12 +13,26 @@
  * resumed, its output was full, another node appended first) reads what
  * it misses from the inbox as its output drains, so replay and live
  * delivery are one path, and a gap between its seq and a message's prev
- * is told to it as an "expired" event before the message.
+ * is told to it as an "expired" event before the message (at once when
+ * retention left nothing after its seq).
+ *
+ * A message to a room is built once and appended, as its own copy (each
+ * inbox numbers it), to the inbox of every member, the sender's too;
+ * each copy is delivered as a direct message would be, and the sender
+ * is answered once every append is: delivered if another member has a
+ * connection (here, or anywhere in a cluster), queued otherwise, with
+ * the count of members whose inbox refused it ("missed"), or refused
+ * as a whole if no inbox took it.  An acked message is kept for every
+ * member but those counted missed; nothing is taken back, since other
+ * members may have read it already.  The sending connection is not
+ * sent its own copy: it skips that seq (deliver_ops.skip_msg), and the
+ * ack says which seq it skipped when every seq before it had been sent
+ * (so the client may count it as seen).
  *
  * Nothing here is freed under a caller: connections leave only from the
  * loop (router_detach()), users only after the pass (users_reap()), and
- * what waits for an answer from the inbox (an append, a sync, a read)
- * is a record that outlives its connection.
+ * what waits for an answer from the inbox or the rooms (an append, a
+ * sync, a read, a join) is a record that outlives its connection.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +42,19 @@
 #include "log.h"
 #include "msg.h"
 #include "presence.h"
+#include "rooms.h"
 #include "router.h"
 #include "users.h"
 #include "util.h"
+#include "vec.h"
 
 #define READ_BATCH	64	/* messages read from the inbox at once */
+/*
+ * Own room messages a connection may have to skip while it reads what
+ * it missed; past that, it is sent the rest (its client then sees its
+ * own message come back, as another device of its user would).
+ */
+#define MAX_SKIP	256
 
 /* rconn states. */
 enum { RC_DETACHED, RC_SYNC, RC_LIVE };
@@ -61,8 +83,12 @@ struct rwait {
 	char		 epoch[17];	/* the client's, or "" */
 };
 
+/* What an append's tag is: a struct pend or a struct rpart. */
+enum { PEND_DIRECT, PEND_ROOM };
+
 /* An append waiting for its answer. */
 struct pend {
+	int		 kind;		/* PEND_DIRECT */
 	struct pend	*prev, *next;	/* all of them */
 	struct router	*r;
 	struct rconn	*from;		/* NULL once it is gone */
@@ -70,6 +96,37 @@ struct pend {
 	char		*sent;		/* for the sender's other devices */
 	size_t		 sentlen;
 	char		 id[CODEC_MAX_IDJSON + 1];	/* or "" */
+};
+
+/* A room message: one append per member, answered once all are. */
+struct rsend;
+
+struct rpart {
+	int		 kind;		/* PEND_ROOM */
+	struct rsend	*g;
+	struct user	*to;		/* referenced */
+};
+
+struct rsend {
+	struct rsend	*prev, *next;	/* all of them */
+	struct rconn	*from;		/* NULL once it is gone */
+	struct user	*sender;	/* referenced */
+	size_t		 left;		/* appends not answered */
+	uint64_t	 ok, missed;
+	uint64_t	 own_seq;	/* skipped by from, all before sent */
+	enum inbox_status refusal;	/* the first, if none took it */
+	int		 delivered;	/* another member has it, online */
+	size_t		 nparts;
+	char		 id[CODEC_MAX_IDJSON + 1];
+	struct rpart	 parts[];
+};
+
+/* A join or leave waiting for the store. */
+struct rjoin {
+	struct rjoin	*prev, *next;	/* all of them */
+	struct rconn	*rc;		/* NULL once it is gone */
+	int		 join;
+	char		 id[CODEC_MAX_IDJSON + 1];
 };
 
 struct router {
@@ -81,6 +138,9 @@ struct router {
 	size_t			 hdr;		/* the inbox's msg header */
 	size_t			 nonline;
 	struct pend		*pends;
+	struct rsend		*rsends;
+	struct rjoin		*rjoins;
+	struct rooms		*rooms;
 	struct rwait		*waits;
 	struct ruser		*rusers;	/* online here */
 	int			 ready;		/* the inbox can be read */
@@ -167,6 +227,23 @@ conn_live(const struct router *r, const struct rconn *rc)
 	return rc->user != NULL && r->ops->live(rc->conn);
 }
 
+/* Forget the skips up to seq; 1 if seq was one. */
+static int
+skip_take(struct rconn *rc, uint64_t seq)
+{
+	size_t	i, n = 0;
+	int	found = 0;
+
+	for (i = 0; i < rc->nskip; i++) {
+		if (rc->skip[i] == seq)
+			found = 1;
+		if (rc->skip[i] > seq)
+			rc->skip[n++] = rc->skip[i];
+	}
+	rc->nskip = n;
+	return found;
+}
+
 /*
  * Send m to rc and move rc's place.  A message it has is skipped; one
  * after a gap (retention took what lay between) is preceded by an
@@ -192,10 +269,36 @@ conn_send(struct router *r, struct rconn *rc, struct msg *m)
 		}
 		free(p);
 	}
-	if (r->ops->send_msg(rc->conn, m) != 0)
+	if (rc->nskip > 0 && skip_take(rc, m->seq)) {
+		if (r->ops->skip_msg(rc->conn, m) != 0)
+			return -1;
+	} else if (r->ops->send_msg(rc->conn, m) != 0)
 		return -1;
 	rc->seq = m->seq;
 	return 0;
+}
+
+/*
+ * A read found nothing after rc's seq up to the newest, last:
+ * retention took all of it while rc was behind.  Say so, as
+ * conn_send() does before a message after a gap ("before" is last + 1:
+ * everything up to last is gone), and move rc on.
+ */
+static void
+conn_skip(struct router *r, struct rconn *rc, uint64_t last)
+{
+	char	*p;
+	size_t	 len;
+
+	if (rc->seq >= last)
+		return;
+	if ((p = codec_expired(rc->seq, last + 1, &len)) == NULL ||
+	    r->ops->send_text(rc->conn, p, len) != 0) {
+		free(p);
+		return;		/* cut off: it leaves after the pass */
+	}
+	free(p);
+	rc->seq = last;
 }
 
 /* Send what a read brought; 1 if rc took all of it. */
@@ -256,7 +359,7 @@ conn_catch_up(struct router *r, struct rconn *rc)
 			return;
 		}
 		if (n == 0) {
-			rc->seq = ru->last;	/* dropped meanwhile */
+			conn_skip(r, rc, ru->last);	/* dropped meanwhile */
 			return;
 		}
 		all = conn_send_all(r, rc, v, n);
@@ -287,8 +390,8 @@ ev_read(void *arg, void *tag, enum inbox_status st, struct msg **v,
 		return;
 	}
 	if (n == 0) {
-		if ((ru = rc->user->route) != NULL && rc->seq < ru->last)
-			rc->seq = ru->last;
+		if ((ru = rc->user->route) != NULL)
+			conn_skip(r, rc, ru->last);
 		return;
 	}
 	if ((ru = rc->user->route) != NULL && v[n - 1]->seq > ru->last)
@@ -463,6 +566,8 @@ router_detach(struct router *r, struct rconn *rc)
 	struct ruser	*ru;
 	struct rconn	**pp;
 	struct pend	*p;
+	struct rsend	*g;
+	struct rjoin	*j;
 
 	if (rc->wait != NULL) {
 		rc->wait->rc = NULL;
@@ -474,6 +579,21 @@ router_detach(struct router *r, struct rconn *rc)
 			rc->npend--;
 		}
 	}
+	for (g = r->rsends; g != NULL && rc->npend > 0; g = g->next) {
+		if (g->from == rc) {
+			g->from = NULL;
+			rc->npend--;
+		}
+	}
+	for (j = r->rjoins; j != NULL && rc->npend > 0; j = j->next) {
+		if (j->rc == rc) {
+			j->rc = NULL;
+			rc->npend--;
+		}
+	}
+	free(rc->skip);
+	rc->skip = NULL;
+	rc->nskip = rc->capskip = 0;
 	if (u == NULL || (ru = u->route) == NULL)
 		return;
 	for (pp = &ru->conns; *pp != NULL && *pp != rc; pp = &(*pp)->unext)
@@ -603,6 +723,9 @@ route_of(enum inbox_status st)
 	return ROUTE_NOMEM;
 }
 
+static void	part_appended(struct router *, struct rpart *,
+		    enum inbox_status, struct msg *);
+
 static void
 ev_appended(void *arg, void *tag, enum inbox_status st, struct msg *m)
 {
@@ -610,6 +733,11 @@ ev_appended(void *arg, void *tag, enum inbox_status st, struct msg *m)
 	struct pend		*p = tag;
 	enum route_result	 res = route_of(st);
 
+	/* Both kinds of tag start with their kind. */
+	if (*(const int *)tag == PEND_ROOM) {
+		part_appended(r, tag, st, m);
+		return;
+	}
 	if (st == INBOX_OK) {
 		res = deliver(r, p->to, m) > 0 ||
 		    presence_remote(r->pres, p->to) ? ROUTE_DELIVERED :
@@ -617,7 +745,7 @@ ev_appended(void *arg, void *tag, enum inbox_status st, struct msg *m)
 		tell_other_devices(r, p);
 	}
 	if (p->from != NULL)
-		r->ops->done(p->from->conn, p->id, res);
+		r->ops->done(p->from->conn, p->id, res, 0, 0);
 	pend_free(r, p);
 }
 
@@ -672,10 +800,438 @@ router_submit(struct router *r, struct rconn *from, const char *target,
 	return res;
 }
 
+/* ---- rooms ---- */
+
+static void
+rsend_free(struct router *r, struct rsend *g)
+{
+	size_t	i;
+
+	for (i = 0; i < g->nparts; i++)
+		if (g->parts[i].to != NULL)
+			user_unref(r->users, g->parts[i].to);
+	if (g->prev != NULL)
+		g->prev->next = g->next;
+	else
+		r->rsends = g->next;
+	if (g->next != NULL)
+		g->next->prev = g->prev;
+	if (g->from != NULL)
+		g->from->npend--;
+	user_unref(r->users, g->sender);
+	free(g);
+}
+
+/* Every append of g is answered: answer its sender. */
+static void
+rsend_answer(struct router *r, struct rsend *g)
+{
+	enum route_result	res;
+
+	if (g->ok == 0)
+		res = g->refusal == INBOX_OK ? ROUTE_NOMEM :
+		    route_of(g->refusal);
+	else
+		res = g->delivered ? ROUTE_DELIVERED : ROUTE_QUEUED;
+	if (g->from != NULL)
+		r->ops->done(g->from->conn, g->id, res,
+		    g->ok > 0 ? g->own_seq : 0, g->ok > 0 ? g->missed : 0);
+	rsend_free(r, g);
+}
+
+/* One member's append of a room message was answered. */
+static void
+part_appended(struct router *r, struct rpart *pt, enum inbox_status st,
+    struct msg *m)
+{
+	struct rsend	*g = pt->g;
+	struct rconn	*from = g->from;
+	size_t		 n;
+	int		 live;
+
+	if (st == INBOX_OK) {
+		g->ok++;
+		/*
+		 * The sender's own copy: the sending connection skips it.
+		 * If it had every seq before, the client may count this
+		 * one as seen (the ack says its seq).
+		 */
+		live = 0;
+		if (pt->to == g->sender && from != NULL && from->user ==
+		    pt->to && m->seq > from->seq && from->nskip < MAX_SKIP &&
+		    vec_grow(&from->skip, &from->capskip, from->nskip + 1,
+		    sizeof(*from->skip)) == 0) {
+			from->skip[from->nskip++] = m->seq;
+			live = from->state == RC_LIVE && from->wait == NULL &&
+			    from->seq == m->prev;
+		}
+		n = deliver(r, pt->to, m);
+		if (live && from->seq == m->seq)
+			g->own_seq = m->seq;
+		if (pt->to != g->sender && (n > 0 ||
+		    presence_remote(r->pres, pt->to)))
+			g->delivered = 1;
+	} else {
+		g->missed++;
+		if (g->refusal == INBOX_OK)
+			g->refusal = st;
+	}
+	user_unref(r->users, pt->to);
+	pt->to = NULL;
+	if (--g->left == 0)
+		rsend_answer(r, g);
+}
+
+enum route_result
+router_submit_room(struct router *r, struct rconn *from, const char *name,
+    const char *text, size_t textlen, const char *id)
+{
+	struct room		*rm;
+	struct rsend		*g;
+	struct rpart		*pt;
+	struct msg		*m;
+	enum inbox_status	 st;
+	enum route_result	 res;
+	size_t			 i, n, len;
+	uint64_t		 ts;
+	char			*tmpl;
+
+	if (from->user == NULL)
+		return ROUTE_NOMEM;
+	if ((rm = rooms_find(r->rooms, name)) == NULL ||
+	    !room_has(rm, from->user))
+		return ROUTE_NOT_MEMBER;
+	n = room_size(rm);
+	ts = util_wall_ms();
+	/*
+	 * The text is built once; each inbox numbers its own copy (the
+	 * memory inbox writes the seq into it at once).
+	 */
+	len = codec_room_chat_into(NULL, 0, from->user->id, name, text,
+	    textlen, ts, 0);
+	if ((tmpl = malloc(len + 1)) == NULL)
+		return ROUTE_NOMEM;
+	codec_room_chat_into(tmpl, len + 1, from->user->id, name, text,
+	    textlen, ts, 0);
+	if ((g = calloc(1, sizeof(*g) + n * sizeof(g->parts[0]))) == NULL) {
+		free(tmpl);
+		return ROUTE_NOMEM;
+	}
+	g->nparts = n;
+	g->from = from;
+	g->sender = from->user;
+	user_ref(g->sender);
+	/* Both bounded by the codec (CODEC_MAX_IDJSON). */
+	memcpy(g->id, id, strlen(id) + 1);
+	if ((g->next = r->rsends) != NULL)
+		r->rsends->prev = g;
+	r->rsends = g;
+	from->npend++;
+	/*
+	 * Held while appending: an append may be answered inside
+	 * inbox_append() (JetStream, when NATS just went).
+	 */
+	g->left = 1;
+	for (i = 0; i < n; i++) {
+		pt = &g->parts[i];
+		pt->kind = PEND_ROOM;
+		pt->g = g;
+		pt->to = room_member(rm, i);
+		user_ref(pt->to);
+		g->left++;
+		if ((m = msg_alloc(r->hdr, len + MSG_SEQ_ROOM)) != NULL) {
+			m->ts = ts;
+			memcpy(m->data, tmpl, len + 1);
+			m->len = len;
+		}
+		st = m == NULL ? INBOX_NOMEM : inbox_append(r->ib, pt->to,
+		    from->user, m, caught_up(r, pt->to), pt);
+		/* Refused now (inbox_append() never says INBOX_OK). */
+		if (st != INBOX_PENDING)
+			part_appended(r, pt, st == INBOX_OK ? INBOX_NOMEM :
+			    st, NULL);
+		msg_unref(m);
+	}
+	free(tmpl);
+	if (--g->left > 0)
+		return ROUTE_PENDING;
+	/* Every append answered already: say it now, not through done. */
+	if (g->ok == 0)
+		res = g->refusal == INBOX_OK ? ROUTE_NOMEM :
+		    route_of(g->refusal);
+	else
+		res = ROUTE_PENDING;
+	if (res == ROUTE_PENDING) {
+		rsend_answer(r, g);
+		return ROUTE_PENDING;
+	}
+	rsend_free(r, g);
+	return res;
+}
+
+static void
+rjoin_free(struct router *r, struct rjoin *j)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		r->rjoins = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	if (j->rc != NULL)
+		j->rc->npend--;
+	free(j);
+}
+
+static void
+send_text(struct router *r, struct rconn *rc, char *p, size_t len)
+{
+	if (p != NULL && rc != NULL && conn_live(r, rc))
+		(void)r->ops->send_text(rc->conn, p, len);
+	free(p);
+}
+
+static void
+room_error(struct router *r, struct rconn *rc, enum rooms_status st,
+    const char *room, const char *id)
+{
+	const char	*code = "internal";
+	char		 detail[CODEC_MAX_DETAIL + 1];
+	char		*p;
+	size_t		 len;
+
+	switch (st) {
+	case ROOMS_NOT_MEMBER:
+		code = CODEC_E_NOT_MEMBER;
+		snprintf(detail, sizeof(detail), "you are not in room '%s'",
+		    room);
+		break;
+	case ROOMS_FULL:
+		code = CODEC_E_ROOM_FULL;
+		snprintf(detail, sizeof(detail), "room '%s' has %zu members, "
+		    "the most it may have", room, r->cfg.max_members);
+		break;
+	case ROOMS_TOO_MANY:
+		code = CODEC_E_TOO_MANY_ROOMS;
+		snprintf(detail, sizeof(detail), "you are in %zu rooms, the "
+		    "most a user may be in: leave one first",
+		    r->cfg.max_rooms);
+		break;
+	case ROOMS_UNAVAILABLE:
+		code = CODEC_E_STORE;
+		snprintf(detail, sizeof(detail), "the store failed: nothing "
+		    "changed (try again later)");
+		break;
+	case ROOMS_CLUSTER:
+		code = CODEC_E_CLUSTER;
+		snprintf(detail, sizeof(detail), "the cluster (NATS) is "
+		    "unreachable: nothing changed (try again later)");
+		break;
+	default:
+		snprintf(detail, sizeof(detail), "out of memory");
+		break;
+	}
+	p = codec_error(code, detail, id, &len);
+	send_text(r, rc, p, len);
+}
+
+/*
+ * The members of rm, cut to fit half of max_output as "who" is: into
+ * *v (the caller frees it); their count, *truncated if cut.
+ */
+static size_t
+member_ids(const struct router *r, const struct room *rm, const char ***v,
+    int *truncated)
+{
+	size_t	i, n = room_size(rm), room = r->cfg.max_output / 2, used = 64;
+
+	*truncated = 0;
+	if ((*v = calloc(n + 1, sizeof(**v))) == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		(*v)[i] = room_member(rm, i)->id;
+		used += strlen((*v)[i]) + 3;
+		if (used > room) {
+			*truncated = 1;
+			break;
+		}
+	}
+	return i;
+}
+
+static void
+send_members(struct router *r, struct rconn *rc, const struct room *rm,
+    int joined)
+{
+	const char	**v;
+	char		 *p;
+	size_t		  n, len = 0;
+	int		  cut;
+
+	n = member_ids(r, rm, &v, &cut);
+	p = v == NULL ? NULL : joined ? codec_joined(room_name(rm), v, n, cut,
+	    &len) : codec_members(room_name(rm), v, n, cut, &len);
+	free(v);
+	send_text(r, rc, p, len);
+}
+
+/*
+ * A membership changed as the store keeps it: tell the connections of
+ * the members (and of the one who left), but the one that asked.
+ */
+static void
+ev_room_changed(void *arg, struct room *rm, struct user *u, int joined,
+    void *tag)
+{
+	struct router	*r = arg;
+	struct rjoin	*j = tag;
+	struct rconn	*rc, *asker = j != NULL ? j->rc : NULL;
+	struct user	*to;
+	char		*p;
+	size_t		 len, i, n = room_size(rm);
+
+	if ((p = codec_member(room_name(rm), u->id, joined, &len)) == NULL)
+		return;
+	for (i = 0; i <= n; i++) {
+		to = i < n ? room_member(rm, i) : joined ? NULL : u;
+		if (to == NULL || to->route == NULL)
+			continue;
+		for (rc = to->route->conns; rc != NULL; rc = rc->unext)
+			if (rc != asker && rc->state != RC_DETACHED &&
+			    conn_live(r, rc))
+				(void)r->ops->send_text(rc->conn, p, len);
+	}
+	free(p);
+}
+
+/* A join or leave answered by the store. */
+static void
+ev_room_done(void *arg, void *tag, enum rooms_status st, const char *room,
+    struct user *u)
+{
+	struct router	*r = arg;
+	struct rjoin	*j = tag;
+	struct room	*rm;
+	char		*p, esc[CODEC_MAX_ROOM * 4 + 8];
+	size_t		 len;
+
+	if (st == ROOMS_OK)
+		log_info("user %s %s room '%s'", u->id, j->join ? "joined" :
+		    "left", util_escape(esc, sizeof(esc), room, strlen(room)));
+	else
+		log_info("user %s: %s room '%s' refused: %s", u->id,
+		    j->join ? "joining" : "leaving", util_escape(esc,
+		    sizeof(esc), room, strlen(room)), rooms_status_str(st));
+	if (j->rc != NULL && st != ROOMS_OK)
+		room_error(r, j->rc, st, room, j->id);
+	else if (j->rc != NULL && j->join &&
+	    (rm = rooms_find(r->rooms, room)) != NULL)
+		send_members(r, j->rc, rm, 1);
+	else if (j->rc != NULL) {
+		p = codec_left(room, &len);
+		send_text(r, j->rc, p, len);
+	}
+	rjoin_free(r, j);
+}
+
+void
+router_join(struct router *r, struct rconn *rc, const char *room, int join,
+    const char *id)
+{
+	struct rjoin		*j;
+	struct room		*rm;
+	enum rooms_status	 st;
+	char			 esc[CODEC_MAX_ROOM * 4 + 8];
+
+	if (rc->user == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		room_error(r, rc, ROOMS_NOMEM, room, id);
+		return;
+	}
+	j->rc = rc;
+	j->join = join;
+	memcpy(j->id, id, strlen(id) + 1);
+	if ((j->next = r->rjoins) != NULL)
+		r->rjoins->prev = j;
+	r->rjoins = j;
+	rc->npend++;
+	st = join ? rooms_join(r->rooms, rc->user, room, j) :
+	    rooms_leave(r->rooms, rc->user, room, j);
+	if (st == ROOMS_PENDING)
+		return;
+	if (st == ROOMS_OK && (rm = rooms_find(r->rooms, room)) != NULL)
+		send_members(r, rc, rm, 1);	/* a member already */
+	else {
+		log_info("user %s: %s room '%s' refused: %s", rc->user->id,
+		    join ? "joining" : "leaving", util_escape(esc, sizeof(esc),
+		    room, strlen(room)), rooms_status_str(st));
+		room_error(r, rc, st == ROOMS_OK ? ROOMS_NOMEM : st, room,
+		    id);
+	}
+	rjoin_free(r, j);
+}
+
+void
+router_members(struct router *r, struct rconn *rc, const char *room,
+    const char *id)
+{
+	struct room	*rm;
+
+	if (rc->user == NULL)
+		return;
+	if ((rm = rooms_find(r->rooms, room)) == NULL ||
+	    !room_has(rm, rc->user))
+		room_error(r, rc, ROOMS_NOT_MEMBER, room, id);
+	else
+		send_members(r, rc, rm, 0);
+}
+
+void
+router_rooms(struct router *r, struct rconn *rc)
+{
+	struct room	**v = NULL;
+	const char	**names = NULL;
+	size_t		 *counts = NULL, n, i;
+	char		 *p = NULL;
+	size_t		  len;
+
+	if (rc->user == NULL)
+		return;
+	n = rooms_of(r->rooms, rc->user, NULL, 0);
+	if (n == 0 || ((v = calloc(n, sizeof(*v))) != NULL &&
+	    (names = calloc(n, sizeof(*names))) != NULL &&
+	    (counts = calloc(n, sizeof(*counts))) != NULL)) {
+		n = rooms_of(r->rooms, rc->user, v, n);
+		for (i = 0; i < n; i++) {
+			names[i] = room_name(v[i]);
+			counts[i] = room_size(v[i]);
+		}
+		p = codec_rooms(names, counts, n, &len);
+	}
+	free(v);
+	free(names);
+	free(counts);
+	if (p == NULL)
+		room_error(r, rc, ROOMS_NOMEM, "", NULL);
+	else
+		send_text(r, rc, p, len);
+}
+
+void
+router_rooms_stats(const struct router *r, size_t *rooms,
+    size_t *memberships)
+{
+	*rooms = rooms_count(r->rooms);
+	*memberships = rooms_memberships(r->rooms);
+}
+
 void
 router_commit(struct router *r)
 {
 	inbox_commit(r->ib);
+	/* Right after the inbox's: its file has no transaction open. */
+	rooms_commit(r->rooms);
 }
 
 void
@@ -754,6 +1310,37 @@ ev_ready(void *arg, int ready)
 
 /* ---- life cycle ---- */
 
+/* The rooms, kept where the inbox keeps messages.  0 or -1. */
+static int
+open_rooms(struct router *r, struct nats_link *link,
+    const struct inbox_config *icfg, char *err, size_t errlen)
+{
+	struct rooms_config	 cfg;
+	struct rooms_events	 ev;
+	struct rooms_store	*st;
+	struct sqlite3		*db;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_members = r->cfg.max_members;
+	cfg.max_rooms = r->cfg.max_rooms;
+	memset(&ev, 0, sizeof(ev));
+	ev.arg = r;
+	ev.changed = ev_room_changed;
+	ev.done = ev_room_done;
+	if (link != NULL)
+		st = rooms_store_js(link, icfg->replicas, err, errlen);
+	else if ((db = inbox_sqlite(r->ib)) != NULL)
+		st = rooms_store_sqlite(db, err, errlen);
+	else if ((st = rooms_store_memory()) == NULL)
+		snprintf(err, errlen, "out of memory");
+	if (st == NULL)
+		return -1;
+	if ((r->rooms = rooms_open(&cfg, r->users, st, &ev, err, errlen)) ==
+	    NULL)
+		return -1;
+	return 0;
+}
+
 struct router *
 router_new(const struct router_config *cfg, struct users *us,
     struct presence *pres, const struct deliver_ops *ops,
@@ -789,6 +1376,11 @@ router_new(const struct router_config *cfg, struct users *us,
 		return NULL;
 	}
 	r->hdr = inbox_msg_hdr(r->ib);
+	if (open_rooms(r, link, icfg, err, errlen) == -1) {
+		inbox_close(r->ib);
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -797,9 +1389,15 @@ router_free(struct router *r)
 {
 	if (r == NULL)
 		return;
+	/* Before the inbox: the SQLite store uses the inbox's file. */
+	rooms_close(r->rooms);
 	inbox_close(r->ib);	/* answers what it still holds */
 	while (r->pends != NULL)
 		pend_free(r, r->pends);
+	while (r->rsends != NULL)
+		rsend_free(r, r->rsends);
+	while (r->rjoins != NULL)
+		rjoin_free(r, r->rjoins);
 	while (r->waits != NULL)
 		wait_free(r, r->waits);
 	free(r);
@@ -809,6 +1407,7 @@ void
 router_tick(struct router *r, uint64_t now)
 {
 	inbox_tick(r->ib, now);
+	rooms_tick(r->rooms, now);
 }
 
 const char *

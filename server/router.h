@@ -8,8 +8,11 @@
  * reading from the inbox when behind, resuming after a seq when asked.
  * It moves the inbox's cursor as connections write, and tells a
  * connection when retention took messages it has not seen.  It owns the
- * inbox and nothing else: connections are reached through deliver.h,
- * online state and watchers belong to presence.h.
+ * inbox and the rooms (rooms.h): a message to a room is appended to
+ * the inbox of each member, so that every member's seq, resume, quotas
+ * and retention work as for a direct message, and membership changes
+ * are told to the members' connections.  Connections are reached
+ * through deliver.h, online state and watchers belong to presence.h.
  */
 #ifndef ROUTER_H
 #define ROUTER_H
@@ -33,7 +36,9 @@ struct rconn {
 	struct user	*user;		/* NULL: not attached */
 	struct rwait	*wait;		/* a sync or read in flight */
 	uint64_t	 seq;		/* newest seq queued to it */
-	uint32_t	 npend;		/* its messages not yet answered */
+	uint64_t	*skip;		/* its own room messages: not sent */
+	size_t		 nskip, capskip;
+	uint32_t	 npend;		/* its requests not yet answered */
 	uint8_t		 state;		/* RC_* in router.c */
 };
 
@@ -41,6 +46,8 @@ struct router_config {
 	size_t		 max_per_user;	/* connections per user */
 	size_t		 max_message;	/* bytes in one message */
 	size_t		 max_output;	/* bytes buffered per connection */
+	size_t		 max_members;	/* members per room */
+	size_t		 max_rooms;	/* rooms per user */
 };
 
 /*
@@ -76,6 +83,29 @@ void	router_detach(struct router *, struct rconn *rc);
 enum route_result router_submit(struct router *, struct rconn *from,
 	    const char *target, const char *msg, size_t msglen,
 	    const char *id);
+/*
+ * The same to room: appended to the inbox of every member, the sender
+ * included (its other connections get it; rc does not).  ROUTE_PENDING,
+ * ROUTE_NOT_MEMBER, or why it was refused now.
+ */
+enum route_result router_submit_room(struct router *, struct rconn *from,
+	    const char *room, const char *msg, size_t msglen,
+	    const char *id);
+/*
+ * rc's user joins (join 1) or leaves room; rc is answered "joined" with
+ * the members or "left", now or later, or an error carrying id ("" or
+ * the client's); the members' other connections are sent "member".
+ */
+void	router_join(struct router *, struct rconn *rc, const char *room,
+	    int join, const char *id);
+/* "members" of room, or not_a_member, to rc. */
+void	router_members(struct router *, struct rconn *rc, const char *room,
+	    const char *id);
+/* "rooms": the rooms of rc's user, to rc. */
+void	router_rooms(struct router *, struct rconn *rc);
+/* Rooms with members, and memberships, for /stats. */
+void	router_rooms_stats(const struct router *, size_t *rooms,
+	    size_t *memberships);
 /* The pass's group commit: then the appends are answered. */
 void	router_commit(struct router *);
 /* The pass wrote to sockets: the inbox publishes what must not wait. */

@@ -80,7 +80,8 @@ struct client_hs {
 static uint8_t	hs_rbuf[HS_MAX_HEAD];
 
 static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
-static void client_chat_done(struct client *, const char *, enum route_result);
+static void client_chat_done(struct client *, const char *, enum route_result,
+    uint64_t, uint64_t);
 
 /*
  * Can the router and presence still send to c?  Not once it is dead,
@@ -282,7 +283,7 @@ mq_push(struct mq *q, struct mq_ent *e)
 		q->head = e;
 	q->tail = e;
 	q->n++;
-	q->bytes += e->m->len;
+	q->bytes += e->skip ? 0 : e->m->len;
 }
 
 static struct mq_ent *
@@ -295,7 +296,7 @@ mq_pop(struct mq *q)
 	if ((q->head = e->next) == NULL)
 		q->tail = NULL;
 	q->n--;
-	q->bytes -= e->m->len;
+	q->bytes -= e->skip ? 0 : e->m->len;
 	return e;
 }
 
@@ -521,18 +522,45 @@ client_chat(struct client *c, struct codec_req *req)
 {
 	enum route_result r;
 
-	r = router_submit(c->srv->router, &c->rc, req->target, req->message,
-	    req->message_len, req->id);
+	if (req->room[0] != '\0')
+		r = router_submit_room(c->srv->router, &c->rc, req->room,
+		    req->message, req->message_len, req->id);
+	else
+		r = router_submit(c->srv->router, &c->rc, req->target,
+		    req->message, req->message_len, req->id);
 	if (r == ROUTE_FULL)
-		log_info("%s #%llu user %s: queue for %s full, refused",
+		log_info("%s #%llu user %s: queue for %s%s full, refused",
 		    client_addr(c), (unsigned long long)c->id,
-		    router_user_id(&c->rc), req->target);
+		    router_user_id(&c->rc), req->room[0] != '\0' ? "room " :
+		    "", req->room[0] != '\0' ? req->room : req->target);
 	if (r != ROUTE_PENDING)
-		client_chat_done(c, req->id, r);
+		client_chat_done(c, req->id, r, 0, 0);
 }
 
 static void
-client_chat_done(struct client *c, const char *id, enum route_result r)
+client_join(struct client *c, const struct codec_req *req)
+{
+	char	detail[CODEC_MAX_DETAIL + 1];
+
+	/* The token's rooms claim, if it has one. */
+	if (req->type == CODEC_REQ_JOIN && c->token_rooms != NULL &&
+	    !jwt_rooms_has(c->token_rooms, c->token_roomslen, req->room)) {
+		log_info("%s #%llu user %s: room '%s' not in the token's "
+		    "rooms, refused", client_addr(c),
+		    (unsigned long long)c->id, router_user_id(&c->rc),
+		    req->room);
+		snprintf(detail, sizeof(detail), "your token does not allow "
+		    "room '%s'", req->room);
+		client_error(c, CODEC_E_FORBIDDEN, detail, req->id);
+		return;
+	}
+	router_join(c->srv->router, &c->rc, req->room,
+	    req->type == CODEC_REQ_JOIN, req->id);
+}
+
+static void
+client_chat_done(struct client *c, const char *id, enum route_result r,
+    uint64_t seq, uint64_t missed)
 {
 	const char	*status = NULL;
 	char		*p;
@@ -573,9 +601,14 @@ client_chat_done(struct client *c, const char *id, enum route_result r)
 	case ROUTE_NOMEM:
 		client_error(c, "internal", "out of memory", id);
 		break;
+	case ROUTE_NOT_MEMBER:
+		c->srv->st_refused++;
+		client_error(c, CODEC_E_NOT_MEMBER, "you have not joined that "
+		    "room: join it first", id);
+		break;
 	}
 	if (status != NULL && id[0] != '\0' &&
-	    (p = codec_ack(id, status, &len)) != NULL) {
+	    (p = codec_ack_room(id, status, seq, missed, &len)) != NULL) {
 		client_send_text(c, p, len);
 		free(p);
 	}
@@ -710,14 +743,24 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		    "query"))
 			client_error(c, CODEC_E_RATE_LIMITED,
 			    req.type == CODEC_REQ_CHAT ? "too many messages: "
-			    "slow down" : "too many who, watch or resume "
-			    "requests: slow down", req.id);
+			    "slow down" : "too many who, watch, resume or "
+			    "room requests: slow down", req.id);
 		codec_req_release(&req);
 		return;
 	}
 	switch (req.type) {
 	case CODEC_REQ_CHAT:
 		client_chat(c, &req);
+		break;
+	case CODEC_REQ_JOIN:
+	case CODEC_REQ_LEAVE:
+		client_join(c, &req);
+		break;
+	case CODEC_REQ_MEMBERS:
+		router_members(c->srv->router, &c->rc, req.room, req.id);
+		break;
+	case CODEC_REQ_ROOMS:
+		router_rooms(c->srv->router, &c->rc);
 		break;
 	case CODEC_REQ_WHO:
 		client_who(c);
@@ -870,6 +913,7 @@ client_operator(struct client *c, const char *path,
 	struct inbox_stats	 is;
 	const char		*why;
 	char			 body[512], tok[JWT_MAX_TOKEN + 1];
+	size_t			 nrooms, nmembers;
 	int			 n;
 
 	if (strcmp(path, "/healthz") == 0) {
@@ -908,13 +952,15 @@ client_operator(struct client *c, const char *path,
 		return 1;
 	}
 	router_inbox_stats(s->router, &is);
+	router_rooms_stats(s->router, &nrooms, &nmembers);
 	snprintf(body, sizeof(body), "{\"connections\":%zu,\"users_online\":"
 	    "%zu,\"messages_routed\":%llu,\"messages_queued\":%llu,"
 	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 	    "\"uptime_s\":%llu,\"store\":\"%s\",\"store_ok\":%s,"
 	    "\"stored_messages\":%llu,\"stored_bytes\":%llu,"
 	    "\"cluster\":\"%s\",\"cluster_nodes\":%zu,"
-	    "\"cluster_requests\":%zu,\"cluster_forged\":%llu}",
+	    "\"cluster_requests\":%zu,\"cluster_forged\":%llu,\"rooms\":%zu,"
+	    "\"room_members\":%zu}",
 	    s->nclients, router_nonline(s->router),
 	    (unsigned long long)s->st_delivered,
 	    (unsigned long long)s->st_queued,
@@ -927,7 +973,7 @@ client_operator(struct client *c, const char *path,
 	    nats_link_state(s->link), presence_nodes(s->presence),
 	    s->link != NULL ? nats_link_inflight(s->link) : 0,
 	    s->link != NULL ? (unsigned long long)nats_link_forged(s->link) :
-	    0ULL);
+	    0ULL, nrooms, nmembers);
 	client_http_reply(c, 200, "application/json", NULL, body);
 	return 1;
 }
@@ -984,6 +1030,16 @@ client_admit(struct client *c, const struct hs_request *req,
 		return -1;
 	}
 	c->token_exp = cl.exp > UINT32_MAX ? UINT32_MAX : (uint32_t)cl.exp;
+	/* Only a token that limits rooms costs the connection memory. */
+	if (cl.rooms == JWT_ROOMS_LIST) {
+		if ((c->token_rooms = malloc(cl.roomslen + 1)) == NULL) {
+			client_http_error(c, 500, NULL, "out of memory");
+			return -1;
+		}
+		memcpy(c->token_rooms, cl.roomv, cl.roomslen);
+		c->token_rooms[cl.roomslen] = '\0';
+		c->token_roomslen = cl.roomslen;
+	}
 	return 0;
 }
 
@@ -1515,6 +1571,7 @@ client_free(struct client *c)
 	tp_free(c->tp);
 	client_hs_free(c);
 	free(c->gone_id);
+	free(c->token_rooms);
 	free(c);
 }
 
@@ -1526,6 +1583,28 @@ dl_send_msg(void *conn, struct msg *m)
 	return client_send_msg(conn, m);
 }
 
+/*
+ * c's own room message, not sent to it: an entry without bytes, so
+ * that the router hears it was written once what is before it is.
+ */
+static int
+dl_skip_msg(void *conn, struct msg *m)
+{
+	struct client	*c = conn;
+	struct mq_ent	*e;
+
+	if (c->dead || c->cut || c->ws == NULL || c->state != CLIENT_CHAT)
+		return -1;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	e->start = e->end = ws_conn_queued(c->ws);
+	e->m = msg_ref(m);
+	e->skip = 1;
+	mq_push(&c->inflight, e);
+	client_touch(c->srv, c);
+	return 0;
+}
+
 static int
 dl_send_text(void *conn, const char *p, size_t len)
 {
@@ -1533,11 +1612,12 @@ dl_send_text(void *conn, const char *p, size_t len)
 }
 
 static void
-dl_done(void *conn, const char *id, enum route_result r)
+dl_done(void *conn, const char *id, enum route_result r, uint64_t seq,
+    uint64_t missed)
 {
 	struct client	*c = conn;
 
-	client_chat_done(c, id, r);
+	client_chat_done(c, id, r, seq, missed);
 	/* Re-armed after the pass: it may read again (--max-pending). */
 	client_touch(c->srv, c);
 }
@@ -1580,8 +1660,8 @@ dl_name(const void *conn)
 }
 
 const struct deliver_ops client_deliver_ops = {
-	dl_send_msg, dl_send_text, dl_done, dl_close, dl_room, dl_pending,
-	dl_live, dl_name
+	dl_send_msg, dl_skip_msg, dl_send_text, dl_done, dl_close, dl_room,
+	dl_pending, dl_live, dl_name
 };
 
 /* ---- the clients of a pass: touched, flushed, re-armed, reaped ---- */

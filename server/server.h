@@ -65,6 +65,8 @@ struct server_config {
 	size_t		 max_message;		/* bytes in one message */
 	size_t		 max_output;		/* bytes buffered per client */
 	size_t		 max_per_user;		/* connections per user id */
+	size_t		 room_members;		/* members per room */
+	size_t		 user_rooms;		/* rooms per user */
 	struct inbox_config store;		/* --store, --history-*, -Q */
 	const char	*cluster;		/* --cluster URLs, or NULL */
 	const char	*cluster_creds;		/* NATS credentials file */
@@ -93,6 +95,7 @@ struct mq_ent {
 	struct mq_ent	*next;
 	struct msg	*m;
 	uint64_t	 start, end;	/* output stream offsets */
+	int		 skip;		/* not sent: its own room message */
 };
 
 /* A connection's chat messages in flight, oldest first. */
@@ -134,6 +137,10 @@ struct client {
 	uint64_t	 last_tx_progress;	/* last time output moved */
 
 	uint32_t	 token_exp;		/* seconds since epoch, 0: none */
+	char		*token_rooms;		/* the token's rooms claim
+						   (names, each NUL-ended),
+						   NULL: any room */
+	size_t		 token_roomslen;
 	float		 rl_tokens;		/* rate limit bucket */
 	uint32_t	 rl_at;			/* its last refill, mono ms */
 	float		 q_tokens;		/* who/watch/resume budget */

@@ -4,7 +4,8 @@
  * users: every user id the server deals with, interned once.  A struct
  * user is found or made by users_get(), and the modules keep their own
  * state for it behind their pointer (the router's connections, the
- * inbox's counters and messages, presence's watchers), so that one
+ * inbox's counters and messages, presence's watchers, rooms'
+ * memberships), so that one
  * message looks its target up once.  Each module holding state in a user
  * holds a reference; a user left with none is freed after the loop pass
  * (users_reap()), never during a call, since callers up the stack may
@@ -21,6 +22,7 @@
 struct ruser;		/* router.c */
 struct box;		/* inbox backings */
 struct puser;		/* presence.c */
+struct membership;	/* rooms.c */
 
 struct user {
 	struct table_node	 node;
@@ -28,6 +30,9 @@ struct user {
 	struct ruser		*route;
 	struct box		*box;
 	struct puser		*pres;
+	struct membership	*rooms;		/* the rooms it is in */
+	uint32_t		 nrooms;
+	uint32_t		 njoining;	/* joins asked, not answered */
 	/* Undelivered messages this user sent (the inbox's quotas). */
 	uint64_t		 q_bytes;
 	uint32_t		 q_msgs;

@@ -5,12 +5,19 @@
 // per user id, the last seq and epoch it processed and the recent
 // conversations in localStorage, and always connects with
 // ?since=SEQ&epoch=EPOCH, so a reload or a reconnect shows every message
-// exactly once.  Text from the network only ever reaches the page through
-// textContent: it is never parsed as HTML.
+// exactly once.  A room is a conversation too, keyed "#" and its name
+// (user ids hold no '#'): joined from the box that opens a chat, listed
+// with the others, its members' comings and goings shown in it.  Text
+// from the network only ever reaches the page through textContent: it
+// is never parsed as HTML.
 'use strict';
 
 (function () {
   const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+  // A room name: 1-64 bytes of UTF-8, no control, format or space
+  // character (the server checks the same with Unicode's categories).
+  const ROOM_BAD = /[\p{Cc}\p{Cf}\p{Z}]/u;
+  const utf8 = new TextEncoder();
   const KEEP = 200;             // messages kept per conversation
   const MAX_CONVS = 100;        // conversations kept
   const MAX_WATCH = 256;        // the server's watch limit
@@ -34,6 +41,17 @@
 
   const $ = (id) => document.getElementById(id);
 
+  function validRoom(r) {
+    const n = utf8.encode(r).length;
+    return n >= 1 && n <= 64 && !ROOM_BAD.test(r);
+  }
+  // A conversation's key: a user id, or '#' and a room's name.
+  function roomOf(peer) { return peer.startsWith('#') ? peer.slice(1) : null; }
+  function validPeer(peer) {
+    const r = roomOf(peer);
+    return r !== null ? validRoom(r) : ID_RE.test(peer);
+  }
+
   // ---- storage: per user id, failures ignored (private windows) ----
 
   function key(what) { return 'chat:' + me + ':' + what; }
@@ -49,7 +67,7 @@
       }
       const v = JSON.parse(localStorage.getItem(key('convs')) || '[]');
       for (const [peer, c2] of Array.isArray(v) ? v : []) {
-        if (!ID_RE.test(peer) || !c2 || !Array.isArray(c2.msgs)) continue;
+        if (!validPeer(peer) || !c2 || !Array.isArray(c2.msgs)) continue;
         // Sent before the page went away and never answered: unknown.
         for (const m of c2.msgs) {
           if (m.dir === 'out' && m.status === 'pending') {
@@ -121,7 +139,8 @@
       const c = convs.get(peer);
       const li = el('li', peer === cur ? 'current' : '');
       li.dataset.peer = peer;
-      li.append(el('span', 'presence' + (online.get(peer) ? ' online' : '')),
+      li.append(el('span', 'presence' + (roomOf(peer) !== null ? ' room' :
+        online.get(peer) ? ' online' : '')),
         el('span', 'name', peer), el('span', 'unread', c.unread ? String(c.unread) : ''));
       li.addEventListener('click', () => openConv(peer));
       ul.append(li);
@@ -135,7 +154,7 @@
     const pr = $('peer-presence');
     pr.className = 'presence' + (cur && online.get(cur) ? ' online' : '');
     pr.title = cur ? (online.get(cur) ? 'online' : 'offline') : '';
-    pr.hidden = !cur;
+    pr.hidden = !cur || roomOf(cur) !== null;
     if (!cur) return;
     for (const m of conv(cur).msgs) {
       const li = el('li', 'msg ' + m.dir);
@@ -148,6 +167,8 @@
         if (m.detail) st.title = m.detail;
         meta.append(st);
       }
+      // In a room, who said it.
+      if (m.from && m.dir === 'in') li.append(el('span', 'from', m.from));
       li.append(el('span', 'text', m.text), meta);
       log.append(li);
     }
@@ -181,6 +202,8 @@
       if (ws !== s) return;
       setStatus('open', 'connected');
       sendWatch();
+      // The rooms we are in, joined here or elsewhere, in the list.
+      sendJSON({ type: 'rooms' });
       flush();
       $('text').focus();
     };
@@ -220,13 +243,23 @@
   }
 
   function sendWatch() {
-    if (me) sendJSON({ type: 'watch', users: sorted().slice(0, MAX_WATCH) });
+    if (me) {
+      sendJSON({
+        type: 'watch',
+        users: sorted().filter((p) => roomOf(p) === null).slice(0, MAX_WATCH)
+      });
+    }
   }
 
   function flush() {
     while (outbox.length && ws && ws.readyState === WebSocket.OPEN) {
       const m = outbox.shift();
-      sendJSON({ type: 'chat', message: m.text, target_user: m.to, id: m.id });
+      const room = roomOf(m.to);
+      if (room !== null) {
+        sendJSON({ type: 'chat', message: m.text, target_room: room, id: m.id });
+      } else {
+        sendJSON({ type: 'chat', message: m.text, target_user: m.to, id: m.id });
+      }
       inflight.set(m.id, m);
     }
   }
@@ -247,11 +280,46 @@
         if (out) {
           inflight.delete(String(m.id));
           out.status = m.status === 'queued' ? 'queued' : 'delivered';
+          if (Number.isSafeInteger(m.missed) && m.missed > 0) {
+            out.detail = m.missed + ' member(s) did not get it';
+          }
+          // Our room message, not sent back to us: seen.
+          if (Number.isSafeInteger(m.seq) && m.seq > cursor.seq) cursor.seq = m.seq;
           save();
           renderLog();
         }
         break;
       }
+      case 'joined':
+      case 'members':
+        if (typeof m.room === 'string' && validRoom(m.room) &&
+            Array.isArray(m.members)) {
+          note('#' + m.room, (m.type === 'joined' ? 'joined; ' : '') +
+            'members: ' + m.members.join(', '));
+          if (m.type === 'joined') openConv('#' + m.room);
+        }
+        break;
+      case 'left':
+        if (typeof m.room === 'string' && convs.has('#' + m.room)) {
+          note('#' + m.room, 'you left');
+        }
+        break;
+      case 'member':
+        if (typeof m.room === 'string' && typeof m.user === 'string' &&
+            (convs.has('#' + m.room) || (m.user === me && m.event === 'join'))) {
+          note('#' + m.room, (m.user === me ? 'you' : m.user) + ' ' +
+            (m.event === 'join' ? 'joined' : 'left'));
+        }
+        break;
+      case 'rooms':
+        if (Array.isArray(m.rooms)) {
+          for (const r of m.rooms) {
+            if (r && typeof r.room === 'string' && validRoom(r.room)) conv('#' + r.room);
+          }
+          save();
+          render();
+        }
+        break;
       case 'error': {
         const out = m.id !== undefined ? inflight.get(String(m.id)) : null;
         if (out) {
@@ -288,12 +356,23 @@
       if (m.seq <= cursor.seq) return;
       cursor.seq = m.seq;
     }
-    const peer = m.from_user;
-    const c = push(peer, {
-      dir: 'in', text: m.message,
-      ts: Number.isFinite(m.ts) ? m.ts : Date.now(), seq: m.seq
-    });
-    if (peer !== cur || document.hidden) c.unread++;
+    const room = typeof m.room === 'string' && validRoom(m.room) ? m.room : null;
+    const peer = room !== null ? '#' + room : m.from_user;
+    const ts = Number.isFinite(m.ts) ? m.ts : Date.now();
+    // Ours, to a room, from another device.
+    const own = room !== null && m.from_user === me;
+    const c = push(peer, own
+      ? { dir: 'out', text: m.message, ts: ts, seq: m.seq, status: 'other device' }
+      : { dir: 'in', text: m.message, ts: ts, seq: m.seq,
+          from: room !== null ? m.from_user : undefined });
+    if (!own && (peer !== cur || document.hidden)) c.unread++;
+    save();
+    render();
+  }
+
+  // A line of the page's own in a conversation (a room's news).
+  function note(peer, text) {
+    push(peer, { dir: 'sys', text: text, ts: Date.now() });
     save();
     render();
   }
@@ -301,7 +380,7 @@
   // ---- what the person does ----
 
   function openConv(peer) {
-    if (!ID_RE.test(peer)) return;
+    if (!validPeer(peer)) return;
     cur = peer;
     conv(peer).unread = 0;
     save();
@@ -335,7 +414,7 @@
     $('app').hidden = false;
     $('me').textContent = me;
     cur = null;
-    if (to && ID_RE.test(to)) openConv(to);
+    if (to && validPeer(to)) openConv(to);
     else if (convs.size) openConv(sorted()[0]);
     else {
       history.replaceState(null, '', '/?user=' + encodeURIComponent(me));
@@ -376,7 +455,12 @@
     $('open').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const peer = $('open-peer').value.trim();
-      if (ID_RE.test(peer)) {
+      const room = roomOf(peer);
+      if (room !== null && validRoom(room)) {
+        // Shown once the server says we are in.
+        if (sendJSON({ type: 'join', room: room })) $('open-peer').value = '';
+        else setStatus('waiting', 'not connected: cannot join ' + peer);
+      } else if (ID_RE.test(peer)) {
         $('open-peer').value = '';
         openConv(peer);
       }

@@ -60,6 +60,7 @@ compare_paths(const char *p, size_t size)
 	    strcmp(fast.id, slow.id) != 0 ||
 	    (fast.type == CODEC_REQ_CHAT &&
 	    (strcmp(fast.target, slow.target) != 0 ||
+	    strcmp(fast.room, slow.room) != 0 ||
 	    fast.message_len != slow.message_len ||
 	    memcmp(fast.message, slow.message, fast.message_len) != 0))))
 		abort();
@@ -85,7 +86,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    detail) == 0) {
 		if (req.type == CODEC_REQ_CHAT) {
 			compare_builder(req.message, req.message_len);
-			if (!codec_valid_user(req.target, strlen(req.target)))
+			/* One target: a user or a room. */
+			if (codec_valid_user(req.target, strlen(req.target)) ==
+			    codec_valid_room(req.room, strlen(req.room)))
 				abort();
 			p = codec_chat("8888", req.message, req.message_len,
 			    1, 0, &len);

@@ -58,6 +58,8 @@ core_open(struct server *s, char *err, size_t errlen)
 	rc.max_per_user = s->cfg.max_per_user;
 	rc.max_message = s->cfg.max_message;
 	rc.max_output = s->cfg.max_output;
+	rc.max_members = 4;
+	rc.max_rooms = 2;
 	s->cfg.store.sender_limit = 8;
 	s->cfg.store.sender_bytes = s->cfg.store.target_bytes = 2048;
 	if ((s->users = users_new()) == NULL ||

@@ -7,14 +7,17 @@
 # nobody here wrote.
 
 import asyncio
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
@@ -99,12 +102,21 @@ class Server:
         return text
 
     def wait_log(self, pattern, timeout=5):
+        return self.wait_count(pattern, 1, timeout)
+
+    def count(self, pattern):
+        """How many times pattern (a regular expression) is in the log."""
+        return len(re.findall(pattern, self.log()))
+
+    def wait_count(self, pattern, n, timeout=5):
+        """Wait until the log holds pattern n times in all."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.log()):
+        while True:
+            if self.count(pattern) >= n:
                 return True
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.02)
-        return False
 
     def stop(self, timeout=10):
         """SIGTERM and wait; returns the exit status."""
@@ -117,6 +129,23 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.logf.close()
+
+    def nfds(self):
+        """How many descriptors the server has open."""
+        try:
+            return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+        except OSError:
+            return 0
+
+    def wait_nfds(self, n, timeout=5):
+        """Wait until the server has n descriptors open or fewer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.nfds() <= n:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
@@ -207,8 +236,23 @@ async def cut(ws):
         pass
 
 
+async def settle(ws, timeout=5):
+    """Every message the server had sent ws before it read a who sent
+    now (the who's answer not included).  The server answers one
+    connection's requests in order and queues what a request, a
+    connect, another connection's chat it has acked or a close it has
+    answered sends to ws before it reads further, so this is a barrier
+    for one node: "nothing else arrived" is settle(ws) == [] instead of
+    a quiet time.  (Across cluster nodes it is not: use no_message.)"""
+    await send(ws, {"type": "who"})
+    m, skipped = await recv_until(ws, lambda m: m.get("type") == "who",
+                                  timeout)
+    return skipped
+
+
 async def no_message(ws, wait=0.3):
-    """True if nothing arrives within wait seconds."""
+    """True if nothing arrives within wait seconds: only for what has
+    no barrier (see settle), such as events from other cluster nodes."""
     try:
         await asyncio.wait_for(ws.recv(), wait)
         return False
@@ -216,13 +260,15 @@ async def no_message(ws, wait=0.3):
         return True
 
 
-def raw_http(port, request, timeout=5):
-    """Send raw bytes, return everything read until the server closes."""
+def raw_http(port, request, timeout=5, head=False):
+    """Send raw bytes, return everything read until the server closes
+    (with head, until the end of the answer's head: for a 101, after
+    which the connection stays open)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         s.sendall(request)
         out = b""
-        while True:
+        while not (head and b"\r\n\r\n" in out):
             try:
                 b = s.recv(65536)
             except socket.timeout:
@@ -238,6 +284,43 @@ def raw_http(port, request, timeout=5):
         s.close()
 
 
+def _tcp_queues(port_a, port_b):
+    """(tx, rx) queue sizes of the loopback TCP socket whose local port
+    is port_a and remote port port_b, from /proc/net/tcp{,6}; None if
+    there is none (closed)."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    fld = line.split()
+                    if int(fld[1].rsplit(":", 1)[1], 16) == port_a and \
+                            int(fld[2].rsplit(":", 1)[1], 16) == port_b:
+                        tx, rx = fld[4].split(":")
+                        return int(tx, 16), int(rx, 16)
+        except OSError:
+            pass
+    return None
+
+
+def peer_read_all(sock, timeout=10):
+    """Wait until the other end of sock, a loopback TCP connection, has
+    read everything sent on it (our send queue and its receive queue
+    are empty, or it closed): what is sent next comes in a read of its
+    own.  Returns False on timeout."""
+    here, there = sock.getsockname()[1], sock.getpeername()[1]
+    deadline = time.monotonic() + timeout
+    while True:
+        mine = _tcp_queues(here, there)
+        theirs = _tcp_queues(there, here)
+        if mine is None or theirs is None or \
+                (mine[0] == 0 and theirs[1] == 0):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+
+
 def run(coro):
     """Run an async test body with a global time limit."""
     asyncio.run(asyncio.wait_for(coro, 120))
@@ -250,6 +333,145 @@ def lap(what, t=[None]):
     if t[0] is not None:
         print("  %-28s %5.1f s" % (what, now - t[0]), flush=True)
     t[0] = now
+
+
+# ---- processes killed at exit; NATS and cluster nodes ----
+
+# Every process given to kill_at_exit(), killed at exit whatever happens
+# (the runner's timeout sends SIGTERM to the script only: it exits 1,
+# which runs the atexit handlers).  A SIGTERM handler can only be set
+# from the main thread: the first call there sets it.
+_procs = []
+_armed = set()
+
+
+def kill_all():
+    """SIGKILL every process given to kill_at_exit() still running."""
+    for p in _procs:
+        try:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+        except Exception:
+            pass
+
+
+def kill_at_exit(proc):
+    """Kill proc (a Popen) when the script exits, if it still runs."""
+    if "atexit" not in _armed:
+        _armed.add("atexit")
+        atexit.register(kill_all)
+    if "signal" not in _armed and \
+            threading.current_thread() is threading.main_thread():
+        _armed.add("signal")
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    _procs.append(proc)
+    return proc
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 just now (for servers that cannot
+    be told port 0: nats-server, a server restarted on its port)."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+def need_nats():
+    """Skip the test (exit 77, with the reason) without nats-server."""
+    if not os.access(NATS_BIN, os.X_OK):
+        print("nats-server not found (apt-get install nats-server)")
+        sys.exit(77)
+
+
+class Nats:
+    """A nats-server with JetStream on 127.0.0.1: start, stop (SIGTERM,
+    then SIGKILL), kill, restart on the same port and store dir."""
+
+    def __init__(self, name="nats", extra=()):
+        self.name = name
+        self.extra = list(extra)
+        self.port = free_port()
+        self.dir = os.path.join(TMP, name + "-store")
+        self.logpath = os.path.join(TMP, name + ".log")
+        self.url = "nats://127.0.0.1:%d" % self.port
+        self.proc = None
+        self.starts = 0
+
+    def start(self, timeout=10):
+        os.makedirs(self.dir, exist_ok=True)
+        self.starts += 1
+        logf = open(self.logpath, "ab")
+        logf.write(b"==== start %d\n" % self.starts)
+        logf.flush()
+        self.proc = subprocess.Popen(
+            [NATS_BIN, "-js", "-a", "127.0.0.1", "-p", str(self.port),
+             "-sd", self.dir] + self.extra,
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        logf.close()
+        kill_at_exit(self.proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), 0.5)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            try:
+                s.settimeout(1)
+                if s.recv(4).startswith(b"INFO"):
+                    return
+            except OSError:
+                pass
+            finally:
+                s.close()
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError("nats-server did not start:\n" + self.log())
+
+    def log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=5):
+        if self.alive():
+            terminate(self.proc, timeout)
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self, timeout=10):
+        self.stop()
+        self.start(timeout)
+
+
+def start_node(nats_url, name, *extra, ready=True):
+    """A chat-server node with --cluster (killed at exit); with ready,
+    waits for its log to say 'cluster: ready'."""
+    s = Server("--cluster", nats_url, *extra, name=name)
+    kill_at_exit(s.proc)
+    if ready:
+        ok = s.wait_log(r"cluster: ready", timeout=10)
+        check(ok, "%s: logs 'cluster: ready' within 10 s" % name)
+        if not ok:
+            print(s.log()[-3000:])
+    return s
 
 
 # ---- history: seq, resume, acks ----
@@ -286,6 +508,19 @@ async def take(ws, n, timeout=5):
     except asyncio.TimeoutError:
         pass
     return out
+
+
+async def look_until(s, user, pred, timeout=12):
+    """Look at user's inbox (?since=0, closed at once) until pred(the
+    resumed answer) holds, or timeout passes; returns the last answer.
+    For what retention does in its own time (--history-days)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        w, r = await resume(s, user, 0)
+        await w.close()
+        if pred(r) or time.monotonic() >= deadline:
+            return r
+        await asyncio.sleep(0.3)
 
 
 def seqs(evs):
@@ -495,7 +730,9 @@ async def flow_settle(rs, ss, timeout, done=None):
         if all(want[u] <= {g[2] for g in r.got} for u, r in rs.items()):
             break
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)	# duplicates, if any
+    # A quiet time for duplicates, if any: a negative with no barrier
+    # (in a cluster, another node may still be sending).
+    await asyncio.sleep(0.5)
     if done is not None:
         done.set()
     for r in rs.values():

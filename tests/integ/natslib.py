@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,29 +24,11 @@ import urllib.request
 import chatlib
 
 TMP = chatlib.TMP
-NATS_BIN = shutil.which("nats-server") or "/usr/sbin/nats-server"
+NATS_BIN = chatlib.NATS_BIN
 
-# Every process started here, killed at exit (see kill_all()).
-PROCS = []
-
-
-def kill_all():
-    for p in PROCS:
-        try:
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
-        except Exception:
-            pass
-
-
-def free_port():
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+# Processes started here are killed at exit by chatlib (kill_at_exit).
+free_port = chatlib.free_port
+kill_all = chatlib.kill_all
 
 
 def stats(s):
@@ -140,7 +121,7 @@ class Nats:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=logf, stderr=logf)
         logf.close()
-        PROCS.append(self.proc)
+        chatlib.kill_at_exit(self.proc)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

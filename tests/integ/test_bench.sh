@@ -1,7 +1,8 @@
 #!/bin/sh
 # Copyright (c) 2026 The chat authors.
 #
-# test_bench: chat-bench against a fresh server for one second: it must
+# test_bench: chat-bench against a fresh server for one second (chat,
+# echo, and a room of five members, two sending): it must
 # print one JSON line with lost 0 and dup 0 and exit 0; bad usage exits
 # 2; a non-loopback target is refused.  No timing is asserted: the
 # benchmark is run by hand (bench/run).
@@ -54,6 +55,16 @@ ok $? "chat delivered something: $(cat out)"
 ok $? "echo run exits 0: $(cat err)"
 grep -q '"lost":0,' out && grep -q '"dup":0,' out
 ok $? "echo delivered everything once: $(cat out)"
+
+"$BENCH" room -u "ws://127.0.0.1:$PORT" -c 5 --senders 2 -d 1 --warmup 0 \
+    --drain 2 > out 2> err
+ok $? "room run exits 0: $(cat err)"
+grep -q '"lost":0,' out && grep -q '"dup":0,' out && \
+    grep -q '"misrouted":0,' out && grep -q '"out_of_order":0,' out && \
+    grep -q '"delivered":[1-9]' out
+ok $? "room: every member got every message once: $(cat out)"
+"$BENCH" room -u "ws://127.0.0.1:$PORT" -c 3 --senders 4 > out 2> err
+ok $((! ($? == 2))) "room with more senders than members exits 2"
 
 "$BENCH" chat -u "ws://10.1.2.3:$PORT" -p 1 > out 2> err
 ok $((! ($? == 2))) "non-loopback target exits 2"

@@ -9,7 +9,8 @@
 # sends; a message sent while bob's page is closed is shown once after
 # it reopens, and still once after a reload; the pages survive a server
 # restart by reconnecting; a text that looks like HTML is shown as text,
-# runs nothing and makes no element.  The browser console must stay
+# runs nothing and makes no element; both pages join a room with
+# carol and talk there.  The browser console must stay
 # free of errors (a CSP violation would be one).  Skips (77) only if
 # chromium itself is not installed; CI installs it.
 
@@ -212,7 +213,45 @@ def run(tmp):
             == 0, "no element was made from a message")
         type_line(a, "<b>bold</b> & <script>x()</script>")
         check(no_alert(a), "no script ran on alice's page")
+
+        # Rooms: both pages join #ops from the box that opens a chat,
+        # carol joins in line mode; each sees the others' messages.
+        for d, who in ((a, "alice"), (b, "bob")):
+            d.find_element(By.ID, "open-peer").send_keys("#ops\n")
+            until("%s's page to open #ops once joined" % who,
+                  lambda d=d: d.find_element(By.ID, "peer").text == "#ops")
+        carol.stdin.write(b"/join ops\n")
+        carol.stdin.flush()
+        s.wait_log(r"user carol joined room 'ops'", WAIT)
+        in_room = "carol in the room 🏠"
+        carol.stdin.write((in_room + "\n").encode())
+        carol.stdin.flush()
+        until("alice's page to show carol's room message",
+              lambda: in_room in texts(a, "in"))
+        check(a.execute_script(
+            "return document.querySelector('#log .msg.in .from')"
+            ".textContent") == "carol", "the room's message says who wrote")
+        until("bob's page too", lambda: in_room in texts(b, "in"))
+        to_room = "alice to the room ✓"
+        type_line(a, to_room)
+        until("bob's page to get alice's room message",
+              lambda: to_room in texts(b, "in"))
+        until("carol's client to print it with the room",
+              lambda: any(l.rstrip("\n").endswith(" #ops alice: " + to_room)
+                          for l in lines))
+        until("its ack", lambda: out_status(a, to_room) == "delivered")
+        check(texts(a, "in").count(in_room) == 1 and
+              to_room not in texts(a, "in"),
+              "alice's page: carol's once, its own not back (%r)"
+              % texts(a, "in"))
+        check(a.execute_script(
+            "return !!document.querySelector("
+            "'#convs li[data-peer=\"#ops\"] .presence.room')"),
+              "the room is in the conversation list, as a room")
+        carol.stdin.write(b"/to alice\n")
+        carol.stdin.flush()
         a.find_element(By.CSS_SELECTOR, '#convs li[data-peer="bob"]').click()
+        b.find_element(By.CSS_SELECTOR, '#convs li[data-peer="alice"]').click()
 
         # Resume: bob's page is closed while alice writes.
         b.get("about:blank")

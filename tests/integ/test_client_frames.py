@@ -205,9 +205,10 @@ def echo_case(name, data, code, rest, ln, with_101=False):
     try:
         p = ln.accept(extra=data if with_101 else b"")
         if not with_101:
-            for i, part in enumerate(data if isinstance(data, list)
-                                     else [data]):
-                time.sleep(0.1 if i else 0.02)
+            # Each part in a read of its own: sent once the client has
+            # read what came before it (the 101, the previous part).
+            for part in data if isinstance(data, list) else [data]:
+                chatlib.peer_read_all(p.sock)
                 p.send(part)
         got = p.recv_close(10)
         if rest is not None and got not in ("eof", "timeout"):
@@ -242,7 +243,7 @@ def echo_case_ok(name, parts, code, ln):
     try:
         p = ln.accept()
         for part in parts:
-            time.sleep(0.1)
+            chatlib.peer_read_all(p.sock)	# a read of its own
             p.send(part)
         got = p.recv_close()
         p.close()
@@ -267,7 +268,7 @@ def chat_case(name, data, code, ln, with_101=False):
         check(p.request.startswith("GET /demo/ws/u?epoch= "),
               "chat-client asks for /demo/ws/u?epoch=: %r" % p.request)
         if not with_101:
-            time.sleep(0.1)		# a read of its own
+            chatlib.peer_read_all(p.sock)	# a read of its own
             p.send(data)
         got = p.recv_close(10)
         if isinstance(got, int):
@@ -344,8 +345,8 @@ def test_good(ln):
               % len(got))
         # Byte by byte.
         for b in sframe(TEXT, "slow"):
+            chatlib.peer_read_all(p.sock)
             p.send(bytes([b]))
-            time.sleep(0.002)
         fin, op, got = p.recv_frame()
         check(got == b"slow", "a frame one byte at a time: %r" % got)
         check(p.masked_all, "every client frame masked")

@@ -13,14 +13,13 @@ import asyncio
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.environ["TOP"], "tests/integ"))
-from chatlib import (CLIENT, Server, check, connect, done, no_message,
-                     recv_json, recv_until, run, send)
+from chatlib import (CLIENT, Server, check, connect, done, free_port,
+                     recv_json, run, send, settle)
 
 
 def client(*args, stdin=b"", timeout=20):
@@ -30,14 +29,6 @@ def client(*args, stdin=b"", timeout=20):
                        capture_output=True, timeout=timeout)
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"), time.monotonic() - t0)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_options():
@@ -89,7 +80,8 @@ async def test_send(srv):
           "send: messages arrive in order (%r)" % texts)
     check(all(m.get("from_user") == "8888" for m in got),
           "send: from_user is 8888")
-    check(await no_message(peer), "send: the empty line sent nothing")
+    extra = await settle(peer)
+    check(extra == [], "send: the empty line sent nothing (%r)" % extra)
     await peer.close()
 
 
@@ -216,7 +208,8 @@ async def test_lines(srv):
     check(got == [long_ok, "after"],
           "lines: blanks skipped, 60,000 bytes sent whole (%r)"
           % [len(g or "") for g in got])
-    check(await no_message(peer), "lines: nothing else was sent")
+    extra = await settle(peer)
+    check(extra == [], "lines: nothing else was sent (%r)" % extra)
     check(rc == 1 and "line 4: message too long: 80" in err and
           "the server takes at most 65536" in err,
           "lines: too long as JSON is refused before sending (%r)" % err)

@@ -20,8 +20,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.environ["TOP"], "tests/integ"))
-from chatlib import (CLIENT, TMP, Server, check, connect, done, recv_until,
-                     run)
+from chatlib import (CLIENT, TMP, Server, check, connect, done, gone,
+                     recv_until, run)
 
 _ids = 0
 
@@ -125,11 +125,20 @@ async def wait_connected(srv, user, before, timeout=5):
     return check(False, "%s did not connect" % user)
 
 
+async def wait_gone(srv, user):
+    """After a run of the client has ended: wait until the server has
+    seen it go, so that what is sent next finds the user offline (and is
+    queued, not delivered to the closing connection)."""
+    n = len(re.findall(r"user %s connected" % re.escape(user), srv.log()))
+    check(await gone(srv, user, n), "the server saw %s leave" % user)
+
+
 async def session(srv, peer, user, state, *extra, marker=None, what=""):
     """
     One run of the line client: once connected, peer sends a marker;
     returns the texts printed before it, after it checks that nothing
-    followed it and that the client exited 0.  Returns (texts, stderr).
+    followed it, that the client exited 0 and that the server saw it
+    leave.  Returns (texts, stderr).
     """
     global _ids
     marker = marker or "marker %d" % (_ids + 1)
@@ -142,6 +151,7 @@ async def session(srv, peer, user, state, *extra, marker=None, what=""):
     rc, rest, err = await r.finish()
     check(rc == 0, "%s: exit 0 (%r, %r)" % (what, rc, err))
     check(rest == "", "%s: nothing after the marker (%r)" % (what, rest))
+    await wait_gone(srv, user)
     return before, err
 
 
@@ -219,6 +229,7 @@ async def test_two_devices(srv, peer):
     check(got == ["live one"], "device 1 gets them live (%r)" % got)
     rc, rest, err = await r.finish()
     check(rc == 0 and rest == "", "device 1 exits 0 (%r, %r)" % (rc, err))
+    await wait_gone(srv, "dd")
     # Device 2 resumes after its own last message: it gets both.
     got, _ = await session(srv, peer, "dd", d2, what="device 2, again")
     check(got == ["live one", "live two"],
@@ -259,6 +270,7 @@ async def test_gap():
         await send(peer, "gg", "y1", "y2", "y3", "y4", "y5")
         await r.until("y5")
         await r.finish()
+        await wait_gone(srv, "gg")
         # seq 1 shown; 2..6 sent; the server keeps 4, 5, 6 only.
         got, err = await session(srv, peer, "gg", g2, what="gap")
         check(got == ["y3", "y4", "y5"],

@@ -52,7 +52,7 @@ signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
 def start_node(url, name, *extra, ready=True):
     s = chatlib.Server("--cluster", url, *extra, name=name)
     NODES.append(s)
-    natslib.PROCS.append(s.proc)
+    chatlib.kill_at_exit(s.proc)
     if ready:
         ok = s.wait_log(r"cluster: ready", timeout=15)
         check(ok, "%s: logs 'cluster: ready'" % name)

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
-from chatlib import check, connect, recv_json, no_message  # noqa: E402
+from chatlib import check, connect, recv_json  # noqa: E402
 from chatlib import RawWS  # noqa: E402
 
 SLOW = os.environ.get("CHAT_VALGRIND") == "1"
@@ -58,9 +58,10 @@ async def test_queue_limit():
         b = await connect(s, "qoff")
         got = [(await recv_json(b))["message"] for _ in range(3)]
         check(got == ["m0", "m1", "m2"], "the 3 queued arrive: %r" % got)
-        check(await no_message(b), "refused ones never arrive")
+        extra = await chatlib.settle(b)
+        check(extra == [], "refused ones never arrive: %r" % extra)
         await b.close()
-        await asyncio.sleep(0.2)
+        check(await chatlib.gone(s, "qoff"), "qoff gone")
         await send(a, {"message": "again", "target_user": "qoff", "id": 6})
         ack = await recv_json(a)
         check(ack.get("status") == "queued", "room again after delivery")
@@ -183,11 +184,14 @@ async def test_slow_reader():
         check(end in (1008, "eof"), "cut: close 1008 or end of stream "
               "(got %r)" % end)
         b = await connect(s, "slowpoke")
+        # What did not arrive before the cut, then nothing more.
         after = []
         try:
-            while True:
-                m = await recv_json(b, 5)
+            while len(before) + len(after) < len(sent):
+                m = await recv_json(b, 10)
                 after.append(int(m["message"][:6]))
+            after += [int(m["message"][:6]) if "message" in m else m
+                      for m in await chatlib.settle(b)]
         except asyncio.TimeoutError:
             pass
         got = before + after
@@ -255,6 +259,8 @@ async def test_ping_idle():
         check(0.8 <= took <= (8 if SLOW else 3),
               "closed after ~1 s (%.2f s)" % took)
         raw.close()
+        # Not a synchronization: py must outlive the idle timeout (1 s)
+        # by a margin, so time has to pass.
         await asyncio.sleep(max(0.1, 2.5 - (time.monotonic() - t0)))
         check(py.open, "a client that answers pings stays past the idle "
               "timeout")
@@ -281,7 +287,7 @@ async def test_ping_idle():
         while time.monotonic() - t0 < 1.5:
             await send(chat, {"type": "who"})
             await recv_json(chat)
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)	# pacing: a who every 0.2 s
         check(chat.open, "a client that talks is not idle")
         await chat.close()
 
@@ -304,7 +310,7 @@ async def test_max_clients():
         m = await recv_json(conns[2])
         check(m.get("message") == "x", "existing clients still chat")
         await conns[0].close()
-        await asyncio.sleep(0.3)
+        check(await chatlib.gone(s, "mc0"), "mc0 gone")
         again = await connect(s, "mc0")
         check(again.open, "a slot frees when a client leaves")
         for c in conns[1:] + [again]:
@@ -332,6 +338,7 @@ async def test_emfile():
             socks.append(sk)
         check(s.wait_log(r"accept: Too many open files; pausing", 10),
               "log: EMFILE, pausing")
+        # Not a synchronization: CPU use over a 2 s window.
         t0 = s.cpu_ticks()
         time.sleep(2)
         used = s.cpu_ticks() - t0
@@ -352,7 +359,7 @@ async def test_emfile():
                 c = await connect(s, "em-c")
                 ok = True
             except Exception:
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(0.3)	# a poll: retry the connect
         check(ok, "new clients accepted after the pause")
         if ok:
             await send(c, {"message": "back", "target_user": "em-a"})
@@ -425,7 +432,8 @@ async def test_big_replies():
         check(s.wait_log(r"user rawwatch: output over \d+ bytes, cut off",
                          10), "log: the non-reading watcher is cut off")
         raw.close()
-        await asyncio.sleep(0.3)
+        # Users come online once the cut watcher is freed.
+        check(await chatlib.gone(s, "rawwatch"), "log: rawwatch gone")
         try:
             ons = [await connect(s, u) for u in users[:8] + users[-8:]]
             b = await connect(s, "after-watch")

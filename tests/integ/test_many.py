@@ -111,7 +111,7 @@ async def main():
         # Nothing extra afterwards (a sample of clients).
         extra = 0
         for c in conns[:50]:
-            if not await chatlib.no_message(c, 0.01):
+            if await chatlib.settle(c, T):
                 extra += 1
         check(extra == 0, "no stray messages")
         await asyncio.gather(*(c.close() for c in conns))

@@ -50,6 +50,16 @@ start() {
 	return 1
 }
 
+# listening PID: true once the process has a listening TCP socket.
+listening() {
+	for ino in $(ls -l "/proc/$1/fd" 2>/dev/null |
+	    sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p'); do
+		awk -v i="$ino" '$4 == "0A" && $10 == i { f = 1 }
+		    END { exit !f }' /proc/net/tcp /proc/net/tcp6 && return 0
+	done
+	return 1
+}
+
 # stop SIG: signal $PID, wait; sets RC.
 stop() {
 	kill -"$1" "$PID"
@@ -141,9 +151,15 @@ ok "$RC" "SIGTERM: exit 0 (got $RC)"
 "$SERVER" --listen 127.0.0.1 --port 0 -q > quiet.log 2>&1 < /dev/null &
 PID=$!
 pids="$pids $PID"
-sleep 1
-kill -0 "$PID" 2>/dev/null
-ok $? "-q: server runs"
+# No listening line to wait for: wait for the socket (after it, the
+# signal handlers are in place).
+i=0
+while ! listening "$PID" && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+listening "$PID"
+ok $? "-q: server runs and listens"
 stop TERM
 ok "$RC" "-q: exit 0 on SIGTERM (got $RC)"
 [ ! -s quiet.log ]

@@ -478,6 +478,31 @@ test_log(void)
 	CHECK(n == 1 && utf8_valid((uint8_t *)e[0].text, e[0].len));
 	state_entries_free(e, n);
 	free(big);
+
+	/* A room's message names its room; a bad room skips the line. */
+	{
+		struct state_entry	x;
+
+		memset(&x, 0, sizeof(x));
+		x.ts = 1767225700000ULL;
+		x.way = STATE_IN;
+		x.seq = 6;
+		snprintf(x.from, sizeof(x.from), "a");
+		snprintf(x.to, sizeof(x.to), "me");
+		snprintf(x.room, sizeof(x.room), "caf\xc3\xa9");
+		x.text = (char *)"in the room";
+		x.len = 11;
+		CHECK_INT(state_log_add(&st, &x, err), 0);
+	}
+	fd = open(st.logpath, O_WRONLY | O_APPEND);
+	CHECK(fd != -1);
+	CHECK(write(fd, "{\"ts\":2,\"dir\":\"in\",\"seq\":7,\"from\":\"a\","
+	    "\"to\":\"b\",\"room\":\"a b\",\"text\":\"x\"}\n", 72) == 72);
+	close(fd);
+	CHECK_INT(state_log_tail(&st, 2, &e, &n, err), 0);
+	CHECK(n == 2 && strcmp(e[1].room, "caf\xc3\xa9") == 0 &&
+	    strcmp(e[1].text, "in the room") == 0 && e[0].room[0] == '\0');
+	state_entries_free(e, n);
 }
 
 static void

@@ -1006,6 +1006,216 @@ test_history(void)
 	    &ev, detail), -1);
 }
 
+/* Rooms: names, requests both ways, events both ways. */
+static void
+test_rooms(void)
+{
+	struct codec_req	 req;
+	struct codec_ev		 ev;
+	const char		*err, *users[2] = { "alice", "bob" };
+	const char		*names[2] = { "ops", "caf\xc3\xa9" };
+	const size_t		 counts[2] = { 3, 1 };
+	char			 detail[CODEC_MAX_DETAIL + 1], name[80];
+	char			 buf[256];
+	size_t			 len, n;
+	int			 fast;
+
+	CHECK(codec_valid_room(S("ops")));
+	CHECK(codec_valid_room(S("#general")));
+	CHECK(codec_valid_room(S("caf\xc3\xa9")));
+	CHECK(codec_valid_room(S("\xe2\x9c\x93\"\\")));
+	CHECK(!codec_valid_room(S("")));
+	CHECK(!codec_valid_room(NULL, 0));
+	CHECK(!codec_valid_room(S("a b")));
+	CHECK(!codec_valid_room(S("a\tb")));
+	CHECK(!codec_valid_room(S("a\nb")));
+	CHECK(!codec_valid_room(S("ab\0c")));
+	CHECK(!codec_valid_room(S("a\x7f")));
+	CHECK(!codec_valid_room(S("a\xc2\x85")));		/* NEL, Cc */
+	CHECK(!codec_valid_room(S("a\xc2\xa0")));		/* NBSP, Zs */
+	CHECK(!codec_valid_room(S("a\xe2\x80\xae")));	/* RLO, Cf */
+	CHECK(!codec_valid_room(S("a\xe2\x80\xa8")));	/* Zl */
+	CHECK(!codec_valid_room(S("a\xe3\x80\x80")));	/* ideographic sp */
+	CHECK(!codec_valid_room(S("\xc3")));		/* cut */
+	CHECK(!codec_valid_room(S("\xed\xa0\x80")));	/* surrogate */
+	CHECK(!codec_valid_room(S("\xc0\xaf")));		/* overlong */
+	memset(name, 'r', sizeof(name));
+	CHECK(codec_valid_room(name, CODEC_MAX_ROOM));
+	CHECK(!codec_valid_room(name, CODEC_MAX_ROOM + 1));
+	/* 64 bytes, not 64 characters. */
+	for (n = 0; n + 2 <= 66; n += 2)
+		memcpy(name + n, "\xc3\xa9", 2);
+	CHECK(codec_valid_room(name, 64));
+	CHECK(!codec_valid_room(name, 66));
+
+	/* A room message, on the fast path and through jansson. */
+	for (fast = 1; fast >= 0; fast--) {
+		codec_set_fast_path(fast);
+		CHECK_INT(codec_parse_req(S("{\"message\":\"hi\","
+		    "\"target_room\":\"ops\",\"id\":\"m1\"}"), &req, &err,
+		    detail), 0);
+		CHECK_INT(req.type, CODEC_REQ_CHAT);
+		CHECK_STR(req.room, "ops");
+		CHECK_STR(req.target, "");
+		CHECK_STR(req.id, "\"m1\"");
+		CHECK(req.message_len == 2 && memcmp(req.message, "hi", 2) ==
+		    0);
+		codec_req_release(&req);
+		CHECK_INT(codec_parse_req(S("{\"message\":\"hi\","
+		    "\"target_room\":\"caf\xc3\xa9\"}"), &req, &err, detail), 0);
+		CHECK_STR(req.room, "caf\xc3\xa9");
+		codec_req_release(&req);
+		req_fails(S("{\"message\":\"hi\",\"target_room\":\"a b\"}"),
+		    CODEC_E_BAD_ROOM, &req);
+		req_fails(S("{\"message\":\"hi\",\"target_room\":\"\"}"),
+		    CODEC_E_BAD_ROOM, &req);
+		req_fails(S("{\"message\":\"hi\",\"target_room\":7}"),
+		    CODEC_E_BAD_MESSAGE, &req);
+		req_fails(S("{\"message\":\"hi\",\"target_room\":\"ops\","
+		    "\"target_user\":\"bob\"}"), CODEC_E_BAD_MESSAGE, &req);
+		req_fails(S("{\"target_room\":\"ops\"}"), CODEC_E_BAD_MESSAGE,
+		    &req);
+	}
+	codec_set_fast_path(1);
+	/* An escaped room name goes through jansson. */
+	CHECK_INT(codec_parse_req(S("{\"message\":\"x\",\"target_room\":"
+	    "\"a\\\"b\"}"), &req, &err, detail), 0);
+	CHECK_STR(req.room, "a\"b");
+	codec_req_release(&req);
+
+	CHECK_INT(codec_parse_req(S("{\"type\":\"join\",\"room\":\"ops\"}"),
+	    &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_JOIN);
+	CHECK_STR(req.room, "ops");
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"leave\",\"room\":\"ops\"}"),
+	    &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_LEAVE);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"members\",\"room\":\"o\"}"),
+	    &req, &err, detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_MEMBERS);
+	codec_req_release(&req);
+	CHECK_INT(codec_parse_req(S("{\"type\":\"rooms\"}"), &req, &err,
+	    detail), 0);
+	CHECK_INT(req.type, CODEC_REQ_ROOMS);
+	codec_req_release(&req);
+	bad("{\"type\":\"join\"}", CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":\"join\",\"room\":[]}", CODEC_E_BAD_MESSAGE);
+	bad("{\"type\":\"join\",\"room\":\"a\\u0001\"}", CODEC_E_BAD_ROOM);
+	bad("{\"type\":\"leave\",\"room\":\" \"}", CODEC_E_BAD_ROOM);
+
+	/* The chat event, with "room" before "ts". */
+	len = codec_room_chat_into(buf, sizeof(buf), "8888", "ops", "hi", 2,
+	    1700000000000ULL, 0);
+	CHECK_STR(buf, "{\"message\":\"hi\",\"from_user\":\"8888\","
+	    "\"room\":\"ops\",\"ts\":1700000000000}");
+	CHECK_INT(len, strlen(buf));
+	len = codec_room_chat_into(buf, sizeof(buf), "8888", "a\"b", "", 0,
+	    5, 9);
+	CHECK_STR(buf, "{\"message\":\"\",\"from_user\":\"8888\","
+	    "\"room\":\"a\\\"b\",\"ts\":5,\"seq\":9}");
+	CHECK_INT(codec_room_chat_into(NULL, 0, "8888", "ops", "hi", 2, 5, 0),
+	    codec_room_chat_into(buf, sizeof(buf), "8888", "ops", "hi", 2, 5,
+	    0));
+	CHECK_INT(codec_parse_ev(buf, strlen(buf), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_CHAT);
+	CHECK_STR(ev.room, "ops");
+	CHECK_STR(ev.from, "8888");
+	codec_ev_release(&ev);
+	/* A direct message has no room. */
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"x\",\"from_user\":\"a\"}"),
+	    &ev, detail), 0);
+	CHECK_STR(ev.room, "");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"message\":\"x\",\"from_user\":\"a\","
+	    "\"room\":\"a b\"}"), &ev, detail), -1);
+
+	same(codec_ack_room("\"m1\"", "delivered", 42, 0, &len), &len,
+	    "{\"type\":\"ack\",\"id\":\"m1\",\"status\":\"delivered\","
+	    "\"seq\":42}");
+	same(codec_ack_room("7", "queued", 0, 3, &len), &len,
+	    "{\"type\":\"ack\",\"id\":7,\"status\":\"queued\","
+	    "\"missed\":3}");
+	same(codec_ack_room("7", "queued", 0, 0, &len), &len,
+	    "{\"type\":\"ack\",\"id\":7,\"status\":\"queued\"}");
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"id\":1,\"status\":"
+	    "\"queued\",\"seq\":5,\"missed\":2}"), &ev, detail), 0);
+	CHECK_INT(ev.seq, 5);
+	CHECK_INT(ev.missed, 2);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"ack\",\"id\":1,\"status\":"
+	    "\"queued\",\"missed\":-1}"), &ev, detail), -1);
+
+	same(codec_joined("ops", users, 2, 0, &len), &len,
+	    "{\"type\":\"joined\",\"room\":\"ops\",\"members\":"
+	    "[\"alice\",\"bob\"]}");
+	same(codec_members("ops", users, 1, 1, &len), &len,
+	    "{\"type\":\"members\",\"room\":\"ops\",\"members\":[\"alice\"],"
+	    "\"truncated\":true}");
+	same(codec_left("ops", &len), &len,
+	    "{\"type\":\"left\",\"room\":\"ops\"}");
+	same(codec_member("ops", "bob", 1, &len), &len,
+	    "{\"type\":\"member\",\"room\":\"ops\",\"user\":\"bob\","
+	    "\"event\":\"join\"}");
+	same(codec_member("ops", "bob", 0, &len), &len,
+	    "{\"type\":\"member\",\"room\":\"ops\",\"user\":\"bob\","
+	    "\"event\":\"leave\"}");
+	same(codec_rooms(names, counts, 2, &len), &len,
+	    "{\"type\":\"rooms\",\"rooms\":[{\"room\":\"ops\",\"members\":3},"
+	    "{\"room\":\"caf\xc3\xa9\",\"members\":1}]}");
+	same(codec_rooms(NULL, NULL, 0, &len), &len,
+	    "{\"type\":\"rooms\",\"rooms\":[]}");
+	same(codec_req_room("join", "ops", &len), &len,
+	    "{\"type\":\"join\",\"room\":\"ops\"}");
+	same(codec_req_room("rooms", NULL, &len), &len,
+	    "{\"type\":\"rooms\"}");
+	same(codec_req_room_chat("ops", "hi", 2, "3", &len), &len,
+	    "{\"message\":\"hi\",\"target_room\":\"ops\",\"id\":3}");
+
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"joined\",\"room\":\"ops\","
+	    "\"members\":[\"alice\",\"bob\"]}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_JOINED);
+	CHECK_STR(ev.room, "ops");
+	CHECK_INT(ev.nusers, 2);
+	CHECK_STR(ev.users[1], "bob");
+	CHECK_INT(ev.truncated, 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"members\",\"room\":\"ops\","
+	    "\"members\":[],\"truncated\":true}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_MEMBERS);
+	CHECK_INT(ev.truncated, 1);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"joined\",\"room\":\"ops\","
+	    "\"members\":[\"a b\"]}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"left\",\"room\":\"ops\"}"),
+	    &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_LEFT);
+	CHECK_STR(ev.room, "ops");
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"member\",\"room\":\"ops\","
+	    "\"user\":\"bob\",\"event\":\"leave\"}"), &ev, detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_MEMBER);
+	CHECK_STR(ev.user, "bob");
+	CHECK_INT(ev.joined, 0);
+	codec_ev_release(&ev);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"member\",\"room\":\"ops\","
+	    "\"user\":\"bob\",\"event\":\"kick\"}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"rooms\",\"rooms\":[{\"room\":"
+	    "\"ops\",\"members\":3},{\"room\":\"x\",\"members\":0}]}"), &ev,
+	    detail), 0);
+	CHECK_INT(ev.type, CODEC_EV_ROOMS);
+	CHECK_INT(ev.nrooms, 2);
+	CHECK_STR(ev.rooms[0].room, "ops");
+	CHECK_INT(ev.rooms[0].members, 3);
+	CHECK_STR(ev.rooms[1].room, "x");
+	codec_ev_release(&ev);
+	CHECK(ev.rooms == NULL);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"rooms\",\"rooms\":[{\"room\":"
+	    "\"ops\"}]}"), &ev, detail), -1);
+	CHECK_INT(codec_parse_ev(S("{\"type\":\"rooms\"}"), &ev, detail), -1);
+}
+
 int
 main(void)
 {
@@ -1022,5 +1232,6 @@ main(void)
 	test_prefixes();
 	test_ev();
 	test_history();
+	test_rooms();
 	return test_done();
 }

@@ -4,11 +4,14 @@
  * Unit tests for common/jwt.c: a token from elsewhere (jwt.io's HS256
  * example), mint/verify round trips, every refusal (expired, not yet
  * valid, wrong key, tampered payload, alg none and other algorithms,
- * malformed shapes), and clock skew.
+ * malformed shapes), clock skew, and the "rooms" claim.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "jwt.h"
 #include "tap.h"
@@ -20,6 +23,96 @@ static int
 verify(const char *t, int64_t now, struct jwt_claims *c)
 {
 	return jwt_verify(t, strlen(t), key, KEYLEN, now, 30, c);
+}
+
+static void
+b64url(const uint8_t *in, size_t len, char *out)
+{
+	static const char	 t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t		 acc = 0;
+	size_t			 i;
+	int			 bits = 0;
+
+	for (i = 0; i < len; i++) {
+		acc = (acc << 8) | in[i];
+		for (bits += 8; bits >= 6; bits -= 6)
+			*out++ = t[(acc >> (bits - 6)) & 63];
+	}
+	if (bits > 0)
+		*out++ = t[(acc << (6 - bits)) & 63];
+	*out = '\0';
+}
+
+/* A token for any payload, signed with key (static buffer). */
+static const char *
+sign(const char *payload)
+{
+	static char	 tok[1024];
+	uint8_t		 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen;
+	size_t		 o;
+
+	b64url((const uint8_t *)"{\"alg\":\"HS256\"}", 15, tok);
+	o = strlen(tok);
+	tok[o++] = '.';
+	b64url((const uint8_t *)payload, strlen(payload), tok + o);
+	o = strlen(tok);
+	HMAC(EVP_sha256(), key, (int)KEYLEN, (const uint8_t *)tok, o, mac,
+	    &maclen);
+	tok[o++] = '.';
+	b64url(mac, maclen, tok + o);
+	return tok;
+}
+
+static void
+test_rooms(void)
+{
+	struct jwt_claims	 c;
+	const char		*two[] = { "ops", "caf\xc3\xa9" }, *any[] = { "*" };
+	char			*t;
+
+	/* No claim, "*": any room. */
+	t = jwt_mint("8888", 1000, 9000, key, KEYLEN);
+	CHECK_INT(verify(t, 1500, &c), JWT_OK);
+	CHECK_INT(c.rooms, JWT_ROOMS_ANY);
+	CHECK(jwt_room_allowed(&c, "anything"));
+	free(t);
+	t = jwt_mint_rooms("8888", 1000, 9000, any, 1, key, KEYLEN);
+	CHECK_INT(verify(t, 1500, &c), JWT_OK);
+	CHECK_INT(c.rooms, JWT_ROOMS_ANY);
+	CHECK(jwt_room_allowed(&c, "ops"));
+	free(t);
+	/* A list: those only, compared whole. */
+	t = jwt_mint_rooms("8888", 1000, 9000, two, 2, key, KEYLEN);
+	CHECK_INT(verify(t, 1500, &c), JWT_OK);
+	CHECK_INT(c.rooms, JWT_ROOMS_LIST);
+	CHECK(jwt_room_allowed(&c, "ops"));
+	CHECK(jwt_room_allowed(&c, "caf\xc3\xa9"));
+	CHECK(!jwt_room_allowed(&c, "op"));
+	CHECK(!jwt_room_allowed(&c, "opsx"));
+	CHECK(!jwt_room_allowed(&c, "*"));
+	free(t);
+	/* An empty list: no room. */
+	t = jwt_mint_rooms("8888", 1000, 9000, two, 0, key, KEYLEN);
+	CHECK_INT(verify(t, 1500, &c), JWT_OK);
+	CHECK_INT(c.rooms, JWT_ROOMS_LIST);
+	CHECK_INT(c.roomslen, 0);
+	CHECK(!jwt_room_allowed(&c, "ops"));
+	free(t);
+	/* Anything else refuses the token. */
+	CHECK_INT(verify(sign("{\"sub\":\"a\",\"exp\":9000,\"rooms\":"
+	    "\"ops\"}"), 1500, &c), JWT_BAD_ROOMS);
+	CHECK_INT(verify(sign("{\"sub\":\"a\",\"exp\":9000,\"rooms\":7}"),
+	    1500, &c), JWT_BAD_ROOMS);
+	CHECK_INT(verify(sign("{\"sub\":\"a\",\"exp\":9000,\"rooms\":"
+	    "[\"ok\",\"a b\"]}"), 1500, &c), JWT_BAD_ROOMS);
+	CHECK_INT(verify(sign("{\"sub\":\"a\",\"exp\":9000,\"rooms\":"
+	    "[\"ok\",1]}"), 1500, &c), JWT_BAD_ROOMS);
+	CHECK_INT(verify(sign("{\"sub\":\"a\",\"exp\":9000,\"rooms\":"
+	    "[\"ok\",\"b\"]}"), 1500, &c), JWT_OK);
+	CHECK(jwt_room_allowed(&c, "b"));
+	CHECK(strlen(jwt_strerror(JWT_BAD_ROOMS)) > 10);
 }
 
 int
@@ -112,5 +205,6 @@ main(void)
 	CHECK_INT(verify("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI4ODg4IiwiZXhwIjox"
 	    "ZTI1fQ.AAAA", 1500, &c), JWT_BAD_SIGNATURE);
 	CHECK_STR(jwt_strerror(JWT_EXPIRED), "token has expired");
+	test_rooms();
 	return test_done();
 }

@@ -298,6 +298,44 @@ test_cmd(void)
 	model_parse_cmd("/frob", 5, &c);
 	CHECK_INT(c.type, MODEL_CMD_BAD);
 	CHECK(strstr(c.error, "'/frob'") != NULL);
+	/* Rooms: one '#' in front is not part of the name. */
+	model_parse_cmd("/join ops", 9, &c);
+	CHECK_INT(c.type, MODEL_CMD_JOIN);
+	CHECK_STR(c.arg, "ops");
+	model_parse_cmd("/join #ops ", 11, &c);
+	CHECK_INT(c.type, MODEL_CMD_JOIN);
+	CHECK_STR(c.arg, "ops");
+	model_parse_cmd("/join ##x", 9, &c);
+	CHECK_STR(c.arg, "#x");
+	model_parse_cmd("/join caf\xc3\xa9", 11, &c);
+	CHECK_INT(c.type, MODEL_CMD_JOIN);
+	CHECK_STR(c.arg, "caf\xc3\xa9");
+	model_parse_cmd("/join", 5, &c);
+	CHECK_INT(c.type, MODEL_CMD_BAD);
+	model_parse_cmd("/join a b", 9, &c);
+	CHECK_INT(c.type, MODEL_CMD_BAD);
+	model_parse_cmd("/join #", 7, &c);
+	CHECK_INT(c.type, MODEL_CMD_BAD);
+	model_parse_cmd("/part", 5, &c);
+	CHECK_INT(c.type, MODEL_CMD_PART);
+	CHECK_STR(c.arg, "");
+	model_parse_cmd("/part #ops", 10, &c);
+	CHECK_INT(c.type, MODEL_CMD_PART);
+	CHECK_STR(c.arg, "ops");
+	model_parse_cmd("/names", 6, &c);
+	CHECK_INT(c.type, MODEL_CMD_NAMES);
+	model_parse_cmd("/rooms", 6, &c);
+	CHECK_INT(c.type, MODEL_CMD_ROOMS);
+	model_parse_cmd("/rooms x", 8, &c);
+	CHECK_INT(c.type, MODEL_CMD_BAD);
+	{
+		char	name[MODEL_MAX_NAME + 1];
+
+		model_room_view_name(name, "ops");
+		CHECK_STR(name, "#ops");
+		CHECK_STR(model_view_room(name), "ops");
+		CHECK(model_view_room("6666") == NULL);
+	}
 }
 
 int
