@@ -1248,9 +1248,12 @@ fetch_answer(void *arg, void *tag, natsMsg *nm)
 	 * Nothing, though this inbox has more: with replicas, a direct get
 	 * may be answered by a replica that has not caught up yet.  Ask
 	 * again shortly (for up to RETRY_MAX * RETRY_MS), rather than let
-	 * the reader skip what it has not seen.
+	 * the reader skip what it has not seen.  With one replica the
+	 * answer is the stream's own: nothing means retention took it, and
+	 * the reader is told the gap at once.
 	 */
 	if (r == INBOX_OK && n == 0 && f->after < b->last &&
+	    ib->cfg.replicas > 1 &&
 	    f->tries < RETRY_MAX && vec_grow(&ib->retry, &ib->capretry,
 	    ib->nretry + 1, sizeof(*ib->retry)) == 0) {
 		free(v);
