@@ -19,6 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
 SERVER = os.environ.get("CHAT_SERVER_BIN", os.path.join(BUILD, "chat-server"))
@@ -472,6 +474,16 @@ def start_node(nats_url, name, *extra, ready=True):
         if not ok:
             print(s.log()[-3000:])
     return s
+
+
+def stats(s):
+    """A server's /stats, or {"error": why}."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % s.port,
+                                    timeout=5) as r:
+            return json.loads(r.read().decode())
+    except (OSError, ValueError, urllib.error.URLError) as e:
+        return {"error": repr(e)}
 
 
 # ---- history: seq, resume, acks ----

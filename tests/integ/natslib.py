@@ -18,8 +18,6 @@ import socket
 import subprocess
 import time
 import traceback
-import urllib.error
-import urllib.request
 
 import chatlib
 
@@ -29,16 +27,7 @@ NATS_BIN = chatlib.NATS_BIN
 # Processes started here are killed at exit by chatlib (kill_at_exit).
 free_port = chatlib.free_port
 kill_all = chatlib.kill_all
-
-
-def stats(s):
-    """A node's /stats, or {"error": why}."""
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % s.port,
-                                    timeout=5) as r:
-            return json.loads(r.read().decode())
-    except (OSError, ValueError, urllib.error.URLError) as e:
-        return {"error": repr(e)}
+stats = chatlib.stats
 
 
 async def wait_online(node, user, timeout=5):
@@ -72,9 +61,8 @@ async def scenario(what, coro):
         return None
 
 
-class Nats:
-    """A nats-server with JetStream on 127.0.0.1: start, stop (SIGTERM,
-    then SIGKILL), kill, restart on the same port and store dir.  conf:
+class Nats(chatlib.Nats):
+    """chatlib.Nats, with a configuration file, a cluster, and pause.  conf:
     the text of a configuration file (client port and store dir are
     given on the command line); routes: join these route URLs as a
     cluster member named name (its own route port is picked by the
@@ -82,14 +70,7 @@ class Nats:
 
     def __init__(self, name="nats", extra=(), conf=None, routes=None,
                  cluster=None):
-        self.name = name
-        self.extra = list(extra)
-        self.port = free_port()
-        self.dir = os.path.join(TMP, name + "-store")
-        self.logpath = os.path.join(TMP, name + ".log")
-        self.url = "nats://127.0.0.1:%d" % self.port
-        self.proc = None
-        self.starts = 0
+        super().__init__(name, extra)
         self.conf = conf
         self.routes = routes
         self.cluster = cluster
@@ -139,29 +120,6 @@ class Nats:
 
     def route_url(self):
         return "nats://127.0.0.1:%d" % self.route
-
-    def log(self):
-        try:
-            with open(self.logpath, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=5):
-        if self.alive():
-            chatlib.terminate(self.proc, timeout)
-
-    def kill(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait()
-
-    def restart(self, timeout=10):
-        self.stop()
-        self.start(timeout)
 
     def pause(self, timeout=5):
         """SIGSTOP, and wait until every thread of it is stopped (a

@@ -23,7 +23,6 @@
 
 import asyncio
 import functools
-import json
 import os
 import re
 import socket
@@ -31,8 +30,6 @@ import subprocess
 import sys
 import time
 import traceback
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
@@ -42,6 +39,7 @@ from chatlib import resume, take, seqs, texts, chats, gone, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
 from chatlib import Nats, free_port, kill_all, look_until  # noqa: E402
+from chatlib import stats  # noqa: E402
 
 TMP = chatlib.TMP
 # Answers here can come after other events (presence, chats): wait for
@@ -58,15 +56,6 @@ def start_node(nats_url, name, *extra, ready=True):
     s = chatlib.start_node(nats_url, name, *extra, ready=ready)
     NODES.append(s)
     return s
-
-
-def stats(s):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % s.port,
-                                    timeout=5) as r:
-            return json.loads(r.read().decode())
-    except (OSError, ValueError, urllib.error.URLError) as e:
-        return {"error": repr(e)}
 
 
 async def stats_until(s, pred, timeout):
