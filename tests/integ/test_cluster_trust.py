@@ -261,6 +261,31 @@ async def test_forged(nats, n1, n2):
     m, _ = await recv_until(a, lambda x: x.get("type") == "who")
     users = set(m.get("users", []))
     check("f-carol" not in users, "nor its users: %r" % sorted(users))
+
+    # A membership stored without the secret: bob "in" room f-room.  A
+    # node that reads the rooms (one starting now) leaves him out.
+    raw.pub("chat.member.%s.%s" % (hexid("f-room"), hexid(B)), "1")
+    raw.flush()
+    f4 = stats(n2).get("cluster_forged", 0)
+    n4 = start_node(nats.url, "node4-rooms", "--cluster-secret-file",
+                    SECRET)
+    d = await connect(n4, "f-dave")
+    await send(d, {"type": "join", "room": "f-room", "id": "j"})
+    m, _ = await recv_until(d, lambda x: x.get("type") in ("joined",
+                                                           "error"))
+    check(m.get("type") == "joined" and m.get("members") == ["f-dave"],
+          "a forged membership is not read: %r" % m)
+    await send(d, {"message": "room msg", "target_room": "f-room",
+                   "id": "r"})
+    m, _ = await recv_until(d, lambda x: x.get("id") == "r")
+    check(m.get("type") == "ack", "dave's room message acked: %r" % m)
+    check(await no_message(b, 0.5), "bob, forged into the room, sees "
+          "nothing of it")
+    check(stats(n4).get("cluster_forged", 0) >= 1 and
+          stats(n2).get("cluster_forged", 0) >= f4, "node4 counts the "
+          "forged membership: %r" % stats(n4))
+    await d.close()
+    stop_nodes(n4)
     for x in (a, b, c, w):
         await x.close()
     raw.close()
