@@ -238,8 +238,15 @@ async def test_forged(nats, n1, n2):
     await r.close()
     # The forged cursor moved nothing: messages queued for bob while he
     # is away reach his next connection without since.
+    await send(w, {"type": "watch", "users": [B]})
     await b.close()
     check(await chatlib.gone(n2, B), "bob left")
+    # node1 acks "delivered" until it hears that bob left node2.
+    try:
+        await recv_until(w, lambda x: x.get("type") == "presence" and
+                         x.get("user") == B and x.get("online") is False, 5)
+    except asyncio.TimeoutError:
+        check(False, "node1 hears that bob left")
     ack = await chat_ack(a, B, "while away", 2)
     check(ack.get("status") == "queued", "queued while bob is away: %r"
           % ack)
