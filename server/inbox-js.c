@@ -6,7 +6,10 @@
  *
  * Stream CHAT holds every user's inbox (subject chat.inbox.<hex of the
  * id>, since ids may contain '.').  Stream CHAT_CURSOR keeps each user's
- * cursor (chat.cursor.<hex>, one message per subject).  The epoch is a
+ * cursor (chat.cursor.<hex>, one message per subject) and the newest seq
+ * stored in the inbox (chat.newest.<hex>), which outlives the messages:
+ * a node that stores in an inbox it knows nothing of reads it first, so
+ * that the chain goes on after retention emptied the inbox.  The epoch is a
  * hash of CHAT's creation time and of the storage format: a stream made
  * again, or read with another numbering, is a new epoch.
  *
@@ -109,6 +112,9 @@ struct box {
 	uint64_t	 cursor;	/* newest written here */
 	uint64_t	 said, said_at;	/* ...as published, and when */
 	uint64_t	 stored_at;	/* our last store, for TAIL_MS */
+	uint64_t	 nsaid, nsaid_at;	/* chain as chat.newest, when */
+	uint8_t		 nknown;	/* chat.newest read or written */
+	uint8_t		 nreading;	/* reading chat.newest */
 	uint8_t		 queued;	/* on ib->sendq */
 	uint8_t		 dirty;		/* on ib->dirty */
 	uint8_t		 gc;		/* on ib->gc */
@@ -429,8 +435,9 @@ setup_send(struct inbox *ib, int step)
 		    "allow_direct", 1, "num_replicas",
 		    c->replicas > 0 ? c->replicas : 1);
 	else
-		cfg = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:b, s:i}",
-		    "name", name, "subjects", "chat.cursor.*", "storage",
+		cfg = json_pack("{s:s, s:[s,s], s:s, s:s, s:s, s:I, s:b, s:i}",
+		    "name", name, "subjects", "chat.cursor.*", "chat.newest.*",
+		    "storage",
 		    "file", "retention", "limits", "discard", "old",
 		    "max_msgs_per_subject", (json_int_t)1, "allow_direct", 1,
 		    "num_replicas", c->replicas > 0 ? c->replicas : 1);
@@ -648,6 +655,63 @@ queue_box(struct inbox *ib, struct box *b)
 	ib->sendq[ib->nsendq++] = b;
 }
 
+/* b has a cursor or a chat.newest to publish (flush_cursors()). */
+static void
+box_dirty(struct inbox *ib, struct box *b)
+{
+	if (!b->dirty && vec_grow(&ib->dirty, &ib->capdirty, ib->ndirty + 1,
+	    sizeof(*ib->dirty)) == 0) {
+		b->dirty = 1;
+		ib->dirty[ib->ndirty++] = b;
+	}
+}
+
+static void	batch_start(struct inbox *, struct box *);
+
+/* A seq as a message's text (a cursor, chat.newest): 0 if not one. */
+static uint64_t	data_u64(natsMsg *);
+
+/*
+ * chat.newest of b, read before b's first store here: the chain goes on
+ * from it (or from 0 if there is none, or no answer).
+ */
+static void
+newest_answer(void *arg, void *tag, natsMsg *m)
+{
+	struct inbox	*ib = arg;
+	struct box	*b = tag;
+	char		 subj[SUBJ_MAX];
+	uint64_t	 v;
+
+	b->ops--;
+	b->nreading = 0;
+	b->nknown = 1;
+	snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
+	if (m != NULL && nats_msg_status(m) == 0 && (v = data_u64(m)) != 0 &&
+	    nats_link_verify(ib->link, subj, m)) {
+		if (v > b->chain)
+			b->chain = v;
+		if (v > b->nsaid)
+			b->nsaid = v;
+	}
+	batch_start(ib, b);
+	box_maybe_free(ib, b);
+}
+
+static void
+newest_read(struct inbox *ib, struct box *b)
+{
+	char	subj[SUBJ_MAX + 40];
+
+	b->nreading = 1;
+	b->ops++;
+	snprintf(subj, sizeof(subj), "$JS.API.DIRECT.GET.CHAT_CURSOR."
+	    "chat.newest.%s", b->hex);
+	if (nats_link_request(ib->link, subj, NULL, 0, NULL, 0, newest_answer,
+	    ib, b) != 0)
+		newest_answer(ib, b, NULL);
+}
+
 /* Answer every append of bt with st, free bt, and move on. */
 static void
 batch_fail(struct inbox *ib, struct batch *bt, enum inbox_status st)
@@ -721,8 +785,17 @@ batch_start(struct inbox *ib, struct box *b)
 	struct pub	*q, **tailp;
 	size_t		 bytes = 0;
 
-	if (b->inflight != NULL || b->head == NULL)
+	if (b->inflight != NULL || b->head == NULL || b->nreading)
 		return;
+	/*
+	 * An inbox this node knows nothing of: where its chain is, even if
+	 * retention emptied it (then JetStream expects 0, and prev would
+	 * say nothing went), is in chat.newest.
+	 */
+	if (ib->ready && !b->known && !b->nknown) {
+		newest_read(ib, b);
+		return;
+	}
 	if (!ib->ready || (bt = calloc(1, sizeof(*bt))) == NULL) {
 		while ((q = b->head) != NULL) {
 			if ((b->head = q->qnext) == NULL)
@@ -771,6 +844,8 @@ batch_stored(struct inbox *ib, struct batch *bt, uint64_t t)
 	b->inflight = NULL;
 	b->last = b->chain = seq_of(t, 1, 0);
 	b->known = 1;
+	b->nknown = 1;
+	box_dirty(ib, b);		/* chat.newest */
 	b->stored_at = util_mono_ms();
 	ib->stores++;
 	nn = presence_nodes_of(b->u, nodes, MAX_NODES);
@@ -1069,36 +1144,60 @@ js_commit(struct inbox *ib)
 	ib->nsendq = 0;
 }
 
-/* Cursors that are due: at most every CURSOR_MS, at once when leaving. */
-static void
-flush_cursors(struct inbox *ib, uint64_t now, int force)
+/* Publish seq as subj's text, signed; 0 or -1. */
+static int
+say_seq(struct inbox *ib, const char *subj, uint64_t seq)
 {
 	struct nats_hdr	 h[1];
-	struct box	*b;
-	char		 subj[SUBJ_MAX], v[24];
-	size_t		 i, k;
+	char		 v[24];
 	int		 n;
 
 	h[0].key = "Chat-Format";
 	h[0].value = FORMAT;
+	n = snprintf(v, sizeof(v), "%llu", (unsigned long long)seq);
+	return nats_link_publish(ib->link, subj, v, (size_t)n, h, 1);
+}
+
+/*
+ * Cursors that are due: at most every CURSOR_MS, at once when leaving.
+ * chat.newest of the inboxes stored in: at most every CURSOR_MS too
+ * (the box stays meanwhile), at once on exit.
+ */
+static void
+flush_cursors(struct inbox *ib, uint64_t now, int force)
+{
+	struct box	*b;
+	char		 subj[SUBJ_MAX];
+	size_t		 i, k;
+	int		 later;
+
 	for (i = k = 0; i < ib->ndirty; i++) {
 		b = ib->dirty[i];
-		if (ib->ready && b->cursor > b->said && !force &&
-		    b->holds > 0 && now - b->said_at < CURSOR_MS) {
-			ib->dirty[k++] = b;	/* later */
-			continue;
-		}
-		b->dirty = 0;
+		later = 0;
 		if (ib->ready && b->cursor > b->said) {
 			snprintf(subj, sizeof(subj), "chat.cursor.%s", b->hex);
-			n = snprintf(v, sizeof(v), "%llu",
-			    (unsigned long long)b->cursor);
-			if (nats_link_publish(ib->link, subj, v, (size_t)n,
-			    h, 1) == 0) {
+			if (!force && b->holds > 0 &&
+			    now - b->said_at < CURSOR_MS)
+				later = 1;
+			else if (say_seq(ib, subj, b->cursor) == 0) {
 				b->said = b->cursor;
 				b->said_at = now;
 			}
 		}
+		if (ib->ready && b->chain > b->nsaid) {
+			snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
+			if (!force && now - b->nsaid_at < CURSOR_MS)
+				later = 1;
+			else if (say_seq(ib, subj, b->chain) == 0) {
+				b->nsaid = b->chain;
+				b->nsaid_at = now;
+			}
+		}
+		if (later) {
+			ib->dirty[k++] = b;
+			continue;
+		}
+		b->dirty = 0;
 		box_maybe_free(ib, b);
 	}
 	ib->ndirty = k;
@@ -1481,11 +1580,7 @@ js_cursor(struct inbox *ib, struct user *u, uint64_t seq)
 	if ((b = box_get(ib, u)) == NULL || seq <= b->cursor)
 		return;
 	b->cursor = seq;
-	if (!b->dirty && vec_grow(&ib->dirty, &ib->capdirty, ib->ndirty + 1,
-	    sizeof(*ib->dirty)) == 0) {
-		b->dirty = 1;
-		ib->dirty[ib->ndirty++] = b;
-	}
+	box_dirty(ib, b);
 }
 
 /* Parse "<number><sep>" at *pp (below end); advance past sep. */
