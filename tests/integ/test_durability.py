@@ -104,7 +104,7 @@ RETENTION = [
 # was restarted, or freed its box); it reads the inbox's newest seq from
 # chat.newest first (test_cluster has that case by hand).  A run can
 # still fail "every acked message received" (1 of 1 runs of 60 s after
-# that fix): chat.newest goes out at most every 100 ms, so a node killed
+# that fix): chat.newest goes out at most every second, so a node killed
 # within that time of a store leaves it behind; not fixed yet.
 CLUSTER_RETENTION = ("count+age", ["--history-limit", "40",
                                    "--history-days", "0.00002"])
