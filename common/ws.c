@@ -16,10 +16,16 @@
  * and anything else is gathered in one buffer per connection, bounded by
  * max_message (1009 beyond it, checked before anything is stored).
  *
- * Output: wslay serialises every queued frame at once into our own
- * per-connection buffer (the send callback never blocks), so the caller
- * can flush each connection with one write per loop pass and knows the
- * exact stream offset at which each message ends.
+ * Output: every frame goes into our own per-connection buffer at once,
+ * so the caller can flush each connection with one write per loop pass
+ * and knows the exact stream offset at which each message ends.  A data
+ * message is framed by wslay's frame layer straight into that buffer
+ * (room made first, so its send callback never refuses); wslay's event
+ * queue copied each message once more and allocated twice for it, and
+ * needed the connection's event context (13 KB) just to send.  Control
+ * frames (pings, pongs, closes) go through the event queue, which is
+ * drained into the buffer at once; when it could not be (the buffer at
+ * its cap), data goes through it too, so order is kept.
  *
  * Memory: a wslay event context costs about 13 KB (its input and output
  * buffers are inline), so an idle connection holds none.  One is made
@@ -82,6 +88,8 @@
 #define WS_DEFLATE_MEMLEVEL 4
 /* A compressed message bigger than this can't hold a valid one. */
 #define WS_ZLIMIT(max)	((uint64_t)(max) + (max) / 8 + 1024)
+/* An output buffer that grew past this is given back once flushed. */
+#define WS_OBUF_KEEP	(64 * 1024)
 /* A scratch buffer for compressing that grew past this is given back. */
 #define WS_ZBUF_KEEP	(256 * 1024)
 
@@ -161,6 +169,14 @@ struct ws_conn {
 static uint8_t		 ws_rbuf[WS_READ_CHUNK];
 static const uint8_t	*ws_in;
 static size_t		 ws_inlen;
+
+/*
+ * Framing for data messages (ws_conn_send): one frame context per
+ * direction of masking (wslay keeps a masked context's mask on), and
+ * the connection whose buffer takes the frame while wslay writes it.
+ */
+static wslay_frame_context_ptr ws_fctx[2];
+static struct ws_conn	*ws_fout;
 
 /*
  * Compression state shared by every connection: a compressor per
@@ -625,6 +641,8 @@ ws_obuf_reserve(struct ws_conn *c, size_t need)
 	return 0;
 }
 
+static void	ws_obuf_free(struct ws_conn *);
+
 static ssize_t
 ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
     int flags, void *user)
@@ -658,6 +676,61 @@ ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 {
 	arc4random_buf(buf, len);
 	return 0;
+}
+
+/* The frame layer writes a data frame: room was made for all of it. */
+static ssize_t
+ws_fsend_cb(const uint8_t *data, size_t len, int flags, void *user)
+{
+	struct ws_conn	*c = ws_fout;
+
+	memcpy(c->obuf + c->olen, data, len);
+	c->olen += (uint32_t)len;
+	c->queued += len;
+	return (ssize_t)len;
+}
+
+static int
+ws_fmask_cb(uint8_t *buf, size_t len, void *user)
+{
+	arc4random_buf(buf, len);
+	return 0;
+}
+
+/*
+ * Frame one data message p[0..len) (with RSV1 if compressed) into c's
+ * buffer.  0, or a WS_ERR code.
+ */
+static int
+ws_frame_data(struct ws_conn *c, uint8_t op, uint8_t rsv, const uint8_t *p,
+    size_t len)
+{
+	static const struct wslay_frame_callbacks fcb = {
+		ws_fsend_cb, NULL, ws_fmask_cb
+	};
+	struct wslay_frame_iocb	iocb;
+	int			mask = c->role == WS_ROLE_CLIENT;
+	ssize_t			r;
+
+	if (ws_fctx[mask] == NULL &&
+	    wslay_frame_context_init(&ws_fctx[mask], &fcb, NULL) != 0)
+		return WS_ERR_NOMEM;
+	/* 14 bytes: the largest frame header (with a client's mask). */
+	if (ws_obuf_reserve(c, len + 14) == -1)
+		return WS_ERR_NOMEM;
+	memset(&iocb, 0, sizeof(iocb));
+	iocb.fin = 1;
+	iocb.rsv = rsv;
+	iocb.opcode = op;
+	iocb.mask = (uint8_t)mask;
+	iocb.payload_length = len;
+	iocb.data = p;
+	iocb.data_length = len;
+	ws_fout = c;
+	r = wslay_frame_send(ws_fctx[mask], &iocb);
+	ws_fout = NULL;
+	/* Nothing here can fail halfway: the callbacks always take it all. */
+	return r == (ssize_t)len ? 0 : WS_ERR_INVALID;
 }
 
 static void
@@ -795,9 +868,20 @@ ws_conn_at_rest(const struct ws_conn *c)
 	return c->rx == NULL;
 }
 
+static void
+ws_obuf_free(struct ws_conn *c)
+{
+	free(c->obuf);
+	c->obuf = NULL;
+	c->ooff = c->olen = c->ocap = 0;
+}
+
 void
 ws_conn_trim(struct ws_conn *c)
 {
+	/* An idle connection holds no output buffer. */
+	if (c->ooff == c->olen && c->obuf != NULL)
+		ws_obuf_free(c);
 	if (c->rx == NULL || c->rx->fed != c->rx->framed || c->rx->fragmented ||
 	    c->rx->stash_len != 0 || c->rx->zin != NULL ||
 	    wslay_event_want_write(c->rx->ctx) ||
@@ -927,10 +1011,15 @@ ws_conn_flush(struct ws_conn *c)
 		c->written += (uint64_t)n;
 	}
 	if (c->ooff == c->olen) {
-		/* An idle connection holds no output buffer. */
-		free(c->obuf);
-		c->obuf = NULL;
-		c->ooff = c->olen = c->ocap = 0;
+		/*
+		 * Kept for the next pass while the connection is busy
+		 * (ws_conn_trim() gives it back once it is quiet): freed
+		 * and made again at every flush, a 4 KB buffer at the top
+		 * of the heap cost a brk() each way and its page faults.
+		 */
+		c->ooff = c->olen = 0;
+		if (c->ocap > WS_OBUF_KEEP)
+			ws_obuf_free(c);
 	}
 	return 0;
 }
@@ -1011,8 +1100,6 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 	/* 14 bytes: the largest frame header (with a client mask). */
 	if (c->olen - c->ooff + len + 14 > c->max_output)
 		return WS_ERR_FULL;
-	if ((r = ws_ctx(c)) != 0)
-		return r;
 	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
 	m.msg = p;
 	m.msg_length = len;
@@ -1020,17 +1107,25 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 		m.msg = ws_zbuf;
 		m.msg_length = zlen;
 	}
-	/* wslay copies the payload: ws_zbuf is free again on return. */
-	r = wslay_event_queue_msg_ex(c->rx->ctx, &m, zlen > 0 ?
-	    WSLAY_RSV1_BIT : WSLAY_RSV_NONE);
+	if (c->rx == NULL || !wslay_event_want_write(c->rx->ctx))
+		r = ws_frame_data(c, m.opcode, zlen > 0 ? WSLAY_RSV1_BIT :
+		    WSLAY_RSV_NONE, m.msg, m.msg_length);
+	else {
+		/* wslay holds frames it could not write: queue behind them. */
+		r = wslay_event_queue_msg_ex(c->rx->ctx, &m, zlen > 0 ?
+		    WSLAY_RSV1_BIT : WSLAY_RSV_NONE);
+		if (r != 0)
+			r = r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_CLOSED;
+		else
+			r = ws_pump(c);
+	}
+	/* The payload was copied: ws_zbuf is free again. */
 	if (ws_zcap > WS_ZBUF_KEEP) {
 		free(ws_zbuf);
 		ws_zbuf = NULL;
 		ws_zcap = 0;
 	}
 	if (r != 0)
-		return r == WSLAY_ERR_NOMEM ? WS_ERR_NOMEM : WS_ERR_CLOSED;
-	if ((r = ws_pump(c)) != 0)
 		return r;
 	if (endp != NULL)
 		*endp = c->queued;

@@ -128,10 +128,11 @@ int	ws_conn_close(struct ws_conn *, uint16_t code, const char *reason);
 void	ws_conn_truncate(struct ws_conn *, uint64_t off);
 
 /*
- * Release the parser and serialiser state (about 13 KB) if the
- * connection is at a frame boundary with nothing in progress; it comes
- * back on the next byte in or message out.  Cheap: call it on idle
- * connections from a periodic sweep.
+ * Release the output buffer if it is empty, and the parser and
+ * serialiser state (about 13 KB) if the connection is at a frame
+ * boundary with nothing in progress; they come back on the next byte
+ * in or message out.  Cheap: call it on idle connections from a
+ * periodic sweep (a busy one keeps its buffer from pass to pass).
  */
 void	ws_conn_trim(struct ws_conn *);
 

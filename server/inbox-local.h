@@ -33,13 +33,13 @@ struct box {
 	struct user	*u;
 	struct box	*bnext, *bprev;	/* all boxes of the store */
 	struct rows_meta m;
-	struct rows_meta snap;		/* at the batch's start (rollback) */
 	uint64_t	 committed;	/* newest seq readable */
+	uint64_t	 pfirst;	/* SQLite: oldest row in the file, 0: ? */
 	uint64_t	 gen;		/* memory: this numbering's number */
 	struct qent	*qhead, *qtail;	/* queued: undelivered when appended */
 	uint64_t	 qbytes;	/* their cost */
 	uint32_t	 holds;
-	uint8_t		 in_batch;
+	uint32_t	 bidx;		/* place in the open batch + 1, 0: none */
 	void		*rows;		/* the row store's own, per user */
 };
 

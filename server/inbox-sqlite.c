@@ -3,25 +3,31 @@
  *
  * inbox-sqlite: the SQLite row store of the local inboxes (see
  * inbox-local.h; the rules are inbox-local.c's).  One database file in
- * WAL mode, opened with an exclusive lock so that two servers can never
- * number the same inboxes.  Tables:
+ * WAL mode, held with an exclusive flock(2) for as long as it is open so
+ * that two servers can never number the same inboxes.  Tables:
  *
  *	users(user, last, sent, first, n, bytes)	one row per inbox
  *	inbox(id, user, seq, ts, data, sender)		one row per message
  *	members(room, user)				one row per membership
  *
- * (members is rooms-sqlite.c's, on this connection: the file is opened
- * in exclusive locking mode, so nothing else may open it.)
+ * (members is rooms-sqlite.c's, on this connection: the flock below
+ * keeps every other server out.)
  * sent is the cursor (the newest seq written to a socket), data the chat
  * event exactly as sent, seq included, sender its author (for quotas,
  * rebuilt at open from the undelivered rows).  The format has a version
  * (PRAGMA user_version): version 1 (no sender) and 2 (no members) are
- * upgraded in place at open; a newer one is refused, never misread.  Rows are kept
- * in arrival order (id), so a commit writes the table's last page or
- * two and one (user, seq) index entry per message, and the oldest rows
- * of all users, which retention drops first, are found without an index
- * on time.  Statements are prepared once; every call is bounded (LIMIT)
- * so the loop never waits on a scan of the whole file.
+ * upgraded in place at open; a newer one is refused, never misread.
+ * Rows are kept in arrival order (id), so a commit writes the table's
+ * last page or two and one (user, seq) index entry per message, and the
+ * oldest rows of all users, which retention drops first, are found
+ * without an index on time.  Statements are prepared once; every call
+ * is bounded (LIMIT) so the loop never waits on a scan of the whole
+ * file.  The file is
+ * opened through walbuf (walbuf.h), which writes each commit's WAL
+ * frames in one system call, and checkpointed by a thread with a
+ * connection of its own (ckpt.h), so the loop never waits on fsync; so
+ * SQLite's locking is its normal, shared mode (the flock keeps other
+ * servers out).
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,20 +36,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "inbox-local.h"
 #include "log.h"
 #include "msg.h"
 #include "users.h"
 #include "util.h"
+#include "walbuf.h"
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
 #define DB_VERSION	3
 
 enum {
-	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_TRIM_ANY, S_FIRST, S_READ,
+	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_COST, S_DROP, S_FIRST, S_READ,
 	S_OLDEST, S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -64,13 +74,13 @@ static const char *const sql[S_NSTMT] = {
 	    "seq < coalesce((SELECT min(seq) FROM inbox WHERE user = ?1 AND "
 	    "ts >= ?3), ?2 + 1) RETURNING length(CAST(data AS BLOB))",
 	/*
-	 * The same whatever the age (--history-limit, eviction): the
-	 * subquery above reads every row of the user to find none, which
-	 * cost a scan of --history-limit rows per message once an inbox
-	 * was full (a room of 100 fills 100 of them at once).
+	 * Without an age, the same in two plain statements: RETURNING
+	 * makes SQLite open a statement journal, which cost as much as
+	 * the delete itself.
 	 */
-	[S_TRIM_ANY] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 "
-	    "RETURNING length(CAST(data AS BLOB))",
+	[S_COST] = "SELECT count(*), coalesce(sum(length(CAST(data AS BLOB))), "
+	    "0) FROM inbox WHERE user = ?1 AND seq <= ?2",
+	[S_DROP] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2",
 	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
 	[S_READ] = "SELECT seq, data, ts FROM inbox WHERE user = ?1 AND "
 	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
@@ -89,6 +99,8 @@ static const char *const sql[S_NSTMT] = {
 
 struct rows {
 	sqlite3		*h;
+	struct ckpt	*ck;		/* the checkpointer, or NULL */
+	int		 lockfd;	/* flock()ed while open, or -1 */
 	sqlite3_stmt	*st[S_NSTMT];
 	int		 in_txn;
 	char		 epoch[17];	/* names this file's numbering */
@@ -345,24 +357,43 @@ sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
 	}
 	if (check_access(path, err, errlen) == -1)
 		return NULL;
+	/*
+	 * Nothing reads SQLite's memory statistics, and keeping them takes
+	 * a mutex around every allocation (5% of the store's CPU in a
+	 * replay of its statements).  Only possible before SQLite starts:
+	 * a second store in one process (tests) keeps whatever was set.
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		snprintf(err, errlen, "store '%s': out of memory", path);
 		return NULL;
 	}
+	/*
+	 * One server per file, for as long as it runs: a second one fails
+	 * here.  A flock, not SQLite's exclusive locking mode, which would
+	 * keep the checkpointer's connection out too.  SQLite's locks are
+	 * fcntl locks, which a flock does not touch; this descriptor stays
+	 * open until SQLite has closed the file.
+	 */
+	if ((d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) ==
+	    -1) {
+		snprintf(err, errlen, "cannot open store '%s' for writing: %s",
+		    path, strerror(errno));
+		free(d);
+		return NULL;
+	}
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		rc = errno == EWOULDBLOCK ? SQLITE_BUSY : SQLITE_CANTOPEN;
+		goto bad;
+	}
 	rc = sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, walbuf_vfs());
 	if (rc != SQLITE_OK)
 		goto bad;
 	sqlite3_extended_result_codes(d->h, 0);
-	/*
-	 * Exclusive locking: the first write takes the lock and keeps it
-	 * until close, so a second server fails here and not later.
-	 */
 	snprintf(q, sizeof(q), "PRAGMA synchronous=%s",
 	    cfg->sync_full ? "FULL" : "NORMAL");
-	if ((rc = sqlite3_exec(d->h, "PRAGMA locking_mode=EXCLUSIVE",
-	    NULL, NULL, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_exec(d->h, "PRAGMA cache_size=-65536", NULL, NULL,
+	if ((rc = sqlite3_exec(d->h, "PRAGMA cache_size=-65536", NULL, NULL,
 	    NULL)) != SQLITE_OK ||
 	    (rc = sqlite3_exec(d->h, "PRAGMA journal_mode=WAL", NULL, NULL,
 	    NULL)) != SQLITE_OK ||
@@ -406,6 +437,10 @@ sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
 		if (rc != SQLITE_OK)
 			goto bad;
 	}
+	if ((d->ck = ckpt_start(path, walbuf_vfs(), d->h, q, sizeof(q))) ==
+	    NULL)
+		log_warn("store '%s': checkpoints stay in the loop: %s", path,
+		    q);
 	return d;
 
 bad:
@@ -422,9 +457,12 @@ sq_close(struct rows *d)
 
 	if (d == NULL)
 		return;
+	ckpt_stop(d->ck);
 	for (i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(d->st[i]);
 	sqlite3_close(d->h);
+	if (d->lockfd != -1)
+		close(d->lockfd);
 	free(d);
 }
 
@@ -539,21 +577,36 @@ static int
 sq_trim(struct rows *d, struct box *b, uint64_t upto, uint64_t before,
     uint64_t *n, uint64_t *cost, uint64_t *first)
 {
-	sqlite3_stmt	*s = d->st[before == UINT64_MAX ? S_TRIM_ANY : S_TRIM];
+	sqlite3_stmt	*s = d->st[before == UINT64_MAX ? S_COST : S_TRIM];
 	int		 r;
 
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	bind_u64(s, 2, upto);
-	if (before != UINT64_MAX)
+	if (before != UINT64_MAX) {
 		bind_u64(s, 3, before);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		(*n)++;
-		*cost += col_u64(s, 0);
+		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+			(*n)++;
+			*cost += col_u64(s, 0);
+		}
+	} else if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		*n += col_u64(s, 0);
+		*cost += col_u64(s, 1);
+		r = SQLITE_DONE;
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (r != SQLITE_DONE)
 		return fail(d, "trim");
+	if (before == UINT64_MAX) {
+		s = d->st[S_DROP];
+		sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
+		bind_u64(s, 2, upto);
+		if (run(d, S_DROP, "trim") == -1)
+			return -1;
+		/* A user's seqs have no gaps: what is left starts at upto + 1. */
+		*first = upto < b->m.last ? upto + 1 : 0;
+		return 0;
+	}
 	s = d->st[S_FIRST];
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	r = sqlite3_step(s);

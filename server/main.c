@@ -323,7 +323,7 @@ accept_clients(struct server *s, int lidx)
 			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
 			    sizeof(on));
 		if (s->nclients >= s->cfg.max_clients) {
-			client_count(CC_MAX_CLIENTS);
+			client_count(s, CC_MAX_CLIENTS);
 			format_addr(&ss, sl, addr, sizeof(addr));
 			log_warn("%s refused: %zu connections (--max-clients)",
 			    addr, s->nclients);

@@ -63,8 +63,8 @@ struct labelled {
 };
 
 static void
-counters(FILE *fp, const char *name, const char *help, const char *key,
-    const struct labelled *l, size_t n)
+counters(FILE *fp, const struct server *s, const char *name,
+    const char *help, const char *key, const struct labelled *l, size_t n)
 {
 	char	labels[64];
 	size_t	i;
@@ -73,7 +73,7 @@ counters(FILE *fp, const char *name, const char *help, const char *key,
 	for (i = 0; i < n; i++) {
 		snprintf(labels, sizeof(labels), "{%s=\"%s\"}", key,
 		    l[i].label);
-		sample(fp, name, labels, client_counter(l[i].cc));
+		sample(fp, name, labels, s->count[l[i].cc]);
 	}
 }
 
@@ -116,7 +116,7 @@ metrics_render(const struct server *s, size_t *len)
 	single(fp, "chat_connections", "gauge",
 	    "Open connections, in every state.", s->nclients);
 	single(fp, "chat_connections_accepted_total", "counter",
-	    "Connections accepted.", client_counter(CC_ACCEPTED));
+	    "Connections accepted.", s->count[CC_ACCEPTED]);
 	single(fp, "chat_users_online", "gauge",
 	    "Users with a connection to this server.",
 	    router_nonline(s->router));
@@ -137,21 +137,21 @@ metrics_render(const struct server *s, size_t *len)
 		snprintf(labels, sizeof(labels), "{outcome=\"%s\"}",
 		    refused_msgs[i].label);
 		sample(fp, "chat_messages_total", labels,
-		    client_counter(refused_msgs[i].cc));
+		    s->count[refused_msgs[i].cc]);
 	}
 	single(fp, "chat_received_bytes_total", "counter",
 	    "Bytes read from clients.", s->st_bytes_in);
 	single(fp, "chat_sent_bytes_total", "counter",
 	    "Bytes written to clients.", s->st_bytes_out);
-	counters(fp, "chat_refusals_total", "Connections and requests "
+	counters(fp, s, "chat_refusals_total", "Connections and requests "
 	    "refused or closed by a limit, by reason.", "reason", refusals,
 	    sizeof(refusals) / sizeof(refusals[0]));
-	counters(fp, "chat_http_refusals_total", "HTTP requests answered "
+	counters(fp, s, "chat_http_refusals_total", "HTTP requests answered "
 	    "with an error, by status.", "status", http,
 	    sizeof(http) / sizeof(http[0]));
 	single(fp, "chat_slow_reader_cuts_total", "counter",
 	    "Connections cut off as slow readers (output over --max-output "
-	    "or stalled).", client_counter(CC_SLOW_READER));
+	    "or stalled).", s->count[CC_SLOW_READER]);
 
 	router_inbox_stats(s->router, &is);
 	if (s->link == NULL) {
@@ -199,7 +199,7 @@ metrics_unready(const struct server *s)
 	router_inbox_stats(s->router, &is);
 	if (s->link != NULL)
 		return is.ok ? NULL : "cluster unavailable";
-	at = client_counted_at(CC_STORE_UNAVAILABLE);
+	at = s->count_at[CC_STORE_UNAVAILABLE];
 	if (!is.ok || (at != 0 && util_mono_ms() - at <
 	    READY_HOLD_MS))
 		return "store unavailable";

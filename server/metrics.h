@@ -2,9 +2,10 @@
  * Copyright (c) 2026 The chat authors.
  *
  * metrics: the /metrics answer in the Prometheus text format.  It reads
- * every figure through the functions its owner exports (router_nonline(),
- * router_inbox_stats(), client_counter(), ...) and never looks inside
- * another module's struct.
+ * the counters of struct server (st_*, count[]) and every other figure
+ * through the functions its owner exports (router_nonline(),
+ * router_inbox_stats(), ...); it never looks inside another module's
+ * struct.
  */
 #ifndef METRICS_H
 #define METRICS_H

@@ -99,28 +99,13 @@ static const struct ws_callbacks client_ws_cb = {
 	client_on_message, client_on_close
 };
 
-/* For /metrics: the server is single-threaded, one per process. */
-static uint64_t	client_counters[CC_N], client_counters_at[CC_N];
-
 void
-client_count(enum client_counter cc)
+client_count(struct server *s, enum client_counter cc)
 {
 	if ((unsigned)cc < CC_N) {
-		client_counters[cc]++;
-		client_counters_at[cc] = util_mono_ms();
+		s->count[cc]++;
+		s->count_at[cc] = util_mono_ms();
 	}
-}
-
-uint64_t
-client_counter(enum client_counter cc)
-{
-	return (unsigned)cc < CC_N ? client_counters[cc] : 0;
-}
-
-uint64_t
-client_counted_at(enum client_counter cc)
-{
-	return (unsigned)cc < CC_N ? client_counters_at[cc] : 0;
 }
 
 /* The counter of an HTTP refusal's status. */
@@ -165,7 +150,7 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	}
 	c->srv = s;
 	c->id = (uint32_t)++s->next_id;
-	client_count(CC_ACCEPTED);
+	client_count(s, CC_ACCEPTED);
 	/* Counted at accept, refused at the handshake with a 503. */
 	if (s->cfg.max_per_ip > 0 && s->ipc != NULL && sa->sa_family != 0) {
 		uint8_t	key[16] = { 0 };
@@ -426,7 +411,7 @@ client_cut(struct client *c)
 	if (c->cut || c->dead)
 		return;
 	c->cut = 1;
-	client_count(CC_SLOW_READER);
+	client_count(c->srv, CC_SLOW_READER);
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
 	    c->rc.user ? router_user_id(&c->rc) : c->gone_id ? c->gone_id :
@@ -581,19 +566,19 @@ client_chat_done(struct client *c, const char *id, enum route_result r,
 		break;
 	case ROUTE_FULL:
 		c->srv->st_refused++;
-		client_count(CC_QUEUE_FULL);
+		client_count(c->srv, CC_QUEUE_FULL);
 		client_error(c, CODEC_E_QUEUE_FULL, "the target has too many "
 		    "undelivered messages", id);
 		break;
 	case ROUTE_UNAVAILABLE:
 		c->srv->st_refused++;
-		client_count(CC_STORE_UNAVAILABLE);
+		client_count(c->srv, CC_STORE_UNAVAILABLE);
 		client_error(c, CODEC_E_STORE, "the message could not be "
 		    "stored; it was not accepted (try again later)", id);
 		break;
 	case ROUTE_CLUSTER:
 		c->srv->st_refused++;
-		client_count(CC_CLUSTER_UNAVAILABLE);
+		client_count(c->srv, CC_CLUSTER_UNAVAILABLE);
 		client_error(c, CODEC_E_CLUSTER, "the cluster (NATS) is "
 		    "unreachable; the message was not accepted (try again "
 		    "later)", id);
@@ -693,7 +678,7 @@ client_refused(struct client *c, const char *what)
 	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
 	    (float)RATE_STRIKES_MIN;
 	if (c->rl_refused > limit) {
-		client_count(CC_RATE_CLOSED);
+		client_count(c->srv, CC_RATE_CLOSED);
 		log_info("%s #%llu user %s: over the %s limit, closing",
 		    client_addr(c), (unsigned long long)c->id,
 		    router_user_id(&c->rc), what);
@@ -737,7 +722,7 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	}
 	if (req.type == CODEC_REQ_CHAT ? !client_rate_ok(c) :
 	    !client_query_ok(c)) {
-		client_count(req.type == CODEC_REQ_CHAT ? CC_RATE_LIMITED :
+		client_count(c->srv, req.type == CODEC_REQ_CHAT ? CC_RATE_LIMITED :
 		    CC_QUERY_LIMITED);
 		if (!client_refused(c, req.type == CODEC_REQ_CHAT ? "rate" :
 		    "query"))
@@ -803,7 +788,7 @@ client_http_reply(struct client *c, int status, const char *ctype,
 	int			 n;
 
 	if (status >= 400) {
-		client_count(client_http_counter(status));
+		client_count(c->srv, client_http_counter(status));
 		log_info_limited("%s #%llu refused: %d %s (path %s)",
 		    client_addr(c), (unsigned long long)c->id, status, body,
 		    h->path[0] != '\0' ? h->path : "-");
@@ -1182,7 +1167,7 @@ client_handshake(struct client *c)
 		return;
 	if (n == TP_ERROR && tp_is_tls(c->tp)) {
 		/* Plain HTTP or garbage on the TLS port ends up here. */
-		client_count(CC_TLS_FAILED);
+		client_count(c->srv, CC_TLS_FAILED);
 		log_info_limited("%s #%llu TLS handshake failed: %s",
 		    client_addr(c), (unsigned long long)c->id,
 		    tp_strerror(c->tp));
@@ -1328,7 +1313,7 @@ client_upgrade(struct client *c)
 		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {
-			client_count(CC_MAX_PER_USER);
+			client_count(c->srv, CC_MAX_PER_USER);
 			log_info("%s #%llu user %s refused: more than %zu "
 			    "connections", client_addr(c),
 			    (unsigned long long)c->id, h->user,
@@ -1495,7 +1480,7 @@ client_timers(struct client *c)
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
 		if (now >= c->deadline) {
-			client_count(CC_HANDSHAKE_TIMEOUT);
+			client_count(c->srv, CC_HANDSHAKE_TIMEOUT);
 			log_info_limited("%s #%llu handshake timeout",
 			    client_addr(c), (unsigned long long)c->id);
 			client_die(c);

@@ -163,6 +163,28 @@ struct client {
 	uint8_t		 ip[16];
 };
 
+/*
+ * What the server counts for /metrics, besides the st_ counters of
+ * struct server: refusals and cuts, by reason (struct server's count[]).
+ */
+enum client_counter {
+	CC_ACCEPTED,		/* connections accepted */
+	CC_MAX_CLIENTS,		/* refused at accept: --max-clients */
+	CC_MAX_PER_USER,	/* closed at the upgrade: --max-per-user */
+	CC_HANDSHAKE_TIMEOUT,	/* no request in --handshake-timeout */
+	CC_TLS_FAILED,		/* TLS handshake failed */
+	CC_QUEUE_FULL,		/* chat messages refused: queue_full */
+	CC_STORE_UNAVAILABLE,	/* ...: store_unavailable */
+	CC_CLUSTER_UNAVAILABLE,	/* ...: cluster_unavailable */
+	CC_RATE_LIMITED,	/* chat messages over --rate */
+	CC_QUERY_LIMITED,	/* who, watch, resume over their budget */
+	CC_RATE_CLOSED,		/* connections closed for either */
+	CC_SLOW_READER,		/* cut off: output over -o or stalled */
+	CC_HTTP_400, CC_HTTP_401, CC_HTTP_403, CC_HTTP_404, CC_HTTP_405,
+	CC_HTTP_426, CC_HTTP_431, CC_HTTP_500, CC_HTTP_503, CC_HTTP_OTHER,
+	CC_N
+};
+
 struct server {
 	struct server_config cfg;
 	struct users	*users;
@@ -192,6 +214,8 @@ struct server {
 	/* Counters for /stats. */
 	uint64_t	 st_delivered, st_queued, st_refused;
 	uint64_t	 st_bytes_in, st_bytes_out;
+	/* By reason; count_at: when last added to (monotonic ms, 0: never). */
+	uint64_t	 count[CC_N], count_at[CC_N];
 	int		 shutting_down;
 };
 
@@ -257,35 +281,9 @@ int	client_send_text(struct client *, const char *p, size_t len);
 size_t	client_room(const struct client *);
 /* Start closing with code and reason; the client leaves after the pass. */
 void	client_close(struct client *, uint16_t code, const char *reason);
+/* Add one to a counter of s->count[]. */
+void	client_count(struct server *, enum client_counter);
 
-/*
- * What server-client.c counts for /metrics, besides the st_ counters of
- * struct server: refusals and cuts, by reason.
- */
-enum client_counter {
-	CC_ACCEPTED,		/* connections accepted */
-	CC_MAX_CLIENTS,		/* refused at accept: --max-clients */
-	CC_MAX_PER_USER,	/* closed at the upgrade: --max-per-user */
-	CC_HANDSHAKE_TIMEOUT,	/* no request in --handshake-timeout */
-	CC_TLS_FAILED,		/* TLS handshake failed */
-	CC_QUEUE_FULL,		/* chat messages refused: queue_full */
-	CC_STORE_UNAVAILABLE,	/* ...: store_unavailable */
-	CC_CLUSTER_UNAVAILABLE,	/* ...: cluster_unavailable */
-	CC_RATE_LIMITED,	/* chat messages over --rate */
-	CC_QUERY_LIMITED,	/* who, watch, resume over their budget */
-	CC_RATE_CLOSED,		/* connections closed for either */
-	CC_SLOW_READER,		/* cut off: output over -o or stalled */
-	CC_HTTP_400, CC_HTTP_401, CC_HTTP_403, CC_HTTP_404, CC_HTTP_405,
-	CC_HTTP_426, CC_HTTP_431, CC_HTTP_500, CC_HTTP_503, CC_HTTP_OTHER,
-	CC_N
-};
-/*
- * Add one to a counter; read one (0 for an unknown one); when it was
- * last added to (monotonic ms, 0: never).
- */
-void	client_count(enum client_counter);
-uint64_t client_counter(enum client_counter);
-uint64_t client_counted_at(enum client_counter);
 
 /* limits.c */
 struct ipcount;

@@ -473,6 +473,53 @@ async def test_kill9_flow():
            [len(rs[u].got) for u in RECEIVERS], time.monotonic() - t0))
 
 
+async def test_checkpoint_kill9():
+    """Thousands of WAL pages: the checkpointer (a thread of its own)
+    copies them into the database file while messages flow, and a kill
+    -9 afterwards loses none that was acknowledged."""
+    store = os.path.join(TMP, "ckpt.db")
+    R, N, W, SIZE = 4, 1600, 40, 2000
+    s = chatlib.Server("--store", store, "--history-limit", "100000",
+                       "--queue-limit", "100000", name="ckpt")
+    sent = {}
+    try:
+        c = await connect(s, "ck-s")
+        body = "x" * SIZE
+        # Offline receivers: everything stays in the file.
+        for i in range(0, N, W):
+            for j in range(i, i + W):
+                await send(c, {"message": "%d %s" % (j, body),
+                               "target_user": "ck-r%d" % (j % R),
+                               "id": j})
+            for _ in range(W):
+                a = await recv_json(c)
+                check(a.get("status") == "queued", "ckpt: queued: %r" % a)
+                sent[a.get("id")] = True
+        # Some 3,000 pages went through the WAL: the database file
+        # holds them without a restart.
+        deadline = time.monotonic() + 10
+        while (os.path.getsize(store) < N * SIZE // 2 and
+               time.monotonic() < deadline):
+            await asyncio.sleep(0.05)
+        check(os.path.getsize(store) >= N * SIZE // 2,
+              "ckpt: pages checkpointed into the file while running "
+              "(%d bytes)" % os.path.getsize(store))
+    finally:
+        s.kill()
+    check(len(sent) == N, "ckpt: %d acked" % len(sent))
+    with chatlib.Server("--store", store, name="ckpt2") as s2:
+        for k in range(R):
+            w, r = await resume(s2, "ck-r%d" % k, 0)
+            got = await take(w, N // R, timeout=10)
+            ids = [int(m.get("message", "-1 ").split(" ", 1)[0])
+                   for m in got]
+            check(ids == list(range(k, N, R)) and
+                  seqs(got) == list(range(1, N // R + 1)),
+                  "ckpt: after kill -9, ck-r%d has all %d in order"
+                  % (k, N // R))
+            await w.close()
+
+
 # ---- a burst written into a socket nobody read ----
 
 async def raw_burst_cut(s, a, p, R, n, size, rcvbuf=None):
@@ -711,6 +758,96 @@ async def test_history_limit(extra, p):
         await c.close()
 
 
+def file_rows(store, user):
+    """(seqs, bytes) of user's rows, and its users row, read from the
+    file of a server that is gone."""
+    import sqlite3
+    db = sqlite3.connect(store)
+    try:
+        rows = db.execute("SELECT seq, length(CAST(data AS BLOB)) FROM "
+                          "inbox WHERE user = ? ORDER BY seq",
+                          (user,)).fetchall()
+        meta = db.execute("SELECT first, n, bytes FROM users WHERE "
+                          "user = ?", (user,)).fetchone()
+    finally:
+        db.close()
+    return [r[0] for r in rows], sum(r[1] for r in rows), meta
+
+
+async def test_history_limit_burst():
+    """Over --history-limit, SQLite drops a user's oldest rows once per
+    commit, however many messages the pass took: bursts from several
+    senders leave exactly the limit in the file, counted right, also
+    after a kill -9.  (A burst must stay under the limit: messages not
+    yet written to a socket are never dropped, the limit refuses more.)"""
+    store = os.path.join(TMP, "hlb.db")
+    ROUNDS, BURST, LIMIT, SENDERS = 15, 10, 50, 4
+    total = ROUNDS * BURST * SENDERS
+    s = chatlib.Server("--store", store, "--history-limit", str(LIMIT),
+                       name="hlburst")
+    try:
+        r = await connect(s, "hlb-r")
+        ws = [await connect(s, "hlb-s%d" % k) for k in range(SENDERS)]
+        got = []
+        for rnd in range(ROUNDS):
+            # Every sender's burst goes out at once, acks read after.
+            for k, w in enumerate(ws):
+                for i in range(BURST):
+                    await send(w, {"message": "m%d.%d.%d" % (rnd, k, i),
+                                   "target_user": "hlb-r", "id": i})
+            acks = [await recv_json(w) for w in ws for _ in range(BURST)]
+            check(all(a.get("status") == "delivered" for a in acks),
+                  "burst %d: all delivered: %r" % (rnd, acks[:3]))
+            got += await take(r, BURST * SENDERS)
+        check(seqs(got) == list(range(1, total + 1)),
+              "bursts: receiver got 1..%d" % total)
+        w2, res = await resume(s, "hlb-r", 0)
+        check(resumed_ok(res, 0, total - LIMIT + 1, total),
+              "bursts: resumed first %d last %d: %r"
+              % (total - LIMIT + 1, total, res))
+        rep = await take(w2, LIMIT + 1)
+        check(seqs(rep[1:]) == list(range(total - LIMIT + 1, total + 1)),
+              "bursts: replay is exactly the last %d: %r"
+              % (LIMIT, seqs(rep)))
+        # One more, written to the socket, then a kill -9.
+        await chat_ack(ws[0], "hlb-r", "after", "after")
+        await take(r, 1)
+        await take(w2, 1)
+    finally:
+        s.kill()
+    # The counters drop a message at once, the file at that pass's
+    # commit: after a kill it holds the last LIMIT rows, no older one.
+    got, nbytes, meta = file_rows(store, "hlb-r")
+    last = total + 1
+    check(got == list(range(last - LIMIT + 1, last + 1)),
+          "after kill -9: the file holds the last %d rows: %r"
+          % (LIMIT, got))
+    check(meta is not None and meta[0] == last - LIMIT + 1 and
+          meta[1] == LIMIT and meta[2] == nbytes,
+          "after kill -9: users row first %d n %d bytes %d: %r"
+          % (last - LIMIT + 1, LIMIT, nbytes, meta))
+    s = chatlib.Server("--store", store, "--history-limit", str(LIMIT),
+                       name="hlburst2")
+    try:
+        w, res = await resume(s, "hlb-r", 0)
+        check(resumed_ok(res, 0, last - LIMIT + 1, last),
+              "after kill -9: resumed first %d last %d: %r"
+              % (last - LIMIT + 1, last, res))
+        rep = await take(w, LIMIT + 1)
+        check(seqs(rep[1:]) == list(range(last - LIMIT + 1, last + 1)),
+              "after kill -9: replay is exactly the last %d: %r"
+              % (LIMIT, seqs(rep)))
+        await w.close()
+    finally:
+        rc = s.stop()
+    check(rc == 0, "hlburst2: exit 0 (%r)" % rc)
+    got, nbytes, meta = file_rows(store, "hlb-r")
+    check(got == list(range(last - LIMIT + 1, last + 1)) and
+          meta[2] == nbytes,
+          "after a clean stop: exactly the last %d rows, bytes %d: %r %r"
+          % (LIMIT, nbytes, got, meta))
+
+
 async def test_history_bytes(extra, p):
     """--history-bytes: oldest delivered ones go first; when all that
     is kept is undelivered, queue_full.  --queue-bytes is an alias."""
@@ -835,10 +972,13 @@ async def main():
     lap("persistence")
     await test_kill9_flow()
     lap("kill -9 flow")
+    await test_checkpoint_kill9()
+    lap("checkpoints, kill -9")
     await test_replay_vs_live(["--store", os.path.join(TMP, "rl.db")],
                               "db-")
     lap("replay vs live")
     await test_history_limit(["--store", os.path.join(TMP, "hl.db")], "db-")
+    await test_history_limit_burst()
     await test_history_bytes(["--store", os.path.join(TMP, "hb.db")], "db-")
     lap("history/queue limit, bytes")
     await test_history_days(["--store", os.path.join(TMP, "hd.db")], "db-")

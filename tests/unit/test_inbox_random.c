@@ -850,7 +850,7 @@ check_numbers(struct run *r)
 	struct inbox_stats	 st;
 	struct user		*su;
 	enum inbox_status	 s;
-	int			 u, had;
+	int			 u, had, open;
 
 	for (u = 0; u < NUSER; u++) {
 		mu = &m->u[u];
@@ -902,7 +902,15 @@ check_numbers(struct run *r)
 	    "kind %s ok %d", st.kind, st.ok);
 	VERIFY(r, st.messages == m->n, "messages %llu, model %llu",
 	    (unsigned long long)st.messages, (unsigned long long)m->n);
-	VERIFY(r, st.bytes == m->bytes, "bytes %llu, model %llu",
+	/*
+	 * SQLite: a message over --history-limit leaves the counters at
+	 * once and its row at the commit, where its size is known: until
+	 * then the bytes may still count it.
+	 */
+	for (u = 0, open = 0; u < NUSER; u++)
+		open |= m->u[u].in_batch;
+	VERIFY(r, r->sql && open ? st.bytes >= m->bytes :
+	    st.bytes == m->bytes, "bytes %llu, model %llu",
 	    (unsigned long long)st.bytes, (unsigned long long)m->bytes);
 	VERIFY(r, st.refused_full == m->refused, "refused %llu, model %llu",
 	    (unsigned long long)st.refused_full,

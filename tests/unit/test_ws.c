@@ -306,6 +306,8 @@ test_output(void)
 	CHECK_INT(end1, 4);		/* 2-byte header, unmasked */
 	CHECK_INT(ws_conn_send(c, WS_OP_TEXT, big, 3000, &end2), 0);
 	CHECK_INT(end2, 4 + 4 + 3000);
+	/* Sending needs no parser state. */
+	CHECK(ws_conn_at_rest(c));
 	/* Over the 4096-byte cap: refused, nothing queued. */
 	CHECK_INT(ws_conn_send(c, WS_OP_TEXT, big, 3000, NULL), WS_ERR_FULL);
 	CHECK_INT(ws_conn_queued(c), end2);
@@ -332,6 +334,22 @@ test_output(void)
 	n = read(peer, rd, sizeof(rd));
 	CHECK_INT(n, 3 + 8);
 	CHECK(n == 11 && rd[3] == 0x88 && rd[5] == 0x03 && rd[6] == 0xf0);
+	ws_conn_free(c);
+	close(peer);
+
+	/* A client masks what it sends, a fresh key per frame. */
+	c = mkconn(WS_ROLE_CLIENT, &g, &peer, 4096);
+	CHECK_INT(ws_conn_send(c, WS_OP_BINARY, "hi", 2, &end1), 0);
+	CHECK_INT(ws_conn_send(c, WS_OP_TEXT, "yo", 2, &end2), 0);
+	CHECK_INT(end1, 2 + 4 + 2);
+	CHECK_INT(end2, 2 * (2 + 4 + 2));
+	CHECK_INT(ws_conn_flush(c), 0);
+	n = read(peer, rd, sizeof(rd));
+	CHECK_INT(n, 16);
+	CHECK(n == 16 && rd[0] == 0x82 && rd[1] == 0x82 &&
+	    (rd[6] ^ rd[2]) == 'h' && (rd[7] ^ rd[3]) == 'i');
+	CHECK(n == 16 && rd[8] == 0x81 && rd[9] == 0x82 &&
+	    (rd[14] ^ rd[10]) == 'y' && (rd[15] ^ rd[11]) == 'o');
 	ws_conn_free(c);
 	close(peer);
 }
