@@ -43,6 +43,7 @@ struct bench_opts {
 	struct bench_target targets[BENCH_MAX_URLS];
 	int		 ntargets;
 	int		 cross;		/* chat: partners on different nodes */
+	int		 hot;		/* chat: -p senders to one receiver */
 	int		 compress;	/* offer permessage-deflate */
 	char		 prefix[33];	/* user id prefix */
 	int		 conns;		/* total connections */

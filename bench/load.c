@@ -60,7 +60,10 @@ struct conn {
 	/* As a sender. */
 	uint64_t	 sent;		/* next sequence number */
 
-	/* As the receiver of one stream (the partner's, or our own). */
+	/*
+	 * Chat and echo: its own messages as received (by the partner, the
+	 * hot user, itself).
+	 */
 	struct stream {
 		uint64_t	 uniq;		/* distinct valid messages */
 		uint64_t	 top;		/* highest sequence seen + 1 */
@@ -112,18 +115,25 @@ static void	on_message(void *, enum ws_opcode, const uint8_t *, size_t);
 
 static const struct ws_callbacks ws_cb = { on_message, NULL };
 
-/* Who receives what s sends: the partner in chat, s itself in echo. */
+/*
+ * Who receives what s sends: the partner in chat, user 0 with --hot, s
+ * itself in echo.
+ */
 static int
 receiver_of(int s)
 {
-	return B.o->mode == BENCH_CHAT ? (s ^ 1) : s;
+	if (B.o->mode != BENCH_CHAT)
+		return s;
+	return B.o->hot ? 0 : s ^ 1;
 }
 
-/* Room: does member s send? */
+/* Does s send?  Not the hot receiver; in a room, the first --senders. */
 static int
 is_sender(int s)
 {
-	return s < B.o->senders;
+	if (B.o->mode == BENCH_ROOM)
+		return s < B.o->senders;
+	return !(B.o->hot && s == 0);
 }
 
 static void
@@ -193,7 +203,7 @@ node_of(int i)
 {
 	int	n = B.o->ntargets;
 
-	if (B.o->mode != BENCH_CHAT)
+	if (B.o->mode != BENCH_CHAT || B.o->hot)
 		return i % n;		/* round-robin, room members too */
 	if (B.o->cross && (i & 1))
 		return (i / 2 + 1) % n;
@@ -356,7 +366,7 @@ has_room(int s)
 	const struct conn	*c = &B.c[s];
 	uint64_t		 got;
 
-	got = B.o->mode == BENCH_ROOM ? c->done : B.c[receiver_of(s)].in.uniq;
+	got = B.o->mode == BENCH_ROOM ? c->done : c->in.uniq;
 	return c->state == CONN_OPEN && c->ws != NULL &&
 	    c->sent - got < (uint64_t)B.o->window &&
 	    B.r->total_sent < B.o->max_msgs;
@@ -465,7 +475,7 @@ check_body(struct conn *r, const char *p, size_t len, uint64_t now)
 	const char	*end = p + len;
 	uint64_t	 src, seq, ts;
 	struct conn	*s;
-	struct stream	*st = &r->in;
+	struct stream	*st;
 	size_t		 need, i;
 	uint8_t		*nseen;
 
@@ -482,10 +492,12 @@ check_body(struct conn *r, const char *p, size_t len, uint64_t now)
 			return;
 		}
 		st = &r->from[src];
-	} else if (src != (uint64_t)receiver_of(r->idx)) {
+	} else if (src >= (uint64_t)B.n || !is_sender((int)src) ||
+	    receiver_of((int)src) != r->idx) {
 		B.r->misrouted++;
 		return;
-	}
+	} else
+		st = &B.c[src].in;
 	s = &B.c[src];
 	if (seq >= s->sent) {
 		/* Never sent: the server made it up or mixed streams. */
@@ -611,7 +623,8 @@ fast_chat(const char *p, size_t len, const char **msg, size_t *msglen,
 
 /*
  * A chat event for r from the user named from[0..fromlen), to our room
- * or not.  In a room the body names its sender, which must be from.
+ * or not.  The body names its sender (check_body() checks it may send
+ * to r), which must be from.
  */
 static void
 check_chat(struct conn *r, const char *from, size_t fromlen,
@@ -626,12 +639,12 @@ check_chat(struct conn *r, const char *from, size_t fromlen,
 		B.r->misrouted++;
 		return;
 	}
-	if (inroom && take_number(&p, end, &src) == -1) {
+	if (take_number(&p, end, &src) == -1) {
 		B.r->malformed++;
 		return;
 	}
-	n = snprintf(want, sizeof(want), "%s%d", B.o->prefix, inroom ?
-	    (int)src : receiver_of(r->idx));
+	n = snprintf(want, sizeof(want), "%s%llu", B.o->prefix,
+	    (unsigned long long)src);
 	if ((size_t)n != fromlen || memcmp(want, from, fromlen) != 0)
 		B.r->misrouted++;
 	else
@@ -882,9 +895,9 @@ run_traffic(void)
 	if (B.o->mode == BENCH_ROOM)
 		join_all();
 	for (i = 0; i < B.n; i++)
-		if (B.o->mode == BENCH_ROOM ? B.c[i].state == CONN_OPEN &&
-		    is_sender(i) : B.c[i].state == CONN_OPEN &&
-		    B.c[receiver_of(i)].state == CONN_OPEN)
+		if (is_sender(i) && B.c[i].state == CONN_OPEN &&
+		    (B.o->mode == BENCH_ROOM ||
+		    B.c[receiver_of(i)].state == CONN_OPEN))
 			B.senders[B.nsenders++] = i;
 	B.sending = 1;
 	B.t0_ns = bench_now_ns();

@@ -36,7 +36,7 @@ usage(int status)
 	FILE	*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-"usage: chat-bench chat -u url [-u url ...] [--cross] [-n max-msgs]\n"
+"usage: chat-bench chat -u url [-u url ...] [--cross | --hot] [-n max-msgs]\n"
 "                  [-p pairs] [-r rate] [-s size] [-w window] [-d duration]\n"
 "                  [common options]\n"
 "       chat-bench echo -u url [-c conns] [-n max-msgs] [-s size] [-w window]\n"
@@ -73,6 +73,8 @@ usage(int status)
 "      --cross            chat, two or more -u: the users of pair k on\n"
 "                         nodes k and k+1 (mod N), every message crosses\n"
 "      --drain DUR        wait for stragglers after sending (default 3s)\n"
+"      --hot              chat: -p senders (users 1..p, on the nodes in\n"
+"                         turn) to one receiver (user 0, on the first)\n"
 "      --full-parse       chat: parse every event with jansson (slower\n"
 "                         client; default: only what is not in the exact\n"
 "                         shape the server writes)\n"
@@ -227,8 +229,9 @@ report(const struct bench_opts *o, const struct bench_result *r)
 			putchar(',');
 		json_quote(o->targets[i].url);
 	}
-	printf("],\"nodes\":%d,\"cross\":%s,\"compress\":%s,", o->ntargets,
-	    o->cross ? "true" : "false", o->compress ? "true" : "false");
+	printf("],\"nodes\":%d,\"cross\":%s,\"hot\":%s,\"compress\":%s,",
+	    o->ntargets, o->cross ? "true" : "false", o->hot ? "true" : "false",
+	    o->compress ? "true" : "false");
 	printf("\"conns\":%d,\"pairs\":%d,\"senders\":%d,\"window\":%d,"
 	    "\"size\":%d,\"rate_target\":%lld,", o->conns, o->pairs,
 	    o->senders, o->window, o->size, o->rate);
@@ -306,7 +309,7 @@ int
 main(int argc, char **argv)
 {
 	enum {
-		OPT_COMPRESS = 256, OPT_CONC, OPT_CROSS, OPT_CTIMEOUT, OPT_DRAIN, OPT_FULL,
+		OPT_COMPRESS = 256, OPT_CONC, OPT_CROSS, OPT_CTIMEOUT, OPT_DRAIN, OPT_FULL, OPT_HOT,
 		OPT_HOLD, OPT_PID,
 		OPT_PREFIX, OPT_SENDERS, OPT_SETTLE, OPT_WARMUP
 	};
@@ -321,6 +324,7 @@ main(int argc, char **argv)
 		{ "full-parse",		no_argument,	   NULL, OPT_FULL },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "hold",		required_argument, NULL, OPT_HOLD },
+		{ "hot",		no_argument,	   NULL, OPT_HOT },
 		{ "max-msgs",		required_argument, NULL, 'n' },
 		{ "pairs",		required_argument, NULL, 'p' },
 		{ "pid",		required_argument, NULL, OPT_PID },
@@ -433,6 +437,9 @@ main(int argc, char **argv)
 		case OPT_HOLD:
 			o.hold_ms = duration("--hold", optarg, 0);
 			break;
+		case OPT_HOT:
+			o.hot = 1;
+			break;
 		case OPT_PID:
 			add_pids(&o, optarg);
 			break;
@@ -488,6 +495,10 @@ main(int argc, char **argv)
 		warnx("--cross needs chat and two or more -u");
 		usage(2);
 	}
+	if (o.hot && (o.mode != BENCH_CHAT || o.cross)) {
+		warnx("--hot needs chat, without --cross");
+		usage(2);
+	}
 
 	switch (o.mode) {
 	case BENCH_CHAT:
@@ -495,7 +506,7 @@ main(int argc, char **argv)
 			warnx("chat takes -p pairs, not -c");
 			usage(2);
 		}
-		o.conns = 2 * o.pairs;
+		o.conns = o.hot ? o.pairs + 1 : 2 * o.pairs;
 		break;
 	case BENCH_ECHO:
 		o.conns = conns == -1 ? 100 : conns;

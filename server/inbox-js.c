@@ -5,27 +5,59 @@
  * by the nodes of a cluster over NATS (nats-link.h).
  *
  * Stream CHAT holds every user's inbox (subject chat.inbox.<hex of the
- * id>, since ids may contain '.'); a message's seq is its stream
- * sequence, so an inbox's seqs grow but skip numbers (sparse).  Stream
- * CHAT_CURSOR keeps each user's cursor (chat.cursor.<hex>, one message
- * per subject).  The epoch is a hash of CHAT's creation time: a stream
- * made again is a new numbering.
+ * id>, since ids may contain '.').  Stream CHAT_CURSOR keeps each user's
+ * cursor (chat.cursor.<hex>, one message per subject) and the newest seq
+ * stored in the inbox (chat.newest.<hex>), which outlives the messages:
+ * a node that stores in an inbox it knows nothing of reads it first, so
+ * that the chain goes on after retention emptied the inbox.  The epoch is a
+ * hash of CHAT's creation time and of the storage format: a stream made
+ * again, or read with another numbering, is a new epoch.
  *
- * An inbox is a chain: each message is published expecting the inbox's
- * last seq (Nats-Expected-Last-Subject-Sequence; JetStream refuses it
- * if another node appended meanwhile and says what the last one is), so
- * every stored message knows the one before it (header Chat-Prev) and a
- * reader sees what retention took.  One publish per target in flight;
- * the rest wait behind it.  Once stored, the message goes to the nodes
- * that have connections of its user (chat.user.<hex>, with Chat-Seq,
- * Chat-Prev and Chat-Node) and the append is answered.
+ * Storage format 2 (header Chat-Format: 2): one stored message holds the
+ * n chat events (1 to SEQ_K) that waited for the same target while its
+ * previous store was in flight, one per line, each without its seq.
+ * Event i of the message at stream sequence T has seq
+ * T * SEQ_K + SEQ_K - n + i: seqs grow within an inbox (sparse), and the
+ * last event of every stored message ends in SEQ_K - 1, so the seq
+ * before a stored message is known from the stream sequence alone.
+ * Format 1 (no Chat-Format header, what earlier versions wrote): one
+ * event per message, read as n = 1; its Chat-Prev and cursors are
+ * stream sequences, converted the same way.  Headers: Chat-Prev (the
+ * seq before the first event), Chat-Count (n), Chat-After (the stream
+ * sequence expected before it, also given to JetStream as
+ * Nats-Expected-Last-Subject-Sequence).
+ *
+ * An inbox is a chain: each stored message is published expecting the
+ * inbox's last stream sequence; JetStream refuses it if another node
+ * appended meanwhile and says what the last one is, and it is sent
+ * again after it.  So every stored message knows the one before it and
+ * a reader sees what retention took.  One store per target in flight;
+ * what is appended meanwhile waits and goes in the next, and the pass's
+ * commit sends what waits, so a busy inbox stores many events at once
+ * and an idle one stores each event as it comes.
+ *
+ * Once stored, the events go to the other nodes that presence says have
+ * a connection of the target, in one message per node per pass on
+ * chat.node.<node id> (records "<hex user> <seq> <prev> <len>\n<event>\n";
+ * a record of length 0 only says the inbox's last seq).  A node that
+ * starts holding a user (presence) is told the last seq of every inbox
+ * this node stored in lately, so a store that raced with its arrival is
+ * read, not missed.  The append is answered when JetStream acknowledged
+ * the store.
+ *
+ * Cursors go out at most every CURSOR_MS per user, and at once when the
+ * user's last connection here goes: a cursor is what a connection
+ * without since starts at, and what a full inbox may purge up to; one
+ * that lags only means messages sent again, never one lost.
  *
  * The guarantee holds here too: CHAT discards new messages per subject
- * (--history-limit each), so JetStream refuses rather than drops; a
- * refused append purges the inbox's delivered messages (those up to its
- * cursor) and is tried once more, else answered queue_full.  Only age
- * (--history-days) takes undelivered messages, and readers are told
- * (inbox.h: prev).
+ * (--history-limit stored messages each), so JetStream refuses rather
+ * than drops; a refused store purges the inbox's delivered messages
+ * (those up to its cursor) and is tried once more, else answered
+ * queue_full.  Only age (--history-days) takes undelivered messages,
+ * and readers are told (inbox.h: prev).  With a cluster secret, stored
+ * messages and cursors are signed, and those read back without a valid
+ * signature are skipped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +71,7 @@
 #include "log.h"
 #include "msg.h"
 #include "nats-link.h"
+#include "presence.h"
 #include "users.h"
 #include "util.h"
 #include "vec.h"
@@ -47,6 +80,17 @@
 #define SETUP_RETRY_MAX	10000	/* doubling up to this */
 #define HEXUSER		(2 * CODEC_MAX_USER + 1)
 #define SUBJ_MAX	(64 + HEXUSER)
+#define SEQ_K		1000	/* seqs per stream sequence */
+#define FORMAT		"2"	/* Chat-Format of what we store */
+#define CURSOR_MS	100	/* a user's cursor, at most this often */
+#define NEWEST_MS	1000	/* an inbox's chat.newest, at most this often */
+#define TAIL_MS		10000	/* an inbox stored in is remembered */
+#define MAX_NODES	64	/* nodes one message is handed to */
+#define PAYLOAD_DEFAULT	(1 << 20) /* NATS' max_payload when not known */
+#define HDR_ROOM	1024	/* for the headers of a stored message */
+#define RETRY_MS	20	/* a read answered too early: again after */
+#define RETRY_MAX	250	/* times (5 s) */
+#define READ_PATIENCE_MS 30000	/* a read failing while NATS is up */
 
 /* Lookup bits. */
 #define L_LAST		0x1
@@ -54,33 +98,46 @@
 #define L_CURSOR	0x4
 
 struct pub;
+struct batch;
 
 /* A user's inbox as this node deals with it (user->box). */
 struct box {
-	struct user		*u;
-	natsSubscription	*sub;		/* chat.user.<hex> while held */
-	uint32_t		 holds;
-	struct pub		*inflight;	/* the chain's publish */
-	struct pub		*head, *tail;	/* waiting behind it */
-	uint64_t		 last;		/* the inbox's newest seq */
-	int			 known;		/* last is believed right */
-	uint64_t		 chain;		/* the newest seq ever seen */
-	uint64_t		 cursor;	/* newest written here */
-	uint64_t		 said;		/* ...as published */
-	int			 dirty;		/* on the dirty list */
-	uint32_t		 ops;		/* lookups, reads, purges */
-	char			 hex[HEXUSER];
+	struct user	*u;
+	uint32_t	 holds;		/* connections here */
+	uint32_t	 ops;		/* lookups, reads, purges in flight */
+	struct batch	*inflight;	/* the chain's store */
+	struct pub	*head, *tail;	/* waiting behind it */
+	uint64_t	 last;		/* the inbox's newest seq */
+	int		 known;		/* last is believed right */
+	uint64_t	 chain;		/* the newest seq ever seen */
+	uint64_t	 cursor;	/* newest written here */
+	uint64_t	 said, said_at;	/* ...as published, and when */
+	uint64_t	 stored_at;	/* our last store, for TAIL_MS */
+	uint64_t	 nsaid, nsaid_at;	/* chain as chat.newest, when */
+	uint8_t		 nknown;	/* chat.newest read or written */
+	uint8_t		 nreading;	/* reading chat.newest */
+	uint8_t		 queued;	/* on ib->sendq */
+	uint8_t		 dirty;		/* on ib->dirty */
+	uint8_t		 gc;		/* on ib->gc */
+	uint8_t		 linger;	/* on ib->linger */
+	char		 hex[HEXUSER];
 };
 
-/* An append in flight or waiting. */
+/* An append waiting or in a store. */
 struct pub {
 	struct pub	*qnext;
-	struct box	*b;
 	void		*tag;
 	struct msg	*m;		/* the event without seq */
-	uint64_t	 expect;	/* the last seq JetStream must have */
+};
+
+/* A store in flight: the events that waited, in one message. */
+struct batch {
+	struct box	*b;
+	struct pub	*pubs;		/* oldest first, by qnext */
+	size_t		 n;
+	uint64_t	 expect;	/* the stream seq JetStream must have */
+	uint64_t	 prev;		/* the seq before the first, for readers */
 	uint64_t	 sent_us;	/* when it was published */
-	uint64_t	 prev;		/* the one before it, for readers */
 	uint64_t	 born;
 	int		 purged;	/* a purge was tried for it */
 };
@@ -90,6 +147,7 @@ struct look {
 	struct box	*b;
 	void		*tag;
 	int		 waiting, failed, down;
+	uint64_t	 born, due;	/* due: on ib->lretry */
 	struct inbox_info info;
 };
 
@@ -97,6 +155,19 @@ struct look {
 struct fetch {
 	struct box	*b;
 	void		*tag;
+	uint64_t	 after;
+	size_t		 max, bytes;
+	int		 hops;		/* stored messages passed over */
+	int		 tries;		/* answered "nothing" too early */
+	uint64_t	 due;		/* on ib->retry: when to ask again */
+	uint64_t	 born;
+};
+
+/* What goes to one other node this pass. */
+struct outq {
+	char	 node[33];
+	char	*buf;
+	size_t	 len, cap;
 };
 
 enum { SETUP_CHAT, SETUP_CHAT_UPDATE, SETUP_CURSOR, SETUP_CURSOR_UPDATE };
@@ -105,21 +176,86 @@ struct inbox {
 	struct inbox_base	 base;
 	struct inbox_config	 cfg;
 	struct nats_link	*link;
+	natsSubscription	*sub;		/* chat.node.<us> */
 	int			 up, ready;
 	int			 setup_ok;	/* bits: CHAT, CHAT_CURSOR */
 	uint64_t		 setup_retry;
 	unsigned		 setup_fails;	/* rounds in a row */
 	int			 setup_failed;	/* this round */
 	char			 epoch[17];
+	size_t			 max_batch;	/* bytes in one store */
+	struct box		**sendq;	/* with appends waiting */
+	size_t			  nsendq, capsendq;
 	struct box		**dirty;	/* cursors to publish */
 	size_t			  ndirty, capdirty;
-	uint64_t		 refused_full, appended;
+	struct box		**gc;		/* may be idle: see reap() */
+	size_t			  ngc, capgc;
+	struct box		**linger;	/* idle, kept for TAIL_MS */
+	size_t			  nlinger, caplinger;
+	uint64_t		 next_linger;	/* when reap() looks at them */
+	struct outq		*outs;
+	size_t			  nouts, capouts;
+	struct fetch		**retry;	/* reads to ask again */
+	size_t			  nretry, capretry;
+	struct look		**lretry;	/* lookups to ask again */
+	size_t			  nlretry, caplretry;
+	uint64_t		 refused_full, appended, stores;
+	uint64_t		 skipped;	/* stored messages not ours */
 	struct hist		 latency;	/* publish to JetStream's ack */
 };
 
 static const struct inbox_ops js_ops;
 
-static void	kick(struct inbox *, struct box *);
+/* ---- numbering ---- */
+
+/* The seq of event i of n in the message at stream sequence t. */
+static uint64_t
+seq_of(uint64_t t, size_t n, size_t i)
+{
+	return t * SEQ_K + SEQ_K - n + i;
+}
+
+/* The stream sequence of seq. */
+static uint64_t
+stream_of(uint64_t seq)
+{
+	return seq / SEQ_K;
+}
+
+/* A format 1 stream sequence (Chat-Prev, a cursor) as a seq. */
+static uint64_t
+seq_v1(uint64_t t)
+{
+	return t == 0 ? 0 : seq_of(t, 1, 0);
+}
+
+/*
+ * The prev a just-stored event is handed to connections with.  With one
+ * replica, JetStream checks Nats-Expected-Last-Subject-Sequence against
+ * what it stored, one message at a time, so prev is exact and a
+ * connection that has it takes the event at once.  With several
+ * replicas (nats-server 2.9), two nodes storing in one inbox at once
+ * were seen to both pass the check with the same expected sequence:
+ * two stored messages with the same prev, the later one handed first
+ * and the earlier one then skipped (test_cluster_trust).  There, prev
+ * is the event's own seq: a connection that lacks it reads the inbox
+ * in stream order (which never skips) instead.
+ */
+static uint64_t
+live_prev(const struct inbox *ib, uint64_t prev, uint64_t seq)
+{
+	return ib->cfg.replicas > 1 ? seq : prev;
+}
+
+/* Is nm in format 2?  Else 1 (or not ours). */
+static int
+format2(natsMsg *nm)
+{
+	const char	*v = NULL;
+
+	return natsMsgHeader_Get(nm, "Chat-Format", &v) == NATS_OK &&
+	    v != NULL && strcmp(v, FORMAT) == 0;
+}
 
 /* ---- boxes ---- */
 
@@ -137,9 +273,9 @@ hex_user(char *out, const char *user)
 }
 
 static int
-unhex_user(char *out, const char *hex)
+unhex_user(char *out, const char *hex, size_t n)
 {
-	size_t	i, n = strlen(hex);
+	size_t	i;
 	int	hi, lo;
 
 	if (n == 0 || n % 2 != 0 || n / 2 > CODEC_MAX_USER)
@@ -174,18 +310,78 @@ box_get(struct inbox *ib, struct user *u)
 	return b;
 }
 
+static int
+box_idle(const struct box *b)
+{
+	return b->holds == 0 && b->inflight == NULL && b->head == NULL &&
+	    !b->dirty && b->ops == 0 && !b->queued;
+}
+
+/*
+ * b may have nothing left to do: look at it in reap(), after the pass.
+ * A box is never freed inside a call that may still use it.
+ */
 static void
 box_maybe_free(struct inbox *ib, struct box *b)
 {
+	if (b->gc || !box_idle(b))
+		return;
+	if (vec_grow(&ib->gc, &ib->capgc, ib->ngc + 1, sizeof(*ib->gc)) ==
+	    -1)
+		return;		/* kept: freed at close */
+	b->gc = 1;
+	ib->gc[ib->ngc++] = b;
+}
+
+static void
+box_free(struct inbox *ib, struct box *b)
+{
 	struct user	*u = b->u;
 
-	if (b->holds > 0 || b->inflight != NULL || b->head != NULL ||
-	    b->dirty || b->ops > 0)
-		return;
-	nats_link_unsubscribe(b->sub);
 	u->box = NULL;
 	free(b);
 	user_unref(ib->base.users, u);
+}
+
+/*
+ * Free the idle boxes of the pass, but keep for TAIL_MS those stored in
+ * lately (js_joined() needs their last seq); all of them with force.
+ */
+static void
+reap(struct inbox *ib, uint64_t now, int force)
+{
+	struct box	*b;
+	size_t		 i, k;
+
+	for (i = 0; i < ib->ngc; i++) {
+		b = ib->gc[i];
+		b->gc = 0;
+		if (!box_idle(b) || b->linger)
+			continue;
+		if (!force && b->stored_at != 0 &&
+		    now - b->stored_at < TAIL_MS &&
+		    vec_grow(&ib->linger, &ib->caplinger, ib->nlinger + 1,
+		    sizeof(*ib->linger)) == 0) {
+			b->linger = 1;
+			ib->linger[ib->nlinger++] = b;
+		} else
+			box_free(ib, b);
+	}
+	ib->ngc = 0;
+	/* The lingering ones, once a second. */
+	if (!force && now < ib->next_linger)
+		return;
+	ib->next_linger = now + 1000;
+	for (i = k = 0; i < ib->nlinger; i++) {
+		b = ib->linger[i];
+		if (!box_idle(b))
+			b->linger = 0;	/* in use again: back to gc later */
+		else if (force || now - b->stored_at >= TAIL_MS)
+			box_free(ib, b);
+		else
+			ib->linger[k++] = b;
+	}
+	ib->nlinger = k;
 }
 
 /* ---- streams ---- */
@@ -240,8 +436,9 @@ setup_send(struct inbox *ib, int step)
 		    "allow_direct", 1, "num_replicas",
 		    c->replicas > 0 ? c->replicas : 1);
 	else
-		cfg = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:b, s:i}",
-		    "name", name, "subjects", "chat.cursor.*", "storage",
+		cfg = json_pack("{s:s, s:[s,s], s:s, s:s, s:s, s:I, s:b, s:i}",
+		    "name", name, "subjects", "chat.cursor.*", "chat.newest.*",
+		    "storage",
 		    "file", "retention", "limits", "discard", "old",
 		    "max_msgs_per_subject", (json_int_t)1, "allow_direct", 1,
 		    "num_replicas", c->replicas > 0 ? c->replicas : 1);
@@ -272,19 +469,22 @@ setup_start(struct inbox *ib)
 
 /*
  * A chat event is at most 7 times --max-message (JSON escapes); NATS
- * refuses a message over its max_payload (1 MiB by default).
+ * refuses a message over its max_payload (1 MiB by default).  A store
+ * holds what fits in it.
  */
 static void
 check_payload(struct inbox *ib)
 {
 	int64_t	max = nats_link_max_payload(ib->link);
-	size_t	need = 7 * ib->cfg.max_message + 1024;
+	size_t	need = 7 * ib->cfg.max_message + HDR_ROOM;
 
+	ib->max_batch = max > 2 * HDR_ROOM ? (size_t)max - HDR_ROOM :
+	    PAYLOAD_DEFAULT - HDR_ROOM;
 	if (max > 0 && (uint64_t)max < need)
 		log_warn("cluster: NATS takes messages of at most %lld bytes: "
 		    "chat messages over about %lld bytes of --max-message %zu "
 		    "will be refused (raise max_payload in nats-server)",
-		    (long long)max, (long long)(max - 1024) / 7,
+		    (long long)max, (long long)(max - HDR_ROOM) / 7,
 		    ib->cfg.max_message);
 }
 
@@ -296,6 +496,7 @@ setup_answer(void *arg, void *tag, natsMsg *m)
 	json_error_t	 jerr;
 	int		 step = (int)(intptr_t)tag, code = 0, bit;
 	const char	*desc = "no answer";
+	char		 name[96];
 
 	bit = step == SETUP_CHAT || step == SETUP_CHAT_UPDATE ? 1 : 2;
 	if (m != NULL && nats_msg_status(m) == 503)
@@ -307,14 +508,18 @@ setup_answer(void *arg, void *tag, natsMsg *m)
 		err = json_object_get(root, "error");
 		if (root != NULL && err == NULL) {
 			if (bit == 1 && (created = json_object_get(root,
-			    "created")) != NULL && json_is_string(created))
+			    "created")) != NULL && json_is_string(created)) {
 				/*
 				 * The same on every node and run (not the
-				 * keyed table hash): clients keep it.
+				 * keyed table hash): clients keep it.  The
+				 * format is in it: format 1 numbered by
+				 * stream sequence alone.
 				 */
+				snprintf(name, sizeof(name), "%s/" FORMAT,
+				    json_string_value(created));
 				snprintf(ib->epoch, sizeof(ib->epoch),
-				    "%016zx", util_hash_str(
-				    json_string_value(created)));
+				    "%016zx", util_hash_str(name));
+			}
 			ib->setup_ok |= bit;
 			json_decref(root);
 			if (ib->setup_ok == 3 && ib->up && !ib->ready) {
@@ -364,16 +569,71 @@ link_state(void *arg, int up)
 	}
 }
 
+/* ---- handing stored events to other nodes ---- */
+
+static struct outq *
+out_find(struct inbox *ib, const char *node)
+{
+	size_t	i;
+
+	for (i = 0; i < ib->nouts; i++)
+		if (strcmp(ib->outs[i].node, node) == 0)
+			return &ib->outs[i];
+	if (strlen(node) >= sizeof(ib->outs[0].node) ||
+	    vec_grow(&ib->outs, &ib->capouts, ib->nouts + 1,
+	    sizeof(*ib->outs)) == -1)
+		return NULL;
+	memset(&ib->outs[ib->nouts], 0, sizeof(ib->outs[0]));
+	memcpy(ib->outs[ib->nouts].node, node, strlen(node) + 1);
+	return &ib->outs[ib->nouts++];
+}
+
+static void
+out_send(struct inbox *ib, struct outq *o)
+{
+	char	subj[64];
+
+	if (o->len == 0)
+		return;
+	snprintf(subj, sizeof(subj), "chat.node.%s", o->node);
+	(void)nats_link_publish(ib->link, subj, o->buf, o->len, NULL, 0);
+	o->len = 0;
+}
+
+/* A record for node: an event (len > 0) or the inbox's last seq. */
+static void
+out_add(struct inbox *ib, const char *node, const struct box *b,
+    uint64_t seq, uint64_t prev, const char *data, size_t len)
+{
+	struct outq	*o;
+	size_t		 need = len + strlen(b->hex) + 64;
+	int		 n;
+
+	if ((o = out_find(ib, node)) == NULL)
+		return;
+	/* One NATS message must stay under max_payload. */
+	if (o->len > 0 && o->len + need > ib->max_batch)
+		out_send(ib, o);
+	if (vec_grow(&o->buf, &o->cap, o->len + need, 1) == -1)
+		return;
+	n = snprintf(o->buf + o->len, o->cap - o->len, "%s %llu %llu %zu\n",
+	    b->hex, (unsigned long long)seq, (unsigned long long)prev, len);
+	if (n < 0 || (size_t)n >= o->cap - o->len)
+		return;
+	o->len += (size_t)n;
+	memcpy(o->buf + o->len, data, len);
+	o->len += len;
+	o->buf[o->len++] = '\n';
+}
+
 /* ---- the chain ---- */
 
-static int
-pub_send(struct inbox *ib, struct pub *q);
+static void	purge_start(struct inbox *, struct batch *);
 
 /* Answer q's append and free q. */
 static void
 pub_done(struct inbox *ib, struct pub *q, enum inbox_status st)
 {
-	struct box	*b = q->b;
 	void		*tag = q->tag;
 	struct msg	*m = q->m;
 
@@ -381,53 +641,233 @@ pub_done(struct inbox *ib, struct pub *q, enum inbox_status st)
 	ib->base.ev.appended(ib->base.ev.arg, tag, st,
 	    st == INBOX_OK ? m : NULL);
 	msg_unref(m);
-	box_maybe_free(ib, b);
 }
 
-/* Publish the next waiting message of b, if none is in flight. */
+/* b has appends waiting: its store goes at the pass's commit. */
 static void
-kick(struct inbox *ib, struct box *b)
+queue_box(struct inbox *ib, struct box *b)
 {
-	struct pub	*q;
+	if (b->queued || b->head == NULL)
+		return;
+	if (vec_grow(&ib->sendq, &ib->capsendq, ib->nsendq + 1,
+	    sizeof(*ib->sendq)) == -1)
+		return;		/* the next append queues it */
+	b->queued = 1;
+	ib->sendq[ib->nsendq++] = b;
+}
 
-	while (b->inflight == NULL && (q = b->head) != NULL) {
-		if ((b->head = q->qnext) == NULL)
-			b->tail = NULL;
-		q->qnext = NULL;
-		if (!ib->ready) {
-			pub_done(ib, q, INBOX_CLUSTER);
-			continue;
-		}
-		/*
-		 * prev is what readers see: the newest seq this inbox ever
-		 * had, even if retention emptied it since (JetStream then
-		 * expects 0), so a reader still learns what it missed.
-		 */
-		q->expect = b->known ? b->last : 0;
-		q->prev = q->expect > b->chain ? q->expect : b->chain;
-		b->inflight = q;
-		if (pub_send(ib, q) != 0) {
-			b->inflight = NULL;
-			pub_done(ib, q, INBOX_CLUSTER);
-		}
+/* b has a cursor or a chat.newest to publish (flush_cursors()). */
+static void
+box_dirty(struct inbox *ib, struct box *b)
+{
+	if (!b->dirty && vec_grow(&ib->dirty, &ib->capdirty, ib->ndirty + 1,
+	    sizeof(*ib->dirty)) == 0) {
+		b->dirty = 1;
+		ib->dirty[ib->ndirty++] = b;
 	}
 }
 
+static void	batch_start(struct inbox *, struct box *);
+
+/* A seq as a message's text (a cursor, chat.newest): 0 if not one. */
+static uint64_t	data_u64(natsMsg *);
+
 /*
- * Put q, the chain's publish in flight, back at the head of its chain
- * (to try again) and kick.
+ * chat.newest of b, read before b's first store here: the chain goes on
+ * from it (or from 0 if there is none, or no answer).
  */
 static void
-pub_again(struct inbox *ib, struct pub *q)
+newest_answer(void *arg, void *tag, natsMsg *m)
 {
-	struct box	*b = q->b;
+	struct inbox	*ib = arg;
+	struct box	*b = tag;
+	char		 subj[SUBJ_MAX];
+	uint64_t	 v;
+
+	b->ops--;
+	b->nreading = 0;
+	b->nknown = 1;
+	snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
+	if (m != NULL && nats_msg_status(m) == 0 && (v = data_u64(m)) != 0 &&
+	    nats_link_verify(ib->link, subj, m)) {
+		if (v > b->chain)
+			b->chain = v;
+		if (v > b->nsaid)
+			b->nsaid = v;
+	}
+	batch_start(ib, b);
+	box_maybe_free(ib, b);
+}
+
+static void
+newest_read(struct inbox *ib, struct box *b)
+{
+	char	subj[SUBJ_MAX + 40];
+
+	b->nreading = 1;
+	b->ops++;
+	snprintf(subj, sizeof(subj), "$JS.API.DIRECT.GET.CHAT_CURSOR."
+	    "chat.newest.%s", b->hex);
+	if (nats_link_request(ib->link, subj, NULL, 0, NULL, 0, newest_answer,
+	    ib, b) != 0)
+		newest_answer(ib, b, NULL);
+}
+
+/* Answer every append of bt with st, free bt, and move on. */
+static void
+batch_fail(struct inbox *ib, struct batch *bt, enum inbox_status st)
+{
+	struct box	*b = bt->b;
+	struct pub	*q, *next;
+
+	if (b->inflight == bt)
+		b->inflight = NULL;
+	for (q = bt->pubs; q != NULL; q = next) {
+		next = q->qnext;
+		pub_done(ib, q, st);
+	}
+	free(bt);
+	queue_box(ib, b);
+	box_maybe_free(ib, b);
+}
+
+static void	batch_answer(void *, void *, natsMsg *);
+
+/* Publish bt, expecting bt->expect; -1 if it could not even be sent. */
+static int
+batch_send(struct inbox *ib, struct batch *bt)
+{
+	struct nats_hdr	 h[5];
+	struct pub	*q;
+	char		 subj[SUBJ_MAX], vexp[24], vprev[24], vn[24], *buf;
+	size_t		 len = 0;
+	int		 r;
+
+	for (q = bt->pubs; q != NULL; q = q->qnext)
+		len += q->m->len + 1;
+	if ((buf = malloc(len)) == NULL)
+		return -1;
+	len = 0;
+	for (q = bt->pubs; q != NULL; q = q->qnext) {
+		memcpy(buf + len, q->m->data, q->m->len);
+		len += q->m->len;
+		buf[len++] = '\n';
+	}
+	snprintf(vexp, sizeof(vexp), "%llu", (unsigned long long)bt->expect);
+	snprintf(vprev, sizeof(vprev), "%llu", (unsigned long long)bt->prev);
+	snprintf(vn, sizeof(vn), "%zu", bt->n);
+	h[0].key = "Nats-Expected-Last-Subject-Sequence";
+	h[0].value = vexp;
+	/* The same, signed: a stored message cannot be replayed later. */
+	h[1].key = "Chat-After";
+	h[1].value = vexp;
+	h[2].key = "Chat-Prev";
+	h[2].value = vprev;
+	h[3].key = "Chat-Count";
+	h[3].value = vn;
+	h[4].key = "Chat-Format";
+	h[4].value = FORMAT;
+	snprintf(subj, sizeof(subj), "chat.inbox.%s", bt->b->hex);
+	bt->sent_us = util_mono_us();
+	r = nats_link_request(ib->link, subj, buf, len - 1, h, 5,
+	    batch_answer, ib, bt);
+	free(buf);
+	return r;
+}
+
+/*
+ * Store what waits in b, as much as fits in one message: the chain's
+ * next link.
+ */
+static void
+batch_start(struct inbox *ib, struct box *b)
+{
+	struct batch	*bt;
+	struct pub	*q, **tailp;
+	size_t		 bytes = 0;
+
+	if (b->inflight != NULL || b->head == NULL || b->nreading)
+		return;
+	/*
+	 * An inbox this node knows nothing of: where its chain is, even if
+	 * retention emptied it (then JetStream expects 0, and prev would
+	 * say nothing went), is in chat.newest.
+	 */
+	if (ib->ready && !b->known && !b->nknown) {
+		newest_read(ib, b);
+		return;
+	}
+	if (!ib->ready || (bt = calloc(1, sizeof(*bt))) == NULL) {
+		while ((q = b->head) != NULL) {
+			if ((b->head = q->qnext) == NULL)
+				b->tail = NULL;
+			pub_done(ib, q, ib->ready ? INBOX_NOMEM :
+			    INBOX_CLUSTER);
+		}
+		box_maybe_free(ib, b);
+		return;
+	}
+	bt->b = b;
+	bt->born = util_mono_ms();
+	tailp = &bt->pubs;
+	while ((q = b->head) != NULL && bt->n < SEQ_K &&
+	    (bt->n == 0 || bytes + q->m->len + 1 <= ib->max_batch)) {
+		if ((b->head = q->qnext) == NULL)
+			b->tail = NULL;
+		q->qnext = NULL;
+		*tailp = q;
+		tailp = &q->qnext;
+		bytes += q->m->len + 1;
+		bt->n++;
+	}
+	/*
+	 * prev is what readers see: the newest seq this inbox ever had,
+	 * even if retention emptied it since (JetStream then expects 0),
+	 * so a reader still learns what it missed.
+	 */
+	bt->expect = b->known ? stream_of(b->last) : 0;
+	bt->prev = b->known && b->last > b->chain ? b->last : b->chain;
+	b->inflight = bt;
+	if (batch_send(ib, bt) != 0)
+		batch_fail(ib, bt, INBOX_CLUSTER);
+}
+
+/* Stored at stream sequence t: answer, hand to the nodes, move on. */
+static void
+batch_stored(struct inbox *ib, struct batch *bt, uint64_t t)
+{
+	struct box	*b = bt->b;
+	struct pub	*q, *next;
+	const char	*nodes[MAX_NODES];
+	size_t		 nn, i, k;
+	uint64_t	 seq;
 
 	b->inflight = NULL;
-	q->qnext = b->head;
-	b->head = q;
-	if (b->tail == NULL)
-		b->tail = q;
-	kick(ib, b);
+	b->last = b->chain = seq_of(t, 1, 0);
+	b->known = 1;
+	b->nknown = 1;
+	box_dirty(ib, b);		/* chat.newest */
+	b->stored_at = util_mono_ms();
+	ib->stores++;
+	nn = presence_nodes_of(b->u, nodes, MAX_NODES);
+	for (q = bt->pubs, i = 0; q != NULL; q = next, i++) {
+		next = q->qnext;
+		seq = seq_of(t, bt->n, i);
+		if (msg_set_seq(q->m, seq) == -1) {
+			pub_done(ib, q, INBOX_NOMEM);
+			continue;
+		}
+		q->m->prev = i == 0 ? bt->prev : seq - 1;
+		for (k = 0; k < nn; k++)
+			out_add(ib, nodes[k], b, seq, q->m->prev, q->m->data,
+			    q->m->len);
+		q->m->prev = live_prev(ib, q->m->prev, seq);
+		ib->appended++;
+		pub_done(ib, q, INBOX_OK);
+	}
+	free(bt);
+	queue_box(ib, b);
+	box_maybe_free(ib, b);
 }
 
 /*
@@ -449,46 +889,43 @@ wrong_last(const char *desc, uint64_t *last)
 	return 1;
 }
 
-static void	purge_start(struct inbox *, struct pub *);
-
-/* Stored as seq: tell its user's nodes, then answer the append. */
-static void
-pub_stored(struct inbox *ib, struct pub *q, uint64_t seq)
+/*
+ * The stream sequence of JetStream's usual answer to a store,
+ * {"stream":"CHAT","seq":N} (maybe with "domain"), without jansson: at
+ * a low rate, one per message.  0 for anything else (an error), which
+ * goes the slow way.
+ */
+static uint64_t
+ack_seq(natsMsg *m)
 {
-	struct box	*b = q->b;
-	struct nats_hdr	 h[3];
-	char		 subj[SUBJ_MAX], vseq[24], vprev[24];
+	const char	*d = natsMsg_GetData(m), *p, *end;
+	uint64_t	 v = 0;
+	int		 len = natsMsg_GetDataLength(m), k = 0;
 
-	b->inflight = NULL;
-	b->last = b->chain = seq;
-	b->known = 1;
-	kick(ib, b);
-	snprintf(vseq, sizeof(vseq), "%llu", (unsigned long long)seq);
-	snprintf(vprev, sizeof(vprev), "%llu", (unsigned long long)q->prev);
-	h[0].key = "Chat-Seq";
-	h[0].value = vseq;
-	h[1].key = "Chat-Prev";
-	h[1].value = vprev;
-	h[2].key = "Chat-Node";
-	h[2].value = nats_link_node(ib->link);
-	snprintf(subj, sizeof(subj), "chat.user.%s", b->hex);
-	(void)nats_link_publish(ib->link, subj, q->m->data, q->m->len, h, 3);
-	if (msg_set_seq(q->m, seq) == -1) {
-		pub_done(ib, q, INBOX_NOMEM);
-		return;
-	}
-	q->m->prev = q->prev;
-	ib->appended++;
-	pub_done(ib, q, INBOX_OK);
+	if (len < 16 || len > 256 || d[0] != '{' || d[len - 1] != '}' ||
+	    memchr(d, '\\', (size_t)len) != NULL)
+		return 0;
+	end = d + len;
+	for (p = d; p + 6 < end; p++)
+		if (memcmp(p, "\"error\"", 7) == 0)
+			return 0;
+	for (p = d; p + 6 < end; p++)
+		if (memcmp(p, "\"seq\":", 6) == 0)
+			break;
+	if (p + 6 >= end)
+		return 0;
+	for (p += 6; p < end && *p >= '0' && *p <= '9' && k < 19; p++, k++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	return k > 0 && p < end && (*p == ',' || *p == '}') ? v : 0;
 }
 
-/* JetStream answered a publish (m NULL: it did not in time). */
+/* JetStream answered a store (m NULL: it did not in time). */
 static void
-pub_answer(void *arg, void *tag, natsMsg *m)
+batch_answer(void *arg, void *tag, natsMsg *m)
 {
 	struct inbox	*ib = arg;
-	struct pub	*q = tag;
-	struct box	*b = q->b;
+	struct batch	*bt = tag;
+	struct box	*b = bt->b;
 	json_t		*root = NULL, *err;
 	json_error_t	 jerr;
 	uint64_t	 seq = 0, last;
@@ -496,7 +933,11 @@ pub_answer(void *arg, void *tag, natsMsg *m)
 	int		 st = m != NULL ? nats_msg_status(m) : -1;
 
 	if (m != NULL)
-		hist_observe(&ib->latency, util_mono_us() - q->sent_us);
+		hist_observe(&ib->latency, util_mono_us() - bt->sent_us);
+	if (st == 0 && (seq = ack_seq(m)) != 0) {
+		batch_stored(ib, bt, seq);
+		return;
+	}
 	if (st == 0) {
 		root = json_loadb(natsMsg_GetData(m),
 		    (size_t)natsMsg_GetDataLength(m), 0, &jerr);
@@ -511,42 +952,45 @@ pub_answer(void *arg, void *tag, natsMsg *m)
 	}
 	if (seq != 0) {
 		json_decref(root);
-		pub_stored(ib, q, seq);
+		batch_stored(ib, bt, seq);
 		return;
 	}
 	if (m != NULL && wrong_last(desc, &last) &&
-	    util_mono_ms() - q->born < NATS_REQ_TIMEOUT_MS) {
+	    util_mono_ms() - bt->born < NATS_REQ_TIMEOUT_MS) {
 		/* Another node appended first: again after its last. */
 		json_decref(root);
-		b->last = last;
+		b->last = seq_v1(last);
 		b->known = 1;
-		if (last > b->chain)
-			b->chain = last;
-		pub_again(ib, q);
+		if (b->last > b->chain)
+			b->chain = b->last;
+		bt->expect = last;
+		bt->prev = b->last > b->chain ? b->last : b->chain;
+		if (batch_send(ib, bt) != 0)
+			batch_fail(ib, bt, INBOX_CLUSTER);
 		return;
 	}
-	if (m != NULL && strstr(desc, "maximum messages per subject") !=
-	    NULL && !q->purged) {
+	if (m != NULL && (strstr(desc, "maximum messages per subject") !=
+	    NULL || strstr(desc, "maximum bytes") != NULL) && !bt->purged) {
 		/*
-		 * Full: drop what was delivered, then try once more.  q stays
-		 * in flight meanwhile: the chain waits for it, so that no
-		 * later message of this inbox is published before it (out of
-		 * order, into the room the purge makes) or beside it (two in
-		 * flight, one of them no longer known to the box).
+		 * The inbox full, or the whole stream (--history-bytes):
+		 * drop what was delivered from this inbox, then try once
+		 * more.  bt stays in flight meanwhile: the chain waits for
+		 * it, so that no later message of this inbox is published
+		 * before it (out of order, into the room the purge makes)
+		 * or beside it (two in flight, one of them no longer known
+		 * to the box).
 		 */
 		json_decref(root);
-		purge_start(ib, q);
+		purge_start(ib, bt);
 		return;
 	}
 	b->known = 0;
-	b->inflight = NULL;
 	if (m != NULL && strstr(desc, "maximum") != NULL) {
 		log_info("cluster: inbox of %s full (%s): refused",
 		    b->u->id, desc);
 		json_decref(root);
-		ib->refused_full++;
-		kick(ib, b);
-		pub_done(ib, q, INBOX_FULL);
+		ib->refused_full += bt->n;
+		batch_fail(ib, bt, INBOX_FULL);
 		return;
 	}
 	if (st > 0)
@@ -556,26 +1000,7 @@ pub_answer(void *arg, void *tag, natsMsg *m)
 		log_warn("cluster: message for %s refused by JetStream: %s",
 		    b->u->id, desc);
 	json_decref(root);
-	kick(ib, b);
-	pub_done(ib, q, INBOX_CLUSTER);
-}
-
-static int
-pub_send(struct inbox *ib, struct pub *q)
-{
-	struct nats_hdr	 h[2];
-	char		 subj[SUBJ_MAX], v[24], p[24];
-
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)q->expect);
-	snprintf(p, sizeof(p), "%llu", (unsigned long long)q->prev);
-	h[0].key = "Nats-Expected-Last-Subject-Sequence";
-	h[0].value = v;
-	h[1].key = "Chat-Prev";
-	h[1].value = p;
-	snprintf(subj, sizeof(subj), "chat.inbox.%s", q->b->hex);
-	q->sent_us = util_mono_us();
-	return nats_link_request(ib->link, subj, q->m->data, q->m->len, h, 2,
-	    pub_answer, ib, q);
+	batch_fail(ib, bt, INBOX_CLUSTER);
 }
 
 /* A message whose text is a seq (a cursor): its value, 0 if not one. */
@@ -596,62 +1021,80 @@ data_u64(natsMsg *m)
 	return v;
 }
 
+/*
+ * A cursor as read from CHAT_CURSOR, as a seq: 0 if there is none, or
+ * if it is not signed with the cluster secret (then what this node
+ * knows stands: a cursor is never moved by a forger).
+ */
+static uint64_t
+cursor_of(struct inbox *ib, const struct box *b, natsMsg *m)
+{
+	char		subj[SUBJ_MAX];
+	uint64_t	v;
+
+	if (m == NULL || nats_msg_status(m) != 0 || (v = data_u64(m)) == 0)
+		return 0;
+	snprintf(subj, sizeof(subj), "chat.cursor.%s", b->hex);
+	if (!nats_link_verify(ib->link, subj, m))
+		return 0;
+	return format2(m) ? v : seq_v1(v);
+}
+
 /* ---- purging delivered messages of a full inbox ---- */
 
 static void
 purge_answer(void *arg, void *tag, natsMsg *m)
 {
 	struct inbox	*ib = arg;
-	struct pub	*q = tag;
+	struct batch	*bt = tag;
 
-	q->b->ops--;
-	/* Whatever it did, the append is tried again, once. */
-	pub_again(ib, q);
+	bt->b->ops--;
+	/* Whatever it did, the store is tried again, once. */
+	if (batch_send(ib, bt) != 0)
+		batch_fail(ib, bt, INBOX_CLUSTER);
 }
 
 static void
 purge_cursor(void *arg, void *tag, natsMsg *m)
 {
 	struct inbox	*ib = arg;
-	struct pub	*q = tag;
-	struct box	*b = q->b;
+	struct batch	*bt = tag;
+	struct box	*b = bt->b;
 	uint64_t	 cursor = b->said > b->cursor ? b->said : b->cursor, v;
 	char		 body[80 + HEXUSER];
 	int		 n;
 
-	if (m != NULL && nats_msg_status(m) == 0 && (v = data_u64(m)) >
-	    cursor)
+	if ((v = cursor_of(ib, b, m)) > cursor)
 		cursor = v;
-	if (cursor == 0) {
-		b->ops--;
-		pub_again(ib, q);	/* nothing delivered: refused again */
+	/*
+	 * Purge the subject's stored messages whose every event is at or
+	 * below the cursor: stream sequences below (cursor + 1) / SEQ_K.
+	 */
+	if ((cursor + 1) / SEQ_K == 0) {
+		purge_answer(ib, bt, NULL);	/* nothing to purge */
 		return;
 	}
-	/* Purge the subject's messages with seq < cursor + 1. */
 	n = snprintf(body, sizeof(body), "{\"filter\":\"chat.inbox.%s\","
-	    "\"seq\":%llu}", b->hex, (unsigned long long)cursor + 1);
+	    "\"seq\":%llu}", b->hex, (unsigned long long)(cursor + 1) /
+	    SEQ_K);
 	if (nats_link_request(ib->link, "$JS.API.STREAM.PURGE.CHAT", body,
-	    (size_t)n, NULL, 0, purge_answer, ib, q) != 0) {
-		b->ops--;
-		pub_again(ib, q);
-	}
+	    (size_t)n, NULL, 0, purge_answer, ib, bt) != 0)
+		purge_answer(ib, bt, NULL);
 }
 
 static void
-purge_start(struct inbox *ib, struct pub *q)
+purge_start(struct inbox *ib, struct batch *bt)
 {
-	struct box	*b = q->b;
+	struct box	*b = bt->b;
 	char		 subj[SUBJ_MAX + 40];
 
-	q->purged = 1;
+	bt->purged = 1;
 	b->ops++;
 	snprintf(subj, sizeof(subj), "$JS.API.DIRECT.GET.CHAT_CURSOR."
 	    "chat.cursor.%s", b->hex);
 	if (nats_link_request(ib->link, subj, NULL, 0, NULL, 0, purge_cursor,
-	    ib, q) != 0) {
-		b->ops--;
-		pub_again(ib, q);
-	}
+	    ib, bt) != 0)
+		purge_answer(ib, bt, NULL);
 }
 
 /* ---- the interface ---- */
@@ -671,77 +1114,192 @@ js_append(struct inbox *ib, struct user *to, struct user *from,
 			box_maybe_free(ib, b);
 		return INBOX_NOMEM;
 	}
-	q->b = b;
 	q->tag = tag;
 	q->m = msg_ref(m);
-	q->born = util_mono_ms();
 	if (b->tail != NULL)
 		b->tail->qnext = q;
 	else
 		b->head = q;
 	b->tail = q;
-	kick(ib, b);
+	queue_box(ib, b);
 	return INBOX_PENDING;
 }
 
-/* Appends go out as they come; nothing waits for the commit. */
+/*
+ * The pass's appends are in: each inbox with some waiting and none in
+ * flight stores them now, in one message.  (By index: an answer given
+ * here may append again.)
+ */
 static void
 js_commit(struct inbox *ib)
 {
+	struct box	*b;
+	size_t		 i;
+
+	for (i = 0; i < ib->nsendq; i++) {
+		b = ib->sendq[i];
+		b->queued = 0;
+		batch_start(ib, b);
+		box_maybe_free(ib, b);
+	}
+	ib->nsendq = 0;
+}
+
+/* Publish seq as subj's text, signed; 0 or -1. */
+static int
+say_seq(struct inbox *ib, const char *subj, uint64_t seq)
+{
+	struct nats_hdr	 h[1];
+	char		 v[24];
+	int		 n;
+
+	h[0].key = "Chat-Format";
+	h[0].value = FORMAT;
+	n = snprintf(v, sizeof(v), "%llu", (unsigned long long)seq);
+	return nats_link_publish(ib->link, subj, v, (size_t)n, h, 1);
 }
 
 /*
- * Cursors go out once a pass, the newest of each user, after the pass
- * wrote to sockets: another node starting a connection without since
- * must see that these were written.
+ * Cursors that are due: at most every CURSOR_MS, at once when leaving.
+ * chat.newest of the inboxes stored in: at most every NEWEST_MS (the
+ * box stays meanwhile), at once on exit.  Once every 100 ms cost 15-30
+ * us of node CPU per message at 2,000 msgs/s (bench/RESULTS.md).
+ */
+static void
+flush_cursors(struct inbox *ib, uint64_t now, int force)
+{
+	struct box	*b;
+	char		 subj[SUBJ_MAX];
+	size_t		 i, k;
+	int		 later;
+
+	for (i = k = 0; i < ib->ndirty; i++) {
+		b = ib->dirty[i];
+		later = 0;
+		if (ib->ready && b->cursor > b->said) {
+			snprintf(subj, sizeof(subj), "chat.cursor.%s", b->hex);
+			if (!force && b->holds > 0 &&
+			    now - b->said_at < CURSOR_MS)
+				later = 1;
+			else if (say_seq(ib, subj, b->cursor) == 0) {
+				b->said = b->cursor;
+				b->said_at = now;
+			}
+		}
+		if (ib->ready && b->chain > b->nsaid) {
+			snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
+			if (!force && now - b->nsaid_at < NEWEST_MS)
+				later = 1;
+			else if (say_seq(ib, subj, b->chain) == 0) {
+				b->nsaid = b->chain;
+				b->nsaid_at = now;
+			}
+		}
+		if (later) {
+			ib->dirty[k++] = b;
+			continue;
+		}
+		b->dirty = 0;
+		box_maybe_free(ib, b);
+	}
+	ib->ndirty = k;
+}
+
+/*
+ * The pass wrote to sockets: cursors that are due go out (another node
+ * starting a connection without since must see what was written), the
+ * events stored this pass go to the other nodes, one message each, and
+ * the idle boxes go.
  */
 static void
 js_flush(struct inbox *ib)
 {
-	struct box	*b;
-	char		 subj[SUBJ_MAX], v[24];
-	size_t		 i;
-	int		 n;
+	uint64_t	now = util_mono_ms();
+	size_t		i;
 
-	for (i = 0; i < ib->ndirty; i++) {
-		b = ib->dirty[i];
-		b->dirty = 0;
-		if (ib->ready && b->cursor > b->said) {
-			snprintf(subj, sizeof(subj), "chat.cursor.%s", b->hex);
-			n = snprintf(v, sizeof(v), "%llu",
-			    (unsigned long long)b->cursor);
-			if (nats_link_publish(ib->link, subj, v, (size_t)n,
-			    NULL, 0) == 0)
-				b->said = b->cursor;
-		}
-		box_maybe_free(ib, b);
-	}
-	ib->ndirty = 0;
+	flush_cursors(ib, now, 0);
+	for (i = 0; i < ib->nouts; i++)
+		out_send(ib, &ib->outs[i]);
+	reap(ib, now, 0);
 }
 
-/* A stored message as sent to receivers: its data with seq spliced in. */
-static struct msg *
-stored_msg(struct inbox *ib, natsMsg *nm, uint64_t seq)
+/*
+ * A stored message as events (format 1 or 2) with seq > after, at most
+ * max of them and (beyond the first) bytes bytes, into v; how many.
+ * A message that is not ours, or not signed with the cluster secret,
+ * gives one empty event at its last seq, which readers move past.  -1:
+ * no memory.
+ */
+static int
+stored_events(struct inbox *ib, const struct box *b, natsMsg *nm,
+    uint64_t t, uint64_t after, size_t max, size_t bytes, struct msg **v,
+    size_t *np)
 {
-	const char	*d = natsMsg_GetData(nm);
-	size_t		 len = (size_t)natsMsg_GetDataLength(nm);
-	struct msg	*m;
-	uint64_t	 prev = 0;
+	const char	*d = natsMsg_GetData(nm), *p, *end, *nl;
+	size_t		 len = (size_t)natsMsg_GetDataLength(nm), n = 1, i;
+	size_t		 got = 0, used = 0;
+	uint64_t	 prev = 0, seq, cnt;
+	char		 subj[SUBJ_MAX];
+	int		 v2 = format2(nm), ok;
 
-	/* Ours end with '}'; anything else in the stream is skipped. */
-	if (len < 2 || d[0] != '{' || d[len - 1] != '}' ||
-	    len > 8 * ib->cfg.max_message + 1024)
-		return NULL;
-	if ((m = msg_new(d, len)) == NULL)
-		return NULL;
-	if (msg_set_seq(m, seq) == -1) {
-		msg_unref(m);
-		return NULL;
+	*np = 0;
+	snprintf(subj, sizeof(subj), "chat.inbox.%s", b->hex);
+	ok = len >= 2 && d[0] == '{' && d[len - 1] == '}' &&
+	    len <= ib->max_batch + HDR_ROOM && nats_link_verify(ib->link,
+	    subj, nm);
+	if (ok && v2) {
+		ok = nats_msg_u64(nm, "Chat-Count", &cnt) && cnt >= 1 &&
+		    cnt <= SEQ_K;
+		n = ok ? (size_t)cnt : 1;
 	}
 	(void)nats_msg_u64(nm, "Chat-Prev", &prev);
-	m->prev = prev < seq ? prev : 0;
-	return m;
+	if (!v2)
+		prev = seq_v1(prev);
+	if (prev >= seq_of(t, n, 0))
+		prev = 0;
+	p = d;
+	end = d + len;
+	for (i = 0; ok && i < n; i++) {
+		nl = i + 1 < n ? memchr(p, '\n', (size_t)(end - p)) : end;
+		if (nl == NULL || nl - p < 2 || p[0] != '{' || nl[-1] != '}') {
+			ok = 0;
+			break;
+		}
+		seq = seq_of(t, n, i);
+		if (seq > after && got < max && (got == 0 ||
+		    used + (size_t)(nl - p) <= bytes)) {
+			if ((v[got] = msg_new(p, (size_t)(nl - p))) == NULL ||
+			    msg_set_seq(v[got], seq) == -1) {
+				msg_unref(v[got]);
+				while (got > 0)
+					msg_unref(v[--got]);
+				return -1;
+			}
+			v[got]->prev = i == 0 ? prev : seq - 1;
+			used += (size_t)(nl - p);
+			got++;
+		}
+		p = nl + 1;
+	}
+	if (!ok) {
+		while (got > 0)
+			msg_unref(v[--got]);
+		ib->skipped++;
+		log_warn("cluster: stored message %llu of %s is not a chat "
+		    "message of ours: skipped", (unsigned long long)t,
+		    b->u->id);
+		if ((seq = seq_of(t, 1, 0)) <= after)
+			return 0;
+		if ((v[0] = msg_new("", 0)) == NULL)
+			return -1;
+		v[0]->seq = v[0]->prev = seq;
+		got = 1;
+	}
+	*np = got;
+	return 0;
 }
+
+static int	fetch_send(struct inbox *, struct fetch *, uint64_t);
 
 static void
 fetch_answer(void *arg, void *tag, natsMsg *nm)
@@ -749,38 +1307,88 @@ fetch_answer(void *arg, void *tag, natsMsg *nm)
 	struct inbox	*ib = arg;
 	struct fetch	*f = tag;
 	struct box	*b = f->b;
-	struct msg	*m = NULL;
-	uint64_t	 seq = 0;
+	struct msg	**v = NULL;
+	uint64_t	 t = 0;
+	size_t		 n = 0, i;
 	int		 st = nm != NULL ? nats_msg_status(nm) : -1;
 	enum inbox_status r = INBOX_OK;
 
-	b->ops--;
 	if (nm == NULL)
 		r = ib->ready ? INBOX_UNAVAILABLE : INBOX_CLUSTER;
 	else if (st == 404)
 		r = INBOX_OK;		/* nothing more */
-	else if (st != 0 || !nats_msg_u64(nm, "Nats-Sequence", &seq) ||
-	    seq == 0)
+	else if (st != 0 || !nats_msg_u64(nm, "Nats-Sequence", &t) || t == 0)
 		r = INBOX_UNAVAILABLE;
-	else if ((m = stored_msg(ib, nm, seq)) == NULL) {
-		/*
-		 * Not ours (or no memory): skip it, as an empty message
-		 * at that seq would be, so the reader moves past it.
-		 */
-		log_warn("cluster: seq %llu of %s is not a chat message: "
-		    "skipped", (unsigned long long)seq, b->u->id);
-		if ((m = msg_new("", 0)) != NULL)
-			m->seq = m->prev = seq;
+	/*
+	 * No answer, or an error, while NATS is there: JetStream between
+	 * leaders (a NATS server of the cluster lost), for seconds.  Ask
+	 * again for up to READ_PATIENCE_MS before the reader is closed.
+	 */
+	if (r == INBOX_UNAVAILABLE && ib->ready &&
+	    util_mono_ms() - f->born < READ_PATIENCE_MS &&
+	    vec_grow(&ib->retry, &ib->capretry, ib->nretry + 1,
+	    sizeof(*ib->retry)) == 0) {
+		f->hops = 0;
+		f->due = util_mono_ms() + 10 * RETRY_MS;
+		ib->retry[ib->nretry++] = f;
+		return;
 	}
-	if (m != NULL && m->seq > b->last)
-		b->last = m->seq;
-	if (m != NULL && m->seq > b->chain)
-		b->chain = m->seq;
-	ib->base.ev.read(ib->base.ev.arg, f->tag, r, m != NULL ? &m : NULL,
-	    m != NULL ? 1 : 0);
-	msg_unref(m);
+	if (r == INBOX_OK && t != 0) {
+		if ((v = calloc(f->max, sizeof(*v))) == NULL ||
+		    stored_events(ib, b, nm, t, f->after, f->max, f->bytes, v,
+		    &n) == -1)
+			r = INBOX_NOMEM;
+		else if (n == 0 && f->hops++ < 2 &&
+		    fetch_send(ib, f, t + 1) == 0) {
+			/* All read already (a partial read): the next one. */
+			free(v);
+			return;
+		}
+	}
+	/*
+	 * Nothing, though this inbox has more: with replicas, a direct get
+	 * may be answered by a replica that has not caught up yet.  Ask
+	 * again shortly (for up to RETRY_MAX * RETRY_MS), rather than let
+	 * the reader skip what it has not seen.  With one replica the
+	 * answer is the stream's own: nothing means retention took it, and
+	 * the reader is told the gap at once.
+	 */
+	if (r == INBOX_OK && n == 0 && f->after < b->last &&
+	    ib->cfg.replicas > 1 &&
+	    f->tries < RETRY_MAX && vec_grow(&ib->retry, &ib->capretry,
+	    ib->nretry + 1, sizeof(*ib->retry)) == 0) {
+		free(v);
+		f->tries++;
+		f->hops = 0;
+		f->due = util_mono_ms() + RETRY_MS;
+		ib->retry[ib->nretry++] = f;
+		return;
+	}
+	b->ops--;
+	if (n > 0 && v[n - 1]->seq > b->last)
+		b->last = v[n - 1]->seq;
+	if (n > 0 && v[n - 1]->seq > b->chain)
+		b->chain = v[n - 1]->seq;
+	ib->base.ev.read(ib->base.ev.arg, f->tag, r, v, n);
+	for (i = 0; i < n; i++)
+		msg_unref(v[i]);
+	free(v);
 	free(f);
 	box_maybe_free(ib, b);
+}
+
+/* Ask for the first stored message at or after stream sequence t. */
+static int
+fetch_send(struct inbox *ib, struct fetch *f, uint64_t t)
+{
+	char	body[80 + HEXUSER];
+	int	n;
+
+	n = snprintf(body, sizeof(body), "{\"seq\":%llu,\"next_by_subj\":"
+	    "\"chat.inbox.%s\"}", (unsigned long long)(t > 0 ? t : 1),
+	    f->b->hex);
+	return nats_link_request(ib->link, "$JS.API.DIRECT.GET.CHAT", body,
+	    (size_t)n, NULL, 0, fetch_answer, ib, f);
 }
 
 static enum inbox_status
@@ -789,12 +1397,13 @@ js_read(struct inbox *ib, struct user *u, uint64_t after, size_t max,
 {
 	struct box	*b;
 	struct fetch	*f;
-	char		 body[80 + HEXUSER];
-	int		 n;
+	uint64_t	 t;
 
 	*np = 0;
 	if (!ib->ready)
 		return INBOX_CLUSTER;
+	if (max == 0)
+		return INBOX_OK;
 	if ((b = box_get(ib, u)) == NULL ||
 	    (f = calloc(1, sizeof(*f))) == NULL) {
 		if (b != NULL)
@@ -803,11 +1412,14 @@ js_read(struct inbox *ib, struct user *u, uint64_t after, size_t max,
 	}
 	f->b = b;
 	f->tag = tag;
-	n = snprintf(body, sizeof(body), "{\"seq\":%llu,\"next_by_subj\":"
-	    "\"chat.inbox.%s\"}", (unsigned long long)after + 1, b->hex);
+	f->born = util_mono_ms();
+	f->after = after;
+	f->max = max;
+	f->bytes = bytes;
+	/* after ends a stored message: start at the next one. */
+	t = stream_of(after) + (after % SEQ_K == SEQ_K - 1);
 	b->ops++;
-	if (nats_link_request(ib->link, "$JS.API.DIRECT.GET.CHAT", body,
-	    (size_t)n, NULL, 0, fetch_answer, ib, f) != 0) {
+	if (fetch_send(ib, f, t) != 0) {
 		b->ops--;
 		free(f);
 		box_maybe_free(ib, b);
@@ -822,7 +1434,7 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 	struct inbox	*ib = arg;
 	struct look	*k = (struct look *)((uintptr_t)tag & ~(uintptr_t)7);
 	struct box	*b = k->b;
-	uint64_t	 seq = 0;
+	uint64_t	 t = 0, cnt = 1, seq = 0;
 	int		 st = nm != NULL ? nats_msg_status(nm) : -1;
 	int		 bit = (int)((uintptr_t)tag & 7);
 
@@ -835,9 +1447,17 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 	else if (st != 0)
 		k->failed = 1;
 	else if (bit == L_CURSOR)
-		seq = data_u64(nm);
-	else if (!nats_msg_u64(nm, "Nats-Sequence", &seq))
+		seq = cursor_of(ib, b, nm);
+	else if (!nats_msg_u64(nm, "Nats-Sequence", &t) || t == 0)
 		k->failed = 1;
+	else {
+		if (bit == L_FIRST && format2(nm) &&
+		    (!nats_msg_u64(nm, "Chat-Count", &cnt) || cnt == 0 ||
+		    cnt > SEQ_K))
+			cnt = SEQ_K;	/* not ours: its seqs start there */
+		seq = bit == L_LAST ? seq_of(t, 1, 0) :
+		    seq_of(t, (size_t)cnt, 0);
+	}
 	if (bit == L_LAST)
 		k->info.last = seq;
 	else if (bit == L_FIRST)
@@ -846,6 +1466,14 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 		k->info.cursor = seq;
 	if (k->waiting != 0)
 		return;
+	/* As for reads: JetStream between leaders, while NATS is there. */
+	if (k->failed && ib->ready && util_mono_ms() - k->born <
+	    READ_PATIENCE_MS && vec_grow(&ib->lretry, &ib->caplretry,
+	    ib->nlretry + 1, sizeof(*ib->lretry)) == 0) {
+		k->due = util_mono_ms() + 10 * RETRY_MS;
+		ib->lretry[ib->nlretry++] = k;
+		return;
+	}
 	b->ops--;
 	if (!k->failed) {
 		if (k->info.last > b->last)
@@ -875,30 +1503,20 @@ look_answer(void *arg, void *tag, natsMsg *nm)
 
 /*
  * Three lookups, each answered on its own: the tag is the record with
- * the lookup's bit in its low bits (a record is aligned to 8).
+ * the lookup's bit in its low bits (a record is aligned to 8).  -1 if
+ * none went out (k is the caller's still); else the answers follow.
  */
-static enum inbox_status
-js_info(struct inbox *ib, struct user *u, struct inbox_info *out,
-    void *tag)
+static int
+look_send(struct inbox *ib, struct look *k)
 {
-	struct box	*b;
-	struct look	*k;
+	struct box	*b = k->b;
 	char		 subj[SUBJ_MAX + 40], body[80 + HEXUSER];
 	int		 bit, n;
 
-	if (!ib->ready)
-		return INBOX_CLUSTER;
-	if ((b = box_get(ib, u)) == NULL ||
-	    (k = calloc(1, sizeof(*k))) == NULL) {
-		if (b != NULL)
-			box_maybe_free(ib, b);
-		return INBOX_NOMEM;
-	}
-	k->b = b;
-	k->tag = tag;
+	k->waiting = k->failed = k->down = 0;
+	memset(&k->info, 0, sizeof(k->info));
 	k->info.sparse = 1;
 	snprintf(k->info.epoch, sizeof(k->info.epoch), "%s", ib->epoch);
-	b->ops++;
 	for (bit = L_LAST; bit <= L_CURSOR; bit <<= 1) {
 		n = 0;
 		if (bit == L_LAST)
@@ -919,15 +1537,39 @@ js_info(struct inbox *ib, struct user *u, struct inbox_info *out,
 			k->waiting &= ~bit;
 			k->failed = 1;
 			k->down = 1;
-			if (k->waiting == 0) {
-				/* None went out: answer now, as down. */
-				b->ops--;
-				free(k);
-				box_maybe_free(ib, b);
-				return INBOX_CLUSTER;
-			}
+			if (k->waiting == 0)
+				return -1;
 			break;	/* the others answer; then it fails */
 		}
+	}
+	return 0;
+}
+
+static enum inbox_status
+js_info(struct inbox *ib, struct user *u, struct inbox_info *out,
+    void *tag)
+{
+	struct box	*b;
+	struct look	*k;
+
+	if (!ib->ready)
+		return INBOX_CLUSTER;
+	if ((b = box_get(ib, u)) == NULL ||
+	    (k = calloc(1, sizeof(*k))) == NULL) {
+		if (b != NULL)
+			box_maybe_free(ib, b);
+		return INBOX_NOMEM;
+	}
+	k->b = b;
+	k->tag = tag;
+	k->born = util_mono_ms();
+	b->ops++;
+	if (look_send(ib, k) != 0) {
+		/* None went out: answer now, as down. */
+		b->ops--;
+		free(k);
+		box_maybe_free(ib, b);
+		return INBOX_CLUSTER;
 	}
 	return INBOX_PENDING;
 }
@@ -940,69 +1582,151 @@ js_cursor(struct inbox *ib, struct user *u, uint64_t seq)
 	if ((b = box_get(ib, u)) == NULL || seq <= b->cursor)
 		return;
 	b->cursor = seq;
-	if (!b->dirty && vec_grow(&ib->dirty, &ib->capdirty, ib->ndirty + 1,
-	    sizeof(*ib->dirty)) == 0) {
-		b->dirty = 1;
-		ib->dirty[ib->ndirty++] = b;
+	box_dirty(ib, b);
+}
+
+/* Parse "<number><sep>" at *pp (below end); advance past sep. */
+static int
+take_u64(const char **pp, const char *end, char sep, uint64_t *v)
+{
+	const char	*p = *pp;
+	uint64_t	 x = 0;
+	int		 k = 0;
+
+	for (; p < end && *p >= '0' && *p <= '9' && k < 19; p++, k++)
+		x = x * 10 + (uint64_t)(*p - '0');
+	if (k == 0 || p >= end || *p != sep)
+		return -1;
+	*pp = p + 1;
+	*v = x;
+	return 0;
+}
+
+/*
+ * chat.node.<us>: events another node stored for users with connections
+ * here (and inboxes' last seqs), in the records of out_add().  What does
+ * not parse ends the message; users not held here are passed over.
+ */
+static void
+node_input(void *arg, natsMsg *nm)
+{
+	struct inbox	*ib = arg;
+	const char	*p = natsMsg_GetData(nm), *end, *sp;
+	char		 id[CODEC_MAX_USER + 1];
+	struct user	*u;
+	struct box	*b;
+	struct msg	*m;
+	uint64_t	 seq, prev, len;
+
+	end = p + natsMsg_GetDataLength(nm);
+	while (p < end) {
+		if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL ||
+		    unhex_user(id, p, (size_t)(sp - p)) == -1)
+			return;
+		p = sp + 1;
+		if (take_u64(&p, end, ' ', &seq) == -1 ||
+		    take_u64(&p, end, ' ', &prev) == -1 ||
+		    take_u64(&p, end, '\n', &len) == -1 ||
+		    len >= (uint64_t)(end - p) || p[len] != '\n' ||
+		    seq == 0 || prev > seq || (len > 0 && prev == seq))
+			return;
+		sp = p;
+		p += len + 1;
+		if ((u = users_find(ib->base.users, id)) == NULL ||
+		    (b = u->box) == NULL || b->holds == 0)
+			continue;
+		if (len > 0 && (len < 2 || sp[0] != '{' || sp[len - 1] != '}'))
+			return;
+		if ((m = msg_new(sp, (size_t)len)) == NULL)
+			return;
+		/* The event has its seq: msg_set_seq() was done there. */
+		m->seq = seq;
+		m->prev = len > 0 ? live_prev(ib, prev, seq) : prev;
+		if (seq > b->last)
+			b->last = seq;
+		if (seq > b->chain)
+			b->chain = seq;
+		ib->base.ev.arrived(ib->base.ev.arg, u, m);
+		msg_unref(m);
 	}
 }
 
-/* chat.user.<hex>: a message of that user's inbox, just stored. */
+/*
+ * Presence: node now holds u.  If we stored in u's inbox lately, that
+ * node may have looked at it before our store and heard of it too late
+ * to be handed it: tell it the last seq, so that it reads what it lacks.
+ */
 static void
-hint(void *arg, natsMsg *nm)
+js_joined(void *arg, struct user *u, const char *node)
 {
 	struct inbox	*ib = arg;
-	const char	*subj = natsMsg_GetSubject(nm), *node = NULL;
-	char		 id[CODEC_MAX_USER + 1];
-	struct user	*u;
-	struct msg	*m;
-	uint64_t	 seq, prev;
+	struct box	*b = u->box;
 
-	if (strncmp(subj, "chat.user.", 10) != 0 ||
-	    unhex_user(id, subj + 10) != 0)
+	if (b == NULL || !b->known || b->last == 0 || b->stored_at == 0 ||
+	    util_mono_ms() - b->stored_at >= TAIL_MS)
 		return;
-	/* Ours: delivered here already, when JetStream answered. */
-	if (natsMsgHeader_Get(nm, "Chat-Node", &node) == NATS_OK &&
-	    node != NULL && strcmp(node, nats_link_node(ib->link)) == 0)
-		return;
-	if (!nats_msg_u64(nm, "Chat-Seq", &seq) ||
-	    !nats_msg_u64(nm, "Chat-Prev", &prev) || seq == 0 || prev >= seq)
-		return;
-	if ((u = users_find(ib->base.users, id)) == NULL || u->box == NULL ||
-	    (m = stored_msg(ib, nm, seq)) == NULL)
-		return;
-	if (seq > u->box->last)
-		u->box->last = seq;
-	if (seq > u->box->chain)
-		u->box->chain = seq;
-	ib->base.ev.arrived(ib->base.ev.arg, u, m);
-	msg_unref(m);
+	out_add(ib, node, b, b->last, b->last, "", 0);
 }
 
 static void
 js_hold(struct inbox *ib, struct user *u, int on)
 {
 	struct box	*b;
-	char		 subj[SUBJ_MAX];
 
 	if (on) {
-		if ((b = box_get(ib, u)) == NULL)
-			return;
-		if (b->holds++ == 0 && b->sub == NULL) {
-			snprintf(subj, sizeof(subj), "chat.user.%s", b->hex);
-			if (nats_link_subscribe(ib->link, subj, hint, ib,
-			    &b->sub) != 0)
-				log_warn("cluster: cannot follow %s", u->id);
-		}
+		if ((b = box_get(ib, u)) != NULL)
+			b->holds++;
 		return;
 	}
 	if ((b = u->box) == NULL || b->holds == 0)
 		return;
-	if (--b->holds == 0) {
-		nats_link_unsubscribe(b->sub);
-		b->sub = NULL;
-	}
+	b->holds--;
 	box_maybe_free(ib, b);
+}
+
+/*
+ * Reads and lookups answered too early, or failed while NATS is there:
+ * again when due (or answered as NATS away).
+ */
+static void
+retry_reads(struct inbox *ib, uint64_t now, int force)
+{
+	struct fetch	*f;
+	struct look	*lk;
+	size_t		 i, k;
+
+	for (i = k = 0; i < ib->nretry; i++) {
+		f = ib->retry[i];
+		if (!force && ib->ready && now < f->due) {
+			ib->retry[k++] = f;
+			continue;
+		}
+		if (force || !ib->ready ||
+		    fetch_send(ib, f, stream_of(f->after) +
+		    (f->after % SEQ_K == SEQ_K - 1)) != 0) {
+			f->b->ops--;
+			ib->base.ev.read(ib->base.ev.arg, f->tag,
+			    INBOX_CLUSTER, NULL, 0);
+			box_maybe_free(ib, f->b);
+			free(f);
+		}
+	}
+	ib->nretry = k;
+	for (i = k = 0; i < ib->nlretry; i++) {
+		lk = ib->lretry[i];
+		if (!force && ib->ready && now < lk->due) {
+			ib->lretry[k++] = lk;
+			continue;
+		}
+		if (force || !ib->ready || look_send(ib, lk) != 0) {
+			lk->b->ops--;
+			ib->base.ev.info(ib->base.ev.arg, lk->tag,
+			    INBOX_CLUSTER, &lk->info);
+			box_maybe_free(ib, lk->b);
+			free(lk);
+		}
+	}
+	ib->nlretry = k;
 }
 
 static void
@@ -1011,6 +1735,9 @@ js_tick(struct inbox *ib, uint64_t now)
 	if (ib->up && !ib->ready && ib->setup_retry != 0 &&
 	    now >= ib->setup_retry)
 		setup_start(ib);
+	if (ib->nretry > 0 || ib->nlretry > 0)
+		retry_reads(ib, now, 0);
+	reap(ib, now, 0);
 }
 
 static void
@@ -1020,22 +1747,38 @@ js_stats(const struct inbox *ib, struct inbox_stats *st)
 	st->kind = "jetstream";
 	st->ok = ib->ready;
 	st->refused_full = ib->refused_full;
+	st->commits = ib->stores;
 	st->latency = &ib->latency;
 }
 
 static void
 js_close(struct inbox *ib)
 {
+	size_t	i;
+
 	if (ib == NULL)
 		return;
-	js_flush(ib);		/* the last cursors */
+	flush_cursors(ib, util_mono_ms(), 1);	/* the last cursors */
 	/*
-	 * What is still in flight is answered now, as NATS being away, so
-	 * that every record and box is freed while we still exist.
+	 * What is still in flight or waiting is answered now, as NATS
+	 * being away, so that every record and box is freed while we
+	 * still exist.
 	 */
 	ib->ready = 0;
 	nats_link_cancel_all(ib->link);
+	retry_reads(ib, util_mono_ms(), 1);
+	js_commit(ib);
+	nats_link_unsubscribe(ib->sub);
+	reap(ib, util_mono_ms(), 1);
+	for (i = 0; i < ib->nouts; i++)
+		free(ib->outs[i].buf);
+	free(ib->outs);
+	free(ib->sendq);
 	free(ib->dirty);
+	free(ib->gc);
+	free(ib->linger);
+	free(ib->retry);
+	free(ib->lretry);
 	free(ib);
 }
 
@@ -1051,6 +1794,7 @@ inbox_js_open(const struct inbox_config *cfg, struct users *us,
     size_t errlen)
 {
 	struct inbox	*ib;
+	char		 subj[64];
 
 	if ((ib = calloc(1, sizeof(*ib))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1062,6 +1806,15 @@ inbox_js_open(const struct inbox_config *cfg, struct users *us,
 	ib->cfg = *cfg;
 	ib->cfg.path = NULL;
 	ib->link = link;
+	ib->max_batch = PAYLOAD_DEFAULT - HDR_ROOM;
+	snprintf(subj, sizeof(subj), "chat.node.%s", nats_link_node(link));
+	if (nats_link_subscribe(link, subj, node_input, ib, &ib->sub) != 0) {
+		snprintf(err, errlen, "cannot subscribe to %s", subj);
+		free(ib);
+		return NULL;
+	}
+	if (cfg->presence != NULL)
+		presence_on_join(cfg->presence, js_joined, ib);
 	nats_link_on_state(link, link_state, ib);
 	return ib;
 }

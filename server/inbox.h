@@ -30,6 +30,7 @@
 
 struct hist;
 struct msg;
+struct presence;
 struct user;
 struct users;
 struct inbox;
@@ -56,6 +57,8 @@ struct inbox_config {
 	size_t		 sender_bytes;	/* undelivered bytes per sender */
 	size_t		 max_message;	/* largest chat event (JetStream) */
 	int		 replicas;	/* JetStream streams' replicas */
+	/* JetStream: who is online on which node (set by the router). */
+	struct presence	*presence;
 };
 
 /* Where a user's inbox stands. */

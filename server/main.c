@@ -433,6 +433,7 @@ static int
 open_core(struct server *s)
 {
 	struct router_config	 rc;
+	struct nats_link_config	 lc;
 	struct inbox_stats	 st;
 	char			 err[512];
 
@@ -443,8 +444,15 @@ open_core(struct server *s)
 		return -1;
 	}
 	if (s->cfg.cluster != NULL) {
-		if ((s->link = nats_link_new(s->cfg.cluster, err,
-		    sizeof(err))) == NULL ||
+		memset(&lc, 0, sizeof(lc));
+		lc.urls = s->cfg.cluster;
+		lc.creds = s->cfg.cluster_creds;
+		lc.ca = s->cfg.cluster_ca;
+		lc.cert = s->cfg.cluster_cert;
+		lc.key = s->cfg.cluster_key;
+		lc.secret = s->cfg.cluster_secret;
+		lc.secretlen = s->cfg.cluster_secretlen;
+		if ((s->link = nats_link_new(&lc, err, sizeof(err))) == NULL ||
 		    (s->cluster = cluster_new(s->link, s->presence)) == NULL) {
 			fprintf(stderr, "chat-server: %s\n", s->link == NULL ?
 			    err : "cannot join presence");
@@ -543,6 +551,9 @@ run(struct server *s)
 			break;
 		server_listen_events(s, s->now >= paused_until ? POLLIN : 0);
 
+		/* What this pass published to NATS goes out in one write. */
+		if (s->link != NULL)
+			nats_link_flush(s->link);
 		log_flush();
 		timeout = (int)(next_sweep > s->now ? next_sweep - s->now : 0);
 		if (paused_until > s->now && paused_until - s->now <

@@ -132,6 +132,28 @@ static const struct opt opts[] = {
 	    CFG(cluster), 0, set_cluster, OF_NONEMPTY, "url[,url ...]",
 	    "URLS", "join the nodes on these NATS servers\n"
 	    "(nats://host:port, comma-separated)" },
+	{ "cluster-ca", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(cluster_ca), 0, NULL, OF_NONEMPTY, "file", "FILE",
+	    "TLS to NATS: trust these CA certificates" },
+	{ "cluster-cert", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(cluster_cert), 0, NULL, OF_NONEMPTY, "file", "FILE",
+	    "TLS to NATS: this node's certificate (PEM)" },
+	{ "cluster-creds", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(cluster_creds), 0, NULL, OF_NONEMPTY, "file", "FILE",
+	    "NATS credentials (user JWT and seed)" },
+	{ "cluster-key", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(cluster_key), 0, NULL, OF_NONEMPTY, "file", "FILE",
+	    "private key for --cluster-cert (PEM)" },
+	{ "cluster-replicas", 0, OK_INT, 1, 5, NULL, NULL, "1", OT_INT,
+	    CFG(store.replicas), 0, NULL, 0, "n", "N",
+	    "JetStream replicas of the streams" },
+	{ "cluster-secret-file", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
+	    CFG(cluster_secret_file), 0, NULL, OF_NONEMPTY, "file", "FILE",
+	    "sign and check node-to-node messages with\n"
+	    "the secret in FILE" },
+	{ "cluster-secret", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_BYTES,
+	    CFG(cluster_secret), CFG(cluster_secretlen), NULL,
+	    OF_INTERNAL | OF_SECRET, NULL, NULL, NULL },
 	{ "config", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
 	    CFG(config), 0, NULL, OF_CMDLINE | OF_NONEMPTY, "file", "FILE",
 	    "read settings from FILE first (lines of\n"
@@ -176,6 +198,10 @@ static const struct opt opts[] = {
 	{ "max-message", 'm', OK_SIZE, 16, 16 << 20, NULL, NULL, "64k",
 	    OT_SIZE, CFG(max_message), 0, NULL, 0, "max-message", "SIZE",
 	    "largest message accepted" },
+	{ "max-pending", 0, OK_INT, 1, 1000000, NULL, NULL, "1024", OT_SIZE,
+	    CFG(max_pending), 0, NULL, OF_RELOAD, "n", "N",
+	    "chat messages one connection may have\n"
+	    "unanswered (then it is not read)" },
 	{ "max-per-ip", 0, OK_INT, 1, 1000000, NULL, NULL, NULL, OT_SIZE,
 	    CFG(max_per_ip), 0, NULL, 0, "n", "N",
 	    "connections per address (default no limit)" },
@@ -661,6 +687,10 @@ read_secrets(struct server_config *cfg, char *err, size_t errlen)
 	    options_read_secret(cfg->jwt_secret_file, 16, 4096, &cfg->jwt_key,
 	    &cfg->jwt_keylen, err, errlen) == -1)
 		return -1;
+	if (cfg->cluster_secret_file != NULL &&
+	    options_read_secret(cfg->cluster_secret_file, 16, 4096,
+	    &cfg->cluster_secret, &cfg->cluster_secretlen, err, errlen) == -1)
+		return -1;
 	if (cfg->stats_token_file == NULL)
 		return 0;
 	if (options_read_secret(cfg->stats_token_file, 1, 512, &tok, &len,
@@ -906,6 +936,18 @@ finish(struct server_config *cfg, const struct opt_ctx *ctx, char *err,
 	if (cfg->cluster != NULL && cfg->store.path != NULL) {
 		opt_err(err, errlen, "--cluster and --store exclude each "
 		    "other: a cluster keeps history in JetStream");
+		return -1;
+	}
+	if ((cfg->cluster_cert == NULL) != (cfg->cluster_key == NULL)) {
+		opt_err(err, errlen, "--cluster-cert and --cluster-key go "
+		    "together");
+		return -1;
+	}
+	if (cfg->cluster == NULL && (cfg->cluster_ca != NULL ||
+	    cfg->cluster_cert != NULL || cfg->cluster_creds != NULL ||
+	    cfg->cluster_secret_file != NULL)) {
+		opt_err(err, errlen, "--cluster-ca, --cluster-cert, "
+		    "--cluster-creds and --cluster-secret-file need --cluster");
 		return -1;
 	}
 	if ((cfg->cert == NULL) != (cfg->key == NULL)) {

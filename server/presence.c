@@ -75,6 +75,11 @@ struct presence {
 	uint64_t		 now, next_hb;
 	struct rnode		*nodes;
 	size_t			 npres;
+	int			 ready;		/* at the last tick */
+	uint64_t		 self_heard;	/* our own heartbeat, back */
+	void			(*joined)(void *, struct user *,
+				    const char *);
+	void			*joined_arg;
 };
 
 /* ---- users ---- */
@@ -286,6 +291,8 @@ rpres_add(struct presence *pr, struct rnode *n, const char *id)
 	n->n++;
 	pr->npres++;
 	changed(pr, p);
+	if (pr->joined != NULL)
+		pr->joined(pr->joined_arg, u, n->id);
 }
 
 /* Drop e; its user may now be offline everywhere. */
@@ -363,8 +370,22 @@ presence_input(struct presence *pr, const char *data, size_t len,
 	if (root == NULL || !json_is_string(json_object_get(root, "node")))
 		goto out;
 	id = json_string_value(json_object_get(root, "node"));
-	if (strcmp(id, pr->node) == 0)
-		goto out;		/* our own */
+	if (strcmp(id, pr->node) == 0) {
+		/*
+		 * Our own heartbeat, back through NATS: NATS delivers.  If it
+		 * had stopped for a while (a stalled server, not a lost
+		 * connection), nobody could be heard meanwhile: each node
+		 * gets its full time again.
+		 */
+		if (json_object_get(root, "hb") != NULL) {
+			if (pr->self_heard != 0 &&
+			    now - pr->self_heard > 2 * HB_MS)
+				for (n = pr->nodes; n != NULL; n = n->next)
+					n->heard = now;
+			pr->self_heard = now;
+		}
+		goto out;
+	}
 	if ((v = json_object_get(root, "sync")) != NULL) {
 		if (json_is_string(v) && strcmp(json_string_value(v),
 		    pr->node) == 0 && ready)
@@ -412,9 +433,25 @@ void
 presence_tick(struct presence *pr, uint64_t now, int ready)
 {
 	struct rnode	**pp, *n;
+	int		  deaf;
 
 	pr->now = now;
-	for (pp = &pr->nodes; (n = *pp) != NULL; ) {
+	/*
+	 * NATS away: we hear nobody, which says nothing about them (issue
+	 * 20: users who never left went offline after every outage).  Back:
+	 * each node gets its full time again to say something.
+	 */
+	if (ready && !pr->ready)
+		for (n = pr->nodes; n != NULL; n = n->next)
+			n->heard = now;
+	pr->ready = ready;
+	/*
+	 * A node is gone when it was silent while NATS carried our own
+	 * heartbeats: not while we cannot hear ourselves either.
+	 */
+	deaf = pr->send != NULL && pr->self_heard != 0 &&
+	    now - pr->self_heard > 2 * HB_MS;
+	for (pp = &pr->nodes; ready && !deaf && (n = *pp) != NULL; ) {
 		if (pr->now - n->heard < NODE_DEAD_MS) {
 			pp = &n->next;
 			continue;
@@ -430,6 +467,26 @@ presence_tick(struct presence *pr, uint64_t now, int ready)
 		    (json_int_t)pr->nlocal));
 		pr->next_hb = pr->now + HB_MS;
 	}
+}
+
+void
+presence_on_join(struct presence *pr,
+    void (*cb)(void *, struct user *, const char *), void *arg)
+{
+	pr->joined = cb;
+	pr->joined_arg = arg;
+}
+
+size_t
+presence_nodes_of(const struct user *u, const char **ids, size_t max)
+{
+	const struct rpres	*e;
+	size_t			 n = 0;
+
+	for (e = u->pres != NULL ? u->pres->remote : NULL; e != NULL &&
+	    n < max; e = e->unext)
+		ids[n++] = e->node->id;
+	return n;
 }
 
 int

@@ -49,6 +49,19 @@ void	presence_free(struct presence *);
 void	presence_cluster(struct presence *, const char *node,
 	    void (*send)(void *, const char *, size_t), void *arg);
 
+/*
+ * Be told when another node starts holding a user (a new (user, node)
+ * pair, from "on" or a snapshot): the JetStream inbox hands that node
+ * what it stored for the user meanwhile.  One listener.
+ */
+void	presence_on_join(struct presence *,
+	    void (*cb)(void *, struct user *, const char *node), void *arg);
+/*
+ * The other nodes u is online on: up to max ids (32 hex digits, valid
+ * until presence next hears from the nodes) into ids; how many.
+ */
+size_t	presence_nodes_of(const struct user *u, const char **ids, size_t max);
+
 /* u got its first connection here (online 1) or lost its last (0). */
 void	presence_local(struct presence *, struct user *u, int online);
 /* Is u online on another node? */
@@ -75,7 +88,12 @@ const char *presence_who(struct presence *, size_t *len);
 /* A message from chat.presence; ready: we may answer a sync. */
 void	presence_input(struct presence *, const char *data, size_t len,
 	    uint64_t now, int ready);
-/* Silent nodes go; our heartbeat when ready.  Every sweep. */
+/*
+ * Silent nodes go, but only while ready (NATS up): a node that cannot
+ * hear the others does not take them for gone; once back, each has
+ * NODE_DEAD_MS again to be heard.  Our heartbeat when ready.  Every
+ * sweep.
+ */
 void	presence_tick(struct presence *, uint64_t now, int ready);
 /* Our users from the start, after (re)joining. */
 void	presence_snapshot(struct presence *);

@@ -101,11 +101,16 @@ split_key(const char *key, char *room, char *user)
 	return 0;
 }
 
-/* A membership as a message holds it: "1" in, "0" out. */
+/*
+ * A membership as a message stored on subj holds it: "1" in, "0" out.
+ * One not signed with the cluster secret (--cluster-secret-file) is
+ * out: a publisher without the secret cannot add a member to a room.
+ */
 static int
-msg_joined(natsMsg *m)
+msg_joined(struct js_store *s, const char *subj, natsMsg *m)
 {
-	return natsMsg_GetDataLength(m) == 1 && natsMsg_GetData(m)[0] == '1';
+	return natsMsg_GetDataLength(m) == 1 && natsMsg_GetData(m)[0] ==
+	    '1' && nats_link_verify(s->link, subj, m);
 }
 
 /* Something failed: read everything again, later. */
@@ -165,7 +170,7 @@ load_answer(void *arg, void *tag, natsMsg *m)
 	}
 	if (strncmp(subj, "chat.member.", 12) == 0 &&
 	    split_key(subj + 12, room, user) == 0)
-		s->ev.set(s->ev.arg, room, user, msg_joined(m));
+		s->ev.set(s->ev.arg, room, user, msg_joined(s, subj, m));
 	load_from(s, seq + 1);
 }
 
@@ -266,13 +271,16 @@ look_answer(void *arg, void *tag, natsMsg *m)
 	struct js_store	*s = arg;
 	struct look	*k = tag;
 	char		 room[CODEC_MAX_ROOM + 1], user[CODEC_MAX_USER + 1];
+	char		 subj[SUBJ_MAX];
 	int		 st = m != NULL ? nats_msg_status(m) : -1;
 
 	s->looking = 0;
+	snprintf(subj, sizeof(subj), "chat.member.%s", k->key);
 	if ((m == NULL || (st != 0 && st != 404)) && s->state == S_READY)
 		again_later(s, "a lookup failed");
 	else if (m != NULL && split_key(k->key, room, user) == 0)
-		s->ev.set(s->ev.arg, room, user, st == 0 && msg_joined(m));
+		s->ev.set(s->ev.arg, room, user, st == 0 &&
+		    msg_joined(s, subj, m));
 	free(k);
 	look_next(s);
 }

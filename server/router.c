@@ -1349,6 +1349,7 @@ router_new(const struct router_config *cfg, struct users *us,
 {
 	struct router		*r;
 	struct inbox_events	 ev;
+	struct inbox_config	 ic;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1367,7 +1368,10 @@ router_new(const struct router_config *cfg, struct users *us,
 	ev.ready = ev_ready;
 	/* A local inbox is ready at once; JetStream says so when it is. */
 	r->ready = link == NULL;
-	if ((r->ib = inbox_open(icfg, us, link, &ev, err, errlen)) == NULL) {
+	/* JetStream hands messages to the nodes presence says. */
+	ic = *icfg;
+	ic.presence = pres;
+	if ((r->ib = inbox_open(&ic, us, link, &ev, err, errlen)) == NULL) {
 		free(r);
 		return NULL;
 	}

@@ -218,6 +218,8 @@ client_fd(const struct client *c)
 short
 client_events(const struct client *c)
 {
+	short	ev;
+
 	if (c->dead)
 		return 0;
 	switch (c->state) {
@@ -227,7 +229,18 @@ client_events(const struct client *c)
 	case CLIENT_REPLY:
 		return POLLOUT | tp_events(c->tp);
 	default:
-		return c->ws != NULL ? ws_conn_events(c->ws) : 0;
+		if (c->ws == NULL)
+			return 0;
+		ev = ws_conn_events(c->ws);
+		/*
+		 * --max-pending of its chat messages unanswered (a slow
+		 * cluster): read nothing more until answers come (dl_done()
+		 * touches it), so that one connection cannot take the
+		 * node's requests to NATS from the others.
+		 */
+		if (c->rc.npend >= c->srv->cfg.max_pending)
+			ev &= ~POLLIN;
+		return ev;
 	}
 }
 
@@ -930,7 +943,8 @@ client_operator(struct client *c, const char *path,
 	    "\"messages_refused\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 	    "\"uptime_s\":%llu,\"store\":\"%s\",\"store_ok\":%s,"
 	    "\"stored_messages\":%llu,\"stored_bytes\":%llu,"
-	    "\"cluster\":\"%s\",\"cluster_nodes\":%zu,\"rooms\":%zu,"
+	    "\"cluster\":\"%s\",\"cluster_nodes\":%zu,"
+	    "\"cluster_requests\":%zu,\"cluster_forged\":%llu,\"rooms\":%zu,"
 	    "\"room_members\":%zu}",
 	    s->nclients, router_nonline(s->router),
 	    (unsigned long long)s->st_delivered,
@@ -941,8 +955,10 @@ client_operator(struct client *c, const char *path,
 	    (unsigned long long)((s->now - s->started) / 1000),
 	    is.kind, is.ok ? "true" : "false",
 	    (unsigned long long)is.messages, (unsigned long long)is.bytes,
-	    nats_link_state(s->link), presence_nodes(s->presence), nrooms,
-	    nmembers);
+	    nats_link_state(s->link), presence_nodes(s->presence),
+	    s->link != NULL ? nats_link_inflight(s->link) : 0,
+	    s->link != NULL ? (unsigned long long)nats_link_forged(s->link) :
+	    0ULL, nrooms, nmembers);
 	client_http_reply(c, 200, "application/json", NULL, body);
 	return 1;
 }
@@ -1584,7 +1600,11 @@ static void
 dl_done(void *conn, const char *id, enum route_result r, uint64_t seq,
     uint64_t missed)
 {
-	client_chat_done(conn, id, r, seq, missed);
+	struct client	*c = conn;
+
+	client_chat_done(c, id, r, seq, missed);
+	/* Re-armed after the pass: it may read again (--max-pending). */
+	client_touch(c->srv, c);
 }
 
 static void

@@ -69,6 +69,13 @@ struct server_config {
 	size_t		 user_rooms;		/* rooms per user */
 	struct inbox_config store;		/* --store, --history-*, -Q */
 	const char	*cluster;		/* --cluster URLs, or NULL */
+	const char	*cluster_creds;		/* NATS credentials file */
+	const char	*cluster_ca;		/* TLS to NATS: CA file, */
+	const char	*cluster_cert;		/* client certificate */
+	const char	*cluster_key;		/* and its key */
+	uint8_t		*cluster_secret;	/* --cluster-secret-file's */
+	size_t		 cluster_secretlen;
+	size_t		 max_pending;		/* unanswered per connection */
 	uint64_t	 handshake_timeout;	/* ms */
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 idle_timeout;		/* ms */
@@ -79,6 +86,7 @@ struct server_config {
 	int		 use_poll;		/* --poller poll */
 	const char	*config;		/* --config FILE, or NULL */
 	const char	*jwt_secret_file;	/* read into jwt_key */
+	const char	*cluster_secret_file;	/* read into cluster_secret */
 	const char	*stats_token_file;	/* read into stats_token */
 };
 

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
 SERVER = os.environ.get("CHAT_SERVER_BIN", os.path.join(BUILD, "chat-server"))
@@ -474,6 +476,16 @@ def start_node(nats_url, name, *extra, ready=True):
     return s
 
 
+def stats(s):
+    """A server's /stats, or {"error": why}."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % s.port,
+                                    timeout=5) as r:
+            return json.loads(r.read().decode())
+    except (OSError, ValueError, urllib.error.URLError) as e:
+        return {"error": repr(e)}
+
+
 # ---- history: seq, resume, acks ----
 
 def upath(user, since=None, extra="", epoch=None):
@@ -671,6 +683,8 @@ async def ksender(url, st, stop, quota, cap=None, window=16, ack_wait=15,
                 await asyncio.sleep(0.001)
                 continue
             if st.resend:
+                # Refused (cluster_unavailable...): not in a tight loop.
+                await asyncio.sleep(0.01)
                 logical = st.resend.pop(0)
             elif quota is not None and st.logical - start >= quota:
                 break
@@ -714,9 +728,10 @@ async def ksender(url, st, stop, quota, cap=None, window=16, ack_wait=15,
         await cut(ws)
 
 
-async def flow_settle(rs, ss, timeout):
+async def flow_settle(rs, ss, timeout, done=None):
     """Wait up to timeout for every acked message to reach its receiver
-    (rs: user -> RState), 0.5 s more for duplicates; then close the
+    (rs: user -> RState), 0.5 s more for duplicates; then set done (an
+    asyncio.Event that receivers that reconnect watch), and close the
     receivers' connections."""
     want = {u: set() for u in rs}
     for x in ss:
@@ -730,6 +745,8 @@ async def flow_settle(rs, ss, timeout):
     # A quiet time for duplicates, if any: a negative with no barrier
     # (in a cluster, another node may still be sending).
     await asyncio.sleep(0.5)
+    if done is not None:
+        done.set()
     for r in rs.values():
         if r.ws is not None:
             await r.ws.close()
@@ -968,14 +985,15 @@ def _openssl(*args, cwd):
                            % (" ".join(args), r.stdout.decode()))
 
 
-def _leaf(d, name, ca, san, days="30"):
-    """Key and certificate NAME.{key,pem} for san, signed by ca."""
+def _leaf(d, name, ca, san, days="30", eku="serverAuth"):
+    """Key and certificate NAME.{key,pem} for san, signed by ca, for
+    eku (serverAuth, clientAuth)."""
     _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
              "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
              "-subj", "/CN=" + name, cwd=d)
     with open(os.path.join(d, name + ".ext"), "w") as f:
         f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
-                "extendedKeyUsage=serverAuth\n" % san)
+                "extendedKeyUsage=%s\n" % (san, eku))
     # A negative -days puts notAfter before now: an expired
     # certificate without faketime (OpenSSL 3.0 has no -not_after).
     _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem",
@@ -989,8 +1007,8 @@ def make_certs(d=None):
     openssl command; nothing secret is kept in the tree.  Returns a
     dict of paths: ca, other_ca (PEM), and (cert, key) pairs good
     (DNS:localhost, IP:127.0.0.1), expired, wrong_host (DNS:example.com
-    only), unknown_ca (signed by other_ca) and good2 (a second good
-    one, for reloads)."""
+    only), unknown_ca (signed by other_ca), good2 (a second good one,
+    for reloads) and client (for clientAuth, signed by ca)."""
     d = d or os.path.join(TMP, "certs")
     os.makedirs(d, exist_ok=True)
     for ca in ("ca", "other-ca"):
@@ -1008,6 +1026,8 @@ def make_certs(d=None):
         "expired": _leaf(d, "expired", "ca", here, days="-1"),
         "wrong_host": _leaf(d, "wrong-host", "ca", "DNS:example.com"),
         "unknown_ca": _leaf(d, "unknown-ca", "other-ca", here),
+        "client": _leaf(d, "client", "ca", "DNS:chat-node",
+                        eku="clientAuth"),
     }
 
 

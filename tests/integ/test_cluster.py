@@ -15,7 +15,8 @@
 # cluster_unavailable at once, a node started while NATS is down,
 # reconnection, history kept), --history-limit shaping the stream
 # (and a later node updating it), --history-days emptying an inbox (a
-# resume after an earlier seq is told the gap, not reset), /stats, and
+# resume after an earlier seq is told the gap, not reset; the chain
+# going on through a node new to the inbox), /stats, and
 # the option errors.
 # The main cluster's nodes all run with the default history options.
 #
@@ -23,7 +24,6 @@
 
 import asyncio
 import functools
-import json
 import os
 import re
 import socket
@@ -31,8 +31,6 @@ import subprocess
 import sys
 import time
 import traceback
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
@@ -42,6 +40,7 @@ from chatlib import resume, take, seqs, texts, chats, gone, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
 from chatlib import Nats, free_port, kill_all, look_until  # noqa: E402
+from chatlib import stats  # noqa: E402
 
 TMP = chatlib.TMP
 # Answers here can come after other events (presence, chats): wait for
@@ -58,15 +57,6 @@ def start_node(nats_url, name, *extra, ready=True):
     s = chatlib.start_node(nats_url, name, *extra, ready=ready)
     NODES.append(s)
     return s
-
-
-def stats(s):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/stats" % s.port,
-                                    timeout=5) as r:
-            return json.loads(r.read().decode())
-    except (OSError, ValueError, urllib.error.URLError) as e:
-        return {"error": repr(e)}
 
 
 async def stats_until(s, pred, timeout):
@@ -558,7 +548,34 @@ async def test_history_limit():
         check(ack.get("type") == "ack" and m.get("message") == "after-age"
               and m.get("seq", 0) > r.get("last", 0),
               "emptied by age: the next message follows: %r %r" % (ack, m))
-        await close_all(w, c)
+        await close_all(w)
+        # The chain outlives the inbox (chat.newest): bob reads 3 and
+        # leaves, 2 more are stored (by node1) and age takes all 5; a
+        # 6th through a node that never stored for bob (node2) follows
+        # the 2 he missed, not 0, so a resume after the 3rd is told.
+        B = "h-bob"
+        bw, r = await resume(h3, B, 0)
+        for i in range(3):
+            await chat_ack(c, B, "b%d" % i, "b%d" % i)
+        got = await take(bw, 3)
+        since, epoch = (got[-1].get("seq", 0) if got else 0), r.get("epoch")
+        await bw.close()
+        check(await gone(h3, B), "bob left")
+        for i in (3, 4):
+            await chat_ack(c, B, "b%d" % i, "b%d" % i)
+        r = await look_until(h3, B, lambda r: r.get("first") == 0)
+        check(r.get("first") == 0, "age emptied bob's inbox (%r)" % r)
+        d = await connect(h2, "h-dan")
+        ack = await chat_ack(d, B, "b5", "b5")
+        bw, r = await resume(h2, B, since, epoch=epoch)
+        evs = await take(bw, 2, 3)
+        check(ack.get("type") == "ack" and len(evs) == 2 and
+              evs[0].get("type") == "expired" and
+              evs[0].get("after") == since and
+              evs[1].get("message") == "b5",
+              "emptied, then stored by a node new to the inbox: the "
+              "resume after %d is told what went: %r" % (since, evs))
+        await close_all(bw, c, d)
     finally:
         for n in (h1, h2, h3):
             if n is not None:

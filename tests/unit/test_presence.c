@@ -307,10 +307,34 @@ start_out(size_t max_output)
 	return pr;
 }
 
+/*
+ * A presence in a cluster whose NATS is up (a first sweep at time 0,
+ * long before T0): silent nodes may go from the first sweep on.
+ */
 static struct presence *
 start(void)
 {
-	return start_out(MAXOUT);
+	struct presence	*pr;
+
+	if ((pr = start_out(MAXOUT)) != NULL) {
+		presence_tick(pr, 0, 1);
+		sent_clear();
+	}
+	return pr;
+}
+
+/*
+ * A sweep with NATS up, for what it does to silent nodes: the heartbeat
+ * it may send is not kept in sent.
+ */
+static void
+sweep(struct presence *pr, uint64_t now)
+{
+	size_t	n = sent.n;
+
+	presence_tick(pr, now, 1);
+	while (sent.n > n)
+		free(sent.v[--sent.n]);
 }
 
 /* Everything goes; nothing may hold a user any more. */
@@ -344,7 +368,7 @@ test_own(void)
 	CHECK_STR(online(pr), "");
 	CHECK_INT(sent.n, 0);
 	/* Never dropped as silent either: it is not held. */
-	presence_tick(pr, T0 + 10000, 0);
+	sweep(pr, T0 + 10000);
 	CHECK_INT(presence_nodes(pr), 0);
 	CHECK_INT(sent.n, 0);
 	presence_free(NULL);
@@ -448,7 +472,7 @@ test_many(void)
 	CHECK_INT(bad, 0);
 	/* A goes silent; B keeps everyone online. */
 	in(pr, T0 + 2000, 1, "{\"node\":\"B\",\"hb\":10000}");
-	presence_tick(pr, T0 + 3000, 0);
+	sweep(pr, T0 + 3000);
 	CHECK_INT(presence_nodes(pr), 1);
 	CHECK_INT(presence_nremote(pr), 10000);
 	CHECK(strlen(online(pr)) == 10000 * 9 + 9999);
@@ -746,11 +770,11 @@ test_dead(void)
 	in(pr, T0 + 1000, 1, "{\"node\":\"B\",\"on\":[\"u2\",\"u3\"]}");
 	CHECK_INT(presence_nodes(pr), 2);
 	CHECK_INT(presence_nremote(pr), 4);
-	presence_tick(pr, T0 + 2999, 0);
+	sweep(pr, T0 + 2999);
 	CHECK_INT(presence_nodes(pr), 2);
 	CHECK_STR(online(pr), "u1 u2 u3");
 	/* A: 3 s. u2 stays (B). */
-	presence_tick(pr, T0 + 3000, 0);
+	sweep(pr, T0 + 3000);
 	CHECK_INT(presence_nodes(pr), 1);
 	CHECK_INT(presence_nremote(pr), 2);
 	CHECK_INT(rem(pr, "u1"), 0);
@@ -758,12 +782,12 @@ test_dead(void)
 	CHECK_STR(online(pr), "u2 u3");
 	/* Any message keeps a node alive: a heartbeat... */
 	in(pr, T0 + 3500, 1, "{\"node\":\"B\",\"hb\":2}");
-	presence_tick(pr, T0 + 6499, 0);
+	sweep(pr, T0 + 6499);
 	CHECK_INT(presence_nodes(pr), 1);
 	CHECK_STR(online(pr), "u2 u3");
 	/* ...or an off. */
 	in(pr, T0 + 6000, 1, "{\"node\":\"B\",\"off\":[\"u3\"]}");
-	presence_tick(pr, T0 + 8999, 0);
+	sweep(pr, T0 + 8999);
 	CHECK_INT(presence_nodes(pr), 1);
 	CHECK_STR(online(pr), "u2");
 	presence_tick(pr, T0 + 9000, 1);
@@ -781,6 +805,18 @@ test_dead(void)
 	presence_tick(pr, T0 + 12500, 1);
 	CHECK_INT(presence_nodes(pr), 1);
 	CHECK_STR(online(pr), "d");
+	/*
+	 * NATS away: nobody is heard, and nobody goes for it (no false
+	 * offline).  Back: each node has its full time again.
+	 */
+	presence_tick(pr, T0 + 20000, 0);
+	CHECK_INT(presence_nodes(pr), 1);
+	presence_tick(pr, T0 + 20001, 1);
+	sweep(pr, T0 + 23000);
+	CHECK_INT(presence_nodes(pr), 1);
+	CHECK_STR(online(pr), "d");
+	sweep(pr, T0 + 23001);
+	CHECK_INT(presence_nodes(pr), 0);
 	finish(pr);
 }
 
@@ -836,7 +872,7 @@ test_invalid(void)
 	CHECK_INT(presence_nremote(pr), 0);
 	CHECK_STR(online(pr), "");
 	CHECK_INT(sent.n, 0);
-	presence_tick(pr, T0 + 3000, 0);	/* A goes */
+	sweep(pr, T0 + 3000);	/* A goes */
 	CHECK_INT(presence_nodes(pr), 0);
 
 	/* Users that are not strings are skipped; the rest count. */
@@ -873,7 +909,7 @@ test_invalid(void)
 	in(pr, T0, 1, buf);
 	CHECK_INT(presence_nremote(pr), 2);
 	/* A 64-byte user goes offline cleanly (its id copied on free). */
-	presence_tick(pr, T0 + 3000, 0);
+	sweep(pr, T0 + 3000);
 	CHECK_INT(presence_nremote(pr), 0);
 	CHECK_INT(rem(pr, u64), 0);
 	/* A 32-byte node id is fine. */
@@ -980,7 +1016,7 @@ test_watchers(void)
 	in(pr, T0 + 1000, 1, "{\"node\":\"B\",\"off\":[\"u1\"]}");
 	CHECK_STR(events(w), "presence:u1:0");
 	/* A goes silent: its users go offline. */
-	presence_tick(pr, T0 + 3000, 0);
+	sweep(pr, T0 + 3000);
 	CHECK_INT(presence_nodes(pr), 1);
 	CHECK_STR(events(w), "presence:u2:0");
 	/* A user connected here: remote changes say nothing. */
@@ -1007,7 +1043,7 @@ test_watchers(void)
 	in(pr, T0 + 3000, 1, "{\"node\":\"B\",\"on\":[\"u3\"]}");
 	CHECK_STR(events(w), "presence:u3:1");
 	/* B goes: u3 goes offline. */
-	presence_tick(pr, T0 + 6000, 0);
+	sweep(pr, T0 + 6000);
 	CHECK_INT(presence_nodes(pr), 0);
 	CHECK_STR(events(w), "presence:u3:0");
 	freec(pr, w);
@@ -1177,7 +1213,7 @@ test_who(void)
 	in(pr, T0, 1, "{\"node\":\"A\",\"off\":[\"b\"]}");
 	CHECK_STR(online(pr), "a d");
 	here(pr, "d", 0);
-	presence_tick(pr, T0 + 5000, 0);
+	sweep(pr, T0 + 5000);
 	CHECK_STR(online(pr), "");
 	finish(pr);
 
@@ -1229,7 +1265,7 @@ test_cut_watcher(void)
 	CHECK_STR(events(w1), "CUT");
 	CHECK_STR(events(w2), "presence:u:0");
 	/* Cut: skipped from now on, though still on the list. */
-	presence_tick(pr, T0 + 3000, 0);
+	sweep(pr, T0 + 3000);
 	CHECK_STR(events(w1), "");
 	CHECK_STR(events(w2), "presence:v:0");
 	/* Nobody online; u and v held by the watches only. */
