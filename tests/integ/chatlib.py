@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -561,6 +562,36 @@ async def chat_ack(ws, target, text, mid, timeout=5, skip=False):
     m, _ = await recv_until(ws, lambda m: m.get("id") == mid and
                             m.get("type") in ("ack", "error"), timeout)
     return m
+
+
+async def wait_online(node, user, timeout=5):
+    """Until node knows that user is online (somewhere): an ack says
+    delivered for a target online on another node once the nodes have
+    told each other, which takes a moment after it connects."""
+    w = await connect(node, "w-%s-%d" % (user, os.getpid()))
+    try:
+        await send(w, {"type": "watch", "users": [user]})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = await recv_json(w, max(0.01, deadline - time.monotonic()))
+            if m.get("type") == "presence" and m.get("online"):
+                return True
+        return False
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        await w.close()
+
+
+async def scenario(what, coro):
+    """Run one scenario; an exception (a timeout waiting for an answer)
+    fails it with the traceback, and the next scenario still runs."""
+    try:
+        return await coro
+    except (Exception, asyncio.TimeoutError):
+        traceback.print_exc()
+        check(False, "%s: raised (see the traceback above)" % what)
+        return None
 
 
 async def gone(s, user, n=1, timeout=5):

@@ -7,7 +7,6 @@
 # account and user JWTs with their NKeys, made here with Ed25519 from
 # python3-cryptography, for a server that wants a .creds file.
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -17,7 +16,6 @@ import signal
 import socket
 import subprocess
 import time
-import traceback
 
 import chatlib
 
@@ -28,37 +26,6 @@ NATS_BIN = chatlib.NATS_BIN
 free_port = chatlib.free_port
 kill_all = chatlib.kill_all
 stats = chatlib.stats
-
-
-async def wait_online(node, user, timeout=5):
-    """Until node knows that user is online (somewhere): an ack says
-    delivered for a target online on another node once the nodes have
-    told each other, which takes a moment after it connects."""
-    w = await chatlib.connect(node, "w-%s-%d" % (user, os.getpid()))
-    try:
-        await chatlib.send(w, {"type": "watch", "users": [user]})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = await chatlib.recv_json(w, max(0.01, deadline -
-                                               time.monotonic()))
-            if m.get("type") == "presence" and m.get("online"):
-                return True
-        return False
-    except asyncio.TimeoutError:
-        return False
-    finally:
-        await w.close()
-
-
-async def scenario(what, coro):
-    """Run one scenario; an exception (a timeout waiting for an answer)
-    fails it with the traceback, and the next scenario still runs."""
-    try:
-        return await coro
-    except (Exception, asyncio.TimeoutError):
-        traceback.print_exc()
-        chatlib.check(False, "%s: raised (see the traceback above)" % what)
-        return None
 
 
 class Nats(chatlib.Nats):

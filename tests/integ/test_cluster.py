@@ -30,7 +30,6 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
@@ -40,7 +39,7 @@ from chatlib import resume, take, seqs, texts, chats, gone, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
 from chatlib import flow_settle, flow_verdict  # noqa: E402
 from chatlib import Nats, free_port, kill_all, look_until  # noqa: E402
-from chatlib import stats  # noqa: E402
+from chatlib import stats, wait_online, scenario  # noqa: E402
 
 TMP = chatlib.TMP
 # Answers here can come after other events (presence, chats): wait for
@@ -100,25 +99,6 @@ async def who_until(ws, pred, timeout=4):
         if pred(users) or time.monotonic() >= deadline:
             return users
         await asyncio.sleep(0.1)
-
-
-async def wait_online(node, user, timeout=5):
-    """Until node knows that user is online (somewhere): an ack says
-    delivered for a target online on another node once the nodes have
-    told each other, which takes a moment after it connects."""
-    w = await connect(node, "w-%s-%d" % (user, os.getpid()))
-    try:
-        await send(w, {"type": "watch", "users": [user]})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = await recv_json(w, max(0.01, deadline - time.monotonic()))
-            if m.get("type") == "presence" and m.get("online"):
-                return True
-        return False
-    except asyncio.TimeoutError:
-        return False
-    finally:
-        await w.close()
 
 
 async def presence(ws, timeout, or_none=False):
@@ -213,17 +193,6 @@ async def offline_seen(ws, user, timeout=5):
         return True
     except asyncio.TimeoutError:
         return False
-
-
-async def scenario(what, coro):
-    """Run one scenario; an exception (a timeout waiting for an answer)
-    fails it with the traceback, and the next scenario still runs."""
-    try:
-        return await coro
-    except (Exception, asyncio.TimeoutError):
-        traceback.print_exc()
-        check(False, "%s: raised (see the traceback above)" % what)
-        return None
 
 
 # ---- 9. option errors (no NATS needed) ----

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
 import natslib  # noqa: E402
 from natslib import Nats, RawNats, stats  # noqa: E402
-from natslib import wait_online, scenario  # noqa: E402
+from chatlib import wait_online, scenario  # noqa: E402
 from chatlib import check, connect, recv_json, recv_until  # noqa: E402
 from chatlib import send, no_message, resume, take, lap  # noqa: E402
 from chatlib import RState, SState, kreceiver, ksender  # noqa: E402
