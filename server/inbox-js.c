@@ -259,41 +259,6 @@ format2(natsMsg *nm)
 
 /* ---- boxes ---- */
 
-static void
-hex_user(char *out, const char *user)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	const unsigned char	*p = (const unsigned char *)user;
-
-	for (; *p != '\0'; p++) {
-		*out++ = digits[*p >> 4];
-		*out++ = digits[*p & 15];
-	}
-	*out = '\0';
-}
-
-static int
-unhex_user(char *out, const char *hex, size_t n)
-{
-	size_t	i;
-	int	hi, lo;
-
-	if (n == 0 || n % 2 != 0 || n / 2 > CODEC_MAX_USER)
-		return -1;
-	for (i = 0; i < n / 2; i++) {
-		hi = hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10;
-		lo = hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' :
-		    hex[2 * i + 1] - 'a' + 10;
-		if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
-			return -1;
-		out[i] = (char)(hi << 4 | lo);
-		if (out[i] == '\0')
-			return -1;
-	}
-	out[n / 2] = '\0';
-	return 0;
-}
-
 static struct box *
 box_get(struct inbox *ib, struct user *u)
 {
@@ -304,7 +269,7 @@ box_get(struct inbox *ib, struct user *u)
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
 	b->u = u;
-	hex_user(b->hex, u->id);
+	util_hex(b->hex, u->id);
 	u->box = b;
 	user_ref(u);
 	return b;
@@ -1621,7 +1586,8 @@ node_input(void *arg, natsMsg *nm)
 	end = p + natsMsg_GetDataLength(nm);
 	while (p < end) {
 		if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL ||
-		    unhex_user(id, p, (size_t)(sp - p)) == -1)
+		    sp == p || util_unhex(id, sizeof(id), p,
+		    (size_t)(sp - p)) == -1)
 			return;
 		p = sp + 1;
 		if (take_u64(&p, end, ' ', &seq) == -1 ||
