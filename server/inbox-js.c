@@ -1141,12 +1141,13 @@ flush_cursors(struct inbox *ib, uint64_t now, int force)
 	for (i = k = 0; i < ib->ndirty; i++) {
 		b = ib->dirty[i];
 		later = 0;
+		/* The subject only when it goes: b waits here, every pass. */
 		if (ib->ready && b->cursor > b->said) {
-			snprintf(subj, sizeof(subj), "chat.cursor.%s", b->hex);
 			if (!force && b->holds > 0 &&
 			    now - b->said_at < CURSOR_MS)
 				later = 1;
-			else if (say_seq(ib, subj, b->cursor) == 0) {
+			else if (snprintf(subj, sizeof(subj), "chat.cursor.%s",
+			    b->hex) > 0 && say_seq(ib, subj, b->cursor) == 0) {
 				b->said = b->cursor;
 				b->said_at = now;
 			}
