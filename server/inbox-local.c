@@ -457,7 +457,7 @@ batch_insert(struct inbox *ib)
 		    p->from != NULL ? p->from->id : "", &cost) == -1)
 			return -1;
 	}
-	return 0;
+	return ib->ro->flush != NULL ? ib->ro->flush(ib->rows) : 0;
 }
 
 /*

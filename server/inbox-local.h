@@ -74,9 +74,18 @@ struct rows_ops {
 	/* A user's counters: 0 found, 1 none (zeroed), -1 failure. */
 	int		 (*load)(struct rows *, struct box *, struct rows_meta *);
 	int		 (*save)(struct rows *, struct box *);
-	/* Keep m (seq set) for b; its cost goes in *cost.  0 or -1. */
+	/*
+	 * Keep m (seq set) for b; its cost goes in *cost.  SQLite may
+	 * keep the row back until flush() (m, b and sender stay until
+	 * then).  0 or -1.
+	 */
 	int		 (*insert)(struct rows *, struct box *, struct msg *m,
 			    const char *sender, uint64_t *cost);
+	/*
+	 * Write what insert() kept back (SQLite writes rows several at a
+	 * time): before anything else of the commit.  0 or -1.
+	 */
+	int		 (*flush)(struct rows *);
 	/*
 	 * Drop b's oldest messages with seq <= upto and ts < before (a
 	 * prefix): add their count and cost to *n and *cost, set *first

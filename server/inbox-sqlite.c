@@ -20,7 +20,8 @@
  * Rows are kept in arrival order (id), so a commit writes the table's
  * last page or two and one (user, seq) index entry per message, and the
  * oldest rows of all users, which retention drops first, are found
- * without an index on time.  Statements are prepared once; every call
+ * without an index on time.  A commit's rows go INSERT_ROWS to a
+ * statement.  Statements are prepared once; every call
  * is bounded (LIMIT) so the loop never waits on a scan of the whole
  * file.  The file is
  * opened through walbuf (walbuf.h), which writes each commit's WAL
@@ -51,6 +52,14 @@
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
 #define DB_VERSION	3
+/*
+ * Rows per INSERT statement.  A statement's own work (opening and
+ * closing its cursors, its halt, its reset) is paid once for all of
+ * them: in chat50 with a store (callgrind, 300,000 messages) the insert
+ * went from 10.3k instructions a row to 8.0k with 16 (the whole server
+ * from 28.0k a message to 25.8k); 64 saved 3% more of the insert.
+ */
+#define INSERT_ROWS	16
 
 enum {
 	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_COST, S_DROP, S_FIRST, S_READ,
@@ -97,11 +106,21 @@ static const char *const sql[S_NSTMT] = {
 	[S_ROLLBACK] = "ROLLBACK"
 };
 
+/* A row waiting for its multi-row INSERT (the caller keeps the text). */
+struct prow {
+	const char	*user, *data, *sender;
+	uint64_t	 seq, ts;
+	int		 len;
+};
+
 struct rows {
 	sqlite3		*h;
 	struct ckpt	*ck;		/* the checkpointer, or NULL */
 	int		 lockfd;	/* flock()ed while open, or -1 */
 	sqlite3_stmt	*st[S_NSTMT];
+	sqlite3_stmt	*insn;		/* INSERT_ROWS rows */
+	struct prow	 prow[INSERT_ROWS];
+	size_t		 nprow;
 	int		 in_txn;
 	char		 epoch[17];	/* names this file's numbering */
 	char		 err[256];
@@ -313,6 +332,24 @@ check_access(const char *path, char *err, size_t errlen)
 }
 
 static void	sq_close(struct rows *);
+static int	sq_flush(struct rows *);
+
+/* The INSERT of INSERT_ROWS rows, made from S_INSERT's. */
+static int
+prepare_insn(struct rows *d)
+{
+	static const char	 row[] = ", (?, ?, ?, ?, ?)";
+	char			 q[512];
+	size_t			 i, len;
+
+	len = (size_t)snprintf(q, sizeof(q), "%s", sql[S_INSERT]);
+	for (i = 1; i < INSERT_ROWS && len + sizeof(row) <= sizeof(q); i++)
+		len += (size_t)snprintf(q + len, sizeof(q) - len, "%s", row);
+	if (i < INSERT_ROWS)
+		return SQLITE_TOOBIG;
+	return sqlite3_prepare_v3(d->h, q, -1, SQLITE_PREPARE_PERSISTENT,
+	    &d->insn, NULL);
+}
 
 /*
  * Bring a file of an earlier format up to DB_VERSION, inside the open
@@ -437,6 +474,8 @@ sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
 		if (rc != SQLITE_OK)
 			goto bad;
 	}
+	if ((rc = prepare_insn(d)) != SQLITE_OK)
+		goto bad;
 	if ((d->ck = ckpt_start(path, walbuf_vfs(), d->h, q, sizeof(q))) ==
 	    NULL)
 		log_warn("store '%s': checkpoints stay in the loop: %s", path,
@@ -460,6 +499,7 @@ sq_close(struct rows *d)
 	ckpt_stop(d->ck);
 	for (i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(d->st[i]);
+	sqlite3_finalize(d->insn);
 	sqlite3_close(d->h);
 	if (d->lockfd != -1)
 		close(d->lockfd);
@@ -497,6 +537,7 @@ sq_begin(struct rows *d)
 static void
 sq_rollback(struct rows *d)
 {
+	d->nprow = 0;
 	if (!d->in_txn)
 		return;
 	/* After some errors SQLite has rolled back already: fine. */
@@ -510,7 +551,8 @@ sq_commit(struct rows *d)
 {
 	if (!d->in_txn)
 		return 0;
-	if (run(d, S_COMMIT, "commit") == -1) {
+	if ((d->nprow > 0 && sq_flush(d) == -1) ||
+	    run(d, S_COMMIT, "commit") == -1) {
 		sq_rollback(d);
 		return -1;
 	}
@@ -554,23 +596,63 @@ sq_save(struct rows *d, struct box *b)
 	return run(d, S_SAVE, "save");
 }
 
+static void
+bind_row(sqlite3_stmt *s, int i, const struct prow *r)
+{
+	sqlite3_bind_text(s, i + 1, r->user, -1, SQLITE_STATIC);
+	bind_u64(s, i + 2, r->seq);
+	bind_u64(s, i + 3, r->ts);
+	sqlite3_bind_text(s, i + 4, r->data, r->len, SQLITE_STATIC);
+	sqlite3_bind_text(s, i + 5, r->sender, -1, SQLITE_STATIC);
+}
+
+/* Write the rows kept back: one statement if there are INSERT_ROWS. */
+static int
+sq_flush(struct rows *d)
+{
+	size_t	i, n = d->nprow;
+	int	r;
+
+	d->nprow = 0;
+	if (n == INSERT_ROWS) {
+		for (i = 0; i < n; i++)
+			bind_row(d->insn, (int)i * 5, &d->prow[i]);
+		r = sqlite3_step(d->insn);
+		sqlite3_reset(d->insn);
+		sqlite3_clear_bindings(d->insn);
+		return r == SQLITE_DONE ? 0 : fail(d, "insert");
+	}
+	for (i = 0; i < n; i++) {
+		bind_row(d->st[S_INSERT], 0, &d->prow[i]);
+		if (run(d, S_INSERT, "insert") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Keep the row back until there are INSERT_ROWS (or sq_flush()): the
+ * strings are the caller's, who keeps them until the commit.
+ */
 static int
 sq_insert(struct rows *d, struct box *b, struct msg *m, const char *sender,
     uint64_t *cost)
 {
-	sqlite3_stmt	*s = d->st[S_INSERT];
+	struct prow	*r;
 
 	if (m->len > INT_MAX) {
 		snprintf(d->err, sizeof(d->err), "insert: message too long");
 		return -1;
 	}
-	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
-	bind_u64(s, 2, m->seq);
-	bind_u64(s, 3, m->ts);
-	sqlite3_bind_text(s, 4, m->data, (int)m->len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, sender, -1, SQLITE_STATIC);
+	r = &d->prow[d->nprow++];
+	r->user = b->u->id;
+	r->seq = m->seq;
+	r->ts = m->ts;
+	r->data = m->data;
+	r->len = (int)m->len;
+	r->sender = sender;
 	*cost = m->len;
-	return run(d, S_INSERT, "insert");
+	return d->nprow == INSERT_ROWS ? sq_flush(d) : 0;
 }
 
 static int
@@ -733,6 +815,7 @@ const struct rows_ops rows_sqlite_ops = {
 	.load = sq_load,
 	.save = sq_save,
 	.insert = sq_insert,
+	.flush = sq_flush,
 	.trim = sq_trim,
 	.read = sq_read,
 	.oldest = sq_oldest,

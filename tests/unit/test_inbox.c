@@ -1744,6 +1744,49 @@ limit_files(const char *path)
  * is, the inbox says it is failing until a commit works again, and the
  * failed seqs are given again.
  */
+/*
+ * One pass of 37 appends to three users, interleaved, each of its own
+ * length: the store writes them INSERT_ROWS (16) to a statement and the
+ * rest one by one.  Each row is its own message, and the file keeps
+ * them in the order they came (which is what retention's "oldest"
+ * reads).
+ */
+static void
+test_insert_rows(void)
+{
+	static const char *const to[3] = { "ra", "rb", "rc" };
+	struct inbox	*ib = open_ib(1, "rows", cfg_of(100, NOLIM, 100, 0));
+	char		 want[1024];
+	size_t		 o = 0;
+	int		 i;
+
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	for (i = 0; i < 37; i++) {
+		CHECK_INT(put(ib, to[i % 3], "s", MLEN + i, 0, 1000 + i),
+		    INBOX_PENDING);
+		o += (size_t)snprintf(want + o, sizeof(want) - o, "%s%s:%d",
+		    i > 0 ? " " : "", to[i % 3], i / 3 + 1);
+	}
+	pass(ib);
+	CHECK_STR(answers(), want);
+	CHECK_STR(rdall(ib, "ra"), "1 2 3 4 5 6 7 8 9 10 11 12 13");
+	CHECK_STR(rdall(ib, "rb"), "1 2 3 4 5 6 7 8 9 10 11 12");
+	close_ib(ib);
+	CHECK_INT(sql_int(path_of("rows"), "SELECT count(*) FROM (SELECT "
+	    "user, seq, row_number() OVER (ORDER BY id) - 1 AS k FROM inbox) "
+	    "WHERE k = (seq - 1) * 3 + CASE user WHEN 'ra' THEN 0 "
+	    "WHEN 'rb' THEN 1 ELSE 2 END"), 37);
+	ib = open_ib(1, "rows", cfg_of(100, NOLIM, 100, 0));
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK_INT(stats(ib).messages, 37);
+	CHECK_STR(rdall(ib, "rc"), "1 2 3 4 5 6 7 8 9 10 11 12");
+	close_ib(ib);
+}
+
 static void
 test_write_fail(void)
 {
@@ -1920,6 +1963,7 @@ main(void)
 	test_persist();
 	test_open_errors();
 	test_v1();
+	test_insert_rows();
 	test_write_fail();
 	CHECK_INT(unexpected, 0);
 	CHECK_STR(answers(), "");
