@@ -32,8 +32,8 @@ enum tp_status {
  * the functions below.
  */
 struct tp {
-	int	 fd;
 	void	*tls;		/* SSL *, NULL for a plain socket */
+	int	 fd;
 	short	 want;		/* POLLIN/POLLOUT an SSL call is blocked on */
 };
 

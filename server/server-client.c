@@ -1394,9 +1394,9 @@ client_on_readable(struct client *c)
 		return;
 	c->last_rx = c->srv->now;
 	c->pinged = 0;
-	before = ws_conn_bytes_read(c->ws);
+	before = ws_bytes_read();
 	r = ws_conn_on_readable(c->ws);
-	c->srv->st_bytes_in += ws_conn_bytes_read(c->ws) - before;
+	c->srv->st_bytes_in += ws_bytes_read() - before;
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
 	else if (ws_conn_close_sent(c->ws) && !ws_conn_close_received(c->ws)
