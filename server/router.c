@@ -240,8 +240,20 @@ skip_take(struct rconn *rc, uint64_t seq)
 		if (rc->skip[i] > seq)
 			rc->skip[n++] = rc->skip[i];
 	}
-	rc->nskip = n;
+	rc->nskip = (uint16_t)n;
 	return found;
+}
+
+/* Room for one more skip; nskip < MAX_SKIP, so the counts fit 16 bits. */
+static int
+skip_grow(struct rconn *rc)
+{
+	size_t	cap = rc->capskip;
+
+	if (vec_grow(&rc->skip, &cap, rc->nskip + 1U, sizeof(*rc->skip)) == -1)
+		return -1;
+	rc->capskip = (uint16_t)cap;
+	return 0;
 }
 
 /*
@@ -859,8 +871,7 @@ part_appended(struct router *r, struct rpart *pt, enum inbox_status st,
 		live = 0;
 		if (pt->to == g->sender && from != NULL && from->user ==
 		    pt->to && m->seq > from->seq && from->nskip < MAX_SKIP &&
-		    vec_grow(&from->skip, &from->capskip, from->nskip + 1,
-		    sizeof(*from->skip)) == 0) {
+		    skip_grow(from) == 0) {
 			from->skip[from->nskip++] = m->seq;
 			live = from->state == RC_LIVE && from->wait == NULL &&
 			    from->seq == m->prev;

@@ -74,6 +74,21 @@ struct client_hs {
 };
 
 /*
+ * What only some connections need (struct client's rare), made on first
+ * use and freed with the connection, so that the others do not carry
+ * it (server.h).
+ */
+struct client_rare {
+	char		*token_rooms;	/* the token's rooms claim (names,
+					   each NUL-ended), NULL: any room */
+	size_t		 token_roomslen;
+	float		 refused;	/* refusals, decayed */
+	uint32_t	 refused_at;	/* its last update, mono ms */
+	char		 gone_id[CODEC_MAX_USER + 1];	/* the user id after
+					   leaving the router, for logs */
+};
+
+/*
  * Requests are read here (the server is single-threaded); most arrive
  * in one read and never need a buffer of their own.
  */
@@ -131,6 +146,26 @@ client_die(struct client *c)
 	client_touch(c->srv, c);
 }
 
+/* c's rare part, made if need be; NULL if out of memory. */
+static struct client_rare *
+client_rare(struct client *c)
+{
+	if (c->rare == NULL)
+		c->rare = calloc(1, sizeof(*c->rare));
+	return c->rare;
+}
+
+/* The user id for logs: attached, or the one c had; NULL if none. */
+static const char *
+client_user(const struct client *c)
+{
+	if (c->rc.user != NULL)
+		return router_user_id(&c->rc);
+	if (c->rare != NULL && c->rare->gone_id[0] != '\0')
+		return c->rare->gone_id;
+	return NULL;
+}
+
 struct client *
 client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 {
@@ -167,8 +202,8 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 			c->ip_over = 1;
 	}
 	c->state = CLIENT_HANDSHAKE;
-	c->deadline = s->now + s->cfg.handshake_timeout;
-	c->last_rx = c->last_tx_progress = s->now;
+	c->deadline = (uint32_t)(s->now + s->cfg.handshake_timeout);
+	c->last_rx = c->last_tx_progress = (uint32_t)s->now;
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
@@ -248,8 +283,7 @@ client_events(const struct client *c)
 static void
 client_log_end(struct client *c, const char *why)
 {
-	const char	*who = c->rc.user != NULL ? router_user_id(&c->rc) :
-			    c->gone_id;
+	const char	*who = client_user(c);
 	uint16_t	 sent = ws_conn_code_sent(c->ws);
 	uint16_t	 recv = ws_conn_code_received(c->ws);
 
@@ -267,8 +301,6 @@ mq_push(struct mq *q, struct mq_ent *e)
 	else
 		q->head = e;
 	q->tail = e;
-	q->n++;
-	q->bytes += e->skip ? 0 : e->m->len;
 }
 
 static struct mq_ent *
@@ -280,8 +312,6 @@ mq_pop(struct mq *q)
 		return NULL;
 	if ((q->head = e->next) == NULL)
 		q->tail = NULL;
-	q->n--;
-	q->bytes -= e->skip ? 0 : e->m->len;
 	return e;
 }
 
@@ -337,8 +367,9 @@ client_detach(struct client *c)
 	client_pop_written(c, 1);
 	c->detaching = 0;
 	/* Keep the id for the disconnect log line, which comes later. */
-	if (c->rc.user != NULL && c->gone_id == NULL)
-		c->gone_id = strdup(router_user_id(&c->rc));
+	if (c->rc.user != NULL && client_rare(c) != NULL)
+		snprintf(c->rare->gone_id, sizeof(c->rare->gone_id), "%s",
+		    router_user_id(&c->rc));
 	router_detach(c->srv->router, &c->rc);
 	presence_unwatch(c->srv->presence, &c->pc);
 	mq_clear(&c->inflight);
@@ -391,7 +422,7 @@ client_close(struct client *c, uint16_t code, const char *reason)
 	client_detach_later(c);
 	ws_conn_close(c->ws, code, reason);
 	c->state = CLIENT_CLOSING;
-	c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+	c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	client_touch(c->srv, c);
 }
 
@@ -414,8 +445,7 @@ client_cut(struct client *c)
 	client_count(c->srv, CC_SLOW_READER);
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
-	    c->rc.user ? router_user_id(&c->rc) : c->gone_id ? c->gone_id :
-	    "-",
+	    client_user(c) != NULL ? client_user(c) : "-",
 	    c->srv->cfg.max_output);
 	w = ws_conn_written(c->ws);
 	client_pop_written(c, 0);
@@ -528,8 +558,9 @@ client_join(struct client *c, const struct codec_req *req)
 	char	detail[CODEC_MAX_DETAIL + 1];
 
 	/* The token's rooms claim, if it has one. */
-	if (req->type == CODEC_REQ_JOIN && c->token_rooms != NULL &&
-	    !jwt_rooms_has(c->token_rooms, c->token_roomslen, req->room)) {
+	if (req->type == CODEC_REQ_JOIN && c->rare != NULL &&
+	    c->rare->token_rooms != NULL && !jwt_rooms_has(
+	    c->rare->token_rooms, c->rare->token_roomslen, req->room)) {
 		log_info("%s #%llu user %s: room '%s' not in the token's "
 		    "rooms, refused", client_addr(c),
 		    (unsigned long long)c->id, router_user_id(&c->rc),
@@ -669,15 +700,19 @@ client_refused(struct client *c, const char *what)
 {
 	const struct server_config *cfg = &c->srv->cfg;
 	uint32_t	 now = (uint32_t)c->srv->now;
+	struct client_rare *r;
 	float		 limit;
 
 	c->srv->st_refused++;
-	c->rl_refused = c->rl_refused *
-	    expf(-(float)(now - c->rl_refused_at) / REFUSE_DECAY_MS) + 1.0f;
-	c->rl_refused_at = now;
+	/* Without memory for the count, the refusal alone must do. */
+	if ((r = client_rare(c)) == NULL)
+		return 0;
+	r->refused = r->refused *
+	    expf(-(float)(now - r->refused_at) / REFUSE_DECAY_MS) + 1.0f;
+	r->refused_at = now;
 	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
 	    (float)RATE_STRIKES_MIN;
-	if (c->rl_refused > limit) {
+	if (r->refused > limit) {
 		client_count(c->srv, CC_RATE_CLOSED);
 		log_info("%s #%llu user %s: over the %s limit, closing",
 		    client_addr(c), (unsigned long long)c->id,
@@ -774,7 +809,7 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	}
 }
 
@@ -1017,13 +1052,14 @@ client_admit(struct client *c, const struct hs_request *req,
 	c->token_exp = cl.exp > UINT32_MAX ? UINT32_MAX : (uint32_t)cl.exp;
 	/* Only a token that limits rooms costs the connection memory. */
 	if (cl.rooms == JWT_ROOMS_LIST) {
-		if ((c->token_rooms = malloc(cl.roomslen + 1)) == NULL) {
+		if (client_rare(c) == NULL || (c->rare->token_rooms =
+		    malloc(cl.roomslen + 1)) == NULL) {
 			client_http_error(c, 500, NULL, "out of memory");
 			return -1;
 		}
-		memcpy(c->token_rooms, cl.roomv, cl.roomslen);
-		c->token_rooms[cl.roomslen] = '\0';
-		c->token_roomslen = cl.roomslen;
+		memcpy(c->rare->token_rooms, cl.roomv, cl.roomslen);
+		c->rare->token_rooms[cl.roomslen] = '\0';
+		c->rare->token_roomslen = cl.roomslen;
 	}
 	return 0;
 }
@@ -1181,7 +1217,7 @@ client_handshake(struct client *c)
 		return;
 	}
 	total = h->len + (size_t)n;
-	c->last_rx = c->srv->now;
+	c->last_rx = (uint32_t)c->srv->now;
 	c->srv->st_bytes_in += (uint64_t)n;
 	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
 	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(c->tp)) {
@@ -1278,7 +1314,7 @@ client_linger(struct client *c)
 		return;
 	}
 	c->state = CLIENT_LINGER;
-	c->deadline = c->srv->now + LINGER_MS;
+	c->deadline = (uint32_t)c->srv->now + LINGER_MS;
 	client_touch(c->srv, c);
 }
 
@@ -1301,11 +1337,11 @@ client_upgrade(struct client *c)
 	}
 	ws_conn_set_deflate(c->ws, &h->pmce);
 	c->state = h->after;
-	c->last_rx = c->last_tx_progress = c->srv->now;
+	c->last_rx = c->last_tx_progress = (uint32_t)c->srv->now;
 	c->rl_tokens = (float)c->srv->cfg.burst;
 	c->rl_at = (uint32_t)c->srv->now;
 	c->q_tokens = QUERY_BURST;
-	c->q_at = c->rl_refused_at = (uint32_t)c->srv->now;
+	c->q_at = (uint32_t)c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
 		c->rc.conn = c;
@@ -1392,7 +1428,7 @@ client_on_readable(struct client *c)
 	}
 	if (c->ws == NULL)
 		return;
-	c->last_rx = c->srv->now;
+	c->last_rx = (uint32_t)c->srv->now;
 	c->pinged = 0;
 	before = ws_bytes_read();
 	r = ws_conn_on_readable(c->ws);
@@ -1407,7 +1443,7 @@ client_on_readable(struct client *c)
 		    ws_conn_code_sent(c->ws));
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	}
 	if (!c->dead && ws_conn_done(c->ws))
 		client_kill(c, ws_conn_close_received(c->ws) ?
@@ -1453,7 +1489,7 @@ client_flush(struct client *c)
 		return;
 	}
 	if (ws_conn_written(c->ws) != before) {
-		c->last_tx_progress = c->srv->now;
+		c->last_tx_progress = (uint32_t)c->srv->now;
 		c->srv->st_bytes_out += ws_conn_written(c->ws) - before;
 	}
 	client_pop_written(c, 1);
@@ -1468,18 +1504,22 @@ void
 client_timers(struct client *c)
 {
 	const struct server_config *cfg = &c->srv->cfg;
-	uint64_t	now = c->srv->now;
+	uint32_t	now = (uint32_t)c->srv->now;
+	/* Times are 32-bit (server.h): compared by wrapping difference. */
+	int		expired = (int32_t)(now - c->deadline) >= 0;
+	uint32_t	quiet = now - c->last_rx;
+	uint32_t	stalled = now - c->last_tx_progress;
 
 	if (c->dead)
 		return;
 	switch (c->state) {
 	case CLIENT_LINGER:
-		if (now >= c->deadline)
+		if (expired)
 			client_die(c);
 		return;
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
-		if (now >= c->deadline) {
+		if (expired) {
 			client_count(c->srv, CC_HANDSHAKE_TIMEOUT);
 			log_info_limited("%s #%llu handshake timeout",
 			    client_addr(c), (unsigned long long)c->id);
@@ -1487,7 +1527,7 @@ client_timers(struct client *c)
 		}
 		return;
 	case CLIENT_CLOSING:
-		if (now >= c->deadline)
+		if (expired)
 			client_kill(c, "close handshake timed out");
 		return;
 	default:
@@ -1501,26 +1541,25 @@ client_timers(struct client *c)
 		client_close(c, 1008, "token expired");
 		return;
 	}
-	if (cfg->idle_timeout > 0 && now - c->last_rx >= cfg->idle_timeout) {
-		log_info("%s #%llu idle for %llu ms, closing", client_addr(c),
-		    (unsigned long long)c->id,
-		    (unsigned long long)(now - c->last_rx));
+	if (cfg->idle_timeout > 0 && quiet >= cfg->idle_timeout) {
+		log_info("%s #%llu idle for %lu ms, closing", client_addr(c),
+		    (unsigned long long)c->id, (unsigned long)quiet);
 		client_close(c, 1001, "idle timeout");
 		return;
 	}
 	if (ws_conn_pending(c->ws) > 0 && cfg->idle_timeout > 0 &&
-	    now - c->last_tx_progress >= cfg->idle_timeout) {
-		log_info("%s #%llu not reading for %llu ms, cut off",
+	    stalled >= cfg->idle_timeout) {
+		log_info("%s #%llu not reading for %lu ms, cut off",
 		    client_addr(c), (unsigned long long)c->id,
-		    (unsigned long long)(now - c->last_tx_progress));
+		    (unsigned long)stalled);
 		client_cut(c);
 		return;
 	}
 	/* A connection quiet for a second gives its parser state back. */
-	if (now - c->last_rx >= 1000 && ws_conn_pending(c->ws) == 0)
+	if (quiet >= 1000 && ws_conn_pending(c->ws) == 0)
 		ws_conn_trim(c->ws);
 	if (cfg->ping_interval > 0 && !c->pinged &&
-	    now - c->last_rx >= cfg->ping_interval) {
+	    quiet >= cfg->ping_interval) {
 		c->pinged = 1;
 		ws_conn_ping(c->ws, "chat", 4);
 		client_touch(c->srv, c);
@@ -1555,8 +1594,9 @@ client_free(struct client *c)
 	ws_conn_free(c->ws);
 	tp_free(c->tp);
 	client_hs_free(c);
-	free(c->gone_id);
-	free(c->token_rooms);
+	if (c->rare != NULL)
+		free(c->rare->token_rooms);
+	free(c->rare);
 	free(c);
 }
 
