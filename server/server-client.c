@@ -79,6 +79,7 @@ struct client_hs {
  * it (server.h).
  */
 struct client_rare {
+	struct pconn	 pc;		/* presence's part: its watches */
 	char		*token_rooms;	/* the token's rooms claim (names,
 					   each NUL-ended), NULL: any room */
 	size_t		 token_roomslen;
@@ -150,8 +151,9 @@ client_die(struct client *c)
 static struct client_rare *
 client_rare(struct client *c)
 {
-	if (c->rare == NULL)
-		c->rare = calloc(1, sizeof(*c->rare));
+	if (c->rare == NULL && (c->rare = calloc(1, sizeof(*c->rare))) !=
+	    NULL)
+		c->rare->pc.conn = c;
 	return c->rare;
 }
 
@@ -371,7 +373,8 @@ client_detach(struct client *c)
 		snprintf(c->rare->gone_id, sizeof(c->rare->gone_id), "%s",
 		    router_user_id(&c->rc));
 	router_detach(c->srv->router, &c->rc);
-	presence_unwatch(c->srv->presence, &c->pc);
+	if (c->rare != NULL)
+		presence_unwatch(c->srv->presence, &c->rare->pc);
 	mq_clear(&c->inflight);
 }
 
@@ -786,8 +789,8 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		client_who(c);
 		break;
 	case CODEC_REQ_WATCH:
-		if (presence_watch(c->srv->presence, &c->pc, req.users,
-		    req.nusers) != 0)
+		if (client_rare(c) == NULL || presence_watch(c->srv->presence,
+		    &c->rare->pc, req.users, req.nusers) != 0)
 			client_error(c, "internal", "out of memory", req.id);
 		break;
 	case CODEC_REQ_RESUME:
@@ -1345,7 +1348,6 @@ client_upgrade(struct client *c)
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
 		c->rc.conn = c;
-		c->pc.conn = c;
 		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {

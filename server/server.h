@@ -116,8 +116,8 @@ struct client_hs;
 struct client_rare;
 
 /*
- * One connection.  Kept small: an idle chat connection is this (232
- * bytes, a 240-byte malloc chunk), its ws_conn (common/ws.c, 96) and its
+ * One connection.  Kept small: an idle chat connection is this (208
+ * bytes, a 224-byte malloc chunk), its ws_conn (common/ws.c, 96) and its
  * user's structures (users.h: struct user, the router's struct ruser,
  * presence's struct puser, the inbox's struct box); bench/README.md,
  * "Memory per idle connection", has the budget and how it is measured.
@@ -130,12 +130,13 @@ struct client_rare;
  *   frame is arriving, its output buffer only while bytes are pending
  *   (common/ws.c);
  * - rare (struct client_rare, server-client.c): what only some
- *   connections need: a token's rooms claim (made at the upgrade if
- *   the token limits rooms), the decayed count of refusals (made at the
- *   first one: a client going over --rate or the query budget), and
- *   the user id kept for logs after leaving the router (made then);
- * - rc.skip: own room messages in flight; pc.watch: watched users;
- *   an mq_ent per chat message queued and not yet written.
+ *   connections need: presence's part (made at the first "watch"), a
+ *   token's rooms claim (made at the upgrade if the token limits
+ *   rooms), the decayed count of refusals (made at the first one: a
+ *   client going over --rate or the query budget), and the user id kept
+ *   for logs after leaving the router (made then);
+ * - rc.skip: own room messages in flight; rare->pc.watch: watched
+ *   users; an mq_ent per chat message queued and not yet written.
  * Times are uint32_t monotonic milliseconds, compared by wrapping
  * difference: every timeout is at most a day (options.c).
  */
@@ -146,7 +147,6 @@ struct client {
 	struct client_hs *hs;			/* until the upgrade */
 	struct ws_conn	*ws;
 	struct rconn	 rc;			/* the router's part */
-	struct pconn	 pc;			/* presence's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
 	uint64_t	 untold;		/* written, not yet told the router */
@@ -176,7 +176,7 @@ struct client {
 	unsigned int	 ip_over:1;		/* ...beyond --max-per-ip */
 };
 
-#define CLIENT_SIZE	232
+#define CLIENT_SIZE	208
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
