@@ -57,6 +57,8 @@
  * established connection carries none of it.
  */
 struct client_hs {
+	struct tp		*tp;	/* the socket, until the upgrade or
+					   the end of lingering */
 	uint8_t			*buf;	/* request bytes kept between reads,
 					   then bytes after the head */
 	size_t			 len;
@@ -179,8 +181,8 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 		close(fd);
 		return NULL;
 	}
-	c->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
-	if (c->tp == NULL) {
+	c->hs->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
+	if (c->hs->tp == NULL) {
 		free(c->hs);
 		free(c);
 		return NULL;
@@ -240,6 +242,7 @@ client_hs_free(struct client *c)
 {
 	if (c->hs == NULL)
 		return;
+	tp_free(c->hs->tp);
 	free(c->hs->buf);
 	free(c->hs->reply);
 	free(c->hs);
@@ -249,7 +252,9 @@ client_hs_free(struct client *c)
 int
 client_fd(const struct client *c)
 {
-	return c->ws != NULL ? ws_conn_fd(c->ws) : tp_fd(c->tp);
+	if (c->ws != NULL)
+		return ws_conn_fd(c->ws);
+	return c->hs != NULL && c->hs->tp != NULL ? tp_fd(c->hs->tp) : -1;
 }
 
 short
@@ -262,9 +267,9 @@ client_events(const struct client *c)
 	switch (c->state) {
 	case CLIENT_HANDSHAKE:
 	case CLIENT_LINGER:
-		return POLLIN | tp_events(c->tp);
+		return POLLIN | tp_events(c->hs->tp);
 	case CLIENT_REPLY:
-		return POLLOUT | tp_events(c->tp);
+		return POLLOUT | tp_events(c->hs->tp);
 	default:
 		if (c->ws == NULL)
 			return 0;
@@ -1201,15 +1206,15 @@ client_handshake(struct client *c)
 	/* Bytes kept from earlier reads go first, then what is new. */
 	if (h->len > 0)
 		memcpy(hs_rbuf, h->buf, h->len);
-	n = tp_read(c->tp, hs_rbuf + h->len, HS_MAX_HEAD - h->len);
+	n = tp_read(h->tp, hs_rbuf + h->len, HS_MAX_HEAD - h->len);
 	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
 		return;
-	if (n == TP_ERROR && tp_is_tls(c->tp)) {
+	if (n == TP_ERROR && tp_is_tls(h->tp)) {
 		/* Plain HTTP or garbage on the TLS port ends up here. */
 		client_count(c->srv, CC_TLS_FAILED);
 		log_info_limited("%s #%llu TLS handshake failed: %s",
 		    client_addr(c), (unsigned long long)c->id,
-		    tp_strerror(c->tp));
+		    tp_strerror(h->tp));
 		client_die(c);
 		return;
 	}
@@ -1223,7 +1228,7 @@ client_handshake(struct client *c)
 	c->last_rx = (uint32_t)c->srv->now;
 	c->srv->st_bytes_in += (uint64_t)n;
 	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
-	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(c->tp)) {
+	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(h->tp)) {
 		log_info_limited("%s #%llu TLS handshake on a plain ws:// "
 		    "port, closing", client_addr(c), (unsigned long long)c->id);
 		client_die(c);
@@ -1311,8 +1316,15 @@ client_handshake(struct client *c)
 static void
 client_linger(struct client *c)
 {
-	client_hs_free(c);
-	if (shutdown(tp_fd(c->tp), SHUT_WR) == -1) {
+	struct client_hs	*h = c->hs;
+
+	/* Only the socket is needed from now on. */
+	free(h->buf);
+	h->buf = NULL;
+	h->len = 0;
+	free(h->reply);
+	h->reply = NULL;
+	if (shutdown(tp_fd(h->tp), SHUT_WR) == -1) {
 		client_die(c);
 		return;
 	}
@@ -1332,8 +1344,8 @@ client_upgrade(struct client *c)
 	cfg.role = WS_ROLE_SERVER;
 	cfg.max_message = c->srv->cfg.max_message;
 	cfg.max_output = c->srv->cfg.max_output;
-	c->ws = ws_conn_new(&cfg, c->tp, &client_ws_cb, c);
-	c->tp = NULL;
+	c->ws = ws_conn_new(&cfg, h->tp, &client_ws_cb, c);
+	h->tp = NULL;
 	if (c->ws == NULL) {
 		client_die(c);
 		return;
@@ -1386,7 +1398,7 @@ int
 client_is_tls(const struct client *c)
 {
 	return c->ws != NULL ? ws_conn_is_tls(c->ws) :
-	    c->tp != NULL && tp_is_tls(c->tp);
+	    c->hs != NULL && c->hs->tp != NULL && tp_is_tls(c->hs->tp);
 }
 
 void
@@ -1422,7 +1434,7 @@ client_on_readable(struct client *c)
 	}
 	if (c->state == CLIENT_LINGER) {
 		/* Discard; done at end of stream or on error. */
-		ssize_t	n = tp_read(c->tp, hs_rbuf, sizeof(hs_rbuf));
+		ssize_t	n = tp_read(c->hs->tp, hs_rbuf, sizeof(hs_rbuf));
 
 		if (n == TP_EOF || n == TP_ERROR)
 			client_die(c);
@@ -1463,7 +1475,7 @@ client_flush(struct client *c)
 	if (c->state == CLIENT_REPLY) {
 		struct client_hs	*h = c->hs;
 
-		n = tp_write(c->tp, h->reply + h->reply_off,
+		n = tp_write(h->tp, h->reply + h->reply_off,
 		    h->reply_len - h->reply_off);
 		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
 			return;
@@ -1594,7 +1606,6 @@ client_free(struct client *c)
 	}
 	client_detach(c);
 	ws_conn_free(c->ws);
-	tp_free(c->tp);
 	client_hs_free(c);
 	if (c->rare != NULL)
 		free(c->rare->token_rooms);

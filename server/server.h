@@ -24,7 +24,6 @@
 #include "router.h"
 
 struct ws_conn;
-struct tp;
 struct poller;
 
 /*
@@ -116,16 +115,17 @@ struct client_hs;
 struct client_rare;
 
 /*
- * One connection.  Kept small: an idle chat connection is this (208
- * bytes, a 224-byte malloc chunk), its ws_conn (common/ws.c, 96) and its
+ * One connection.  Kept small: an idle chat connection is this (200
+ * bytes, a 208-byte malloc chunk), its ws_conn (common/ws.c, 96) and its
  * user's structures (users.h: struct user, the router's struct ruser,
  * presence's struct puser, the inbox's struct box); bench/README.md,
  * "Memory per idle connection", has the budget and how it is measured.
  *
  * Allocated lazily, freed as soon as unused:
- * - hs (struct client_hs, server-client.c): the request bytes, the HTTP
- *   answer and the parsed query, from accept to the upgrade (or the end
- *   of an HTTP answer);
+ * - hs (struct client_hs, server-client.c): the transport, the request
+ *   bytes, the HTTP answer and the parsed query, from accept to the
+ *   upgrade (or, the transport alone, to the end of lingering after an
+ *   HTTP answer); the ws_conn holds the transport from then on;
  * - the ws_conn's parser and wslay context (about 13 KB) only while a
  *   frame is arriving, its output buffer only while bytes are pending
  *   (common/ws.c);
@@ -143,7 +143,6 @@ struct client_rare;
 struct client {
 	struct client	*prev, *next;		/* all clients */
 	struct server	*srv;
-	struct tp	*tp;			/* until the upgrade */
 	struct client_hs *hs;			/* until the upgrade */
 	struct ws_conn	*ws;
 	struct rconn	 rc;			/* the router's part */
@@ -176,7 +175,7 @@ struct client {
 	unsigned int	 ip_over:1;		/* ...beyond --max-per-ip */
 };
 
-#define CLIENT_SIZE	208
+#define CLIENT_SIZE	200
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
