@@ -48,6 +48,15 @@ struct user {
 	char			 id[];		/* allocated to its length */
 };
 
+/*
+ * Every user online here has one: with a 12-byte id (11 characters and
+ * the NUL) it is a 112-byte malloc chunk.
+ */
+#define USER_HEAD_SIZE	90
+_Static_assert(offsetof(struct user, id) <= USER_HEAD_SIZE,
+    "struct user grew: see \"Memory per idle connection\" in "
+    "bench/README.md before raising USER_HEAD_SIZE");
+
 struct users;
 
 struct users	*users_new(void);
