@@ -117,9 +117,11 @@ struct client_rare;
 /*
  * One connection.  Kept small: an idle chat connection is this (200
  * bytes, a 208-byte malloc chunk), its ws_conn (common/ws.c, 96) and its
- * user's structures (users.h: struct user, the router's struct ruser,
- * presence's struct puser, the inbox's struct box); bench/README.md,
- * "Memory per idle connection", has the budget and how it is measured.
+ * user's structures (struct user in users.h, 112 with an 11-character
+ * id; the router's struct ruser, 48; presence's struct puser, 64);
+ * bench/README.md, "Memory per idle connection", has the budget, the
+ * breakdown and how it is measured.  The _Static_assert below and its
+ * siblings at those structures keep them there.
  *
  * Allocated lazily, freed as soon as unused:
  * - hs (struct client_hs, server-client.c): the transport, the request
@@ -136,7 +138,9 @@ struct client_rare;
  *   client going over --rate or the query budget), and the user id kept
  *   for logs after leaving the router (made then);
  * - rc.skip: own room messages in flight; rare->pc.watch: watched
- *   users; an mq_ent per chat message queued and not yet written.
+ *   users; an mq_ent per chat message queued and not yet written;
+ * - the user's struct box (the memory inbox's counters) once its
+ *   numbering has given out a seq or it holds messages (inbox-local.c).
  * Times are uint32_t monotonic milliseconds, compared by wrapping
  * difference: every timeout is at most a day (options.c).
  */
