@@ -32,10 +32,16 @@ enum tp_status {
  * the functions below.
  */
 struct tp {
-	int	 fd;
 	void	*tls;		/* SSL *, NULL for a plain socket */
+	int	 fd;
 	short	 want;		/* POLLIN/POLLOUT an SSL call is blocked on */
 };
+
+/* Inside every struct ws_conn, so inside every connection's budget. */
+#define TP_SIZE	16
+_Static_assert(sizeof(struct tp) <= TP_SIZE,
+    "struct tp grew: see \"Memory per idle connection\" in "
+    "bench/README.md before raising TP_SIZE");
 
 /* A TLS configuration (an SSL_CTX), shared by many transports. */
 struct tp_tls;

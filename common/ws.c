@@ -140,11 +140,17 @@ struct ws_rx {
 	uint8_t			 stash_off, stash_len;
 };
 
-/* Kept small: an idle connection is this, its transport and no more. */
+/*
+ * Kept small: an idle connection is this, its transport inline and no
+ * more (88 bytes, a 96-byte malloc chunk; the server's budget is in
+ * bench/README.md, "Memory per idle connection").  Flags are bits, the
+ * callbacks a pointer to the caller's static table, and bytes read are
+ * counted for the process (ws_bytes_read()), not per connection.
+ */
 struct ws_conn {
 	struct ws_rx		*rx;		/* NULL while at rest */
 	struct tp		 tp;
-	struct ws_callbacks	 cb;
+	const struct ws_callbacks *cb;
 	void			*arg;
 	uint32_t		 max_output;
 	uint32_t		 max_message;
@@ -152,15 +158,19 @@ struct ws_conn {
 	/* Output: obuf[ooff..olen) is stream range [written, queued). */
 	uint8_t			*obuf;
 	uint32_t		 ooff, olen, ocap;
-	uint8_t			 role;
-	uint8_t			 eof;
-	uint8_t			 failed;
-	uint8_t			 pmce;		/* enum ws_pmce_flags */
-	uint8_t			 zbits;		/* our compressor's window */
+	unsigned int		 role:1;	/* enum ws_role */
+	unsigned int		 eof:1;
+	unsigned int		 failed:1;
+	unsigned int		 pmce:2;	/* enum ws_pmce_flags */
+	unsigned int		 zbits:4;	/* our compressor's window */
 	uint64_t		 written;
 	uint64_t		 queued;
-	uint64_t		 nread;		/* bytes read, for statistics */
 };
+
+#define WS_CONN_SIZE	88
+_Static_assert(sizeof(struct ws_conn) <= WS_CONN_SIZE,
+    "struct ws_conn grew: see \"Memory per idle connection\" in "
+    "bench/README.md before raising WS_CONN_SIZE");
 
 /*
  * The programs are single-threaded: one read buffer serves every
@@ -169,6 +179,8 @@ struct ws_conn {
 static uint8_t		 ws_rbuf[WS_READ_CHUNK];
 static const uint8_t	*ws_in;
 static size_t		 ws_inlen;
+/* Bytes read by every connection, for statistics (ws_bytes_read()). */
+static uint64_t		 ws_nread;
 
 /*
  * Framing for data messages (ws_conn_send): one frame context per
@@ -757,14 +769,14 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 		}
 		c->rx->whole = NULL;
 		c->rx->rlen = 0;
-		if (c->cb.on_message != NULL)
-			c->cb.on_message(c->arg, arg->opcode == WSLAY_TEXT_FRAME ?
+		if (c->cb->on_message != NULL)
+			c->cb->on_message(c->arg, arg->opcode == WSLAY_TEXT_FRAME ?
 			    WS_OP_TEXT : WS_OP_BINARY, data, len);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
 		/* A malformed close is a violation, not the peer's close. */
-		if (c->cb.on_close != NULL && !c->rx->bad_close)
-			c->cb.on_close(c->arg, arg->status_code == 0 ?
+		if (c->cb->on_close != NULL && !c->rx->bad_close)
+			c->cb->on_close(c->arg, arg->status_code == 0 ?
 			    WSLAY_CODE_NO_STATUS_RCVD : arg->status_code,
 			    arg->msg_length > 2 ? arg->msg + 2 : NULL,
 			    arg->msg_length > 2 ? arg->msg_length - 2 : 0);
@@ -788,7 +800,7 @@ ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 		return NULL;
 	}
 	tp_move(&c->tp, tp);
-	c->cb = *cb;
+	c->cb = cb;
 	c->arg = arg;
 	c->role = cfg->role;
 	/* Both fit 32 bits: no program allows more than 1 GiB. */
@@ -985,7 +997,7 @@ ws_conn_on_readable(struct ws_conn *c)
 			c->failed = 1;
 			return WS_ERR_TRANSPORT;
 		}
-		c->nread += (uint64_t)n;
+		ws_nread += (uint64_t)n;
 		if ((r = ws_conn_feed(c, ws_rbuf, (size_t)n)) != 0)
 			return r;
 	} while (tp_pending(&c->tp) && ++rounds < 16);
@@ -1228,9 +1240,9 @@ ws_conn_written(const struct ws_conn *c)
 }
 
 uint64_t
-ws_conn_bytes_read(const struct ws_conn *c)
+ws_bytes_read(void)
 {
-	return c->nread;
+	return ws_nread;
 }
 
 uint64_t

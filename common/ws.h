@@ -60,8 +60,9 @@ struct ws_callbacks {
 
 /*
  * Create a connection over tp, which it owns from now on (also on
- * failure).  cb is copied; arg is passed to every callback.  Returns
- * NULL when out of memory.
+ * failure).  cb is kept, not copied: it must outlive the connection (a
+ * static const table); arg is passed to every callback.  Returns NULL
+ * when out of memory.
  */
 struct ws_conn	*ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 		    const struct ws_callbacks *cb, void *arg);
@@ -154,8 +155,8 @@ size_t	ws_conn_pending(const struct ws_conn *);
 /* Output stream offset written to the transport so far. */
 uint64_t ws_conn_written(const struct ws_conn *);
 
-/* Bytes read from the transport so far. */
-uint64_t ws_conn_bytes_read(const struct ws_conn *);
+/* Bytes read from the transports of every connection of the process. */
+uint64_t ws_bytes_read(void);
 
 /* Output stream offset of everything queued so far. */
 uint64_t ws_conn_queued(const struct ws_conn *);

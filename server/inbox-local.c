@@ -28,6 +28,11 @@
  * - Epochs: a file's epoch names its numbering; in memory each inbox's
  *   numbering gets its own (a new one when an emptied inbox is
  *   forgotten and made again), so a seq is never reused under one epoch.
+ * - Holds: a held user (online here) keeps its inbox's numbering.  An
+ *   inbox that has given out no seq yet is forgotten all the same, its
+ *   numbering kept in the user (ib_gen) for when it is made again: an
+ *   idle online user costs no struct box (bench/README.md, "Memory per
+ *   idle connection").  A file's box is kept while held, as a cache.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,8 +226,10 @@ box_get(struct inbox *ib, struct user *u)
 	/* Rows below first may be in the file (DROP_CHUNK): not known. */
 	b->pfirst = b->m.last == 0 ? 1 : 0;
 	/* In memory a new box is a new numbering (see the top). */
-	if (!ib->ro->persistent)
-		b->gen = ++ib->gen;
+	if (!ib->ro->persistent) {
+		b->gen = u->ib_gen != 0 ? u->ib_gen : ++ib->gen;
+		u->ib_gen = 0;
+	}
 	u->box = b;
 	user_ref(u);
 	ib->bytes += box_ram(ib, b);
@@ -237,8 +244,15 @@ box_needed(const struct inbox *ib, const struct box *b)
 {
 	if (b->holds > 0 || b->bidx != 0 || b->qhead != NULL)
 		return 1;
-	/* In memory the counters go with the last message. */
-	return !ib->ro->persistent && (b->m.n > 0 || b->m.cursor != b->m.last);
+	if (ib->ro->persistent)
+		return b->u->ib_holds > 0;
+	/*
+	 * In memory the counters go with the last message, and a held
+	 * user's numbering stays once it has given out a seq; before, its
+	 * number waits in the user (box_unlink()).
+	 */
+	return b->m.n > 0 || b->m.cursor != b->m.last ||
+	    (b->u->ib_holds > 0 && b->m.last != 0);
 }
 
 /* Take b off the list and free it (its rows already forgotten). */
@@ -254,6 +268,12 @@ box_unlink(struct inbox *ib, struct box *b)
 	if (b->bnext != NULL)
 		b->bnext->bprev = b->bprev;
 	ib->bytes -= box_ram(ib, b);
+	/*
+	 * Held, and no seq was given under it: made again, it keeps its
+	 * name, which the user's connections may have been told.
+	 */
+	if (!ib->ro->persistent)
+		u->ib_gen = b->m.last == 0 && u->ib_holds > 0 ? b->gen : 0;
 	u->box = NULL;
 	free(b);
 	user_unref(ib->base.users, u);
@@ -739,16 +759,38 @@ local_hold(struct inbox *ib, struct user *u, int on)
 {
 	struct box	*b;
 
+	/* The router holds a user once; the count only guards misuse. */
 	if (on) {
-		if ((b = box_get(ib, u)) != NULL)
-			b->holds++;
+		if (u->ib_holds == UINT8_MAX)
+			return;
+		if (u->ib_holds++ == 0)
+			user_ref(u);
+		/* A file's box is loaded now, and kept while held. */
+		if (ib->ro->persistent)
+			(void)box_get(ib, u);
 		return;
 	}
-	if ((b = u->box) == NULL)
+	if (u->ib_holds == 0)
 		return;
-	if (b->holds > 0)
-		b->holds--;
-	box_maybe_free(ib, b);
+	if (--u->ib_holds == 0)
+		u->ib_gen = 0;		/* an unheld numbering is not kept */
+	if ((b = u->box) != NULL)
+		box_maybe_free(ib, b);
+	if (u->ib_holds == 0)
+		user_unref(ib->base.users, u);
+}
+
+/* At close: u is held no more, and its numbering is this inbox's. */
+static void
+hold_drop(struct user *u, void *arg)
+{
+	struct inbox	*ib = arg;
+
+	u->ib_gen = 0;
+	if (u->ib_holds > 0) {
+		u->ib_holds = 0;
+		user_unref(ib->base.users, u);
+	}
 }
 
 static void
@@ -834,6 +876,7 @@ local_close(struct inbox *ib)
 		ib->ro->forget(ib->rows, b);
 		box_unlink(ib, b);
 	}
+	users_each(ib->base.users, hold_drop, ib);
 	ib->ro->close(ib->rows);
 	free(ib->bat);
 	free(ib->pend);

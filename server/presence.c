@@ -46,17 +46,24 @@ struct rnode {
 	char		 id[33];
 };
 
-/* Presence's part of a user (user->pres). */
+/*
+ * Presence's part of a user (user->pres): 56 bytes, made for every user
+ * online here (bench/README.md, "Memory per idle connection").
+ */
 struct puser {
 	struct user	 *u;
 	struct puser	 *onext, *oprev;	/* online users */
 	struct pconn	**watchers;
-	uint32_t	  nwatchers;
-	size_t		  capwatchers;
 	struct rpres	 *remote;	/* the nodes it is online on */
+	uint32_t	  nwatchers, capwatchers;
 	uint8_t		  local;	/* online here */
 	uint8_t		  online;	/* on the online list */
 };
+
+#define PUSER_SIZE	56
+_Static_assert(sizeof(struct puser) <= PUSER_SIZE,
+    "struct puser grew: see \"Memory per idle connection\" in "
+    "bench/README.md before raising PUSER_SIZE");
 
 struct presence {
 	struct users		*users;
@@ -108,6 +115,19 @@ puser_maybe_free(struct presence *pr, struct user *u)
 	free(p);
 	u->pres = NULL;
 	user_unref(pr->users, u);
+}
+
+/* Room for one more watcher of p: 0 or -1. */
+static int
+watchers_grow(struct puser *p)
+{
+	size_t	cap = p->capwatchers;
+
+	if (p->nwatchers == UINT32_MAX || vec_grow(&p->watchers, &cap,
+	    (size_t)p->nwatchers + 1, sizeof(*p->watchers)) == -1)
+		return -1;
+	p->capwatchers = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+	return 0;
 }
 
 /* Tell u's watchers whether it is online. */
@@ -576,9 +596,7 @@ presence_watch(struct presence *pr, struct pconn *pc,
 		if (j < i)
 			continue;
 		if ((u = users_get(pr->users, ids[i])) == NULL ||
-		    (p = puser_get(u)) == NULL ||
-		    vec_grow(&p->watchers, &p->capwatchers, p->nwatchers + 1,
-		    sizeof(*p->watchers)) == -1) {
+		    (p = puser_get(u)) == NULL || watchers_grow(p) == -1) {
 			if (u != NULL)
 				puser_maybe_free(pr, u);
 			presence_unwatch(pr, pc);

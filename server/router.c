@@ -59,15 +59,23 @@
 /* rconn states. */
 enum { RC_DETACHED, RC_SYNC, RC_LIVE };
 
-/* The router's part of a user with connections here. */
+/*
+ * The router's part of a user with connections here: 40 bytes, made
+ * for every user online here (bench/README.md, "Memory per idle
+ * connection").  Not listed: ev_ready(), rare, walks the users.
+ */
 struct ruser {
-	struct ruser	*rnext, *rprev;	/* all users online here */
 	struct user	*u;
 	struct rconn	*conns;		/* linked by unext */
 	uint32_t	 nconns;
 	uint64_t	 last;		/* newest seq known in the inbox */
 	uint64_t	 cursor;	/* newest written, as told the inbox */
 };
+
+#define RUSER_SIZE	40
+_Static_assert(sizeof(struct ruser) <= RUSER_SIZE,
+    "struct ruser grew: see \"Memory per idle connection\" in "
+    "bench/README.md before raising RUSER_SIZE");
 
 /* A sync (info) or read in flight for a connection. */
 enum { W_INFO, W_READ };
@@ -142,7 +150,6 @@ struct router {
 	struct rjoin		*rjoins;
 	struct rooms		*rooms;
 	struct rwait		*waits;
-	struct ruser		*rusers;	/* online here */
 	int			 ready;		/* the inbox can be read */
 };
 
@@ -193,9 +200,6 @@ ruser_get(struct router *r, struct user *u)
 	if ((ru = calloc(1, sizeof(*ru))) == NULL)
 		return NULL;
 	ru->u = u;
-	if ((ru->rnext = r->rusers) != NULL)
-		r->rusers->rprev = ru;
-	r->rusers = ru;
 	u->route = ru;
 	user_ref(u);
 	return ru;
@@ -208,12 +212,6 @@ ruser_maybe_free(struct router *r, struct user *u)
 
 	if (ru == NULL || ru->nconns > 0)
 		return;
-	if (ru->rprev != NULL)
-		ru->rprev->rnext = ru->rnext;
-	else
-		r->rusers = ru->rnext;
-	if (ru->rnext != NULL)
-		ru->rnext->rprev = ru->rprev;
 	free(ru);
 	u->route = NULL;
 	user_unref(r->users, u);
@@ -240,8 +238,20 @@ skip_take(struct rconn *rc, uint64_t seq)
 		if (rc->skip[i] > seq)
 			rc->skip[n++] = rc->skip[i];
 	}
-	rc->nskip = n;
+	rc->nskip = (uint16_t)n;
 	return found;
+}
+
+/* Room for one more skip; nskip < MAX_SKIP, so the counts fit 16 bits. */
+static int
+skip_grow(struct rconn *rc)
+{
+	size_t	cap = rc->capskip;
+
+	if (vec_grow(&rc->skip, &cap, rc->nskip + 1U, sizeof(*rc->skip)) == -1)
+		return -1;
+	rc->capskip = (uint16_t)cap;
+	return 0;
 }
 
 /*
@@ -859,8 +869,7 @@ part_appended(struct router *r, struct rpart *pt, enum inbox_status st,
 		live = 0;
 		if (pt->to == g->sender && from != NULL && from->user ==
 		    pt->to && m->seq > from->seq && from->nskip < MAX_SKIP &&
-		    vec_grow(&from->skip, &from->capskip, from->nskip + 1,
-		    sizeof(*from->skip)) == 0) {
+		    skip_grow(from) == 0) {
 			from->skip[from->nskip++] = m->seq;
 			live = from->state == RC_LIVE && from->wait == NULL &&
 			    from->seq == m->prev;
@@ -1275,11 +1284,36 @@ ev_arrived(void *arg, struct user *u, struct msg *m)
  * over as it asked.  Collected first, since a sync can close a
  * connection (after the pass) and more waits are made meanwhile.
  */
+/* ev_ready()'s walk over the users: the connections of those online. */
+struct ready_grab {
+	struct rconn	**v;
+	size_t		  n, cap;
+};
+
+static void
+ready_count(struct user *u, void *arg)
+{
+	if (u->route != NULL)
+		*(size_t *)arg += u->route->nconns;
+}
+
+static void
+ready_grab(struct user *u, void *arg)
+{
+	struct ready_grab	*g = arg;
+	struct rconn		*rc;
+
+	if (u->route == NULL)
+		return;
+	for (rc = u->route->conns; rc != NULL && g->n < g->cap; rc = rc->unext)
+		g->v[g->n++] = rc;
+}
+
 static void
 ev_ready(void *arg, int ready)
 {
 	struct router	*r = arg;
-	struct ruser	*ru;
+	struct ready_grab grab;
 	struct rconn	*rc, **v = NULL;
 	struct rwait	*w;
 	size_t		 n = 0, cap = 0, i;
@@ -1288,13 +1322,14 @@ ev_ready(void *arg, int ready)
 	r->ready = ready;
 	if (!ready || was)
 		return;
-	for (ru = r->rusers; ru != NULL; ru = ru->rnext)
-		cap += ru->nconns;
+	users_each(r->users, ready_count, &cap);
 	if (cap == 0 || (v = calloc(cap, sizeof(*v))) == NULL)
 		return;
-	for (ru = r->rusers; ru != NULL; ru = ru->rnext)
-		for (rc = ru->conns; rc != NULL && n < cap; rc = rc->unext)
-			v[n++] = rc;
+	grab.v = v;
+	grab.n = 0;
+	grab.cap = cap;
+	users_each(r->users, ready_grab, &grab);
+	n = grab.n;
 	for (i = 0; i < n; i++) {
 		rc = v[i];
 		if (rc->user == NULL || !conn_live(r, rc))

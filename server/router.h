@@ -37,8 +37,8 @@ struct rconn {
 	struct rwait	*wait;		/* a sync or read in flight */
 	uint64_t	 seq;		/* newest seq queued to it */
 	uint64_t	*skip;		/* its own room messages: not sent */
-	size_t		 nskip, capskip;
 	uint32_t	 npend;		/* its requests not yet answered */
+	uint16_t	 nskip, capskip;	/* at most MAX_SKIP (router.c) */
 	uint8_t		 state;		/* RC_* in router.c */
 };
 

@@ -57,6 +57,8 @@
  * established connection carries none of it.
  */
 struct client_hs {
+	struct tp		*tp;	/* the socket, until the upgrade or
+					   the end of lingering */
 	uint8_t			*buf;	/* request bytes kept between reads,
 					   then bytes after the head */
 	size_t			 len;
@@ -71,6 +73,22 @@ struct client_hs {
 	struct pmce_params	 pmce;	/* permessage-deflate, if agreed */
 	char			 path[80];	/* escaped, for logs */
 	int			 head_only;	/* HEAD: no body */
+};
+
+/*
+ * What only some connections need (struct client's rare), made on first
+ * use and freed with the connection, so that the others do not carry
+ * it (server.h).
+ */
+struct client_rare {
+	struct pconn	 pc;		/* presence's part: its watches */
+	char		*token_rooms;	/* the token's rooms claim (names,
+					   each NUL-ended), NULL: any room */
+	size_t		 token_roomslen;
+	float		 refused;	/* refusals, decayed */
+	uint32_t	 refused_at;	/* its last update, mono ms */
+	char		 gone_id[CODEC_MAX_USER + 1];	/* the user id after
+					   leaving the router, for logs */
 };
 
 /*
@@ -131,6 +149,27 @@ client_die(struct client *c)
 	client_touch(c->srv, c);
 }
 
+/* c's rare part, made if need be; NULL if out of memory. */
+static struct client_rare *
+client_rare(struct client *c)
+{
+	if (c->rare == NULL && (c->rare = calloc(1, sizeof(*c->rare))) !=
+	    NULL)
+		c->rare->pc.conn = c;
+	return c->rare;
+}
+
+/* The user id for logs: attached, or the one c had; NULL if none. */
+static const char *
+client_user(const struct client *c)
+{
+	if (c->rc.user != NULL)
+		return router_user_id(&c->rc);
+	if (c->rare != NULL && c->rare->gone_id[0] != '\0')
+		return c->rare->gone_id;
+	return NULL;
+}
+
 struct client *
 client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 {
@@ -142,8 +181,8 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 		close(fd);
 		return NULL;
 	}
-	c->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
-	if (c->tp == NULL) {
+	c->hs->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
+	if (c->hs->tp == NULL) {
 		free(c->hs);
 		free(c);
 		return NULL;
@@ -167,8 +206,8 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 			c->ip_over = 1;
 	}
 	c->state = CLIENT_HANDSHAKE;
-	c->deadline = s->now + s->cfg.handshake_timeout;
-	c->last_rx = c->last_tx_progress = s->now;
+	c->deadline = (uint32_t)(s->now + s->cfg.handshake_timeout);
+	c->last_rx = c->last_tx_progress = (uint32_t)s->now;
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
@@ -203,6 +242,7 @@ client_hs_free(struct client *c)
 {
 	if (c->hs == NULL)
 		return;
+	tp_free(c->hs->tp);
 	free(c->hs->buf);
 	free(c->hs->reply);
 	free(c->hs);
@@ -212,7 +252,9 @@ client_hs_free(struct client *c)
 int
 client_fd(const struct client *c)
 {
-	return c->ws != NULL ? ws_conn_fd(c->ws) : tp_fd(c->tp);
+	if (c->ws != NULL)
+		return ws_conn_fd(c->ws);
+	return c->hs != NULL && c->hs->tp != NULL ? tp_fd(c->hs->tp) : -1;
 }
 
 short
@@ -225,9 +267,9 @@ client_events(const struct client *c)
 	switch (c->state) {
 	case CLIENT_HANDSHAKE:
 	case CLIENT_LINGER:
-		return POLLIN | tp_events(c->tp);
+		return POLLIN | tp_events(c->hs->tp);
 	case CLIENT_REPLY:
-		return POLLOUT | tp_events(c->tp);
+		return POLLOUT | tp_events(c->hs->tp);
 	default:
 		if (c->ws == NULL)
 			return 0;
@@ -248,8 +290,7 @@ client_events(const struct client *c)
 static void
 client_log_end(struct client *c, const char *why)
 {
-	const char	*who = c->rc.user != NULL ? router_user_id(&c->rc) :
-			    c->gone_id;
+	const char	*who = client_user(c);
 	uint16_t	 sent = ws_conn_code_sent(c->ws);
 	uint16_t	 recv = ws_conn_code_received(c->ws);
 
@@ -267,8 +308,6 @@ mq_push(struct mq *q, struct mq_ent *e)
 	else
 		q->head = e;
 	q->tail = e;
-	q->n++;
-	q->bytes += e->skip ? 0 : e->m->len;
 }
 
 static struct mq_ent *
@@ -280,8 +319,6 @@ mq_pop(struct mq *q)
 		return NULL;
 	if ((q->head = e->next) == NULL)
 		q->tail = NULL;
-	q->n--;
-	q->bytes -= e->skip ? 0 : e->m->len;
 	return e;
 }
 
@@ -337,10 +374,12 @@ client_detach(struct client *c)
 	client_pop_written(c, 1);
 	c->detaching = 0;
 	/* Keep the id for the disconnect log line, which comes later. */
-	if (c->rc.user != NULL && c->gone_id == NULL)
-		c->gone_id = strdup(router_user_id(&c->rc));
+	if (c->rc.user != NULL && client_rare(c) != NULL)
+		snprintf(c->rare->gone_id, sizeof(c->rare->gone_id), "%s",
+		    router_user_id(&c->rc));
 	router_detach(c->srv->router, &c->rc);
-	presence_unwatch(c->srv->presence, &c->pc);
+	if (c->rare != NULL)
+		presence_unwatch(c->srv->presence, &c->rare->pc);
 	mq_clear(&c->inflight);
 }
 
@@ -391,7 +430,7 @@ client_close(struct client *c, uint16_t code, const char *reason)
 	client_detach_later(c);
 	ws_conn_close(c->ws, code, reason);
 	c->state = CLIENT_CLOSING;
-	c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+	c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	client_touch(c->srv, c);
 }
 
@@ -414,8 +453,7 @@ client_cut(struct client *c)
 	client_count(c->srv, CC_SLOW_READER);
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
-	    c->rc.user ? router_user_id(&c->rc) : c->gone_id ? c->gone_id :
-	    "-",
+	    client_user(c) != NULL ? client_user(c) : "-",
 	    c->srv->cfg.max_output);
 	w = ws_conn_written(c->ws);
 	client_pop_written(c, 0);
@@ -528,8 +566,9 @@ client_join(struct client *c, const struct codec_req *req)
 	char	detail[CODEC_MAX_DETAIL + 1];
 
 	/* The token's rooms claim, if it has one. */
-	if (req->type == CODEC_REQ_JOIN && c->token_rooms != NULL &&
-	    !jwt_rooms_has(c->token_rooms, c->token_roomslen, req->room)) {
+	if (req->type == CODEC_REQ_JOIN && c->rare != NULL &&
+	    c->rare->token_rooms != NULL && !jwt_rooms_has(
+	    c->rare->token_rooms, c->rare->token_roomslen, req->room)) {
 		log_info("%s #%llu user %s: room '%s' not in the token's "
 		    "rooms, refused", client_addr(c),
 		    (unsigned long long)c->id, router_user_id(&c->rc),
@@ -669,15 +708,19 @@ client_refused(struct client *c, const char *what)
 {
 	const struct server_config *cfg = &c->srv->cfg;
 	uint32_t	 now = (uint32_t)c->srv->now;
+	struct client_rare *r;
 	float		 limit;
 
 	c->srv->st_refused++;
-	c->rl_refused = c->rl_refused *
-	    expf(-(float)(now - c->rl_refused_at) / REFUSE_DECAY_MS) + 1.0f;
-	c->rl_refused_at = now;
+	/* Without memory for the count, the refusal alone must do. */
+	if ((r = client_rare(c)) == NULL)
+		return 0;
+	r->refused = r->refused *
+	    expf(-(float)(now - r->refused_at) / REFUSE_DECAY_MS) + 1.0f;
+	r->refused_at = now;
 	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
 	    (float)RATE_STRIKES_MIN;
-	if (c->rl_refused > limit) {
+	if (r->refused > limit) {
 		client_count(c->srv, CC_RATE_CLOSED);
 		log_info("%s #%llu user %s: over the %s limit, closing",
 		    client_addr(c), (unsigned long long)c->id,
@@ -751,8 +794,8 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		client_who(c);
 		break;
 	case CODEC_REQ_WATCH:
-		if (presence_watch(c->srv->presence, &c->pc, req.users,
-		    req.nusers) != 0)
+		if (client_rare(c) == NULL || presence_watch(c->srv->presence,
+		    &c->rare->pc, req.users, req.nusers) != 0)
 			client_error(c, "internal", "out of memory", req.id);
 		break;
 	case CODEC_REQ_RESUME:
@@ -774,7 +817,7 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	}
 }
 
@@ -1017,13 +1060,14 @@ client_admit(struct client *c, const struct hs_request *req,
 	c->token_exp = cl.exp > UINT32_MAX ? UINT32_MAX : (uint32_t)cl.exp;
 	/* Only a token that limits rooms costs the connection memory. */
 	if (cl.rooms == JWT_ROOMS_LIST) {
-		if ((c->token_rooms = malloc(cl.roomslen + 1)) == NULL) {
+		if (client_rare(c) == NULL || (c->rare->token_rooms =
+		    malloc(cl.roomslen + 1)) == NULL) {
 			client_http_error(c, 500, NULL, "out of memory");
 			return -1;
 		}
-		memcpy(c->token_rooms, cl.roomv, cl.roomslen);
-		c->token_rooms[cl.roomslen] = '\0';
-		c->token_roomslen = cl.roomslen;
+		memcpy(c->rare->token_rooms, cl.roomv, cl.roomslen);
+		c->rare->token_rooms[cl.roomslen] = '\0';
+		c->rare->token_roomslen = cl.roomslen;
 	}
 	return 0;
 }
@@ -1162,15 +1206,15 @@ client_handshake(struct client *c)
 	/* Bytes kept from earlier reads go first, then what is new. */
 	if (h->len > 0)
 		memcpy(hs_rbuf, h->buf, h->len);
-	n = tp_read(c->tp, hs_rbuf + h->len, HS_MAX_HEAD - h->len);
+	n = tp_read(h->tp, hs_rbuf + h->len, HS_MAX_HEAD - h->len);
 	if (n == TP_WANT_READ || n == TP_WANT_WRITE)
 		return;
-	if (n == TP_ERROR && tp_is_tls(c->tp)) {
+	if (n == TP_ERROR && tp_is_tls(h->tp)) {
 		/* Plain HTTP or garbage on the TLS port ends up here. */
 		client_count(c->srv, CC_TLS_FAILED);
 		log_info_limited("%s #%llu TLS handshake failed: %s",
 		    client_addr(c), (unsigned long long)c->id,
-		    tp_strerror(c->tp));
+		    tp_strerror(h->tp));
 		client_die(c);
 		return;
 	}
@@ -1181,10 +1225,10 @@ client_handshake(struct client *c)
 		return;
 	}
 	total = h->len + (size_t)n;
-	c->last_rx = c->srv->now;
+	c->last_rx = (uint32_t)c->srv->now;
 	c->srv->st_bytes_in += (uint64_t)n;
 	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
-	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(c->tp)) {
+	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(h->tp)) {
 		log_info_limited("%s #%llu TLS handshake on a plain ws:// "
 		    "port, closing", client_addr(c), (unsigned long long)c->id);
 		client_die(c);
@@ -1272,13 +1316,20 @@ client_handshake(struct client *c)
 static void
 client_linger(struct client *c)
 {
-	client_hs_free(c);
-	if (shutdown(tp_fd(c->tp), SHUT_WR) == -1) {
+	struct client_hs	*h = c->hs;
+
+	/* Only the socket is needed from now on. */
+	free(h->buf);
+	h->buf = NULL;
+	h->len = 0;
+	free(h->reply);
+	h->reply = NULL;
+	if (shutdown(tp_fd(h->tp), SHUT_WR) == -1) {
 		client_die(c);
 		return;
 	}
 	c->state = CLIENT_LINGER;
-	c->deadline = c->srv->now + LINGER_MS;
+	c->deadline = (uint32_t)c->srv->now + LINGER_MS;
 	client_touch(c->srv, c);
 }
 
@@ -1293,23 +1344,22 @@ client_upgrade(struct client *c)
 	cfg.role = WS_ROLE_SERVER;
 	cfg.max_message = c->srv->cfg.max_message;
 	cfg.max_output = c->srv->cfg.max_output;
-	c->ws = ws_conn_new(&cfg, c->tp, &client_ws_cb, c);
-	c->tp = NULL;
+	c->ws = ws_conn_new(&cfg, h->tp, &client_ws_cb, c);
+	h->tp = NULL;
 	if (c->ws == NULL) {
 		client_die(c);
 		return;
 	}
 	ws_conn_set_deflate(c->ws, &h->pmce);
 	c->state = h->after;
-	c->last_rx = c->last_tx_progress = c->srv->now;
+	c->last_rx = c->last_tx_progress = (uint32_t)c->srv->now;
 	c->rl_tokens = (float)c->srv->cfg.burst;
 	c->rl_at = (uint32_t)c->srv->now;
 	c->q_tokens = QUERY_BURST;
-	c->q_at = c->rl_refused_at = (uint32_t)c->srv->now;
+	c->q_at = (uint32_t)c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
 		c->rc.conn = c;
-		c->pc.conn = c;
 		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {
@@ -1348,7 +1398,7 @@ int
 client_is_tls(const struct client *c)
 {
 	return c->ws != NULL ? ws_conn_is_tls(c->ws) :
-	    c->tp != NULL && tp_is_tls(c->tp);
+	    c->hs != NULL && c->hs->tp != NULL && tp_is_tls(c->hs->tp);
 }
 
 void
@@ -1384,7 +1434,7 @@ client_on_readable(struct client *c)
 	}
 	if (c->state == CLIENT_LINGER) {
 		/* Discard; done at end of stream or on error. */
-		ssize_t	n = tp_read(c->tp, hs_rbuf, sizeof(hs_rbuf));
+		ssize_t	n = tp_read(c->hs->tp, hs_rbuf, sizeof(hs_rbuf));
 
 		if (n == TP_EOF || n == TP_ERROR)
 			client_die(c);
@@ -1392,11 +1442,11 @@ client_on_readable(struct client *c)
 	}
 	if (c->ws == NULL)
 		return;
-	c->last_rx = c->srv->now;
+	c->last_rx = (uint32_t)c->srv->now;
 	c->pinged = 0;
-	before = ws_conn_bytes_read(c->ws);
+	before = ws_bytes_read();
 	r = ws_conn_on_readable(c->ws);
-	c->srv->st_bytes_in += ws_conn_bytes_read(c->ws) - before;
+	c->srv->st_bytes_in += ws_bytes_read() - before;
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
 	else if (ws_conn_close_sent(c->ws) && !ws_conn_close_received(c->ws)
@@ -1407,7 +1457,7 @@ client_on_readable(struct client *c)
 		    ws_conn_code_sent(c->ws));
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	}
 	if (!c->dead && ws_conn_done(c->ws))
 		client_kill(c, ws_conn_close_received(c->ws) ?
@@ -1425,7 +1475,7 @@ client_flush(struct client *c)
 	if (c->state == CLIENT_REPLY) {
 		struct client_hs	*h = c->hs;
 
-		n = tp_write(c->tp, h->reply + h->reply_off,
+		n = tp_write(h->tp, h->reply + h->reply_off,
 		    h->reply_len - h->reply_off);
 		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
 			return;
@@ -1453,7 +1503,7 @@ client_flush(struct client *c)
 		return;
 	}
 	if (ws_conn_written(c->ws) != before) {
-		c->last_tx_progress = c->srv->now;
+		c->last_tx_progress = (uint32_t)c->srv->now;
 		c->srv->st_bytes_out += ws_conn_written(c->ws) - before;
 	}
 	client_pop_written(c, 1);
@@ -1468,18 +1518,22 @@ void
 client_timers(struct client *c)
 {
 	const struct server_config *cfg = &c->srv->cfg;
-	uint64_t	now = c->srv->now;
+	uint32_t	now = (uint32_t)c->srv->now;
+	/* Times are 32-bit (server.h): compared by wrapping difference. */
+	int		expired = (int32_t)(now - c->deadline) >= 0;
+	uint32_t	quiet = now - c->last_rx;
+	uint32_t	stalled = now - c->last_tx_progress;
 
 	if (c->dead)
 		return;
 	switch (c->state) {
 	case CLIENT_LINGER:
-		if (now >= c->deadline)
+		if (expired)
 			client_die(c);
 		return;
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
-		if (now >= c->deadline) {
+		if (expired) {
 			client_count(c->srv, CC_HANDSHAKE_TIMEOUT);
 			log_info_limited("%s #%llu handshake timeout",
 			    client_addr(c), (unsigned long long)c->id);
@@ -1487,7 +1541,7 @@ client_timers(struct client *c)
 		}
 		return;
 	case CLIENT_CLOSING:
-		if (now >= c->deadline)
+		if (expired)
 			client_kill(c, "close handshake timed out");
 		return;
 	default:
@@ -1501,26 +1555,25 @@ client_timers(struct client *c)
 		client_close(c, 1008, "token expired");
 		return;
 	}
-	if (cfg->idle_timeout > 0 && now - c->last_rx >= cfg->idle_timeout) {
-		log_info("%s #%llu idle for %llu ms, closing", client_addr(c),
-		    (unsigned long long)c->id,
-		    (unsigned long long)(now - c->last_rx));
+	if (cfg->idle_timeout > 0 && quiet >= cfg->idle_timeout) {
+		log_info("%s #%llu idle for %lu ms, closing", client_addr(c),
+		    (unsigned long long)c->id, (unsigned long)quiet);
 		client_close(c, 1001, "idle timeout");
 		return;
 	}
 	if (ws_conn_pending(c->ws) > 0 && cfg->idle_timeout > 0 &&
-	    now - c->last_tx_progress >= cfg->idle_timeout) {
-		log_info("%s #%llu not reading for %llu ms, cut off",
+	    stalled >= cfg->idle_timeout) {
+		log_info("%s #%llu not reading for %lu ms, cut off",
 		    client_addr(c), (unsigned long long)c->id,
-		    (unsigned long long)(now - c->last_tx_progress));
+		    (unsigned long)stalled);
 		client_cut(c);
 		return;
 	}
 	/* A connection quiet for a second gives its parser state back. */
-	if (now - c->last_rx >= 1000 && ws_conn_pending(c->ws) == 0)
+	if (quiet >= 1000 && ws_conn_pending(c->ws) == 0)
 		ws_conn_trim(c->ws);
 	if (cfg->ping_interval > 0 && !c->pinged &&
-	    now - c->last_rx >= cfg->ping_interval) {
+	    quiet >= cfg->ping_interval) {
 		c->pinged = 1;
 		ws_conn_ping(c->ws, "chat", 4);
 		client_touch(c->srv, c);
@@ -1553,10 +1606,10 @@ client_free(struct client *c)
 	}
 	client_detach(c);
 	ws_conn_free(c->ws);
-	tp_free(c->tp);
 	client_hs_free(c);
-	free(c->gone_id);
-	free(c->token_rooms);
+	if (c->rare != NULL)
+		free(c->rare->token_rooms);
+	free(c->rare);
 	free(c);
 }
 

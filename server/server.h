@@ -24,7 +24,6 @@
 #include "router.h"
 
 struct ws_conn;
-struct tp;
 struct poller;
 
 /*
@@ -101,7 +100,6 @@ struct mq_ent {
 /* A connection's chat messages in flight, oldest first. */
 struct mq {
 	struct mq_ent	*head, *tail;
-	size_t		 n, bytes;
 };
 
 enum client_state {
@@ -114,54 +112,77 @@ enum client_state {
 };
 
 struct client_hs;
+struct client_rare;
 
 /*
- * One connection.  Kept small: an idle chat connection is this, its
- * ws_conn and its share of its user.
+ * One connection.  Kept small: an idle chat connection is this (200
+ * bytes, a 208-byte malloc chunk), its ws_conn (common/ws.c, 96) and its
+ * user's structures (struct user in users.h, 112 with an 11-character
+ * id; the router's struct ruser, 48; presence's struct puser, 64);
+ * bench/README.md, "Memory per idle connection", has the budget, the
+ * breakdown and how it is measured.  The _Static_assert below and its
+ * siblings at those structures keep them there.
+ *
+ * Allocated lazily, freed as soon as unused:
+ * - hs (struct client_hs, server-client.c): the transport, the request
+ *   bytes, the HTTP answer and the parsed query, from accept to the
+ *   upgrade (or, the transport alone, to the end of lingering after an
+ *   HTTP answer); the ws_conn holds the transport from then on;
+ * - the ws_conn's parser and wslay context (about 13 KB) only while a
+ *   frame is arriving, its output buffer only while bytes are pending
+ *   (common/ws.c);
+ * - rare (struct client_rare, server-client.c): what only some
+ *   connections need: presence's part (made at the first "watch"), a
+ *   token's rooms claim (made at the upgrade if the token limits
+ *   rooms), the decayed count of refusals (made at the first one: a
+ *   client going over --rate or the query budget), and the user id kept
+ *   for logs after leaving the router (made then);
+ * - rc.skip: own room messages in flight; rare->pc.watch: watched
+ *   users; an mq_ent per chat message queued and not yet written;
+ * - the user's struct box (the memory inbox's counters) once its
+ *   numbering has given out a seq or it holds messages (inbox-local.c).
+ * Times are uint32_t monotonic milliseconds, compared by wrapping
+ * difference: every timeout is at most a day (options.c).
  */
 struct client {
 	struct client	*prev, *next;		/* all clients */
-	struct client	*unext;			/* same user */
 	struct server	*srv;
-	struct tp	*tp;			/* until the upgrade */
 	struct client_hs *hs;			/* until the upgrade */
 	struct ws_conn	*ws;
 	struct rconn	 rc;			/* the router's part */
-	struct pconn	 pc;			/* presence's part */
-	char		*gone_id;		/* user id after detach, for logs */
+	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
 	uint64_t	 untold;		/* written, not yet told the router */
 
-	uint64_t	 deadline;		/* handshake or close */
-	uint64_t	 last_rx;		/* last byte received */
-	uint64_t	 last_tx_progress;	/* last time output moved */
-
+	uint32_t	 deadline;		/* handshake or close */
+	uint32_t	 last_rx;		/* last byte received */
+	uint32_t	 last_tx_progress;	/* last time output moved */
 	uint32_t	 token_exp;		/* seconds since epoch, 0: none */
-	char		*token_rooms;		/* the token's rooms claim
-						   (names, each NUL-ended),
-						   NULL: any room */
-	size_t		 token_roomslen;
 	float		 rl_tokens;		/* rate limit bucket */
 	uint32_t	 rl_at;			/* its last refill, mono ms */
 	float		 q_tokens;		/* who/watch/resume budget */
 	uint32_t	 q_at;			/* its last refill */
-	float		 rl_refused;		/* refusals, decayed */
-	uint32_t	 rl_refused_at;		/* its last update */
-	uint8_t		 ip_counted;		/* in the per-address table */
-	uint8_t		 ip_over;		/* ...beyond --max-per-ip */
 
 	uint32_t	 id;			/* serial number for logs */
-	enum client_state state;
-	short		 armed;			/* events registered */
-	uint8_t		 dead;			/* reap after this pass */
-	uint8_t		 touched;		/* on the server's touch list */
-	uint8_t		 cut;			/* cut off as a slow reader */
-	uint8_t		 detaching;		/* leave the router after the pass */
-	uint8_t		 pinged;		/* a ping is outstanding */
-	uint8_t		 af;			/* peer address, for logs */
+	uint8_t		 ip[16];		/* peer address, for logs */
 	uint16_t	 port;
-	uint8_t		 ip[16];
+	uint8_t		 af;
+	uint8_t		 state;			/* enum client_state */
+	short		 armed;			/* events registered */
+	unsigned int	 dead:1;		/* reap after this pass */
+	unsigned int	 touched:1;		/* on the server's touch list */
+	unsigned int	 cut:1;			/* cut off as a slow reader */
+	unsigned int	 detaching:1;		/* leave the router after the
+						   pass */
+	unsigned int	 pinged:1;		/* a ping is outstanding */
+	unsigned int	 ip_counted:1;		/* in the per-address table */
+	unsigned int	 ip_over:1;		/* ...beyond --max-per-ip */
 };
+
+#define CLIENT_SIZE	200
+_Static_assert(sizeof(struct client) <= CLIENT_SIZE,
+    "struct client grew: see \"Memory per idle connection\" in "
+    "bench/README.md before raising CLIENT_SIZE");
 
 /*
  * What the server counts for /metrics, besides the st_ counters of

@@ -70,7 +70,7 @@ users_get(struct users *us, const char *id)
 	if ((u = users_find(us, id)) != NULL)
 		return u;
 	if ((len = strlen(id)) > CODEC_MAX_USER ||
-	    (u = calloc(1, sizeof(*u) + len + 1)) == NULL)
+	    (u = calloc(1, offsetof(struct user, id) + len + 1)) == NULL)
 		return NULL;
 	memcpy(u->id, id, len + 1);
 	if (table_insert(&us->tab, &u->node) == -1) {
@@ -114,6 +114,17 @@ size_t
 users_count(const struct users *us)
 {
 	return table_count(&us->tab);
+}
+
+void
+users_each(struct users *us, void (*fn)(struct user *, void *), void *arg)
+{
+	struct table_iter	 it;
+	struct table_node	*n;
+
+	table_iter_init(&it);
+	while ((n = table_iter_next(&us->tab, &it)) != NULL)
+		fn(TABLE_ENTRY(n, struct user, node), arg);
 }
 
 size_t

@@ -35,11 +35,27 @@ struct user {
 	uint32_t		 njoining;	/* joins asked, not answered */
 	/* Undelivered messages this user sent (the inbox's quotas). */
 	uint64_t		 q_bytes;
+	/*
+	 * The memory inbox's numbering while its box is absent (forgotten
+	 * before it gave out a seq), 0: none; and its holds, so that an
+	 * online user with an empty inbox needs no box (inbox-local.c).
+	 */
+	uint64_t		 ib_gen;
 	uint32_t		 q_msgs;
 	uint32_t		 refs;
 	uint8_t			 doomed;
-	char			 id[];
+	uint8_t			 ib_holds;
+	char			 id[];		/* allocated to its length */
 };
+
+/*
+ * Every user online here has one: with a 12-byte id (11 characters and
+ * the NUL) it is a 112-byte malloc chunk.
+ */
+#define USER_HEAD_SIZE	90
+_Static_assert(offsetof(struct user, id) <= USER_HEAD_SIZE,
+    "struct user grew: see \"Memory per idle connection\" in "
+    "bench/README.md before raising USER_HEAD_SIZE");
 
 struct users;
 
@@ -60,6 +76,9 @@ void	user_unref(struct users *, struct user *);
 /* Free the users left without references since the last call. */
 void	users_reap(struct users *);
 size_t	users_count(const struct users *);
+/* Call fn for every user; fn may drop references but not free users. */
+void	users_each(struct users *, void (*fn)(struct user *, void *),
+	    void *arg);
 /* Bytes a user of id costs in memory, for the inbox's accounting. */
 size_t	users_cost(const char *id);
 

@@ -1188,6 +1188,49 @@ test_holds(int sql)
 }
 
 /*
+ * A held memory inbox that has numbered nothing is not kept (an idle
+ * online user costs no struct box), but its numbering is: the epoch its
+ * connections may have been told stays until the hold goes, and the
+ * first message is numbered 1 under it.  Unheld, a new one is made.
+ */
+static void
+test_hold_empty(void)
+{
+	struct inbox	*ib = open_ib(0, "holdempty", cfg_of(100, NOLIM, 100,
+			    1));
+	char		 e[17], e2[17];
+
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	hold(ib, "he", 1);
+	CHECK_INT(stats(ib).bytes, 0);
+	snprintf(e, sizeof(e), "%s", epoch(ib, "he"));
+	CHECK_INT(stats(ib).bytes, 0);
+	users_reap(us);
+	CHECK_STR(epoch(ib, "he"), e);
+	CHECK_INT(put(ib, "he", "s", MLEN, 0, 1), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "he:1");
+	CHECK_STR(epoch(ib, "he"), e);
+	CHECK(stats(ib).bytes > 0);
+	/* Delivered: held, it keeps its numbering, now in a box. */
+	cur(ib, "he", 1);
+	pass(ib);
+	CHECK_INT(last(ib, "he"), 1);
+	CHECK_STR(epoch(ib, "he"), e);
+	/* A second user, held and let go without a message: renamed. */
+	hold(ib, "hf", 1);
+	snprintf(e2, sizeof(e2), "%s", epoch(ib, "hf"));
+	CHECK(strcmp(e, e2) != 0);
+	hold(ib, "hf", 0);
+	users_reap(us);
+	CHECK(strcmp(epoch(ib, "hf"), e2) != 0);
+	hold(ib, "he", 0);
+	close_ib(ib);
+}
+
+/*
  * Two memory inboxes (two runs of a server without --store) number the
  * same user under two epochs.  One at a time: a user's inbox state
  * hangs off its struct user, so a users table serves one inbox.
@@ -1945,6 +1988,7 @@ main(void)
 		return 1;
 	test_mem_costs();
 	test_mem_epochs();
+	test_hold_empty();
 	for (sql = 0; sql <= 1; sql++) {
 		test_seq(sql);
 		test_read(sql);

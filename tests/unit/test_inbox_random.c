@@ -17,7 +17,8 @@
  * starts again under a new epoch); after every operation the inbox is
  * compared with it, and after every commit everything kept is read
  * back.  Some seeds hold every user for the whole run, so that memory
- * inboxes are never forgotten.
+ * inboxes are forgotten only before their first message (with their
+ * numbering kept).
  *
  * Message times are set against the wall clock the inbox reads for
  * age retention: three days old or half a day, with --history-days 1,
@@ -108,6 +109,7 @@ struct muser {
 	uint64_t	 committed, cursor;
 	uint64_t	 first, n;	/* kept: first..last */
 	int		 box;		/* memory: the inbox holds its state */
+	int		 kept;		/* memory: no box, numbering kept */
 	int		 holds;		/* the inbox's count */
 	int		 in_batch;
 	char		 epoch[17];	/* memory: its numbering's, "" unseen */
@@ -381,20 +383,27 @@ box_get(struct run *r, int u)
 	if (r->sql || mu->box)
 		return;
 	mu->box = 1;
-	mu->epoch[0] = '\0';
+	if (!mu->kept)
+		mu->epoch[0] = '\0';
+	mu->kept = 0;
 	r->m.bytes += boxcost(u);
 }
 
-/* Memory: u's state goes when nothing needs it, numbering and all. */
+/*
+ * Memory: u's state goes when nothing needs it, numbering and all; a
+ * held one stays once it has given out a seq, and before it goes with
+ * its numbering kept.
+ */
 static void
 box_maybe_free(struct run *r, int u)
 {
 	struct muser	*mu = &r->m.u[u];
 
-	if (r->sql || !mu->box || mu->holds > 0 || mu->in_batch ||
-	    mu->nq > 0 || mu->n > 0 || mu->cursor != mu->last)
+	if (r->sql || !mu->box || (mu->holds > 0 && mu->last > 0) ||
+	    mu->in_batch || mu->nq > 0 || mu->n > 0 || mu->cursor != mu->last)
 		return;
 	mu->box = 0;
+	mu->kept = mu->holds > 0;
 	r->m.bytes -= boxcost(u);
 	if (mu->last > 0)
 		r->stats->restarts++;
@@ -625,14 +634,13 @@ model_hold(struct run *r, int u, int on)
 	struct muser	*mu = &r->m.u[u];
 
 	if (on) {
-		box_get(r, u);
 		mu->holds++;
 		return;
 	}
-	if (!r->sql && !mu->box)
+	if (mu->holds == 0)
 		return;
-	if (mu->holds > 0)
-		mu->holds--;
+	if (--mu->holds == 0)
+		mu->kept = 0;
 	box_maybe_free(r, u);
 }
 
@@ -707,7 +715,7 @@ model_reopened(struct run *r)
 	memset(m->s, 0, sizeof(m->s));
 	for (u = 0; u < NUSER; u++) {
 		mu = &m->u[u];
-		mu->holds = mu->in_batch = 0;
+		mu->holds = mu->in_batch = mu->kept = 0;
 		mu->nq = 0;
 		mu->qbytes = 0;
 		r->mine[u] = 0;
@@ -875,7 +883,7 @@ check_numbers(struct run *r)
 			VERIFY(r, strcmp(in.epoch, r->fepoch) == 0, "%s: epoch "
 			    "%s, the file's %s", names[u], in.epoch,
 			    r->fepoch);
-		else if (had && mu->epoch[0] != '\0')
+		else if ((had || mu->kept) && mu->epoch[0] != '\0')
 			VERIFY(r, strcmp(in.epoch, mu->epoch) == 0, "%s: epoch "
 			    "%s, was %s with the same numbering", names[u],
 			    in.epoch, mu->epoch);
@@ -883,7 +891,10 @@ check_numbers(struct run *r)
 			/* A new numbering, or one asked about once. */
 			VERIFY(r, epoch_new(r, in.epoch), "%s: epoch %s "
 			    "given before", names[u], in.epoch);
-			if (had)
+			/* Held, it is kept even without a box. */
+			if (!had && mu->holds > 0)
+				mu->kept = 1;
+			if (had || mu->kept)
 				snprintf(mu->epoch, sizeof(mu->epoch), "%s",
 				    in.epoch);
 		}
