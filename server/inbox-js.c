@@ -6,10 +6,12 @@
  *
  * Stream CHAT holds every user's inbox (subject chat.inbox.<hex of the
  * id>, since ids may contain '.').  Stream CHAT_CURSOR keeps each user's
- * cursor (chat.cursor.<hex>, one message per subject) and the newest seq
- * stored in the inbox (chat.newest.<hex>), which outlives the messages:
- * a node that stores in an inbox it knows nothing of reads it first, so
- * that the chain goes on after retention emptied the inbox.  The epoch is a
+ * cursor (chat.cursor.<hex>, one message per subject) and a floor of the
+ * newest seq stored in the inbox with the nodes that may have stored past
+ * it (chat.newest.<hex>), which outlives the messages: a node reads it and
+ * adds itself before it stores in an inbox, so that the chain goes on
+ * after retention emptied the inbox, or readers are told it may have gone
+ * further (see newest_parse()).  The epoch is a
  * hash of CHAT's creation time and of the storage format: a stream made
  * again, or read with another numbering, is a new epoch.
  *
@@ -25,7 +27,8 @@
  * stream sequences, converted the same way.  Headers: Chat-Prev (the
  * seq before the first event), Chat-Count (n), Chat-After (the stream
  * sequence expected before it, also given to JetStream as
- * Nats-Expected-Last-Subject-Sequence).
+ * Nats-Expected-Last-Subject-Sequence), Chat-Prev-Unknown (1: the chain
+ * before it is not known; prev is the seq just before it).
  *
  * An inbox is a chain: each stored message is published expecting the
  * inbox's last stream sequence; JetStream refuses it if another node
@@ -83,7 +86,9 @@
 #define SEQ_K		1000	/* seqs per stream sequence */
 #define FORMAT		"2"	/* Chat-Format of what we store */
 #define CURSOR_MS	100	/* a user's cursor, at most this often */
-#define NEWEST_MS	1000	/* an inbox's chat.newest, at most this often */
+#define NEWEST_IDS	16	/* node ids chat.newest holds, then "*" */
+#define NEWEST_TRIES	10	/* its compare-and-set lost in a row */
+#define NEWEST_MAX	(24 + (NEWEST_IDS + 2) * 33)	/* its text */
 #define TAIL_MS		10000	/* an inbox stored in is remembered */
 #define MAX_NODES	64	/* nodes one message is handed to */
 #define PAYLOAD_DEFAULT	(1 << 20) /* NATS' max_payload when not known */
@@ -113,15 +118,22 @@ struct box {
 	uint64_t	 cursor;	/* newest written here */
 	uint64_t	 said, said_at;	/* ...as published, and when */
 	uint64_t	 stored_at;	/* our last store, for TAIL_MS */
-	uint64_t	 nsaid, nsaid_at;	/* chain as chat.newest, when */
-	uint8_t		 nknown;	/* chat.newest read or written */
-	uint8_t		 nreading;	/* reading chat.newest */
+	uint64_t	 nseq;		/* chat.newest's stream seq, */
+	uint64_t	 nval;		/* ...its seq, */
+	char		*nothers;	/* ...other ids (NULL: none) */
+	uint8_t		 nstate;	/* NS_*: chat.newest in flight */
+	uint8_t		 ntries;	/* its writes lost in a row */
+	uint8_t		 opened;	/* our id is in chat.newest */
+	uint8_t		 unsure;	/* the chain may be past chain */
 	uint8_t		 queued;	/* on ib->sendq */
 	uint8_t		 dirty;		/* on ib->dirty */
 	uint8_t		 gc;		/* on ib->gc */
 	uint8_t		 linger;	/* on ib->linger */
 	char		 hex[HEXUSER];
 };
+
+/* What a box is doing with chat.newest. */
+enum { NS_IDLE, NS_READ_OPEN, NS_OPEN, NS_READ_CLOSE, NS_CLOSE, NS_CHECK };
 
 /* An append waiting or in a store. */
 struct pub {
@@ -137,6 +149,7 @@ struct batch {
 	size_t		 n;
 	uint64_t	 expect;	/* the stream seq JetStream must have */
 	uint64_t	 prev;		/* the seq before the first, for readers */
+	int		 unsure;	/* prev: the seq before its own */
 	uint64_t	 sent_us;	/* when it was published */
 	uint64_t	 born;
 	int		 purged;	/* a purge was tried for it */
@@ -304,8 +317,28 @@ box_free(struct inbox *ib, struct box *b)
 	struct user	*u = b->u;
 
 	u->box = NULL;
+	free(b->nothers);
 	free(b);
 	user_unref(ib->base.users, u);
+}
+
+static void	newest_close(struct inbox *, struct box *, int);
+
+/*
+ * Free idle b, once our id is out of its chat.newest (then it is idle
+ * again, and back here): waited for, but not at exit, nor without NATS
+ * (then the id stays: unsure, never lost).
+ */
+static void
+box_let_go(struct inbox *ib, struct box *b, int force)
+{
+	if (b->opened && ib->ready && !force) {
+		newest_close(ib, b, 1);
+		return;
+	}
+	if (b->opened && nats_link_up(ib->link))
+		newest_close(ib, b, 0);
+	box_free(ib, b);
 }
 
 /*
@@ -330,7 +363,7 @@ reap(struct inbox *ib, uint64_t now, int force)
 			b->linger = 1;
 			ib->linger[ib->nlinger++] = b;
 		} else
-			box_free(ib, b);
+			box_let_go(ib, b, force);
 	}
 	ib->ngc = 0;
 	/* The lingering ones, once a second. */
@@ -341,9 +374,10 @@ reap(struct inbox *ib, uint64_t now, int force)
 		b = ib->linger[i];
 		if (!box_idle(b))
 			b->linger = 0;	/* in use again: back to gc later */
-		else if (force || now - b->stored_at >= TAIL_MS)
-			box_free(ib, b);
-		else
+		else if (force || now - b->stored_at >= TAIL_MS) {
+			b->linger = 0;
+			box_let_go(ib, b, force);
+		} else
 			ib->linger[k++] = b;
 	}
 	ib->nlinger = k;
@@ -621,7 +655,7 @@ queue_box(struct inbox *ib, struct box *b)
 	ib->sendq[ib->nsendq++] = b;
 }
 
-/* b has a cursor or a chat.newest to publish (flush_cursors()). */
+/* b has a cursor to publish (flush_cursors()). */
 static void
 box_dirty(struct inbox *ib, struct box *b)
 {
@@ -634,48 +668,308 @@ box_dirty(struct inbox *ib, struct box *b)
 
 static void	batch_start(struct inbox *, struct box *);
 
-/* A seq as a message's text (a cursor, chat.newest): 0 if not one. */
-static uint64_t	data_u64(natsMsg *);
+/*
+ * chat.newest.<hex>: "<seq>[ <node id>...]", written only by
+ * compare-and-set (Nats-Expected-Last-Subject-Sequence), so that no
+ * writer undoes another.  seq is a floor of the inbox's chain; each id
+ * is a node that opened the inbox and may have stored past seq without
+ * saying so ("*": more than NEWEST_IDS did, for good).  A node adds its
+ * id before its first store (acknowledged before that store goes out)
+ * and takes it out, raising seq to its chain, when it lets the box go.
+ * A node killed meanwhile leaves its id: whoever next stores in the
+ * inbox after age emptied it cannot know where the chain stood, and
+ * stores with Chat-Prev-Unknown (readers take the seq just before the
+ * stored message as prev: a gap told, maybe wider than what went, never
+ * one missed).  Only the ids of nodes still running could be taken out
+ * safely, and nothing says which are: a dead node's id stays.
+ */
+
+static void	newest_send(struct inbox *, struct box *);
+static void	newest_read(struct inbox *, struct box *, int);
+static int	batch_send(struct inbox *, struct batch *);
+static void	batch_fail(struct inbox *, struct batch *, enum inbox_status);
+static uint64_t	ack_seq(natsMsg *);
+static int	wrong_last(const char *, uint64_t *);
+
+/* Parse chat.newest's text into b (nval, nothers); -1 if not ours. */
+static int
+newest_parse(struct inbox *ib, struct box *b, const char *d, size_t len)
+{
+	const char	*p = d, *end = d + len, *sp, *me;
+	char		 buf[NEWEST_MAX];
+	size_t		 n = 0, k = 0, w;
+	uint64_t	 v = 0;
+
+	me = nats_link_node(ib->link);
+	if (len == 0 || len >= NEWEST_MAX)
+		return -1;
+	for (; p < end && *p >= '0' && *p <= '9' && k < 19; p++, k++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (k == 0)
+		return -1;
+	while (p < end) {
+		if (*p++ != ' ' || p >= end)
+			return -1;
+		if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
+			sp = end;
+		w = (size_t)(sp - p);
+		if (w != 1 && w != 32)
+			return -1;
+		for (k = 0; k < w; k++)
+			if (w == 1 ? p[k] != '*' : (p[k] < '0' || p[k] > '9') &&
+			    (p[k] < 'a' || p[k] > 'f'))
+				return -1;
+		/* Our own id: from a write of ours that seemed to fail. */
+		if (w == 1 || strncmp(p, me, 32) != 0) {
+			if (n > 0)
+				buf[n++] = ' ';
+			memcpy(buf + n, p, w);
+			n += w;
+		}
+		p = sp;
+	}
+	free(b->nothers);
+	b->nothers = NULL;
+	if (n > 0) {
+		buf[n] = '\0';
+		if ((b->nothers = strdup(buf)) == NULL)
+			return -1;
+	}
+	b->nval = v;
+	return 0;
+}
 
 /*
- * chat.newest of b, read before b's first store here: the chain goes on
- * from it (or from 0 if there is none, or no answer).
+ * Done with chat.newest for now: opened (then the store waits no more),
+ * closed, or given up.
  */
+static void
+newest_done(struct inbox *ib, struct box *b, int ok)
+{
+	struct pub	*q;
+	int		 open = b->nstate <= NS_OPEN;
+
+	b->nstate = NS_IDLE;
+	b->ntries = 0;
+	b->ops--;
+	if (open && ok) {
+		b->opened = 1;
+		if (b->nval > b->chain)
+			b->chain = b->nval;
+	} else if (open) {
+		/* Never stored without our id there: the appends fail. */
+		while ((q = b->head) != NULL) {
+			if ((b->head = q->qnext) == NULL)
+				b->tail = NULL;
+			pub_done(ib, q, INBOX_CLUSTER);
+		}
+	} else
+		b->opened = 0;	/* left there on failure: unsure, not lost */
+	batch_start(ib, b);
+	box_maybe_free(ib, b);
+}
+
+/*
+ * Our store found the inbox emptied (by age) since our last one: did
+ * another node store after that one?  Only if its id is there still
+ * (else it raised the seq when it left).  The store goes on either way.
+ */
+static void
+newest_checked(struct inbox *ib, struct box *b, natsMsg *m,
+    const char *subj)
+{
+	struct batch	*bt = b->inflight;
+	uint64_t	 t = 0;
+
+	b->nstate = NS_IDLE;
+	b->ops--;
+	if (m == NULL || nats_msg_status(m) != 0 ||
+	    !nats_msg_u64(m, "Nats-Sequence", &t) || t == 0 ||
+	    !nats_link_verify(ib->link, subj, m) ||
+	    newest_parse(ib, b, natsMsg_GetData(m),
+	    (size_t)natsMsg_GetDataLength(m)) == -1 || b->nothers != NULL)
+		b->unsure = 1;
+	else {
+		b->nseq = t;
+		if (b->nval > b->chain)
+			b->chain = b->nval;
+	}
+	bt->prev = b->last > b->chain ? b->last : b->chain;
+	bt->unsure = b->unsure;
+	if (!ib->ready || batch_send(ib, bt) != 0)
+		batch_fail(ib, bt, INBOX_CLUSTER);
+}
+
+/* chat.newest as read (404: none yet): parsed, then written. */
+static void
+newest_read_answer(void *arg, void *tag, natsMsg *m)
+{
+	struct inbox	*ib = arg;
+	struct box	*b = tag;
+	char		 subj[SUBJ_MAX];
+	uint64_t	 t = 0;
+	int		 st = m != NULL ? nats_msg_status(m) : -1;
+
+	snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
+	if (b->nstate == NS_CHECK) {
+		newest_checked(ib, b, m, subj);
+		return;
+	}
+	if (st == 404) {
+		b->nseq = b->nval = 0;
+		free(b->nothers);
+		b->nothers = NULL;
+	} else if (st != 0 || !nats_msg_u64(m, "Nats-Sequence", &t) ||
+	    t == 0) {
+		newest_done(ib, b, 0);
+		return;
+	} else {
+		b->nseq = t;
+		/*
+		 * Not ours, or not signed: nothing is known of the chain
+		 * (it is written over, below).
+		 */
+		if (!nats_link_verify(ib->link, subj, m) ||
+		    newest_parse(ib, b, natsMsg_GetData(m),
+		    (size_t)natsMsg_GetDataLength(m)) == -1) {
+			b->nval = 0;
+			free(b->nothers);
+			b->nothers = NULL;
+			b->unsure = 1;
+		}
+	}
+	if (b->nstate == NS_READ_OPEN && b->nothers != NULL)
+		b->unsure = 1;
+	b->nstate++;			/* NS_OPEN or NS_CLOSE */
+	newest_send(ib, b);
+}
+
+/* Our write of chat.newest answered. */
 static void
 newest_answer(void *arg, void *tag, natsMsg *m)
 {
 	struct inbox	*ib = arg;
 	struct box	*b = tag;
-	char		 subj[SUBJ_MAX];
-	uint64_t	 v;
+	uint64_t	 t, last;
+	const char	*d;
+	char		 desc[160];
+	int		 len;
 
-	b->ops--;
-	b->nreading = 0;
-	b->nknown = 1;
-	snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
-	if (m != NULL && nats_msg_status(m) == 0 && (v = data_u64(m)) != 0 &&
-	    nats_link_verify(ib->link, subj, m)) {
-		if (v > b->chain)
-			b->chain = v;
-		if (v > b->nsaid)
-			b->nsaid = v;
+	if (m != NULL && nats_msg_status(m) == 0 && (t = ack_seq(m)) != 0) {
+		b->nseq = t;
+		newest_done(ib, b, 1);
+		return;
 	}
-	batch_start(ib, b);
-	box_maybe_free(ib, b);
+	desc[0] = '\0';
+	if (m != NULL && nats_msg_status(m) == 0) {
+		d = natsMsg_GetData(m);
+		len = natsMsg_GetDataLength(m);
+		snprintf(desc, sizeof(desc), "%.*s", len < 0 ? 0 :
+		    len > 159 ? 159 : len, d);
+	}
+	/* Another node wrote it since we read it: read it again. */
+	if (wrong_last(desc, &last) && ++b->ntries < NEWEST_TRIES) {
+		b->nstate--;		/* NS_READ_OPEN or NS_READ_CLOSE */
+		b->ops--;
+		newest_read(ib, b, b->nstate);
+		return;
+	}
+	if (m != NULL)
+		log_warn("cluster: cannot write chat.newest of %s%s%s",
+		    b->u->id, desc[0] != '\0' ? ": " : "", desc);
+	newest_done(ib, b, 0);
+}
+
+/*
+ * Write chat.newest as read, raised to our chain, with our id (opening)
+ * or without (closing), if no one wrote it since.
+ */
+static int
+newest_text(struct inbox *ib, const struct box *b, int open, char *buf,
+    size_t size)
+{
+	uint64_t	v = b->nval > b->chain ? b->nval : b->chain;
+	const char	*o = b->nothers != NULL ? b->nothers : "";
+	size_t		ids = 0;
+	int		n;
+
+	if (*o != '\0')
+		ids = 1 + strlen(o) / 33;
+	if (open && ids >= NEWEST_IDS)
+		o = "*";	/* for good: readers stay unsure */
+	n = snprintf(buf, size, "%llu%s%s%s%s", (unsigned long long)v,
+	    *o != '\0' ? " " : "", o, open ? " " : "",
+	    open ? nats_link_node(ib->link) : "");
+	return n > 0 && (size_t)n < size ? n : -1;
+}
+
+/* Publish it (as a request, answered in newest_answer(), with wait). */
+static int
+newest_write(struct inbox *ib, struct box *b, int open, int wait)
+{
+	struct nats_hdr	 h[2];
+	char		 subj[SUBJ_MAX], text[NEWEST_MAX + 40], vexp[24];
+	int		 n;
+
+	snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
+	snprintf(vexp, sizeof(vexp), "%llu", (unsigned long long)b->nseq);
+	h[0].key = "Nats-Expected-Last-Subject-Sequence";
+	h[0].value = vexp;
+	h[1].key = "Chat-Format";
+	h[1].value = FORMAT;
+	if ((n = newest_text(ib, b, open, text, sizeof(text))) == -1)
+		return -1;
+	if (!wait)
+		return nats_link_publish(ib->link, subj, text, (size_t)n, h, 2);
+	return nats_link_request(ib->link, subj, text, (size_t)n, h, 2,
+	    newest_answer, ib, b);
 }
 
 static void
-newest_read(struct inbox *ib, struct box *b)
+newest_send(struct inbox *ib, struct box *b)
+{
+	if (!ib->ready || newest_write(ib, b, b->nstate == NS_OPEN, 1) != 0)
+		newest_done(ib, b, 0);
+}
+
+/*
+ * Read chat.newest of b, to add our id (NS_READ_OPEN), take it out
+ * (NS_READ_CLOSE) or see who else is there (NS_CHECK).
+ */
+static void
+newest_read(struct inbox *ib, struct box *b, int state)
 {
 	char	subj[SUBJ_MAX + 40];
 
-	b->nreading = 1;
+	b->nstate = state;
 	b->ops++;
 	snprintf(subj, sizeof(subj), "$JS.API.DIRECT.GET.CHAT_CURSOR."
 	    "chat.newest.%s", b->hex);
-	if (nats_link_request(ib->link, subj, NULL, 0, NULL, 0, newest_answer,
-	    ib, b) != 0)
-		newest_answer(ib, b, NULL);
+	if (ib->ready && nats_link_request(ib->link, subj, NULL, 0, NULL, 0,
+	    newest_read_answer, ib, b) == 0)
+		return;
+	if (state == NS_CHECK)
+		newest_checked(ib, b, NULL, subj);
+	else
+		newest_done(ib, b, 0);
+}
+
+/*
+ * Let b go: take our id out of chat.newest.  Tried as we wrote it last
+ * (no one else wrote since, most often), else read again.  Without
+ * wait, at exit: if it fails, our id stays (unsure, never lost).
+ */
+static void
+newest_close(struct inbox *ib, struct box *b, int wait)
+{
+	if (wait) {
+		b->nstate = NS_CLOSE;
+		b->ops++;
+		newest_send(ib, b);
+		return;
+	}
+	(void)newest_write(ib, b, 0, 0);
+	b->opened = 0;
 }
 
 /* Answer every append of bt with st, free bt, and move on. */
@@ -702,7 +996,7 @@ static void	batch_answer(void *, void *, natsMsg *);
 static int
 batch_send(struct inbox *ib, struct batch *bt)
 {
-	struct nats_hdr	 h[5];
+	struct nats_hdr	 h[6];
 	struct pub	*q;
 	char		 subj[SUBJ_MAX], vexp[24], vprev[24], vn[24], *buf;
 	size_t		 len = 0;
@@ -732,10 +1026,13 @@ batch_send(struct inbox *ib, struct batch *bt)
 	h[3].value = vn;
 	h[4].key = "Chat-Format";
 	h[4].value = FORMAT;
+	/* Expecting an empty inbox whose chain is not known: see newest. */
+	h[5].key = "Chat-Prev-Unknown";
+	h[5].value = "1";
 	snprintf(subj, sizeof(subj), "chat.inbox.%s", bt->b->hex);
 	bt->sent_us = util_mono_us();
-	r = nats_link_request(ib->link, subj, buf, len - 1, h, 5,
-	    batch_answer, ib, bt);
+	r = nats_link_request(ib->link, subj, buf, len - 1, h,
+	    bt->unsure ? 6 : 5, batch_answer, ib, bt);
 	free(buf);
 	return r;
 }
@@ -751,15 +1048,17 @@ batch_start(struct inbox *ib, struct box *b)
 	struct pub	*q, **tailp;
 	size_t		 bytes = 0;
 
-	if (b->inflight != NULL || b->head == NULL || b->nreading)
+	if (b->inflight != NULL || b->head == NULL || b->nstate != NS_IDLE)
 		return;
 	/*
-	 * An inbox this node knows nothing of: where its chain is, even if
-	 * retention emptied it (then JetStream expects 0, and prev would
-	 * say nothing went), is in chat.newest.
+	 * Our id goes in chat.newest before we store: if we die before we
+	 * take it out, the next to store knows it cannot know the chain.
+	 * Reading it tells us where the chain stood even if retention
+	 * emptied the inbox (then JetStream expects 0, and prev would say
+	 * nothing went).
 	 */
-	if (ib->ready && !b->known && !b->nknown) {
-		newest_read(ib, b);
+	if (ib->ready && !b->opened) {
+		newest_read(ib, b, NS_READ_OPEN);
 		return;
 	}
 	if (!ib->ready || (bt = calloc(1, sizeof(*bt))) == NULL) {
@@ -792,6 +1091,7 @@ batch_start(struct inbox *ib, struct box *b)
 	 */
 	bt->expect = b->known ? stream_of(b->last) : 0;
 	bt->prev = b->known && b->last > b->chain ? b->last : b->chain;
+	bt->unsure = bt->expect == 0 && b->unsure;
 	b->inflight = bt;
 	if (batch_send(ib, bt) != 0)
 		batch_fail(ib, bt, INBOX_CLUSTER);
@@ -810,8 +1110,9 @@ batch_stored(struct inbox *ib, struct batch *bt, uint64_t t)
 	b->inflight = NULL;
 	b->last = b->chain = seq_of(t, 1, 0);
 	b->known = 1;
-	b->nknown = 1;
-	box_dirty(ib, b);		/* chat.newest */
+	b->unsure = 0;
+	if (bt->unsure)
+		bt->prev = seq_of(t, bt->n, 0) - 1;
 	b->stored_at = util_mono_ms();
 	ib->stores++;
 	nn = presence_nodes_of(b->u, nodes, MAX_NODES);
@@ -930,6 +1231,17 @@ batch_answer(void *arg, void *tag, natsMsg *m)
 			b->chain = b->last;
 		bt->expect = last;
 		bt->prev = b->last > b->chain ? b->last : b->chain;
+		bt->unsure = last == 0 && b->unsure;
+		/*
+		 * Emptied by age since our last store (not by our purge,
+		 * which took only what came before our last): another node
+		 * may have stored after it.  chat.newest says.
+		 */
+		if (last == 0 && !bt->purged && !bt->unsure && b->opened &&
+		    b->nstate == NS_IDLE) {
+			newest_read(ib, b, NS_CHECK);
+			return;
+		}
 		if (batch_send(ib, bt) != 0)
 			batch_fail(ib, bt, INBOX_CLUSTER);
 		return;
@@ -950,6 +1262,7 @@ batch_answer(void *arg, void *tag, natsMsg *m)
 		return;
 	}
 	b->known = 0;
+	b->unsure = 1;		/* what went on meanwhile is not known */
 	if (m != NULL && strstr(desc, "maximum") != NULL) {
 		log_info("cluster: inbox of %s full (%s): refused",
 		    b->u->id, desc);
@@ -1124,12 +1437,7 @@ say_seq(struct inbox *ib, const char *subj, uint64_t seq)
 	return nats_link_publish(ib->link, subj, v, (size_t)n, h, 1);
 }
 
-/*
- * Cursors that are due: at most every CURSOR_MS, at once when leaving.
- * chat.newest of the inboxes stored in: at most every NEWEST_MS (the
- * box stays meanwhile), at once on exit.  Once every 100 ms cost 15-30
- * us of node CPU per message at 2,000 msgs/s (bench/RESULTS.md).
- */
+/* Cursors that are due: at most every CURSOR_MS, at once when leaving. */
 static void
 flush_cursors(struct inbox *ib, uint64_t now, int force)
 {
@@ -1150,15 +1458,6 @@ flush_cursors(struct inbox *ib, uint64_t now, int force)
 			    b->hex) > 0 && say_seq(ib, subj, b->cursor) == 0) {
 				b->said = b->cursor;
 				b->said_at = now;
-			}
-		}
-		if (ib->ready && b->chain > b->nsaid) {
-			snprintf(subj, sizeof(subj), "chat.newest.%s", b->hex);
-			if (!force && now - b->nsaid_at < NEWEST_MS)
-				later = 1;
-			else if (say_seq(ib, subj, b->chain) == 0) {
-				b->nsaid = b->chain;
-				b->nsaid_at = now;
 			}
 		}
 		if (later) {
@@ -1223,6 +1522,9 @@ stored_events(struct inbox *ib, const struct box *b, natsMsg *nm,
 		prev = seq_v1(prev);
 	if (prev >= seq_of(t, n, 0))
 		prev = 0;
+	/* Stored when its chain was not known: a gap up to it. */
+	if (v2 && nats_msg_u64(nm, "Chat-Prev-Unknown", &cnt) && cnt == 1)
+		prev = seq_of(t, n, 0) - 1;
 	p = d;
 	end = d + len;
 	for (i = 0; ok && i < n; i++) {

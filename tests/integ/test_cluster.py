@@ -160,6 +160,15 @@ def stream_last(nats, user):
     return int(m.group(1)) if m else 0
 
 
+async def aged_out(nats, user, timeout=12):
+    """Until user's inbox in the CHAT stream is empty (age took it);
+    whether it is."""
+    deadline = time.monotonic() + timeout
+    while stream_last(nats, user) != 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return stream_last(nats, user) == 0
+
+
 def cursor(nats, user):
     """user's delivery cursor as the nodes published it (0: none)."""
     h, d = nats_get(nats, "$JS.API.DIRECT.GET.CHAT_CURSOR.chat.cursor." +
@@ -552,6 +561,94 @@ async def test_history_limit():
                 if not check(rc == 0, "%s exits 0 on SIGTERM (%r)"
                              % (os.path.basename(n.logpath), rc)):
                     print(n.log()[-3000:])
+        nats.stop()
+
+
+async def after_age(nats, node, user, text, since, epoch, n):
+    """Once age emptied user's inbox (watched in NATS, not through a
+    node, which would learn the newest seq while the inbox still has
+    it), n-dan sends text through node, and user resumes there after
+    since: (the ack, the first n events, user's ws, n-dan's ws)."""
+    check(await aged_out(nats, user), "age emptied %s's inbox" % user)
+    d = await connect(node, "n-dan")
+    ack = await chat_ack(d, user, text, text)
+    w, r = await resume(node, user, since, epoch=epoch)
+    return ack, await take(w, n, 3), w, d
+
+
+async def test_newest_crash():
+    """A node killed within NEWEST_MS of a store never wrote that
+    inbox's chat.newest past it; age then empties the inbox and another
+    node stores in it next.  A resume from before what the dead node
+    stored must still be told that it went (a conservative gap), not
+    nothing.  A node that lets an inbox go takes its id out of
+    chat.newest: then the chain is known, and no gap is told."""
+    nats = Nats("nats-newest")
+    nats.start()
+    a = b = c3 = None
+    age = ("--history-days", "0.00002")
+    U, V = "n-bob", "n-eve"
+    try:
+        a = start_node(nats.url, "newest-a", *age)
+        b = start_node(nats.url, "newest-b", *age)
+        aid, bid = (re.search(r"cluster: node (\S+) joining", n.log())
+                    .group(1) for n in (a, b))
+        # n-eve's inbox is stored in through node b only (see below).
+        ew, r = await resume(b, V, 0)
+        eepoch = r.get("epoch")
+        e = await connect(b, "n-fay")
+        await chat_ack(e, V, "e0", "e0")
+        eseq = (await take(ew, 1))[0].get("seq", 0)
+        await close_all(ew, e)
+        # n-bob on node a too: node b never hears of what a stores.
+        bw, r = await resume(a, U, 0)
+        epoch = r.get("epoch")
+        c = await connect(a, "n-carol")
+        got = []
+        for i in range(3):
+            ack = await chat_ack(c, U, "n%d" % i, "n%d" % i)
+            got += await take(bw, 1)
+        check(len(got) == 3 and texts(got) == ["n0", "n1", "n2"],
+              "three stored and received through node a: %r" % got)
+        # At once: the second and third are within a second of the
+        # first, whose chat.newest went out when it was stored.
+        a.kill()
+        since, last = got[0].get("seq", 0), got[-1].get("seq", 0)
+        await close_all(bw, c)
+        ack, evs, bw, d = await after_age(nats, b, U, "n3", since, epoch, 2)
+        check(ack.get("type") == "ack" and len(evs) == 2 and
+              evs[0].get("type") == "expired" and
+              evs[0].get("after") == since and
+              evs[0].get("before", 0) > last and
+              evs[1].get("message") == "n3" and
+              evs[0].get("before") <= evs[1].get("seq", 0),
+              "node killed before chat.newest, inbox emptied by age, "
+              "then stored by another node: a resume after %d is told "
+              "that what went up to %d expired: %r" % (since, last, evs))
+        await close_all(bw, d)
+        # Node b exits: its ids go, the dead node's stays.
+        check(b.stop() == 0, "node b exits 0 on SIGTERM")
+        _, nb = nats_get(nats, "$JS.API.DIRECT.GET.CHAT_CURSOR."
+                         "chat.newest." + hexid(U))
+        _, ne = nats_get(nats, "$JS.API.DIRECT.GET.CHAT_CURSOR."
+                         "chat.newest." + hexid(V))
+        check(nb.split()[1:] == [aid.encode()] and
+              ne == str(eseq).encode(), "chat.newest: node b's id out "
+              "at exit, the killed node's kept: %r %r (a %s, b %s)"
+              % (nb, ne, aid, bid))
+        # n-eve's chain is known: a third node storing in her emptied
+        # inbox tells no gap to a reader who had it all.
+        c3 = start_node(nats.url, "newest-c", *age)
+        ack, evs, ew, d = await after_age(nats, c3, V, "e1", eseq, eepoch, 1)
+        check(ack.get("type") == "ack" and len(evs) == 1 and
+              evs[0].get("message") == "e1" and
+              await no_message(ew, 0.3), "chain known: no gap told to "
+              "a reader who had it all: %r" % evs)
+        await close_all(ew, d)
+    finally:
+        for n in (a, b, c3):
+            if n is not None:
+                n.kill()
         nats.stop()
 
 
@@ -1072,6 +1169,8 @@ async def main():
     lap("history limit")
     await scenario("credentials", test_credentials())
     lap("credentials")
+    await scenario("node killed before chat.newest", test_newest_crash())
+    lap("node killed before chat.newest")
     nats = Nats()
     nats.start()
     try:

@@ -99,13 +99,11 @@ RETENTION = [
                "--target-bytes", "192k"]),
     ("age", ["--history-days", "0.00002"]),
 ]
-# XXX: the cluster run ages messages out.  When retention empties a
-# user's subject, the node that appends next may not know the chain (it
-# was restarted, or freed its box); it reads the inbox's newest seq from
-# chat.newest first (test_cluster has that case by hand).  A run can
-# still fail "every acked message received" (1 of 1 runs of 60 s after
-# that fix): chat.newest goes out at most every second, so a node killed
-# within that time of a store leaves it behind; not fixed yet.
+# The cluster run ages messages out.  When retention empties a user's
+# subject, the node that appends next may not know the chain (it was
+# restarted, or freed its box); chat.newest says where it stood, or that
+# a node (maybe the one killed here) may have stored past that, and then
+# the gap told runs up to the new message (test_cluster has both cases).
 CLUSTER_RETENTION = ("count+age", ["--history-limit", "40",
                                    "--history-days", "0.00002"])
 COMMON = ["--max-output", "64k", "--max-message", "4k"]
