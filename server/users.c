@@ -130,6 +130,7 @@ users_each(struct users *us, void (*fn)(struct user *, void *), void *arg)
 size_t
 users_cost(const char *id)
 {
-	/* The struct, its id, malloc's header and a bucket's share. */
-	return sizeof(struct user) + strlen(id) + 1 + 16 + sizeof(void *);
+	/* What users_get() allocates, malloc's header, a bucket's share. */
+	return offsetof(struct user, id) + strlen(id) + 1 + 16 +
+	    sizeof(void *);
 }
