@@ -416,10 +416,15 @@ client_kill(struct client *c, const char *why)
 void
 client_drop(struct client *c, const char *why)
 {
-	if (c->ws == NULL)
-		client_die(c);
-	else
+	if (c->ws != NULL) {
 		client_kill(c, why);
+		return;
+	}
+	/* Before the upgrade: as "gone during handshake" is. */
+	if (!c->dead)
+		log_debug("%s #%llu %s during handshake", client_addr(c),
+		    (unsigned long long)c->id, why);
+	client_die(c);
 }
 
 void
