@@ -511,8 +511,14 @@ run(struct server *s)
 	uint64_t		 watchdog_ms = notify_watchdog_ms(), next_watchdog = 0;
 	int			 timeout, n, i;
 
+	/*
+	 * One clock read a pass, after the wait: the work of a pass
+	 * (microseconds; a store's commit, milliseconds) is small beside
+	 * the 200 ms timer granularity, so the next pass's timers and
+	 * timeout use that reading.
+	 */
+	s->now = util_mono_ms();
 	for (;;) {
-		s->now = util_mono_ms();
 		if (quit_signal != 0 && !s->shutting_down) {
 			log_info("signal %d: closing %zu connection(s)",
 			    (int)quit_signal, s->nclients);
@@ -559,13 +565,14 @@ run(struct server *s)
 		if (paused_until > s->now && paused_until - s->now <
 		    (uint64_t)timeout)
 			timeout = (int)(paused_until - s->now);
-		if ((n = server_wait(s, timeout)) == -1) {
+		n = server_wait(s, timeout);
+		s->now = util_mono_ms();
+		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
-		s->now = util_mono_ms();
 		/* Clients are reaped only in clients_process_touched(). */
 		for (i = 0; i < n; i++) {
 			r = &s->ready[i];
