@@ -247,7 +247,7 @@ open_listeners(struct server *s)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
 	char			 shown[INET6_ADDRSTRLEN + 16], err[256];
-	int			 fds[SERVER_MAX_LISTENERS], n, i;
+	int			 fds[SERVER_MAX_LISTENERS], n, i, on = 1;
 
 	if ((n = notify_listen_fds(fds, SERVER_MAX_LISTENERS, err,
 	    sizeof(err))) == -1 || (n == 2 && s->cfg.tls_port == -1)) {
@@ -261,6 +261,17 @@ open_listeners(struct server *s)
 		s->lst[i].tls = s->tls != NULL &&
 		    (i == 1 || s->cfg.tls_port == -1);
 		s->nlst = i + 1;
+		/*
+		 * Chat frames are small and latency matters: without
+		 * TCP_NODELAY, Nagle's algorithm holds a frame until the
+		 * previous one is acknowledged (up to the 40 ms delayed ACK).
+		 * Set on the listener, accepted sockets inherit it (Linux's
+		 * tcp_create_openreq_child() copies the listener's socket):
+		 * one setsockopt less per connection.  Not TCP (a unix
+		 * socket from the service manager): nothing to do.
+		 */
+		(void)setsockopt(s->lst[i].fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on));
 		sl = sizeof(ss);
 		if (getsockname(s->lst[i].fd, (struct sockaddr *)&ss, &sl) ==
 		    -1)
@@ -295,7 +306,7 @@ accept_clients(struct server *s, int lidx)
 	struct client		*c;
 	socklen_t		 sl;
 	char			 addr[64];
-	int			 fd, i, on = 1;
+	int			 fd, i;
 
 	for (i = 0; i < ACCEPTS_PER_PASS; i++) {
 		sl = sizeof(ss);
@@ -314,14 +325,6 @@ accept_clients(struct server *s, int lidx)
 				log_warn("accept: %s", strerror(errno));
 			return 0;
 		}
-		/*
-		 * Chat frames are small and latency matters: without this,
-		 * Nagle's algorithm holds a frame until the previous one is
-		 * acknowledged (up to the 40 ms delayed ACK).
-		 */
-		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
-			    sizeof(on));
 		if (s->nclients >= s->cfg.max_clients) {
 			client_count(s, CC_MAX_CLIENTS);
 			format_addr(&ss, sl, addr, sizeof(addr));
