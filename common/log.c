@@ -210,15 +210,19 @@ log_batch(void)
 void
 log_flush(void)
 {
-	uint64_t	now;
+	uint64_t	now = 0;
 	size_t		i;
 
 	if (log_fp == NULL)
 		return;
-	now = log_clock();
-	for (i = 0; i < LIMIT_SLOTS; i++)
-		if (log_limits[i].suppressed > 0 &&
-		    now - log_limits[i].start >= LIMIT_WINDOW_MS)
+	/* Called every pass: the clock is read only if lines were held. */
+	for (i = 0; i < LIMIT_SLOTS; i++) {
+		if (log_limits[i].suppressed == 0)
+			continue;
+		if (now == 0)
+			now = log_clock();
+		if (now - log_limits[i].start >= LIMIT_WINDOW_MS)
 			log_limit_report(&log_limits[i], now);
+	}
 	fflush(log_fp);
 }

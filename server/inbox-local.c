@@ -631,15 +631,22 @@ local_commit(struct inbox *ib)
 			log_warn("store: %s", ib->ro->error(ib->rows));
 		return;
 	}
-	t0 = util_mono_us();
-	if (ok && ib->ro->persistent && (ib->ro->begin(ib->rows) == -1 ||
-	    batch_insert(ib) == -1 || batch_save(ib) == -1 ||
-	    ib->ro->commit(ib->rows) == -1)) {
-		batch_fail(ib);
-		ok = 0;
+	/*
+	 * The memory store writes nothing: its commits are counted as
+	 * 0 us, sparing two clock reads a pass.
+	 */
+	t0 = 0;
+	if (ib->ro->persistent) {
+		t0 = util_mono_us();
+		if (ok && (ib->ro->begin(ib->rows) == -1 ||
+		    batch_insert(ib) == -1 || batch_save(ib) == -1 ||
+		    ib->ro->commit(ib->rows) == -1)) {
+			batch_fail(ib);
+			ok = 0;
+		}
+		t0 = util_mono_us() - t0;
 	}
 	ib->commits++;
-	t0 = util_mono_us() - t0;
 	ib->commit_us += t0;
 	hist_observe(&ib->latency, t0);
 	/* Answers below may lead to more calls: take the list first. */
@@ -799,10 +806,12 @@ local_tick(struct inbox *ib, uint64_t now_mono)
 	struct rows_victim	 v[EXPIRE_BATCH];
 	struct user		*u;
 	struct box		*b;
-	uint64_t		 now = util_wall_ms(), age, cutoff, period;
+	uint64_t		 now, age, cutoff, period;
 	int			 n, i;
 
-	if (ib->cfg.history_days <= 0 || now < ib->next_expire)
+	/* Every pass: no clock read without an age limit (the default). */
+	if (ib->cfg.history_days <= 0 || (now = util_wall_ms()) <
+	    ib->next_expire)
 		return;
 	age = (uint64_t)(ib->cfg.history_days * 86400000.0);
 	cutoff = now > age ? now - age : 0;

@@ -247,7 +247,7 @@ open_listeners(struct server *s)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
 	char			 shown[INET6_ADDRSTRLEN + 16], err[256];
-	int			 fds[SERVER_MAX_LISTENERS], n, i;
+	int			 fds[SERVER_MAX_LISTENERS], n, i, on = 1;
 
 	if ((n = notify_listen_fds(fds, SERVER_MAX_LISTENERS, err,
 	    sizeof(err))) == -1 || (n == 2 && s->cfg.tls_port == -1)) {
@@ -261,6 +261,17 @@ open_listeners(struct server *s)
 		s->lst[i].tls = s->tls != NULL &&
 		    (i == 1 || s->cfg.tls_port == -1);
 		s->nlst = i + 1;
+		/*
+		 * Chat frames are small and latency matters: without
+		 * TCP_NODELAY, Nagle's algorithm holds a frame until the
+		 * previous one is acknowledged (up to the 40 ms delayed ACK).
+		 * Set on the listener, accepted sockets inherit it (Linux's
+		 * tcp_create_openreq_child() copies the listener's socket):
+		 * one setsockopt less per connection.  Not TCP (a unix
+		 * socket from the service manager): nothing to do.
+		 */
+		(void)setsockopt(s->lst[i].fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on));
 		sl = sizeof(ss);
 		if (getsockname(s->lst[i].fd, (struct sockaddr *)&ss, &sl) ==
 		    -1)
@@ -295,7 +306,7 @@ accept_clients(struct server *s, int lidx)
 	struct client		*c;
 	socklen_t		 sl;
 	char			 addr[64];
-	int			 fd, i, on = 1;
+	int			 fd, i;
 
 	for (i = 0; i < ACCEPTS_PER_PASS; i++) {
 		sl = sizeof(ss);
@@ -314,14 +325,6 @@ accept_clients(struct server *s, int lidx)
 				log_warn("accept: %s", strerror(errno));
 			return 0;
 		}
-		/*
-		 * Chat frames are small and latency matters: without this,
-		 * Nagle's algorithm holds a frame until the previous one is
-		 * acknowledged (up to the 40 ms delayed ACK).
-		 */
-		if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
-			    sizeof(on));
 		if (s->nclients >= s->cfg.max_clients) {
 			client_count(s, CC_MAX_CLIENTS);
 			format_addr(&ss, sl, addr, sizeof(addr));
@@ -345,11 +348,14 @@ accept_clients(struct server *s, int lidx)
 			client_free(c);
 			continue;
 		}
+		/*
+		 * The request is read when the poller says it is there, as
+		 * uWebSockets does.  Reading at once found nothing for 3 of
+		 * 4 connections from wsload (accept4 returns at the
+		 * client's ACK, before its request): a recvfrom for EAGAIN.
+		 */
 		log_debug("%s #%llu accepted", client_addr(c),
 		    (unsigned long long)c->id);
-		/* Most clients send the request with the connect. */
-		client_on_readable(c);
-		client_touch(s, c);
 	}
 	return 0;
 }
@@ -511,8 +517,14 @@ run(struct server *s)
 	uint64_t		 watchdog_ms = notify_watchdog_ms(), next_watchdog = 0;
 	int			 timeout, n, i;
 
+	/*
+	 * One clock read a pass, after the wait: the work of a pass
+	 * (microseconds; a store's commit, milliseconds) is small beside
+	 * the 200 ms timer granularity, so the next pass's timers and
+	 * timeout use that reading.
+	 */
+	s->now = util_mono_ms();
 	for (;;) {
-		s->now = util_mono_ms();
 		if (quit_signal != 0 && !s->shutting_down) {
 			log_info("signal %d: closing %zu connection(s)",
 			    (int)quit_signal, s->nclients);
@@ -559,13 +571,14 @@ run(struct server *s)
 		if (paused_until > s->now && paused_until - s->now <
 		    (uint64_t)timeout)
 			timeout = (int)(paused_until - s->now);
-		if ((n = server_wait(s, timeout)) == -1) {
+		n = server_wait(s, timeout);
+		s->now = util_mono_ms();
+		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
-		s->now = util_mono_ms();
 		/* Clients are reaped only in clients_process_touched(). */
 		for (i = 0; i < n; i++) {
 			r = &s->ready[i];

@@ -769,19 +769,21 @@ router_submit(struct router *r, struct rconn *from, const char *target,
 	enum inbox_status	 st;
 	enum route_result	 res;
 	size_t			 len;
+	uint64_t		 ts;
 
 	if (from->user == NULL)
 		return ROUTE_NOMEM;
 	if ((to = users_get(r->users, target)) == NULL ||
 	    (p = calloc(1, sizeof(*p))) == NULL)
 		return ROUTE_NOMEM;
-	len = codec_chat_into(NULL, 0, from->user->id, text, textlen,
-	    util_wall_ms(), 0);
+	/* One clock read: the text is sized and written with the same ts. */
+	ts = util_wall_ms();
+	len = codec_chat_into(NULL, 0, from->user->id, text, textlen, ts, 0);
 	if ((m = msg_alloc(r->hdr, len + MSG_SEQ_ROOM)) == NULL) {
 		free(p);
 		return ROUTE_NOMEM;
 	}
-	m->ts = util_wall_ms();
+	m->ts = ts;
 	m->len = codec_chat_into(m->data, m->cap + 1, from->user->id, text,
 	    textlen, m->ts, 0);
 	p->r = r;

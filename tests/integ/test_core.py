@@ -6,10 +6,13 @@
 # refusals, the echo endpoint, log lines and a graceful shutdown.
 
 import asyncio
+import ctypes
+import errno
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -597,6 +600,50 @@ async def test_logs(s):
           "log: lost connection logged with 1006/1006")
 
 
+def server_nodelay(s, peer):
+    """TCP_NODELAY of the server's socket connected to peer (host, port),
+    read through a copy of its descriptor (pidfd_getfd(2)), closed at
+    once; None if no socket of the server has that peer."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(s.proc.pid)
+    try:
+        for name in os.listdir("/proc/%d/fd" % s.proc.pid):
+            try:
+                if not os.readlink("/proc/%d/fd/%s" % (s.proc.pid, name)
+                                   ).startswith("socket:"):
+                    continue
+            except OSError:
+                continue            # closed meanwhile
+            fd = libc.syscall(438, pidfd, int(name), 0)   # pidfd_getfd
+            if fd < 0 and ctypes.get_errno() == errno.EBADF:
+                continue            # closed meanwhile
+            check(fd >= 0, "pidfd_getfd: %s" %
+                  os.strerror(ctypes.get_errno()))
+            sk = socket.socket(fileno=fd)
+            try:
+                try:
+                    if sk.getpeername()[:2] != peer:
+                        continue
+                except OSError:
+                    continue        # a listener
+                return sk.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            finally:
+                sk.close()
+    finally:
+        os.close(pidfd)
+    return None
+
+
+async def test_nodelay(s):
+    """Accepted sockets have TCP_NODELAY, inherited from the listener
+    (set once there, not per connection)."""
+    ws = await connect(s, "nagle")
+    local = ws.local_address[:2]
+    check(server_nodelay(s, local) == 1,
+          "the server's socket for %s:%d has TCP_NODELAY" % local)
+    await ws.close()
+
+
 async def main():
     with chatlib.Server() as s:
         await test_seed_flow_wsc(s)
@@ -610,6 +657,7 @@ async def main():
         await test_paths(s)
         await test_echo(s)
         await test_logs(s)
+        await test_nodelay(s)
         # After all that, a well-behaved client is still served.
         a = await connect(s, "final-a")
         b = await connect(s, "final-b")
