@@ -518,13 +518,14 @@ run(struct server *s)
 	int			 timeout, n, i;
 
 	/*
-	 * One clock read a pass, after the wait: the work of a pass
-	 * (microseconds; a store's commit, milliseconds) is small beside
-	 * the 200 ms timer granularity, so the next pass's timers and
-	 * timeout use that reading.
+	 * The clock is read after the wait, for the events, and again
+	 * before the timers: modules stamp what they hear during a pass
+	 * with the clock itself (cluster presence, NATS requests), and a
+	 * timer comparing those stamps must not run on an older reading
+	 * (a node heard during the pass looked silent for 2^64 ms).
 	 */
-	s->now = util_mono_ms();
 	for (;;) {
+		s->now = util_mono_ms();
 		if (quit_signal != 0 && !s->shutting_down) {
 			log_info("signal %d: closing %zu connection(s)",
 			    (int)quit_signal, s->nclients);

@@ -470,9 +470,10 @@ presence_tick(struct presence *pr, uint64_t now, int ready)
 	 * heartbeats: not while we cannot hear ourselves either.
 	 */
 	deaf = pr->send != NULL && pr->self_heard != 0 &&
-	    now - pr->self_heard > 2 * HB_MS;
+	    now > pr->self_heard && now - pr->self_heard > 2 * HB_MS;
 	for (pp = &pr->nodes; ready && !deaf && (n = *pp) != NULL; ) {
-		if (pr->now - n->heard < NODE_DEAD_MS) {
+		/* Heard after now was read (a stamp of the pass): alive. */
+		if (n->heard >= pr->now || pr->now - n->heard < NODE_DEAD_MS) {
 			pp = &n->next;
 			continue;
 		}

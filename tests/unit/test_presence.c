@@ -375,6 +375,30 @@ test_own(void)
 	finish(pr);
 }
 
+/*
+ * A node heard during a pass is stamped with the clock then; a sweep
+ * run on a reading taken before it must not find it silent (the
+ * unsigned difference would be huge), and a later one does, in time.
+ */
+static void
+test_heard_after_now(void)
+{
+	struct presence	*pr;
+
+	if ((pr = start()) == NULL)
+		return;
+	in(pr, T0 + 50, 1, "{\"node\":\"A\",\"on\":[\"u1\"]}");
+	sweep(pr, T0);
+	CHECK_INT(presence_nodes(pr), 1);
+	CHECK_INT(rem(pr, "u1"), 1);
+	sweep(pr, T0 + 50 + 2999);
+	CHECK_INT(presence_nodes(pr), 1);
+	sweep(pr, T0 + 50 + 3000);
+	CHECK_INT(presence_nodes(pr), 0);
+	CHECK_INT(rem(pr, "u1"), 0);
+	finish(pr);
+}
+
 /* on/off from one and two nodes; each user listed once. */
 static void
 test_on_off(void)
@@ -1295,6 +1319,7 @@ main(void)
 {
 	log_init("test_presence", LOG_ERROR, stderr);
 	test_own();
+	test_heard_after_now();
 	test_on_off();
 	test_many();
 	test_reset();
