@@ -1454,10 +1454,13 @@ flush_cursors(struct inbox *ib, uint64_t now, int force)
 			if (!force && b->holds > 0 &&
 			    now - b->said_at < CURSOR_MS)
 				later = 1;
-			else if (snprintf(subj, sizeof(subj), "chat.cursor.%s",
-			    b->hex) > 0 && say_seq(ib, subj, b->cursor) == 0) {
-				b->said = b->cursor;
-				b->said_at = now;
+			else {
+				snprintf(subj, sizeof(subj), "chat.cursor.%s",
+				    b->hex);
+				if (say_seq(ib, subj, b->cursor) == 0) {
+					b->said = b->cursor;
+					b->said_at = now;
+				}
 			}
 		}
 		if (later) {

@@ -449,6 +449,7 @@ client_close(struct client *c, uint16_t code, const char *reason)
 static void
 client_cut(struct client *c)
 {
+	const char	*who = client_user(c);
 	uint64_t	 w;
 	int		 boundary;
 
@@ -458,7 +459,7 @@ client_cut(struct client *c)
 	client_count(c->srv, CC_SLOW_READER);
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
-	    client_user(c) != NULL ? client_user(c) : "-",
+	    who != NULL ? who : "-",
 	    c->srv->cfg.max_output);
 	w = ws_conn_written(c->ws);
 	client_pop_written(c, 0);

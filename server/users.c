@@ -61,6 +61,13 @@ doom(struct users *us, struct user *u)
 	us->doomed = u;
 }
 
+/* What a user with an id of len bytes takes: the struct ends with it. */
+static size_t
+user_size(size_t len)
+{
+	return offsetof(struct user, id) + len + 1;
+}
+
 struct user *
 users_get(struct users *us, const char *id)
 {
@@ -70,7 +77,7 @@ users_get(struct users *us, const char *id)
 	if ((u = users_find(us, id)) != NULL)
 		return u;
 	if ((len = strlen(id)) > CODEC_MAX_USER ||
-	    (u = calloc(1, offsetof(struct user, id) + len + 1)) == NULL)
+	    (u = calloc(1, user_size(len))) == NULL)
 		return NULL;
 	memcpy(u->id, id, len + 1);
 	if (table_insert(&us->tab, &u->node) == -1) {
@@ -131,6 +138,5 @@ size_t
 users_cost(const char *id)
 {
 	/* What users_get() allocates, malloc's header, a bucket's share. */
-	return offsetof(struct user, id) + strlen(id) + 1 + 16 +
-	    sizeof(void *);
+	return user_size(strlen(id)) + 16 + sizeof(void *);
 }
