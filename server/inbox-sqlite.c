@@ -28,12 +28,12 @@
  *
  * Rows per message is what the store costs (each row a b-tree entry
  * in the table and one in the (user, hi) index, written and later
- * deleted): one row per inbox per commit, not per message, is what
- * brings the store near the memory store's cost (bench/RESULTS.md,
- * 2026-12-05).  A trim that ends inside a row
- * rewrites the row (same id, so its place in the order stays), so that
- * a dropped message is gone from the file (Debian builds SQLite with
- * SECURE_DELETE for that) rather than hidden by users.first.
+ * deleted): one row per inbox per commit, not per message, took
+ * chat50 --store from 25.7k instructions a message to 16.1k (memory
+ * store 9.6k; bench/RESULTS.md, 2026-12-05).  A trim that ends inside a
+ * row rewrites the row (same id, so its place in the order stays), so
+ * that a dropped message is gone from the file (Debian builds SQLite
+ * with SECURE_DELETE for that) rather than hidden by users.first.
  *
  * The format has a version (PRAGMA user_version): version 1 (no
  * sender), 2 (no members) and 3 (one row per message) are upgraded in
