@@ -12,11 +12,12 @@
  *   refuses all of it.
  * - Retention drops only delivered messages (seq <= the cursor, which
  *   moves when a connection has written a message to its socket),
- *   oldest first: beyond --history-limit per user, beyond
- *   --history-bytes in all, older than --history-days.  When a message
- *   would need an undelivered one dropped, it is refused (INBOX_FULL)
- *   instead, unless it goes to a connection at once (live): online
- *   delivery is never refused for other users' backlog.
+ *   oldest first (as the row store orders them: rows_ops.oldest):
+ *   beyond --history-limit per user, beyond --history-bytes in all,
+ *   older than --history-days.  When a message would need an
+ *   undelivered one dropped, it is refused (INBOX_FULL) instead, unless
+ *   it goes to a connection at once (live): online delivery is never
+ *   refused for other users' backlog.
  * - Quotas: a message appended while its target is not caught up is
  *   queued, and counts against its target (-Q, --target-bytes) and its
  *   sender (--sender-limit, --sender-bytes) until the target's cursor
