@@ -12,11 +12,12 @@
  *   refuses all of it.
  * - Retention drops only delivered messages (seq <= the cursor, which
  *   moves when a connection has written a message to its socket),
- *   oldest first: beyond --history-limit per user, beyond
- *   --history-bytes in all, older than --history-days.  When a message
- *   would need an undelivered one dropped, it is refused (INBOX_FULL)
- *   instead, unless it goes to a connection at once (live): online
- *   delivery is never refused for other users' backlog.
+ *   oldest first (as the row store orders them: rows_ops.oldest):
+ *   beyond --history-limit per user, beyond --history-bytes in all,
+ *   older than --history-days.  When a message would need an
+ *   undelivered one dropped, it is refused (INBOX_FULL) instead, unless
+ *   it goes to a connection at once (live): online delivery is never
+ *   refused for other users' backlog.
  * - Quotas: a message appended while its target is not caught up is
  *   queued, and counts against its target (-Q, --target-bytes) and its
  *   sender (--sender-limit, --sender-bytes) until the target's cursor
@@ -853,11 +854,32 @@ local_stats(const struct inbox *ib, struct inbox_stats *st)
 	st->latency = &ib->latency;
 }
 
+/* Free every box, written or not (a close, a failed open). */
+static void
+boxes_free(struct inbox *ib)
+{
+	struct box	*b;
+	struct qent	*q;
+
+	while ((b = ib->boxes) != NULL) {
+		while ((q = b->qhead) != NULL) {
+			b->qhead = q->next;
+			qent_drop(ib, b, q);
+		}
+		b->qtail = NULL;
+		b->holds = 0;
+		b->bidx = 0;
+		b->m.n = 0;
+		b->m.cursor = b->m.last;
+		ib->ro->forget(ib->rows, b);
+		box_unlink(ib, b);
+	}
+}
+
 static void
 local_close(struct inbox *ib)
 {
 	struct box	*b;
-	struct qent	*q;
 
 	if (ib == NULL)
 		return;
@@ -872,19 +894,7 @@ local_close(struct inbox *ib)
 	if (ib->nbat > 0)
 		log_warn("store: the last batch could not be written");
 	ib->nbat = 0;
-	while ((b = ib->boxes) != NULL) {
-		while ((q = b->qhead) != NULL) {
-			b->qhead = q->next;
-			qent_drop(ib, b, q);
-		}
-		b->qtail = NULL;
-		b->holds = 0;
-		b->bidx = 0;
-		b->m.n = 0;
-		b->m.cursor = b->m.last;
-		ib->ro->forget(ib->rows, b);
-		box_unlink(ib, b);
-	}
+	boxes_free(ib);
 	users_each(ib->base.users, hold_drop, ib);
 	ib->ro->close(ib->rows);
 	free(ib->bat);
@@ -935,6 +945,8 @@ inbox_local_open(const struct inbox_config *cfg, struct users *us,
 	    ib->ro->queued(ib->rows, requeue, ib) == -1) {
 		snprintf(err, errlen, "store '%s': %s", cfg->path,
 		    ib->ro->error(ib->rows));
+		/* Undelivered ones counted before the failure. */
+		boxes_free(ib);
 		ib->ro->close(ib->rows);
 		free(ib);
 		return NULL;

@@ -100,7 +100,9 @@ struct rows_ops {
 			    struct msg **out);
 	/*
 	 * Up to max delivered messages (seq <= their user's cursor as last
-	 * saved or set) with ts < before, oldest first.  Count or -1.
+	 * saved or set) with ts < before, oldest first: memory in delivery
+	 * order, SQLite in the order of its rows (a commit's messages to
+	 * one user together), each user's in seq order.  Count or -1.
 	 */
 	int		 (*oldest)(struct rows *, uint64_t before, size_t max,
 			    struct rows_victim *out);

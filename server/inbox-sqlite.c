@@ -7,28 +7,50 @@
  * that two servers can never number the same inboxes.  Tables:
  *
  *	users(user, last, sent, first, n, bytes)	one row per inbox
- *	inbox(id, user, seq, ts, data, sender)		one row per message
+ *	inbox(id, user, lo, hi, ts, bytes, data)	one row per inbox per commit
  *	members(room, user)				one row per membership
  *
  * (members is rooms-sqlite.c's, on this connection: the flock below
  * keeps every other server out.)
- * sent is the cursor (the newest seq written to a socket), data the chat
- * event exactly as sent, seq included, sender its author (for quotas,
- * rebuilt at open from the undelivered rows).  The format has a version
- * (PRAGMA user_version): version 1 (no sender) and 2 (no members) are
- * upgraded in place at open; a newer one is refused, never misread.
- * Rows are kept in arrival order (id), so a commit writes the table's
- * last page or two and one (user, seq) index entry per message, and the
- * oldest rows of all users, which retention drops first, are found
- * without an index on time.  A commit's rows go INSERT_ROWS to a
- * statement.  Statements are prepared once; every call
- * is bounded (LIMIT) so the loop never waits on a scan of the whole
- * file.  The file is
- * opened through walbuf (walbuf.h), which writes each commit's WAL
- * frames in one system call, and checkpointed by a thread with a
- * connection of its own (ckpt.h), so the loop never waits on fsync; so
- * SQLite's locking is its normal, shared mode (the flock keeps other
- * servers out).
+ * sent is the cursor (the newest seq written to a socket).  An inbox
+ * row holds messages lo..hi of one user, all from one commit (a user's
+ * seqs have no gaps, and a commit gives each inbox consecutive ones):
+ * ts is the oldest of their times, bytes the sum of their lengths (their
+ * cost), and data the messages packed one after the other, each as
+ *
+ *	ts (8 bytes), length (4), sender's length (1), sender, text
+ *
+ * (integers little-endian), the text the chat event exactly as sent,
+ * seq included, the sender its author (for quotas, rebuilt at open from
+ * the undelivered messages).  A row is checked as it is unpacked (its
+ * count of messages, every length against what is left): a row that
+ * does not add up is an error, never read past or half believed.
+ *
+ * Rows per message is what the store costs (each row a b-tree entry
+ * in the table and one in the (user, hi) index, written and later
+ * deleted): one row per inbox per commit, not per message, took
+ * chat50 --store from 25.7k instructions a message to 16.1k (memory
+ * store 9.6k; bench/RESULTS.md, 2026-12-05).  A trim that ends inside a
+ * row rewrites the row (same id, so its place in the order stays), so
+ * that a dropped message is gone from the file (Debian builds SQLite
+ * with SECURE_DELETE for that) rather than hidden by users.first.
+ *
+ * The format has a version (PRAGMA user_version): version 1 (no
+ * sender), 2 (no members) and 3 (one row per message) are upgraded in
+ * place at open, each old row becoming a row of one message; a newer
+ * one is refused, never misread.  Rows are kept in commit order (id),
+ * so a commit writes the table's last page or two, and the oldest rows
+ * of all users, which retention drops first, are found without an index
+ * on time: retention's "oldest first" is at the grain of a row (a
+ * commit's messages to one user go together, before the next user's of
+ * that commit).  A commit's rows go INSERT_ROWS to a statement.
+ * Statements are prepared once; every call is bounded (LIMIT, or one
+ * user's rows) so the loop never waits on a scan of the whole file.
+ * The file is opened through walbuf (walbuf.h), which writes each
+ * commit's WAL frames in one system call, and checkpointed by a thread
+ * with a connection of its own (ckpt.h), so the loop never waits on
+ * fsync; so SQLite's locking is its normal, shared mode (the flock
+ * keeps other servers out).
  */
 #include <errno.h>
 #include <limits.h>
@@ -48,10 +70,11 @@
 #include "msg.h"
 #include "users.h"
 #include "util.h"
+#include "vec.h"
 #include "walbuf.h"
 
 #define DB_APP_ID	0x43484154	/* "CHAT" */
-#define DB_VERSION	3
+#define DB_VERSION	4
 /*
  * Rows per INSERT statement.  A statement's own work (opening and
  * closing its cursors, its halt, its reset) is paid once for all of
@@ -60,9 +83,17 @@
  * from 28.0k a message to 25.8k); 64 saved 3% more of the insert.
  */
 #define INSERT_ROWS	16
+/*
+ * A row's messages: their bytes packed, at most (a commit's messages to
+ * one user beyond that go in more rows).  A bound on what one
+ * allocation and one blob hold, far above a pass's usual few KiB.
+ */
+#define ROW_MAX		(1024 * 1024)
+/* A packed message's header: ts, length, sender's length. */
+#define PK_HDR		13
 
 enum {
-	S_LOAD, S_SAVE, S_INSERT, S_TRIM, S_COST, S_DROP, S_FIRST, S_READ,
+	S_LOAD, S_SAVE, S_INSERT, S_ROWS, S_DROP, S_REWRITE, S_READ,
 	S_OLDEST, S_YOUNG, S_QUEUED, S_BEGIN, S_COMMIT, S_ROLLBACK, S_NSTMT
 };
 
@@ -72,45 +103,63 @@ static const char *const sql[S_NSTMT] = {
 	[S_SAVE] = "INSERT INTO users(user, last, sent, first, n, bytes) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(user) DO UPDATE SET "
 	    "last = ?2, sent = ?3, first = ?4, n = ?5, bytes = ?6",
-	[S_INSERT] = "INSERT INTO inbox(user, seq, ts, data, sender) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)",
-	/*
-	 * The oldest rows up to seq ?2 that come before the user's first
-	 * row stamped ?3 or later: a prefix, even if the clock stepped
-	 * back between two messages.
-	 */
-	[S_TRIM] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2 AND "
-	    "seq < coalesce((SELECT min(seq) FROM inbox WHERE user = ?1 AND "
-	    "ts >= ?3), ?2 + 1) RETURNING length(CAST(data AS BLOB))",
-	/*
-	 * Without an age, the same in two plain statements: RETURNING
-	 * makes SQLite open a statement journal, which cost as much as
-	 * the delete itself.
-	 */
-	[S_COST] = "SELECT count(*), coalesce(sum(length(CAST(data AS BLOB))), "
-	    "0) FROM inbox WHERE user = ?1 AND seq <= ?2",
-	[S_DROP] = "DELETE FROM inbox WHERE user = ?1 AND seq <= ?2",
-	[S_FIRST] = "SELECT min(seq) FROM inbox WHERE user = ?1",
-	[S_READ] = "SELECT seq, data, ts FROM inbox WHERE user = ?1 AND "
-	    "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
-	[S_OLDEST] = "SELECT i.user, i.seq FROM inbox i JOIN users u "
-	    "ON u.user = i.user WHERE i.id < ?1 AND i.ts < ?2 AND "
-	    "i.seq <= u.sent ORDER BY i.id LIMIT ?3",
+	[S_INSERT] = "INSERT INTO inbox(user, lo, hi, ts, bytes, data) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* A user's rows, oldest first, for a trim. */
+	[S_ROWS] = "SELECT id, lo, hi, data, bytes FROM inbox WHERE "
+	    "user = ?1 ORDER BY hi",
+	[S_DROP] = "DELETE FROM inbox WHERE user = ?1 AND hi < ?2",
+	/* What a trim leaves of a row: hi, and so the index, stays. */
+	[S_REWRITE] = "UPDATE inbox SET lo = ?2, ts = ?3, bytes = ?4, "
+	    "data = ?5 WHERE id = ?1",
+	/* Rows may start before ?2: unpacked, and counted in messages. */
+	[S_READ] = "SELECT id, lo, hi, data FROM inbox WHERE user = ?1 AND "
+	    "hi > ?2 AND lo <= ?3 ORDER BY hi LIMIT ?4",
+	[S_OLDEST] = "SELECT i.id, i.user, i.lo, i.hi, i.data, u.sent "
+	    "FROM inbox i JOIN users u ON u.user = i.user WHERE i.id > ?4 "
+	    "AND i.id < ?1 AND i.ts < ?2 AND i.lo <= u.sent ORDER BY i.id "
+	    "LIMIT ?3",
 	/* The first row young enough: older ones come before it. */
 	[S_YOUNG] = "SELECT id FROM inbox WHERE ts >= ?1 ORDER BY id LIMIT 1",
-	[S_QUEUED] = "SELECT i.user, i.seq, i.sender, "
-	    "length(CAST(i.data AS BLOB)) FROM inbox i JOIN users u "
-	    "ON u.user = i.user WHERE i.seq > u.sent ORDER BY i.id",
+	[S_QUEUED] = "SELECT i.id, i.user, i.lo, i.hi, i.data, u.sent "
+	    "FROM inbox i JOIN users u ON u.user = i.user WHERE i.hi > u.sent "
+	    "ORDER BY i.id",
 	[S_BEGIN] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK"
 };
 
-/* A row waiting for its multi-row INSERT (the caller keeps the text). */
+/* A message waiting for its row (the caller keeps the text). */
+struct pmsg {
+	const char	*data, *sender;
+	uint64_t	 ts;
+	uint32_t	 len;
+	uint8_t		 slen;
+	size_t		 next;		/* of its row, SIZE_MAX: last */
+};
+
+/* A row waiting for its INSERT: one user's messages of this commit. */
 struct prow {
-	const char	*user, *data, *sender;
+	struct box	*b;
+	uint64_t	 lo, hi, ts, bytes;
+	size_t		 size;		/* packed */
+	size_t		 head, tail;	/* its messages in pmsg[] */
+	const uint8_t	*data;		/* packed, at the flush */
+};
+
+/* One message of a row, unpacked: pointers into the row's blob. */
+struct umsg {
 	uint64_t	 seq, ts;
-	int		 len;
+	const char	*data, *sender;
+	size_t		 len, slen;
+	size_t		 at;		/* its offset in the blob */
+};
+
+/* Walks a row's messages, checking each against the blob. */
+struct rowit {
+	const uint8_t	*p;
+	size_t		 len, off;
+	uint64_t	 seq, hi;
 };
 
 struct rows {
@@ -119,8 +168,12 @@ struct rows {
 	int		 lockfd;	/* flock()ed while open, or -1 */
 	sqlite3_stmt	*st[S_NSTMT];
 	sqlite3_stmt	*insn;		/* INSERT_ROWS rows */
-	struct prow	 prow[INSERT_ROWS];
-	size_t		 nprow;
+	struct pmsg	*pmsg;
+	size_t		 npmsg, cappmsg;
+	struct prow	*prow;
+	size_t		 nprow, capprow;
+	uint8_t		*buf;		/* packed rows, a rewritten row */
+	size_t		 capbuf;
 	int		 in_txn;
 	char		 epoch[17];	/* names this file's numbering */
 	char		 err[256];
@@ -132,10 +185,10 @@ static const char schema[] =
 	" sent INTEGER NOT NULL, first INTEGER NOT NULL,"
 	" n INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS inbox ("
-	" id INTEGER PRIMARY KEY, user TEXT NOT NULL, seq INTEGER NOT NULL,"
-	" ts INTEGER NOT NULL, data TEXT NOT NULL,"
-	" sender TEXT NOT NULL DEFAULT '');"
-	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_user ON inbox(user, seq);"
+	" id INTEGER PRIMARY KEY, user TEXT NOT NULL, lo INTEGER NOT NULL,"
+	" hi INTEGER NOT NULL, ts INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+	" data BLOB NOT NULL);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS inbox_range ON inbox(user, hi);"
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS members ("
@@ -217,6 +270,122 @@ bind_u64(sqlite3_stmt *s, int i, uint64_t v)
 {
 	return sqlite3_bind_int64(s, i, v > INT64_MAX ? INT64_MAX :
 	    (sqlite3_int64)v);
+}
+
+static void
+put_le(uint8_t *p, uint64_t v, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const uint8_t *p, int n)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Pack one message at p (PK_HDR + slen + len bytes); the end. */
+static uint8_t *
+pack(uint8_t *p, uint64_t ts, const char *sender, size_t slen,
+    const char *data, size_t len)
+{
+	put_le(p, ts, 8);
+	put_le(p + 8, len, 4);
+	p[12] = (uint8_t)slen;
+	memcpy(p + PK_HDR, sender, slen);
+	memcpy(p + PK_HDR + slen, data, len);
+	return p + PK_HDR + slen + len;
+}
+
+/*
+ * Start walking the row lo..hi packed in p[0..len).  -1 if the range
+ * cannot be right (every message takes PK_HDR bytes at least).
+ */
+static int
+row_init(struct rowit *it, const void *p, size_t len, uint64_t lo,
+    uint64_t hi)
+{
+	it->p = p;
+	it->len = len;
+	it->off = 0;
+	it->seq = lo;
+	it->hi = hi;
+	if (p == NULL || lo == 0 || hi < lo || hi - lo >= len / PK_HDR)
+		return -1;
+	return 0;
+}
+
+/*
+ * The row's next message in *u: 1, 0 at its end (every byte used), -1
+ * if the row does not add up.
+ */
+static int
+row_next(struct rowit *it, struct umsg *u)
+{
+	const uint8_t	*p;
+	size_t		 left;
+
+	if (it->seq > it->hi)
+		return it->off == it->len ? 0 : -1;
+	left = it->len - it->off;
+	if (left < PK_HDR)
+		return -1;
+	p = it->p + it->off;
+	u->ts = get_le(p, 8);
+	u->len = (size_t)get_le(p + 8, 4);
+	u->slen = p[12];
+	if (u->slen > left - PK_HDR || u->len > left - PK_HDR - u->slen)
+		return -1;
+	u->sender = (const char *)p + PK_HDR;
+	u->data = u->sender + u->slen;
+	u->at = it->off;
+	u->seq = it->seq++;
+	it->off += PK_HDR + u->slen + u->len;
+	return 1;
+}
+
+/* A row that does not add up: say which, for sq_error().  -1. */
+static int
+corrupt(struct rows *d, const char *what, sqlite3_int64 id,
+    const char *user, uint64_t lo, uint64_t hi)
+{
+	char	esc[80];
+
+	util_escape(esc, sizeof(esc), user, strlen(user));
+	snprintf(d->err, sizeof(d->err), "%s: row %lld of '%s' (seqs "
+	    "%llu-%llu) is corrupt: its messages do not add up", what,
+	    (long long)id, esc, (unsigned long long)lo,
+	    (unsigned long long)hi);
+	return -1;
+}
+
+/* A row's blob: column i of s, with its length. */
+static const void *
+col_blob(sqlite3_stmt *s, int i, size_t *len)
+{
+	const void	*p = sqlite3_column_blob(s, i);
+
+	*len = (size_t)sqlite3_column_bytes(s, i);
+	return p;
+}
+
+/* row_init() on the row s is at: lo in column i, then hi, then data. */
+static int
+row_col(struct rowit *it, sqlite3_stmt *s, int i)
+{
+	const void	*p;
+	size_t		 len;
+
+	p = col_blob(s, i + 2, &len);
+	return row_init(it, p, len, col_u64(s, i), col_u64(s, i + 1));
 }
 
 /* Run a statement that returns no rows; reset it.  0 or -1. */
@@ -338,7 +507,7 @@ static int	sq_flush(struct rows *);
 static int
 prepare_insn(struct rows *d)
 {
-	static const char	 row[] = ", (?, ?, ?, ?, ?)";
+	static const char	 row[] = ", (?, ?, ?, ?, ?, ?)";
 	char			 q[512];
 	size_t			 i, len;
 
@@ -351,17 +520,83 @@ prepare_insn(struct rows *d)
 	    &d->insn, NULL);
 }
 
+/* d->buf holding at least n bytes: 0 or -1. */
+static int
+buf_grow(struct rows *d, size_t n)
+{
+	return vec_grow(&d->buf, &d->capbuf, n, 1);
+}
+
+/*
+ * Version 3 kept a row per message (inbox(id, user, seq, ts, data,
+ * sender)): each becomes a row of one message, in the same order.
+ * Counts the messages in *count.  SQLITE_OK or an error.
+ */
+static int
+upgrade_rows(struct rows *d, uint64_t *count)
+{
+	sqlite3_stmt	*sel = NULL, *ins = NULL;
+	const char	*data, *sender;
+	size_t		 len, slen;
+	int		 rc;
+
+	if ((rc = sqlite3_exec(d->h, "ALTER TABLE inbox RENAME TO inbox_v3",
+	    NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_exec(d->h, schema, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(d->h, "SELECT user, seq, ts, data, "
+	    "sender FROM inbox_v3 ORDER BY id", -1, &sel, NULL)) !=
+	    SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(d->h, sql[S_INSERT], -1, &ins, NULL)) !=
+	    SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		data = col_blob(sel, 3, &len);
+		sender = (const char *)sqlite3_column_text(sel, 4);
+		/* An author too long to pack: counted against the target. */
+		if (sender == NULL || (slen = strlen(sender)) > UINT8_MAX)
+			slen = 0;
+		if (len > UINT32_MAX || buf_grow(d, PK_HDR + slen + len) ==
+		    -1) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		pack(d->buf, col_u64(sel, 2), sender, slen, data != NULL ?
+		    data : "", len);
+		sqlite3_bind_value(ins, 1, sqlite3_column_value(sel, 0));
+		sqlite3_bind_value(ins, 2, sqlite3_column_value(sel, 1));
+		sqlite3_bind_value(ins, 3, sqlite3_column_value(sel, 1));
+		sqlite3_bind_value(ins, 4, sqlite3_column_value(sel, 2));
+		sqlite3_bind_int64(ins, 5, (sqlite3_int64)len);
+		sqlite3_bind_blob(ins, 6, d->buf, (int)(PK_HDR + slen + len),
+		    SQLITE_STATIC);
+		rc = sqlite3_step(ins);
+		sqlite3_reset(ins);
+		if (rc != SQLITE_DONE)
+			break;
+		(*count)++;
+	}
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_exec(d->h, "DROP TABLE inbox_v3", NULL, NULL,
+		    NULL);
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
 /*
  * Bring a file of an earlier format up to DB_VERSION, inside the open
  * transaction.  Version 1 had no sender column: its rows get "" (quotas
  * then count them against their target only).  Version 2 had no members
- * table, which the schema then adds (empty).  SQLITE_OK or an error.
+ * table, which the schema then adds (empty).  Version 3 had a row per
+ * message.  SQLITE_OK or an error.
  */
 static int
 migrate(struct rows *d, const char *path, long long ver)
 {
-	char	q[64];
-	int	rc;
+	uint64_t	 count = 0;
+	char		 q[64];
+	int		 rc;
 
 	if (ver == 1) {
 		if ((rc = sqlite3_exec(d->h, "ALTER TABLE inbox ADD COLUMN "
@@ -369,11 +604,14 @@ migrate(struct rows *d, const char *path, long long ver)
 		    SQLITE_OK)
 			return rc;
 	}
+	if ((rc = upgrade_rows(d, &count)) != SQLITE_OK)
+		return rc;
 	snprintf(q, sizeof(q), "PRAGMA user_version=%d", DB_VERSION);
 	if ((rc = sqlite3_exec(d->h, q, NULL, NULL, NULL)) != SQLITE_OK)
 		return rc;
-	log_info("store '%s': upgraded from format version %lld to %d", path,
-	    ver, DB_VERSION);
+	log_info("store '%s': upgraded from format version %lld to %d: "
+	    "%llu messages, a row each", path, ver, DB_VERSION,
+	    (unsigned long long)count);
 	return SQLITE_OK;
 }
 
@@ -501,6 +739,9 @@ sq_close(struct rows *d)
 		sqlite3_finalize(d->st[i]);
 	sqlite3_finalize(d->insn);
 	sqlite3_close(d->h);
+	free(d->pmsg);
+	free(d->prow);
+	free(d->buf);
 	if (d->lockfd != -1)
 		close(d->lockfd);
 	free(d);
@@ -537,7 +778,7 @@ sq_begin(struct rows *d)
 static void
 sq_rollback(struct rows *d)
 {
-	d->nprow = 0;
+	d->nprow = d->npmsg = 0;
 	if (!d->in_txn)
 		return;
 	/* After some errors SQLite has rolled back already: fine. */
@@ -599,103 +840,229 @@ sq_save(struct rows *d, struct box *b)
 static void
 bind_row(sqlite3_stmt *s, int i, const struct prow *r)
 {
-	sqlite3_bind_text(s, i + 1, r->user, -1, SQLITE_STATIC);
-	bind_u64(s, i + 2, r->seq);
-	bind_u64(s, i + 3, r->ts);
-	sqlite3_bind_text(s, i + 4, r->data, r->len, SQLITE_STATIC);
-	sqlite3_bind_text(s, i + 5, r->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, i + 1, r->b->u->id, -1, SQLITE_STATIC);
+	bind_u64(s, i + 2, r->lo);
+	bind_u64(s, i + 3, r->hi);
+	bind_u64(s, i + 4, r->ts);
+	bind_u64(s, i + 5, r->bytes);
+	sqlite3_bind_blob(s, i + 6, r->data, (int)r->size, SQLITE_STATIC);
 }
 
-/* Write the rows kept back: one statement if there are INSERT_ROWS. */
+/* Pack the rows kept back into d->buf.  0 or -1. */
 static int
-sq_flush(struct rows *d)
+pack_rows(struct rows *d)
 {
-	size_t	i, n = d->nprow;
-	int	r;
+	const struct pmsg	*m;
+	struct prow		*r;
+	uint8_t			*p;
+	size_t			 i, k, total = 0;
 
-	d->nprow = 0;
-	if (n == INSERT_ROWS) {
-		for (i = 0; i < n; i++)
-			bind_row(d->insn, (int)i * 5, &d->prow[i]);
-		r = sqlite3_step(d->insn);
-		sqlite3_reset(d->insn);
-		sqlite3_clear_bindings(d->insn);
-		return r == SQLITE_DONE ? 0 : fail(d, "insert");
+	for (i = 0; i < d->nprow; i++)
+		total += d->prow[i].size;	/* each <= ROW_MAX or alone */
+	if (buf_grow(d, total) == -1) {
+		snprintf(d->err, sizeof(d->err), "insert: out of memory");
+		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		bind_row(d->st[S_INSERT], 0, &d->prow[i]);
-		if (run(d, S_INSERT, "insert") == -1)
-			return -1;
+	p = d->buf;
+	for (i = 0; i < d->nprow; i++) {
+		r = &d->prow[i];
+		r->data = p;
+		for (k = r->head; k != SIZE_MAX; k = m->next) {
+			m = &d->pmsg[k];
+			p = pack(p, m->ts, m->sender, m->slen, m->data, m->len);
+		}
 	}
 	return 0;
 }
 
+/* Write the rows kept back: INSERT_ROWS to a statement, then the rest. */
+static int
+sq_flush(struct rows *d)
+{
+	size_t	i, k, n = d->nprow;
+	int	r = SQLITE_DONE;
+
+	if (n == 0)
+		return 0;
+	if (pack_rows(d) == -1) {
+		d->nprow = d->npmsg = 0;
+		return -1;
+	}
+	d->nprow = d->npmsg = 0;
+	for (i = 0; i + INSERT_ROWS <= n && r == SQLITE_DONE;
+	    i += INSERT_ROWS) {
+		for (k = 0; k < INSERT_ROWS; k++)
+			bind_row(d->insn, (int)k * 6, &d->prow[i + k]);
+		r = sqlite3_step(d->insn);
+		sqlite3_reset(d->insn);
+		sqlite3_clear_bindings(d->insn);
+	}
+	for (; i < n && r == SQLITE_DONE; i++) {
+		bind_row(d->st[S_INSERT], 0, &d->prow[i]);
+		r = sqlite3_step(d->st[S_INSERT]);
+		sqlite3_reset(d->st[S_INSERT]);
+		sqlite3_clear_bindings(d->st[S_INSERT]);
+	}
+	return r == SQLITE_DONE ? 0 : fail(d, "insert");
+}
+
 /*
- * Keep the row back until there are INSERT_ROWS (or sq_flush()): the
- * strings are the caller's, who keeps them until the commit.
+ * Keep the message back for its user's row of this commit (b->rows
+ * says which, checked: a stale one from an earlier commit names a row
+ * of another box or none).  The strings are the caller's, who keeps
+ * them until the commit.
  */
 static int
 sq_insert(struct rows *d, struct box *b, struct msg *m, const char *sender,
     uint64_t *cost)
 {
-	struct prow	*r;
+	struct prow	*r = NULL;
+	struct pmsg	*p;
+	size_t		 slen = strlen(sender), need, i;
 
-	if (m->len > INT_MAX) {
+	if (m->len > INT_MAX - PK_HDR - UINT8_MAX || slen > UINT8_MAX) {
 		snprintf(d->err, sizeof(d->err), "insert: message too long");
 		return -1;
 	}
-	r = &d->prow[d->nprow++];
-	r->user = b->u->id;
-	r->seq = m->seq;
-	r->ts = m->ts;
-	r->data = m->data;
-	r->len = (int)m->len;
-	r->sender = sender;
+	need = PK_HDR + slen + m->len;
+	i = (size_t)(uintptr_t)b->rows;
+	if (i > 0 && i <= d->nprow && d->prow[i - 1].b == b)
+		r = &d->prow[i - 1];
+	/* Only consecutive seqs share a row, and ROW_MAX bytes at most. */
+	if (r != NULL && (r->hi + 1 != m->seq || r->size + need > ROW_MAX))
+		r = NULL;
+	if (vec_grow(&d->pmsg, &d->cappmsg, d->npmsg + 1,
+	    sizeof(*d->pmsg)) == -1 || (r == NULL && vec_grow(&d->prow,
+	    &d->capprow, d->nprow + 1, sizeof(*d->prow)) == -1)) {
+		snprintf(d->err, sizeof(d->err), "insert: out of memory");
+		return -1;
+	}
+	p = &d->pmsg[d->npmsg];
+	p->data = m->data;
+	p->sender = sender;
+	p->ts = m->ts;
+	p->len = (uint32_t)m->len;
+	p->slen = (uint8_t)slen;
+	p->next = SIZE_MAX;
+	if (r == NULL) {
+		r = &d->prow[d->nprow++];
+		memset(r, 0, sizeof(*r));
+		r->b = b;
+		r->lo = m->seq;
+		r->ts = m->ts;
+		r->head = d->npmsg;
+		b->rows = (void *)(uintptr_t)d->nprow;
+	} else
+		d->pmsg[r->tail].next = d->npmsg;
+	r->tail = d->npmsg++;
+	r->hi = m->seq;
+	if (m->ts < r->ts)
+		r->ts = m->ts;
+	r->bytes += m->len;
+	r->size += need;
 	*cost = m->len;
-	return d->nprow == INSERT_ROWS ? sq_flush(d) : 0;
+	return 0;
 }
 
+/*
+ * Drop b's oldest messages with seq <= upto and ts < before: a prefix,
+ * even if the clock stepped back between two.  Rows wholly before the
+ * first message kept go; a row it is in the middle of is rewritten
+ * with what is left.  The rows below upto are unpacked only with an
+ * age: their counts are in their columns.
+ */
 static int
 sq_trim(struct rows *d, struct box *b, uint64_t upto, uint64_t before,
     uint64_t *n, uint64_t *cost, uint64_t *first)
 {
-	sqlite3_stmt	*s = d->st[before == UINT64_MAX ? S_COST : S_TRIM];
-	int		 r;
+	sqlite3_stmt	*s = d->st[S_ROWS];
+	struct rowit	 it;
+	struct umsg	 u;
+	sqlite3_int64	 id = 0;
+	uint64_t	 lo, hi, cut = UINT64_MAX, ts = UINT64_MAX, kept = 0;
+	size_t		 tail = 0, whole = 0;
+	int		 r, k = 0;
 
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
-	bind_u64(s, 2, upto);
-	if (before != UINT64_MAX) {
-		bind_u64(s, 3, before);
-		while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-			(*n)++;
-			*cost += col_u64(s, 0);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		lo = col_u64(s, 1);
+		hi = col_u64(s, 2);
+		if (lo > upto) {
+			cut = lo;
+			break;
 		}
-	} else if ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		*n += col_u64(s, 0);
-		*cost += col_u64(s, 1);
-		r = SQLITE_DONE;
+		if (before == UINT64_MAX && hi <= upto) {
+			*n += hi - lo + 1;
+			*cost += col_u64(s, 4);
+			whole++;
+			continue;
+		}
+		if (row_col(&it, s, 1) == -1) {
+			k = -1;
+			break;
+		}
+		while ((k = row_next(&it, &u)) == 1 && u.seq <= upto &&
+		    u.ts < before) {
+			(*n)++;
+			*cost += u.len;
+		}
+		if (k == 0) {
+			whole++;
+			continue;
+		}
+		if (k == -1)
+			break;
+		/* u is the first kept: the rest of the row stays. */
+		cut = u.seq;
+		if (u.seq == lo)
+			break;
+		id = sqlite3_column_int64(s, 0);
+		tail = it.len - u.at;
+		do {
+			kept += u.len;
+			if (u.ts < ts)
+				ts = u.ts;
+		} while ((k = row_next(&it, &u)) == 1);
+		if (k == 0 && buf_grow(d, tail) == -1)
+			r = SQLITE_NOMEM;
+		else if (k == 0)
+			memcpy(d->buf, it.p + (it.len - tail), tail);
+		break;
 	}
+	if (k == -1) {
+		id = sqlite3_column_int64(s, 0);
+		corrupt(d, "trim", id, b->u->id, col_u64(s, 1), col_u64(s, 2));
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return -1;
+	}
+	if (r == SQLITE_ROW)
+		r = SQLITE_DONE;
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	if (r == SQLITE_NOMEM) {
+		snprintf(d->err, sizeof(d->err), "trim: out of memory");
+		return -1;
+	}
 	if (r != SQLITE_DONE)
 		return fail(d, "trim");
-	if (before == UINT64_MAX) {
+	*first = cut != UINT64_MAX ? cut : 0;
+	if (whole > 0) {
 		s = d->st[S_DROP];
 		sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
-		bind_u64(s, 2, upto);
+		bind_u64(s, 2, cut);
 		if (run(d, S_DROP, "trim") == -1)
 			return -1;
-		/* A user's seqs have no gaps: what is left starts at upto + 1. */
-		*first = upto < b->m.last ? upto + 1 : 0;
-		return 0;
 	}
-	s = d->st[S_FIRST];
-	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	*first = r == SQLITE_ROW ? col_u64(s, 0) : 0;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return r == SQLITE_ROW ? 0 : fail(d, "trim");
+	if (id == 0)
+		return 0;
+	s = d->st[S_REWRITE];
+	sqlite3_bind_int64(s, 1, id);
+	bind_u64(s, 2, cut);
+	bind_u64(s, 3, ts);
+	bind_u64(s, 4, kept);
+	sqlite3_bind_blob(s, 5, d->buf, (int)tail, SQLITE_STATIC);
+	return run(d, S_REWRITE, "trim");
 }
 
 static int
@@ -703,49 +1070,76 @@ sq_read(struct rows *d, struct box *b, uint64_t after, uint64_t upto,
     size_t max, size_t bytes, struct msg **out)
 {
 	sqlite3_stmt	*s = d->st[S_READ];
+	struct rowit	 it;
+	struct umsg	 u;
 	struct msg	*m;
-	size_t		 got = 0, sum = 0, len;
-	int		 r = SQLITE_DONE;
+	size_t		 got = 0, sum = 0;
+	int		 r = SQLITE_DONE, k = 0, full = 0;
 
 	sqlite3_bind_text(s, 1, b->u->id, -1, SQLITE_STATIC);
 	bind_u64(s, 2, after);
 	bind_u64(s, 3, upto);
+	/* Each row holds one message at least. */
 	sqlite3_bind_int64(s, 4, max > INT_MAX ? INT_MAX : (int)max);
-	while (got < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
-		len = (size_t)sqlite3_column_bytes(s, 1);
-		if (got > 0 && sum + len > bytes)
-			break;
-		if ((m = msg_new((const char *)sqlite3_column_text(s, 1),
-		    len)) == NULL) {
-			r = SQLITE_NOMEM;
+	while (!full && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		if (row_col(&it, s, 1) == -1) {
+			k = -1;
 			break;
 		}
-		m->seq = col_u64(s, 0);
-		m->prev = m->seq - 1;	/* numbered without gaps */
-		m->ts = col_u64(s, 2);
-		out[got++] = m;
-		sum += len;
+		while ((k = row_next(&it, &u)) == 1) {
+			if (u.seq <= after)
+				continue;
+			if (u.seq > upto || got == max ||
+			    (got > 0 && sum + u.len > bytes)) {
+				full = 1;
+				break;
+			}
+			if ((m = msg_new(u.data, u.len)) == NULL) {
+				r = SQLITE_NOMEM;
+				full = 1;
+				break;
+			}
+			m->seq = u.seq;
+			m->prev = m->seq - 1;	/* numbered without gaps */
+			m->ts = u.ts;
+			out[got++] = m;
+			sum += u.len;
+		}
+		if (k == -1)
+			break;
 	}
-	if (got == max || (got > 0 && r == SQLITE_ROW))
+	if (k == -1)
+		corrupt(d, "read", sqlite3_column_int64(s, 0), b->u->id,
+		    col_u64(s, 1), col_u64(s, 2));
+	else if (r == SQLITE_ROW)
 		r = SQLITE_DONE;
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (r != SQLITE_DONE) {
+	if (k == -1 || r != SQLITE_DONE) {
 		while (got > 0)
 			msg_unref(out[--got]);
-		return fail(d, "read");
+		return k == -1 ? -1 : fail(d, "read");
 	}
 	return (int)got;
 }
 
+/*
+ * Victims in row order (commit order, then the order the commit's
+ * users came in), each row's delivered messages in seq order; with an
+ * age, only those older, from rows before the first row all young.
+ */
 static int
 sq_oldest(struct rows *d, uint64_t before, size_t max,
     struct rows_victim *out)
 {
 	sqlite3_stmt	*s = d->st[S_YOUNG];
-	uint64_t	 bound = INT64_MAX;
-	size_t		 got = 0;
-	int		 r = SQLITE_DONE;
+	struct rowit	 it;
+	struct umsg	 u;
+	const char	*user;
+	uint64_t	 bound = INT64_MAX, lo, hi, top;
+	sqlite3_int64	 last = 0;
+	size_t		 got = 0, rows;
+	int		 r = SQLITE_DONE, k = 0;
 
 	if (before != UINT64_MAX) {
 		bind_u64(s, 1, before);
@@ -757,33 +1151,88 @@ sq_oldest(struct rows *d, uint64_t before, size_t max,
 			return fail(d, "oldest");
 	}
 	s = d->st[S_OLDEST];
-	bind_u64(s, 1, bound);
-	bind_u64(s, 2, before);
-	sqlite3_bind_int64(s, 3, max > INT_MAX ? INT_MAX : (int)max);
-	while (got < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
-		out[got].box = NULL;
-		snprintf(out[got].user, sizeof(out[got].user), "%s",
-		    (const char *)sqlite3_column_text(s, 0));
-		out[got++].seq = col_u64(s, 1);
-	}
-	if (got == max)
-		r = SQLITE_DONE;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return r == SQLITE_DONE ? (int)got : fail(d, "oldest");
+	do {
+		bind_u64(s, 1, bound);
+		bind_u64(s, 2, before);
+		sqlite3_bind_int64(s, 3, max > INT_MAX ? INT_MAX : (int)max);
+		sqlite3_bind_int64(s, 4, last);
+		rows = 0;
+		while (got < max && (r = sqlite3_step(s)) == SQLITE_ROW) {
+			rows++;
+			last = sqlite3_column_int64(s, 0);
+			user = (const char *)sqlite3_column_text(s, 1);
+			lo = col_u64(s, 2);
+			hi = col_u64(s, 3);
+			top = col_u64(s, 5);
+			if (top > hi)
+				top = hi;
+			if (row_col(&it, s, 2) == -1) {
+				k = -1;
+				break;
+			}
+			while (got < max && (k = row_next(&it, &u)) == 1 &&
+			    u.seq <= top) {
+				if (u.ts >= before)
+					continue;
+				out[got].box = NULL;
+				snprintf(out[got].user, sizeof(out[got].user),
+				    "%s", user);
+				out[got++].seq = u.seq;
+			}
+			if (k == -1)
+				break;
+		}
+		if (k == -1)
+			corrupt(d, "oldest", last, user, lo, hi);
+		else if (got == max || r == SQLITE_ROW)
+			r = SQLITE_DONE;
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		if (k == -1)
+			return -1;
+		if (r != SQLITE_DONE)
+			return fail(d, "oldest");
+		/* Rows with no victim (young, or not yet delivered): on. */
+	} while (got < max && rows == max);
+	return (int)got;
 }
 
+/* Each undelivered message, for the quotas, in row order. */
 static int
 sq_queued(struct rows *d, rows_queued_cb cb, void *arg)
 {
 	sqlite3_stmt	*s = d->st[S_QUEUED];
-	int		 r;
+	struct rowit	 it;
+	struct umsg	 u;
+	const char	*user;
+	char		 sender[UINT8_MAX + 1];
+	uint64_t	 sent;
+	int		 r, k = 0;
 
-	while ((r = sqlite3_step(s)) == SQLITE_ROW)
-		cb(arg, (const char *)sqlite3_column_text(s, 0),
-		    col_u64(s, 1), (const char *)sqlite3_column_text(s, 2),
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		user = (const char *)sqlite3_column_text(s, 1);
+		sent = col_u64(s, 5);
+		if (row_col(&it, s, 2) == -1) {
+			k = -1;
+			break;
+		}
+		while ((k = row_next(&it, &u)) == 1) {
+			if (u.seq <= sent)
+				continue;
+			memcpy(sender, u.sender, u.slen);
+			sender[u.slen] = '\0';
+			cb(arg, user, u.seq, sender, u.len);
+		}
+		if (k == -1)
+			break;
+	}
+	if (k == -1)
+		corrupt(d, "queued", sqlite3_column_int64(s, 0),
+		    (const char *)sqlite3_column_text(s, 1), col_u64(s, 2),
 		    col_u64(s, 3));
 	sqlite3_reset(s);
+	if (k == -1)
+		return -1;
 	return r == SQLITE_DONE ? 0 : fail(d, "queued");
 }
 

@@ -444,7 +444,7 @@ async def test_store():
     rows = sorted(con.execute("select room, user from members").fetchall())
     ver = con.execute("pragma user_version").fetchone()[0]
     con.close()
-    check(ver == 3, "the store file is format version 3 (%r)" % ver)
+    check(ver == 4, "the store file is format version 4 (%r)" % ver)
     check(rows == [("durable", "sa"), ("durable", "sb"), ("durable", "sc"),
                    ("second", "sa")], "the memberships are in it: %r" % rows)
     with chatlib.Server("--store", db, name="store2") as s:
@@ -515,9 +515,9 @@ async def test_formats():
         f = os.path.join(TMP, "v%d.db" % v)
         old_store(f, v)
         with chatlib.Server("--store", f, name="v%d" % v) as s:
-            check(re.search(r"upgraded from format version %d to 3" % v,
+            check(re.search(r"upgraded from format version %d to 4" % v,
                             s.log()) is not None,
-                  "a version %d file is upgraded to 3" % v)
+                  "a version %d file is upgraded to 4" % v)
             w, r = await resume(s, "old", 0, epoch="00112233aabbccdd")
             ev = await drain(w, 0.3)
             check(texts(ev) == ["from v%d" % v], "its message is still "
@@ -528,21 +528,21 @@ async def test_formats():
                   "and rooms work on it: %r" % m)
             await w.close()
         con = sqlite3.connect(f)
-        check(con.execute("pragma user_version").fetchone()[0] == 3 and
+        check(con.execute("pragma user_version").fetchone()[0] == 4 and
               con.execute("select count(*) from members").fetchone()[0] == 1,
-              "version %d: now 3, with the membership" % v)
+              "version %d: now 4, with the membership" % v)
         con.close()
-    f = os.path.join(TMP, "v4.db")
+    f = os.path.join(TMP, "v5.db")
     old_store(f, 2)
     con = sqlite3.connect(f)
-    con.execute("pragma user_version=4")
+    con.execute("pragma user_version=5")
     con.commit()
     con.close()
     r = subprocess.run([chatlib.SERVER, "--port", "0", "--store", f],
                        capture_output=True, timeout=10)
     err = r.stderr.decode()
-    check(r.returncode == 2 and "format version 4" in err and
-          "newer" in err, "a version 4 file is refused, exit 2: %r" % err)
+    check(r.returncode == 2 and "format version 5" in err and
+          "newer" in err, "a version 5 file is refused, exit 2: %r" % err)
 
 
 # ---- a cluster ----

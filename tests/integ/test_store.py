@@ -758,20 +758,151 @@ async def test_history_limit(extra, p):
         await c.close()
 
 
+def unpack_row(lo, hi, data):
+    """The messages of an inbox row (format version 4): [(seq, ts,
+    sender, text)], checked to add up."""
+    out, off = [], 0
+    for seq in range(lo, hi + 1):
+        ts, n, sn = struct.unpack_from("<QIB", data, off)
+        off += 13
+        sender = data[off:off + sn].decode()
+        text = data[off + sn:off + sn + n]
+        check(len(text) == n, "row %d-%d: message %d fits" % (lo, hi, seq))
+        off += sn + n
+        out.append((seq, ts, sender, text.decode()))
+    check(off == len(data), "row %d-%d: every byte used" % (lo, hi))
+    return out
+
+
 def file_rows(store, user):
-    """(seqs, bytes) of user's rows, and its users row, read from the
-    file of a server that is gone."""
+    """(seqs, bytes) of user's messages, and its users row, read from
+    the file of a server that is gone."""
     import sqlite3
     db = sqlite3.connect(store)
     try:
-        rows = db.execute("SELECT seq, length(CAST(data AS BLOB)) FROM "
-                          "inbox WHERE user = ? ORDER BY seq",
-                          (user,)).fetchall()
+        rows = db.execute("SELECT lo, hi, bytes, data FROM inbox WHERE "
+                          "user = ? ORDER BY hi", (user,)).fetchall()
         meta = db.execute("SELECT first, n, bytes FROM users WHERE "
                           "user = ?", (user,)).fetchone()
     finally:
         db.close()
-    return [r[0] for r in rows], sum(r[1] for r in rows), meta
+    msgs = []
+    for lo, hi, nbytes, data in rows:
+        m = unpack_row(lo, hi, data)
+        check(nbytes == sum(len(x[3].encode()) for x in m),
+              "row %d-%d: its bytes are its texts'" % (lo, hi))
+        msgs += m
+    return [m[0] for m in msgs], sum(len(m[3].encode()) for m in msgs), meta
+
+
+V3 = """
+create table users (user text primary key, last integer not null,
+  sent integer not null, first integer not null, n integer not null,
+  bytes integer not null) without rowid;
+create table inbox (id integer primary key, user text not null,
+  seq integer not null, ts integer not null, data text not null,
+  sender text not null default '');
+create unique index inbox_user on inbox(user, seq);
+create table meta (key text primary key, value text not null) without rowid;
+create table members (room text not null, user text not null,
+  primary key (room, user)) without rowid;
+"""
+
+
+def v3_store(path):
+    """A store as a format version 3 server wrote it: v3a has 1..3
+    (1 delivered), v3b 1..2 (both delivered), both in room r3."""
+    import sqlite3
+    con = sqlite3.connect(path)
+    con.executescript(V3)
+    con.execute("insert into meta values ('epoch', '0011223344556677')")
+    rows = [("v3a", 1, "x"), ("v3b", 1, "y"), ("v3a", 2, "x"),
+            ("v3a", 3, ""), ("v3b", 2, "x")]
+    now = int(time.time() * 1000)   # not yet for --history-days
+    size = {}
+    for i, (u, seq, frm) in enumerate(rows):
+        text = json.dumps({"message": "old %s %d" % (u, seq),
+                           "from_user": frm or "x", "ts": now + i,
+                           "seq": seq}, separators=(",", ":"))
+        size[u] = size.get(u, 0) + len(text)
+        con.execute("insert into inbox(user, seq, ts, data, sender) "
+                    "values (?, ?, ?, ?, ?)",
+                    (u, seq, now + i, text, frm))
+    con.execute("insert into users values ('v3a', 3, 1, 1, 3, ?)",
+                (size["v3a"],))
+    con.execute("insert into users values ('v3b', 2, 2, 1, 2, ?)",
+                (size["v3b"],))
+    con.execute("insert into members values ('r3', 'v3a'), ('r3', 'v3b')")
+    con.execute("pragma application_id=%d" % 0x43484154)
+    con.execute("pragma user_version=3")
+    con.commit()
+    con.close()
+
+
+async def test_v3_upgrade():
+    """A format version 3 file (a row per message) is upgraded at open
+    to version 4 (a row per inbox per commit): each old row a row of one
+    message, counters, cursors, memberships and epoch as they were; new
+    messages go on from the numbering in rows of several, and a read
+    goes across both kinds from any seq."""
+    store = os.path.join(TMP, "v3.db")
+    v3_store(store)
+    N = 12
+    with chatlib.Server("--store", store, name="v3") as s:
+        check(s.count(r"upgraded from format version 3 to 4: 5 messages, "
+                      r"a row each") == 1, "the upgrade is logged with "
+              "its count: %r" % s.log()[-300:])
+        # The cursors held: v3a gets 2 and 3 without since, v3b nothing.
+        a = await connect(s, "v3a")
+        got = await take(a, 2)
+        check(seqs(got) == [2, 3] and texts(got) == ["old v3a 2",
+                                                      "old v3a 3"],
+              "v3a: its undelivered 2, 3 after the upgrade: %r" % got)
+        b = await connect(s, "v3b")
+        check(not await settle(b), "v3b: everything was delivered")
+        await send(b, {"type": "rooms"})
+        m, _ = await chatlib.recv_until(b, lambda m: m.get("type") ==
+                                        "rooms")
+        check(m.get("rooms") == [{"room": "r3", "members": 2}],
+              "the memberships survived: %r" % m)
+        await a.close()
+        await gone(s, "v3a")
+        # N to the offline v3a in one write: one pass, rows of several.
+        raw = RawWS(s.port, upath("v3b"))
+        raw.send(b"".join(chatlib.frame(1, json.dumps(
+            {"message": "new %d" % i, "target_user": "v3a", "id": i}))
+            for i in range(N)))
+        acks = [raw.recv_json() for _ in range(N)]
+        check(all(x.get("status") == "queued" for x in acks),
+              "the new ones are queued: %r" % acks[:2])
+        raw.close()
+        await b.close()
+    rows = file_rows(store, "v3a")[0]
+    import sqlite3
+    con = sqlite3.connect(store)
+    ver = con.execute("pragma user_version").fetchone()[0]
+    spans = con.execute("select lo, hi from inbox where user = 'v3a' "
+                        "order by id").fetchall()
+    con.close()
+    check(ver == 4, "the file is format version 4 now (%r)" % ver)
+    check(rows == list(range(1, N + 4)), "v3a's messages 1..%d: %r"
+          % (N + 3, rows))
+    check(spans[:3] == [(1, 1), (2, 2), (3, 3)] and
+          any(hi > lo for lo, hi in spans[3:]),
+          "old rows of one, new rows of several: %r" % spans)
+    with chatlib.Server("--store", store, name="v3b") as s:
+        for since in (0, 2, 3, 5):
+            w, r = await resume(s, "v3a", since, epoch="0011223344556677")
+            check(resumed_ok(r, since, 1, N + 3) and "reset" not in r,
+                  "since %d: resumed in the old epoch: %r" % (since, r))
+            got = await take(w, N + 3 - since)
+            want = ["old v3a %d" % i for i in (1, 2, 3)] + \
+                ["new %d" % i for i in range(N)]
+            check(seqs(got) == list(range(since + 1, N + 4)) and
+                  texts(got) == want[since:],
+                  "since %d: %d..%d across old and new rows: %r"
+                  % (since, since + 1, N + 3, seqs(got)))
+            await w.close()
 
 
 async def test_history_limit_burst():
@@ -970,6 +1101,8 @@ async def main():
     lap("sqlite basics, burst")
     await test_persistence()
     lap("persistence")
+    await test_v3_upgrade()
+    lap("format version 3")
     await test_kill9_flow()
     lap("kill -9 flow")
     await test_checkpoint_kill9()

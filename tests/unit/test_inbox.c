@@ -1734,12 +1734,13 @@ test_v1(void)
 	pass(ib);
 	CHECK_STR(answers(), "vv:4");
 	close_ib(ib);
-	CHECK(sql_int(p, "PRAGMA user_version") >= 3);	/* the current one */
+	CHECK(sql_int(p, "PRAGMA user_version") >= 4);	/* the current one */
 	CHECK_INT(sql_int(p, "PRAGMA application_id"), 0x43484154);
-	CHECK_INT(sql_int(p, "SELECT count(*) FROM inbox WHERE sender = ''"),
-	    3);
-	CHECK_INT(sql_int(p, "SELECT count(*) FROM inbox WHERE sender = 's'"),
-	    1);
+	/* A row each, the sender (its length at byte 13) packed with it. */
+	CHECK_INT(sql_int(p, "SELECT count(*) FROM inbox WHERE lo = hi AND "
+	    "hex(substr(data, 13, 1)) = '00'"), 3);
+	CHECK_INT(sql_int(p, "SELECT count(*) FROM inbox WHERE lo = 4 AND "
+	    "hi = 4 AND hex(substr(data, 13, 2)) = '0173'"), 1);
 
 	/* In the current version now, the same again. */
 	c.target_bytes = NOLIM;
@@ -1782,24 +1783,18 @@ limit_files(const char *path)
 
 
 /*
- * Writes fail (the file may not grow): the failed batch is undone,
- * refused (INBOX_UNAVAILABLE) and not readable, every committed message
- * is, the inbox says it is failing until a commit works again, and the
- * failed seqs are given again.
- */
-/*
  * One pass of 37 appends to three users, interleaved, each of its own
- * length: the store writes them INSERT_ROWS (16) to a statement and the
- * rest one by one.  Each row is its own message, and the file keeps
- * them in the order they came (which is what retention's "oldest"
- * reads).
+ * length: the store writes one row per user (format version 4), in the
+ * order the users came first (which is what retention's "oldest"
+ * reads), and reads them back from any seq.  With 20 users the rows go
+ * INSERT_ROWS (16) to a statement and the rest one by one.
  */
 static void
 test_insert_rows(void)
 {
 	static const char *const to[3] = { "ra", "rb", "rc" };
 	struct inbox	*ib = open_ib(1, "rows", cfg_of(100, NOLIM, 100, 0));
-	char		 want[1024];
+	char		 want[1024], u[8];
 	size_t		 o = 0;
 	int		 i;
 
@@ -1816,20 +1811,128 @@ test_insert_rows(void)
 	CHECK_STR(answers(), want);
 	CHECK_STR(rdall(ib, "ra"), "1 2 3 4 5 6 7 8 9 10 11 12 13");
 	CHECK_STR(rdall(ib, "rb"), "1 2 3 4 5 6 7 8 9 10 11 12");
+	/* From the middle of a row, and at most max of it. */
+	CHECK_STR(rd(ib, "ra", 4, 3, ALL), "5 6 7");
+	CHECK_STR(rd(ib, "ra", 12, 8, ALL), "13");
+	for (i = 0; i < 20; i++) {
+		snprintf(u, sizeof(u), "m%d", i);
+		CHECK_INT(put(ib, u, "s", MLEN, 0, 2000), INBOX_PENDING);
+		CHECK_INT(put(ib, u, "s", MLEN, 0, 2001), INBOX_PENDING);
+	}
+	pass(ib);
+	answers();
 	close_ib(ib);
 	CHECK_INT(sql_int(path_of("rows"), "SELECT count(*) FROM (SELECT "
-	    "user, seq, row_number() OVER (ORDER BY id) - 1 AS k FROM inbox) "
-	    "WHERE k = (seq - 1) * 3 + CASE user WHEN 'ra' THEN 0 "
-	    "WHEN 'rb' THEN 1 ELSE 2 END"), 37);
+	    "user, lo, hi, row_number() OVER (ORDER BY id) AS k FROM inbox) "
+	    "WHERE (k, user, lo, hi) IN (VALUES (1, 'ra', 1, 13), "
+	    "(2, 'rb', 1, 12), (3, 'rc', 1, 12))"), 3);
+	CHECK_INT(sql_int(path_of("rows"), "SELECT count(*) FROM inbox"), 23);
+	CHECK_INT(sql_int(path_of("rows"), "SELECT count(*) FROM inbox WHERE "
+	    "user LIKE 'm%' AND lo = 1 AND hi = 2"), 20);
 	ib = open_ib(1, "rows", cfg_of(100, NOLIM, 100, 0));
 	CHECK(ib != NULL);
 	if (ib == NULL)
 		return;
-	CHECK_INT(stats(ib).messages, 37);
+	CHECK_INT(stats(ib).messages, 77);
 	CHECK_STR(rdall(ib, "rc"), "1 2 3 4 5 6 7 8 9 10 11 12");
+	CHECK_STR(rdall(ib, "m19"), "1 2");
 	close_ib(ib);
 }
 
+/*
+ * A trim that ends inside a row rewrites it: what went is gone from
+ * the file, what stays reads as before and keeps the row's place.
+ */
+static void
+test_row_trim(void)
+{
+	struct inbox	*ib = open_ib(1, "rtrim", cfg_of(4, NOLIM, 100, 0));
+	const char	*p = path_of("rtrim");
+	int		 i;
+
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	for (i = 0; i < 4; i++)
+		CHECK_INT(put(ib, "tt", "s", MLEN, 0, 1000 + i), INBOX_PENDING);
+	CHECK_INT(put(ib, "tu", "s", MLEN, 0, 1000), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "tt:1 tt:2 tt:3 tt:4 tu:1");
+	cur(ib, "tt", 4);
+	/* Over --history-limit 4: 1 and 2 go, 3 and 4 stay in their row. */
+	CHECK_INT(put(ib, "tt", "s", MLEN, 0, 2000), INBOX_PENDING);
+	CHECK_INT(put(ib, "tt", "s", MLEN, 0, 2001), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "tt:5 tt:6");
+	CHECK_STR(rdall(ib, "tt"), "3 4 5 6");
+	CHECK_STR(rd(ib, "tt", 3, 1, ALL), "4");
+	CHECK_INT(first(ib, "tt"), 3);
+	CHECK_INT(stats(ib).bytes, 4 * cost(1, MLEN, 4) + cost(1, MLEN, 1));
+	close_ib(ib);
+	CHECK_INT(sql_int(p, "SELECT count(*) FROM (SELECT user, lo, hi, "
+	    "row_number() OVER (ORDER BY id) AS k FROM inbox) WHERE "
+	    "(k, user, lo, hi) IN (VALUES (1, 'tt', 3, 4), (2, 'tu', 1, 1), "
+	    "(3, 'tt', 5, 6))"), 3);
+	CHECK_INT(sql_int(p, "SELECT bytes FROM inbox WHERE user = 'tt' AND "
+	    "lo = 3"), 2 * cost(1, MLEN, 4));
+	CHECK_INT(sql_int(p, "SELECT ts FROM inbox WHERE user = 'tt' AND "
+	    "lo = 3"), 1002);
+	/* 13 bytes of header and 1 + 1 of sender: the texts and no more. */
+	CHECK_INT(sql_int(p, "SELECT length(data) FROM inbox WHERE user = "
+	    "'tt' AND lo = 3"), 2 * (13 + 1 + cost(1, MLEN, 4)));
+}
+
+/*
+ * A row that does not add up is an error, said with the row and its
+ * user: reading it fails (nothing of it is returned), and a file whose
+ * undelivered messages cannot be counted is not opened.
+ */
+static void
+test_row_corrupt(void)
+{
+	struct inbox	*ib = open_ib(1, "corrupt", cfg_of(100, NOLIM, 100, 0));
+	const char	*p = path_of("corrupt"), *e;
+	int		 i;
+
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	for (i = 0; i < 3; i++) {
+		CHECK_INT(put(ib, "ca", "s", MLEN, 0, 1000), INBOX_PENDING);
+		CHECK_INT(put(ib, "cb", "s", MLEN, 0, 1000), INBOX_PENDING);
+	}
+	pass(ib);
+	answers();
+	cur(ib, "ca", 3);
+	pass(ib);
+	close_ib(ib);
+	/* ca's row (delivered) one byte short, cb's (not) claiming more. */
+	CHECK_INT(sql_exec(p, "UPDATE inbox SET data = substr(data, 1, "
+	    "length(data) - 1) WHERE user = 'ca'"), 0);
+	CHECK_INT(sql_exec(p, "UPDATE inbox SET hi = 4 WHERE user = 'cb'"),
+	    0);
+	e = open_err(p);
+	if (strstr(e, "is corrupt") == NULL)
+		fprintf(stderr, "corrupt: \"%s\"\n", e);
+	CHECK(strstr(e, "'cb' (seqs 1-4) is corrupt") != NULL);
+	CHECK_INT(sql_exec(p, "UPDATE inbox SET hi = 3 WHERE user = 'cb'"),
+	    0);
+	ib = open_ib(1, "corrupt", cfg_of(100, NOLIM, 100, 0));
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK_STR(rdall(ib, "cb"), "1 2 3");
+	CHECK_STR(rdall(ib, "ca"), "ERR");
+	CHECK_STR(rd(ib, "ca", 0, 1, ALL), "1");	/* before the end */
+	close_ib(ib);
+}
+
+/*
+ * Writes fail (the file may not grow): the failed batch is undone,
+ * refused (INBOX_UNAVAILABLE) and not readable, every committed message
+ * is, the inbox says it is failing until a commit works again, and the
+ * failed seqs are given again.
+ */
 static void
 test_write_fail(void)
 {
@@ -2008,6 +2111,8 @@ main(void)
 	test_open_errors();
 	test_v1();
 	test_insert_rows();
+	test_row_trim();
+	test_row_corrupt();
 	test_write_fail();
 	CHECK_INT(unexpected, 0);
 	CHECK_STR(answers(), "");

@@ -88,7 +88,8 @@ struct op {
 
 /* A message of the model, by seq in its user's numbering. */
 struct mmsg {
-	uint64_t	 arr;		/* arrival, all users: the row order */
+	uint64_t	 arr;		/* arrival, all users */
+	uint64_t	 row;		/* SQLite: its row's place (see row_of) */
 	uint64_t	 cost;		/* counted while kept */
 	uint32_t	 len;		/* of the text appended */
 	uint32_t	 flen;		/* of the text kept, seq included */
@@ -108,6 +109,7 @@ struct muser {
 	uint64_t	 last;		/* given, open batch too */
 	uint64_t	 committed, cursor;
 	uint64_t	 first, n;	/* kept: first..last */
+	uint64_t	 row;		/* SQLite: the open batch's row, 0: none */
 	int		 box;		/* memory: the inbox holds its state */
 	int		 kept;		/* memory: no box, numbering kept */
 	int		 holds;		/* the inbox's count */
@@ -433,8 +435,11 @@ drop_front(struct run *r, int u)
 
 /*
  * The next delivered message room is made by: memory, the oldest
- * delivered (delivery order); SQLite, the oldest row (arrival order)
- * among the delivered.  -1: none.
+ * delivered (delivery order); SQLite, the oldest in row order among
+ * the delivered.  SQLite keeps one row per inbox per commit, in the
+ * order each inbox's first message of the commit came: a message's
+ * place is its row's (the arrival of that first one), then its seq.
+ * -1: none.
  */
 static int
 victim(struct run *r)
@@ -453,8 +458,8 @@ victim(struct run *r)
 	for (u = 0; u < NUSER; u++) {
 		if (m->u[u].n == 0 || m->u[u].first > m->u[u].cursor)
 			continue;
-		if (mmsg(&m->u[u], m->u[u].first)->arr < best) {
-			best = mmsg(&m->u[u], m->u[u].first)->arr;
+		if (mmsg(&m->u[u], m->u[u].first)->row < best) {
+			best = mmsg(&m->u[u], m->u[u].first)->row;
 			v = u;
 		}
 	}
@@ -561,6 +566,9 @@ model_append(struct run *r, const struct op *o, uint64_t *seqp)
 	mu->msg = grow(mu->msg, &mu->cap, seq + 1, sizeof(*mu->msg));
 	e = &mu->msg[seq];
 	e->arr = ++m->arr;
+	if (mu->row == 0)
+		mu->row = e->arr;	/* the first of this commit's row */
+	e->row = mu->row;
 	e->len = o->len;
 	e->flen = o->len + 7 + (uint32_t)digits(seq);
 	e->cost = r->sql ? e->flen : mcost(0, o->len);
@@ -599,6 +607,7 @@ model_commit(struct run *r)
 	for (u = 0; u < NUSER; u++) {
 		r->m.u[u].committed = r->m.u[u].last;
 		r->m.u[u].in_batch = 0;
+		r->m.u[u].row = 0;
 	}
 	for (u = 0; u < NUSER; u++)
 		box_maybe_free(r, u);
@@ -644,12 +653,15 @@ model_hold(struct run *r, int u, int on)
 	box_maybe_free(r, u);
 }
 
+/* Row order: the row's place, then the seq (one row, one user). */
 static int
-arr_cmp(const void *a, const void *b)
+row_cmp(const void *a, const void *b)
 {
 	const uint64_t	*x = a, *y = b;
 
-	return x[0] < y[0] ? -1 : x[0] > y[0];
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[2] < y[2] ? -1 : x[2] > y[2];
 }
 
 /* An age tick, if this one looks: what it must drop. */
@@ -658,9 +670,9 @@ model_tick(struct run *r)
 {
 	struct model	*m = &r->m;
 	struct muser	*mu;
-	uint64_t	 rows[NUSER * NREAD][3], s;
-	int		 v[EXPIRE_BATCH], u;
-	size_t		 nrows = 0, i, nv = 0, bound;
+	uint64_t	 rows[NUSER * NREAD][3], s, vs[EXPIRE_BATCH];
+	int		 v[EXPIRE_BATCH], u, young;
+	size_t		 nrows = 0, i, k, nv = 0, bound;
 
 	if (r->cfg.history_days <= 0 || !m->armed)
 		return;
@@ -672,31 +684,58 @@ model_tick(struct run *r)
 				break;
 			v[nv++] = m->dl[i].u;
 		}
+		for (i = 0; i < nv; i++) {
+			drop_front(r, v[i]);
+			box_maybe_free(r, v[i]);
+			r->stats->expired++;
+		}
 	} else {
-		/* Rows in arrival order, those before the first young one. */
+		/*
+		 * Messages in row order, those of the rows before the first
+		 * row all young; of them the delivered old ones are victims.
+		 */
 		for (u = 0; u < NUSER; u++) {
 			mu = &m->u[u];
 			for (s = mu->first; mu->n > 0 && s <= mu->last; s++) {
 				if (nrows == NUSER * NREAD)
 					model_bug("too many rows");
-				rows[nrows][0] = mmsg(mu, s)->arr;
+				rows[nrows][0] = mmsg(mu, s)->row;
 				rows[nrows][1] = (uint64_t)u;
 				rows[nrows++][2] = s;
 			}
 		}
-		qsort(rows, nrows, sizeof(rows[0]), arr_cmp);
-		for (bound = 0; bound < nrows; bound++)
-			if (!mmsg(&m->u[rows[bound][1]], rows[bound][2])->old)
+		qsort(rows, nrows, sizeof(rows[0]), row_cmp);
+		/* bound: where the first row all young starts. */
+		for (bound = 0, i = 0; i < nrows; i = k) {
+			for (k = i, young = 1; k < nrows &&
+			    rows[k][0] == rows[i][0]; k++)
+				if (mmsg(&m->u[rows[k][1]], rows[k][2])->old)
+					young = 0;
+			if (young)
 				break;
-		for (i = 0; i < bound && nv < EXPIRE_BATCH; i++)
-			if (rows[i][2] <= m->u[rows[i][1]].cursor)
-				v[nv++] = (int)rows[i][1];
-	}
-	/* Each is the oldest its inbox keeps when its turn comes. */
-	for (i = 0; i < nv; i++) {
-		drop_front(r, v[i]);
-		box_maybe_free(r, v[i]);
-		r->stats->expired++;
+			bound = k;
+		}
+		for (i = 0; i < bound && nv < EXPIRE_BATCH; i++) {
+			mu = &m->u[rows[i][1]];
+			if (rows[i][2] <= mu->cursor &&
+			    mmsg(mu, rows[i][2])->old) {
+				v[nv] = (int)rows[i][1];
+				vs[nv++] = rows[i][2];
+			}
+		}
+		/*
+		 * Each drops its inbox's oldest up to it, as long as they
+		 * are old (a prefix: a young one stops it).
+		 */
+		for (i = 0; i < nv; i++) {
+			mu = &m->u[v[i]];
+			while (mu->n > 0 && mu->first <= vs[i] &&
+			    mmsg(mu, mu->first)->old) {
+				drop_front(r, v[i]);
+				r->stats->expired++;
+			}
+			box_maybe_free(r, v[i]);
+		}
 	}
 	m->armed = nv == EXPIRE_BATCH;
 }
