@@ -1185,9 +1185,9 @@ async def test_early_purge():
               % (len(ch), rep[:1]))
         await close_all(w, v)
         # Undelivered: u reads 150, leaves (its cursor goes at once),
-        # then 300 more come: the purges take the 150 read once 150
-        # stores are past them, never one of the 300, so all of them
-        # fit under 400.
+        # then 350 more come: the purges take the 150 read once 150
+        # stores are past them (by the 450th store), never one of the
+        # 350, so all of them fit under 400.
         u = await connect(p, "ep-u")
         read = []
         for i in range(150):
@@ -1196,16 +1196,16 @@ async def test_early_purge():
         await u.close()
         await gone(p, "ep-u")
         acks = [await chat_ack(c, "ep-u", "q%d" % i, "q%d" % i)
-                for i in range(300)]
+                for i in range(350)]
         check(texts(read) == ["r%d" % i for i in range(150)] and
               all(a.get("status") == "queued" for a in acks),
-              "early purge: 150 read, then 300 acked queued, none "
+              "early purge: 150 read, then 350 acked queued, none "
               "refused: %r" % [a for a in acks
                                if a.get("status") != "queued"][:3])
         u, r = await resume(p, "ep-u", read[-1]["seq"])
-        rest = await take(u, 300, 10)
+        rest = await take(u, 350, 10)
         check(r.get("type") == "resumed" and
-              texts(rest) == ["q%d" % i for i in range(300)] and
+              texts(rest) == ["q%d" % i for i in range(350)] and
               increasing(seqs(rest)),
               "early purge: every message not delivered is kept and "
               "replayed once, in order: %r, %d" % (r, len(rest)))
