@@ -50,15 +50,17 @@
  *
  * Cursors go out at most every CURSOR_MS per user, and at once when the
  * user's last connection here goes: a cursor is what a connection
- * without since starts at, and what a full inbox may purge up to; one
+ * without since starts at, and what a purge may take up to; one
  * that lags only means messages sent again, never one lost.
  *
  * The guarantee holds here too: CHAT discards new messages per subject
  * (--history-limit stored messages each), so JetStream refuses rather
- * than drops; a refused store purges the inbox's delivered messages
- * (those up to its cursor) and is tried once more, else answered
- * queue_full.  Only age (--history-days) takes undelivered messages,
- * and readers are told (inbox.h: prev).  With a cluster secret, stored
+ * than drops.  Before that, an inbox this node stored in has its
+ * delivered messages (those up to its cursor) purged in the background,
+ * in steps spread over time (see purge_step()).  A refused store still
+ * purges them and is tried once more, else answered queue_full.  Only
+ * age (--history-days) takes undelivered messages, and readers are
+ * told (inbox.h: prev).  With a cluster secret, stored
  * messages and cursors are signed, and those read back without a valid
  * signature are skipped.
  */
@@ -96,6 +98,11 @@
 #define RETRY_MS	20	/* a read answered too early: again after */
 #define RETRY_MAX	250	/* times (5 s) */
 #define READ_PATIENCE_MS 30000	/* a read failing while NATS is up */
+#define PURGE_MIN_LIMIT	16	/* --history-limit below: purge when full */
+#define PURGE_INFLIGHT	1	/* early purges in flight per node */
+#define PURGE_GAP_MS	10	/* between the starts of two */
+#define PURGE_STEPS	8	/* a purge step: --history-limit / 8 */
+#define PURGE_KEEP	3	/* steps of our newest stores kept */
 
 /* Lookup bits. */
 #define L_LAST		0x1
@@ -129,8 +136,17 @@ struct box {
 	uint8_t		 dirty;		/* on ib->dirty */
 	uint8_t		 gc;		/* on ib->gc */
 	uint8_t		 linger;	/* on ib->linger */
+	uint8_t		 pstate;	/* PS_*: its early purge */
+	uint32_t	 since;		/* stored here since our last purge */
+	uint32_t	 mark;		/* ...at which it is purged early */
+	uint64_t	 pbelow;	/* what that purge took: below this */
+	uint64_t	 nstored;	/* our stores in it */
+	uint64_t	 pring[PURGE_STEPS]; /* stream seq of every step-th */
 	char		 hex[HEXUSER];
 };
+
+/* Where a box is with its early purge (purge_early()). */
+enum { PS_NONE, PS_QUEUED, PS_BUSY };
 
 /* What a box is doing with chat.newest. */
 enum { NS_IDLE, NS_READ_OPEN, NS_OPEN, NS_READ_CLOSE, NS_CLOSE, NS_CHECK };
@@ -212,6 +228,11 @@ struct inbox {
 	size_t			  nretry, capretry;
 	struct look		**lretry;	/* lookups to ask again */
 	size_t			  nlretry, caplretry;
+	struct box		**purgeq;	/* early purges due, oldest */
+	size_t			  npurgeq, cappurgeq; /* first */
+	unsigned		 purging;	/* early purges in flight */
+	uint64_t		 next_purge;	/* the next may start then */
+	uint64_t		 purges_early, purges_full, purged;
 	uint64_t		 refused_full, appended, stores;
 	uint64_t		 skipped;	/* stored messages not ours */
 	struct hist		 latency;	/* publish to JetStream's ack */
@@ -628,6 +649,9 @@ out_add(struct inbox *ib, const char *node, const struct box *b,
 /* ---- the chain ---- */
 
 static void	purge_start(struct inbox *, struct batch *);
+static void	purge_due(struct inbox *, struct box *);
+static void	purge_early(struct inbox *, uint64_t, int);
+static uint64_t	purge_step(const struct inbox *);
 
 /* Answer q's append and free q. */
 static void
@@ -1115,6 +1139,12 @@ batch_stored(struct inbox *ib, struct batch *bt, uint64_t t)
 		bt->prev = seq_of(t, bt->n, 0) - 1;
 	b->stored_at = util_mono_ms();
 	ib->stores++;
+	if (b->since < UINT32_MAX)
+		b->since++;
+	b->nstored++;
+	if (purge_step(ib) != 0 && b->nstored % purge_step(ib) == 0)
+		b->pring[b->nstored / purge_step(ib) % PURGE_STEPS] = t;
+	purge_due(ib, b);
 	nn = presence_nodes_of(b->u, nodes, MAX_NODES);
 	for (q = bt->pubs, i = 0; q != NULL; q = next, i++) {
 		next = q->qnext;
@@ -1225,6 +1255,9 @@ batch_answer(void *arg, void *tag, natsMsg *m)
 	    util_mono_ms() - bt->born < NATS_REQ_TIMEOUT_MS) {
 		/* Another node appended first: again after its last. */
 		json_decref(root);
+		if (last != 0 && seq_v1(last) != b->last && b->since <
+		    UINT32_MAX)
+			b->since++;	/* at least one more in it */
 		b->last = seq_v1(last);
 		b->known = 1;
 		if (b->last > b->chain)
@@ -1318,8 +1351,98 @@ cursor_of(struct inbox *ib, const struct box *b, natsMsg *m)
 	return format2(m) ? v : seq_v1(v);
 }
 
-/* ---- purging delivered messages of a full inbox ---- */
+/* ---- purging delivered messages ---- */
 
+/*
+ * A filtered purge makes nats-server 2.9 scan the stream from the
+ * inbox's first message to the purge point, interleaved as it is with
+ * every other inbox's, and it acknowledges no store meanwhile: the
+ * longer the purge, the longer the stall.  Purged only when full,
+ * inboxes that fill at one rate purged all they held in the same
+ * second: stalls of a second or more.  So an inbox is purged early and
+ * in steps of an eighth of --history-limit (step): once we stored mark
+ * messages in it since its last purge (drawn between 1 and 2 steps, so
+ * that boxes filling together come due at different times), what was
+ * delivered goes, except our newest PURGE_KEEP steps of stores (the
+ * stream seq of every step-th store is kept in pring).  An inbox that
+ * keeps up holds 3/8 to 3/4 of the limit: history stays, and a quarter
+ * of the limit is left for the purge to be done before a refusal.  At
+ * most PURGE_INFLIGHT per node, PURGE_GAP_MS apart, so that stores go
+ * on between them.  Our stores are not all of the inbox's (other
+ * nodes', those before the box, undelivered ones): when they fall
+ * short, the refusal still purges (purge_start()).
+ */
+
+/* Stores in a step, 0 if the limit is too small to purge early. */
+static uint64_t
+purge_step(const struct inbox *ib)
+{
+	return ib->cfg.history_limit < PURGE_MIN_LIMIT ? 0 :
+	    ib->cfg.history_limit / PURGE_STEPS;
+}
+
+/* The stream sequence below which b's stored messages were delivered. */
+static uint64_t
+purge_point(struct inbox *ib, const struct box *b, natsMsg *m)
+{
+	uint64_t	cursor = b->said > b->cursor ? b->said : b->cursor, v;
+
+	if ((v = cursor_of(ib, b, m)) > cursor)
+		cursor = v;
+	/*
+	 * The subject's stored messages whose every event is at or below
+	 * the cursor: stream sequences below (cursor + 1) / SEQ_K.
+	 */
+	return (cursor + 1) / SEQ_K;
+}
+
+/* Ask for b's cursor, then cb: 0, or -1 if it could not be asked. */
+static int
+purge_ask_cursor(struct inbox *ib, struct box *b, nats_answer_cb cb,
+    void *tag)
+{
+	char	subj[SUBJ_MAX + 40];
+
+	snprintf(subj, sizeof(subj), "$JS.API.DIRECT.GET.CHAT_CURSOR."
+	    "chat.cursor.%s", b->hex);
+	return nats_link_request(ib->link, subj, NULL, 0, NULL, 0, cb, ib,
+	    tag);
+}
+
+/* Purge b's messages below stream sequence below, then cb: as above. */
+static int
+purge_send(struct inbox *ib, struct box *b, uint64_t below,
+    nats_answer_cb cb, void *tag)
+{
+	char	body[80 + HEXUSER];
+	int	n;
+
+	n = snprintf(body, sizeof(body), "{\"filter\":\"chat.inbox.%s\","
+	    "\"seq\":%llu}", b->hex, (unsigned long long)below);
+	b->since = 0;
+	b->mark = 0;
+	return nats_link_request(ib->link, "$JS.API.STREAM.PURGE.CHAT", body,
+	    (size_t)n, NULL, 0, cb, ib, tag);
+}
+
+/* Count what JetStream says a purge took. */
+static void
+purge_count(struct inbox *ib, natsMsg *m)
+{
+	json_t		*root;
+	json_error_t	 jerr;
+	json_t		*v;
+
+	if (m == NULL || nats_msg_status(m) != 0 ||
+	    (root = json_loadb(natsMsg_GetData(m),
+	    (size_t)natsMsg_GetDataLength(m), 0, &jerr)) == NULL)
+		return;
+	if (json_is_integer(v = json_object_get(root, "purged")))
+		ib->purged += (uint64_t)json_integer_value(v);
+	json_decref(root);
+}
+
+/* A full inbox's purge is done: its store is tried again, once. */
 static void
 purge_answer(void *arg, void *tag, natsMsg *m)
 {
@@ -1327,7 +1450,7 @@ purge_answer(void *arg, void *tag, natsMsg *m)
 	struct batch	*bt = tag;
 
 	bt->b->ops--;
-	/* Whatever it did, the store is tried again, once. */
+	purge_count(ib, m);
 	if (batch_send(ib, bt) != 0)
 		batch_fail(ib, bt, INBOX_CLUSTER);
 }
@@ -1338,41 +1461,130 @@ purge_cursor(void *arg, void *tag, natsMsg *m)
 	struct inbox	*ib = arg;
 	struct batch	*bt = tag;
 	struct box	*b = bt->b;
-	uint64_t	 cursor = b->said > b->cursor ? b->said : b->cursor, v;
-	char		 body[80 + HEXUSER];
-	int		 n;
+	uint64_t	 below = purge_point(ib, b, m);
 
-	if ((v = cursor_of(ib, b, m)) > cursor)
-		cursor = v;
-	/*
-	 * Purge the subject's stored messages whose every event is at or
-	 * below the cursor: stream sequences below (cursor + 1) / SEQ_K.
-	 */
-	if ((cursor + 1) / SEQ_K == 0) {
+	if (below == 0 || purge_send(ib, b, below, purge_answer, bt) != 0)
 		purge_answer(ib, bt, NULL);	/* nothing to purge */
-		return;
+	else {
+		b->pbelow = below;
+		ib->purges_full++;
 	}
-	n = snprintf(body, sizeof(body), "{\"filter\":\"chat.inbox.%s\","
-	    "\"seq\":%llu}", b->hex, (unsigned long long)(cursor + 1) /
-	    SEQ_K);
-	if (nats_link_request(ib->link, "$JS.API.STREAM.PURGE.CHAT", body,
-	    (size_t)n, NULL, 0, purge_answer, ib, bt) != 0)
-		purge_answer(ib, bt, NULL);
 }
 
+/* A store was refused, the inbox full: purge it, bt waiting. */
 static void
 purge_start(struct inbox *ib, struct batch *bt)
 {
 	struct box	*b = bt->b;
-	char		 subj[SUBJ_MAX + 40];
 
 	bt->purged = 1;
 	b->ops++;
-	snprintf(subj, sizeof(subj), "$JS.API.DIRECT.GET.CHAT_CURSOR."
-	    "chat.cursor.%s", b->hex);
-	if (nats_link_request(ib->link, subj, NULL, 0, NULL, 0, purge_cursor,
-	    ib, bt) != 0)
+	if (purge_ask_cursor(ib, b, purge_cursor, bt) != 0)
 		purge_answer(ib, bt, NULL);
+}
+
+/* Is b due for an early purge?  Then it waits its turn on ib->purgeq. */
+static void
+purge_due(struct inbox *ib, struct box *b)
+{
+	uint64_t	step = purge_step(ib);	/* at most 1,250,000 */
+	uint32_t	r;
+
+	if (b->pstate != PS_NONE || step == 0)
+		return;
+	if (b->mark == 0) {
+		util_random_bytes(&r, sizeof(r));
+		b->mark = (uint32_t)(step + r % (step + 1));
+	}
+	/* Not before the keep point is known (purge_early_cursor()). */
+	if (b->since < b->mark || b->nstored / step <= PURGE_KEEP ||
+	    vec_grow(&ib->purgeq, &ib->cappurgeq,
+	    ib->npurgeq + 1, sizeof(*ib->purgeq)) == -1)
+		return;
+	b->pstate = PS_QUEUED;
+	b->ops++;
+	ib->purgeq[ib->npurgeq++] = b;
+	purge_early(ib, util_mono_ms(), 0);	/* now, if its turn */
+}
+
+static void
+purge_early_done(struct inbox *ib, struct box *b)
+{
+	if (b->pstate == PS_BUSY)
+		ib->purging--;
+	b->pstate = PS_NONE;
+	b->ops--;
+	box_maybe_free(ib, b);
+}
+
+static void
+purge_early_answer(void *arg, void *tag, natsMsg *m)
+{
+	struct inbox	*ib = arg;
+
+	purge_count(ib, m);
+	purge_early_done(ib, tag);
+	purge_early(ib, util_mono_ms(), 0);	/* the next, if due */
+}
+
+static void
+purge_early_cursor(void *arg, void *tag, natsMsg *m)
+{
+	struct inbox	*ib = arg;
+	struct box	*b = tag;
+	uint64_t	 below = purge_point(ib, b, m), k, keep = 0;
+
+	/*
+	 * Not our newest PURGE_KEEP steps of stores (not yet known: none),
+	 * and never the newest stored message: the chain's next store
+	 * expects it, and an inbox emptied would look emptied by age.
+	 */
+	if ((k = b->nstored / purge_step(ib)) > PURGE_KEEP)
+		keep = b->pring[(k - PURGE_KEEP) % PURGE_STEPS];
+	if (!b->known || !ib->ready) {
+		purge_early_done(ib, b);
+		return;
+	}
+	if (below > keep)
+		below = keep;
+	if (below > stream_of(b->last))
+		below = stream_of(b->last);
+	if (below <= b->pbelow) {
+		b->since = 0;		/* nothing delivered since: later */
+		b->mark = 0;
+		purge_early_done(ib, b);
+		return;
+	}
+	if (purge_send(ib, b, below, purge_early_answer, b) != 0) {
+		purge_early_done(ib, b);
+		return;
+	}
+	b->pbelow = below;
+	ib->purges_early++;
+}
+
+/* Start the early purges due, as many and as often as allowed. */
+static void
+purge_early(struct inbox *ib, uint64_t now, int force)
+{
+	struct box	*b;
+
+	while (ib->npurgeq > 0 && (force || (ib->purging < PURGE_INFLIGHT &&
+	    now >= ib->next_purge))) {
+		b = ib->purgeq[0];
+		ib->npurgeq--;
+		memmove(ib->purgeq, ib->purgeq + 1, ib->npurgeq *
+		    sizeof(*ib->purgeq));
+		if (force || !ib->ready || !b->known) {
+			purge_early_done(ib, b);	/* when due again */
+			continue;
+		}
+		b->pstate = PS_BUSY;
+		ib->purging++;
+		ib->next_purge = now + PURGE_GAP_MS;
+		if (purge_ask_cursor(ib, b, purge_early_cursor, b) != 0)
+			purge_early_done(ib, b);
+	}
 }
 
 /* ---- the interface ---- */
@@ -2009,6 +2221,7 @@ js_tick(struct inbox *ib, uint64_t now)
 		setup_start(ib);
 	if (ib->nretry > 0 || ib->nlretry > 0)
 		retry_reads(ib, now, 0);
+	purge_early(ib, now, 0);
 	reap(ib, now, 0);
 }
 
@@ -2020,6 +2233,9 @@ js_stats(const struct inbox *ib, struct inbox_stats *st)
 	st->ok = ib->ready;
 	st->refused_full = ib->refused_full;
 	st->commits = ib->stores;
+	st->purges = ib->purges_early + ib->purges_full;
+	st->purges_full = ib->purges_full;
+	st->purged = ib->purged;
 	st->latency = &ib->latency;
 }
 
@@ -2040,6 +2256,13 @@ js_close(struct inbox *ib)
 	nats_link_cancel_all(ib->link);
 	retry_reads(ib, util_mono_ms(), 1);
 	js_commit(ib);
+	purge_early(ib, 0, 1);
+	if (ib->purges_early + ib->purges_full > 0)
+		log_info("cluster: %llu purges of delivered messages (%llu of "
+		    "a full inbox), %llu stored messages purged",
+		    (unsigned long long)(ib->purges_early + ib->purges_full),
+		    (unsigned long long)ib->purges_full,
+		    (unsigned long long)ib->purged);
 	nats_link_unsubscribe(ib->sub);
 	reap(ib, util_mono_ms(), 1);
 	for (i = 0; i < ib->nouts; i++)
@@ -2051,6 +2274,7 @@ js_close(struct inbox *ib)
 	free(ib->linger);
 	free(ib->retry);
 	free(ib->lretry);
+	free(ib->purgeq);
 	free(ib);
 }
 

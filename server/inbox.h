@@ -103,6 +103,9 @@ struct inbox_stats {
 	uint64_t	 bytes;		/* counted against --history-bytes */
 	uint64_t	 refused_full;	/* appends refused: a bound */
 	uint64_t	 commits, commit_us; /* group commits and their time */
+	uint64_t	 purges;	/* delivered messages purged (cluster): */
+	uint64_t	 purges_full;	/* ...of them when an inbox was full, */
+	uint64_t	 purged;	/* ...and stored messages they took */
 	/* Commits (local) or JetStream's answers to a store (cluster). */
 	const struct hist *latency;
 };

@@ -172,6 +172,13 @@ metrics_render(const struct server *s, size_t *len)
 		    presence_nodes(s->presence));
 		histogram(fp, "chat_cluster_store_seconds", "Time for "
 		    "JetStream to answer the store of a message.", is.latency);
+		single(fp, "chat_cluster_purges_total", "counter",
+		    "Purges of an inbox's delivered messages.", is.purges);
+		single(fp, "chat_cluster_full_purges_total", "counter",
+		    "Of them, purges after a store was refused, the inbox "
+		    "full.", is.purges_full);
+		single(fp, "chat_cluster_purged_total", "counter",
+		    "Stored messages the purges took.", is.purged);
 	}
 	if (fclose(fp) != 0) {
 		free(buf);

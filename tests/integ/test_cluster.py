@@ -16,7 +16,8 @@
 # reconnection, history kept), --history-limit shaping the stream
 # (and a later node updating it), --history-days emptying an inbox (a
 # resume after an earlier seq is told the gap, not reset; the chain
-# going on through a node new to the inbox), /stats, and
+# going on through a node new to the inbox), delivered messages purged
+# before an inbox is full (undelivered ones kept), /stats, and
 # the option errors.
 # The main cluster's nodes all run with the default history options.
 #
@@ -30,6 +31,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatlib  # noqa: E402
@@ -1127,6 +1130,99 @@ async def test_nats_down(nats, n1, n2, n3, R, E, allev):
     return n5
 
 
+def metric(s, name):
+    """A counter of a node's /metrics, or None."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % s.port,
+                                    timeout=5) as r:
+            text = r.read().decode()
+    except (OSError, urllib.error.URLError):
+        return None
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    return int(m.group(1)) if m else None
+
+
+async def test_early_purge():
+    """--history-limit 400 (steps of 50): once 50 to 100 messages were
+    stored in an inbox since its last purge, the node purges what was
+    delivered but its newest 150 stores, before the inbox is full: a
+    receiver that keeps up never meets a refusal and its inbox keeps
+    150 to 300 (and what stores in flight add).  One that went away
+    keeps every message it was not sent, and nothing acked is lost.
+    Messages go one at a time, so that each is one stored message."""
+    nats = Nats("nats-purge")
+    nats.start()
+    try:
+        p = start_node(nats.url, "purge1", "--history-limit", "400")
+        c = await connect(p, "ep-c")
+        v = await connect(p, "ep-v")
+        got, bad = [], []
+        for i in range(600):
+            a = await chat_ack(c, "ep-v", "e%d" % i, i)
+            if a.get("status") != "delivered":
+                bad.append(a)
+            got += await take(v, 1)
+        check(not bad and texts(got) == ["e%d" % i for i in range(600)],
+              "early purge: 600 acked and received one at a time: %r"
+              % bad[:3])
+        n, full = (metric(p, "chat_cluster_purges_total"),
+                   metric(p, "chat_cluster_full_purges_total"))
+        check(n is not None and n >= 4 and full == 0,
+              "early purge: 600 stores purged in steps, never once full: "
+              "%r purges, %r of them when full" % (n, full))
+        check((metric(p, "chat_cluster_purged_total") or 0) >= 280,
+              "early purge: at least 280 stored messages purged: %r"
+              % metric(p, "chat_cluster_purged_total"))
+        w, r = await resume(p, "ep-v", 0)
+        rep = await upto(w, got[-1]["seq"])
+        ch = chats(rep)
+        check(150 <= len(ch) <= 320 and ch == got[len(got) - len(ch):] and
+              rep[0].get("type") == "expired" and
+              rep[0].get("after") == 0 and
+              rep[0].get("before") == ch[0].get("seq"),
+              "early purge: the inbox keeps the newest 150..320 delivered "
+              "(not 400), what went told as expired: %d kept, %r"
+              % (len(ch), rep[:1]))
+        await close_all(w, v)
+        # Undelivered: u reads 150, leaves (its cursor goes at once),
+        # then 350 more come: the purges take the 150 read once 150
+        # stores are past them (by the 450th store), never one of the
+        # 350, so all of them fit under 400.
+        u = await connect(p, "ep-u")
+        read = []
+        for i in range(150):
+            await chat_ack(c, "ep-u", "r%d" % i, "r%d" % i)
+            read += await take(u, 1)
+        await u.close()
+        await gone(p, "ep-u")
+        acks = [await chat_ack(c, "ep-u", "q%d" % i, "q%d" % i)
+                for i in range(350)]
+        check(texts(read) == ["r%d" % i for i in range(150)] and
+              all(a.get("status") == "queued" for a in acks),
+              "early purge: 150 read, then 350 acked queued, none "
+              "refused: %r" % [a for a in acks
+                               if a.get("status") != "queued"][:3])
+        u, r = await resume(p, "ep-u", read[-1]["seq"])
+        rest = await take(u, 350, 10)
+        check(r.get("type") == "resumed" and
+              texts(rest) == ["q%d" % i for i in range(350)] and
+              increasing(seqs(rest)),
+              "early purge: every message not delivered is kept and "
+              "replayed once, in order: %r, %d" % (r, len(rest)))
+        check(await no_message(u, 0.3), "early purge: nothing more")
+        w, r = await resume(p, "ep-u", 0)
+        first = await recv_json(w)
+        check(first.get("type") == "expired" and rest and
+              first.get("before") == rest[0].get("seq"),
+              "early purge: all that u had read went, nothing else: %r"
+              % first)
+        await close_all(u, w, c)
+        check(metric(p, "chat_cluster_full_purges_total") == 0,
+              "early purge: still never a purge of a full inbox")
+    finally:
+        nats.stop()
+
+
 async def test_credentials():
     """A NATS server that wants a password: given in the URL, kept out
     of the log; a wrong one is a configuration error (exit 2)."""
@@ -1167,6 +1263,8 @@ async def main():
     lap("options, lone node")
     await scenario("history limit", test_history_limit())
     lap("history limit")
+    await scenario("early purge", test_early_purge())
+    lap("early purge")
     await scenario("credentials", test_credentials())
     lap("credentials")
     await scenario("node killed before chat.newest", test_newest_crash())
