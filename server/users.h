@@ -45,6 +45,7 @@ struct user {
 	uint32_t		 refs;
 	uint8_t			 doomed;
 	uint8_t			 ib_holds;
+	uint8_t			 here;		/* presence: online here */
 	char			 id[];		/* allocated to its length */
 };
 
@@ -52,7 +53,7 @@ struct user {
  * Every user online here has one: with a 12-byte id (11 characters and
  * the NUL) it is a 112-byte malloc chunk.
  */
-#define USER_HEAD_SIZE	90
+#define USER_HEAD_SIZE	91
 _Static_assert(offsetof(struct user, id) <= USER_HEAD_SIZE,
     "struct user grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising USER_HEAD_SIZE");
