@@ -19,7 +19,7 @@
 
 #include "table.h"
 
-struct ruser;		/* router.c */
+struct rconn;		/* router.h */
 struct box;		/* inbox backings */
 struct puser;		/* presence.c */
 struct membership;	/* rooms.c */
@@ -27,7 +27,14 @@ struct membership;	/* rooms.c */
 struct user {
 	struct table_node	 node;
 	struct user		*dnext;		/* on the doomed list */
-	struct ruser		*route;
+	/*
+	 * The router's part, while it has connections here: the list, the
+	 * newest seq known in the inbox, the newest written (as told the
+	 * inbox); both 0 while offline.
+	 */
+	struct rconn		*conns;		/* linked by unext */
+	uint64_t		 last;
+	uint64_t		 cursor;
 	struct box		*box;
 	struct puser		*pres;
 	struct membership	*rooms;		/* the rooms it is in */
@@ -51,9 +58,9 @@ struct user {
 
 /*
  * Every user online here has one: with a 12-byte id (11 characters and
- * the NUL) it is a 112-byte malloc chunk.
+ * the NUL) it is a 128-byte malloc chunk, the router's part inside.
  */
-#define USER_HEAD_SIZE	91
+#define USER_HEAD_SIZE	107
 _Static_assert(offsetof(struct user, id) <= USER_HEAD_SIZE,
     "struct user grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising USER_HEAD_SIZE");
