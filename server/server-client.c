@@ -97,6 +97,46 @@ struct client_rare {
  */
 static uint8_t	hs_rbuf[HS_MAX_HEAD];
 
+/*
+ * Freed handshake states, kept for the next accepts.  Left to malloc, a
+ * burst of connections leaves each freed state to be carved into the
+ * next connections' long-lived parts, and the heap grows by the
+ * handshake's size per connection anyway (bench/README.md, "Memory per
+ * idle connection"); kept here, the states in flight are the only ones
+ * that exist.
+ */
+#define HS_CACHE	64
+static struct client_hs	*hs_cache[HS_CACHE];
+static size_t		 hs_ncache;
+
+static struct client_hs *
+hs_alloc(void)
+{
+	struct client_hs	*h;
+
+	if (hs_ncache == 0)
+		return calloc(1, sizeof(*h));
+	h = hs_cache[--hs_ncache];
+	memset(h, 0, sizeof(*h));
+	return h;
+}
+
+static void
+hs_release(struct client_hs *h)
+{
+	if (hs_ncache < HS_CACHE)
+		hs_cache[hs_ncache++] = h;
+	else
+		free(h);
+}
+
+void
+client_cache_free(void)
+{
+	while (hs_ncache > 0)
+		free(hs_cache[--hs_ncache]);
+}
+
 static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
 static void client_chat_done(struct client *, const char *, enum route_result,
     uint64_t, uint64_t);
@@ -176,14 +216,14 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	struct client	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->hs = calloc(1, sizeof(*c->hs))) == NULL) {
+	    (c->hs = hs_alloc()) == NULL) {
 		free(c);
 		close(fd);
 		return NULL;
 	}
 	c->hs->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
 	if (c->hs->tp == NULL) {
-		free(c->hs);
+		hs_release(c->hs);
 		free(c);
 		return NULL;
 	}
@@ -245,7 +285,7 @@ client_hs_free(struct client *c)
 	tp_free(c->hs->tp);
 	free(c->hs->buf);
 	free(c->hs->reply);
-	free(c->hs);
+	hs_release(c->hs);
 	c->hs = NULL;
 }
 

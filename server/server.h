@@ -296,6 +296,8 @@ void	client_detach_pending(struct client *);
 /* Drop the connection at once (socket error), logging why. */
 void	client_drop(struct client *, const char *why);
 void	client_free(struct client *);
+/* Free what the connections keep for reuse (at exit). */
+void	client_cache_free(void);
 /* Send a protocol message (ack, presence...): 0 or -1 (client cut). */
 int	client_send_text(struct client *, const char *p, size_t len);
 /* Bytes the client can still take before its output cap. */
