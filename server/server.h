@@ -22,6 +22,7 @@
 #include "inbox.h"
 #include "presence.h"
 #include "router.h"
+#include "ws.h"
 
 struct ws_conn;
 struct poller;
@@ -148,7 +149,6 @@ struct client {
 	struct client	*prev, *next;		/* all clients */
 	struct server	*srv;
 	struct client_hs *hs;			/* until the upgrade */
-	struct ws_conn	*ws;
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
@@ -177,9 +177,12 @@ struct client {
 	unsigned int	 pinged:1;		/* a ping is outstanding */
 	unsigned int	 ip_counted:1;		/* in the per-address table */
 	unsigned int	 ip_over:1;		/* ...beyond --max-per-ip */
+	unsigned int	 upgraded:1;		/* ws_mem holds a ws_conn */
+	/* The ws_conn (common/ws.c), ws_conn_size() bytes, in this chunk. */
+	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	200
+#define CLIENT_SIZE	192
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
@@ -223,6 +226,7 @@ struct server {
 	short		 lev;			/* listeners' armed events */
 	int		 wakefd;		/* the NATS link's, or -1 */
 	struct tp_tls	*tls;			/* for wss:, NULL without */
+	struct ws_shared ws_shared;		/* every connection's */
 	struct server_ready *ready;		/* what the last wait found */
 	size_t		 capready;
 	struct client	**touch;		/* flush, re-arm or reap */
