@@ -152,7 +152,7 @@ struct ws_rx {
 struct ws_conn {
 	struct ws_rx		*rx;		/* NULL while at rest */
 	struct tp		 tp;
-	const struct ws_shared	*sh;		/* callbacks, role, limits */
+	const struct ws_shared	*sh;		/* callbacks and limits */
 	void			*arg;
 
 	/*

@@ -222,7 +222,7 @@ presence_local(struct presence *pr, struct user *u, int on)
 struct snap {
 	struct presence	*pr;
 	json_t		*arr;
-	size_t		 left;		/* local users not yet met */
+	size_t		 left;		/* local users to go */
 	int		 first;
 };
 

@@ -339,7 +339,8 @@ conn_catch_up(struct router *r, struct rconn *rc)
 			return;
 		}
 		if (n == 0) {
-			conn_skip(r, rc, rc->user->last); /* dropped meanwhile */
+			/* Dropped meanwhile. */
+			conn_skip(r, rc, rc->user->last);
 			return;
 		}
 		all = conn_send_all(r, rc, v, n);

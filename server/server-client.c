@@ -546,7 +546,8 @@ client_send_text(struct client *c, const char *p, size_t len)
 {
 	int	r;
 
-	if (c->dead || c->cut || client_ws(c) == NULL || c->state != CLIENT_CHAT)
+	if (c->dead || c->cut || client_ws(c) == NULL ||
+	    c->state != CLIENT_CHAT)
 		return -1;
 	r = ws_conn_send(client_ws(c), WS_OP_TEXT, p, len, NULL);
 	if (r == WS_ERR_FULL) {
@@ -564,7 +565,8 @@ client_send_msg(struct client *c, struct msg *m)
 	uint64_t	 start;
 	int		 r;
 
-	if (c->dead || c->cut || client_ws(c) == NULL || c->state != CLIENT_CHAT)
+	if (c->dead || c->cut || client_ws(c) == NULL ||
+	    c->state != CLIENT_CHAT)
 		return -1;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;
@@ -800,7 +802,8 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	if (c->dead || c->cut)
 		return;
 	if (c->state == CLIENT_ECHO) {
-		if (ws_conn_send(client_ws(c), op, data, len, NULL) == WS_ERR_FULL) {
+		if (ws_conn_send(client_ws(c), op, data, len, NULL) ==
+		    WS_ERR_FULL) {
 			log_warn("%s #%llu echo: output full, closing",
 			    client_addr(c), (unsigned long long)c->id);
 			c->cut = 1;
@@ -1510,8 +1513,9 @@ client_on_readable(struct client *c)
 	c->srv->st_bytes_in += ws_bytes_read() - before;
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
-	else if (ws_conn_close_sent(client_ws(c)) && !ws_conn_close_received(client_ws(c))
-	    && c->state != CLIENT_CLOSING) {
+	else if (ws_conn_close_sent(client_ws(c)) &&
+	    !ws_conn_close_received(client_ws(c)) &&
+	    c->state != CLIENT_CLOSING) {
 		/* wslay refused a frame: 1002, 1007 or 1009 is queued. */
 		log_info("%s #%llu protocol violation, closing with %u",
 		    client_addr(c), (unsigned long long)c->id,
@@ -1692,7 +1696,8 @@ dl_skip_msg(void *conn, struct msg *m)
 	struct client	*c = conn;
 	struct mq_ent	*e;
 
-	if (c->dead || c->cut || client_ws(c) == NULL || c->state != CLIENT_CHAT)
+	if (c->dead || c->cut || client_ws(c) == NULL ||
+	    c->state != CLIENT_CHAT)
 		return -1;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;

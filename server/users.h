@@ -52,7 +52,7 @@ struct user {
 	uint32_t		 refs;
 	uint8_t			 doomed;
 	uint8_t			 ib_holds;
-	uint8_t			 here;		/* presence: online here */
+	uint8_t			 here;		/* online here (presence) */
 	char			 id[];		/* allocated to its length */
 };
 
