@@ -142,32 +142,33 @@ struct ws_rx {
 
 /*
  * Kept small: an idle connection is this, its transport inline and no
- * more (88 bytes, a 96-byte malloc chunk; the server's budget is in
- * bench/README.md, "Memory per idle connection").  Flags are bits, the
- * callbacks a pointer to the caller's static table, and bytes read are
- * counted for the process (ws_bytes_read()), not per connection.
+ * more (72 bytes; the server holds it inside its own struct client,
+ * whose budget is in bench/README.md, "Memory per idle connection").
+ * Flags are bits; the callbacks, role and limits are behind one pointer
+ * to what connections made alike share (struct ws_shared); the end of
+ * the output stream is derived, not kept; bytes read are counted for
+ * the process (ws_bytes_read()), not per connection.
  */
 struct ws_conn {
 	struct ws_rx		*rx;		/* NULL while at rest */
 	struct tp		 tp;
-	const struct ws_callbacks *cb;
+	const struct ws_shared	*sh;		/* callbacks and limits */
 	void			*arg;
-	uint32_t		 max_output;
-	uint32_t		 max_message;
 
-	/* Output: obuf[ooff..olen) is stream range [written, queued). */
+	/*
+	 * Output: obuf[ooff..olen) is stream range [written, written +
+	 * olen - ooff), the end being what ws_conn_queued() says.
+	 */
 	uint8_t			*obuf;
 	uint32_t		 ooff, olen, ocap;
-	unsigned int		 role:1;	/* enum ws_role */
 	unsigned int		 eof:1;
 	unsigned int		 failed:1;
 	unsigned int		 pmce:2;	/* enum ws_pmce_flags */
 	unsigned int		 zbits:4;	/* our compressor's window */
 	uint64_t		 written;
-	uint64_t		 queued;
 };
 
-#define WS_CONN_SIZE	88
+#define WS_CONN_SIZE	72
 _Static_assert(sizeof(struct ws_conn) <= WS_CONN_SIZE,
     "struct ws_conn grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising WS_CONN_SIZE");
@@ -284,10 +285,10 @@ ws_frame_too_big(const struct ws_conn *c, uint8_t b0, uint64_t payload)
 	if ((b0 & 0x70) != 0 || payload >= (1ULL << 63) || rx->too_big)
 		return 0;
 	if (op == WSLAY_CONTINUATION_FRAME && rx->fragmented)
-		return payload > c->max_message - rx->rlen;
+		return payload > c->sh->max_message - rx->rlen;
 	if ((op == WSLAY_TEXT_FRAME || op == WSLAY_BINARY_FRAME) &&
 	    !rx->fragmented)
-		return payload > c->max_message;
+		return payload > c->sh->max_message;
 	return 0;
 }
 
@@ -437,7 +438,7 @@ static int
 ws_inflate(struct ws_conn *c, const uint8_t *p, size_t len)
 {
 	struct ws_rx	*rx = c->rx;
-	size_t		 ncap, limit = (size_t)c->max_message + 1;
+	size_t		 ncap, limit = (size_t)c->sh->max_message + 1;
 	uint8_t		*nb;
 	int		 r;
 
@@ -467,7 +468,7 @@ ws_inflate(struct ws_conn *c, const uint8_t *p, size_t len)
 		rx->zin->avail_out = (uInt)(rx->rcap - rx->rlen);
 		r = inflate(rx->zin, Z_SYNC_FLUSH);
 		rx->rlen = rx->rcap - rx->zin->avail_out;
-		if (rx->rlen > c->max_message) {
+		if (rx->rlen > c->sh->max_message) {
 			ws_refuse(c, WSLAY_CODE_MESSAGE_TOO_BIG);
 			return -1;
 		}
@@ -527,7 +528,7 @@ ws_frame_start_cb(wslay_event_context_ptr ctx,
 		hdr += 8;
 	else if (arg->payload_length > 125)
 		hdr += 2;
-	if (c->role == WS_ROLE_SERVER)
+	if (c->sh->role == WS_ROLE_SERVER)
 		hdr += 4;	/* clients mask; wslay refuses otherwise */
 	c->rx->frame_len = hdr + arg->payload_length;
 	c->rx->frame_payload = arg->payload_length;
@@ -565,12 +566,12 @@ ws_frame_start_cb(wslay_event_context_ptr ctx,
 	 * it is inflated.
 	 */
 	if (c->rx->zmsg) {
-		if (arg->payload_length > WS_ZLIMIT(c->max_message) -
+		if (arg->payload_length > WS_ZLIMIT(c->sh->max_message) -
 		    c->rx->zfed)
 			ws_refuse(c, WSLAY_CODE_MESSAGE_TOO_BIG);
 		else
 			c->rx->zfed += arg->payload_length;
-	} else if (arg->payload_length > c->max_message - c->rx->rlen)
+	} else if (arg->payload_length > c->sh->max_message - c->rx->rlen)
 		ws_refuse(c, WSLAY_CODE_MESSAGE_TOO_BIG);
 }
 
@@ -604,8 +605,8 @@ ws_frame_chunk_cb(wslay_event_context_ptr ctx,
 		ncap = c->rx->rcap ? c->rx->rcap : 4096;
 		while (ncap - c->rx->rlen < arg->data_length)
 			ncap *= 2;
-		if (ncap > c->max_message)
-			ncap = c->max_message;
+		if (ncap > c->sh->max_message)
+			ncap = c->sh->max_message;
 		if ((p = realloc(c->rx->rbuf, ncap)) == NULL) {
 			ws_refuse(c, WSLAY_CODE_INTERNAL_SERVER_ERROR);
 			return;
@@ -666,14 +667,13 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	 * trips on allocation failure or runaway control frames; wslay
 	 * then keeps the rest queued.
 	 */
-	if (c->olen - c->ooff + len > c->max_output + WS_OUT_SLACK ||
+	if (c->olen - c->ooff + len > c->sh->max_output + WS_OUT_SLACK ||
 	    ws_obuf_reserve(c, len) == -1) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	memcpy(c->obuf + c->olen, data, len);
 	c->olen += len;
-	c->queued += len;
 	return (ssize_t)len;
 }
 
@@ -698,7 +698,6 @@ ws_fsend_cb(const uint8_t *data, size_t len, int flags, void *user)
 
 	memcpy(c->obuf + c->olen, data, len);
 	c->olen += (uint32_t)len;
-	c->queued += len;
 	return (ssize_t)len;
 }
 
@@ -721,7 +720,7 @@ ws_frame_data(struct ws_conn *c, uint8_t op, uint8_t rsv, const uint8_t *p,
 		ws_fsend_cb, NULL, ws_fmask_cb
 	};
 	struct wslay_frame_iocb	iocb;
-	int			mask = c->role == WS_ROLE_CLIENT;
+	int			mask = c->sh->role == WS_ROLE_CLIENT;
 	ssize_t			r;
 
 	if (ws_fctx[mask] == NULL &&
@@ -769,14 +768,15 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 		}
 		c->rx->whole = NULL;
 		c->rx->rlen = 0;
-		if (c->cb->on_message != NULL)
-			c->cb->on_message(c->arg, arg->opcode == WSLAY_TEXT_FRAME ?
-			    WS_OP_TEXT : WS_OP_BINARY, data, len);
+		if (c->sh->cb->on_message != NULL)
+			c->sh->cb->on_message(c->arg,
+			    arg->opcode == WSLAY_TEXT_FRAME ? WS_OP_TEXT :
+			    WS_OP_BINARY, data, len);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
 		/* A malformed close is a violation, not the peer's close. */
-		if (c->cb->on_close != NULL && !c->rx->bad_close)
-			c->cb->on_close(c->arg, arg->status_code == 0 ?
+		if (c->sh->cb->on_close != NULL && !c->rx->bad_close)
+			c->sh->cb->on_close(c->arg, arg->status_code == 0 ?
 			    WSLAY_CODE_NO_STATUS_RCVD : arg->status_code,
 			    arg->msg_length > 2 ? arg->msg + 2 : NULL,
 			    arg->msg_length > 2 ? arg->msg_length - 2 : 0);
@@ -787,28 +787,60 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 	}
 }
 
+void
+ws_shared_init(struct ws_shared *sh, const struct ws_config *cfg,
+    const struct ws_callbacks *cb)
+{
+	sh->cb = cb;
+	sh->role = cfg->role;
+	/* Both fit 32 bits: no program allows more than 1 GiB. */
+	sh->max_output = cfg->max_output > (1U << 31) ? 1U << 31 :
+	    (uint32_t)cfg->max_output;
+	sh->max_message = cfg->max_message > (1U << 31) ? 1U << 31 :
+	    (uint32_t)cfg->max_message;
+}
+
+size_t
+ws_conn_size(void)
+{
+	return sizeof(struct ws_conn);
+}
+
+struct ws_conn *
+ws_conn_init(void *mem, const struct ws_shared *sh, struct tp *tp,
+    void *arg)
+{
+	struct ws_conn	*c = mem;
+
+	if (tp == NULL)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	tp_move(&c->tp, tp);
+	c->sh = sh;
+	c->arg = arg;
+	return c;
+}
+
+/* A connection of its own: what it shares lives right after it. */
+struct ws_conn_alone {
+	struct ws_conn	 c;
+	struct ws_shared sh;
+};
+
 struct ws_conn *
 ws_conn_new(const struct ws_config *cfg, struct tp *tp,
     const struct ws_callbacks *cb, void *arg)
 {
-	struct ws_conn	*c;
+	struct ws_conn_alone	*a;
 
 	if (tp == NULL)
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		tp_free(tp);
 		return NULL;
 	}
-	tp_move(&c->tp, tp);
-	c->cb = cb;
-	c->arg = arg;
-	c->role = cfg->role;
-	/* Both fit 32 bits: no program allows more than 1 GiB. */
-	c->max_output = cfg->max_output > (1U << 31) ? 1U << 31 :
-	    (uint32_t)cfg->max_output;
-	c->max_message = cfg->max_message > (1U << 31) ? 1U << 31 :
-	    (uint32_t)cfg->max_message;
-	return c;
+	ws_shared_init(&a->sh, cfg, cb);
+	return ws_conn_init(&a->c, &a->sh, tp, arg);
 }
 
 /* Let RSV1 through, and compressed frames up to their own bound. */
@@ -817,7 +849,7 @@ ws_ctx_deflate(struct ws_conn *c, wslay_event_context_ptr ctx)
 {
 	wslay_event_config_set_allowed_rsv_bits(ctx, WSLAY_RSV1_BIT);
 	wslay_event_config_set_max_recv_msg_length(ctx,
-	    WS_ZLIMIT(c->max_message));
+	    WS_ZLIMIT(c->sh->max_message));
 }
 
 void
@@ -846,7 +878,7 @@ ws_ctx(struct ws_conn *c)
 		return 0;
 	if ((rx = calloc(1, sizeof(*rx))) == NULL)
 		return WS_ERR_NOMEM;
-	if (c->role == WS_ROLE_SERVER)
+	if (c->sh->role == WS_ROLE_SERVER)
 		r = wslay_event_context_server_init(&rx->ctx, &wcb, c);
 	else
 		r = wslay_event_context_client_init(&rx->ctx, &wcb, c);
@@ -855,7 +887,7 @@ ws_ctx(struct ws_conn *c)
 		return WS_ERR_NOMEM;
 	}
 	/* wslay's default is 2^31-1: never let a header size our buffers. */
-	wslay_event_config_set_max_recv_msg_length(rx->ctx, c->max_message);
+	wslay_event_config_set_max_recv_msg_length(rx->ctx, c->sh->max_message);
 	wslay_event_config_set_no_buffering(rx->ctx, 1);
 	if (c->pmce & WS_PMCE_ON)
 		ws_ctx_deflate(c, rx->ctx);
@@ -1110,7 +1142,7 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 	    wslay_event_get_close_sent(c->rx->ctx)))
 		return WS_ERR_CLOSED;
 	/* 14 bytes: the largest frame header (with a client mask). */
-	if (c->olen - c->ooff + len + 14 > c->max_output)
+	if (c->olen - c->ooff + len + 14 > c->sh->max_output)
 		return WS_ERR_FULL;
 	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
 	m.msg = p;
@@ -1140,7 +1172,7 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 	if (r != 0)
 		return r;
 	if (endp != NULL)
-		*endp = c->queued;
+		*endp = ws_conn_queued(c);
 	return 0;
 }
 
@@ -1189,10 +1221,9 @@ ws_conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 void
 ws_conn_truncate(struct ws_conn *c, uint64_t off)
 {
-	if (off < c->written || off > c->queued)
+	if (off < c->written || off > ws_conn_queued(c))
 		return;
-	c->olen = c->ooff + (size_t)(off - c->written);
-	c->queued = off;
+	c->olen = c->ooff + (uint32_t)(off - c->written);
 }
 
 short
@@ -1248,7 +1279,7 @@ ws_bytes_read(void)
 uint64_t
 ws_conn_queued(const struct ws_conn *c)
 {
-	return c->queued;
+	return c->written + (c->olen - c->ooff);
 }
 
 /* At rest, no close has started: the answers of an open connection. */
@@ -1323,12 +1354,22 @@ ws_strerror(int code)
 }
 
 void
-ws_conn_free(struct ws_conn *c)
+ws_conn_release(struct ws_conn *c)
 {
 	if (c == NULL)
 		return;
 	ws_rx_free(c->rx);
+	c->rx = NULL;
 	tp_release(&c->tp);
 	free(c->obuf);
-	free(c);
+	c->obuf = NULL;
+}
+
+void
+ws_conn_free(struct ws_conn *c)
+{
+	if (c == NULL)
+		return;
+	ws_conn_release(c);
+	free(c);		/* the start of its struct ws_conn_alone */
 }

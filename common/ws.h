@@ -62,10 +62,37 @@ struct ws_callbacks {
  * Create a connection over tp, which it owns from now on (also on
  * failure).  cb is kept, not copied: it must outlive the connection (a
  * static const table); arg is passed to every callback.  Returns NULL
- * when out of memory.
+ * when out of memory.  Free it with ws_conn_free().
  */
 struct ws_conn	*ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 		    const struct ws_callbacks *cb, void *arg);
+
+/*
+ * Embedding, for a server holding many connections made alike: what
+ * they share (the callbacks, role and limits) is kept once by the
+ * caller, and each connection lives in caller-owned storage, inside the
+ * caller's own per-connection allocation.
+ */
+struct ws_shared {
+	const struct ws_callbacks *cb;
+	enum ws_role	 role;
+	uint32_t	 max_message;	/* both at most 2^31 */
+	uint32_t	 max_output;
+};
+
+/* Fill sh from cfg and cb (kept, as in ws_conn_new()). */
+void	ws_shared_init(struct ws_shared *sh, const struct ws_config *cfg,
+	    const struct ws_callbacks *cb);
+/* The bytes ws_conn_init() needs (aligned as for a pointer or uint64_t). */
+size_t	ws_conn_size(void);
+/*
+ * Make a connection over tp (owned from now on, also on failure) in mem,
+ * ws_conn_size() bytes.  sh is kept, not copied: it must outlive the
+ * connection.  Returns mem as a connection, or NULL if tp is NULL.
+ * Release it with ws_conn_release(), never ws_conn_free().
+ */
+struct ws_conn	*ws_conn_init(void *mem, const struct ws_shared *sh,
+		    struct tp *tp, void *arg);
 
 /*
  * Use permessage-deflate (RFC 7692) as the handshake agreed, before any
@@ -189,5 +216,10 @@ const char *ws_strerror(int code);
 
 /* Close the transport and free everything.  NULL is allowed. */
 void	ws_conn_free(struct ws_conn *);
+/*
+ * The same for a connection from ws_conn_init(): everything but its own
+ * storage.
+ */
+void	ws_conn_release(struct ws_conn *);
 
 #endif /* WS_H */

@@ -680,6 +680,7 @@ main(int argc, char **argv)
 		s.clients = c->next;
 		client_free(c);
 	}
+	client_cache_free();
 	server_close_listeners(&s);
 	server_loop_release(&s);
 	/* Cursors go out before NATS does. */

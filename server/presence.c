@@ -2,9 +2,12 @@
  * Copyright (c) 2026 The chat authors.
  *
  * presence: online state, watchers, who, and what other nodes say (see
- * presence.h).  Per user (user->pres): whether it is online here, the
- * nodes it is online on, the connections watching it.  Loop thread
- * only.
+ * presence.h).  Per user: whether it is online here (user->here, a byte
+ * in struct user), and only for a user watched or online on another
+ * node, a struct puser (user->pres) with the nodes it is online on and
+ * the connections watching it.  An idle user online here alone costs
+ * presence nothing more than that byte; "who" and the snapshots walk
+ * the users table instead of a list of the online.  Loop thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,20 +50,18 @@ struct rnode {
 };
 
 /*
- * Presence's part of a user (user->pres): 56 bytes, made for every user
- * online here (bench/README.md, "Memory per idle connection").
+ * Presence's part of a user (user->pres): 40 bytes, made only while the
+ * user is watched or online on another node (bench/README.md, "Memory
+ * per idle connection").
  */
 struct puser {
 	struct user	 *u;
-	struct puser	 *onext, *oprev;	/* online users */
 	struct pconn	**watchers;
 	struct rpres	 *remote;	/* the nodes it is online on */
 	uint32_t	  nwatchers, capwatchers;
-	uint8_t		  local;	/* online here */
-	uint8_t		  online;	/* on the online list */
 };
 
-#define PUSER_SIZE	56
+#define PUSER_SIZE	40
 _Static_assert(sizeof(struct puser) <= PUSER_SIZE,
     "struct puser grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising PUSER_SIZE");
@@ -69,7 +70,6 @@ struct presence {
 	struct users		*users;
 	const struct deliver_ops *ops;
 	size_t			 max_output;
-	struct puser		*online;	/* here or elsewhere */
 	size_t			 nlocal, nonline;
 	/* The "who" answer, until the online set changes. */
 	char			*who;
@@ -108,8 +108,7 @@ puser_maybe_free(struct presence *pr, struct user *u)
 {
 	struct puser	*p = u->pres;
 
-	if (p == NULL || p->local || p->remote != NULL || p->nwatchers > 0 ||
-	    p->online)
+	if (p == NULL || p->remote != NULL || p->nwatchers > 0)
 		return;
 	free(p->watchers);
 	free(p);
@@ -130,6 +129,13 @@ watchers_grow(struct puser *p)
 	return 0;
 }
 
+/* Online here or on another node. */
+static int
+online(const struct user *u)
+{
+	return u->here || (u->pres != NULL && u->pres->remote != NULL);
+}
+
 /* Tell u's watchers whether it is online. */
 static void
 notify(struct presence *pr, struct puser *p, int online)
@@ -138,7 +144,7 @@ notify(struct presence *pr, struct puser *p, int online)
 	char		 *s;
 	size_t		  len, i, n;
 
-	if (p->nwatchers == 0)
+	if (p == NULL || p->nwatchers == 0)
 		return;
 	if ((s = codec_presence(p->u->id, online, &len)) == NULL)
 		return;
@@ -158,33 +164,23 @@ notify(struct presence *pr, struct puser *p, int online)
 	free(s);
 }
 
-/* p's online state may have changed: keep the list, tell watchers. */
+/*
+ * u was online (was) before a change: count it, tell watchers if that
+ * changed.
+ */
 static void
-changed(struct presence *pr, struct puser *p)
+changed(struct presence *pr, struct user *u, int was)
 {
-	int	on = p->local || p->remote != NULL;
+	int	on = online(u);
 
-	if (on == p->online)
+	if (on == was)
 		return;
-	p->online = (uint8_t)on;
 	pr->gen++;
-	if (on) {
-		p->oprev = NULL;
-		if ((p->onext = pr->online) != NULL)
-			pr->online->oprev = p;
-		pr->online = p;
+	if (on)
 		pr->nonline++;
-	} else {
-		if (p->oprev != NULL)
-			p->oprev->onext = p->onext;
-		else
-			pr->online = p->onext;
-		if (p->onext != NULL)
-			p->onext->oprev = p->oprev;
-		p->onext = p->oprev = NULL;
+	else
 		pr->nonline--;
-	}
-	notify(pr, p, on);
+	notify(pr, u->pres, on);
 }
 
 /* ---- what we say to other nodes ---- */
@@ -204,52 +200,73 @@ say(struct presence *pr, json_t *obj)
 }
 
 void
-presence_local(struct presence *pr, struct user *u, int online)
+presence_local(struct presence *pr, struct user *u, int on)
 {
-	struct puser	*p;
+	int	was;
 
-	online = online != 0;
-	if ((p = puser_get(u)) == NULL)
+	on = on != 0;
+	if (u->here == on)
 		return;
-	if (p->local == online) {
-		puser_maybe_free(pr, u);
-		return;
-	}
-	p->local = (uint8_t)online;
-	if (online)
+	was = online(u);
+	u->here = (uint8_t)on;
+	if (on)
 		pr->nlocal++;
 	else
 		pr->nlocal--;
-	changed(pr, p);
+	changed(pr, u, was);
 	say(pr, json_pack("{s:s, s:[s]}", "node", pr->node,
-	    online ? "on" : "off", u->id));
-	puser_maybe_free(pr, u);
+	    on ? "on" : "off", u->id));
+}
+
+/* presence_snapshot()'s walk: the chunk being filled. */
+struct snap {
+	struct presence	*pr;
+	json_t		*arr;
+	size_t		 left;		/* local users to go */
+	int		 first;
+};
+
+/* Say the chunk in sn (the last one if end) and start another. */
+static void
+snap_say(struct snap *sn, int end)
+{
+	json_t	*o;
+
+	o = json_pack("{s:s, s:o}", "node", sn->pr->node, "on", sn->arr);
+	if (o != NULL && sn->first)
+		json_object_set_new(o, "reset", json_true());
+	if (o != NULL && end)
+		json_object_set_new(o, "end", json_true());
+	sn->first = 0;
+	say(sn->pr, o);
+	sn->arr = end ? NULL : json_array();
+}
+
+static void
+snap_user(struct user *u, void *arg)
+{
+	struct snap	*sn = arg;
+
+	if (!u->here || sn->arr == NULL || sn->left == 0)
+		return;
+	json_array_append_new(sn->arr, json_string(u->id));
+	/* The last one met ends the last chunk: no empty chunk after it. */
+	if (--sn->left == 0)
+		snap_say(sn, 1);
+	else if (json_array_size(sn->arr) >= SNAP_CHUNK)
+		snap_say(sn, 0);
 }
 
 void
 presence_snapshot(struct presence *pr)
 {
-	struct puser	*p = pr->online;
-	json_t		*arr, *o;
-	int		 first = 1;
+	struct snap	sn = { pr, NULL, pr->nlocal, 1 };
 
 	/* {"reset":true,"on":[...]}, {"on":[...]}..., the last with "end". */
-	do {
-		if ((arr = json_array()) == NULL)
-			break;
-		for (; p != NULL && json_array_size(arr) < SNAP_CHUNK;
-		    p = p->onext)
-			if (p->local)
-				json_array_append_new(arr,
-				    json_string(p->u->id));
-		o = json_pack("{s:s, s:o}", "node", pr->node, "on", arr);
-		if (o != NULL && first)
-			json_object_set_new(o, "reset", json_true());
-		if (o != NULL && p == NULL)
-			json_object_set_new(o, "end", json_true());
-		first = 0;
-		say(pr, o);
-	} while (p != NULL);
+	if ((sn.arr = json_array()) != NULL)
+		users_each(pr->users, snap_user, &sn);
+	if (sn.arr != NULL)
+		snap_say(&sn, 1);
 	pr->next_hb = 0;
 }
 
@@ -286,10 +303,12 @@ rpres_add(struct presence *pr, struct rnode *n, const char *id)
 	struct user	*u;
 	struct puser	*p;
 	struct rpres	*e;
+	int		 was;
 
 	if (!valid_user(id) || (u = users_get(pr->users, id)) == NULL ||
 	    (p = puser_get(u)) == NULL)
 		return;
+	was = online(u);
 	for (e = p->remote; e != NULL; e = e->unext) {
 		if (e->node == n) {
 			e->gen = n->gen;	/* still there */
@@ -310,7 +329,7 @@ rpres_add(struct presence *pr, struct rnode *n, const char *id)
 	n->entries = e;
 	n->n++;
 	pr->npres++;
-	changed(pr, p);
+	changed(pr, u, was);
 	if (pr->joined != NULL)
 		pr->joined(pr->joined_arg, u, n->id);
 }
@@ -336,10 +355,8 @@ rpres_drop(struct presence *pr, struct rpres *e)
 	n->n--;
 	pr->npres--;
 	free(e);
-	changed(pr, p);
-	/* Watchers were told: p is u->pres still, or gone with it. */
-	if (u->pres != NULL)
-		puser_maybe_free(pr, u);
+	changed(pr, u, 1);
+	puser_maybe_free(pr, u);
 }
 
 static void
@@ -609,8 +626,7 @@ presence_watch(struct presence *pr, struct pconn *pc,
 	}
 	/* Then the current state of each, in order. */
 	for (i = 0; i < pc->nwatch && pr->ops->live(pc->conn); i++) {
-		p = pc->watch[i]->pres;
-		s = codec_presence(pc->watch[i]->id, p != NULL && p->online,
+		s = codec_presence(pc->watch[i]->id, online(pc->watch[i]),
 		    &len);
 		if (s != NULL)
 			(void)pr->ops->send_text(pc->conn, s, len);
@@ -621,40 +637,55 @@ presence_watch(struct presence *pr, struct pconn *pc,
 
 /* ---- who ---- */
 
+/* presence_who()'s walk: the ids so far. */
+struct who {
+	const char	**v;
+	size_t		  n, max, bytes, limit;
+	int		  cut;
+};
+
+static void
+who_user(struct user *u, void *arg)
+{
+	struct who	*w = arg;
+
+	if (w->cut || w->n >= w->max || !online(u))
+		return;
+	/*
+	 * The answer must fit half the output cap, or asking would get a
+	 * reader cut off: cut the list instead and say so.
+	 */
+	w->bytes += strlen(u->id) + 3;
+	if (w->bytes > w->limit) {
+		w->cut = 1;
+		return;
+	}
+	w->v[w->n++] = u->id;
+}
+
 /*
  * Built only after a change, and written directly by the codec: with
  * 3,000 users online, two "who" in flight used to take the server to
- * 94% of a core (issue 14.3).
+ * 94% of a core (issue 14.3).  It walks every interned user, online or
+ * not: the price of keeping no list of the online (16 bytes a user).
  */
 const char *
 presence_who(struct presence *pr, size_t *lenp)
 {
-	const char	**v;
-	struct puser	 *p;
-	char		 *s;
-	size_t		  n = 0, bytes = 64;
-	int		  cut = 0;
+	struct who	 w = { NULL, 0, 0, 64, 0, 0 };
+	char		*s;
 
 	if (pr->who != NULL && pr->who_gen == pr->gen) {
 		*lenp = pr->wholen;
 		return pr->who;
 	}
-	if ((v = calloc(pr->nonline + 1, sizeof(*v))) == NULL)
+	if ((w.v = calloc(pr->nonline + 1, sizeof(*w.v))) == NULL)
 		return NULL;
-	/*
-	 * The answer must fit half the output cap, or asking would get a
-	 * reader cut off: cut the list instead and say so.
-	 */
-	for (p = pr->online; p != NULL && n < pr->nonline; p = p->onext) {
-		bytes += strlen(p->u->id) + 3;
-		if (bytes > pr->max_output / 2) {
-			cut = 1;
-			break;
-		}
-		v[n++] = p->u->id;
-	}
-	s = codec_who(v, n, cut, lenp);
-	free(v);
+	w.max = pr->nonline;
+	w.limit = pr->max_output / 2;
+	users_each(pr->users, who_user, &w);
+	s = codec_who(w.v, w.n, w.cut, lenp);
+	free(w.v);
 	if (s == NULL)
 		return NULL;
 	free(pr->who);

@@ -62,7 +62,11 @@ void	presence_on_join(struct presence *,
  */
 size_t	presence_nodes_of(const struct user *u, const char **ids, size_t max);
 
-/* u got its first connection here (online 1) or lost its last (0). */
+/*
+ * u got its first connection here (online 1) or lost its last (0).  The
+ * caller (the router) holds a reference to u while it is online here:
+ * presence keeps only a byte in u for it.
+ */
 void	presence_local(struct presence *, struct user *u, int online);
 /* Is u online on another node? */
 int	presence_remote(const struct presence *, const struct user *u);

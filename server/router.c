@@ -59,24 +59,6 @@
 /* rconn states. */
 enum { RC_DETACHED, RC_SYNC, RC_LIVE };
 
-/*
- * The router's part of a user with connections here: 40 bytes, made
- * for every user online here (bench/README.md, "Memory per idle
- * connection").  Not listed: ev_ready(), rare, walks the users.
- */
-struct ruser {
-	struct user	*u;
-	struct rconn	*conns;		/* linked by unext */
-	uint32_t	 nconns;
-	uint64_t	 last;		/* newest seq known in the inbox */
-	uint64_t	 cursor;	/* newest written, as told the inbox */
-};
-
-#define RUSER_SIZE	40
-_Static_assert(sizeof(struct ruser) <= RUSER_SIZE,
-    "struct ruser grew: see \"Memory per idle connection\" in "
-    "bench/README.md before raising RUSER_SIZE");
-
 /* A sync (info) or read in flight for a connection. */
 enum { W_INFO, W_READ };
 
@@ -190,31 +172,20 @@ wait_free(struct router *r, struct rwait *w)
 
 /* ---- users ---- */
 
-static struct ruser *
-ruser_get(struct router *r, struct user *u)
+/*
+ * u's connections here, counted up to max: the list is short (at most
+ * --max-per-user), and a count kept beside it would cost every online
+ * user 4 bytes, which its allocation has no room for.
+ */
+static size_t
+conns_of(const struct user *u, size_t max)
 {
-	struct ruser	*ru;
+	const struct rconn	*rc;
+	size_t			 n = 0;
 
-	if (u->route != NULL)
-		return u->route;
-	if ((ru = calloc(1, sizeof(*ru))) == NULL)
-		return NULL;
-	ru->u = u;
-	u->route = ru;
-	user_ref(u);
-	return ru;
-}
-
-static void
-ruser_maybe_free(struct router *r, struct user *u)
-{
-	struct ruser	*ru = u->route;
-
-	if (ru == NULL || ru->nconns > 0)
-		return;
-	free(ru);
-	u->route = NULL;
-	user_unref(r->users, u);
+	for (rc = u->conns; rc != NULL && n < max; rc = rc->unext)
+		n++;
+	return n;
 }
 
 /* ---- sending to a connection ---- */
@@ -340,7 +311,6 @@ conn_unavailable(struct router *r, struct rconn *rc, const char *what)
 static void
 conn_catch_up(struct router *r, struct rconn *rc)
 {
-	struct ruser		*ru;
 	struct msg		*v[READ_BATCH];
 	struct rwait		*w;
 	enum inbox_status	 st;
@@ -348,7 +318,7 @@ conn_catch_up(struct router *r, struct rconn *rc)
 	int			 all;
 
 	while (rc->state == RC_LIVE && rc->wait == NULL && conn_live(r, rc) &&
-	    (ru = rc->user->route) != NULL && rc->seq < ru->last) {
+	    rc->seq < rc->user->last) {
 		if (!r->ready)
 			return;		/* again when the inbox is back */
 		room = r->ops->room(rc->conn);
@@ -369,7 +339,8 @@ conn_catch_up(struct router *r, struct rconn *rc)
 			return;
 		}
 		if (n == 0) {
-			conn_skip(r, rc, ru->last);	/* dropped meanwhile */
+			/* Dropped meanwhile. */
+			conn_skip(r, rc, rc->user->last);
 			return;
 		}
 		all = conn_send_all(r, rc, v, n);
@@ -388,7 +359,6 @@ ev_read(void *arg, void *tag, enum inbox_status st, struct msg **v,
 	struct router	*r = arg;
 	struct rwait	*w = tag;
 	struct rconn	*rc = w->rc;
-	struct ruser	*ru;
 
 	wait_free(r, w);
 	if (rc == NULL || rc->user == NULL)
@@ -400,12 +370,11 @@ ev_read(void *arg, void *tag, enum inbox_status st, struct msg **v,
 		return;
 	}
 	if (n == 0) {
-		if ((ru = rc->user->route) != NULL)
-			conn_skip(r, rc, ru->last);
+		conn_skip(r, rc, rc->user->last);
 		return;
 	}
-	if ((ru = rc->user->route) != NULL && v[n - 1]->seq > ru->last)
-		ru->last = v[n - 1]->seq;
+	if (v[n - 1]->seq > rc->user->last)
+		rc->user->last = v[n - 1]->seq;
 	if (conn_send_all(r, rc, v, n))
 		conn_catch_up(r, rc);
 }
@@ -417,16 +386,16 @@ static void
 conn_synced(struct router *r, struct rconn *rc, const struct rwait *w,
     const struct inbox_info *in)
 {
-	struct ruser	*ru = rc->user->route;
+	struct user	*u = rc->user;
 	uint64_t	 since;
 	char		*p;
 	size_t		 len;
 	int		 reset = 0;
 
-	if (in->last > ru->last)
-		ru->last = in->last;
-	if (in->cursor > ru->cursor)
-		ru->cursor = in->cursor;
+	if (in->last > u->last)
+		u->last = in->last;
+	if (in->cursor > u->cursor)
+		u->cursor = in->cursor;
 	rc->state = RC_LIVE;
 	if (w->refresh) {
 		/* Back after NATS was away: on from where it is. */
@@ -441,18 +410,18 @@ conn_synced(struct router *r, struct rconn *rc, const struct rwait *w,
 		 */
 		since = w->since;
 		if ((w->epoch[0] != '\0' && strcmp(w->epoch, in->epoch) != 0) ||
-		    since > ru->last) {
+		    since > u->last) {
 			since = 0;
 			reset = 1;
 		}
-		p = codec_resumed(since, in->first, ru->last, in->epoch, reset,
+		p = codec_resumed(since, in->first, u->last, in->epoch, reset,
 		    in->sparse, 0, &len);
 		rc->seq = since;
 	} else {
 		/* The seed's way: what no connection has written yet. */
-		rc->seq = ru->cursor;
-		p = !w->hello ? NULL : codec_resumed(ru->cursor, in->first,
-		    ru->last, in->epoch, 0, in->sparse, 1, &len);
+		rc->seq = u->cursor;
+		p = !w->hello ? NULL : codec_resumed(u->cursor, in->first,
+		    u->last, in->epoch, 0, in->sparse, 1, &len);
 		if (w->hello && p == NULL)
 			return;
 	}
@@ -538,20 +507,21 @@ router_attach(struct router *r, struct rconn *rc, const char *id,
     int resume, uint64_t since, const char *epoch)
 {
 	struct user	*u;
-	struct ruser	*ru;
+	int		 first;
 
-	if ((u = users_get(r->users, id)) == NULL ||
-	    (ru = ruser_get(r, u)) == NULL)
+	if ((u = users_get(r->users, id)) == NULL)
 		return -2;
-	if (ru->nconns >= r->cfg.max_per_user) {
-		ruser_maybe_free(r, u);
+	if (conns_of(u, r->cfg.max_per_user) >= r->cfg.max_per_user)
 		return -1;
-	}
+	first = u->conns == NULL;
 	rc->user = u;
 	rc->seq = 0;
-	rc->unext = ru->conns;
-	ru->conns = rc;
-	if (ru->nconns++ == 0) {
+	rc->unext = u->conns;
+	u->conns = rc;
+	if (first) {
+		/* Held while it has connections here. */
+		user_ref(u);
+		u->last = u->cursor = 0;
 		r->nonline++;
 		inbox_hold(r->ib, u, 1);
 		presence_local(r->pres, u, 1);
@@ -573,7 +543,6 @@ void
 router_detach(struct router *r, struct rconn *rc)
 {
 	struct user	*u = rc->user;
-	struct ruser	*ru;
 	struct rconn	**pp;
 	struct pend	*p;
 	struct rsend	*g;
@@ -604,25 +573,26 @@ router_detach(struct router *r, struct rconn *rc)
 	free(rc->skip);
 	rc->skip = NULL;
 	rc->nskip = rc->capskip = 0;
-	if (u == NULL || (ru = u->route) == NULL)
+	if (u == NULL)
 		return;
-	for (pp = &ru->conns; *pp != NULL && *pp != rc; pp = &(*pp)->unext)
+	for (pp = &u->conns; *pp != NULL && *pp != rc; pp = &(*pp)->unext)
 		;
 	if (*pp == rc)
 		*pp = rc->unext;
 	rc->unext = NULL;
 	rc->user = NULL;
 	rc->state = RC_DETACHED;
-	if (--ru->nconns == 0) {
-		if (ru->last > ru->cursor)
+	if (u->conns == NULL) {
+		if (u->last > u->cursor)
 			log_info("user %s: undelivered message(s) after seq "
 			    "%llu kept for the next connection", u->id,
-			    (unsigned long long)ru->cursor);
+			    (unsigned long long)u->cursor);
+		u->last = u->cursor = 0;
 		r->nonline--;
 		inbox_hold(r->ib, u, 0);
 		presence_local(r->pres, u, 0);
+		user_unref(r->users, u);
 	}
-	ruser_maybe_free(r, u);
 }
 
 /* ---- chat messages ---- */
@@ -633,11 +603,9 @@ caught_up(struct router *r, struct user *to)
 {
 	struct rconn	*rc;
 
-	if (to->route == NULL)
-		return 0;
-	for (rc = to->route->conns; rc != NULL; rc = rc->unext)
+	for (rc = to->conns; rc != NULL; rc = rc->unext)
 		if (rc->state == RC_LIVE && rc->wait == NULL &&
-		    rc->seq == to->route->last && conn_live(r, rc))
+		    rc->seq == to->last && conn_live(r, rc))
 			return 1;
 	return 0;
 }
@@ -646,15 +614,14 @@ caught_up(struct router *r, struct user *to)
 static size_t
 deliver(struct router *r, struct user *to, struct msg *m)
 {
-	struct ruser	*ru = to->route;
 	struct rconn	*rc, *next;
 	size_t		 n = 0;
 
-	if (ru == NULL)
+	if (to->conns == NULL)
 		return 0;
-	if (m->seq > ru->last)
-		ru->last = m->seq;
-	for (rc = ru->conns; rc != NULL; rc = next) {
+	if (m->seq > to->last)
+		to->last = m->seq;
+	for (rc = to->conns; rc != NULL; rc = next) {
 		next = rc->unext;
 		if (rc->state != RC_LIVE || !conn_live(r, rc))
 			continue;
@@ -674,9 +641,7 @@ deliver_live(struct router *r, struct user *to, struct msg *m)
 	struct rconn	*rc;
 	size_t		 n = 0;
 
-	if (to->route == NULL)
-		return 0;
-	for (rc = to->route->conns; rc != NULL; rc = rc->unext)
+	for (rc = to->conns; rc != NULL; rc = rc->unext)
 		if (rc->state == RC_LIVE && conn_live(r, rc) &&
 		    r->ops->send_msg(rc->conn, m) == 0)
 			n++;
@@ -689,10 +654,9 @@ tell_other_devices(struct router *r, struct pend *p)
 {
 	struct rconn	*rc;
 
-	if (p->sent == NULL || p->from == NULL || p->from->user == NULL ||
-	    p->from->user->route == NULL)
+	if (p->sent == NULL || p->from == NULL || p->from->user == NULL)
 		return;
-	for (rc = p->from->user->route->conns; rc != NULL; rc = rc->unext)
+	for (rc = p->from->user->conns; rc != NULL; rc = rc->unext)
 		if (rc != p->from && conn_live(r, rc))
 			(void)r->ops->send_text(rc->conn, p->sent, p->sentlen);
 }
@@ -792,7 +756,7 @@ router_submit(struct router *r, struct rconn *from, const char *target,
 	user_ref(to);
 	/* Both bounded by the codec (CODEC_MAX_IDJSON). */
 	memcpy(p->id, id, strlen(id) + 1);
-	if (from->user->route != NULL && from->user->route->nconns > 1)
+	if (from->user->conns != NULL && from->user->conns->unext != NULL)
 		p->sent = codec_sent(target, text, textlen, m->ts, &p->sentlen);
 	if ((p->next = r->pends) != NULL)
 		r->pends->prev = p;
@@ -1105,9 +1069,9 @@ ev_room_changed(void *arg, struct room *rm, struct user *u, int joined,
 		return;
 	for (i = 0; i <= n; i++) {
 		to = i < n ? room_member(rm, i) : joined ? NULL : u;
-		if (to == NULL || to->route == NULL)
+		if (to == NULL)
 			continue;
-		for (rc = to->route->conns; rc != NULL; rc = rc->unext)
+		for (rc = to->conns; rc != NULL; rc = rc->unext)
 			if (rc != asker && rc->state != RC_DETACHED &&
 			    conn_live(r, rc))
 				(void)r->ops->send_text(rc->conn, p, len);
@@ -1254,20 +1218,17 @@ router_flush(struct router *r)
 void
 router_written(struct router *r, struct rconn *rc, uint64_t seq)
 {
-	struct ruser	*ru;
-
-	if (rc->user == NULL || (ru = rc->user->route) == NULL ||
-	    seq <= ru->cursor)
+	if (rc->user == NULL || rc->user->conns == NULL ||
+	    seq <= rc->user->cursor)
 		return;
-	ru->cursor = seq;
+	rc->user->cursor = seq;
 	inbox_cursor(r->ib, rc->user, seq);
 }
 
 void
 router_drained(struct router *r, struct rconn *rc)
 {
-	if (rc->user != NULL && rc->user->route != NULL &&
-	    rc->seq < rc->user->route->last)
+	if (rc->user != NULL && rc->seq < rc->user->last)
 		conn_catch_up(r, rc);
 }
 
@@ -1295,8 +1256,7 @@ struct ready_grab {
 static void
 ready_count(struct user *u, void *arg)
 {
-	if (u->route != NULL)
-		*(size_t *)arg += u->route->nconns;
+	*(size_t *)arg += conns_of(u, SIZE_MAX);
 }
 
 static void
@@ -1305,9 +1265,7 @@ ready_grab(struct user *u, void *arg)
 	struct ready_grab	*g = arg;
 	struct rconn		*rc;
 
-	if (u->route == NULL)
-		return;
-	for (rc = u->route->conns; rc != NULL && g->n < g->cap; rc = rc->unext)
+	for (rc = u->conns; rc != NULL && g->n < g->cap; rc = rc->unext)
 		g->v[g->n++] = rc;
 }
 
@@ -1456,8 +1414,7 @@ router_user_id(const struct rconn *rc)
 size_t
 router_user_conns(const struct rconn *rc)
 {
-	return rc->user != NULL && rc->user->route != NULL ?
-	    rc->user->route->nconns : 0;
+	return rc->user != NULL ? conns_of(rc->user, SIZE_MAX) : 0;
 }
 
 size_t

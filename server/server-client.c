@@ -97,6 +97,46 @@ struct client_rare {
  */
 static uint8_t	hs_rbuf[HS_MAX_HEAD];
 
+/*
+ * Freed handshake states, kept for the next accepts.  Left to malloc, a
+ * burst of connections leaves each freed state to be carved into the
+ * next connections' long-lived parts, and the heap grows by the
+ * handshake's size per connection anyway (bench/README.md, "Memory per
+ * idle connection"); kept here, the states in flight are the only ones
+ * that exist.
+ */
+#define HS_CACHE	64
+static struct client_hs	*hs_cache[HS_CACHE];
+static size_t		 hs_ncache;
+
+static struct client_hs *
+hs_alloc(void)
+{
+	struct client_hs	*h;
+
+	if (hs_ncache == 0)
+		return calloc(1, sizeof(*h));
+	h = hs_cache[--hs_ncache];
+	memset(h, 0, sizeof(*h));
+	return h;
+}
+
+static void
+hs_release(struct client_hs *h)
+{
+	if (hs_ncache < HS_CACHE)
+		hs_cache[hs_ncache++] = h;
+	else
+		free(h);
+}
+
+void
+client_cache_free(void)
+{
+	while (hs_ncache > 0)
+		free(hs_cache[--hs_ncache]);
+}
+
 static void client_on_message(void *, enum ws_opcode, const uint8_t *, size_t);
 static void client_chat_done(struct client *, const char *, enum route_result,
     uint64_t, uint64_t);
@@ -170,20 +210,31 @@ client_user(const struct client *c)
 	return NULL;
 }
 
+/*
+ * c's ws_conn, in the same allocation right after struct client (its
+ * ws_mem) from the upgrade on; NULL before.
+ */
+static struct ws_conn *
+client_ws(const struct client *c)
+{
+	return c->upgraded ? (struct ws_conn *)(uintptr_t)c->ws_mem : NULL;
+}
+
 struct client *
 client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 {
 	struct client	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->hs = calloc(1, sizeof(*c->hs))) == NULL) {
+	/* Room for the ws_conn too: one allocation per connection. */
+	if ((c = calloc(1, sizeof(*c) + ws_conn_size())) == NULL ||
+	    (c->hs = hs_alloc()) == NULL) {
 		free(c);
 		close(fd);
 		return NULL;
 	}
 	c->hs->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
 	if (c->hs->tp == NULL) {
-		free(c->hs);
+		hs_release(c->hs);
 		free(c);
 		return NULL;
 	}
@@ -245,15 +296,15 @@ client_hs_free(struct client *c)
 	tp_free(c->hs->tp);
 	free(c->hs->buf);
 	free(c->hs->reply);
-	free(c->hs);
+	hs_release(c->hs);
 	c->hs = NULL;
 }
 
 int
 client_fd(const struct client *c)
 {
-	if (c->ws != NULL)
-		return ws_conn_fd(c->ws);
+	if (client_ws(c) != NULL)
+		return ws_conn_fd(client_ws(c));
 	return c->hs != NULL && c->hs->tp != NULL ? tp_fd(c->hs->tp) : -1;
 }
 
@@ -271,9 +322,9 @@ client_events(const struct client *c)
 	case CLIENT_REPLY:
 		return POLLOUT | tp_events(c->hs->tp);
 	default:
-		if (c->ws == NULL)
+		if (client_ws(c) == NULL)
 			return 0;
-		ev = ws_conn_events(c->ws);
+		ev = ws_conn_events(client_ws(c));
 		/*
 		 * --max-pending of its chat messages unanswered (a slow
 		 * cluster): read nothing more until answers come (dl_done()
@@ -291,8 +342,8 @@ static void
 client_log_end(struct client *c, const char *why)
 {
 	const char	*who = client_user(c);
-	uint16_t	 sent = ws_conn_code_sent(c->ws);
-	uint16_t	 recv = ws_conn_code_received(c->ws);
+	uint16_t	 sent = ws_conn_code_sent(client_ws(c));
+	uint16_t	 recv = ws_conn_code_received(client_ws(c));
 
 	log_info("%s #%llu%s%s disconnected: %s (close sent %u, received %u)",
 	    client_addr(c), (unsigned long long)c->id, who ? " user " : "",
@@ -345,8 +396,8 @@ client_pop_written(struct client *c, int tell)
 	struct mq_ent	*e;
 	uint64_t	 w;
 
-	if (c->ws != NULL) {
-		w = ws_conn_written(c->ws);
+	if (client_ws(c) != NULL) {
+		w = ws_conn_written(client_ws(c));
 		while ((e = c->inflight.head) != NULL && e->end <= w) {
 			mq_pop(&c->inflight);
 			if (e->m->seq > c->untold)
@@ -408,7 +459,7 @@ client_kill(struct client *c, const char *why)
 {
 	if (c->dead)
 		return;
-	if (c->ws != NULL)
+	if (client_ws(c) != NULL)
 		client_log_end(c, why);
 	client_die(c);
 }
@@ -416,7 +467,7 @@ client_kill(struct client *c, const char *why)
 void
 client_drop(struct client *c, const char *why)
 {
-	if (c->ws != NULL) {
+	if (client_ws(c) != NULL) {
 		client_kill(c, why);
 		return;
 	}
@@ -430,10 +481,10 @@ client_drop(struct client *c, const char *why)
 void
 client_close(struct client *c, uint16_t code, const char *reason)
 {
-	if (c->dead || c->ws == NULL)
+	if (c->dead || client_ws(c) == NULL)
 		return;
 	client_detach_later(c);
-	ws_conn_close(c->ws, code, reason);
+	ws_conn_close(client_ws(c), code, reason);
 	c->state = CLIENT_CLOSING;
 	c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	client_touch(c->srv, c);
@@ -461,13 +512,13 @@ client_cut(struct client *c)
 	    client_addr(c), (unsigned long long)c->id,
 	    who != NULL ? who : "-",
 	    c->srv->cfg.max_output);
-	w = ws_conn_written(c->ws);
+	w = ws_conn_written(client_ws(c));
 	client_pop_written(c, 0);
 	client_detach_later(c);
-	boundary = w == ws_conn_queued(c->ws) ||
+	boundary = w == ws_conn_queued(client_ws(c)) ||
 	    (c->inflight.head != NULL && c->inflight.head->start == w);
 	if (boundary) {
-		ws_conn_truncate(c->ws, w);
+		ws_conn_truncate(client_ws(c), w);
 		client_close(c, 1008, "too slow: output buffer full");
 	} else
 		client_kill(c, "cut off mid-frame (1008)");
@@ -476,7 +527,7 @@ client_cut(struct client *c)
 static size_t
 client_pending(const struct client *c)
 {
-	return c->ws != NULL ? ws_conn_pending(c->ws) : 0;
+	return client_ws(c) != NULL ? ws_conn_pending(client_ws(c)) : 0;
 }
 
 size_t
@@ -484,9 +535,9 @@ client_room(const struct client *c)
 {
 	size_t	p;
 
-	if (c->ws == NULL || c->dead || c->cut)
+	if (client_ws(c) == NULL || c->dead || c->cut)
 		return 0;
-	p = ws_conn_pending(c->ws);
+	p = ws_conn_pending(client_ws(c));
 	return p >= c->srv->cfg.max_output ? 0 : c->srv->cfg.max_output - p;
 }
 
@@ -495,9 +546,10 @@ client_send_text(struct client *c, const char *p, size_t len)
 {
 	int	r;
 
-	if (c->dead || c->cut || c->ws == NULL || c->state != CLIENT_CHAT)
+	if (c->dead || c->cut || client_ws(c) == NULL ||
+	    c->state != CLIENT_CHAT)
 		return -1;
-	r = ws_conn_send(c->ws, WS_OP_TEXT, p, len, NULL);
+	r = ws_conn_send(client_ws(c), WS_OP_TEXT, p, len, NULL);
 	if (r == WS_ERR_FULL) {
 		client_cut(c);
 		return -1;
@@ -513,12 +565,13 @@ client_send_msg(struct client *c, struct msg *m)
 	uint64_t	 start;
 	int		 r;
 
-	if (c->dead || c->cut || c->ws == NULL || c->state != CLIENT_CHAT)
+	if (c->dead || c->cut || client_ws(c) == NULL ||
+	    c->state != CLIENT_CHAT)
 		return -1;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;
-	start = ws_conn_queued(c->ws);
-	r = ws_conn_send(c->ws, WS_OP_TEXT, m->data, m->len, &e->end);
+	start = ws_conn_queued(client_ws(c));
+	r = ws_conn_send(client_ws(c), WS_OP_TEXT, m->data, m->len, &e->end);
 	if (r != 0) {
 		free(e);
 		if (r == WS_ERR_FULL)
@@ -749,7 +802,8 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	if (c->dead || c->cut)
 		return;
 	if (c->state == CLIENT_ECHO) {
-		if (ws_conn_send(c->ws, op, data, len, NULL) == WS_ERR_FULL) {
+		if (ws_conn_send(client_ws(c), op, data, len, NULL) ==
+		    WS_ERR_FULL) {
 			log_warn("%s #%llu echo: output full, closing",
 			    client_addr(c), (unsigned long long)c->id);
 			c->cut = 1;
@@ -1347,16 +1401,20 @@ client_upgrade(struct client *c)
 	struct ws_config	 cfg;
 	int			 r;
 
-	cfg.role = WS_ROLE_SERVER;
-	cfg.max_message = c->srv->cfg.max_message;
-	cfg.max_output = c->srv->cfg.max_output;
-	c->ws = ws_conn_new(&cfg, h->tp, &client_ws_cb, c);
-	h->tp = NULL;
-	if (c->ws == NULL) {
+	if (c->srv->ws_shared.cb == NULL) {
+		cfg.role = WS_ROLE_SERVER;
+		cfg.max_message = c->srv->cfg.max_message;
+		cfg.max_output = c->srv->cfg.max_output;
+		ws_shared_init(&c->srv->ws_shared, &cfg, &client_ws_cb);
+	}
+	if (ws_conn_init(c->ws_mem, &c->srv->ws_shared, h->tp, c) == NULL) {
+		h->tp = NULL;
 		client_die(c);
 		return;
 	}
-	ws_conn_set_deflate(c->ws, &h->pmce);
+	h->tp = NULL;
+	c->upgraded = 1;
+	ws_conn_set_deflate(client_ws(c), &h->pmce);
 	c->state = h->after;
 	c->last_rx = c->last_tx_progress = (uint32_t)c->srv->now;
 	c->rl_tokens = (float)c->srv->cfg.burst;
@@ -1394,7 +1452,7 @@ client_upgrade(struct client *c)
 		log_info("%s #%llu echo connected", client_addr(c),
 		    (unsigned long long)c->id);
 	/* Frames that came with the request. */
-	r = h->len > 0 ? ws_conn_feed(c->ws, h->buf, h->len) : 0;
+	r = h->len > 0 ? ws_conn_feed(client_ws(c), h->buf, h->len) : 0;
 	client_hs_free(c);
 	if (r != 0)
 		client_kill(c, "bad data after handshake");
@@ -1403,7 +1461,7 @@ client_upgrade(struct client *c)
 int
 client_is_tls(const struct client *c)
 {
-	return c->ws != NULL ? ws_conn_is_tls(c->ws) :
+	return client_ws(c) != NULL ? ws_conn_is_tls(client_ws(c)) :
 	    c->hs != NULL && c->hs->tp != NULL && tp_is_tls(c->hs->tp);
 }
 
@@ -1446,27 +1504,28 @@ client_on_readable(struct client *c)
 			client_die(c);
 		return;
 	}
-	if (c->ws == NULL)
+	if (client_ws(c) == NULL)
 		return;
 	c->last_rx = (uint32_t)c->srv->now;
 	c->pinged = 0;
 	before = ws_bytes_read();
-	r = ws_conn_on_readable(c->ws);
+	r = ws_conn_on_readable(client_ws(c));
 	c->srv->st_bytes_in += ws_bytes_read() - before;
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
-	else if (ws_conn_close_sent(c->ws) && !ws_conn_close_received(c->ws)
-	    && c->state != CLIENT_CLOSING) {
+	else if (ws_conn_close_sent(client_ws(c)) &&
+	    !ws_conn_close_received(client_ws(c)) &&
+	    c->state != CLIENT_CLOSING) {
 		/* wslay refused a frame: 1002, 1007 or 1009 is queued. */
 		log_info("%s #%llu protocol violation, closing with %u",
 		    client_addr(c), (unsigned long long)c->id,
-		    ws_conn_code_sent(c->ws));
+		    ws_conn_code_sent(client_ws(c)));
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
 		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
 	}
-	if (!c->dead && ws_conn_done(c->ws))
-		client_kill(c, ws_conn_close_received(c->ws) ?
+	if (!c->dead && ws_conn_done(client_ws(c)))
+		client_kill(c, ws_conn_close_received(client_ws(c)) ?
 		    "closed" : "connection lost");
 }
 
@@ -1501,22 +1560,22 @@ client_flush(struct client *c)
 			client_upgrade(c);
 		return;
 	}
-	if (c->ws == NULL || ws_conn_pending(c->ws) == 0)
+	if (client_ws(c) == NULL || ws_conn_pending(client_ws(c)) == 0)
 		goto check;
-	before = ws_conn_written(c->ws);
-	if (ws_conn_flush(c->ws) != 0) {
+	before = ws_conn_written(client_ws(c));
+	if (ws_conn_flush(client_ws(c)) != 0) {
 		client_kill(c, "write failed");
 		return;
 	}
-	if (ws_conn_written(c->ws) != before) {
+	if (ws_conn_written(client_ws(c)) != before) {
 		c->last_tx_progress = (uint32_t)c->srv->now;
-		c->srv->st_bytes_out += ws_conn_written(c->ws) - before;
+		c->srv->st_bytes_out += ws_conn_written(client_ws(c)) - before;
 	}
 	client_pop_written(c, 1);
 	if (c->rc.user != NULL && client_routable(c))
 		router_drained(c->srv->router, &c->rc);
 check:
-	if (c->ws != NULL && !c->dead && ws_conn_done(c->ws))
+	if (client_ws(c) != NULL && !c->dead && ws_conn_done(client_ws(c)))
 		client_kill(c, "closed");
 }
 
@@ -1567,7 +1626,7 @@ client_timers(struct client *c)
 		client_close(c, 1001, "idle timeout");
 		return;
 	}
-	if (ws_conn_pending(c->ws) > 0 && cfg->idle_timeout > 0 &&
+	if (ws_conn_pending(client_ws(c)) > 0 && cfg->idle_timeout > 0 &&
 	    stalled >= cfg->idle_timeout) {
 		log_info("%s #%llu not reading for %lu ms, cut off",
 		    client_addr(c), (unsigned long long)c->id,
@@ -1576,12 +1635,12 @@ client_timers(struct client *c)
 		return;
 	}
 	/* A connection quiet for a second gives its parser state back. */
-	if (quiet >= 1000 && ws_conn_pending(c->ws) == 0)
-		ws_conn_trim(c->ws);
+	if (quiet >= 1000 && ws_conn_pending(client_ws(c)) == 0)
+		ws_conn_trim(client_ws(c));
 	if (cfg->ping_interval > 0 && !c->pinged &&
 	    quiet >= cfg->ping_interval) {
 		c->pinged = 1;
-		ws_conn_ping(c->ws, "chat", 4);
+		ws_conn_ping(client_ws(c), "chat", 4);
 		client_touch(c->srv, c);
 	}
 }
@@ -1591,8 +1650,8 @@ client_shutdown(struct client *c)
 {
 	if (c->dead)
 		return;
-	if (c->ws == NULL || c->state == CLIENT_CLOSING) {
-		if (c->ws == NULL)
+	if (client_ws(c) == NULL || c->state == CLIENT_CLOSING) {
+		if (client_ws(c) == NULL)
 			client_die(c);
 		return;
 	}
@@ -1611,7 +1670,7 @@ client_free(struct client *c)
 		ipcount_del(c->srv->ipc, c->af, key);
 	}
 	client_detach(c);
-	ws_conn_free(c->ws);
+	ws_conn_release(client_ws(c));
 	client_hs_free(c);
 	if (c->rare != NULL)
 		free(c->rare->token_rooms);
@@ -1637,11 +1696,12 @@ dl_skip_msg(void *conn, struct msg *m)
 	struct client	*c = conn;
 	struct mq_ent	*e;
 
-	if (c->dead || c->cut || c->ws == NULL || c->state != CLIENT_CHAT)
+	if (c->dead || c->cut || client_ws(c) == NULL ||
+	    c->state != CLIENT_CHAT)
 		return -1;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;
-	e->start = e->end = ws_conn_queued(c->ws);
+	e->start = e->end = ws_conn_queued(client_ws(c));
 	e->m = msg_ref(m);
 	e->skip = 1;
 	mq_push(&c->inflight, e);

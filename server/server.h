@@ -22,6 +22,7 @@
 #include "inbox.h"
 #include "presence.h"
 #include "router.h"
+#include "ws.h"
 
 struct ws_conn;
 struct poller;
@@ -115,22 +116,25 @@ struct client_hs;
 struct client_rare;
 
 /*
- * One connection.  Kept small: an idle chat connection is this (200
- * bytes, a 208-byte malloc chunk), its ws_conn (common/ws.c, 96) and its
- * user's structures (struct user in users.h, 112 with an 11-character
- * id; the router's struct ruser, 48; presence's struct puser, 64);
- * bench/README.md, "Memory per idle connection", has the budget, the
- * breakdown and how it is measured.  The _Static_assert below and its
- * siblings at those structures keep them there.
+ * One connection.  Kept small: an idle chat connection is one malloc
+ * chunk, this (192 bytes) with its ws_conn (common/ws.c, 72) inside at
+ * ws_mem, 264 bytes in a 272-byte chunk, and its user's struct user
+ * (users.h: 119 bytes with an 11-character id and the router's part
+ * inside, a 128 chunk); presence adds nothing for a user only online
+ * here.  bench/README.md, "Memory per idle connection", has the budget,
+ * the breakdown and how it is measured.  The _Static_assert below and
+ * its siblings at those structures keep them there.
  *
  * Allocated lazily, freed as soon as unused:
  * - hs (struct client_hs, server-client.c): the transport, the request
  *   bytes, the HTTP answer and the parsed query, from accept to the
  *   upgrade (or, the transport alone, to the end of lingering after an
- *   HTTP answer); the ws_conn holds the transport from then on;
+ *   HTTP answer); the ws_conn holds the transport from then on.  Freed
+ *   states are kept for the next accepts (up to 64), so that a connect
+ *   burst does not leave them as holes between long-lived chunks;
  * - the ws_conn's parser and wslay context (about 13 KB) only while a
  *   frame is arriving, its output buffer only while bytes are pending
- *   (common/ws.c);
+ *   (common/ws.c); its callbacks and limits are the server's ws_shared;
  * - rare (struct client_rare, server-client.c): what only some
  *   connections need: presence's part (made at the first "watch"), a
  *   token's rooms claim (made at the upgrade if the token limits
@@ -139,8 +143,10 @@ struct client_rare;
  *   for logs after leaving the router (made then);
  * - rc.skip: own room messages in flight; rare->pc.watch: watched
  *   users; an mq_ent per chat message queued and not yet written;
- * - the user's struct box (the memory inbox's counters) once its
- *   numbering has given out a seq or it holds messages (inbox-local.c).
+ * - the user's struct puser (presence.c) only while it is watched or
+ *   online on another node; its struct box (the memory inbox's
+ *   counters) once its numbering has given out a seq or it holds
+ *   messages (inbox-local.c).
  * Times are uint32_t monotonic milliseconds, compared by wrapping
  * difference: every timeout is at most a day (options.c).
  */
@@ -148,7 +154,6 @@ struct client {
 	struct client	*prev, *next;		/* all clients */
 	struct server	*srv;
 	struct client_hs *hs;			/* until the upgrade */
-	struct ws_conn	*ws;
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
@@ -177,9 +182,12 @@ struct client {
 	unsigned int	 pinged:1;		/* a ping is outstanding */
 	unsigned int	 ip_counted:1;		/* in the per-address table */
 	unsigned int	 ip_over:1;		/* ...beyond --max-per-ip */
+	unsigned int	 upgraded:1;		/* ws_mem is a ws_conn */
+	/* The ws_conn (common/ws.c), ws_conn_size() bytes, in this chunk. */
+	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	200
+#define CLIENT_SIZE	192
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
@@ -223,6 +231,7 @@ struct server {
 	short		 lev;			/* listeners' armed events */
 	int		 wakefd;		/* the NATS link's, or -1 */
 	struct tp_tls	*tls;			/* for wss:, NULL without */
+	struct ws_shared ws_shared;		/* every connection's */
 	struct server_ready *ready;		/* what the last wait found */
 	size_t		 capready;
 	struct client	**touch;		/* flush, re-arm or reap */
@@ -296,6 +305,8 @@ void	client_detach_pending(struct client *);
 /* Drop the connection at once (socket error), logging why. */
 void	client_drop(struct client *, const char *why);
 void	client_free(struct client *);
+/* Free what the connections keep for reuse (at exit). */
+void	client_cache_free(void);
 /* Send a protocol message (ack, presence...): 0 or -1 (client cut). */
 int	client_send_text(struct client *, const char *p, size_t len);
 /* Bytes the client can still take before its output cap. */

@@ -19,7 +19,7 @@
 
 #include "table.h"
 
-struct ruser;		/* router.c */
+struct rconn;		/* router.h */
 struct box;		/* inbox backings */
 struct puser;		/* presence.c */
 struct membership;	/* rooms.c */
@@ -27,7 +27,14 @@ struct membership;	/* rooms.c */
 struct user {
 	struct table_node	 node;
 	struct user		*dnext;		/* on the doomed list */
-	struct ruser		*route;
+	/*
+	 * The router's part, while it has connections here: the list, the
+	 * newest seq known in the inbox, the newest written (as told the
+	 * inbox); both 0 while offline.
+	 */
+	struct rconn		*conns;		/* linked by unext */
+	uint64_t		 last;
+	uint64_t		 cursor;
 	struct box		*box;
 	struct puser		*pres;
 	struct membership	*rooms;		/* the rooms it is in */
@@ -45,14 +52,15 @@ struct user {
 	uint32_t		 refs;
 	uint8_t			 doomed;
 	uint8_t			 ib_holds;
+	uint8_t			 here;		/* online here (presence) */
 	char			 id[];		/* allocated to its length */
 };
 
 /*
  * Every user online here has one: with a 12-byte id (11 characters and
- * the NUL) it is a 112-byte malloc chunk.
+ * the NUL) it is a 128-byte malloc chunk, the router's part inside.
  */
-#define USER_HEAD_SIZE	90
+#define USER_HEAD_SIZE	107
 _Static_assert(offsetof(struct user, id) <= USER_HEAD_SIZE,
     "struct user grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising USER_HEAD_SIZE");

@@ -1211,6 +1211,10 @@ test_who(void)
 	CHECK_STR(online(pr), "");
 	here(pr, "a", 1);
 	here(pr, "b", 1);
+	/* Online here alone costs no struct puser (a byte in the user). */
+	CHECK(users_find(us, "a") != NULL && users_find(us, "a")->pres == NULL);
+	/* "who" walks every interned user: one not online is not listed. */
+	CHECK(users_get(us, "zoff") != NULL);
 	in(pr, T0, 1, "{\"node\":\"A\",\"on\":[\"b\",\"c\"]}");
 	in(pr, T0, 1, "{\"node\":\"B\",\"on\":[\"c\"]}");
 	CHECK_STR(online(pr), "a b c");

@@ -629,6 +629,74 @@ test_deflate_out(void)
 	close(peer);
 }
 
+/*
+ * Connections in caller-owned storage (the server's struct client): two
+ * share one struct ws_shared, each works on its own, the end of the
+ * output stream follows what is written and pending, and release frees
+ * what each holds (the sanitizer build checks) without its storage.
+ */
+static void
+test_embedded(void)
+{
+	struct ws_config	 cfg = { WS_ROLE_SERVER, 70000, 4096 };
+	struct ws_shared	 sh;
+	struct got		 g[2];
+	struct ws_conn		*c[2];
+	uint64_t		*mem[2], end;
+	uint8_t			 buf[64], rd[64];
+	size_t			 len;
+	int			 sv[2][2], i;
+	ssize_t			 n;
+
+	CHECK(ws_conn_size() > 0 && ws_conn_size() % sizeof(void *) == 0);
+	ws_shared_init(&sh, &cfg, &cbs);
+	CHECK_INT(sh.max_output, 4096);
+	CHECK(ws_conn_init(&sh, &sh, NULL, NULL) == NULL);	/* no tp */
+	for (i = 0; i < 2; i++) {
+		CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+		util_set_nonblock(sv[i][0]);
+		memset(&g[i], 0, sizeof(g[i]));
+		mem[i] = malloc(ws_conn_size());
+		c[i] = ws_conn_init(mem[i], &sh, tp_plain_new(sv[i][0]), &g[i]);
+		CHECK((void *)c[i] == (void *)mem[i]);
+	}
+	/* A message to each: each callback gets its own arg. */
+	for (i = 0; i < 2; i++) {
+		len = frame(buf, 1, 1, i == 0 ? "zero" : "one!", 4, 1);
+		CHECK_INT(write(sv[i][1], buf, len), (ssize_t)len);
+		CHECK_INT(ws_conn_on_readable(c[i]), 0);
+		CHECK_INT(g[i].n, 1);
+		CHECK(g[i].lastlen == 4 && memcmp(g[i].last,
+		    i == 0 ? "zero" : "one!", 4) == 0);
+	}
+	/* The stream's end is written + pending, through a truncation. */
+	CHECK_INT(ws_conn_send(c[0], WS_OP_TEXT, "hi", 2, &end), 0);
+	CHECK_INT(end, 4);
+	CHECK_INT(ws_conn_queued(c[0]), 4);
+	CHECK_INT(ws_conn_flush(c[0]), 0);
+	CHECK_INT(ws_conn_written(c[0]), 4);
+	CHECK_INT(ws_conn_send(c[0], WS_OP_TEXT, "a", 1, &end), 0);
+	CHECK_INT(end, 7);
+	CHECK_INT(ws_conn_send(c[0], WS_OP_TEXT, "b", 1, &end), 0);
+	CHECK_INT(ws_conn_queued(c[0]), 10);
+	ws_conn_truncate(c[0], 7);
+	CHECK_INT(ws_conn_queued(c[0]), 7);
+	CHECK_INT(ws_conn_pending(c[0]), 3);
+	ws_conn_truncate(c[0], 11);		/* beyond the end: ignored */
+	CHECK_INT(ws_conn_queued(c[0]), 7);
+	CHECK_INT(ws_conn_flush(c[0]), 0);
+	n = read(sv[0][1], rd, sizeof(rd));
+	CHECK_INT(n, 7);
+	CHECK(n == 7 && memcmp(rd + 4, "\x81\x01" "a", 3) == 0);
+	/* Released with an output buffer and a parser: nothing leaks. */
+	CHECK_INT(ws_conn_send(c[1], WS_OP_TEXT, "x", 1, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		ws_conn_release(c[i]);
+		free(mem[i]);
+		close(sv[i][1]);
+	}
+}
+
 int
 main(void)
 {
@@ -637,6 +705,7 @@ main(void)
 	test_violations();
 	test_fragments();
 	test_output();
+	test_embedded();
 	test_deflate_in();
 	test_deflate_bad();
 	test_deflate_out();
