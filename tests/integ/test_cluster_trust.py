@@ -544,11 +544,14 @@ async def test_nats_cluster():
             check(logicals == set(range(x.logical)), "%s: every message "
                   "acked in the end (%d of %d)" % (x.user, len(logicals),
                                                    x.logical))
-        # nats-server 2.9 (Debian 12) was seen to lose a few acked
-        # messages of an R3 stream with discard new when its leader is
-        # killed (not in the stream when read back; nats-server's own
-        # DiscardNew desync tests cover such a bug): reported, and
-        # bounded, not ours to fix.
+        # nats-server 2.9 (Debian 12) loses a few acked messages of an R3
+        # stream when a server is killed: 1 to 9 of 800 in 7 of 15 runs,
+        # whole batches that the new leader's STREAM.MSG.GET does not
+        # have either.  Its replicas check Nats-Expected-Last-Subject-
+        # Sequence and discard-new-per-subject on their own (fixed in
+        # nats-server pull requests 6194, 2.11, and 7607); two nodes
+        # storing in one inbox at once make them diverge.  See CAVEATS
+        # in chat-server(1): bounded here, not ours to fix.
         check(len(gone_in_nats) * 50 <= len(acked), "the stream keeps at "
               "least 98%% of the acked messages (%d of %d missing)"
               % (len(gone_in_nats), len(acked)))
