@@ -8,9 +8,9 @@
  * at 10,000 messages/s, and that was the store's p99.  Here a second
  * connection, owned by one thread that does nothing else, runs passive
  * checkpoints, which never wait for or block the writer, whenever the
- * WAL has grown by 1,000 pages since the last one; only a log that grew
- * past 8,000 pages without starting over holds the writer back, for the
- * few milliseconds a RESTART checkpoint takes.  The loop's connection
+ * WAL has grown by 4,000 pages (16 MB) since the last one; only a log
+ * that grew past 16,000 pages (64 MB) without starting over holds the
+ * writer back, for the few milliseconds a RESTART checkpoint takes.  The loop's connection
  * only counts its commits' frames (a WAL hook) and signals.  No other
  * state is shared: the two connections meet in SQLite's locks on the
  * file, as two processes would.

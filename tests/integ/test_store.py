@@ -478,7 +478,7 @@ async def test_checkpoint_kill9():
     copies them into the database file while messages flow, and a kill
     -9 afterwards loses none that was acknowledged."""
     store = os.path.join(TMP, "ckpt.db")
-    R, N, W, SIZE = 4, 1600, 40, 2000
+    R, N, W, SIZE = 4, 4800, 40, 2000
     s = chatlib.Server("--store", store, "--history-limit", "100000",
                        "--queue-limit", "100000", name="ckpt")
     sent = {}
@@ -495,8 +495,9 @@ async def test_checkpoint_kill9():
                 a = await recv_json(c)
                 check(a.get("status") == "queued", "ckpt: queued: %r" % a)
                 sent[a.get("id")] = True
-        # Some 3,000 pages went through the WAL: the database file
-        # holds them without a restart.
+        # Some 9,000 pages went through the WAL, twice the checkpoint
+        # interval (server/ckpt.c CKPT_FRAMES): the database file holds
+        # them without a restart.
         deadline = time.monotonic() + 10
         while (os.path.getsize(store) < N * SIZE // 2 and
                time.monotonic() < deadline):
