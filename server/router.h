@@ -29,9 +29,11 @@ struct users;
 struct user;
 struct rwait;
 
-/* The router's part of a connection, kept inside it. */
+/*
+ * The router's part of a connection, kept inside it.  The deliver ops
+ * (deliver.h) are given this struct itself as their conn.
+ */
 struct rconn {
-	void		*conn;		/* given back to the deliver ops */
 	struct rconn	*unext;		/* same user */
 	struct user	*user;		/* NULL: not attached */
 	struct rwait	*wait;		/* a sync or read in flight */

@@ -195,7 +195,7 @@ client_rare(struct client *c)
 {
 	if (c->rare == NULL && (c->rare = calloc(1, sizeof(*c->rare))) !=
 	    NULL)
-		c->rare->pc.conn = c;
+		c->rare->pc.conn = &c->rc;
 	return c->rare;
 }
 
@@ -1423,7 +1423,6 @@ client_upgrade(struct client *c)
 	c->q_at = (uint32_t)c->srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
-		c->rc.conn = c;
 		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {
@@ -1680,10 +1679,18 @@ client_free(struct client *c)
 
 /* ---- how the router and presence reach a connection (deliver.h) ---- */
 
+/* The ops' conn is the client's rconn (deliver.h): the client is around. */
+static struct client *
+dl_client(const void *conn)
+{
+	return (struct client *)(void *)((char *)(uintptr_t)conn -
+	    offsetof(struct client, rc));
+}
+
 static int
 dl_send_msg(void *conn, struct msg *m)
 {
-	return client_send_msg(conn, m);
+	return client_send_msg(dl_client(conn), m);
 }
 
 /*
@@ -1693,7 +1700,7 @@ dl_send_msg(void *conn, struct msg *m)
 static int
 dl_skip_msg(void *conn, struct msg *m)
 {
-	struct client	*c = conn;
+	struct client	*c = dl_client(conn);
 	struct mq_ent	*e;
 
 	if (c->dead || c->cut || client_ws(c) == NULL ||
@@ -1712,14 +1719,14 @@ dl_skip_msg(void *conn, struct msg *m)
 static int
 dl_send_text(void *conn, const char *p, size_t len)
 {
-	return client_send_text(conn, p, len);
+	return client_send_text(dl_client(conn), p, len);
 }
 
 static void
 dl_done(void *conn, const char *id, enum route_result r, uint64_t seq,
     uint64_t missed)
 {
-	struct client	*c = conn;
+	struct client	*c = dl_client(conn);
 
 	client_chat_done(c, id, r, seq, missed);
 	/* Re-armed after the pass: it may read again (--max-pending). */
@@ -1729,25 +1736,25 @@ dl_done(void *conn, const char *id, enum route_result r, uint64_t seq,
 static void
 dl_close(void *conn, uint16_t code, const char *reason)
 {
-	client_close(conn, code, reason);
+	client_close(dl_client(conn), code, reason);
 }
 
 static size_t
 dl_room(const void *conn)
 {
-	return client_room(conn);
+	return client_room(dl_client(conn));
 }
 
 static size_t
 dl_pending(const void *conn)
 {
-	return client_pending(conn);
+	return client_pending(dl_client(conn));
 }
 
 static int
 dl_live(const void *conn)
 {
-	const struct client	*c = conn;
+	const struct client	*c = dl_client(conn);
 
 	return client_routable(c) && c->state == CLIENT_CHAT;
 }
@@ -1755,7 +1762,7 @@ dl_live(const void *conn)
 static const char *
 dl_name(const void *conn)
 {
-	const struct client	*c = conn;
+	const struct client	*c = dl_client(conn);
 	static char		 buf[INET6_ADDRSTRLEN + 40];
 
 	snprintf(buf, sizeof(buf), "%s #%llu", client_addr(c),
