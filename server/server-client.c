@@ -1405,9 +1405,10 @@ client_upgrade(struct client *c)
 		cfg.role = WS_ROLE_SERVER;
 		cfg.max_message = c->srv->cfg.max_message;
 		cfg.max_output = c->srv->cfg.max_output;
-		ws_shared_init(&c->srv->ws_shared, &cfg, &client_ws_cb);
+		ws_shared_init(&c->srv->ws_shared, &cfg, &client_ws_cb,
+		    offsetof(struct client, ws_mem));
 	}
-	if (ws_conn_init(c->ws_mem, &c->srv->ws_shared, h->tp, c) == NULL) {
+	if (ws_conn_init(c->ws_mem, &c->srv->ws_shared, h->tp) == NULL) {
 		h->tp = NULL;
 		client_die(c);
 		return;

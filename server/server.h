@@ -187,7 +187,7 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	192
+#define CLIENT_SIZE	184
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
