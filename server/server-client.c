@@ -220,21 +220,47 @@ client_ws(const struct client *c)
 	return c->upgraded ? (struct ws_conn *)(uintptr_t)c->ws_mem : NULL;
 }
 
+/*
+ * Until the upgrade, ws_mem holds the pointer to the handshake state
+ * instead (the two overlap only inside client_upgrade(), which keeps
+ * its own pointer): a connection spends no field on a state it has
+ * only while connecting.
+ */
+static struct client_hs *
+client_hs(const struct client *c)
+{
+	struct client_hs	*h;
+
+	if (c->upgraded)
+		return NULL;
+	memcpy(&h, c->ws_mem, sizeof(h));
+	return h;
+}
+
+static void
+client_set_hs(struct client *c, struct client_hs *h)
+{
+	if (!c->upgraded)
+		memcpy(c->ws_mem, &h, sizeof(h));
+}
+
 struct client *
 client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 {
 	struct client	*c;
+	struct client_hs *h = NULL;
 
 	/* Room for the ws_conn too: one allocation per connection. */
 	if ((c = calloc(1, sizeof(*c) + ws_conn_size())) == NULL ||
-	    (c->hs = hs_alloc()) == NULL) {
+	    (h = hs_alloc()) == NULL) {
 		free(c);
 		close(fd);
 		return NULL;
 	}
-	c->hs->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
-	if (c->hs->tp == NULL) {
-		hs_release(c->hs);
+	client_set_hs(c, h);
+	h->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
+	if (h->tp == NULL) {
+		hs_release(h);
 		free(c);
 		return NULL;
 	}
@@ -289,15 +315,21 @@ client_addr(const struct client *c)
 }
 
 static void
+hs_free(struct client_hs *h)
+{
+	if (h == NULL)
+		return;
+	tp_free(h->tp);
+	free(h->buf);
+	free(h->reply);
+	hs_release(h);
+}
+
+static void
 client_hs_free(struct client *c)
 {
-	if (c->hs == NULL)
-		return;
-	tp_free(c->hs->tp);
-	free(c->hs->buf);
-	free(c->hs->reply);
-	hs_release(c->hs);
-	c->hs = NULL;
+	hs_free(client_hs(c));
+	client_set_hs(c, NULL);
 }
 
 int
@@ -305,7 +337,8 @@ client_fd(const struct client *c)
 {
 	if (client_ws(c) != NULL)
 		return ws_conn_fd(client_ws(c));
-	return c->hs != NULL && c->hs->tp != NULL ? tp_fd(c->hs->tp) : -1;
+	return client_hs(c) != NULL && client_hs(c)->tp != NULL ?
+	    tp_fd(client_hs(c)->tp) : -1;
 }
 
 short
@@ -318,9 +351,9 @@ client_events(const struct client *c)
 	switch (c->state) {
 	case CLIENT_HANDSHAKE:
 	case CLIENT_LINGER:
-		return POLLIN | tp_events(c->hs->tp);
+		return POLLIN | tp_events(client_hs(c)->tp);
 	case CLIENT_REPLY:
-		return POLLOUT | tp_events(c->hs->tp);
+		return POLLOUT | tp_events(client_hs(c)->tp);
 	default:
 		if (client_ws(c) == NULL)
 			return 0;
@@ -886,7 +919,7 @@ static void
 client_http_reply(struct client *c, int status, const char *ctype,
     const char *extra, const char *body)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 	char			 buf[1024];
 	int			 n;
 
@@ -912,18 +945,19 @@ client_http_reply(struct client *c, int status, const char *ctype,
 static void
 client_http_send(struct client *c, char *reply, size_t len)
 {
-	size_t	i;
+	struct client_hs	*h = client_hs(c);
+	size_t			 i;
 
-	for (i = 0; c->hs->head_only && i + 4 <= len; i++)
+	for (i = 0; h->head_only && i + 4 <= len; i++)
 		if (memcmp(reply + i, "\r\n\r\n", 4) == 0) {
 			len = i + 4;
 			break;
 		}
-	c->hs->reply = reply;
-	c->hs->reply_len = len;
-	c->hs->reply_off = 0;
+	h->reply = reply;
+	h->reply_len = len;
+	h->reply_off = 0;
 	c->state = CLIENT_REPLY;
-	c->hs->after = CLIENT_LINGER;
+	h->after = CLIENT_LINGER;
 }
 
 static void
@@ -1136,24 +1170,25 @@ client_admit(struct client *c, const struct hs_request *req,
 static int
 client_since(struct client *c, const struct hs_request *req)
 {
-	char		 v[24];
-	uint64_t	 n = 0;
-	int		 len, i;
+	struct client_hs	*h = client_hs(c);
+	char			 v[24];
+	uint64_t		 n = 0;
+	int			 len, i;
 
 	/*
 	 * ?epoch= alone (even empty) asks for the numbering's name at
 	 * once: a client learns it from its first connection.  A
 	 * stranger's epoch is just another numbering: no error.
 	 */
-	c->hs->has_epoch = 1;
-	switch (hs_query_param(req->target, "epoch", c->hs->epoch,
-	    sizeof(c->hs->epoch))) {
+	h->has_epoch = 1;
+	switch (hs_query_param(req->target, "epoch", h->epoch,
+	    sizeof(h->epoch))) {
 	case -1:
-		c->hs->epoch[0] = '\0';	/* none */
-		c->hs->has_epoch = 0;
+		h->epoch[0] = '\0';	/* none */
+		h->has_epoch = 0;
 		break;
 	case -2:
-		snprintf(c->hs->epoch, sizeof(c->hs->epoch), "-");
+		snprintf(h->epoch, sizeof(h->epoch), "-");
 		break;
 	}
 	len = hs_query_param(req->target, "since", v, sizeof(v));
@@ -1172,8 +1207,8 @@ client_since(struct client *c, const struct hs_request *req)
 		}
 		n = n * 10 + (uint64_t)(v[i] - '0');
 	}
-	c->hs->since = n;
-	c->hs->resume = 1;
+	h->since = n;
+	h->resume = 1;
 	return 0;
 }
 
@@ -1253,7 +1288,7 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 static void
 client_handshake(struct client *c)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 	struct hs_request	 req;
 	enum client_state	 next;
 	char			 user[CODEC_MAX_USER + 1];
@@ -1376,7 +1411,7 @@ client_handshake(struct client *c)
 static void
 client_linger(struct client *c)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 
 	/* Only the socket is needed from now on. */
 	free(h->buf);
@@ -1397,7 +1432,7 @@ client_linger(struct client *c)
 static void
 client_upgrade(struct client *c)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 	struct ws_config	 cfg;
 	int			 r;
 
@@ -1432,13 +1467,13 @@ client_upgrade(struct client *c)
 			    "connections", client_addr(c),
 			    (unsigned long long)c->id, h->user,
 			    c->srv->cfg.max_per_user);
-			client_hs_free(c);
+			hs_free(h);
 			client_close(c, 1008,
 			    "too many connections for this user");
 			return;
 		}
 		if (r != 0) {
-			client_hs_free(c);
+			hs_free(h);
 			client_close(c, 1011, "out of memory");
 			return;
 		}
@@ -1453,7 +1488,7 @@ client_upgrade(struct client *c)
 		    (unsigned long long)c->id);
 	/* Frames that came with the request. */
 	r = h->len > 0 ? ws_conn_feed(client_ws(c), h->buf, h->len) : 0;
-	client_hs_free(c);
+	hs_free(h);
 	if (r != 0)
 		client_kill(c, "bad data after handshake");
 }
@@ -1462,7 +1497,8 @@ int
 client_is_tls(const struct client *c)
 {
 	return client_ws(c) != NULL ? ws_conn_is_tls(client_ws(c)) :
-	    c->hs != NULL && c->hs->tp != NULL && tp_is_tls(c->hs->tp);
+	    client_hs(c) != NULL && client_hs(c)->tp != NULL &&
+	    tp_is_tls(client_hs(c)->tp);
 }
 
 void
@@ -1498,7 +1534,7 @@ client_on_readable(struct client *c)
 	}
 	if (c->state == CLIENT_LINGER) {
 		/* Discard; done at end of stream or on error. */
-		ssize_t	n = tp_read(c->hs->tp, hs_rbuf, sizeof(hs_rbuf));
+		ssize_t	n = tp_read(client_hs(c)->tp, hs_rbuf, sizeof(hs_rbuf));
 
 		if (n == TP_EOF || n == TP_ERROR)
 			client_die(c);
@@ -1538,7 +1574,7 @@ client_flush(struct client *c)
 	if (c->dead)
 		return;
 	if (c->state == CLIENT_REPLY) {
-		struct client_hs	*h = c->hs;
+		struct client_hs	*h = client_hs(c);
 
 		n = tp_write(h->tp, h->reply + h->reply_off,
 		    h->reply_len - h->reply_off);

@@ -153,7 +153,6 @@ struct client_rare;
 struct client {
 	struct client	*prev, *next;		/* all clients */
 	struct server	*srv;
-	struct client_hs *hs;			/* until the upgrade */
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
@@ -187,7 +186,7 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	184
+#define CLIENT_SIZE	176
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
