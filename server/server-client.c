@@ -92,6 +92,13 @@ struct client_rare {
 };
 
 /*
+ * The server every connection belongs to: there is one a process (the
+ * fuzzer makes them one after another), so connections keep no pointer
+ * to it.  Set by client_new().
+ */
+static struct server	*client_srv;
+
+/*
  * Requests are read here (the server is single-threaded); most arrive
  * in one read and never need a buffer of their own.
  */
@@ -186,7 +193,7 @@ static void
 client_die(struct client *c)
 {
 	c->dead = 1;
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 }
 
 /* c's rare part, made if need be; NULL if out of memory. */
@@ -264,7 +271,7 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 		free(c);
 		return NULL;
 	}
-	c->srv = s;
+	client_srv = s;
 	c->id = (uint32_t)++s->next_id;
 	client_count(s, CC_ACCEPTED);
 	/* Counted at accept, refused at the handshake with a 503. */
@@ -364,7 +371,7 @@ client_events(const struct client *c)
 		 * touches it), so that one connection cannot take the
 		 * node's requests to NATS from the others.
 		 */
-		if (c->rc.npend >= c->srv->cfg.max_pending)
+		if (c->rc.npend >= client_srv->cfg.max_pending)
 			ev &= ~POLLIN;
 		return ev;
 	}
@@ -441,7 +448,7 @@ client_pop_written(struct client *c, int tell)
 	}
 	if (tell && c->untold != 0) {
 		if (c->rc.user != NULL)
-			router_written(c->srv->router, &c->rc, c->untold);
+			router_written(client_srv->router, &c->rc, c->untold);
 		c->untold = 0;
 	}
 }
@@ -461,9 +468,9 @@ client_detach(struct client *c)
 	if (c->rc.user != NULL && client_rare(c) != NULL)
 		snprintf(c->rare->gone_id, sizeof(c->rare->gone_id), "%s",
 		    router_user_id(&c->rc));
-	router_detach(c->srv->router, &c->rc);
+	router_detach(client_srv->router, &c->rc);
 	if (c->rare != NULL)
-		presence_unwatch(c->srv->presence, &c->rare->pc);
+		presence_unwatch(client_srv->presence, &c->rare->pc);
 	mq_clear(&c->inflight);
 }
 
@@ -477,7 +484,7 @@ static void
 client_detach_later(struct client *c)
 {
 	c->detaching = 1;
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 }
 
 void
@@ -519,8 +526,8 @@ client_close(struct client *c, uint16_t code, const char *reason)
 	client_detach_later(c);
 	ws_conn_close(client_ws(c), code, reason);
 	c->state = CLIENT_CLOSING;
-	c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
-	client_touch(c->srv, c);
+	c->deadline = (uint32_t)client_srv->now + CLOSE_TIMEOUT_MS;
+	client_touch(client_srv, c);
 }
 
 /*
@@ -540,11 +547,11 @@ client_cut(struct client *c)
 	if (c->cut || c->dead)
 		return;
 	c->cut = 1;
-	client_count(c->srv, CC_SLOW_READER);
+	client_count(client_srv, CC_SLOW_READER);
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
 	    who != NULL ? who : "-",
-	    c->srv->cfg.max_output);
+	    client_srv->cfg.max_output);
 	w = ws_conn_written(client_ws(c));
 	client_pop_written(c, 0);
 	client_detach_later(c);
@@ -571,7 +578,7 @@ client_room(const struct client *c)
 	if (client_ws(c) == NULL || c->dead || c->cut)
 		return 0;
 	p = ws_conn_pending(client_ws(c));
-	return p >= c->srv->cfg.max_output ? 0 : c->srv->cfg.max_output - p;
+	return p >= client_srv->cfg.max_output ? 0 : client_srv->cfg.max_output - p;
 }
 
 int
@@ -587,7 +594,7 @@ client_send_text(struct client *c, const char *p, size_t len)
 		client_cut(c);
 		return -1;
 	}
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 	return r == 0 ? 0 : -1;
 }
 
@@ -614,7 +621,7 @@ client_send_msg(struct client *c, struct msg *m)
 	e->start = start;
 	e->m = msg_ref(m);
 	mq_push(&c->inflight, e);
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 	return 0;
 }
 
@@ -638,10 +645,10 @@ client_chat(struct client *c, struct codec_req *req)
 	enum route_result r;
 
 	if (req->room[0] != '\0')
-		r = router_submit_room(c->srv->router, &c->rc, req->room,
+		r = router_submit_room(client_srv->router, &c->rc, req->room,
 		    req->message, req->message_len, req->id);
 	else
-		r = router_submit(c->srv->router, &c->rc, req->target,
+		r = router_submit(client_srv->router, &c->rc, req->target,
 		    req->message, req->message_len, req->id);
 	if (r == ROUTE_FULL)
 		log_info("%s #%llu user %s: queue for %s%s full, refused",
@@ -670,7 +677,7 @@ client_join(struct client *c, const struct codec_req *req)
 		client_error(c, CODEC_E_FORBIDDEN, detail, req->id);
 		return;
 	}
-	router_join(c->srv->router, &c->rc, req->room,
+	router_join(client_srv->router, &c->rc, req->room,
 	    req->type == CODEC_REQ_JOIN, req->id);
 }
 
@@ -689,27 +696,27 @@ client_chat_done(struct client *c, const char *id, enum route_result r,
 		return;
 	case ROUTE_DELIVERED:
 		status = "delivered";
-		c->srv->st_delivered++;
+		client_srv->st_delivered++;
 		break;
 	case ROUTE_QUEUED:
 		status = "queued";
-		c->srv->st_queued++;
+		client_srv->st_queued++;
 		break;
 	case ROUTE_FULL:
-		c->srv->st_refused++;
-		client_count(c->srv, CC_QUEUE_FULL);
+		client_srv->st_refused++;
+		client_count(client_srv, CC_QUEUE_FULL);
 		client_error(c, CODEC_E_QUEUE_FULL, "the target has too many "
 		    "undelivered messages", id);
 		break;
 	case ROUTE_UNAVAILABLE:
-		c->srv->st_refused++;
-		client_count(c->srv, CC_STORE_UNAVAILABLE);
+		client_srv->st_refused++;
+		client_count(client_srv, CC_STORE_UNAVAILABLE);
 		client_error(c, CODEC_E_STORE, "the message could not be "
 		    "stored; it was not accepted (try again later)", id);
 		break;
 	case ROUTE_CLUSTER:
-		c->srv->st_refused++;
-		client_count(c->srv, CC_CLUSTER_UNAVAILABLE);
+		client_srv->st_refused++;
+		client_count(client_srv, CC_CLUSTER_UNAVAILABLE);
 		client_error(c, CODEC_E_CLUSTER, "the cluster (NATS) is "
 		    "unreachable; the message was not accepted (try again "
 		    "later)", id);
@@ -718,7 +725,7 @@ client_chat_done(struct client *c, const char *id, enum route_result r,
 		client_error(c, "internal", "out of memory", id);
 		break;
 	case ROUTE_NOT_MEMBER:
-		c->srv->st_refused++;
+		client_srv->st_refused++;
 		client_error(c, CODEC_E_NOT_MEMBER, "you have not joined that "
 		    "room: join it first", id);
 		break;
@@ -736,7 +743,7 @@ client_who(struct client *c)
 	const char	*p;
 	size_t		 len;
 
-	if ((p = presence_who(c->srv->presence, &len)) == NULL)
+	if ((p = presence_who(client_srv->presence, &len)) == NULL)
 		client_error(c, "internal", "out of memory", NULL);
 	else
 		client_send_text(c, p, len);
@@ -749,8 +756,8 @@ client_who(struct client *c)
 static int
 client_rate_ok(struct client *c)
 {
-	const struct server_config *cfg = &c->srv->cfg;
-	uint32_t	now = (uint32_t)c->srv->now;
+	const struct server_config *cfg = &client_srv->cfg;
+	uint32_t	now = (uint32_t)client_srv->now;
 	float		t;
 
 	if (cfg->rate <= 0)
@@ -774,7 +781,7 @@ client_rate_ok(struct client *c)
 static int
 client_query_ok(struct client *c)
 {
-	uint32_t	now = (uint32_t)c->srv->now;
+	uint32_t	now = (uint32_t)client_srv->now;
 	float		t;
 
 	t = c->q_tokens + (float)(now - c->q_at) * QUERY_PER_S / 1000.0f;
@@ -798,12 +805,12 @@ client_query_ok(struct client *c)
 static int
 client_refused(struct client *c, const char *what)
 {
-	const struct server_config *cfg = &c->srv->cfg;
-	uint32_t	 now = (uint32_t)c->srv->now;
+	const struct server_config *cfg = &client_srv->cfg;
+	uint32_t	 now = (uint32_t)client_srv->now;
 	struct client_rare *r;
 	float		 limit;
 
-	c->srv->st_refused++;
+	client_srv->st_refused++;
 	/* Without memory for the count, the refusal alone must do. */
 	if ((r = client_rare(c)) == NULL)
 		return 0;
@@ -813,7 +820,7 @@ client_refused(struct client *c, const char *what)
 	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
 	    (float)RATE_STRIKES_MIN;
 	if (r->refused > limit) {
-		client_count(c->srv, CC_RATE_CLOSED);
+		client_count(client_srv, CC_RATE_CLOSED);
 		log_info("%s #%llu user %s: over the %s limit, closing",
 		    client_addr(c), (unsigned long long)c->id,
 		    router_user_id(&c->rc), what);
@@ -858,7 +865,7 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	}
 	if (req.type == CODEC_REQ_CHAT ? !client_rate_ok(c) :
 	    !client_query_ok(c)) {
-		client_count(c->srv, req.type == CODEC_REQ_CHAT ? CC_RATE_LIMITED :
+		client_count(client_srv, req.type == CODEC_REQ_CHAT ? CC_RATE_LIMITED :
 		    CC_QUERY_LIMITED);
 		if (!client_refused(c, req.type == CODEC_REQ_CHAT ? "rate" :
 		    "query"))
@@ -878,21 +885,21 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		client_join(c, &req);
 		break;
 	case CODEC_REQ_MEMBERS:
-		router_members(c->srv->router, &c->rc, req.room, req.id);
+		router_members(client_srv->router, &c->rc, req.room, req.id);
 		break;
 	case CODEC_REQ_ROOMS:
-		router_rooms(c->srv->router, &c->rc);
+		router_rooms(client_srv->router, &c->rc);
 		break;
 	case CODEC_REQ_WHO:
 		client_who(c);
 		break;
 	case CODEC_REQ_WATCH:
-		if (client_rare(c) == NULL || presence_watch(c->srv->presence,
+		if (client_rare(c) == NULL || presence_watch(client_srv->presence,
 		    &c->rare->pc, req.users, req.nusers) != 0)
 			client_error(c, "internal", "out of memory", req.id);
 		break;
 	case CODEC_REQ_RESUME:
-		router_resume(c->srv->router, &c->rc, req.since, req.epoch);
+		router_resume(client_srv->router, &c->rc, req.since, req.epoch);
 		break;
 	}
 	codec_req_release(&req);
@@ -910,7 +917,7 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)client_srv->now + CLOSE_TIMEOUT_MS;
 	}
 }
 
@@ -924,7 +931,7 @@ client_http_reply(struct client *c, int status, const char *ctype,
 	int			 n;
 
 	if (status >= 400) {
-		client_count(c->srv, client_http_counter(status));
+		client_count(client_srv, client_http_counter(status));
 		log_info_limited("%s #%llu refused: %d %s (path %s)",
 		    client_addr(c), (unsigned long long)c->id, status, body,
 		    h->path[0] != '\0' ? h->path : "-");
@@ -1002,7 +1009,7 @@ client_metrics(struct client *c)
 	size_t	 len;
 	int	 n;
 
-	if ((text = metrics_render(c->srv, &len)) == NULL ||
+	if ((text = metrics_render(client_srv, &len)) == NULL ||
 	    (reply = malloc(len + 512)) == NULL) {
 		free(text);
 		client_http_error(c, 500, NULL, "out of memory");
@@ -1031,7 +1038,7 @@ static int
 client_operator(struct client *c, const char *path,
     const struct hs_request *req)
 {
-	struct server		*s = c->srv;
+	struct server		*s = client_srv;
 	struct inbox_stats	 is;
 	const char		*why;
 	char			 body[512], tok[JWT_MAX_TOKEN + 1];
@@ -1105,7 +1112,7 @@ static int
 client_admit(struct client *c, const struct hs_request *req,
     const char *user)
 {
-	const struct server_config *cfg = &c->srv->cfg;
+	const struct server_config *cfg = &client_srv->cfg;
 	struct jwt_claims	 cl;
 	char			 tok[JWT_MAX_TOKEN + 1];
 	size_t			 i;
@@ -1306,7 +1313,7 @@ client_handshake(struct client *c)
 		return;
 	if (n == TP_ERROR && tp_is_tls(h->tp)) {
 		/* Plain HTTP or garbage on the TLS port ends up here. */
-		client_count(c->srv, CC_TLS_FAILED);
+		client_count(client_srv, CC_TLS_FAILED);
 		log_info_limited("%s #%llu TLS handshake failed: %s",
 		    client_addr(c), (unsigned long long)c->id,
 		    tp_strerror(h->tp));
@@ -1320,8 +1327,8 @@ client_handshake(struct client *c)
 		return;
 	}
 	total = h->len + (size_t)n;
-	c->last_rx = (uint32_t)c->srv->now;
-	c->srv->st_bytes_in += (uint64_t)n;
+	c->last_rx = (uint32_t)client_srv->now;
+	client_srv->st_bytes_in += (uint64_t)n;
 	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
 	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(h->tp)) {
 		log_info_limited("%s #%llu TLS handshake on a plain ws:// "
@@ -1367,7 +1374,7 @@ client_handshake(struct client *c)
 		hs = HS_NOT_UPGRADE;
 		break;
 	}
-	if (c->srv->shutting_down) {
+	if (client_srv->shutting_down) {
 		client_http_error(c, 503, NULL, "server shutting down");
 		return;
 	}
@@ -1424,8 +1431,8 @@ client_linger(struct client *c)
 		return;
 	}
 	c->state = CLIENT_LINGER;
-	c->deadline = (uint32_t)c->srv->now + LINGER_MS;
-	client_touch(c->srv, c);
+	c->deadline = (uint32_t)client_srv->now + LINGER_MS;
+	client_touch(client_srv, c);
 }
 
 /* The 101 is out: become a WebSocket connection. */
@@ -1436,14 +1443,14 @@ client_upgrade(struct client *c)
 	struct ws_config	 cfg;
 	int			 r;
 
-	if (c->srv->ws_shared.cb == NULL) {
+	if (client_srv->ws_shared.cb == NULL) {
 		cfg.role = WS_ROLE_SERVER;
-		cfg.max_message = c->srv->cfg.max_message;
-		cfg.max_output = c->srv->cfg.max_output;
-		ws_shared_init(&c->srv->ws_shared, &cfg, &client_ws_cb,
+		cfg.max_message = client_srv->cfg.max_message;
+		cfg.max_output = client_srv->cfg.max_output;
+		ws_shared_init(&client_srv->ws_shared, &cfg, &client_ws_cb,
 		    offsetof(struct client, ws_mem));
 	}
-	if (ws_conn_init(c->ws_mem, &c->srv->ws_shared, h->tp) == NULL) {
+	if (ws_conn_init(c->ws_mem, &client_srv->ws_shared, h->tp) == NULL) {
 		h->tp = NULL;
 		client_die(c);
 		return;
@@ -1452,21 +1459,21 @@ client_upgrade(struct client *c)
 	c->upgraded = 1;
 	ws_conn_set_deflate(client_ws(c), &h->pmce);
 	c->state = h->after;
-	c->last_rx = c->last_tx_progress = (uint32_t)c->srv->now;
-	c->rl_tokens = (float)c->srv->cfg.burst;
-	c->rl_at = (uint32_t)c->srv->now;
+	c->last_rx = c->last_tx_progress = (uint32_t)client_srv->now;
+	c->rl_tokens = (float)client_srv->cfg.burst;
+	c->rl_at = (uint32_t)client_srv->now;
 	c->q_tokens = QUERY_BURST;
-	c->q_at = (uint32_t)c->srv->now;
+	c->q_at = (uint32_t)client_srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
-		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
+		r = router_attach(client_srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {
-			client_count(c->srv, CC_MAX_PER_USER);
+			client_count(client_srv, CC_MAX_PER_USER);
 			log_info("%s #%llu user %s refused: more than %zu "
 			    "connections", client_addr(c),
 			    (unsigned long long)c->id, h->user,
-			    c->srv->cfg.max_per_user);
+			    client_srv->cfg.max_per_user);
 			hs_free(h);
 			client_close(c, 1008,
 			    "too many connections for this user");
@@ -1542,11 +1549,11 @@ client_on_readable(struct client *c)
 	}
 	if (client_ws(c) == NULL)
 		return;
-	c->last_rx = (uint32_t)c->srv->now;
+	c->last_rx = (uint32_t)client_srv->now;
 	c->pinged = 0;
 	before = ws_bytes_read();
 	r = ws_conn_on_readable(client_ws(c));
-	c->srv->st_bytes_in += ws_bytes_read() - before;
+	client_srv->st_bytes_in += ws_bytes_read() - before;
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
 	else if (ws_conn_close_sent(client_ws(c)) &&
@@ -1558,7 +1565,7 @@ client_on_readable(struct client *c)
 		    ws_conn_code_sent(client_ws(c)));
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)client_srv->now + CLOSE_TIMEOUT_MS;
 	}
 	if (!c->dead && ws_conn_done(client_ws(c)))
 		client_kill(c, ws_conn_close_received(client_ws(c)) ?
@@ -1585,7 +1592,7 @@ client_flush(struct client *c)
 			return;
 		}
 		h->reply_off += (size_t)n;
-		c->srv->st_bytes_out += (uint64_t)n;
+		client_srv->st_bytes_out += (uint64_t)n;
 		if (h->reply_off < h->reply_len)
 			return;
 		free(h->reply);
@@ -1604,12 +1611,12 @@ client_flush(struct client *c)
 		return;
 	}
 	if (ws_conn_written(client_ws(c)) != before) {
-		c->last_tx_progress = (uint32_t)c->srv->now;
-		c->srv->st_bytes_out += ws_conn_written(client_ws(c)) - before;
+		c->last_tx_progress = (uint32_t)client_srv->now;
+		client_srv->st_bytes_out += ws_conn_written(client_ws(c)) - before;
 	}
 	client_pop_written(c, 1);
 	if (c->rc.user != NULL && client_routable(c))
-		router_drained(c->srv->router, &c->rc);
+		router_drained(client_srv->router, &c->rc);
 check:
 	if (client_ws(c) != NULL && !c->dead && ws_conn_done(client_ws(c)))
 		client_kill(c, "closed");
@@ -1618,8 +1625,8 @@ check:
 void
 client_timers(struct client *c)
 {
-	const struct server_config *cfg = &c->srv->cfg;
-	uint32_t	now = (uint32_t)c->srv->now;
+	const struct server_config *cfg = &client_srv->cfg;
+	uint32_t	now = (uint32_t)client_srv->now;
 	/* Times are 32-bit (server.h): compared by wrapping difference. */
 	int		expired = (int32_t)(now - c->deadline) >= 0;
 	uint32_t	quiet = now - c->last_rx;
@@ -1635,7 +1642,7 @@ client_timers(struct client *c)
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
 		if (expired) {
-			client_count(c->srv, CC_HANDSHAKE_TIMEOUT);
+			client_count(client_srv, CC_HANDSHAKE_TIMEOUT);
 			log_info_limited("%s #%llu handshake timeout",
 			    client_addr(c), (unsigned long long)c->id);
 			client_die(c);
@@ -1677,7 +1684,7 @@ client_timers(struct client *c)
 	    quiet >= cfg->ping_interval) {
 		c->pinged = 1;
 		ws_conn_ping(client_ws(c), "chat", 4);
-		client_touch(c->srv, c);
+		client_touch(client_srv, c);
 	}
 }
 
@@ -1703,7 +1710,7 @@ client_free(struct client *c)
 		return;
 	if (c->ip_counted) {
 		memcpy(key, c->ip, c->af == AF_INET6 ? 16 : 4);
-		ipcount_del(c->srv->ipc, c->af, key);
+		ipcount_del(client_srv->ipc, c->af, key);
 	}
 	client_detach(c);
 	ws_conn_release(client_ws(c));
@@ -1749,7 +1756,7 @@ dl_skip_msg(void *conn, struct msg *m)
 	e->m = msg_ref(m);
 	e->skip = 1;
 	mq_push(&c->inflight, e);
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 	return 0;
 }
 
@@ -1767,7 +1774,7 @@ dl_done(void *conn, const char *id, enum route_result r, uint64_t seq,
 
 	client_chat_done(c, id, r, seq, missed);
 	/* Re-armed after the pass: it may read again (--max-pending). */
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 }
 
 static void

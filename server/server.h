@@ -152,7 +152,6 @@ struct client_rare;
  */
 struct client {
 	struct client	*prev, *next;		/* all clients */
-	struct server	*srv;
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
@@ -186,7 +185,7 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	176
+#define CLIENT_SIZE	168
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
