@@ -390,14 +390,31 @@ client_log_end(struct client *c, const char *why)
 	    who ? who : "", why, sent, recv);
 }
 
+/*
+ * The queue is a ring held by its tail: tail->next is the head, so that
+ * it costs a connection one pointer.  Walk it from mq_head() while next
+ * is not the head again; mq_ent_next() does that.
+ */
+static struct mq_ent *
+mq_head(const struct mq *q)
+{
+	return q->tail != NULL ? q->tail->next : NULL;
+}
+
+static struct mq_ent *
+mq_ent_next(const struct mq *q, const struct mq_ent *e)
+{
+	return e == q->tail ? NULL : e->next;
+}
+
 static void
 mq_push(struct mq *q, struct mq_ent *e)
 {
-	e->next = NULL;
-	if (q->tail != NULL)
+	if (q->tail != NULL) {
+		e->next = q->tail->next;
 		q->tail->next = e;
-	else
-		q->head = e;
+	} else
+		e->next = e;
 	q->tail = e;
 }
 
@@ -406,10 +423,12 @@ mq_pop(struct mq *q)
 {
 	struct mq_ent	*e;
 
-	if ((e = q->head) == NULL)
+	if ((e = mq_head(q)) == NULL)
 		return NULL;
-	if ((q->head = e->next) == NULL)
+	if (e == q->tail)
 		q->tail = NULL;
+	else
+		q->tail->next = e->next;
 	return e;
 }
 
@@ -425,32 +444,30 @@ mq_clear(struct mq *q)
 }
 
 /*
- * Forget the chat messages c has written out whole, and (if tell) tell
- * the router the newest of them: that is what moves its user's cursor,
- * so a message only queued here is never taken for delivered.  Not
- * told from inside a router call (a cut): kept for the next time.
+ * Forget the chat messages c has written out whole, and tell the router
+ * the newest of them: that is what moves its user's cursor, so a
+ * message only queued here is never taken for delivered.  Never from
+ * inside a router call (a cut): what is written stays queued until the
+ * next time, so that nothing is kept to tell later.
  */
 static void
-client_pop_written(struct client *c, int tell)
+client_pop_written(struct client *c)
 {
 	struct mq_ent	*e;
-	uint64_t	 w;
+	uint64_t	 w, told = 0;
 
-	if (client_ws(c) != NULL) {
-		w = ws_conn_written(client_ws(c));
-		while ((e = c->inflight.head) != NULL && e->end <= w) {
-			mq_pop(&c->inflight);
-			if (e->m->seq > c->untold)
-				c->untold = e->m->seq;
-			msg_unref(e->m);
-			free(e);
-		}
+	if (client_ws(c) == NULL)
+		return;
+	w = ws_conn_written(client_ws(c));
+	while ((e = mq_head(&c->inflight)) != NULL && e->end <= w) {
+		mq_pop(&c->inflight);
+		if (e->m->seq > told)
+			told = e->m->seq;
+		msg_unref(e->m);
+		free(e);
 	}
-	if (tell && c->untold != 0) {
-		if (c->rc.user != NULL)
-			router_written(client_srv->router, &c->rc, c->untold);
-		c->untold = 0;
-	}
+	if (told != 0 && c->rc.user != NULL)
+		router_written(client_srv->router, &c->rc, told);
 }
 
 /*
@@ -462,7 +479,7 @@ client_pop_written(struct client *c, int tell)
 static void
 client_detach(struct client *c)
 {
-	client_pop_written(c, 1);
+	client_pop_written(c);
 	c->detaching = 0;
 	/* Keep the id for the disconnect log line, which comes later. */
 	if (c->rc.user != NULL && client_rare(c) != NULL)
@@ -541,6 +558,7 @@ static void
 client_cut(struct client *c)
 {
 	const char	*who = client_user(c);
+	struct mq_ent	*e;
 	uint64_t	 w;
 	int		 boundary;
 
@@ -553,10 +571,13 @@ client_cut(struct client *c)
 	    who != NULL ? who : "-",
 	    client_srv->cfg.max_output);
 	w = ws_conn_written(client_ws(c));
-	client_pop_written(c, 0);
 	client_detach_later(c);
+	/* Is w between two frames?  The first message not written whole. */
+	for (e = mq_head(&c->inflight); e != NULL && e->end <= w;
+	    e = mq_ent_next(&c->inflight, e))
+		;
 	boundary = w == ws_conn_queued(client_ws(c)) ||
-	    (c->inflight.head != NULL && c->inflight.head->start == w);
+	    (e != NULL && e->start == w);
 	if (boundary) {
 		ws_conn_truncate(client_ws(c), w);
 		client_close(c, 1008, "too slow: output buffer full");
@@ -1614,7 +1635,7 @@ client_flush(struct client *c)
 		c->last_tx_progress = (uint32_t)client_srv->now;
 		client_srv->st_bytes_out += ws_conn_written(client_ws(c)) - before;
 	}
-	client_pop_written(c, 1);
+	client_pop_written(c);
 	if (c->rc.user != NULL && client_routable(c))
 		router_drained(client_srv->router, &c->rc);
 check:

@@ -98,9 +98,9 @@ struct mq_ent {
 	int		 skip;		/* not sent: its own room message */
 };
 
-/* A connection's chat messages in flight, oldest first. */
+/* A connection's chat messages in flight, oldest first: a ring. */
 struct mq {
-	struct mq_ent	*head, *tail;
+	struct mq_ent	*tail;		/* tail->next is the head */
 };
 
 enum client_state {
@@ -155,7 +155,6 @@ struct client {
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
-	uint64_t	 untold;		/* written, not yet told the router */
 
 	uint32_t	 deadline;		/* handshake or close */
 	uint32_t	 last_rx;		/* last byte received */
@@ -185,7 +184,7 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	168
+#define CLIENT_SIZE	152
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
