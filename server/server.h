@@ -117,19 +117,25 @@ struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (192 bytes) with its ws_conn (common/ws.c, 72) inside at
- * ws_mem, 264 bytes in a 272-byte chunk, and its user's struct user
+ * chunk, this (152 bytes) with its ws_conn (common/ws.c, 64) inside at
+ * ws_mem, 216 bytes in a 224-byte chunk, and its user's struct user
  * (users.h: 119 bytes with an 11-character id and the router's part
  * inside, a 128 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
  * the breakdown and how it is measured.  The _Static_assert below and
  * its siblings at those structures keep them there.
  *
+ * Nothing here points at what is found another way: the server is
+ * server-client.c's one client_srv; the router's and the ws_conn's
+ * callbacks get the rconn or the ws_conn and find the client around it
+ * (offsetof); the in-flight queue is a ring held by its tail.
+ *
  * Allocated lazily, freed as soon as unused:
- * - hs (struct client_hs, server-client.c): the transport, the request
- *   bytes, the HTTP answer and the parsed query, from accept to the
- *   upgrade (or, the transport alone, to the end of lingering after an
- *   HTTP answer); the ws_conn holds the transport from then on.  Freed
+ * - the handshake state (struct client_hs, server-client.c, its pointer
+ *   in ws_mem until the upgrade: client_hs()): the transport, the
+ *   request bytes, the HTTP answer and the parsed query, from accept to
+ *   the upgrade (or, the transport alone, to the end of lingering after
+ *   an HTTP answer); the ws_conn holds the transport from then on.  Freed
  *   states are kept for the next accepts (up to 64), so that a connect
  *   burst does not leave them as holes between long-lived chunks;
  * - the ws_conn's parser and wslay context (about 13 KB) only while a
