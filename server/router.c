@@ -46,7 +46,6 @@
 #include "router.h"
 #include "users.h"
 #include "util.h"
-#include "vec.h"
 
 #define READ_BATCH	64	/* messages read from the inbox at once */
 /*
@@ -209,19 +208,32 @@ skip_take(struct rconn *rc, uint64_t seq)
 		if (rc->skip[i] > seq)
 			rc->skip[n++] = rc->skip[i];
 	}
-	rc->nskip = (uint16_t)n;
+	if ((rc->nskip = (uint16_t)n) == 0) {
+		free(rc->skip);
+		rc->skip = NULL;
+	}
 	return found;
 }
 
-/* Room for one more skip; nskip < MAX_SKIP, so the counts fit 16 bits. */
+/*
+ * Room for one more skip; nskip < MAX_SKIP, so the count fits 16 bits.
+ * The capacity is not kept (a connection's struct rconn has no room to
+ * spare): the array is made at the first skip with 4 places, doubles
+ * each time the count reaches a power of two from 4 on, and is freed
+ * when the count drops to 0, so it always holds more than the count.
+ */
 static int
 skip_grow(struct rconn *rc)
 {
-	size_t	cap = rc->capskip;
+	size_t		 n = rc->nskip;
+	uint64_t	*p;
 
-	if (vec_grow(&rc->skip, &cap, rc->nskip + 1U, sizeof(*rc->skip)) == -1)
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return 0;
+	if ((p = realloc(rc->skip, (n == 0 ? 4 : 2 * n) * sizeof(*p))) ==
+	    NULL)
 		return -1;
-	rc->capskip = (uint16_t)cap;
+	rc->skip = p;
 	return 0;
 }
 
@@ -572,7 +584,7 @@ router_detach(struct router *r, struct rconn *rc)
 	}
 	free(rc->skip);
 	rc->skip = NULL;
-	rc->nskip = rc->capskip = 0;
+	rc->nskip = 0;
 	if (u == NULL)
 		return;
 	for (pp = &u->conns; *pp != NULL && *pp != rc; pp = &(*pp)->unext)

@@ -40,7 +40,7 @@ struct rconn {
 	uint64_t	 seq;		/* newest seq queued to it */
 	uint64_t	*skip;		/* its own room messages: not sent */
 	uint32_t	 npend;		/* its requests not yet answered */
-	uint16_t	 nskip, capskip;	/* at most MAX_SKIP (router.c) */
+	uint16_t	 nskip;		/* at most MAX_SKIP (router.c) */
 	uint8_t		 state;		/* RC_* in router.c */
 };
 
