@@ -295,17 +295,24 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
-		c->af = AF_INET6;
+		c->addr = CLIENT_ADDR_V6;
 		memcpy(c->ip, &in6->sin6_addr, 16);
 		c->port = ntohs(in6->sin6_port);
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 
-		c->af = AF_INET;
+		c->addr = CLIENT_ADDR_V4;
 		memcpy(c->ip, &in->sin_addr, 4);
 		c->port = ntohs(in->sin_port);
 	}
 	return c;
+}
+
+static int
+client_af(const struct client *c)
+{
+	return c->addr == CLIENT_ADDR_V6 ? AF_INET6 : c->addr ==
+	    CLIENT_ADDR_V4 ? AF_INET : 0;
 }
 
 const char *
@@ -314,9 +321,11 @@ client_addr(const struct client *c)
 	static char	buf[INET6_ADDRSTRLEN + 16];
 	char		ip[INET6_ADDRSTRLEN];
 
-	if (c->af == 0 || inet_ntop(c->af, c->ip, ip, sizeof(ip)) == NULL)
+	if (c->addr == CLIENT_ADDR_NONE || inet_ntop(client_af(c), c->ip, ip,
+	    sizeof(ip)) == NULL)
 		return "?";
-	snprintf(buf, sizeof(buf), c->af == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	snprintf(buf, sizeof(buf), c->addr == CLIENT_ADDR_V6 ? "[%s]:%u" :
+	    "%s:%u",
 	    ip, (unsigned)c->port);
 	return buf;
 }
@@ -1730,8 +1739,8 @@ client_free(struct client *c)
 	if (c == NULL)
 		return;
 	if (c->ip_counted) {
-		memcpy(key, c->ip, c->af == AF_INET6 ? 16 : 4);
-		ipcount_del(client_srv->ipc, c->af, key);
+		memcpy(key, c->ip, c->addr == CLIENT_ADDR_V6 ? 16 : 4);
+		ipcount_del(client_srv->ipc, (uint8_t)client_af(c), key);
 	}
 	client_detach(c);
 	ws_conn_release(client_ws(c));

@@ -13,6 +13,8 @@
 #ifndef SERVER_H
 #define SERVER_H
 
+#include <sys/socket.h>
+
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,6 +114,13 @@ enum client_state {
 	CLIENT_LINGER		/* HTTP error sent; draining until EOF */
 };
 
+/* What ip holds (a field of 2 bits). */
+enum client_addr {
+	CLIENT_ADDR_NONE,
+	CLIENT_ADDR_V4,		/* ip[0..4) */
+	CLIENT_ADDR_V6		/* ip[0..16) */
+};
+
 struct client_hs;
 struct client_rare;
 
@@ -174,9 +183,10 @@ struct client {
 	uint32_t	 id;			/* serial number for logs */
 	uint8_t		 ip[16];		/* peer address, for logs */
 	uint16_t	 port;
-	uint8_t		 af;
-	uint8_t		 state;			/* enum client_state */
-	short		 armed;			/* events registered */
+	unsigned int	 state:3;		/* enum client_state */
+	unsigned int	 addr:2;		/* enum client_addr */
+	unsigned int	 armed:3;		/* events registered: POLLIN,
+						   POLLOUT */
 	unsigned int	 dead:1;		/* reap after this pass */
 	unsigned int	 touched:1;		/* on the server's touch list */
 	unsigned int	 cut:1;			/* cut off as a slow reader */
@@ -190,7 +200,9 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	152
+#define CLIENT_SIZE	136
+_Static_assert(CLIENT_LINGER < 8 && (POLLIN | POLLOUT) < 8,
+    "struct client's state or armed bit-field is too narrow");
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");
