@@ -126,8 +126,8 @@ struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (152 bytes) with its ws_conn (common/ws.c, 64) inside at
- * ws_mem, 216 bytes in a 224-byte chunk, and its user's struct user
+ * chunk, this (136 bytes) with its ws_conn (common/ws.c, 64) inside at
+ * ws_mem, 200 bytes in a 208-byte chunk, and its user's struct user
  * (users.h: 119 bytes with an 11-character id and the router's part
  * inside, a 128 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
@@ -137,7 +137,8 @@ struct client_rare;
  * Nothing here points at what is found another way: the server is
  * server-client.c's one client_srv; the router's and the ws_conn's
  * callbacks get the rconn or the ws_conn and find the client around it
- * (offsetof); the in-flight queue is a ring held by its tail.
+ * (offsetof); the in-flight queue is a ring held by its tail; state,
+ * the address's kind and the armed events are bit-fields.
  *
  * Allocated lazily, freed as soon as unused:
  * - the handshake state (struct client_hs, server-client.c, its pointer
