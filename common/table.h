@@ -6,8 +6,8 @@
  * An element embeds a struct table_node and holds its key at a fixed
  * offset from it: a NUL-terminated string (key_len 0) or key_len bytes.
  * The table never allocates elements or copies keys; it owns only its
- * bucket array, which doubles at load 1 (a failed growth only makes
- * chains longer).  The hash is SipHash-2-4 under a key drawn at random
+ * bucket array, which doubles at load TABLE_LOAD, 2 (a failed growth
+ * only makes chains longer).  The hash is SipHash-2-4 under a key drawn at random
  * once per process, so that peers choosing user ids cannot make chains
  * long (hash flooding).
  */

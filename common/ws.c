@@ -153,7 +153,6 @@ struct ws_conn {
 	struct ws_rx		*rx;		/* NULL while at rest */
 	struct tp		 tp;
 	const struct ws_shared	*sh;		/* callbacks and limits */
-	void			*arg;
 
 	/*
 	 * Output: obuf[ooff..olen) is stream range [written, written +
@@ -165,13 +164,33 @@ struct ws_conn {
 	unsigned int		 failed:1;
 	unsigned int		 pmce:2;	/* enum ws_pmce_flags */
 	unsigned int		 zbits:4;	/* our compressor's window */
+	unsigned int		 alone:1;	/* ws_conn_new(): arg in there */
 	uint64_t		 written;
 };
 
-#define WS_CONN_SIZE	72
+#define WS_CONN_SIZE	64
 _Static_assert(sizeof(struct ws_conn) <= WS_CONN_SIZE,
     "struct ws_conn grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising WS_CONN_SIZE");
+
+/*
+ * A connection of its own (ws_conn_new()): what it shares and the
+ * callbacks' arg live right after it.  An embedded one finds its arg
+ * around it, sh->arg_off bytes before it (ws_conn_init()).
+ */
+struct ws_conn_alone {
+	struct ws_conn	 c;
+	struct ws_shared sh;
+	void		*arg;
+};
+
+static void *
+ws_arg(struct ws_conn *c)
+{
+	if (c->alone)
+		return ((struct ws_conn_alone *)(void *)c)->arg;
+	return (char *)c - c->sh->arg_off;
+}
 
 /*
  * The programs are single-threaded: one read buffer serves every
@@ -769,14 +788,14 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 		c->rx->whole = NULL;
 		c->rx->rlen = 0;
 		if (c->sh->cb->on_message != NULL)
-			c->sh->cb->on_message(c->arg,
+			c->sh->cb->on_message(ws_arg(c),
 			    arg->opcode == WSLAY_TEXT_FRAME ? WS_OP_TEXT :
 			    WS_OP_BINARY, data, len);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
 		/* A malformed close is a violation, not the peer's close. */
 		if (c->sh->cb->on_close != NULL && !c->rx->bad_close)
-			c->sh->cb->on_close(c->arg, arg->status_code == 0 ?
+			c->sh->cb->on_close(ws_arg(c), arg->status_code == 0 ?
 			    WSLAY_CODE_NO_STATUS_RCVD : arg->status_code,
 			    arg->msg_length > 2 ? arg->msg + 2 : NULL,
 			    arg->msg_length > 2 ? arg->msg_length - 2 : 0);
@@ -789,9 +808,10 @@ ws_msg_cb(wslay_event_context_ptr ctx,
 
 void
 ws_shared_init(struct ws_shared *sh, const struct ws_config *cfg,
-    const struct ws_callbacks *cb)
+    const struct ws_callbacks *cb, size_t arg_off)
 {
 	sh->cb = cb;
+	sh->arg_off = (uint32_t)arg_off;
 	sh->role = cfg->role;
 	/* Both fit 32 bits: no program allows more than 1 GiB. */
 	sh->max_output = cfg->max_output > (1U << 31) ? 1U << 31 :
@@ -807,8 +827,7 @@ ws_conn_size(void)
 }
 
 struct ws_conn *
-ws_conn_init(void *mem, const struct ws_shared *sh, struct tp *tp,
-    void *arg)
+ws_conn_init(void *mem, const struct ws_shared *sh, struct tp *tp)
 {
 	struct ws_conn	*c = mem;
 
@@ -817,15 +836,8 @@ ws_conn_init(void *mem, const struct ws_shared *sh, struct tp *tp,
 	memset(c, 0, sizeof(*c));
 	tp_move(&c->tp, tp);
 	c->sh = sh;
-	c->arg = arg;
 	return c;
 }
-
-/* A connection of its own: what it shares lives right after it. */
-struct ws_conn_alone {
-	struct ws_conn	 c;
-	struct ws_shared sh;
-};
 
 struct ws_conn *
 ws_conn_new(const struct ws_config *cfg, struct tp *tp,
@@ -839,8 +851,11 @@ ws_conn_new(const struct ws_config *cfg, struct tp *tp,
 		tp_free(tp);
 		return NULL;
 	}
-	ws_shared_init(&a->sh, cfg, cb);
-	return ws_conn_init(&a->c, &a->sh, tp, arg);
+	ws_shared_init(&a->sh, cfg, cb, 0);
+	a->arg = arg;
+	ws_conn_init(&a->c, &a->sh, tp);
+	a->c.alone = 1;
+	return &a->c;
 }
 
 /* Let RSV1 through, and compressed frames up to their own bound. */

@@ -71,28 +71,36 @@ struct ws_conn	*ws_conn_new(const struct ws_config *cfg, struct tp *tp,
  * Embedding, for a server holding many connections made alike: what
  * they share (the callbacks, role and limits) is kept once by the
  * caller, and each connection lives in caller-owned storage, inside the
- * caller's own per-connection allocation.
+ * caller's own per-connection allocation.  The callbacks' arg is that
+ * allocation, found arg_off bytes before the connection: a connection
+ * keeps no pointer to what it is inside.
  */
 struct ws_shared {
 	const struct ws_callbacks *cb;
 	enum ws_role	 role;
 	uint32_t	 max_message;	/* both at most 2^31 */
 	uint32_t	 max_output;
+	uint32_t	 arg_off;	/* arg = (char *)conn - arg_off */
 };
 
-/* Fill sh from cfg and cb (kept, as in ws_conn_new()). */
+/*
+ * Fill sh from cfg and cb (kept, as in ws_conn_new()); the callbacks
+ * get as arg the caller's struct holding the connection at offset
+ * arg_off (at most UINT32_MAX).
+ */
 void	ws_shared_init(struct ws_shared *sh, const struct ws_config *cfg,
-	    const struct ws_callbacks *cb);
+	    const struct ws_callbacks *cb, size_t arg_off);
 /* The bytes ws_conn_init() needs (aligned as for a pointer or uint64_t). */
 size_t	ws_conn_size(void);
 /*
  * Make a connection over tp (owned from now on, also on failure) in mem,
- * ws_conn_size() bytes.  sh is kept, not copied: it must outlive the
+ * ws_conn_size() bytes, sh->arg_off bytes into the caller's struct that
+ * its callbacks get as arg.  sh is kept, not copied: it must outlive the
  * connection.  Returns mem as a connection, or NULL if tp is NULL.
  * Release it with ws_conn_release(), never ws_conn_free().
  */
 struct ws_conn	*ws_conn_init(void *mem, const struct ws_shared *sh,
-		    struct tp *tp, void *arg);
+		    struct tp *tp);
 
 /*
  * Use permessage-deflate (RFC 7692) as the handshake agreed, before any

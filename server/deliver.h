@@ -3,7 +3,11 @@
  *
  * deliver: how the router and presence reach a connection, which they
  * know only as an opaque pointer and these operations (server-client.c
- * provides them).  None of them calls back into the router or presence:
+ * provides them).  The router's pointer is the connection's struct
+ * rconn itself (router.h), so that a connection holds no pointer back
+ * to itself: the provider finds its connection around it (the server's
+ * struct client holds its rconn at rc).  Presence passes the pointer
+ * in its struct pconn, which must be the same for one connection.  None of them calls back into the router or presence:
  * a connection that cannot take what it is sent is marked and leaves
  * after the loop pass (see server-client.c).
  */

@@ -32,7 +32,7 @@ struct deliver_ops;
 
 /* Presence's part of a connection, kept inside it. */
 struct pconn {
-	void		 *conn;		/* given back to the deliver ops */
+	void		 *conn;		/* the deliver ops' conn: its rconn */
 	struct user	**watch;	/* watched users (referenced) */
 	uint16_t	  nwatch;
 };

@@ -46,7 +46,6 @@
 #include "router.h"
 #include "users.h"
 #include "util.h"
-#include "vec.h"
 
 #define READ_BATCH	64	/* messages read from the inbox at once */
 /*
@@ -193,7 +192,7 @@ conns_of(const struct user *u, size_t max)
 static int
 conn_live(const struct router *r, const struct rconn *rc)
 {
-	return rc->user != NULL && r->ops->live(rc->conn);
+	return rc->user != NULL && r->ops->live(rc);
 }
 
 /* Forget the skips up to seq; 1 if seq was one. */
@@ -209,19 +208,32 @@ skip_take(struct rconn *rc, uint64_t seq)
 		if (rc->skip[i] > seq)
 			rc->skip[n++] = rc->skip[i];
 	}
-	rc->nskip = (uint16_t)n;
+	if ((rc->nskip = (uint16_t)n) == 0) {
+		free(rc->skip);
+		rc->skip = NULL;
+	}
 	return found;
 }
 
-/* Room for one more skip; nskip < MAX_SKIP, so the counts fit 16 bits. */
+/*
+ * Room for one more skip; nskip < MAX_SKIP, so the count fits 16 bits.
+ * The capacity is not kept (a connection's struct rconn has no room to
+ * spare): the array is made at the first skip with 4 places, doubles
+ * each time the count reaches a power of two from 4 on, and is freed
+ * when the count drops to 0, so it always holds more than the count.
+ */
 static int
 skip_grow(struct rconn *rc)
 {
-	size_t	cap = rc->capskip;
+	size_t		 n = rc->nskip;
+	uint64_t	*p;
 
-	if (vec_grow(&rc->skip, &cap, rc->nskip + 1U, sizeof(*rc->skip)) == -1)
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return 0;
+	if ((p = realloc(rc->skip, (n == 0 ? 4 : 2 * n) * sizeof(*p))) ==
+	    NULL)
 		return -1;
-	rc->capskip = (uint16_t)cap;
+	rc->skip = p;
 	return 0;
 }
 
@@ -244,16 +256,16 @@ conn_send(struct router *r, struct rconn *rc, struct msg *m)
 	}
 	if (m->prev > rc->seq) {
 		if ((p = codec_expired(rc->seq, m->seq, &len)) == NULL ||
-		    r->ops->send_text(rc->conn, p, len) != 0) {
+		    r->ops->send_text(rc, p, len) != 0) {
 			free(p);
 			return -1;
 		}
 		free(p);
 	}
 	if (rc->nskip > 0 && skip_take(rc, m->seq)) {
-		if (r->ops->skip_msg(rc->conn, m) != 0)
+		if (r->ops->skip_msg(rc, m) != 0)
 			return -1;
-	} else if (r->ops->send_msg(rc->conn, m) != 0)
+	} else if (r->ops->send_msg(rc, m) != 0)
 		return -1;
 	rc->seq = m->seq;
 	return 0;
@@ -274,7 +286,7 @@ conn_skip(struct router *r, struct rconn *rc, uint64_t last)
 	if (rc->seq >= last)
 		return;
 	if ((p = codec_expired(rc->seq, last + 1, &len)) == NULL ||
-	    r->ops->send_text(rc->conn, p, len) != 0) {
+	    r->ops->send_text(rc, p, len) != 0) {
 		free(p);
 		return;		/* cut off: it leaves after the pass */
 	}
@@ -298,8 +310,8 @@ static void
 conn_unavailable(struct router *r, struct rconn *rc, const char *what)
 {
 	log_warn("%s user %s: cannot %s its inbox: closing (1011)",
-	    r->ops->name(rc->conn), rc->user->id, what);
-	r->ops->close(rc->conn, 1011, "history unavailable, resume later");
+	    r->ops->name(rc), rc->user->id, what);
+	r->ops->close(rc, 1011, "history unavailable, resume later");
 }
 
 /*
@@ -321,9 +333,9 @@ conn_catch_up(struct router *r, struct rconn *rc)
 	    rc->seq < rc->user->last) {
 		if (!r->ready)
 			return;		/* again when the inbox is back */
-		room = r->ops->room(rc->conn);
+		room = r->ops->room(rc);
 		if (room < need && (room < r->cfg.max_output ||
-		    r->ops->pending(rc->conn) > 0))
+		    r->ops->pending(rc) > 0))
 			return;		/* again when output drains */
 		if ((w = wait_new(r, rc, W_READ)) == NULL)
 			return;
@@ -425,7 +437,7 @@ conn_synced(struct router *r, struct rconn *rc, const struct rwait *w,
 		if (w->hello && p == NULL)
 			return;
 	}
-	if (p != NULL && r->ops->send_text(rc->conn, p, len) != 0) {
+	if (p != NULL && r->ops->send_text(rc, p, len) != 0) {
 		free(p);
 		return;
 	}
@@ -473,7 +485,7 @@ conn_sync(struct router *r, struct rconn *rc, int resume, uint64_t since,
 	}
 	rc->state = RC_SYNC;
 	if ((w = wait_new(r, rc, W_INFO)) == NULL) {
-		r->ops->close(rc->conn, 1011, "out of memory");
+		r->ops->close(rc, 1011, "out of memory");
 		return;
 	}
 	w->resume = resume;
@@ -572,7 +584,7 @@ router_detach(struct router *r, struct rconn *rc)
 	}
 	free(rc->skip);
 	rc->skip = NULL;
-	rc->nskip = rc->capskip = 0;
+	rc->nskip = 0;
 	if (u == NULL)
 		return;
 	for (pp = &u->conns; *pp != NULL && *pp != rc; pp = &(*pp)->unext)
@@ -643,7 +655,7 @@ deliver_live(struct router *r, struct user *to, struct msg *m)
 
 	for (rc = to->conns; rc != NULL; rc = rc->unext)
 		if (rc->state == RC_LIVE && conn_live(r, rc) &&
-		    r->ops->send_msg(rc->conn, m) == 0)
+		    r->ops->send_msg(rc, m) == 0)
 			n++;
 	return n;
 }
@@ -658,7 +670,7 @@ tell_other_devices(struct router *r, struct pend *p)
 		return;
 	for (rc = p->from->user->conns; rc != NULL; rc = rc->unext)
 		if (rc != p->from && conn_live(r, rc))
-			(void)r->ops->send_text(rc->conn, p->sent, p->sentlen);
+			(void)r->ops->send_text(rc, p->sent, p->sentlen);
 }
 
 static void
@@ -719,7 +731,7 @@ ev_appended(void *arg, void *tag, enum inbox_status st, struct msg *m)
 		tell_other_devices(r, p);
 	}
 	if (p->from != NULL)
-		r->ops->done(p->from->conn, p->id, res, 0, 0);
+		r->ops->done(p->from, p->id, res, 0, 0);
 	pend_free(r, p);
 }
 
@@ -810,7 +822,7 @@ rsend_answer(struct router *r, struct rsend *g)
 	else
 		res = g->delivered ? ROUTE_DELIVERED : ROUTE_QUEUED;
 	if (g->from != NULL)
-		r->ops->done(g->from->conn, g->id, res,
+		r->ops->done(g->from, g->id, res,
 		    g->ok > 0 ? g->own_seq : 0, g->ok > 0 ? g->missed : 0);
 	rsend_free(r, g);
 }
@@ -962,7 +974,7 @@ static void
 send_text(struct router *r, struct rconn *rc, char *p, size_t len)
 {
 	if (p != NULL && rc != NULL && conn_live(r, rc))
-		(void)r->ops->send_text(rc->conn, p, len);
+		(void)r->ops->send_text(rc, p, len);
 	free(p);
 }
 
@@ -1074,7 +1086,7 @@ ev_room_changed(void *arg, struct room *rm, struct user *u, int joined,
 		for (rc = to->conns; rc != NULL; rc = rc->unext)
 			if (rc != asker && rc->state != RC_DETACHED &&
 			    conn_live(r, rc))
-				(void)r->ops->send_text(rc->conn, p, len);
+				(void)r->ops->send_text(rc, p, len);
 	}
 	free(p);
 }

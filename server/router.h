@@ -29,16 +29,18 @@ struct users;
 struct user;
 struct rwait;
 
-/* The router's part of a connection, kept inside it. */
+/*
+ * The router's part of a connection, kept inside it.  The deliver ops
+ * (deliver.h) are given this struct itself as their conn.
+ */
 struct rconn {
-	void		*conn;		/* given back to the deliver ops */
 	struct rconn	*unext;		/* same user */
 	struct user	*user;		/* NULL: not attached */
 	struct rwait	*wait;		/* a sync or read in flight */
 	uint64_t	 seq;		/* newest seq queued to it */
 	uint64_t	*skip;		/* its own room messages: not sent */
 	uint32_t	 npend;		/* its requests not yet answered */
-	uint16_t	 nskip, capskip;	/* at most MAX_SKIP (router.c) */
+	uint16_t	 nskip;		/* at most MAX_SKIP (router.c) */
 	uint8_t		 state;		/* RC_* in router.c */
 };
 

@@ -92,6 +92,13 @@ struct client_rare {
 };
 
 /*
+ * The server every connection belongs to: there is one a process (the
+ * fuzzer makes them one after another), so connections keep no pointer
+ * to it.  Set by client_new().
+ */
+static struct server	*client_srv;
+
+/*
  * Requests are read here (the server is single-threaded); most arrive
  * in one read and never need a buffer of their own.
  */
@@ -186,7 +193,7 @@ static void
 client_die(struct client *c)
 {
 	c->dead = 1;
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 }
 
 /* c's rare part, made if need be; NULL if out of memory. */
@@ -195,7 +202,7 @@ client_rare(struct client *c)
 {
 	if (c->rare == NULL && (c->rare = calloc(1, sizeof(*c->rare))) !=
 	    NULL)
-		c->rare->pc.conn = c;
+		c->rare->pc.conn = &c->rc;
 	return c->rare;
 }
 
@@ -220,25 +227,51 @@ client_ws(const struct client *c)
 	return c->upgraded ? (struct ws_conn *)(uintptr_t)c->ws_mem : NULL;
 }
 
+/*
+ * Until the upgrade, ws_mem holds the pointer to the handshake state
+ * instead (the two overlap only inside client_upgrade(), which keeps
+ * its own pointer): a connection spends no field on a state it has
+ * only while connecting.
+ */
+static struct client_hs *
+client_hs(const struct client *c)
+{
+	struct client_hs	*h;
+
+	if (c->upgraded)
+		return NULL;
+	memcpy(&h, c->ws_mem, sizeof(h));
+	return h;
+}
+
+static void
+client_set_hs(struct client *c, struct client_hs *h)
+{
+	if (!c->upgraded)
+		memcpy(c->ws_mem, &h, sizeof(h));
+}
+
 struct client *
 client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 {
 	struct client	*c;
+	struct client_hs *h = NULL;
 
 	/* Room for the ws_conn too: one allocation per connection. */
 	if ((c = calloc(1, sizeof(*c) + ws_conn_size())) == NULL ||
-	    (c->hs = hs_alloc()) == NULL) {
+	    (h = hs_alloc()) == NULL) {
 		free(c);
 		close(fd);
 		return NULL;
 	}
-	c->hs->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
-	if (c->hs->tp == NULL) {
-		hs_release(c->hs);
+	client_set_hs(c, h);
+	h->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
+	if (h->tp == NULL) {
+		hs_release(h);
 		free(c);
 		return NULL;
 	}
-	c->srv = s;
+	client_srv = s;
 	c->id = (uint32_t)++s->next_id;
 	client_count(s, CC_ACCEPTED);
 	/* Counted at accept, refused at the handshake with a 503. */
@@ -262,17 +295,24 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
-		c->af = AF_INET6;
+		c->addr = CLIENT_ADDR_V6;
 		memcpy(c->ip, &in6->sin6_addr, 16);
 		c->port = ntohs(in6->sin6_port);
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 
-		c->af = AF_INET;
+		c->addr = CLIENT_ADDR_V4;
 		memcpy(c->ip, &in->sin_addr, 4);
 		c->port = ntohs(in->sin_port);
 	}
 	return c;
+}
+
+static int
+client_af(const struct client *c)
+{
+	return c->addr == CLIENT_ADDR_V6 ? AF_INET6 : c->addr ==
+	    CLIENT_ADDR_V4 ? AF_INET : 0;
 }
 
 const char *
@@ -281,23 +321,31 @@ client_addr(const struct client *c)
 	static char	buf[INET6_ADDRSTRLEN + 16];
 	char		ip[INET6_ADDRSTRLEN];
 
-	if (c->af == 0 || inet_ntop(c->af, c->ip, ip, sizeof(ip)) == NULL)
+	if (c->addr == CLIENT_ADDR_NONE || inet_ntop(client_af(c), c->ip, ip,
+	    sizeof(ip)) == NULL)
 		return "?";
-	snprintf(buf, sizeof(buf), c->af == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	snprintf(buf, sizeof(buf), c->addr == CLIENT_ADDR_V6 ? "[%s]:%u" :
+	    "%s:%u",
 	    ip, (unsigned)c->port);
 	return buf;
 }
 
 static void
+hs_free(struct client_hs *h)
+{
+	if (h == NULL)
+		return;
+	tp_free(h->tp);
+	free(h->buf);
+	free(h->reply);
+	hs_release(h);
+}
+
+static void
 client_hs_free(struct client *c)
 {
-	if (c->hs == NULL)
-		return;
-	tp_free(c->hs->tp);
-	free(c->hs->buf);
-	free(c->hs->reply);
-	hs_release(c->hs);
-	c->hs = NULL;
+	hs_free(client_hs(c));
+	client_set_hs(c, NULL);
 }
 
 int
@@ -305,7 +353,8 @@ client_fd(const struct client *c)
 {
 	if (client_ws(c) != NULL)
 		return ws_conn_fd(client_ws(c));
-	return c->hs != NULL && c->hs->tp != NULL ? tp_fd(c->hs->tp) : -1;
+	return client_hs(c) != NULL && client_hs(c)->tp != NULL ?
+	    tp_fd(client_hs(c)->tp) : -1;
 }
 
 short
@@ -318,9 +367,9 @@ client_events(const struct client *c)
 	switch (c->state) {
 	case CLIENT_HANDSHAKE:
 	case CLIENT_LINGER:
-		return POLLIN | tp_events(c->hs->tp);
+		return POLLIN | tp_events(client_hs(c)->tp);
 	case CLIENT_REPLY:
-		return POLLOUT | tp_events(c->hs->tp);
+		return POLLOUT | tp_events(client_hs(c)->tp);
 	default:
 		if (client_ws(c) == NULL)
 			return 0;
@@ -331,7 +380,7 @@ client_events(const struct client *c)
 		 * touches it), so that one connection cannot take the
 		 * node's requests to NATS from the others.
 		 */
-		if (c->rc.npend >= c->srv->cfg.max_pending)
+		if (c->rc.npend >= client_srv->cfg.max_pending)
 			ev &= ~POLLIN;
 		return ev;
 	}
@@ -350,14 +399,31 @@ client_log_end(struct client *c, const char *why)
 	    who ? who : "", why, sent, recv);
 }
 
+/*
+ * The queue is a ring held by its tail: tail->next is the head, so that
+ * it costs a connection one pointer.  Walk it from mq_head() while next
+ * is not the head again; mq_ent_next() does that.
+ */
+static struct mq_ent *
+mq_head(const struct mq *q)
+{
+	return q->tail != NULL ? q->tail->next : NULL;
+}
+
+static struct mq_ent *
+mq_ent_next(const struct mq *q, const struct mq_ent *e)
+{
+	return e == q->tail ? NULL : e->next;
+}
+
 static void
 mq_push(struct mq *q, struct mq_ent *e)
 {
-	e->next = NULL;
-	if (q->tail != NULL)
+	if (q->tail != NULL) {
+		e->next = q->tail->next;
 		q->tail->next = e;
-	else
-		q->head = e;
+	} else
+		e->next = e;
 	q->tail = e;
 }
 
@@ -366,10 +432,12 @@ mq_pop(struct mq *q)
 {
 	struct mq_ent	*e;
 
-	if ((e = q->head) == NULL)
+	if ((e = mq_head(q)) == NULL)
 		return NULL;
-	if ((q->head = e->next) == NULL)
+	if (e == q->tail)
 		q->tail = NULL;
+	else
+		q->tail->next = e->next;
 	return e;
 }
 
@@ -385,32 +453,30 @@ mq_clear(struct mq *q)
 }
 
 /*
- * Forget the chat messages c has written out whole, and (if tell) tell
- * the router the newest of them: that is what moves its user's cursor,
- * so a message only queued here is never taken for delivered.  Not
- * told from inside a router call (a cut): kept for the next time.
+ * Forget the chat messages c has written out whole, and tell the router
+ * the newest of them: that is what moves its user's cursor, so a
+ * message only queued here is never taken for delivered.  Never from
+ * inside a router call (a cut): what is written stays queued until the
+ * next time, so that nothing is kept to tell later.
  */
 static void
-client_pop_written(struct client *c, int tell)
+client_pop_written(struct client *c)
 {
 	struct mq_ent	*e;
-	uint64_t	 w;
+	uint64_t	 w, told = 0;
 
-	if (client_ws(c) != NULL) {
-		w = ws_conn_written(client_ws(c));
-		while ((e = c->inflight.head) != NULL && e->end <= w) {
-			mq_pop(&c->inflight);
-			if (e->m->seq > c->untold)
-				c->untold = e->m->seq;
-			msg_unref(e->m);
-			free(e);
-		}
+	if (client_ws(c) == NULL)
+		return;
+	w = ws_conn_written(client_ws(c));
+	while ((e = mq_head(&c->inflight)) != NULL && e->end <= w) {
+		mq_pop(&c->inflight);
+		if (e->m->seq > told)
+			told = e->m->seq;
+		msg_unref(e->m);
+		free(e);
 	}
-	if (tell && c->untold != 0) {
-		if (c->rc.user != NULL)
-			router_written(c->srv->router, &c->rc, c->untold);
-		c->untold = 0;
-	}
+	if (told != 0 && c->rc.user != NULL)
+		router_written(client_srv->router, &c->rc, told);
 }
 
 /*
@@ -422,15 +488,15 @@ client_pop_written(struct client *c, int tell)
 static void
 client_detach(struct client *c)
 {
-	client_pop_written(c, 1);
+	client_pop_written(c);
 	c->detaching = 0;
 	/* Keep the id for the disconnect log line, which comes later. */
 	if (c->rc.user != NULL && client_rare(c) != NULL)
 		snprintf(c->rare->gone_id, sizeof(c->rare->gone_id), "%s",
 		    router_user_id(&c->rc));
-	router_detach(c->srv->router, &c->rc);
+	router_detach(client_srv->router, &c->rc);
 	if (c->rare != NULL)
-		presence_unwatch(c->srv->presence, &c->rare->pc);
+		presence_unwatch(client_srv->presence, &c->rare->pc);
 	mq_clear(&c->inflight);
 }
 
@@ -444,7 +510,7 @@ static void
 client_detach_later(struct client *c)
 {
 	c->detaching = 1;
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 }
 
 void
@@ -486,8 +552,8 @@ client_close(struct client *c, uint16_t code, const char *reason)
 	client_detach_later(c);
 	ws_conn_close(client_ws(c), code, reason);
 	c->state = CLIENT_CLOSING;
-	c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
-	client_touch(c->srv, c);
+	c->deadline = (uint32_t)client_srv->now + CLOSE_TIMEOUT_MS;
+	client_touch(client_srv, c);
 }
 
 /*
@@ -501,22 +567,26 @@ static void
 client_cut(struct client *c)
 {
 	const char	*who = client_user(c);
+	struct mq_ent	*e;
 	uint64_t	 w;
 	int		 boundary;
 
 	if (c->cut || c->dead)
 		return;
 	c->cut = 1;
-	client_count(c->srv, CC_SLOW_READER);
+	client_count(client_srv, CC_SLOW_READER);
 	log_warn("%s #%llu user %s: output over %zu bytes, cut off (1008)",
 	    client_addr(c), (unsigned long long)c->id,
 	    who != NULL ? who : "-",
-	    c->srv->cfg.max_output);
+	    client_srv->cfg.max_output);
 	w = ws_conn_written(client_ws(c));
-	client_pop_written(c, 0);
 	client_detach_later(c);
+	/* Is w between two frames?  The first message not written whole. */
+	for (e = mq_head(&c->inflight); e != NULL && e->end <= w;
+	    e = mq_ent_next(&c->inflight, e))
+		;
 	boundary = w == ws_conn_queued(client_ws(c)) ||
-	    (c->inflight.head != NULL && c->inflight.head->start == w);
+	    (e != NULL && e->start == w);
 	if (boundary) {
 		ws_conn_truncate(client_ws(c), w);
 		client_close(c, 1008, "too slow: output buffer full");
@@ -538,7 +608,7 @@ client_room(const struct client *c)
 	if (client_ws(c) == NULL || c->dead || c->cut)
 		return 0;
 	p = ws_conn_pending(client_ws(c));
-	return p >= c->srv->cfg.max_output ? 0 : c->srv->cfg.max_output - p;
+	return p >= client_srv->cfg.max_output ? 0 : client_srv->cfg.max_output - p;
 }
 
 int
@@ -554,7 +624,7 @@ client_send_text(struct client *c, const char *p, size_t len)
 		client_cut(c);
 		return -1;
 	}
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 	return r == 0 ? 0 : -1;
 }
 
@@ -581,7 +651,7 @@ client_send_msg(struct client *c, struct msg *m)
 	e->start = start;
 	e->m = msg_ref(m);
 	mq_push(&c->inflight, e);
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 	return 0;
 }
 
@@ -605,10 +675,10 @@ client_chat(struct client *c, struct codec_req *req)
 	enum route_result r;
 
 	if (req->room[0] != '\0')
-		r = router_submit_room(c->srv->router, &c->rc, req->room,
+		r = router_submit_room(client_srv->router, &c->rc, req->room,
 		    req->message, req->message_len, req->id);
 	else
-		r = router_submit(c->srv->router, &c->rc, req->target,
+		r = router_submit(client_srv->router, &c->rc, req->target,
 		    req->message, req->message_len, req->id);
 	if (r == ROUTE_FULL)
 		log_info("%s #%llu user %s: queue for %s%s full, refused",
@@ -637,7 +707,7 @@ client_join(struct client *c, const struct codec_req *req)
 		client_error(c, CODEC_E_FORBIDDEN, detail, req->id);
 		return;
 	}
-	router_join(c->srv->router, &c->rc, req->room,
+	router_join(client_srv->router, &c->rc, req->room,
 	    req->type == CODEC_REQ_JOIN, req->id);
 }
 
@@ -656,27 +726,27 @@ client_chat_done(struct client *c, const char *id, enum route_result r,
 		return;
 	case ROUTE_DELIVERED:
 		status = "delivered";
-		c->srv->st_delivered++;
+		client_srv->st_delivered++;
 		break;
 	case ROUTE_QUEUED:
 		status = "queued";
-		c->srv->st_queued++;
+		client_srv->st_queued++;
 		break;
 	case ROUTE_FULL:
-		c->srv->st_refused++;
-		client_count(c->srv, CC_QUEUE_FULL);
+		client_srv->st_refused++;
+		client_count(client_srv, CC_QUEUE_FULL);
 		client_error(c, CODEC_E_QUEUE_FULL, "the target has too many "
 		    "undelivered messages", id);
 		break;
 	case ROUTE_UNAVAILABLE:
-		c->srv->st_refused++;
-		client_count(c->srv, CC_STORE_UNAVAILABLE);
+		client_srv->st_refused++;
+		client_count(client_srv, CC_STORE_UNAVAILABLE);
 		client_error(c, CODEC_E_STORE, "the message could not be "
 		    "stored; it was not accepted (try again later)", id);
 		break;
 	case ROUTE_CLUSTER:
-		c->srv->st_refused++;
-		client_count(c->srv, CC_CLUSTER_UNAVAILABLE);
+		client_srv->st_refused++;
+		client_count(client_srv, CC_CLUSTER_UNAVAILABLE);
 		client_error(c, CODEC_E_CLUSTER, "the cluster (NATS) is "
 		    "unreachable; the message was not accepted (try again "
 		    "later)", id);
@@ -685,7 +755,7 @@ client_chat_done(struct client *c, const char *id, enum route_result r,
 		client_error(c, "internal", "out of memory", id);
 		break;
 	case ROUTE_NOT_MEMBER:
-		c->srv->st_refused++;
+		client_srv->st_refused++;
 		client_error(c, CODEC_E_NOT_MEMBER, "you have not joined that "
 		    "room: join it first", id);
 		break;
@@ -703,7 +773,7 @@ client_who(struct client *c)
 	const char	*p;
 	size_t		 len;
 
-	if ((p = presence_who(c->srv->presence, &len)) == NULL)
+	if ((p = presence_who(client_srv->presence, &len)) == NULL)
 		client_error(c, "internal", "out of memory", NULL);
 	else
 		client_send_text(c, p, len);
@@ -716,8 +786,8 @@ client_who(struct client *c)
 static int
 client_rate_ok(struct client *c)
 {
-	const struct server_config *cfg = &c->srv->cfg;
-	uint32_t	now = (uint32_t)c->srv->now;
+	const struct server_config *cfg = &client_srv->cfg;
+	uint32_t	now = (uint32_t)client_srv->now;
 	float		t;
 
 	if (cfg->rate <= 0)
@@ -741,7 +811,7 @@ client_rate_ok(struct client *c)
 static int
 client_query_ok(struct client *c)
 {
-	uint32_t	now = (uint32_t)c->srv->now;
+	uint32_t	now = (uint32_t)client_srv->now;
 	float		t;
 
 	t = c->q_tokens + (float)(now - c->q_at) * QUERY_PER_S / 1000.0f;
@@ -765,12 +835,12 @@ client_query_ok(struct client *c)
 static int
 client_refused(struct client *c, const char *what)
 {
-	const struct server_config *cfg = &c->srv->cfg;
-	uint32_t	 now = (uint32_t)c->srv->now;
+	const struct server_config *cfg = &client_srv->cfg;
+	uint32_t	 now = (uint32_t)client_srv->now;
 	struct client_rare *r;
 	float		 limit;
 
-	c->srv->st_refused++;
+	client_srv->st_refused++;
 	/* Without memory for the count, the refusal alone must do. */
 	if ((r = client_rare(c)) == NULL)
 		return 0;
@@ -780,7 +850,7 @@ client_refused(struct client *c, const char *what)
 	limit = cfg->burst > RATE_STRIKES_MIN / 2 ? 2.0f * (float)cfg->burst :
 	    (float)RATE_STRIKES_MIN;
 	if (r->refused > limit) {
-		client_count(c->srv, CC_RATE_CLOSED);
+		client_count(client_srv, CC_RATE_CLOSED);
 		log_info("%s #%llu user %s: over the %s limit, closing",
 		    client_addr(c), (unsigned long long)c->id,
 		    router_user_id(&c->rc), what);
@@ -825,7 +895,7 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 	}
 	if (req.type == CODEC_REQ_CHAT ? !client_rate_ok(c) :
 	    !client_query_ok(c)) {
-		client_count(c->srv, req.type == CODEC_REQ_CHAT ? CC_RATE_LIMITED :
+		client_count(client_srv, req.type == CODEC_REQ_CHAT ? CC_RATE_LIMITED :
 		    CC_QUERY_LIMITED);
 		if (!client_refused(c, req.type == CODEC_REQ_CHAT ? "rate" :
 		    "query"))
@@ -845,21 +915,21 @@ client_on_message(void *arg, enum ws_opcode op, const uint8_t *data,
 		client_join(c, &req);
 		break;
 	case CODEC_REQ_MEMBERS:
-		router_members(c->srv->router, &c->rc, req.room, req.id);
+		router_members(client_srv->router, &c->rc, req.room, req.id);
 		break;
 	case CODEC_REQ_ROOMS:
-		router_rooms(c->srv->router, &c->rc);
+		router_rooms(client_srv->router, &c->rc);
 		break;
 	case CODEC_REQ_WHO:
 		client_who(c);
 		break;
 	case CODEC_REQ_WATCH:
-		if (client_rare(c) == NULL || presence_watch(c->srv->presence,
+		if (client_rare(c) == NULL || presence_watch(client_srv->presence,
 		    &c->rare->pc, req.users, req.nusers) != 0)
 			client_error(c, "internal", "out of memory", req.id);
 		break;
 	case CODEC_REQ_RESUME:
-		router_resume(c->srv->router, &c->rc, req.since, req.epoch);
+		router_resume(client_srv->router, &c->rc, req.since, req.epoch);
 		break;
 	}
 	codec_req_release(&req);
@@ -877,7 +947,7 @@ client_on_close(void *arg, uint16_t code, const uint8_t *reason, size_t len)
 	if (c->state == CLIENT_CHAT || c->state == CLIENT_ECHO) {
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)client_srv->now + CLOSE_TIMEOUT_MS;
 	}
 }
 
@@ -886,12 +956,12 @@ static void
 client_http_reply(struct client *c, int status, const char *ctype,
     const char *extra, const char *body)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 	char			 buf[1024];
 	int			 n;
 
 	if (status >= 400) {
-		client_count(c->srv, client_http_counter(status));
+		client_count(client_srv, client_http_counter(status));
 		log_info_limited("%s #%llu refused: %d %s (path %s)",
 		    client_addr(c), (unsigned long long)c->id, status, body,
 		    h->path[0] != '\0' ? h->path : "-");
@@ -912,18 +982,19 @@ client_http_reply(struct client *c, int status, const char *ctype,
 static void
 client_http_send(struct client *c, char *reply, size_t len)
 {
-	size_t	i;
+	struct client_hs	*h = client_hs(c);
+	size_t			 i;
 
-	for (i = 0; c->hs->head_only && i + 4 <= len; i++)
+	for (i = 0; h->head_only && i + 4 <= len; i++)
 		if (memcmp(reply + i, "\r\n\r\n", 4) == 0) {
 			len = i + 4;
 			break;
 		}
-	c->hs->reply = reply;
-	c->hs->reply_len = len;
-	c->hs->reply_off = 0;
+	h->reply = reply;
+	h->reply_len = len;
+	h->reply_off = 0;
 	c->state = CLIENT_REPLY;
-	c->hs->after = CLIENT_LINGER;
+	h->after = CLIENT_LINGER;
 }
 
 static void
@@ -968,7 +1039,7 @@ client_metrics(struct client *c)
 	size_t	 len;
 	int	 n;
 
-	if ((text = metrics_render(c->srv, &len)) == NULL ||
+	if ((text = metrics_render(client_srv, &len)) == NULL ||
 	    (reply = malloc(len + 512)) == NULL) {
 		free(text);
 		client_http_error(c, 500, NULL, "out of memory");
@@ -997,7 +1068,7 @@ static int
 client_operator(struct client *c, const char *path,
     const struct hs_request *req)
 {
-	struct server		*s = c->srv;
+	struct server		*s = client_srv;
 	struct inbox_stats	 is;
 	const char		*why;
 	char			 body[512], tok[JWT_MAX_TOKEN + 1];
@@ -1071,7 +1142,7 @@ static int
 client_admit(struct client *c, const struct hs_request *req,
     const char *user)
 {
-	const struct server_config *cfg = &c->srv->cfg;
+	const struct server_config *cfg = &client_srv->cfg;
 	struct jwt_claims	 cl;
 	char			 tok[JWT_MAX_TOKEN + 1];
 	size_t			 i;
@@ -1136,24 +1207,25 @@ client_admit(struct client *c, const struct hs_request *req,
 static int
 client_since(struct client *c, const struct hs_request *req)
 {
-	char		 v[24];
-	uint64_t	 n = 0;
-	int		 len, i;
+	struct client_hs	*h = client_hs(c);
+	char			 v[24];
+	uint64_t		 n = 0;
+	int			 len, i;
 
 	/*
 	 * ?epoch= alone (even empty) asks for the numbering's name at
 	 * once: a client learns it from its first connection.  A
 	 * stranger's epoch is just another numbering: no error.
 	 */
-	c->hs->has_epoch = 1;
-	switch (hs_query_param(req->target, "epoch", c->hs->epoch,
-	    sizeof(c->hs->epoch))) {
+	h->has_epoch = 1;
+	switch (hs_query_param(req->target, "epoch", h->epoch,
+	    sizeof(h->epoch))) {
 	case -1:
-		c->hs->epoch[0] = '\0';	/* none */
-		c->hs->has_epoch = 0;
+		h->epoch[0] = '\0';	/* none */
+		h->has_epoch = 0;
 		break;
 	case -2:
-		snprintf(c->hs->epoch, sizeof(c->hs->epoch), "-");
+		snprintf(h->epoch, sizeof(h->epoch), "-");
 		break;
 	}
 	len = hs_query_param(req->target, "since", v, sizeof(v));
@@ -1172,8 +1244,8 @@ client_since(struct client *c, const struct hs_request *req)
 		}
 		n = n * 10 + (uint64_t)(v[i] - '0');
 	}
-	c->hs->since = n;
-	c->hs->resume = 1;
+	h->since = n;
+	h->resume = 1;
 	return 0;
 }
 
@@ -1253,7 +1325,7 @@ client_route(struct client *c, const struct hs_request *req, int hs,
 static void
 client_handshake(struct client *c)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 	struct hs_request	 req;
 	enum client_state	 next;
 	char			 user[CODEC_MAX_USER + 1];
@@ -1271,7 +1343,7 @@ client_handshake(struct client *c)
 		return;
 	if (n == TP_ERROR && tp_is_tls(h->tp)) {
 		/* Plain HTTP or garbage on the TLS port ends up here. */
-		client_count(c->srv, CC_TLS_FAILED);
+		client_count(client_srv, CC_TLS_FAILED);
 		log_info_limited("%s #%llu TLS handshake failed: %s",
 		    client_addr(c), (unsigned long long)c->id,
 		    tp_strerror(h->tp));
@@ -1285,8 +1357,8 @@ client_handshake(struct client *c)
 		return;
 	}
 	total = h->len + (size_t)n;
-	c->last_rx = (uint32_t)c->srv->now;
-	c->srv->st_bytes_in += (uint64_t)n;
+	c->last_rx = (uint32_t)client_srv->now;
+	client_srv->st_bytes_in += (uint64_t)n;
 	/* 0x16 starts a TLS record: a wss:// client on a ws:// port. */
 	if (h->len == 0 && hs_rbuf[0] == 0x16 && !tp_is_tls(h->tp)) {
 		log_info_limited("%s #%llu TLS handshake on a plain ws:// "
@@ -1332,7 +1404,7 @@ client_handshake(struct client *c)
 		hs = HS_NOT_UPGRADE;
 		break;
 	}
-	if (c->srv->shutting_down) {
+	if (client_srv->shutting_down) {
 		client_http_error(c, 503, NULL, "server shutting down");
 		return;
 	}
@@ -1376,7 +1448,7 @@ client_handshake(struct client *c)
 static void
 client_linger(struct client *c)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 
 	/* Only the socket is needed from now on. */
 	free(h->buf);
@@ -1389,25 +1461,26 @@ client_linger(struct client *c)
 		return;
 	}
 	c->state = CLIENT_LINGER;
-	c->deadline = (uint32_t)c->srv->now + LINGER_MS;
-	client_touch(c->srv, c);
+	c->deadline = (uint32_t)client_srv->now + LINGER_MS;
+	client_touch(client_srv, c);
 }
 
 /* The 101 is out: become a WebSocket connection. */
 static void
 client_upgrade(struct client *c)
 {
-	struct client_hs	*h = c->hs;
+	struct client_hs	*h = client_hs(c);
 	struct ws_config	 cfg;
 	int			 r;
 
-	if (c->srv->ws_shared.cb == NULL) {
+	if (client_srv->ws_shared.cb == NULL) {
 		cfg.role = WS_ROLE_SERVER;
-		cfg.max_message = c->srv->cfg.max_message;
-		cfg.max_output = c->srv->cfg.max_output;
-		ws_shared_init(&c->srv->ws_shared, &cfg, &client_ws_cb);
+		cfg.max_message = client_srv->cfg.max_message;
+		cfg.max_output = client_srv->cfg.max_output;
+		ws_shared_init(&client_srv->ws_shared, &cfg, &client_ws_cb,
+		    offsetof(struct client, ws_mem));
 	}
-	if (ws_conn_init(c->ws_mem, &c->srv->ws_shared, h->tp, c) == NULL) {
+	if (ws_conn_init(c->ws_mem, &client_srv->ws_shared, h->tp) == NULL) {
 		h->tp = NULL;
 		client_die(c);
 		return;
@@ -1416,29 +1489,28 @@ client_upgrade(struct client *c)
 	c->upgraded = 1;
 	ws_conn_set_deflate(client_ws(c), &h->pmce);
 	c->state = h->after;
-	c->last_rx = c->last_tx_progress = (uint32_t)c->srv->now;
-	c->rl_tokens = (float)c->srv->cfg.burst;
-	c->rl_at = (uint32_t)c->srv->now;
+	c->last_rx = c->last_tx_progress = (uint32_t)client_srv->now;
+	c->rl_tokens = (float)client_srv->cfg.burst;
+	c->rl_at = (uint32_t)client_srv->now;
 	c->q_tokens = QUERY_BURST;
-	c->q_at = (uint32_t)c->srv->now;
+	c->q_at = (uint32_t)client_srv->now;
 	c->deadline = 0;
 	if (c->state == CLIENT_CHAT) {
-		c->rc.conn = c;
-		r = router_attach(c->srv->router, &c->rc, h->user, h->resume,
+		r = router_attach(client_srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
 		if (r == -1) {
-			client_count(c->srv, CC_MAX_PER_USER);
+			client_count(client_srv, CC_MAX_PER_USER);
 			log_info("%s #%llu user %s refused: more than %zu "
 			    "connections", client_addr(c),
 			    (unsigned long long)c->id, h->user,
-			    c->srv->cfg.max_per_user);
-			client_hs_free(c);
+			    client_srv->cfg.max_per_user);
+			hs_free(h);
 			client_close(c, 1008,
 			    "too many connections for this user");
 			return;
 		}
 		if (r != 0) {
-			client_hs_free(c);
+			hs_free(h);
 			client_close(c, 1011, "out of memory");
 			return;
 		}
@@ -1453,7 +1525,7 @@ client_upgrade(struct client *c)
 		    (unsigned long long)c->id);
 	/* Frames that came with the request. */
 	r = h->len > 0 ? ws_conn_feed(client_ws(c), h->buf, h->len) : 0;
-	client_hs_free(c);
+	hs_free(h);
 	if (r != 0)
 		client_kill(c, "bad data after handshake");
 }
@@ -1462,7 +1534,8 @@ int
 client_is_tls(const struct client *c)
 {
 	return client_ws(c) != NULL ? ws_conn_is_tls(client_ws(c)) :
-	    c->hs != NULL && c->hs->tp != NULL && tp_is_tls(c->hs->tp);
+	    client_hs(c) != NULL && client_hs(c)->tp != NULL &&
+	    tp_is_tls(client_hs(c)->tp);
 }
 
 void
@@ -1498,7 +1571,7 @@ client_on_readable(struct client *c)
 	}
 	if (c->state == CLIENT_LINGER) {
 		/* Discard; done at end of stream or on error. */
-		ssize_t	n = tp_read(c->hs->tp, hs_rbuf, sizeof(hs_rbuf));
+		ssize_t	n = tp_read(client_hs(c)->tp, hs_rbuf, sizeof(hs_rbuf));
 
 		if (n == TP_EOF || n == TP_ERROR)
 			client_die(c);
@@ -1506,11 +1579,11 @@ client_on_readable(struct client *c)
 	}
 	if (client_ws(c) == NULL)
 		return;
-	c->last_rx = (uint32_t)c->srv->now;
+	c->last_rx = (uint32_t)client_srv->now;
 	c->pinged = 0;
 	before = ws_bytes_read();
 	r = ws_conn_on_readable(client_ws(c));
-	c->srv->st_bytes_in += ws_bytes_read() - before;
+	client_srv->st_bytes_in += ws_bytes_read() - before;
 	if (r != 0)
 		client_kill(c, ws_strerror(r));
 	else if (ws_conn_close_sent(client_ws(c)) &&
@@ -1522,7 +1595,7 @@ client_on_readable(struct client *c)
 		    ws_conn_code_sent(client_ws(c)));
 		client_detach_later(c);
 		c->state = CLIENT_CLOSING;
-		c->deadline = (uint32_t)c->srv->now + CLOSE_TIMEOUT_MS;
+		c->deadline = (uint32_t)client_srv->now + CLOSE_TIMEOUT_MS;
 	}
 	if (!c->dead && ws_conn_done(client_ws(c)))
 		client_kill(c, ws_conn_close_received(client_ws(c)) ?
@@ -1538,7 +1611,7 @@ client_flush(struct client *c)
 	if (c->dead)
 		return;
 	if (c->state == CLIENT_REPLY) {
-		struct client_hs	*h = c->hs;
+		struct client_hs	*h = client_hs(c);
 
 		n = tp_write(h->tp, h->reply + h->reply_off,
 		    h->reply_len - h->reply_off);
@@ -1549,7 +1622,7 @@ client_flush(struct client *c)
 			return;
 		}
 		h->reply_off += (size_t)n;
-		c->srv->st_bytes_out += (uint64_t)n;
+		client_srv->st_bytes_out += (uint64_t)n;
 		if (h->reply_off < h->reply_len)
 			return;
 		free(h->reply);
@@ -1568,12 +1641,12 @@ client_flush(struct client *c)
 		return;
 	}
 	if (ws_conn_written(client_ws(c)) != before) {
-		c->last_tx_progress = (uint32_t)c->srv->now;
-		c->srv->st_bytes_out += ws_conn_written(client_ws(c)) - before;
+		c->last_tx_progress = (uint32_t)client_srv->now;
+		client_srv->st_bytes_out += ws_conn_written(client_ws(c)) - before;
 	}
-	client_pop_written(c, 1);
+	client_pop_written(c);
 	if (c->rc.user != NULL && client_routable(c))
-		router_drained(c->srv->router, &c->rc);
+		router_drained(client_srv->router, &c->rc);
 check:
 	if (client_ws(c) != NULL && !c->dead && ws_conn_done(client_ws(c)))
 		client_kill(c, "closed");
@@ -1582,8 +1655,8 @@ check:
 void
 client_timers(struct client *c)
 {
-	const struct server_config *cfg = &c->srv->cfg;
-	uint32_t	now = (uint32_t)c->srv->now;
+	const struct server_config *cfg = &client_srv->cfg;
+	uint32_t	now = (uint32_t)client_srv->now;
 	/* Times are 32-bit (server.h): compared by wrapping difference. */
 	int		expired = (int32_t)(now - c->deadline) >= 0;
 	uint32_t	quiet = now - c->last_rx;
@@ -1599,7 +1672,7 @@ client_timers(struct client *c)
 	case CLIENT_HANDSHAKE:
 	case CLIENT_REPLY:
 		if (expired) {
-			client_count(c->srv, CC_HANDSHAKE_TIMEOUT);
+			client_count(client_srv, CC_HANDSHAKE_TIMEOUT);
 			log_info_limited("%s #%llu handshake timeout",
 			    client_addr(c), (unsigned long long)c->id);
 			client_die(c);
@@ -1641,7 +1714,7 @@ client_timers(struct client *c)
 	    quiet >= cfg->ping_interval) {
 		c->pinged = 1;
 		ws_conn_ping(client_ws(c), "chat", 4);
-		client_touch(c->srv, c);
+		client_touch(client_srv, c);
 	}
 }
 
@@ -1666,8 +1739,8 @@ client_free(struct client *c)
 	if (c == NULL)
 		return;
 	if (c->ip_counted) {
-		memcpy(key, c->ip, c->af == AF_INET6 ? 16 : 4);
-		ipcount_del(c->srv->ipc, c->af, key);
+		memcpy(key, c->ip, c->addr == CLIENT_ADDR_V6 ? 16 : 4);
+		ipcount_del(client_srv->ipc, (uint8_t)client_af(c), key);
 	}
 	client_detach(c);
 	ws_conn_release(client_ws(c));
@@ -1680,10 +1753,18 @@ client_free(struct client *c)
 
 /* ---- how the router and presence reach a connection (deliver.h) ---- */
 
+/* The ops' conn is the client's rconn (deliver.h): the client is around. */
+static struct client *
+dl_client(const void *conn)
+{
+	return (struct client *)(void *)((char *)(uintptr_t)conn -
+	    offsetof(struct client, rc));
+}
+
 static int
 dl_send_msg(void *conn, struct msg *m)
 {
-	return client_send_msg(conn, m);
+	return client_send_msg(dl_client(conn), m);
 }
 
 /*
@@ -1693,7 +1774,7 @@ dl_send_msg(void *conn, struct msg *m)
 static int
 dl_skip_msg(void *conn, struct msg *m)
 {
-	struct client	*c = conn;
+	struct client	*c = dl_client(conn);
 	struct mq_ent	*e;
 
 	if (c->dead || c->cut || client_ws(c) == NULL ||
@@ -1705,49 +1786,49 @@ dl_skip_msg(void *conn, struct msg *m)
 	e->m = msg_ref(m);
 	e->skip = 1;
 	mq_push(&c->inflight, e);
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 	return 0;
 }
 
 static int
 dl_send_text(void *conn, const char *p, size_t len)
 {
-	return client_send_text(conn, p, len);
+	return client_send_text(dl_client(conn), p, len);
 }
 
 static void
 dl_done(void *conn, const char *id, enum route_result r, uint64_t seq,
     uint64_t missed)
 {
-	struct client	*c = conn;
+	struct client	*c = dl_client(conn);
 
 	client_chat_done(c, id, r, seq, missed);
 	/* Re-armed after the pass: it may read again (--max-pending). */
-	client_touch(c->srv, c);
+	client_touch(client_srv, c);
 }
 
 static void
 dl_close(void *conn, uint16_t code, const char *reason)
 {
-	client_close(conn, code, reason);
+	client_close(dl_client(conn), code, reason);
 }
 
 static size_t
 dl_room(const void *conn)
 {
-	return client_room(conn);
+	return client_room(dl_client(conn));
 }
 
 static size_t
 dl_pending(const void *conn)
 {
-	return client_pending(conn);
+	return client_pending(dl_client(conn));
 }
 
 static int
 dl_live(const void *conn)
 {
-	const struct client	*c = conn;
+	const struct client	*c = dl_client(conn);
 
 	return client_routable(c) && c->state == CLIENT_CHAT;
 }
@@ -1755,7 +1836,7 @@ dl_live(const void *conn)
 static const char *
 dl_name(const void *conn)
 {
-	const struct client	*c = conn;
+	const struct client	*c = dl_client(conn);
 	static char		 buf[INET6_ADDRSTRLEN + 40];
 
 	snprintf(buf, sizeof(buf), "%s #%llu", client_addr(c),

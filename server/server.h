@@ -13,6 +13,8 @@
 #ifndef SERVER_H
 #define SERVER_H
 
+#include <sys/socket.h>
+
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,9 +100,9 @@ struct mq_ent {
 	int		 skip;		/* not sent: its own room message */
 };
 
-/* A connection's chat messages in flight, oldest first. */
+/* A connection's chat messages in flight, oldest first: a ring. */
 struct mq {
-	struct mq_ent	*head, *tail;
+	struct mq_ent	*tail;		/* tail->next is the head */
 };
 
 enum client_state {
@@ -112,24 +114,38 @@ enum client_state {
 	CLIENT_LINGER		/* HTTP error sent; draining until EOF */
 };
 
+/* What ip holds (a field of 2 bits). */
+enum client_addr {
+	CLIENT_ADDR_NONE,
+	CLIENT_ADDR_V4,		/* ip[0..4) */
+	CLIENT_ADDR_V6		/* ip[0..16) */
+};
+
 struct client_hs;
 struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (192 bytes) with its ws_conn (common/ws.c, 72) inside at
- * ws_mem, 264 bytes in a 272-byte chunk, and its user's struct user
+ * chunk, this (136 bytes) with its ws_conn (common/ws.c, 64) inside at
+ * ws_mem, 200 bytes in a 208-byte chunk, and its user's struct user
  * (users.h: 119 bytes with an 11-character id and the router's part
  * inside, a 128 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
  * the breakdown and how it is measured.  The _Static_assert below and
  * its siblings at those structures keep them there.
  *
+ * Nothing here points at what is found another way: the server is
+ * server-client.c's one client_srv; the router's and the ws_conn's
+ * callbacks get the rconn or the ws_conn and find the client around it
+ * (offsetof); the in-flight queue is a ring held by its tail; state,
+ * the address's kind and the armed events are bit-fields.
+ *
  * Allocated lazily, freed as soon as unused:
- * - hs (struct client_hs, server-client.c): the transport, the request
- *   bytes, the HTTP answer and the parsed query, from accept to the
- *   upgrade (or, the transport alone, to the end of lingering after an
- *   HTTP answer); the ws_conn holds the transport from then on.  Freed
+ * - the handshake state (struct client_hs, server-client.c, its pointer
+ *   in ws_mem until the upgrade: client_hs()): the transport, the
+ *   request bytes, the HTTP answer and the parsed query, from accept to
+ *   the upgrade (or, the transport alone, to the end of lingering after
+ *   an HTTP answer); the ws_conn holds the transport from then on.  Freed
  *   states are kept for the next accepts (up to 64), so that a connect
  *   burst does not leave them as holes between long-lived chunks;
  * - the ws_conn's parser and wslay context (about 13 KB) only while a
@@ -152,12 +168,9 @@ struct client_rare;
  */
 struct client {
 	struct client	*prev, *next;		/* all clients */
-	struct server	*srv;
-	struct client_hs *hs;			/* until the upgrade */
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
-	uint64_t	 untold;		/* written, not yet told the router */
 
 	uint32_t	 deadline;		/* handshake or close */
 	uint32_t	 last_rx;		/* last byte received */
@@ -171,9 +184,10 @@ struct client {
 	uint32_t	 id;			/* serial number for logs */
 	uint8_t		 ip[16];		/* peer address, for logs */
 	uint16_t	 port;
-	uint8_t		 af;
-	uint8_t		 state;			/* enum client_state */
-	short		 armed;			/* events registered */
+	unsigned int	 state:3;		/* enum client_state */
+	unsigned int	 addr:2;		/* enum client_addr */
+	unsigned int	 armed:3;		/* events registered: POLLIN,
+						   POLLOUT */
 	unsigned int	 dead:1;		/* reap after this pass */
 	unsigned int	 touched:1;		/* on the server's touch list */
 	unsigned int	 cut:1;			/* cut off as a slow reader */
@@ -187,7 +201,9 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	192
+#define CLIENT_SIZE	136
+_Static_assert(CLIENT_LINGER < 8 && (POLLIN | POLLOUT) < 8,
+    "struct client's state or armed bit-field is too narrow");
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
     "struct client grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising CLIENT_SIZE");

@@ -29,7 +29,7 @@
 #define FAKECONN_CAP	65536	/* a connection's output cap */
 #endif
 
-/* A connection as the router and presence see it. */
+/* A connection as the router and presence see it: rc first, their conn. */
 struct fconn {
 	struct rconn	 rc;
 	struct pconn	 pc;
@@ -268,7 +268,6 @@ newc(const char *name)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		abort();
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->rc.conn = c;
 	c->pc.conn = c;
 	c->cap = FAKECONN_CAP;
 	c->live = 1;

@@ -635,38 +635,45 @@ test_deflate_out(void)
  * output stream follows what is written and pending, and release frees
  * what each holds (the sanitizer build checks) without its storage.
  */
+struct holder {
+	struct got	 g;
+	uint64_t	 ws[];		/* the connection */
+};
+
 static void
 test_embedded(void)
 {
 	struct ws_config	 cfg = { WS_ROLE_SERVER, 70000, 4096 };
 	struct ws_shared	 sh;
-	struct got		 g[2];
+	struct got		*g[2];
 	struct ws_conn		*c[2];
-	uint64_t		*mem[2], end;
+	struct holder		*mem[2];
+	uint64_t		 end;
 	uint8_t			 buf[64], rd[64];
 	size_t			 len;
 	int			 sv[2][2], i;
 	ssize_t			 n;
 
 	CHECK(ws_conn_size() > 0 && ws_conn_size() % sizeof(void *) == 0);
-	ws_shared_init(&sh, &cfg, &cbs);
+	ws_shared_init(&sh, &cfg, &cbs, offsetof(struct holder, ws));
 	CHECK_INT(sh.max_output, 4096);
-	CHECK(ws_conn_init(&sh, &sh, NULL, NULL) == NULL);	/* no tp */
+	CHECK(ws_conn_init(&sh, &sh, NULL) == NULL);	/* no tp */
 	for (i = 0; i < 2; i++) {
 		CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
 		util_set_nonblock(sv[i][0]);
-		memset(&g[i], 0, sizeof(g[i]));
-		mem[i] = malloc(ws_conn_size());
-		c[i] = ws_conn_init(mem[i], &sh, tp_plain_new(sv[i][0]), &g[i]);
-		CHECK((void *)c[i] == (void *)mem[i]);
+		mem[i] = calloc(1, sizeof(*mem[i]) + ws_conn_size());
+		CHECK(mem[i] != NULL);
+		g[i] = &mem[i]->g;
+		c[i] = ws_conn_init(mem[i]->ws, &sh, tp_plain_new(sv[i][0]));
+		CHECK((void *)c[i] == (void *)mem[i]->ws);
 	}
-	/* A message to each: each callback gets its own arg. */
+	/* A message to each: each callback gets the holder around it. */
 	for (i = 0; i < 2; i++) {
 		len = frame(buf, 1, 1, i == 0 ? "zero" : "one!", 4, 1);
 		CHECK_INT(write(sv[i][1], buf, len), (ssize_t)len);
 		CHECK_INT(ws_conn_on_readable(c[i]), 0);
-		CHECK_INT(g[i].n, 1);
-		CHECK(g[i].lastlen == 4 && memcmp(g[i].last,
+		CHECK_INT(g[i]->n, 1);
+		CHECK(g[i]->lastlen == 4 && memcmp(g[i]->last,
 		    i == 0 ? "zero" : "one!", 4) == 0);
 	}
 	/* The stream's end is written + pending, through a truncation. */
