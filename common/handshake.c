@@ -5,7 +5,8 @@
  * owns the HTTP/1.1 syntax of the upgrade request and the 101 response,
  * the Sec-WebSocket-Key and Sec-WebSocket-Accept computations and the
  * text of the responses the server sends.  It performs no I/O, keeps no
- * state and never prints: it reads byte buffers that are not
+ * state but OpenSSL's SHA-1 (fetched once: a fetch per handshake cost
+ * more than the hash) and never prints: it reads byte buffers that are not
  * NUL-terminated, always within the length it is given, and writes only
  * into fixed-size fields and caller-supplied buffers.
  */
@@ -41,7 +42,8 @@ static int	hs_parse_reqline(const struct hs_span *, struct hs_request *,
 		    int *);
 static int	hs_parse_statusline(const struct hs_span *,
 		    struct hs_response *);
-static int	hs_span_is(const struct hs_span *, const char *);
+static int	hs_span_eq(const struct hs_span *, const char *, size_t);
+#define hs_span_is(sp, lit)	hs_span_eq((sp), (lit), sizeof(lit) - 1)
 static int	hs_list_has(const struct hs_span *, const char *);
 static int	hs_copy(char *, size_t, const struct hs_span *);
 static int	hs_join(char *, size_t, const struct hs_span *);
@@ -52,14 +54,32 @@ static int	hs_hexval(int);
 static int	hs_qdecode(const char **, const char *);
 static int	hs_qmatch(const char *, const char *, const char *);
 
-/* RFC 9110 section 5.6.2: the characters of a token. */
+/*
+ * RFC 9110 section 5.6.2: the characters of a token, as a table (a
+ * header name is read a byte at a time, on every connect).
+ */
+static const uint8_t hs_tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1
+};
+
 static int
 hs_is_tchar(uint8_t c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return (1);
-	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return (hs_tchar[c]);
 }
 
 /*
@@ -97,17 +117,25 @@ hs_lower(uint8_t c)
 static int
 hs_find_end(const uint8_t *buf, size_t len, size_t *end)
 {
-	size_t	max, i;
+	const uint8_t	*lf, *cr;
+	size_t		 max, i, j;
 
-	max = len < HS_MAX_HEAD ? len : HS_MAX_HEAD;
-	for (i = 0; buf != NULL && i < max; i++) {
-		if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))
+	max = buf == NULL ? 0 : len < HS_MAX_HEAD ? len : HS_MAX_HEAD;
+	/* A line at a time, with memchr(3): this runs on every connect. */
+	for (i = 0; i < max; i = j + 1) {
+		lf = memchr(buf + i, '\n', max - i);
+		j = lf != NULL ? (size_t)(lf - buf) : max;
+		/* One CR at most, right before the LF (or last so far). */
+		cr = memchr(buf + i, '\r', j - i);
+		if (cr != NULL && (size_t)(cr - buf) != j - 1)
 			return (HS_MALFORMED);
-		if (buf[i] == '\r' && i + 1 < max && buf[i + 1] != '\n')
+		if (lf == NULL)
+			break;
+		if (cr == NULL)
 			return (HS_MALFORMED);
-		if (i + 4 <= max && buf[i] == '\r' && buf[i + 1] == '\n' &&
-		    buf[i + 2] == '\r' && buf[i + 3] == '\n') {
-			*end = i + 4;
+		/* An empty line after another line's CRLF ends the head. */
+		if (j == i + 1 && i >= 2) {
+			*end = j + 1;
 			return (HS_OK);
 		}
 	}
@@ -116,29 +144,28 @@ hs_find_end(const uint8_t *buf, size_t len, size_t *end)
 
 /*
  * Take the line starting at *pos out of head[0..end).  Lines end in
- * CRLF and nothing else: a bare CR or LF is refused rather than guessed
- * at, since two parsers splitting lines differently is how requests get
- * smuggled past proxies.
+ * CRLF and nothing else: a bare LF is refused here, a bare CR by
+ * hs_find_end() and by every reader of a line's bytes (none takes a
+ * control character), since two parsers splitting lines differently is
+ * how requests get smuggled past proxies.
  */
 static int
 hs_next_line(const uint8_t *head, size_t end, size_t *pos,
     struct hs_span *line)
 {
-	size_t	i;
+	const uint8_t	*lf;
+	size_t		 i;
 
-	for (i = *pos; i < end; i++) {
-		if (head[i] == '\n')
-			return (HS_MALFORMED);
-		if (head[i] == '\r') {
-			if (i + 1 >= end || head[i + 1] != '\n')
-				return (HS_MALFORMED);
-			line->p = head + *pos;
-			line->len = i - *pos;
-			*pos = i + 2;
-			return (HS_OK);
-		}
-	}
-	return (HS_MALFORMED);
+	if (*pos >= end ||
+	    (lf = memchr(head + *pos, '\n', end - *pos)) == NULL)
+		return (HS_MALFORMED);
+	i = (size_t)(lf - head);
+	if (i == *pos || head[i - 1] != '\r')
+		return (HS_MALFORMED);
+	line->p = head + *pos;
+	line->len = i - 1 - *pos;
+	*pos = i + 1;
+	return (HS_OK);
 }
 
 /*
@@ -173,18 +200,22 @@ hs_parse_field(const struct hs_span *line, struct hs_span *name,
 	return (HS_OK);
 }
 
-/* Case-insensitive comparison of a span with a literal. */
+/*
+ * Case-insensitive comparison of a span with a literal of n bytes (the
+ * length first: most names a request sends are not the one asked for).
+ */
 static int
-hs_span_is(const struct hs_span *sp, const char *lit)
+hs_span_eq(const struct hs_span *sp, const char *lit, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < sp->len; i++) {
-		if (lit[i] == '\0' ||
-		    hs_lower(sp->p[i]) != hs_lower((uint8_t)lit[i]))
+	if (sp->len != n)
+		return (0);
+	for (i = 0; i < n; i++) {
+		if (hs_lower(sp->p[i]) != hs_lower((uint8_t)lit[i]))
 			return (0);
 	}
-	return (lit[i] == '\0');
+	return (1);
 }
 
 /*
@@ -207,7 +238,7 @@ hs_list_has(const struct hs_span *sp, const char *tok)
 			;
 		el.p = sp->p + s;
 		el.len = e - s;
-		if (hs_span_is(&el, tok))
+		if (hs_span_eq(&el, tok, strlen(tok)))
 			return (1);
 		if (i >= sp->len)
 			return (0);
@@ -513,26 +544,42 @@ hs_parse_response(const uint8_t *buf, size_t len, const char *key,
 	return (HS_OK);
 }
 
+/*
+ * SHA-1, fetched from OpenSSL's provider once: EVP_sha1() is fetched
+ * again by every EVP_DigestInit_ex(), which cost twice the hash.  The
+ * context is kept too (both programs are single-threaded).  Both live
+ * until exit.
+ */
+static EVP_MD_CTX *
+hs_sha1_ctx(void)
+{
+	static EVP_MD	*md;
+	static EVP_MD_CTX *ctx;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA1", NULL)) == NULL)
+		return (NULL);
+	if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL)
+		return (NULL);
+	if (EVP_DigestInit_ex2(ctx, md, NULL) != 1)
+		return (NULL);
+	return (ctx);
+}
+
 int
 hs_accept_key(const char *key, char *out)
 {
 	EVP_MD_CTX	*ctx;
 	uint8_t		 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen = 0;
-	int		 ok;
 
 	if (key == NULL || out == NULL)
 		return (HS_SYSTEM);
 	/* Two updates: the key has no length limit, so no concatenation. */
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return (HS_SYSTEM);
-	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, key, strlen(key)) == 1 &&
-	    EVP_DigestUpdate(ctx, HS_GUID, sizeof(HS_GUID) - 1) == 1 &&
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
-	    mdlen == HS_SHA1_LEN;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
+	if ((ctx = hs_sha1_ctx()) == NULL ||
+	    EVP_DigestUpdate(ctx, key, strlen(key)) != 1 ||
+	    EVP_DigestUpdate(ctx, HS_GUID, sizeof(HS_GUID) - 1) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+	    mdlen != HS_SHA1_LEN)
 		return (HS_SYSTEM);
 	/* EVP_EncodeBlock writes 28 characters and a NUL. */
 	if (EVP_EncodeBlock((unsigned char *)out, md, HS_SHA1_LEN) !=
