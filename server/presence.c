@@ -214,8 +214,10 @@ presence_local(struct presence *pr, struct user *u, int on)
 	else
 		pr->nlocal--;
 	changed(pr, u, was);
-	say(pr, json_pack("{s:s, s:[s]}", "node", pr->node,
-	    on ? "on" : "off", u->id));
+	/* Alone (no cluster), nobody hears it: nothing to build. */
+	if (pr->send != NULL)
+		say(pr, json_pack("{s:s, s:[s]}", "node", pr->node,
+		    on ? "on" : "off", u->id));
 }
 
 /* presence_snapshot()'s walk: the chunk being filled. */
