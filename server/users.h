@@ -26,7 +26,6 @@ struct membership;	/* rooms.c */
 
 struct user {
 	struct table_node	 node;
-	struct user		*dnext;		/* on the doomed list */
 	/*
 	 * The router's part, while it has connections here: the list, the
 	 * newest seq known in the inbox, the newest written (as told the
