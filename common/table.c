@@ -18,7 +18,8 @@
  * the users table has a bucket pointer for every user online, and at
  * load 1 that is 8 to 16 bytes per idle connection; at 2, 4 to 8.  A
  * lookup walks 2 nodes on average instead of 1.5, and a node that is
- * not the one compares its stored 64-bit hash only.
+ * not the one costs a key compare, which mostly stops at the first
+ * bytes (no hash is stored: see table.h).
  */
 #define TABLE_LOAD		2
 
@@ -128,31 +129,41 @@ key_len(const struct table *t, const void *key)
 	return t->key_len != 0 ? t->key_len : strlen(key);
 }
 
+/* The bucket of node n among nb. */
+static size_t
+node_bucket(const struct table *t, const struct table_node *n, size_t nb)
+{
+	const void	*key = node_key(t, n);
+
+	return (size_t)(table_hash(key, key_len(t, key)) & (nb - 1));
+}
+
 struct table_node *
 table_find(const struct table *t, const void *key)
 {
 	struct table_node	*n;
 	size_t			 len;
-	uint64_t		 h;
 
 	if (t->n == 0)
 		return NULL;
 	len = key_len(t, key);
-	h = table_hash(key, len);
-	for (n = t->b[h & (t->nb - 1)]; n != NULL; n = n->next)
-		if (n->hash == h && (t->key_len != 0 ?
-		    memcmp(node_key(t, n), key, len) == 0 :
-		    strcmp(node_key(t, n), key) == 0))
+	n = t->b[table_hash(key, len) & (t->nb - 1)];
+	for (; n != NULL; n = n->next)
+		if (t->key_len != 0 ? memcmp(node_key(t, n), key, len) == 0 :
+		    strcmp(node_key(t, n), key) == 0)
 			return n;
 	return NULL;
 }
 
-/* Double the buckets; on failure the table stays as it is. */
+/*
+ * Double the buckets; on failure the table stays as it is.  Each node's
+ * hash is computed again: about one more hash per insert, amortized.
+ */
 static void
 table_grow(struct table *t)
 {
 	struct table_node	**b, *n, *next;
-	size_t			  nb, i;
+	size_t			  nb, i, j;
 
 	nb = t->nb == 0 ? TABLE_MIN_BUCKETS : t->nb * 2;
 	if (nb > SIZE_MAX / sizeof(*b) || (b = calloc(nb, sizeof(*b))) == NULL)
@@ -160,8 +171,9 @@ table_grow(struct table *t)
 	for (i = 0; i < t->nb; i++) {
 		for (n = t->b[i]; n != NULL; n = next) {
 			next = n->next;
-			n->next = b[n->hash & (nb - 1)];
-			b[n->hash & (nb - 1)] = n;
+			j = node_bucket(t, n, nb);
+			n->next = b[j];
+			b[j] = n;
 		}
 	}
 	free(t->b);
@@ -172,15 +184,13 @@ table_grow(struct table *t)
 int
 table_insert(struct table *t, struct table_node *n)
 {
-	const void	*key = node_key(t, n);
-	size_t		 i;
+	size_t	i;
 
 	if (t->n >= TABLE_LOAD * t->nb)
 		table_grow(t);
 	if (t->nb == 0)
 		return -1;
-	n->hash = table_hash(key, key_len(t, key));
-	i = n->hash & (t->nb - 1);
+	i = node_bucket(t, n, t->nb);
 	n->next = t->b[i];
 	t->b[i] = n;
 	t->n++;
@@ -192,7 +202,7 @@ table_remove(struct table *t, struct table_node *n)
 {
 	struct table_node	**pp;
 
-	for (pp = &t->b[n->hash & (t->nb - 1)]; *pp != n; pp = &(*pp)->next)
+	for (pp = &t->b[node_bucket(t, n, t->nb)]; *pp != n; pp = &(*pp)->next)
 		;
 	*pp = n->next;
 	n->next = NULL;

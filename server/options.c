@@ -28,6 +28,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "users.h"
 #include "util.h"
 
 /* How a value is read. */
@@ -262,7 +263,7 @@ static const struct opt opts[] = {
 	{ "max-per-user", 'u', OK_INT, 1, 100000, NULL, NULL, "8", OT_SIZE,
 	    CFG(max_per_user), 0, NULL, 0, "max-per-user", "N",
 	    "connections per user id" },
-	{ "user-rooms", 0, OK_INT, 1, 100000, NULL, NULL, "100", OT_SIZE,
+	{ "user-rooms", 0, OK_INT, 1, USER_MAX_ROOMS, NULL, NULL, "100", OT_SIZE,
 	    CFG(user_rooms), 0, NULL, 0, "n", "N", "rooms per user" },
 	{ "version", 'V', OK_FLAG, 0, 0, NULL, NULL, NULL, OT_NONE, 0, 0,
 	    set_nothing, OF_CMDLINE, NULL, NULL,

@@ -247,6 +247,12 @@ apply(struct rooms *rs, const char *name, struct user *u, int join,
 		ms->gen = rs->gen;
 		return r;
 	}
+	/* A store kept under a larger --user-rooms, or another node's. */
+	if (u->nrooms >= USER_MAX_ROOMS) {
+		log_warn("rooms: %s is in %u rooms already: not shown in %s",
+		    u->id, (unsigned)u->nrooms, name);
+		return r;
+	}
 	if (member_add(rs, r, u) == -1) {
 		log_warn("rooms: out of memory: %s not shown in %s", u->id,
 		    name);

@@ -8,10 +8,25 @@
 
 #include "codec.h"
 #include "users.h"
+#include "vec.h"
 
+/*
+ * The doomed vector's capacity kept between passes; past it, a pass
+ * that doomed many users (a burst of connections) gives it back.
+ */
+#define USERS_DOOMED_KEEP	256
+
+/*
+ * Users left without references are doomed: listed in a vector here
+ * rather than linked through a pointer in each user (8 bytes in every
+ * user online, see users.h).  If the vector cannot grow, the user is
+ * only marked, and the next users_reap() walks the whole table.
+ */
 struct users {
-	struct table	 tab;
-	struct user	*doomed;
+	struct table	  tab;
+	struct user	**doomed;
+	size_t		  ndoomed, cdoomed;
+	int		  overflow;	/* some doomed are not in the vector */
 };
 
 struct users *
@@ -38,6 +53,7 @@ users_free(struct users *us)
 	while ((n = table_iter_next(&us->tab, &it)) != NULL)
 		free(TABLE_ENTRY(n, struct user, node));
 	table_release(&us->tab);
+	free(us->doomed);
 	free(us);
 }
 
@@ -57,8 +73,22 @@ doom(struct users *us, struct user *u)
 	if (u->doomed)
 		return;
 	u->doomed = 1;
-	u->dnext = us->doomed;
-	us->doomed = u;
+	if (vec_grow(&us->doomed, &us->cdoomed, us->ndoomed + 1,
+	    sizeof(*us->doomed)) == -1)
+		us->overflow = 1;
+	else
+		us->doomed[us->ndoomed++] = u;
+}
+
+/* Free u if it is still without references (it was doomed). */
+static void
+reap_one(struct users *us, struct user *u)
+{
+	u->doomed = 0;
+	if (u->refs > 0)
+		return;		/* taken again meanwhile */
+	table_remove(&us->tab, &u->node);
+	free(u);
 }
 
 /* What a user with an id of len bytes takes: the struct ends with it. */
@@ -105,16 +135,26 @@ user_unref(struct users *us, struct user *u)
 void
 users_reap(struct users *us)
 {
-	struct user	*u;
+	struct table_iter	 it;
+	struct table_node	*n;
+	struct user		*u;
+	size_t			 i;
 
-	while ((u = us->doomed) != NULL) {
-		us->doomed = u->dnext;
-		u->doomed = 0;
-		if (u->refs > 0)
-			continue;	/* taken again meanwhile */
-		table_remove(&us->tab, &u->node);
-		free(u);
+	for (i = 0; i < us->ndoomed; i++)
+		reap_one(us, us->doomed[i]);
+	us->ndoomed = 0;
+	if (us->cdoomed > USERS_DOOMED_KEEP) {
+		free(us->doomed);
+		us->doomed = NULL;
+		us->cdoomed = 0;
 	}
+	if (!us->overflow)
+		return;
+	us->overflow = 0;
+	table_iter_init(&it);
+	while ((n = table_iter_next(&us->tab, &it)) != NULL)
+		if ((u = TABLE_ENTRY(n, struct user, node))->doomed)
+			reap_one(us, u);
 }
 
 size_t

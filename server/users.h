@@ -24,9 +24,19 @@ struct box;		/* inbox backings */
 struct puser;		/* presence.c */
 struct membership;	/* rooms.c */
 
+/*
+ * Rooms a user can be in, and joins it can have asked on top of them:
+ * the bound of --user-rooms, and rooms.c refuses memberships a store
+ * brings in past it.
+ */
+#define USER_MAX_ROOMS	UINT16_MAX
+
+/*
+ * Ordered by size so that nothing is padding: 8-byte fields, then 4,
+ * 2 and 1, then the id.
+ */
 struct user {
 	struct table_node	 node;
-	struct user		*dnext;		/* on the doomed list */
 	/*
 	 * The router's part, while it has connections here: the list, the
 	 * newest seq known in the inbox, the newest written (as told the
@@ -38,19 +48,23 @@ struct user {
 	struct box		*box;
 	struct puser		*pres;
 	struct membership	*rooms;		/* the rooms it is in */
-	uint32_t		 nrooms;
-	uint32_t		 njoining;	/* joins asked, not answered */
-	/* Undelivered messages this user sent (the inbox's quotas). */
+	/*
+	 * Undelivered messages this user sent, bytes and count (the
+	 * inbox's quotas).
+	 */
 	uint64_t		 q_bytes;
 	/*
 	 * The memory inbox's numbering while its box is absent (forgotten
-	 * before it gave out a seq), 0: none; and its holds, so that an
-	 * online user with an empty inbox needs no box (inbox-local.c).
+	 * before it gave out a seq), 0: none; and its holds (ib_holds), so
+	 * that an online user with an empty inbox needs no box
+	 * (inbox-local.c).
 	 */
 	uint64_t		 ib_gen;
 	uint32_t		 q_msgs;
 	uint32_t		 refs;
-	uint8_t			 doomed;
+	uint16_t		 nrooms;	/* <= USER_MAX_ROOMS */
+	uint16_t		 njoining;	/* joins asked, not answered */
+	uint8_t			 doomed;	/* to be reaped (users.c) */
 	uint8_t			 ib_holds;
 	uint8_t			 here;		/* online here (presence) */
 	char			 id[];		/* allocated to its length */
@@ -58,9 +72,11 @@ struct user {
 
 /*
  * Every user online here has one: with a 12-byte id (11 characters and
- * the NUL) it is a 128-byte malloc chunk, the router's part inside.
+ * the NUL) it is a 112-byte malloc chunk (87 + 12 + glibc's 8, rounded
+ * up to 16), the router's part inside; ids up to 16 characters fit the
+ * same chunk.
  */
-#define USER_HEAD_SIZE	107
+#define USER_HEAD_SIZE	87
 _Static_assert(offsetof(struct user, id) <= USER_HEAD_SIZE,
     "struct user grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising USER_HEAD_SIZE");

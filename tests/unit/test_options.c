@@ -98,6 +98,13 @@ main(void)
 	options_release(&cfg);
 	CHECK_INT(LOAD(&cfg, "--port", "70000"), OPTIONS_ERROR);
 	CHECK_STR(err, "invalid value '70000' for --port: expected 0 to 65535");
+	/* struct user counts rooms in 16 bits. */
+	CHECK_INT(LOAD(&cfg, "--user-rooms", "65536"), OPTIONS_ERROR);
+	CHECK_STR(err, "invalid value '65536' for --user-rooms: expected 1 "
+	    "to 65535");
+	CHECK_INT(LOAD(&cfg, "--user-rooms", "65535"), OPTIONS_OK);
+	CHECK_INT(cfg.user_rooms, 65535);
+	options_release(&cfg);
 	CHECK_INT(LOAD(&cfg, "--bogus"), OPTIONS_USAGE);
 	CHECK(strstr(err, "--bogus") != NULL);
 	CHECK_INT(LOAD(&cfg, "-p"), OPTIONS_USAGE);
