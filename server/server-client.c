@@ -87,6 +87,8 @@ struct client_rare {
 	size_t		 token_roomslen;
 	float		 refused;	/* refusals, decayed */
 	uint32_t	 refused_at;	/* its last update, mono ms */
+	uint8_t		 ip6[16];	/* an IPv6 peer's address (struct
+					   client has 4 bytes, for IPv4) */
 	char		 gone_id[CODEC_MAX_USER + 1];	/* the user id after
 					   leaving the router, for logs */
 };
@@ -257,9 +259,15 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	struct client	*c;
 	struct client_hs *h = NULL;
 
-	/* Room for the ws_conn too: one allocation per connection. */
+	/*
+	 * Room for the ws_conn too: one allocation per connection.  An
+	 * IPv6 address does not fit in it: it is kept in the rare part.
+	 */
 	if ((c = calloc(1, sizeof(*c) + ws_conn_size())) == NULL ||
+	    (sa->sa_family == AF_INET6 && client_rare(c) == NULL) ||
 	    (h = hs_alloc()) == NULL) {
+		if (c != NULL)
+			free(c->rare);
 		free(c);
 		close(fd);
 		return NULL;
@@ -268,6 +276,7 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	h->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
 	if (h->tp == NULL) {
 		hs_release(h);
+		free(c->rare);
 		free(c);
 		return NULL;
 	}
@@ -296,7 +305,7 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
 		c->addr = CLIENT_ADDR_V6;
-		memcpy(c->ip, &in6->sin6_addr, 16);
+		memcpy(c->rare->ip6, &in6->sin6_addr, 16);
 		c->port = ntohs(in6->sin6_port);
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -315,14 +324,21 @@ client_af(const struct client *c)
 	    CLIENT_ADDR_V4 ? AF_INET : 0;
 }
 
+/* The peer's address, 4 or 16 bytes as c->addr says. */
+static const uint8_t *
+client_ip(const struct client *c)
+{
+	return c->addr == CLIENT_ADDR_V6 ? c->rare->ip6 : c->ip;
+}
+
 const char *
 client_addr(const struct client *c)
 {
 	static char	buf[INET6_ADDRSTRLEN + 16];
 	char		ip[INET6_ADDRSTRLEN];
 
-	if (c->addr == CLIENT_ADDR_NONE || inet_ntop(client_af(c), c->ip, ip,
-	    sizeof(ip)) == NULL)
+	if (c->addr == CLIENT_ADDR_NONE || inet_ntop(client_af(c),
+	    client_ip(c), ip, sizeof(ip)) == NULL)
 		return "?";
 	snprintf(buf, sizeof(buf), c->addr == CLIENT_ADDR_V6 ? "[%s]:%u" :
 	    "%s:%u",
@@ -1739,7 +1755,7 @@ client_free(struct client *c)
 	if (c == NULL)
 		return;
 	if (c->ip_counted) {
-		memcpy(key, c->ip, c->addr == CLIENT_ADDR_V6 ? 16 : 4);
+		memcpy(key, client_ip(c), c->addr == CLIENT_ADDR_V6 ? 16 : 4);
 		ipcount_del(client_srv->ipc, (uint8_t)client_af(c), key);
 	}
 	client_detach(c);

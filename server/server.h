@@ -117,8 +117,8 @@ enum client_state {
 /* What ip holds (a field of 2 bits). */
 enum client_addr {
 	CLIENT_ADDR_NONE,
-	CLIENT_ADDR_V4,		/* ip[0..4) */
-	CLIENT_ADDR_V6		/* ip[0..16) */
+	CLIENT_ADDR_V4,		/* ip */
+	CLIENT_ADDR_V6		/* rare->ip6 (server-client.c) */
 };
 
 struct client_hs;
@@ -126,8 +126,8 @@ struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (136 bytes) with its ws_conn (common/ws.c, 64) inside at
- * ws_mem, 200 bytes in a 208-byte chunk, and its user's struct user
+ * chunk, this (128 bytes) with its ws_conn (common/ws.c, 64) inside at
+ * ws_mem, 192 bytes in a 208-byte chunk, and its user's struct user
  * (users.h: 119 bytes with an 11-character id and the router's part
  * inside, a 128 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
@@ -152,9 +152,10 @@ struct client_rare;
  *   frame is arriving, its output buffer only while bytes are pending
  *   (common/ws.c); its callbacks and limits are the server's ws_shared;
  * - rare (struct client_rare, server-client.c): what only some
- *   connections need: presence's part (made at the first "watch"), a
- *   token's rooms claim (made at the upgrade if the token limits
- *   rooms), the decayed count of refusals (made at the first one: a
+ *   connections need: an IPv6 peer's address (made at accept: ip has
+ *   the 4 bytes of an IPv4 one), presence's part (made at the first
+ *   "watch"), a token's rooms claim (made at the upgrade if the token
+ *   limits rooms), the decayed count of refusals (made at the first one: a
  *   client going over --rate or the query budget), and the user id kept
  *   for logs after leaving the router (made then);
  * - rc.skip: own room messages in flight; rare->pc.watch: watched
@@ -182,7 +183,8 @@ struct client {
 	uint32_t	 q_at;			/* its last refill */
 
 	uint32_t	 id;			/* serial number for logs */
-	uint8_t		 ip[16];		/* peer address, for logs */
+	uint8_t		 ip[4];			/* IPv4 peer address, for logs
+						   (IPv6: in rare) */
 	uint16_t	 port;
 	unsigned int	 state:3;		/* enum client_state */
 	unsigned int	 addr:2;		/* enum client_addr */
@@ -201,7 +203,7 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	136
+#define CLIENT_SIZE	128
 _Static_assert(CLIENT_LINGER < 8 && (POLLIN | POLLOUT) < 8,
     "struct client's state or armed bit-field is too narrow");
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
