@@ -126,8 +126,8 @@ struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (128 bytes) with its ws_conn (common/ws.c, 64) inside at
- * ws_mem, 192 bytes in a 208-byte chunk, and its user's struct user
+ * chunk, this (128 bytes) with its ws_conn (common/ws.c, 56) inside at
+ * ws_mem, 184 bytes in a 192-byte chunk, and its user's struct user
  * (users.h: 119 bytes with an 11-character id and the router's part
  * inside, a 128 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
@@ -149,8 +149,9 @@ struct client_rare;
  *   states are kept for the next accepts (up to 64), so that a connect
  *   burst does not leave them as holes between long-lived chunks;
  * - the ws_conn's parser and wslay context (about 13 KB) only while a
- *   frame is arriving, its output buffer only while bytes are pending
- *   (common/ws.c); its callbacks and limits are the server's ws_shared;
+ *   frame is arriving, its output buffer (with its offsets at its
+ *   head) only while bytes are pending (common/ws.c); its callbacks
+ *   and limits are the server's ws_shared;
  * - rare (struct client_rare, server-client.c): what only some
  *   connections need: an IPv6 peer's address (made at accept: ip has
  *   the 4 bytes of an IPv4 one), presence's part (made at the first
