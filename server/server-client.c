@@ -1884,16 +1884,32 @@ client_touch(struct server *s, struct client *c)
 	s->touch[s->ntouch++] = c;
 }
 
+/*
+ * The clients are found by descriptor (s->byfd), not on a list through
+ * them: a client spends no field on it, and the array costs a pointer
+ * per descriptor up to the highest (the kernel hands out the lowest
+ * free one, so the slots stay dense).  A client's descriptor is the
+ * same from client_link() to client_unlink(), and is closed only by
+ * client_free() after that (a dead client keeps it until reaped), so a
+ * descriptor number is never reused while its slot is set.
+ */
 int
 client_link(struct server *s, struct client *c)
 {
-	c->armed = POLLIN;
-	if (poller_add(s->poller, client_fd(c), POLLIN, c) == -1)
+	int	fd = client_fd(c);
+	size_t	i;
+
+	if (fd < 0 || vec_grow(&s->byfd, &s->capbyfd, (size_t)fd + 1,
+	    sizeof(*s->byfd)) == -1)
 		return -1;
-	c->next = s->clients;
-	if (s->clients != NULL)
-		s->clients->prev = c;
-	s->clients = c;
+	for (i = s->nbyfd; i <= (size_t)fd; i++)
+		s->byfd[i] = NULL;
+	if (s->nbyfd <= (size_t)fd)
+		s->nbyfd = (size_t)fd + 1;
+	c->armed = POLLIN;
+	if (poller_add(s->poller, fd, POLLIN, c) == -1)
+		return -1;
+	s->byfd[fd] = c;
 	s->nclients++;
 	return 0;
 }
@@ -1901,14 +1917,37 @@ client_link(struct server *s, struct client *c)
 static void
 client_unlink(struct server *s, struct client *c)
 {
-	poller_remove(s->poller, client_fd(c));
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	int	fd = client_fd(c);
+
+	poller_remove(s->poller, fd);
+	if (fd >= 0 && (size_t)fd < s->nbyfd && s->byfd[fd] == c)
+		s->byfd[fd] = NULL;
 	s->nclients--;
+}
+
+void
+clients_each(struct server *s, void (*fn)(struct client *))
+{
+	size_t	i;
+
+	for (i = 0; i < s->nbyfd; i++)
+		if (s->byfd[i] != NULL)
+			fn(s->byfd[i]);
+}
+
+void
+clients_free_all(struct server *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nbyfd; i++) {
+		client_free(s->byfd[i]);
+		s->byfd[i] = NULL;
+	}
+	free(s->byfd);
+	s->byfd = NULL;
+	s->nbyfd = s->capbyfd = 0;
+	s->nclients = 0;
 }
 
 /* Register the events c wants now, with a syscall only on change. */

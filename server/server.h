@@ -126,8 +126,8 @@ struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (128 bytes) with its ws_conn (common/ws.c, 56) inside at
- * ws_mem, 184 bytes in a 192-byte chunk, and its user's struct user
+ * chunk, this (112 bytes) with its ws_conn (common/ws.c, 56) inside at
+ * ws_mem, 168 bytes in a 176-byte chunk, and its user's struct user
  * (users.h: 119 bytes with an 11-character id and the router's part
  * inside, a 128 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
@@ -135,9 +135,11 @@ struct client_rare;
  * its siblings at those structures keep them there.
  *
  * Nothing here points at what is found another way: the server is
- * server-client.c's one client_srv; the router's and the ws_conn's
- * callbacks get the rconn or the ws_conn and find the client around it
- * (offsetof); the in-flight queue is a ring held by its tail; state,
+ * server-client.c's one client_srv; the clients are found by their
+ * descriptor (struct server's byfd, a pointer per descriptor: no list
+ * runs through them); the router's and the ws_conn's callbacks get the
+ * rconn or the ws_conn and find the client around it (offsetof); the
+ * in-flight queue is a ring held by its tail; state,
  * the address's kind and the armed events are bit-fields.
  *
  * Allocated lazily, freed as soon as unused:
@@ -169,7 +171,6 @@ struct client_rare;
  * difference: every timeout is at most a day (options.c).
  */
 struct client {
-	struct client	*prev, *next;		/* all clients */
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
@@ -204,7 +205,7 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	128
+#define CLIENT_SIZE	112
 _Static_assert(CLIENT_LINGER < 8 && (POLLIN | POLLOUT) < 8,
     "struct client's state or armed bit-field is too narrow");
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
@@ -240,7 +241,9 @@ struct server {
 	struct presence	*presence;
 	struct nats_link *link;			/* --cluster, or NULL */
 	struct cluster	*cluster;		/* presence over link */
-	struct client	*clients;
+	struct client	**byfd;			/* linked clients by their
+						   descriptor (server-client.c) */
+	size_t		 nbyfd, capbyfd;	/* slots set, allocated */
 	size_t		 nclients;
 
 	/* The loop (server-loop.c). */
@@ -292,10 +295,17 @@ struct sockaddr;
  * events re-armed, or reaped if dead.  Cheap and idempotent.
  */
 void	client_touch(struct server *, struct client *);
-/* Register c with the poller and the client list.  0 or -1. */
+/* Register c with the poller and s->byfd.  0 or -1. */
 int	client_link(struct server *, struct client *);
 /* Flush, re-arm or reap every touched client. */
 void	clients_process_touched(struct server *);
+/*
+ * Call fn for every linked client.  fn may mark clients dead (they are
+ * reaped after the pass) but must not free or link one.
+ */
+void	clients_each(struct server *, void (*fn)(struct client *));
+/* Free every linked client and s->byfd (at exit). */
+void	clients_free_all(struct server *);
 /*
  * How the router and presence reach connections (deliver.h): a
  * connection that is closing, cut off or dead takes nothing more, and
