@@ -660,23 +660,23 @@ ws_out_pending(const struct ws_conn *c)
 }
 
 /*
- * Make room for need more bytes in obuf, making, compacting or growing
- * it.  Allocations double from 4 KB, the head included.
+ * ws_obuf_reserve()'s slow path: make, compact or grow obuf for need
+ * more bytes.  Allocations double from 4 KB, the head included.
  */
 static int
-ws_obuf_reserve(struct ws_conn *c, size_t need)
+ws_obuf_grow(struct ws_conn *c, size_t need)
 {
 	struct ws_out	*o = c->obuf;
 	size_t		 size, len = o != NULL ? o->len : 0;
 
-	if (o != NULL && o->off > 0 && o->cap - o->len < need) {
+	if (o != NULL && o->off > 0) {
 		memmove(o->data, o->data + o->off, o->len - o->off);
 		o->len -= o->off;
 		o->off = 0;
 		len = o->len;
+		if (o->cap - o->len >= need)
+			return 0;
 	}
-	if (o != NULL && o->cap - o->len >= need)
-		return 0;
 	size = o != NULL ? sizeof(*o) + o->cap : 4096;
 	while (size - sizeof(*o) - len < need) {
 		if (size > UINT32_MAX / 2)
@@ -690,6 +690,15 @@ ws_obuf_reserve(struct ws_conn *c, size_t need)
 	o->cap = (uint32_t)(size - sizeof(*o));
 	c->obuf = o;
 	return 0;
+}
+
+/* Make room for need more bytes in obuf. */
+static int
+ws_obuf_reserve(struct ws_conn *c, size_t need)
+{
+	if (c->obuf != NULL && c->obuf->cap - c->obuf->len >= need)
+		return 0;
+	return ws_obuf_grow(c, need);
 }
 
 static void	ws_obuf_free(struct ws_conn *);
