@@ -87,8 +87,6 @@ struct client_rare {
 	size_t		 token_roomslen;
 	float		 refused;	/* refusals, decayed */
 	uint32_t	 refused_at;	/* its last update, mono ms */
-	uint8_t		 ip6[16];	/* an IPv6 peer's address (struct
-					   client has 4 bytes, for IPv4) */
 	char		 gone_id[CODEC_MAX_USER + 1];	/* the user id after
 					   leaving the router, for logs */
 };
@@ -260,14 +258,12 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	struct client_hs *h = NULL;
 
 	/*
-	 * Room for the ws_conn too: one allocation per connection.  An
-	 * IPv6 address does not fit in it: it is kept in the rare part.
+	 * Room for the ws_conn too, and for an IPv6 peer its address
+	 * after that (client_ip()): one allocation per connection.
 	 */
-	if ((c = calloc(1, sizeof(*c) + ws_conn_size())) == NULL ||
-	    (sa->sa_family == AF_INET6 && client_rare(c) == NULL) ||
+	if ((c = calloc(1, sizeof(*c) + ws_conn_size() +
+	    (sa->sa_family == AF_INET6 ? 16 : 0))) == NULL ||
 	    (h = hs_alloc()) == NULL) {
-		if (c != NULL)
-			free(c->rare);
 		free(c);
 		close(fd);
 		return NULL;
@@ -276,7 +272,6 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	h->tp = tls ? tp_tls_new(fd, s->tls, NULL) : tp_plain_new(fd);
 	if (h->tp == NULL) {
 		hs_release(h);
-		free(c->rare);
 		free(c);
 		return NULL;
 	}
@@ -305,7 +300,8 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
 		c->addr = CLIENT_ADDR_V6;
-		memcpy(c->rare->ip6, &in6->sin6_addr, 16);
+		memcpy((uint8_t *)c->ws_mem + ws_conn_size(), &in6->sin6_addr,
+		    16);
 		c->port = ntohs(in6->sin6_port);
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -324,11 +320,15 @@ client_af(const struct client *c)
 	    CLIENT_ADDR_V4 ? AF_INET : 0;
 }
 
-/* The peer's address, 4 or 16 bytes as c->addr says. */
+/*
+ * The peer's address, 4 or 16 bytes as c->addr says: an IPv6 one ends
+ * the chunk, after the ws_conn (client_new()).
+ */
 static const uint8_t *
 client_ip(const struct client *c)
 {
-	return c->addr == CLIENT_ADDR_V6 ? c->rare->ip6 : c->ip;
+	return c->addr == CLIENT_ADDR_V6 ? (const uint8_t *)c->ws_mem +
+	    ws_conn_size() : c->ip;
 }
 
 const char *

@@ -118,7 +118,7 @@ enum client_state {
 enum client_addr {
 	CLIENT_ADDR_NONE,
 	CLIENT_ADDR_V4,		/* ip */
-	CLIENT_ADDR_V6		/* rare->ip6 (server-client.c) */
+	CLIENT_ADDR_V6		/* 16 bytes after the ws_conn */
 };
 
 struct client_hs;
@@ -133,6 +133,9 @@ struct client_rare;
  * here.  bench/README.md, "Memory per idle connection", has the budget,
  * the breakdown and how it is measured.  The _Static_assert below and
  * its siblings at those structures keep them there.
+ *
+ * ip holds an IPv4 peer's address; an IPv6 peer's 16 bytes end the
+ * chunk, after the ws_conn (a 192-byte chunk for such a peer).
  *
  * Nothing here points at what is found another way: the server is
  * server-client.c's one client_srv; the clients are found by their
@@ -155,10 +158,9 @@ struct client_rare;
  *   head) only while bytes are pending (common/ws.c); its callbacks
  *   and limits are the server's ws_shared;
  * - rare (struct client_rare, server-client.c): what only some
- *   connections need: an IPv6 peer's address (made at accept: ip has
- *   the 4 bytes of an IPv4 one), presence's part (made at the first
- *   "watch"), a token's rooms claim (made at the upgrade if the token
- *   limits rooms), the decayed count of refusals (made at the first one: a
+ *   connections need: presence's part (made at the first "watch"), a
+ *   token's rooms claim (made at the upgrade if the token limits
+ *   rooms), the decayed count of refusals (made at the first one: a
  *   client going over --rate or the query budget), and the user id kept
  *   for logs after leaving the router (made then);
  * - rc.skip: own room messages in flight; rare->pc.watch: watched
@@ -186,7 +188,7 @@ struct client {
 
 	uint32_t	 id;			/* serial number for logs */
 	uint8_t		 ip[4];			/* IPv4 peer address, for logs
-						   (IPv6: in rare) */
+						   (IPv6: after the ws_conn) */
 	uint16_t	 port;
 	unsigned int	 state:3;		/* enum client_state */
 	unsigned int	 addr:2;		/* enum client_addr */
@@ -201,7 +203,10 @@ struct client {
 	unsigned int	 ip_counted:1;		/* in the per-address table */
 	unsigned int	 ip_over:1;		/* ...beyond --max-per-ip */
 	unsigned int	 upgraded:1;		/* ws_mem is a ws_conn */
-	/* The ws_conn (common/ws.c), ws_conn_size() bytes, in this chunk. */
+	/*
+	 * The ws_conn (common/ws.c), ws_conn_size() bytes, in this chunk;
+	 * then, for an IPv6 peer, its address.
+	 */
 	uint64_t	 ws_mem[];
 };
 
