@@ -141,25 +141,31 @@ struct ws_rx {
 };
 
 /*
+ * The output buffer: data[off..len) is stream range [written, written +
+ * len - off) of its connection, the end being what ws_conn_queued()
+ * says.  Its offsets and capacity are kept at its head, not in struct
+ * ws_conn: the buffer exists only while the connection is busy.
+ */
+struct ws_out {
+	uint32_t		 off, len, cap;	/* cap: bytes of data */
+	uint8_t			 data[];
+};
+
+/*
  * Kept small: an idle connection is this, its transport inline and no
- * more (72 bytes; the server holds it inside its own struct client,
+ * more (56 bytes; the server holds it inside its own struct client,
  * whose budget is in bench/README.md, "Memory per idle connection").
  * Flags are bits; the callbacks, role and limits are behind one pointer
- * to what connections made alike share (struct ws_shared); the end of
- * the output stream is derived, not kept; bytes read are counted for
- * the process (ws_bytes_read()), not per connection.
+ * to what connections made alike share (struct ws_shared); the output
+ * buffer's offsets are in it; the end of the output stream is derived,
+ * not kept; bytes read are counted for the process (ws_bytes_read()),
+ * not per connection.
  */
 struct ws_conn {
 	struct ws_rx		*rx;		/* NULL while at rest */
 	struct tp		 tp;
 	const struct ws_shared	*sh;		/* callbacks and limits */
-
-	/*
-	 * Output: obuf[ooff..olen) is stream range [written, written +
-	 * olen - ooff), the end being what ws_conn_queued() says.
-	 */
-	uint8_t			*obuf;
-	uint32_t		 ooff, olen, ocap;
+	struct ws_out		*obuf;		/* NULL while idle */
 	unsigned int		 eof:1;
 	unsigned int		 failed:1;
 	unsigned int		 pmce:2;	/* enum ws_pmce_flags */
@@ -168,7 +174,7 @@ struct ws_conn {
 	uint64_t		 written;
 };
 
-#define WS_CONN_SIZE	64
+#define WS_CONN_SIZE	56
 _Static_assert(sizeof(struct ws_conn) <= WS_CONN_SIZE,
     "struct ws_conn grew: see \"Memory per idle connection\" in "
     "bench/README.md before raising WS_CONN_SIZE");
@@ -646,31 +652,53 @@ ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
 	c->rx->frame_len = 0;
 }
 
-/* Make room for need more bytes in obuf, compacting or growing it. */
+/* Bytes in c's output buffer not yet written. */
+static size_t
+ws_out_pending(const struct ws_conn *c)
+{
+	return c->obuf != NULL ? c->obuf->len - c->obuf->off : 0;
+}
+
+/*
+ * ws_obuf_reserve()'s slow path: make, compact or grow obuf for need
+ * more bytes.  Allocations double from 4 KB, the head included.
+ */
+static int
+ws_obuf_grow(struct ws_conn *c, size_t need)
+{
+	struct ws_out	*o = c->obuf;
+	size_t		 size, len = o != NULL ? o->len : 0;
+
+	if (o != NULL && o->off > 0) {
+		memmove(o->data, o->data + o->off, o->len - o->off);
+		o->len -= o->off;
+		o->off = 0;
+		len = o->len;
+		if (o->cap - o->len >= need)
+			return 0;
+	}
+	size = o != NULL ? sizeof(*o) + o->cap : 4096;
+	while (size - sizeof(*o) - len < need) {
+		if (size > UINT32_MAX / 2)
+			return -1;
+		size *= 2;
+	}
+	if ((o = realloc(o, size)) == NULL)
+		return -1;
+	if (c->obuf == NULL)
+		o->off = o->len = 0;
+	o->cap = (uint32_t)(size - sizeof(*o));
+	c->obuf = o;
+	return 0;
+}
+
+/* Make room for need more bytes in obuf. */
 static int
 ws_obuf_reserve(struct ws_conn *c, size_t need)
 {
-	size_t	 ncap;
-	uint8_t	*p;
-
-	if (c->ooff > 0 && c->ocap - c->olen < need) {
-		memmove(c->obuf, c->obuf + c->ooff, c->olen - c->ooff);
-		c->olen -= c->ooff;
-		c->ooff = 0;
-	}
-	if (c->ocap - c->olen >= need)
+	if (c->obuf != NULL && c->obuf->cap - c->obuf->len >= need)
 		return 0;
-	ncap = c->ocap ? c->ocap : 4096;
-	while (ncap - c->olen < need) {
-		if (ncap > SIZE_MAX / 2)
-			return -1;
-		ncap *= 2;
-	}
-	if ((p = realloc(c->obuf, ncap)) == NULL)
-		return -1;
-	c->obuf = p;
-	c->ocap = ncap;
-	return 0;
+	return ws_obuf_grow(c, need);
 }
 
 static void	ws_obuf_free(struct ws_conn *);
@@ -686,13 +714,13 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	 * trips on allocation failure or runaway control frames; wslay
 	 * then keeps the rest queued.
 	 */
-	if (c->olen - c->ooff + len > c->sh->max_output + WS_OUT_SLACK ||
+	if (ws_out_pending(c) + len > c->sh->max_output + WS_OUT_SLACK ||
 	    ws_obuf_reserve(c, len) == -1) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
-	memcpy(c->obuf + c->olen, data, len);
-	c->olen += len;
+	memcpy(c->obuf->data + c->obuf->len, data, len);
+	c->obuf->len += (uint32_t)len;
 	return (ssize_t)len;
 }
 
@@ -713,10 +741,10 @@ ws_genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 static ssize_t
 ws_fsend_cb(const uint8_t *data, size_t len, int flags, void *user)
 {
-	struct ws_conn	*c = ws_fout;
+	struct ws_out	*o = ws_fout->obuf;
 
-	memcpy(c->obuf + c->olen, data, len);
-	c->olen += (uint32_t)len;
+	memcpy(o->data + o->len, data, len);
+	o->len += (uint32_t)len;
 	return (ssize_t)len;
 }
 
@@ -932,14 +960,13 @@ ws_obuf_free(struct ws_conn *c)
 {
 	free(c->obuf);
 	c->obuf = NULL;
-	c->ooff = c->olen = c->ocap = 0;
 }
 
 void
 ws_conn_trim(struct ws_conn *c)
 {
 	/* An idle connection holds no output buffer. */
-	if (c->ooff == c->olen && c->obuf != NULL)
+	if (c->obuf != NULL && c->obuf->off == c->obuf->len)
 		ws_obuf_free(c);
 	if (c->rx == NULL || c->rx->fed != c->rx->framed || c->rx->fragmented ||
 	    c->rx->stash_len != 0 || c->rx->zin != NULL ||
@@ -1054,30 +1081,33 @@ ws_conn_on_readable(struct ws_conn *c)
 int
 ws_conn_flush(struct ws_conn *c)
 {
-	ssize_t	n;
+	struct ws_out	*o = c->obuf;
+	ssize_t		 n;
 
 	if (c->failed)
 		return WS_ERR_TRANSPORT;
-	while (c->ooff < c->olen) {
-		n = tp_write(&c->tp, c->obuf + c->ooff, c->olen - c->ooff);
+	if (o == NULL)
+		return 0;
+	while (o->off < o->len) {
+		n = tp_write(&c->tp, o->data + o->off, o->len - o->off);
 		if (n == TP_WANT_WRITE || n == TP_WANT_READ)
 			break;
 		if (n < 0) {
 			c->failed = 1;
 			return WS_ERR_TRANSPORT;
 		}
-		c->ooff += (size_t)n;
+		o->off += (uint32_t)n;
 		c->written += (uint64_t)n;
 	}
-	if (c->ooff == c->olen) {
+	if (o->off == o->len) {
 		/*
 		 * Kept for the next pass while the connection is busy
 		 * (ws_conn_trim() gives it back once it is quiet): freed
 		 * and made again at every flush, a 4 KB buffer at the top
 		 * of the heap cost a brk() each way and its page faults.
 		 */
-		c->ooff = c->olen = 0;
-		if (c->ocap > WS_OBUF_KEEP)
+		o->off = o->len = 0;
+		if (o->cap > WS_OBUF_KEEP)
 			ws_obuf_free(c);
 	}
 	return 0;
@@ -1157,7 +1187,7 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 	    wslay_event_get_close_sent(c->rx->ctx)))
 		return WS_ERR_CLOSED;
 	/* 14 bytes: the largest frame header (with a client mask). */
-	if (c->olen - c->ooff + len + 14 > c->sh->max_output)
+	if (ws_out_pending(c) + len + 14 > c->sh->max_output)
 		return WS_ERR_FULL;
 	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
 	m.msg = p;
@@ -1236,9 +1266,9 @@ ws_conn_close(struct ws_conn *c, uint16_t code, const char *reason)
 void
 ws_conn_truncate(struct ws_conn *c, uint64_t off)
 {
-	if (off < c->written || off > ws_conn_queued(c))
+	if (off < c->written || off > ws_conn_queued(c) || c->obuf == NULL)
 		return;
-	c->olen = c->ooff + (uint32_t)(off - c->written);
+	c->obuf->len = c->obuf->off + (uint32_t)(off - c->written);
 }
 
 short
@@ -1255,7 +1285,7 @@ ws_conn_events(const struct ws_conn *c)
 	 * other direction (a write that must read first): then waiting for
 	 * POLLOUT would only spin.
 	 */
-	if (c->ooff < c->olen)
+	if (ws_out_pending(c) > 0)
 		ev |= tp_events(&c->tp) != 0 ? tp_events(&c->tp) : POLLOUT;
 	else
 		ev |= tp_events(&c->tp);
@@ -1270,13 +1300,13 @@ ws_conn_done(const struct ws_conn *c)
 	if (c->rx == NULL)
 		return 0;
 	return !wslay_event_want_read(c->rx->ctx) &&
-	    !wslay_event_want_write(c->rx->ctx) && c->ooff == c->olen;
+	    !wslay_event_want_write(c->rx->ctx) && ws_out_pending(c) == 0;
 }
 
 size_t
 ws_conn_pending(const struct ws_conn *c)
 {
-	return c->olen - c->ooff;
+	return ws_out_pending(c);
 }
 
 uint64_t
@@ -1294,7 +1324,7 @@ ws_bytes_read(void)
 uint64_t
 ws_conn_queued(const struct ws_conn *c)
 {
-	return c->written + (c->olen - c->ooff);
+	return c->written + ws_out_pending(c);
 }
 
 /* At rest, no close has started: the answers of an open connection. */

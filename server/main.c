@@ -533,8 +533,7 @@ run(struct server *s)
 			notify_stopping();
 			shutdown_at = s->now + SHUTDOWN_MS;
 			server_close_listeners(s);
-			for (c = s->clients; c != NULL; c = c->next)
-				client_shutdown(c);
+			clients_each(s, client_shutdown);
 		}
 		if (reload_signal) {
 			reload_signal = 0;
@@ -549,8 +548,7 @@ run(struct server *s)
 			next_watchdog = s->now + watchdog_ms;
 		}
 		if (s->now >= next_sweep) {
-			for (c = s->clients; c != NULL; c = c->next)
-				client_timers(c);
+			clients_each(s, client_timers);
 			next_sweep = s->now + SWEEP_MS;
 		}
 		if (s->cluster != NULL)
@@ -674,12 +672,7 @@ main(int argc, char **argv)
 	}
 	notify_ready("accepting connections");
 	rc = run(&s);
-	while (s.clients != NULL) {
-		struct client	*c = s.clients;
-
-		s.clients = c->next;
-		client_free(c);
-	}
+	clients_free_all(&s);
 	client_cache_free();
 	server_close_listeners(&s);
 	server_loop_release(&s);

@@ -257,8 +257,12 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 	struct client	*c;
 	struct client_hs *h = NULL;
 
-	/* Room for the ws_conn too: one allocation per connection. */
-	if ((c = calloc(1, sizeof(*c) + ws_conn_size())) == NULL ||
+	/*
+	 * Room for the ws_conn too, and for an IPv6 peer its address
+	 * after that (client_ip()): one allocation per connection.
+	 */
+	if ((c = calloc(1, sizeof(*c) + ws_conn_size() +
+	    (sa->sa_family == AF_INET6 ? 16 : 0))) == NULL ||
 	    (h = hs_alloc()) == NULL) {
 		free(c);
 		close(fd);
@@ -296,7 +300,8 @@ client_new(struct server *s, int fd, const struct sockaddr *sa, int tls)
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 
 		c->addr = CLIENT_ADDR_V6;
-		memcpy(c->ip, &in6->sin6_addr, 16);
+		memcpy((uint8_t *)c->ws_mem + ws_conn_size(), &in6->sin6_addr,
+		    16);
 		c->port = ntohs(in6->sin6_port);
 	} else if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -315,14 +320,25 @@ client_af(const struct client *c)
 	    CLIENT_ADDR_V4 ? AF_INET : 0;
 }
 
+/*
+ * The peer's address, 4 or 16 bytes as c->addr says: an IPv6 one ends
+ * the chunk, after the ws_conn (client_new()).
+ */
+static const uint8_t *
+client_ip(const struct client *c)
+{
+	return c->addr == CLIENT_ADDR_V6 ? (const uint8_t *)c->ws_mem +
+	    ws_conn_size() : c->ip;
+}
+
 const char *
 client_addr(const struct client *c)
 {
 	static char	buf[INET6_ADDRSTRLEN + 16];
 	char		ip[INET6_ADDRSTRLEN];
 
-	if (c->addr == CLIENT_ADDR_NONE || inet_ntop(client_af(c), c->ip, ip,
-	    sizeof(ip)) == NULL)
+	if (c->addr == CLIENT_ADDR_NONE || inet_ntop(client_af(c),
+	    client_ip(c), ip, sizeof(ip)) == NULL)
 		return "?";
 	snprintf(buf, sizeof(buf), c->addr == CLIENT_ADDR_V6 ? "[%s]:%u" :
 	    "%s:%u",
@@ -1739,7 +1755,7 @@ client_free(struct client *c)
 	if (c == NULL)
 		return;
 	if (c->ip_counted) {
-		memcpy(key, c->ip, c->addr == CLIENT_ADDR_V6 ? 16 : 4);
+		memcpy(key, client_ip(c), c->addr == CLIENT_ADDR_V6 ? 16 : 4);
 		ipcount_del(client_srv->ipc, (uint8_t)client_af(c), key);
 	}
 	client_detach(c);
@@ -1868,16 +1884,32 @@ client_touch(struct server *s, struct client *c)
 	s->touch[s->ntouch++] = c;
 }
 
+/*
+ * The clients are found by descriptor (s->byfd), not on a list through
+ * them: a client spends no field on it, and the array costs a pointer
+ * per descriptor up to the highest (the kernel hands out the lowest
+ * free one, so the slots stay dense).  A client's descriptor is the
+ * same from client_link() to client_unlink(), and is closed only by
+ * client_free() after that (a dead client keeps it until reaped), so a
+ * descriptor number is never reused while its slot is set.
+ */
 int
 client_link(struct server *s, struct client *c)
 {
-	c->armed = POLLIN;
-	if (poller_add(s->poller, client_fd(c), POLLIN, c) == -1)
+	int	fd = client_fd(c);
+	size_t	i;
+
+	if (fd < 0 || vec_grow(&s->byfd, &s->capbyfd, (size_t)fd + 1,
+	    sizeof(*s->byfd)) == -1)
 		return -1;
-	c->next = s->clients;
-	if (s->clients != NULL)
-		s->clients->prev = c;
-	s->clients = c;
+	for (i = s->nbyfd; i <= (size_t)fd; i++)
+		s->byfd[i] = NULL;
+	if (s->nbyfd <= (size_t)fd)
+		s->nbyfd = (size_t)fd + 1;
+	c->armed = POLLIN;
+	if (poller_add(s->poller, fd, POLLIN, c) == -1)
+		return -1;
+	s->byfd[fd] = c;
 	s->nclients++;
 	return 0;
 }
@@ -1885,14 +1917,37 @@ client_link(struct server *s, struct client *c)
 static void
 client_unlink(struct server *s, struct client *c)
 {
-	poller_remove(s->poller, client_fd(c));
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->clients = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	int	fd = client_fd(c);
+
+	poller_remove(s->poller, fd);
+	if (fd >= 0 && (size_t)fd < s->nbyfd && s->byfd[fd] == c)
+		s->byfd[fd] = NULL;
 	s->nclients--;
+}
+
+void
+clients_each(struct server *s, void (*fn)(struct client *))
+{
+	size_t	i;
+
+	for (i = 0; i < s->nbyfd; i++)
+		if (s->byfd[i] != NULL)
+			fn(s->byfd[i]);
+}
+
+void
+clients_free_all(struct server *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nbyfd; i++) {
+		client_free(s->byfd[i]);
+		s->byfd[i] = NULL;
+	}
+	free(s->byfd);
+	s->byfd = NULL;
+	s->nbyfd = s->capbyfd = 0;
+	s->nclients = 0;
 }
 
 /* Register the events c wants now, with a syscall only on change. */

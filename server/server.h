@@ -117,8 +117,8 @@ enum client_state {
 /* What ip holds (a field of 2 bits). */
 enum client_addr {
 	CLIENT_ADDR_NONE,
-	CLIENT_ADDR_V4,		/* ip[0..4) */
-	CLIENT_ADDR_V6		/* ip[0..16) */
+	CLIENT_ADDR_V4,		/* ip */
+	CLIENT_ADDR_V6		/* 16 bytes after the ws_conn */
 };
 
 struct client_hs;
@@ -126,18 +126,23 @@ struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (136 bytes) with its ws_conn (common/ws.c, 64) inside at
- * ws_mem, 200 bytes in a 208-byte chunk, and its user's struct user
- * (users.h: 119 bytes with an 11-character id and the router's part
- * inside, a 128 chunk); presence adds nothing for a user only online
+ * chunk, this (112 bytes) with its ws_conn (common/ws.c, 56) inside at
+ * ws_mem, 168 bytes in a 176-byte chunk, and its user's struct user
+ * (users.h: 99 bytes with an 11-character id and the router's part
+ * inside, a 112 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
  * the breakdown and how it is measured.  The _Static_assert below and
  * its siblings at those structures keep them there.
  *
+ * ip holds an IPv4 peer's address; an IPv6 peer's 16 bytes end the
+ * chunk, after the ws_conn (a 192-byte chunk for such a peer).
+ *
  * Nothing here points at what is found another way: the server is
- * server-client.c's one client_srv; the router's and the ws_conn's
- * callbacks get the rconn or the ws_conn and find the client around it
- * (offsetof); the in-flight queue is a ring held by its tail; state,
+ * server-client.c's one client_srv; the clients are found by their
+ * descriptor (struct server's byfd, a pointer per descriptor: no list
+ * runs through them); the router's and the ws_conn's callbacks get the
+ * rconn or the ws_conn and find the client around it (offsetof); the
+ * in-flight queue is a ring held by its tail; state,
  * the address's kind and the armed events are bit-fields.
  *
  * Allocated lazily, freed as soon as unused:
@@ -149,8 +154,9 @@ struct client_rare;
  *   states are kept for the next accepts (up to 64), so that a connect
  *   burst does not leave them as holes between long-lived chunks;
  * - the ws_conn's parser and wslay context (about 13 KB) only while a
- *   frame is arriving, its output buffer only while bytes are pending
- *   (common/ws.c); its callbacks and limits are the server's ws_shared;
+ *   frame is arriving, its output buffer (with its offsets at its
+ *   head) only while bytes are pending (common/ws.c); its callbacks
+ *   and limits are the server's ws_shared;
  * - rare (struct client_rare, server-client.c): what only some
  *   connections need: presence's part (made at the first "watch"), a
  *   token's rooms claim (made at the upgrade if the token limits
@@ -167,7 +173,6 @@ struct client_rare;
  * difference: every timeout is at most a day (options.c).
  */
 struct client {
-	struct client	*prev, *next;		/* all clients */
 	struct rconn	 rc;			/* the router's part */
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
@@ -182,7 +187,8 @@ struct client {
 	uint32_t	 q_at;			/* its last refill */
 
 	uint32_t	 id;			/* serial number for logs */
-	uint8_t		 ip[16];		/* peer address, for logs */
+	uint8_t		 ip[4];			/* IPv4 peer address, for logs
+						   (IPv6: after the ws_conn) */
 	uint16_t	 port;
 	unsigned int	 state:3;		/* enum client_state */
 	unsigned int	 addr:2;		/* enum client_addr */
@@ -197,11 +203,14 @@ struct client {
 	unsigned int	 ip_counted:1;		/* in the per-address table */
 	unsigned int	 ip_over:1;		/* ...beyond --max-per-ip */
 	unsigned int	 upgraded:1;		/* ws_mem is a ws_conn */
-	/* The ws_conn (common/ws.c), ws_conn_size() bytes, in this chunk. */
+	/*
+	 * The ws_conn (common/ws.c), ws_conn_size() bytes, in this chunk;
+	 * then, for an IPv6 peer, its address.
+	 */
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	136
+#define CLIENT_SIZE	112
 _Static_assert(CLIENT_LINGER < 8 && (POLLIN | POLLOUT) < 8,
     "struct client's state or armed bit-field is too narrow");
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
@@ -237,7 +246,9 @@ struct server {
 	struct presence	*presence;
 	struct nats_link *link;			/* --cluster, or NULL */
 	struct cluster	*cluster;		/* presence over link */
-	struct client	*clients;
+	struct client	**byfd;			/* linked clients by their
+						   descriptor (server-client.c) */
+	size_t		 nbyfd, capbyfd;	/* slots set, allocated */
 	size_t		 nclients;
 
 	/* The loop (server-loop.c). */
@@ -289,10 +300,17 @@ struct sockaddr;
  * events re-armed, or reaped if dead.  Cheap and idempotent.
  */
 void	client_touch(struct server *, struct client *);
-/* Register c with the poller and the client list.  0 or -1. */
+/* Register c with the poller and s->byfd.  0 or -1. */
 int	client_link(struct server *, struct client *);
 /* Flush, re-arm or reap every touched client. */
 void	clients_process_touched(struct server *);
+/*
+ * Call fn for every linked client.  fn may mark clients dead (they are
+ * reaped after the pass) but must not free or link one.
+ */
+void	clients_each(struct server *, void (*fn)(struct client *));
+/* Free every linked client and s->byfd (at exit). */
+void	clients_free_all(struct server *);
 /*
  * How the router and presence reach connections (deliver.h): a
  * connection that is closing, cut off or dead takes nothing more, and

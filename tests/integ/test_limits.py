@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import socket
 import sys
 import time
@@ -241,6 +242,51 @@ async def test_handshake_timeout():
         await b.close()
 
 
+async def test_reused_descriptors():
+    """The server finds its clients by descriptor: slots freed and taken
+    again by new connections are swept (handshake timeout) and shut
+    down like the others."""
+    s = chatlib.Server("--handshake-timeout", "500ms", name="fdreuse")
+    try:
+        conns = [await connect(s, "fd%d" % i) for i in range(6)]
+        full = s.nfds()
+        for ws in conns[1::2]:
+            await ws.close()
+        check(s.wait_nfds(full - 3), "3 closed: their descriptors freed "
+              "(%d -> %d)" % (full, s.nfds()))
+        kept = conns[0::2]
+        # The kernel hands out the lowest free descriptors: these take
+        # the freed ones, and must be swept from there.
+        t0 = time.monotonic()
+        mute = [socket.create_connection(("127.0.0.1", s.port))
+                for _ in range(3)]
+        for i, sk in enumerate(mute):
+            sk.settimeout(10)
+            try:
+                data = sk.recv(100)
+            except (socket.timeout, ConnectionResetError):
+                data = None
+            check(data == b"", "silent connection %d on a reused "
+                  "descriptor: dropped (%r)" % (i, data))
+            sk.close()
+        took = time.monotonic() - t0
+        check(took <= (8 if SLOW else 3), "after ~500 ms (%.2f s)" % took)
+        check(s.wait_nfds(full - 3), "the silent ones' descriptors freed")
+        kept += [await connect(s, "fd%d" % i) for i in range(6, 9)]
+        await send(kept[0], {"message": "hop", "target_user": "fd8"})
+        m = await recv_json(kept[-1])
+        check(m.get("message") == "hop", "a client on a reused descriptor "
+              "is routed to (%r)" % m)
+        s.proc.send_signal(signal.SIGTERM)
+        for i, ws in enumerate(kept):
+            code, reason = await closed(ws, 10)
+            check(code == 1001 and reason == "server shutting down",
+                  "shutdown reaches client %d: %r %r" % (i, code, reason))
+        check(s.wait_log(r"closing 6 connection"), "shutdown counted 6")
+    finally:
+        check(s.stop() == 0, "fdreuse server exits 0")
+
+
 async def test_ping_idle():
     with chatlib.Server("--ping-interval", "300ms", "--idle-timeout", "1s",
                         name="ping") as s:
@@ -468,6 +514,7 @@ async def main():
     await test_queue_bytes()
     await test_slow_reader()
     await test_handshake_timeout()
+    await test_reused_descriptors()
     await test_ping_idle()
     await test_max_clients()
     await test_emfile()

@@ -235,7 +235,9 @@ v6=0
 $PY -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' \
     2> /dev/null || v6=1
 if [ $v6 -eq 0 ]; then
-	start v6 --listen ::1
+	# An IPv6 peer's address is kept apart from an IPv4 one's: it
+	# is logged whole, and --max-per-ip counts it and lets it go.
+	start v6 --listen ::1 --max-per-ip 1
 	ok $? "--listen ::1 starts: $(cat v6.log)"
 	grep -q "listening on ws://\[::1\]:$PORT" v6.log
 	ok $? "log shows ws://[::1]:PORT"
@@ -245,6 +247,14 @@ if [ $v6 -eq 0 ]; then
 		ok $? "wsc over ::1 exits 0: $(cat err)"
 		grep -q '"users":\["six"\]' out
 		ok $? "who over ::1: $(cat out)"
+		wait_for '\[::1\]:[0-9]* #1 user six disconnected' v6.log
+		ok $? "log names the IPv6 peer: $(tail -n 2 v6.log)"
+		echo '{"type":"who"}' | timeout 20 "$WSC" \
+		    "ws://[::1]:$PORT/demo/ws/seven" > out 2> err
+		ok $? "--max-per-ip 1: a second ::1 peer after the first: \
+$(cat err)"
+		grep -q '"users":\["seven"\]' out
+		ok $? "who over ::1 again: $(cat out)"
 	else
 		ok 1 "$WSC missing (make test-bins)"
 	fi

@@ -355,6 +355,77 @@ test_output(void)
 }
 
 /*
+ * The output buffer through its paths: made at the first message,
+ * grown past its first 4 KB, compacted after partial writes (a small
+ * send buffer and a peer reading only now and then), given back when
+ * flushed.  The peer gets every frame whole and in order.
+ */
+static void
+test_output_buffer(void)
+{
+	enum { NMSG = 300, LEN = 1000, FRAME = 4 + LEN };
+	static uint8_t	 in[NMSG * FRAME];
+	uint8_t		 msg[LEN];
+	struct got	 g;
+	struct ws_conn	*c;
+	size_t		 got = 0, bad = 0, i, k;
+	int		 peer, sndbuf = 4096, partial = 0, rounds = 0;
+	ssize_t		 n;
+
+	c = mkconn(WS_ROLE_SERVER, &g, &peer, 1 << 20);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK_INT(setsockopt(ws_conn_fd(c), SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)), 0);
+	for (i = 0; i < NMSG; i++) {
+		memset(msg, (int)(i % 251), sizeof(msg));
+		if (ws_conn_send(c, WS_OP_BINARY, msg, LEN, NULL) != 0)
+			bad++;
+		/* Now and then: write what the socket takes, read some. */
+		if (i % 7 == 6) {
+			CHECK_INT(ws_conn_flush(c), 0);
+			if (ws_conn_pending(c) > 0)
+				partial++;
+			if (i % 21 == 20 && (n = recv(peer, in + got,
+			    sizeof(in) - got, MSG_DONTWAIT)) > 0)
+				got += (size_t)n;
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(ws_conn_queued(c), NMSG * FRAME);
+	CHECK(partial > 0);		/* the paths under test were taken */
+	while (got < sizeof(in) && rounds++ < 10000) {
+		CHECK_INT(ws_conn_flush(c), 0);
+		if ((n = recv(peer, in + got, sizeof(in) - got,
+		    MSG_DONTWAIT)) > 0)
+			got += (size_t)n;
+	}
+	CHECK_INT(got, sizeof(in));
+	CHECK_INT(ws_conn_pending(c), 0);
+	CHECK_INT(ws_conn_written(c), NMSG * FRAME);
+	for (i = 0, bad = 0; i < NMSG; i++) {
+		const uint8_t	*f = in + i * FRAME;
+
+		if (f[0] != 0x82 || f[1] != 126 || f[2] != LEN >> 8 ||
+		    f[3] != (LEN & 0xff))
+			bad++;
+		for (k = 0; k < LEN; k++)
+			if (f[4 + k] != i % 251)
+				bad++;
+	}
+	CHECK_INT(bad, 0);
+	/* Flushed: trimming gives the buffer back; sending makes another. */
+	ws_conn_trim(c);
+	CHECK(ws_conn_at_rest(c));
+	CHECK_INT(ws_conn_send(c, WS_OP_TEXT, "hi", 2, NULL), 0);
+	CHECK_INT(ws_conn_pending(c), 4);
+	CHECK_INT(ws_conn_queued(c), NMSG * FRAME + 4);
+	ws_conn_free(c);
+	close(peer);
+}
+
+/*
  * Compress as a peer does (RFC 7692 section 7.2.1): raw deflate, sync
  * flush, the final 00 00 ff ff dropped.  z is reused (context takeover)
  * unless NULL.
@@ -712,6 +783,7 @@ main(void)
 	test_violations();
 	test_fragments();
 	test_output();
+	test_output_buffer();
 	test_embedded();
 	test_deflate_in();
 	test_deflate_bad();
