@@ -71,6 +71,7 @@ struct client_hs {
 	char			 epoch[CODEC_MAX_EPOCH + 1];	/* ?epoch= */
 	int			 has_epoch;	/* ?epoch= was given */
 	struct pmce_params	 pmce;	/* permessage-deflate, if agreed */
+	uint32_t		 token_exp;	/* the token's, 0: none */
 	char			 path[80];	/* escaped, for logs */
 	int			 head_only;	/* HEAD: no body */
 };
@@ -796,22 +797,37 @@ client_who(struct client *c)
 }
 
 /*
- * Token bucket: --rate messages a second, up to --burst at once.
- * Returns 1 if this message may pass.
+ * Bytes arrived: the token buckets grow by the time since the last ones
+ * (their refill is additive up to the cap, so refilling at every read
+ * is refilling at every use), and that time is now.  --rate messages a
+ * second, up to --burst at once; QUERY_PER_S who, watch and resume,
+ * up to QUERY_BURST.
  */
-static int
-client_rate_ok(struct client *c)
+static void
+client_heard(struct client *c)
 {
 	const struct server_config *cfg = &client_srv->cfg;
 	uint32_t	now = (uint32_t)client_srv->now;
+	uint32_t	dt = now - c->last_rx;
 	float		t;
 
-	if (cfg->rate <= 0)
+	c->last_rx = now;
+	if (dt == 0)
+		return;
+	if (cfg->rate > 0) {
+		t = c->rl_tokens + (float)((double)dt * cfg->rate / 1000.0);
+		c->rl_tokens = t > (float)cfg->burst ? (float)cfg->burst : t;
+	}
+	t = c->q_tokens + (float)dt * QUERY_PER_S / 1000.0f;
+	c->q_tokens = t > QUERY_BURST ? QUERY_BURST : t;
+}
+
+/* Returns 1 if this chat message may pass --rate. */
+static int
+client_rate_ok(struct client *c)
+{
+	if (client_srv->cfg.rate <= 0)
 		return 1;
-	t = c->rl_tokens + (float)((double)(now - c->rl_at) * cfg->rate /
-	    1000.0);
-	c->rl_tokens = t > (float)cfg->burst ? (float)cfg->burst : t;
-	c->rl_at = now;
 	if (c->rl_tokens >= 1.0f) {
 		c->rl_tokens -= 1.0f;
 		return 1;
@@ -827,12 +843,6 @@ client_rate_ok(struct client *c)
 static int
 client_query_ok(struct client *c)
 {
-	uint32_t	now = (uint32_t)client_srv->now;
-	float		t;
-
-	t = c->q_tokens + (float)(now - c->q_at) * QUERY_PER_S / 1000.0f;
-	c->q_tokens = t > QUERY_BURST ? QUERY_BURST : t;
-	c->q_at = now;
 	if (c->q_tokens >= 1.0f) {
 		c->q_tokens -= 1.0f;
 		return 1;
@@ -1204,7 +1214,8 @@ client_admit(struct client *c, const struct hs_request *req,
 		client_http_error(c, 403, NULL, "token is for another user");
 		return -1;
 	}
-	c->token_exp = cl.exp > UINT32_MAX ? UINT32_MAX : (uint32_t)cl.exp;
+	client_hs(c)->token_exp = cl.exp > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)cl.exp;
 	/* Only a token that limits rooms costs the connection memory. */
 	if (cl.rooms == JWT_ROOMS_LIST) {
 		if (client_rare(c) == NULL || (c->rare->token_rooms =
@@ -1507,10 +1518,8 @@ client_upgrade(struct client *c)
 	c->state = h->after;
 	c->last_rx = c->last_tx_progress = (uint32_t)client_srv->now;
 	c->rl_tokens = (float)client_srv->cfg.burst;
-	c->rl_at = (uint32_t)client_srv->now;
 	c->q_tokens = QUERY_BURST;
-	c->q_at = (uint32_t)client_srv->now;
-	c->deadline = 0;
+	c->token_exp = h->token_exp;		/* no deadline from now on */
 	if (c->state == CLIENT_CHAT) {
 		r = router_attach(client_srv->router, &c->rc, h->user, h->resume,
 		    h->since, h->resume || h->has_epoch ? h->epoch : NULL);
@@ -1595,7 +1604,7 @@ client_on_readable(struct client *c)
 	}
 	if (client_ws(c) == NULL)
 		return;
-	c->last_rx = (uint32_t)client_srv->now;
+	client_heard(c);
 	c->pinged = 0;
 	before = ws_bytes_read();
 	r = ws_conn_on_readable(client_ws(c));

@@ -126,8 +126,8 @@ struct client_rare;
 
 /*
  * One connection.  Kept small: an idle chat connection is one malloc
- * chunk, this (112 bytes) with its ws_conn (common/ws.c, 56) inside at
- * ws_mem, 168 bytes in a 176-byte chunk, and its user's struct user
+ * chunk, this (96 bytes) with its ws_conn (common/ws.c, 56) inside at
+ * ws_mem, 152 bytes in a 160-byte chunk, and its user's struct user
  * (users.h: 99 bytes with an 11-character id and the router's part
  * inside, a 112 chunk); presence adds nothing for a user only online
  * here.  bench/README.md, "Memory per idle connection", has the budget,
@@ -177,14 +177,20 @@ struct client {
 	struct client_rare *rare;		/* NULL: none of it */
 	struct mq	 inflight;		/* chat messages not yet written */
 
-	uint32_t	 deadline;		/* handshake or close */
+	/*
+	 * A deadline runs only before the upgrade and after the close
+	 * began, a token's expiry matters only between the two.
+	 */
+	union {
+		uint32_t deadline;		/* handshake, linger or close */
+		uint32_t token_exp;		/* chat: seconds since epoch,
+						   0: none */
+	};
 	uint32_t	 last_rx;		/* last byte received */
 	uint32_t	 last_tx_progress;	/* last time output moved */
-	uint32_t	 token_exp;		/* seconds since epoch, 0: none */
-	float		 rl_tokens;		/* rate limit bucket */
-	uint32_t	 rl_at;			/* its last refill, mono ms */
+	/* Token buckets, refilled up to last_rx (client_heard()). */
+	float		 rl_tokens;		/* --rate */
 	float		 q_tokens;		/* who/watch/resume budget */
-	uint32_t	 q_at;			/* its last refill */
 
 	uint32_t	 id;			/* serial number for logs */
 	uint8_t		 ip[4];			/* IPv4 peer address, for logs
@@ -210,7 +216,7 @@ struct client {
 	uint64_t	 ws_mem[];
 };
 
-#define CLIENT_SIZE	112
+#define CLIENT_SIZE	96
 _Static_assert(CLIENT_LINGER < 8 && (POLLIN | POLLOUT) < 8,
     "struct client's state or armed bit-field is too narrow");
 _Static_assert(sizeof(struct client) <= CLIENT_SIZE,
