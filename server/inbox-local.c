@@ -493,6 +493,13 @@ evict(struct inbox *ib, uint64_t need)
 	struct box		*b;
 	uint64_t		 before;
 	int			 n, i;
+	/*
+	 * In memory, finding a victim reads its old message (a cache miss
+	 * each), and an append mostly needs one or two: ask for two, then
+	 * twice as many each time that was not enough.  A file is asked
+	 * for a whole batch (one query).
+	 */
+	size_t			 want = ib->ro->persistent ? EVICT_BATCH : 2;
 
 	if (need > ib->cfg.history_bytes)
 		return -1;	/* could never fit: drop nothing */
@@ -506,9 +513,10 @@ evict(struct inbox *ib, uint64_t need)
 			return -1;
 		if (ib->bytes + need <= ib->cfg.history_bytes)
 			break;
-		if ((n = ib->ro->oldest(ib->rows, UINT64_MAX, EVICT_BATCH,
-		    v)) <= 0)
+		if ((n = ib->ro->oldest(ib->rows, UINT64_MAX, want, v)) <= 0)
 			return -1;
+		if (want < EVICT_BATCH)
+			want *= 2;
 		before = ib->bytes;
 		for (i = 0; i < n && ib->bytes + need >
 		    ib->cfg.history_bytes; i++) {
