@@ -652,13 +652,6 @@ ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
 	c->rx->frame_len = 0;
 }
 
-/* Bytes in c's output buffer not yet written. */
-static size_t
-ws_out_pending(const struct ws_conn *c)
-{
-	return c->obuf != NULL ? c->obuf->len - c->obuf->off : 0;
-}
-
 /*
  * ws_obuf_reserve()'s slow path: make, compact or grow obuf for need
  * more bytes.  Allocations double from 4 KB, the head included.
@@ -714,7 +707,7 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	 * trips on allocation failure or runaway control frames; wslay
 	 * then keeps the rest queued.
 	 */
-	if (ws_out_pending(c) + len > c->sh->max_output + WS_OUT_SLACK ||
+	if (ws_conn_pending(c) + len > c->sh->max_output + WS_OUT_SLACK ||
 	    ws_obuf_reserve(c, len) == -1) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
@@ -1187,7 +1180,7 @@ ws_conn_send(struct ws_conn *c, enum ws_opcode op, const void *p, size_t len,
 	    wslay_event_get_close_sent(c->rx->ctx)))
 		return WS_ERR_CLOSED;
 	/* 14 bytes: the largest frame header (with a client mask). */
-	if (ws_out_pending(c) + len + 14 > c->sh->max_output)
+	if (ws_conn_pending(c) + len + 14 > c->sh->max_output)
 		return WS_ERR_FULL;
 	m.opcode = op == WS_OP_TEXT ? WSLAY_TEXT_FRAME : WSLAY_BINARY_FRAME;
 	m.msg = p;
@@ -1285,7 +1278,7 @@ ws_conn_events(const struct ws_conn *c)
 	 * other direction (a write that must read first): then waiting for
 	 * POLLOUT would only spin.
 	 */
-	if (ws_out_pending(c) > 0)
+	if (ws_conn_pending(c) > 0)
 		ev |= tp_events(&c->tp) != 0 ? tp_events(&c->tp) : POLLOUT;
 	else
 		ev |= tp_events(&c->tp);
@@ -1300,13 +1293,13 @@ ws_conn_done(const struct ws_conn *c)
 	if (c->rx == NULL)
 		return 0;
 	return !wslay_event_want_read(c->rx->ctx) &&
-	    !wslay_event_want_write(c->rx->ctx) && ws_out_pending(c) == 0;
+	    !wslay_event_want_write(c->rx->ctx) && ws_conn_pending(c) == 0;
 }
 
 size_t
 ws_conn_pending(const struct ws_conn *c)
 {
-	return ws_out_pending(c);
+	return c->obuf != NULL ? c->obuf->len - c->obuf->off : 0;
 }
 
 uint64_t
@@ -1324,7 +1317,7 @@ ws_bytes_read(void)
 uint64_t
 ws_conn_queued(const struct ws_conn *c)
 {
-	return c->written + ws_out_pending(c);
+	return c->written + ws_conn_pending(c);
 }
 
 /* At rest, no close has started: the answers of an open connection. */
