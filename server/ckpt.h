@@ -10,10 +10,13 @@
  * checkpoints, which never wait for or block the writer, whenever the
  * WAL has grown by 4,000 pages (16 MB) since the last one; only a log
  * that grew past 16,000 pages (64 MB) without starting over holds the
- * writer back, for the few milliseconds a RESTART checkpoint takes.  The loop's connection
- * only counts its commits' frames (a WAL hook) and signals.  No other
- * state is shared: the two connections meet in SQLite's locks on the
- * file, as two processes would.
+ * writer back, for the few milliseconds a RESTART checkpoint takes.
+ * With synchronous=NORMAL the thread also starts the log's write-back
+ * every 1 MB it grows, so that the checkpoint's fdatasync is not a 16 MB
+ * burst the writer waits behind.  The loop's connection only counts its
+ * commits' frames (a WAL hook) and signals.  No other state is shared
+ * (the log's write-back is the thread's): the two connections meet in
+ * SQLite's locks on the file, as two processes would.
  */
 #ifndef CKPT_H
 #define CKPT_H
@@ -34,5 +37,12 @@ struct ckpt	*ckpt_start(const char *path, const char *vfs, struct sqlite3 *w,
 		    char *err, size_t errlen);
 /* Stop and join the thread, close its connection.  NULL is fine. */
 void	ckpt_stop(struct ckpt *);
+
+/* What the thread did (tests). */
+struct ckpt_stats {
+	unsigned long	 writebacks;	/* write-backs of the log started */
+	long long	 upto;		/* the last one's end (a log offset) */
+};
+void	ckpt_stats(struct ckpt *, struct ckpt_stats *);
 
 #endif /* CKPT_H */
