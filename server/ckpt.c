@@ -65,7 +65,7 @@
  * a fixed 10,000 msgs/s --store, p99 was 912-1,940 us (median 1,294)
  * with write-back left to fdatasync and 380-894 (median 659) with it
  * started every 1 MB, the memory store's 219-358 (240); in another run
- * every 256 KB, 1 MB and 4 MB gave medians of 478, 414 and 660 us
+ * every 256 KB, 1 MB and 4 MB gave medians of 478, 414 and 664 us
  * (bench/RESULTS.md, 2026-12-05, "Write-back as the log grows").  The
  * range stops at the last whole memory page: the one being appended
  * into is left alone.  Nothing more reaches the disk than before: the
