@@ -9,10 +9,11 @@
  * writer back.  SQLite starts the log over only at a write transaction
  * that begins with all of it copied, and the writer keeps committing
  * meanwhile, so the thread copies again what came during the last copy
- * until a round finds nothing new; the writer's transactions are short
- * (one per pass, at its end), so that usually happens within a few
- * rounds.  When it does not and the log passes CKPT_BOUND, a RESTART
- * checkpoint holds the writer back (its busy handler waits) while it
+ * until a round finds nothing new, CKPT_ROUNDS at most.  Under a steady
+ * stream of commits that seldom happens (a round's fdatasync outlasts
+ * several commits: at 10,000 msgs/s every wake-up ran its 8 rounds), so
+ * the log passes CKPT_BOUND every few wake-ups, and a RESTART checkpoint
+ * holds the writer back (its busy handler waits, 2-4 ms there) while it
  * copies the rest, and the log starts over.  A checkpoint that fails is
  * tried again at the next wake-up; meanwhile the log only grows.  The
  * thread blocks every signal: they are the loop's.
@@ -20,8 +21,11 @@
  * With synchronous=NORMAL the thread also starts the write-back of the
  * log as it grows (sync_file_range, SYNC_FILE_RANGE_WRITE), every
  * CKPT_KICK bytes, up to the last whole memory page: see CKPT_KICK.
+ * A wake-up serves both that and a checkpoint, whichever were asked
+ * for, so that neither can keep the other waiting.
  */
 #define _GNU_SOURCE	/* sync_file_range */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "ckpt.h"
+#include "log.h"
 
 /*
  * WAL pages between checkpoints (SQLite's own default is 1000).  A
@@ -82,85 +87,95 @@ struct ckpt {
 	int		 want;		/* a checkpoint is asked for */
 	int		 stop;
 	int		 seen;		/* log size at the last wake-up (writer) */
-	/* Write-back of the log; fsz 0: not started (not NORMAL). */
-	char		*wal;		/* the log's path */
-	int		 wfd;		/* the thread's descriptor for it; -1 not
-					   open yet, -2 cannot be */
+	/* Write-back of the log (synchronous=NORMAL); wfd -1: none. */
+	int		 wfd;		/* the log, for sync_file_range */
 	long		 fsz;		/* bytes a frame (page + 24) */
 	long		 mpg;		/* bytes a memory page */
-	int		 kseen;		/* log size at the last kick (writer) */
-	long long	 kick;		/* write back up to there; 0: nothing */
-	long long	 kicked;	/* written back up to there (thread) */
-	struct ckpt_stats st;		/* under mu */
+	int		 lastn;		/* the log after a commit (writer) */
+	long long	 kend;		/* the last write-back's end (writer) */
+	long long	 kfrom, kto;	/* one asked for (mu); kto 0: none */
+	struct ckpt_stats st;		/* mu */
 };
 
+long long
+ckpt_log_end(int n, long fsz, long mpg)
+{
+	long long	end = 32 + (long long)n * fsz;
+
+	return end - end % mpg;
+}
+
 /*
- * Start writing back the log up to c->kick, from where the last start
- * ended (from the top if the log started over since).  Best effort:
- * the checkpoint's fdatasync writes whatever this did not.
+ * Start writing back the log's bytes from..to.  Best effort: the
+ * checkpoint's fdatasync writes whatever this did not, and reports the
+ * write errors (the kernel keeps them for it).  If the log started over
+ * while this ran, the range may cover the page being appended into
+ * again: that costs the writer a wait, nothing else.
  */
 static void
-ckpt_writeback(struct ckpt *c, long long to)
+ckpt_writeback(struct ckpt *c, long long from, long long to)
 {
-	if (c->wfd == -2)
-		return;			/* the log could not be opened */
-	if (c->wfd == -1 && (c->wfd = open(c->wal, O_RDONLY | O_CLOEXEC)) ==
-	    -1) {
-		c->wfd = -2;
-		return;
-	}
-	if (to < c->kicked)
-		c->kicked = 0;
-	if (to > c->kicked)
-		(void)sync_file_range(c->wfd, c->kicked, to - c->kicked,
-		    SYNC_FILE_RANGE_WRITE);
-	c->kicked = to;
+	int	rc;
+
+	rc = sync_file_range(c->wfd, from, to - from, SYNC_FILE_RANGE_WRITE);
 	pthread_mutex_lock(&c->mu);
-	c->st.writebacks++;
-	c->st.upto = to;
+	if (rc == 0) {
+		c->st.writebacks++;
+		c->st.upto = to;
+	} else
+		c->st.errors++;
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* Copy the log into the database: passive rounds, RESTART past a bound. */
+static void
+ckpt_copy(struct ckpt *c)
+{
+	int	nlog = 0, ndone, prev, i;
+
+	/*
+	 * The writer starts the log over only at a transaction that
+	 * begins with all of it copied, and it keeps writing meanwhile:
+	 * copy again what came during the last copy, until a round finds
+	 * nothing new (each round is shorter than the one before, and the
+	 * writer's transactions are short: one per pass, at its end).
+	 */
+	for (i = 0, prev = -1; i < CKPT_ROUNDS; i++) {
+		if (sqlite3_wal_checkpoint_v2(c->h, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &nlog, &ndone) != SQLITE_OK ||
+		    (nlog == prev && ndone == nlog))
+			break;
+		prev = nlog;
+	}
+	if (nlog >= CKPT_BOUND)
+		(void)sqlite3_wal_checkpoint_v2(c->h, NULL,
+		    SQLITE_CHECKPOINT_RESTART, &nlog, &ndone);
 }
 
 static void *
 ckpt_main(void *arg)
 {
 	struct ckpt	*c = arg;
-	long long	 to;
-	int		 nlog, ndone, prev, i;
+	long long	 from, to;
+	int		 copy;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->want && c->kick == 0 && !c->stop)
+		while (!c->want && c->kto == 0 && !c->stop)
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->stop)
 			break;
-		if ((to = c->kick) != 0) {
-			c->kick = 0;
-			pthread_mutex_unlock(&c->mu);
-			ckpt_writeback(c, to);
-			pthread_mutex_lock(&c->mu);
-			continue;
-		}
+		/* Both at each wake-up: neither can keep the other waiting. */
+		from = c->kfrom;
+		to = c->kto;
+		copy = c->want;
+		c->kto = 0;
 		c->want = 0;
 		pthread_mutex_unlock(&c->mu);
-		/*
-		 * The writer starts the log over only at a transaction
-		 * that begins with all of it copied, and it keeps writing
-		 * meanwhile: copy again what came during the last copy,
-		 * until a round finds nothing new (each round is shorter
-		 * than the one before, and the writer's transactions are
-		 * short: one per pass, at its end).
-		 */
-		for (i = 0, prev = -1; i < CKPT_ROUNDS; i++) {
-			if (sqlite3_wal_checkpoint_v2(c->h, NULL,
-			    SQLITE_CHECKPOINT_PASSIVE, &nlog, &ndone) !=
-			    SQLITE_OK || (nlog == prev && ndone == nlog))
-				break;
-			prev = nlog;
-		}
-		if (nlog >= CKPT_BOUND)
-			(void)sqlite3_wal_checkpoint_v2(c->h, NULL,
-			    SQLITE_CHECKPOINT_RESTART, &nlog, &ndone);
+		if (to != 0)
+			ckpt_writeback(c, from, to);
+		if (copy)
+			ckpt_copy(c);
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -184,29 +199,42 @@ static int
 ckpt_hook(void *arg, sqlite3 *db, const char *name, int n)
 {
 	struct ckpt	*c = arg;
-	long long	 end;
+	long long	 end = 0;
+	int		 copy = 0;
 
-	if (n < c->seen)
-		c->seen = 0;		/* the log started over */
-	if (n < c->kseen)
-		c->kseen = 0;
+	/*
+	 * A commit only adds frames: a shorter log has started over (a
+	 * first commit longer than the whole old log would go unseen, and
+	 * cost only a write-back left to the checkpoint).
+	 */
+	if (n < c->lastn) {
+		c->seen = 0;
+		c->kend = 0;
+	}
+	c->lastn = n;
 	if (n - c->seen >= CKPT_FRAMES) {
 		c->seen = n;
-		pthread_mutex_lock(&c->mu);
-		c->want = 1;
-		pthread_cond_signal(&c->cv);
-		pthread_mutex_unlock(&c->mu);
-	} else if (c->fsz != 0 && (long long)(n - c->kseen) * c->fsz >=
-	    CKPT_KICK) {
-		c->kseen = n;
-		/* The WAL header, n frames, back to a memory page. */
-		end = 32 + (long long)n * c->fsz;
-		pthread_mutex_lock(&c->mu);
-		c->kick = end - end % c->mpg;
-		pthread_mutex_unlock(&c->mu);
-		/* After the unlock: the thread wakes to a free mutex. */
-		pthread_cond_signal(&c->cv);
+		copy = 1;
 	}
+	if (c->wfd != -1 && (end = ckpt_log_end(n, c->fsz, c->mpg)) - c->kend <
+	    CKPT_KICK)
+		end = 0;
+	if (!copy && end == 0)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->mu);
+	if (copy)
+		c->want = 1;
+	if (end != 0) {
+		/* One not yet taken grows, unless the log started over. */
+		if (c->kto == 0 || c->kto != c->kend)
+			c->kfrom = c->kend;
+		c->kto = end;
+		c->st.asked = end;
+		c->kend = end;
+	}
+	pthread_mutex_unlock(&c->mu);
+	/* After the unlock: the thread wakes to a free mutex. */
+	pthread_cond_signal(&c->cv);
 	return SQLITE_OK;
 }
 
@@ -225,9 +253,14 @@ pragma_int(sqlite3 *h, const char *q)
 	return v;
 }
 
-/* Write-back as the log grows, if the writer's synchronous is NORMAL. */
+/*
+ * Write-back as the log grows, if the writer's synchronous is NORMAL
+ * (FULL syncs every commit itself, OFF asks for no disk writes at all).
+ * The log exists: the writer has read the file in WAL mode.  Without
+ * it the log still reaches the disk, at checkpoints only.
+ */
 static void
-ckpt_kicks(struct ckpt *c, sqlite3 *w)
+ckpt_writeback_open(struct ckpt *c, sqlite3 *w)
 {
 	const char	*wal;
 	long		 pgsz, mpg;
@@ -237,10 +270,16 @@ ckpt_kicks(struct ckpt *c, sqlite3 *w)
 	    (pgsz = pragma_int(w, "PRAGMA page_size")) < 512 ||
 	    (mpg = sysconf(_SC_PAGESIZE)) <= 0 ||
 	    (wal = sqlite3_filename_wal(sqlite3_db_filename(w, "main"))) ==
-	    NULL || *wal == '\0' || (c->wal = strdup(wal)) == NULL)
+	    NULL || *wal == '\0')
 		return;
+	if ((c->wfd = open(wal, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("store: %s: %s; its write-back is left to the "
+		    "checkpoints", wal, strerror(errno));
+		return;
+	}
 	c->fsz = pgsz + 24;
 	c->mpg = mpg;
+	c->st.writeback = 1;
 }
 
 struct ckpt *
@@ -256,7 +295,7 @@ ckpt_start(const char *path, const char *vfs, sqlite3 *w, char *err,
 		return NULL;
 	}
 	c->w = w;
-	ckpt_kicks(c, w);
+	ckpt_writeback_open(c, w);
 	/*
 	 * A connection learns that the file is in WAL mode at its first
 	 * read; until then a checkpoint does nothing (and says so only
@@ -274,7 +313,8 @@ ckpt_start(const char *path, const char *vfs, sqlite3 *w, char *err,
 		snprintf(err, errlen, "%s", c->h != NULL ?
 		    sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
 		sqlite3_close(c->h);
-		free(c->wal);
+		if (c->wfd != -1)
+			close(c->wfd);
 		free(c);
 		return NULL;
 	}
@@ -289,7 +329,8 @@ ckpt_start(const char *path, const char *vfs, sqlite3 *w, char *err,
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
 		sqlite3_close(c->h);
-		free(c->wal);
+		if (c->wfd != -1)
+			close(c->wfd);
 		free(c);
 		return NULL;
 	}
@@ -314,9 +355,8 @@ ckpt_stop(struct ckpt *c)
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	sqlite3_close(c->h);
-	if (c->wfd >= 0)
+	if (c->wfd != -1)
 		close(c->wfd);
-	free(c->wal);
 	free(c);
 }
 

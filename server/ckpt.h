@@ -40,9 +40,19 @@ void	ckpt_stop(struct ckpt *);
 
 /* What the thread did (tests). */
 struct ckpt_stats {
-	unsigned long	 writebacks;	/* write-backs of the log started */
-	long long	 upto;		/* the last one's end (a log offset) */
+	int		 writeback;	/* the log's write-back is on */
+	unsigned long	 writebacks;	/* write-backs started */
+	unsigned long	 errors;	/* ...and refused (sync_file_range) */
+	long long	 asked;		/* the last one asked for ends there */
+	long long	 upto;		/* the last one started ends there */
 };
 void	ckpt_stats(struct ckpt *, struct ckpt_stats *);
+/*
+ * Where a log n frames long (of fsz bytes each, after the 32-byte
+ * header) ends, back to a memory page of mpg bytes: how far its
+ * write-back may go without touching the page the next commit appends
+ * into.
+ */
+long long ckpt_log_end(int n, long fsz, long mpg);
 
 #endif /* CKPT_H */
