@@ -137,8 +137,8 @@ ckpt_copy(struct ckpt *c)
 	 * The writer starts the log over only at a transaction that
 	 * begins with all of it copied, and it keeps writing meanwhile:
 	 * copy again what came during the last copy, until a round finds
-	 * nothing new (each round is shorter than the one before, and the
-	 * writer's transactions are short: one per pass, at its end).
+	 * nothing new (under a steady stream of commits, seldom: see the
+	 * top of the file).
 	 */
 	for (i = 0, prev = -1; i < CKPT_ROUNDS; i++) {
 		if (sqlite3_wal_checkpoint_v2(c->h, NULL,
