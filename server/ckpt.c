@@ -238,37 +238,19 @@ ckpt_hook(void *arg, sqlite3 *db, const char *name, int n)
 	return SQLITE_OK;
 }
 
-/* The integer a PRAGMA returns, -1 if none. */
-static long
-pragma_int(sqlite3 *h, const char *q)
-{
-	sqlite3_stmt	*st;
-	long		 v = -1;
-
-	if (sqlite3_prepare_v2(h, q, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /*
- * Write-back as the log grows, if the writer's synchronous is NORMAL
- * (FULL syncs every commit itself, OFF asks for no disk writes at all).
- * The log exists: the writer has read the file in WAL mode.  Without
- * it the log still reaches the disk, at checkpoints only.
+ * Write-back as the log grows, for pages of pgsz bytes (0: none).  The
+ * log exists: the writer has read the file in WAL mode.  Without it the
+ * log still reaches the disk, at checkpoints only.
  */
 static void
-ckpt_writeback_open(struct ckpt *c, sqlite3 *w)
+ckpt_writeback_open(struct ckpt *c, sqlite3 *w, long pgsz)
 {
 	const char	*wal;
-	long		 pgsz, mpg;
+	long		 mpg;
 
 	c->wfd = -1;
-	if (pragma_int(w, "PRAGMA synchronous") != 1 ||
-	    (pgsz = pragma_int(w, "PRAGMA page_size")) < 512 ||
-	    (mpg = sysconf(_SC_PAGESIZE)) <= 0 ||
+	if (pgsz < 512 || (mpg = sysconf(_SC_PAGESIZE)) <= 0 ||
 	    (wal = sqlite3_filename_wal(sqlite3_db_filename(w, "main"))) ==
 	    NULL || *wal == '\0')
 		return;
@@ -283,8 +265,8 @@ ckpt_writeback_open(struct ckpt *c, sqlite3 *w)
 }
 
 struct ckpt *
-ckpt_start(const char *path, const char *vfs, sqlite3 *w, char *err,
-    size_t errlen)
+ckpt_start(const char *path, const char *vfs, sqlite3 *w, long pgsz,
+    char *err, size_t errlen)
 {
 	struct ckpt	*c;
 	sigset_t	 all, old;
@@ -295,7 +277,7 @@ ckpt_start(const char *path, const char *vfs, sqlite3 *w, char *err,
 		return NULL;
 	}
 	c->w = w;
-	ckpt_writeback_open(c, w);
+	ckpt_writeback_open(c, w, pgsz);
 	/*
 	 * A connection learns that the file is in WAL mode at its first
 	 * read; until then a checkpoint does nothing (and says so only

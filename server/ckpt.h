@@ -29,12 +29,14 @@ struct ckpt;
 /*
  * Checkpoint the database at path (opened with vfs, NULL for the
  * default) on behalf of the writer w, whose WAL hook, busy handler and
- * automatic checkpoints this takes over.  NULL with err[errlen] set if the thread
- * or its connection could not be made: then w keeps checkpointing
- * itself.
+ * automatic checkpoints this takes over.  With pgsz, the file's page
+ * size, the thread also starts the log's write-back as it grows (for
+ * synchronous=NORMAL: FULL syncs every commit itself); 0: it does not.
+ * NULL with err[errlen] set if the thread or its connection could not
+ * be made: then w keeps checkpointing itself.
  */
 struct ckpt	*ckpt_start(const char *path, const char *vfs, struct sqlite3 *w,
-		    char *err, size_t errlen);
+		    long pgsz, char *err, size_t errlen);
 /* Stop and join the thread, close its connection.  NULL is fine. */
 void	ckpt_stop(struct ckpt *);
 

@@ -726,8 +726,8 @@ sq_open(const struct inbox_config *cfg, char *err, size_t errlen)
 	}
 	if ((rc = prepare_insn(d)) != SQLITE_OK)
 		goto bad;
-	if ((d->ck = ckpt_start(path, walbuf_vfs(), d->h, q, sizeof(q))) ==
-	    NULL)
+	if ((d->ck = ckpt_start(path, walbuf_vfs(), d->h, cfg->sync_full ? 0 :
+	    (long)pragma_int(d->h, "PRAGMA page_size"), q, sizeof(q))) == NULL)
 		log_warn("store '%s': checkpoints stay in the loop: %s", path,
 		    q);
 	return d;

@@ -37,7 +37,8 @@ db_open(const char *sync)
 	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	    walbuf_vfs()) != SQLITE_OK)
 		return NULL;
-	snprintf(q, sizeof(q), "PRAGMA journal_mode=WAL; "
+	snprintf(q, sizeof(q), "PRAGMA page_size=4096; "
+	    "PRAGMA journal_mode=WAL; "
 	    "PRAGMA synchronous=%s; "
 	    "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)", sync);
 	if (sqlite3_exec(h, q, NULL, NULL, NULL) != SQLITE_OK) {
@@ -110,8 +111,9 @@ start(const char *sync, sqlite3 **h)
 		CHECK(0);
 		return NULL;
 	}
-	if ((c = ckpt_start(db, walbuf_vfs(), *h, err, sizeof(err))) ==
-	    NULL) {
+	/* inbox-sqlite.c's rule: the page size with NORMAL, 0 with FULL. */
+	if ((c = ckpt_start(db, walbuf_vfs(), *h, strcmp(sync, "NORMAL") ==
+	    0 ? 4096 : 0, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "ckpt_start: %s\n", err);
 		CHECK(0);
 		sqlite3_close(*h);
