@@ -61,21 +61,28 @@ struct qent {
 /*
  * With SQLite, a message over --history-limit leaves the user's
  * counters at once (first, n: its seqs have no gaps, so first..upto is
- * what goes) and the file later, in one DELETE per user for at least
- * DROP_CHUNK of them: a DELETE per message cost about as much as the
- * insert (statements, and pages written).  box->pfirst says which rows
- * the file still holds below first.  Until deleted they count in the
- * bytes (the users row's and --history-bytes', as in the file: what a
- * row frees is known only when it goes) and are never read; eviction
- * and age retention delete them first.  DROP_CHUNK is 1, so every
- * commit deletes them and the bytes are exact between passes, as the
- * memory store's (tests/unit/test_inbox*.c hold both to one model);
- * 32 gained at most a few percent at a fixed 10,000 msgs/s and nothing
- * measurable in chat50.  After a crash the users row says first and the
- * file may hold older rows: a loaded box does not know (pfirst 0) and
- * deletes them at its first commit.
+ * what goes) and the file later, in a drop round: every DROP_EVERY
+ * commits, or at the first pass DROP_MS after the last round, one
+ * commit deletes the rows of every user with some to go (ib->todrop),
+ * one DELETE each.  Deleting at each commit touched a page for nearly
+ * every row it deleted: a user's rows are one per commit, each among
+ * the other users' rows of its commit, and users drop them at
+ * different commits.  A round deletes the rows of many commits
+ * together, so their pages empty at once: chat50 --store went from
+ * 180 to 76 WAL pages a commit (a round's own commit more), 3.4 to
+ * 2.9 us a message and 290k to 357k msgs/s (bench/RESULTS.md,
+ * 2026-12-05, "Drop rounds").  box->pfirst says which rows the file
+ * still holds below first.  Until deleted they count in the bytes (the
+ * users row's and --history-bytes', as in the file: what a row frees
+ * is known only when it goes) and are never read; eviction runs a
+ * round before it looks for victims, and age retention deletes them
+ * first, so neither ever drops a kept message for them.  A user in a
+ * round is kept in memory until the round's commit.  After a crash the
+ * users row says first and the file may hold older rows: a loaded box
+ * does not know (pfirst 0) and deletes them at its first commit.
  */
-#define DROP_CHUNK	1
+#define DROP_EVERY	16
+#define DROP_MS		1000
 
 /* A box in the open batch: its counters at the batch's start. */
 struct bent {
@@ -118,6 +125,12 @@ struct inbox {
 	uint64_t		  refused_full, commits, commit_us;
 	struct hist		  latency;	/* commits with work */
 	struct box		 *boxes;	/* all of them, for close */
+	/* SQLite: users with rows to drop, and the rounds (DROP_EVERY). */
+	struct box		**todrop;
+	size_t			  ntodrop, captodrop;
+	unsigned		  drop_every, drop_commits;
+	int			  dropping;	/* the batch is a round */
+	uint64_t		  drop_ms, now_ms;	/* last round, last tick */
 };
 
 static const struct inbox_ops local_ops;
@@ -224,7 +237,7 @@ box_get(struct inbox *ib, struct user *u)
 		return NULL;
 	}
 	b->committed = b->m.last;
-	/* Rows below first may be in the file (DROP_CHUNK): not known. */
+	/* Rows below first may be in the file (DROP_EVERY): not known. */
 	b->pfirst = b->m.last == 0 ? 1 : 0;
 	/* In memory a new box is a new numbering (see the top). */
 	if (!ib->ro->persistent) {
@@ -243,7 +256,7 @@ box_get(struct inbox *ib, struct user *u)
 static int
 box_needed(const struct inbox *ib, const struct box *b)
 {
-	if (b->holds > 0 || b->bidx != 0 || b->qhead != NULL)
+	if (b->holds > 0 || b->bidx != 0 || b->qhead != NULL || b->todrop)
 		return 1;
 	if (ib->ro->persistent)
 		return b->u->ib_holds > 0;
@@ -341,9 +354,10 @@ batch_join(struct inbox *ib, struct box *b)
 }
 
 /*
- * Delete the rows b's counters dropped (see DROP_CHUNK): all of them
- * with force, else once there are DROP_CHUNK.  What they free is known
- * only now.  b must be in the batch, a transaction open.  0 or -1.
+ * Delete the rows b's counters dropped (see DROP_EVERY): with force or
+ * in a round, else only if b waits for none (it could not be listed,
+ * or was loaded not knowing).  What they free is known only now.  b
+ * must be in the batch, a transaction open.  0 or -1.
  */
 static int
 drop_rows(struct inbox *ib, struct box *b, int force)
@@ -354,7 +368,7 @@ drop_rows(struct inbox *ib, struct box *b, int force)
 		return 0;
 	upto = b->m.n > 0 ? b->m.first - 1 : b->m.last;
 	if (b->pfirst != 0 && (upto < b->pfirst ||
-	    (!force && upto - b->pfirst + 1 < DROP_CHUNK)))
+	    (!force && !ib->dropping && b->todrop)))
 		return 0;
 	if (ib->ro->trim(ib->rows, b, upto, UINT64_MAX, &n, &cost,
 	    &first) == -1)
@@ -395,7 +409,7 @@ batch_fail(struct inbox *ib)
 /*
  * Drop b's delivered messages with seq <= upto and ts < before.  With
  * defer (and no age bound), a persistent store drops them from the
- * counters now and from the rows later (DROP_CHUNK).
+ * counters now and from the rows later (DROP_EVERY).
  */
 static int
 trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
@@ -424,6 +438,12 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
 		b->m.n -= n;
 		b->m.first = b->m.n > 0 ? upto + 1 : 0;
 		ib->n -= n < ib->n ? n : ib->n;
+		/* Not listed (no memory): its rows go at this commit. */
+		if (!b->todrop && vec_grow(&ib->todrop, &ib->captodrop,
+		    ib->ntodrop + 1, sizeof(*ib->todrop)) == 0) {
+			ib->todrop[ib->ntodrop++] = b;
+			b->todrop = 1;
+		}
 		return 0;
 	}
 	if (ib->ro->trim(ib->rows, b, upto, before, &n, &cost, &first) == -1) {
@@ -446,6 +466,36 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
 	if (ib->ro->persistent)
 		b->pfirst = b->m.n > 0 ? b->m.first : b->m.last + 1;
 	return 0;
+}
+
+/*
+ * Make the open batch a drop round: every listed user joins it, and
+ * its rows go at the commit (batch_save()).  0 or -1 (no memory).
+ */
+static int
+drop_round(struct inbox *ib)
+{
+	size_t	i;
+
+	for (i = 0; i < ib->ntodrop; i++)
+		if (batch_join(ib, ib->todrop[i]) == -1)
+			return -1;
+	ib->dropping = ib->ntodrop > 0;
+	return 0;
+}
+
+/* The round's commit went through: nobody waits any more. */
+static void
+drop_done(struct inbox *ib)
+{
+	size_t	i;
+
+	for (i = 0; i < ib->ntodrop; i++)
+		ib->todrop[i]->todrop = 0;
+	ib->ntodrop = 0;
+	ib->dropping = 0;
+	ib->drop_commits = 0;
+	ib->drop_ms = ib->now_ms;
 }
 
 /*
@@ -509,7 +559,8 @@ evict(struct inbox *ib, uint64_t need)
 		 * what it dropped counts only once deleted.
 		 */
 		if (ib->ro->persistent && (ib->batch_failed ||
-		    ib->ro->begin(ib->rows) == -1 || batch_save(ib) == -1))
+		    drop_round(ib) == -1 || ib->ro->begin(ib->rows) == -1 ||
+		    batch_save(ib) == -1))
 			return -1;
 		if (ib->bytes + need <= ib->cfg.history_bytes)
 			break;
@@ -646,6 +697,10 @@ local_commit(struct inbox *ib)
 	 */
 	t0 = 0;
 	if (ib->ro->persistent) {
+		/* Not a round (no memory): the rows wait for the next one. */
+		if (ib->ntodrop > 0 && !ib->dropping &&
+		    ++ib->drop_commits >= ib->drop_every)
+			(void)drop_round(ib);
 		t0 = util_mono_us();
 		if (ok && (ib->ro->begin(ib->rows) == -1 ||
 		    batch_insert(ib) == -1 || batch_save(ib) == -1 ||
@@ -688,6 +743,8 @@ local_commit(struct inbox *ib)
 	if (ib->failing)
 		log_warn("store: writes work again");
 	ib->failing = 0;
+	if (ib->dropping)
+		drop_done(ib);
 	n = ib->nbat;
 	ib->nbat = 0;
 	for (i = 0; i < n; i++) {
@@ -719,7 +776,7 @@ local_read(struct inbox *ib, struct user *u, uint64_t after, size_t max,
 		box_maybe_free(ib, b);
 		return INBOX_OK;
 	}
-	/* Rows dropped but not yet deleted (DROP_CHUNK) are not read. */
+	/* Rows dropped but not yet deleted (DROP_EVERY) are not read. */
 	if (after + 1 < b->m.first)
 		after = b->m.first - 1;
 	r = ib->ro->read(ib->rows, b, after, b->committed, max, bytes, out);
@@ -818,6 +875,11 @@ local_tick(struct inbox *ib, uint64_t now_mono)
 	uint64_t		 now, age, cutoff, period;
 	int			 n, i;
 
+	/* A round DROP_MS after the last, at this pass's commit. */
+	ib->now_ms = now_mono;
+	if (ib->ntodrop > 0 && !ib->dropping && !ib->batch_failed &&
+	    now_mono >= ib->drop_ms + DROP_MS)
+		(void)drop_round(ib);
 	/* Every pass: no clock read without an age limit (the default). */
 	if (ib->cfg.history_days <= 0 || (now = util_wall_ms()) <
 	    ib->next_expire)
@@ -829,7 +891,8 @@ local_tick(struct inbox *ib, uint64_t now_mono)
 	period = period < 1000 ? 1000 : period > 60000 ? 60000 : period;
 	ib->next_expire = now + period;
 	if (ib->ro->persistent && (ib->batch_failed ||
-	    ib->ro->begin(ib->rows) == -1 || batch_save(ib) == -1))
+	    drop_round(ib) == -1 || ib->ro->begin(ib->rows) == -1 ||
+	    batch_save(ib) == -1))
 		return;
 	if ((n = ib->ro->oldest(ib->rows, cutoff, EXPIRE_BATCH, v)) < 0) {
 		log_warn("store: %s", ib->ro->error(ib->rows));
@@ -907,6 +970,7 @@ local_close(struct inbox *ib)
 	ib->ro->close(ib->rows);
 	free(ib->bat);
 	free(ib->pend);
+	free(ib->todrop);
 	free(ib);
 }
 
@@ -944,6 +1008,7 @@ inbox_local_open(const struct inbox_config *cfg, struct users *us,
 	ib->cfg = *cfg;
 	ib->cfg.path = NULL;	/* the caller's; used only here */
 	ib->ro = cfg->path != NULL ? &rows_sqlite_ops : &rows_mem_ops;
+	ib->drop_every = cfg->drop_every > 0 ? cfg->drop_every : DROP_EVERY;
 	util_random_bytes(&ib->seed, sizeof(ib->seed));
 	if ((ib->rows = ib->ro->open(cfg, err, errlen)) == NULL) {
 		free(ib);

@@ -40,6 +40,7 @@ struct box {
 	uint64_t	 qbytes;	/* their cost */
 	uint32_t	 holds;
 	uint32_t	 bidx;		/* place in the open batch + 1, 0: none */
+	int		 todrop;	/* SQLite: in the next drop round */
 	void		*rows;		/* the row store's own, per user */
 };
 

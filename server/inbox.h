@@ -57,6 +57,12 @@ struct inbox_config {
 	size_t		 sender_bytes;	/* undelivered bytes per sender */
 	size_t		 max_message;	/* largest chat event (JetStream) */
 	int		 replicas;	/* JetStream streams' replicas */
+	/*
+	 * SQLite: commits between two drop rounds (see inbox-local.c);
+	 * 0: the default.  Tests set 1 to hold the file to the memory
+	 * store's byte counts.
+	 */
+	unsigned	 drop_every;
 	/* JetStream: who is online on which node (set by the router). */
 	struct presence	*presence;
 };

@@ -88,6 +88,7 @@ cfg_of(size_t hlimit, size_t hbytes, size_t qlimit, double days)
 	c.queue_limit = qlimit;
 	c.history_days = days;
 	c.target_bytes = c.sender_limit = c.sender_bytes = NOLIM;
+	c.drop_every = 1;	/* the file's bytes exact at every commit */
 	return c;
 }
 
@@ -1557,6 +1558,107 @@ sql_int(const char *path, const char *q)
 	return v;
 }
 
+/* An integer a query on ib's own connection returns, or -1. */
+static long long
+db_int(struct inbox *ib, const char *q)
+{
+	sqlite3_stmt	*s = NULL;
+	long long	 v = -1;
+
+	if (sqlite3_prepare_v2(inbox_sqlite(ib), q, -1, &s, NULL) ==
+	    SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/*
+ * Rows over --history-limit leave the file in drop rounds: every
+ * drop_every commits, at the first pass a second after the last round,
+ * before eviction, and at close.  Until then they count in the bytes
+ * and are never read.
+ */
+static void
+test_drop_rounds(void)
+{
+	struct inbox_config	 c = cfg_of(2, NOLIM, 100, 0);
+	struct inbox		*ib;
+	const char		*p = path_of("rounds");
+	const char		*below = "SELECT count(*) FROM inbox i JOIN "
+	    "users u ON u.user = i.user WHERE i.lo < u.first";
+	uint64_t		 two = 2 * cost(1, MLEN, 1);
+	uint64_t		 t = util_mono_ms();
+
+	c.drop_every = 3;
+	ib = open_ib(1, "rounds", c);
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK_INT(put(ib, "dr", "s", MLEN, 0, 1), INBOX_PENDING);
+	CHECK_INT(put(ib, "ds", "s", MLEN, 0, 1), INBOX_PENDING);
+	pass(ib);
+	CHECK_INT(put(ib, "dr", "s", MLEN, 0, 2), INBOX_PENDING);
+	CHECK_INT(put(ib, "ds", "s", MLEN, 0, 2), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "dr:1 ds:1 dr:2 ds:2");
+	cur(ib, "dr", 2);
+	cur(ib, "ds", 2);
+	/* dr's 1 and ds's 1 leave the counters, not the file. */
+	CHECK_INT(put(ib, "dr", "s", MLEN, 0, 3), INBOX_PENDING);
+	CHECK_INT(put(ib, "ds", "s", MLEN, 0, 3), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "dr:3 ds:3");
+	CHECK_STR(rdall(ib, "dr"), "2 3");
+	CHECK_INT(first(ib, "ds"), 2);
+	CHECK_INT(stats(ib).messages, 4);
+	CHECK_INT(db_int(ib, below), 2);
+	CHECK_INT(stats(ib).bytes, 2 * two + 2 * cost(1, MLEN, 1));
+	/* Two more commits, only dr's: the third is a round, ds's too. */
+	cur(ib, "dr", 3);
+	CHECK_INT(put(ib, "dr", "s", MLEN, 0, 4), INBOX_PENDING);
+	pass(ib);
+	CHECK_INT(db_int(ib, below), 3);
+	CHECK_INT(put(ib, "dr", "s", MLEN, 0, 5), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "dr:4 dr:5");
+	CHECK_INT(db_int(ib, below), 0);
+	CHECK_STR(rdall(ib, "dr"), "4 5");
+	CHECK_STR(rdall(ib, "ds"), "2 3");
+	CHECK_INT(stats(ib).bytes, 2 * two);
+	/* A second after the last round (none): one at once. */
+	cur(ib, "ds", 3);
+	CHECK_INT(put(ib, "ds", "s", MLEN, 0, 6), INBOX_PENDING);
+	pass(ib);
+	CHECK_INT(db_int(ib, below), 1);
+	inbox_tick(ib, t);	/* the round is this pass's commit */
+	pass(ib);
+	CHECK_INT(db_int(ib, below), 0);
+	CHECK_INT(stats(ib).bytes, 2 * two);
+	/* Not yet a second after that one: it waits, then goes. */
+	cur(ib, "dr", 5);
+	CHECK_INT(put(ib, "dr", "s", MLEN, 0, 7), INBOX_PENDING);
+	pass(ib);
+	inbox_tick(ib, t + 999);
+	pass(ib);
+	CHECK_STR(answers(), "ds:4 dr:6");
+	CHECK_INT(db_int(ib, below), 1);
+	CHECK_INT(stats(ib).bytes, 2 * two + cost(1, MLEN, 1));
+	inbox_tick(ib, t + 1000);
+	pass(ib);
+	CHECK_INT(db_int(ib, below), 0);
+	CHECK_INT(stats(ib).bytes, 2 * two);
+	/* Listed again; a clean stop leaves none. */
+	cur(ib, "dr", 6);
+	CHECK_INT(put(ib, "dr", "s", MLEN, 0, 8), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "dr:7");
+	CHECK_INT(db_int(ib, below), 1);
+	close_ib(ib);
+	CHECK_INT(sql_int(p, below), 0);
+	CHECK_INT(sql_int(p, "SELECT sum(hi - lo + 1) FROM inbox"), 4);
+	CHECK_INT(sql_int(p, "SELECT sum(bytes) FROM users"), 2 * two);
+}
+
 static void
 test_open_errors(void)
 {
@@ -2112,6 +2214,7 @@ main(void)
 	test_v1();
 	test_insert_rows();
 	test_row_trim();
+	test_drop_rounds();
 	test_row_corrupt();
 	test_write_fail();
 	CHECK_INT(unexpected, 0);
