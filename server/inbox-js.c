@@ -1129,7 +1129,7 @@ batch_stored(struct inbox *ib, struct batch *bt, uint64_t t)
 	struct pub	*q, *next;
 	const char	*nodes[MAX_NODES];
 	size_t		 nn, i, k;
-	uint64_t	 seq;
+	uint64_t	 seq, step = purge_step(ib);
 
 	b->inflight = NULL;
 	b->last = b->chain = seq_of(t, 1, 0);
@@ -1142,8 +1142,8 @@ batch_stored(struct inbox *ib, struct batch *bt, uint64_t t)
 	if (b->since < UINT32_MAX)
 		b->since++;
 	b->nstored++;
-	if (purge_step(ib) != 0 && b->nstored % purge_step(ib) == 0)
-		b->pring[b->nstored / purge_step(ib) % PURGE_STEPS] = t;
+	if (step != 0 && b->nstored % step == 0)
+		b->pring[b->nstored / step % PURGE_STEPS] = t;
 	purge_due(ib, b);
 	nn = presence_nodes_of(b->u, nodes, MAX_NODES);
 	for (q = bt->pubs, i = 0; q != NULL; q = next, i++) {
