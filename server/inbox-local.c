@@ -75,8 +75,10 @@ struct qent {
  * still holds below first.  Until deleted they count in the bytes (the
  * users row's and --history-bytes', as in the file: what a row frees
  * is known only when it goes) and are never read; eviction runs a
- * round before it looks for victims, and age retention deletes them
- * first, so neither ever drops a kept message for them.  A user in a
+ * round before it looks for victims (while --history-bytes binds, that
+ * is a round at every commit, as before rounds), and age retention
+ * deletes a user's first, so neither ever drops a kept message for
+ * them.  A user in a
  * round is kept in memory until the round's commit.  After a crash the
  * users row says first and the file may hold older rows: a loaded box
  * does not know (pfirst 0) and deletes them at its first commit.
@@ -438,7 +440,10 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
 		b->m.n -= n;
 		b->m.first = b->m.n > 0 ? upto + 1 : 0;
 		ib->n -= n < ib->n ? n : ib->n;
-		/* Not listed (no memory): its rows go at this commit. */
+		/*
+		 * Its rows wait for the next round; if it cannot be listed
+		 * (no memory), they go at this commit (drop_rows()).
+		 */
 		if (!b->todrop && vec_grow(&ib->todrop, &ib->captodrop,
 		    ib->ntodrop + 1, sizeof(*ib->todrop)) == 0) {
 			ib->todrop[ib->ntodrop++] = b;
@@ -891,8 +896,7 @@ local_tick(struct inbox *ib, uint64_t now_mono)
 	period = period < 1000 ? 1000 : period > 60000 ? 60000 : period;
 	ib->next_expire = now + period;
 	if (ib->ro->persistent && (ib->batch_failed ||
-	    drop_round(ib) == -1 || ib->ro->begin(ib->rows) == -1 ||
-	    batch_save(ib) == -1))
+	    ib->ro->begin(ib->rows) == -1 || batch_save(ib) == -1))
 		return;
 	if ((n = ib->ro->oldest(ib->rows, cutoff, EXPIRE_BATCH, v)) < 0) {
 		log_warn("store: %s", ib->ro->error(ib->rows));

@@ -39,8 +39,8 @@ struct box {
 	struct qent	*qhead, *qtail;	/* queued: undelivered when appended */
 	uint64_t	 qbytes;	/* their cost */
 	uint32_t	 holds;
-	uint32_t	 bidx;		/* place in the open batch + 1, 0: none */
-	int		 todrop;	/* SQLite: in the next drop round */
+	/* Place in the open batch + 1, 0: none; SQLite: in the next round. */
+	uint32_t	 bidx : 31, todrop : 1;
 	void		*rows;		/* the row store's own, per user */
 };
 

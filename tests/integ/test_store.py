@@ -907,11 +907,12 @@ async def test_v3_upgrade():
 
 
 async def test_history_limit_burst():
-    """Over --history-limit, SQLite drops a user's oldest rows once per
-    commit, however many messages the pass took: bursts from several
-    senders leave exactly the limit in the file, counted right, also
-    after a kill -9.  (A burst must stay under the limit: messages not
-    yet written to a socket are never dropped, the limit refuses more.)"""
+    """Over --history-limit, SQLite drops a user's oldest rows in drop
+    rounds, however many messages the pass took: bursts from several
+    senders leave exactly the limit readable, counted right, also after
+    a kill -9, and exactly the limit in the file after a clean stop.
+    (A burst must stay under the limit: messages not yet written to a
+    socket are never dropped, the limit refuses more.)"""
     store = os.path.join(TMP, "hlb.db")
     ROUNDS, BURST, LIMIT, SENDERS = 15, 10, 50, 4
     total = ROUNDS * BURST * SENDERS

@@ -1558,6 +1558,10 @@ sql_int(const char *path, const char *q)
 	return v;
 }
 
+/* The rows a file still holds below their users' first message. */
+static const char below[] = "SELECT count(*) FROM inbox i JOIN users u "
+    "ON u.user = i.user WHERE i.lo < u.first";
+
 /* An integer a query on ib's own connection returns, or -1. */
 static long long
 db_int(struct inbox *ib, const char *q)
@@ -1572,6 +1576,16 @@ db_int(struct inbox *ib, const char *q)
 	return v;
 }
 
+/* A file inbox keeping 2 messages a user; a round every "every" commits. */
+static struct inbox *
+open_rounds(const char *name, size_t hbytes, size_t qlimit, unsigned every)
+{
+	struct inbox_config	c = cfg_of(2, hbytes, qlimit, 0);
+
+	c.drop_every = every;
+	return open_ib(1, name, c);
+}
+
 /*
  * Rows over --history-limit leave the file in drop rounds: every
  * drop_every commits, at the first pass a second after the last round,
@@ -1581,16 +1595,12 @@ db_int(struct inbox *ib, const char *q)
 static void
 test_drop_rounds(void)
 {
-	struct inbox_config	 c = cfg_of(2, NOLIM, 100, 0);
 	struct inbox		*ib;
 	const char		*p = path_of("rounds");
-	const char		*below = "SELECT count(*) FROM inbox i JOIN "
-	    "users u ON u.user = i.user WHERE i.lo < u.first";
 	uint64_t		 two = 2 * cost(1, MLEN, 1);
 	uint64_t		 t = util_mono_ms();
 
-	c.drop_every = 3;
-	ib = open_ib(1, "rounds", c);
+	ib = open_rounds("rounds", NOLIM, 100, 3);
 	CHECK(ib != NULL);
 	if (ib == NULL)
 		return;
@@ -1625,7 +1635,10 @@ test_drop_rounds(void)
 	CHECK_STR(rdall(ib, "dr"), "4 5");
 	CHECK_STR(rdall(ib, "ds"), "2 3");
 	CHECK_INT(stats(ib).bytes, 2 * two);
-	/* A second after the last round (none): one at once. */
+	/*
+	 * The last round's time is that of the last tick, and there was
+	 * none yet: a tick now is more than a second after it.
+	 */
 	cur(ib, "ds", 3);
 	CHECK_INT(put(ib, "ds", "s", MLEN, 0, 6), INBOX_PENDING);
 	pass(ib);
@@ -1657,6 +1670,135 @@ test_drop_rounds(void)
 	CHECK_INT(sql_int(p, below), 0);
 	CHECK_INT(sql_int(p, "SELECT sum(hi - lo + 1) FROM inbox"), 4);
 	CHECK_INT(sql_int(p, "SELECT sum(bytes) FROM users"), 2 * two);
+}
+
+static int	limit_files(const char *);
+
+/* A listed user let go before its round stays in memory until it. */
+static void
+test_drop_keep(void)
+{
+	struct inbox		*ib;
+	int			 i;
+
+	ib = open_rounds("dkeep", NOLIM, 100, 16);
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	hold(ib, "ka", 1);
+	for (i = 1; i <= 3; i++) {
+		CHECK_INT(put(ib, "ka", "s", MLEN, 1, i), INBOX_PENDING);
+		pass(ib);
+		cur(ib, "ka", (uint64_t)i);
+	}
+	CHECK_STR(answers(), "ka:1 ka:2 ka:3");
+	CHECK_INT(db_int(ib, below), 1);
+	hold(ib, "ka", 0);	/* no hold, no queue, not in the batch */
+	users_reap(us);
+	pass(ib);
+	tick(ib);		/* a round: ka must still be there */
+	pass(ib);
+	CHECK_INT(db_int(ib, below), 0);
+	close_ib(ib);
+}
+
+/*
+ * Eviction runs a round first: the rows over the limit go, not a
+ * message kept.
+ */
+static void
+test_drop_evict(void)
+{
+	uint64_t		 c1 = cost(1, MLEN, 1);
+	struct inbox		*ib;
+
+	/* Room for 3 messages and a new one, not with ea's first. */
+	ib = open_rounds("devict", 3 * c1 + MLEN + MSG_SEQ_ROOM, 100, 16);
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK_INT(put(ib, "eb", "s", MLEN, 0, 1), INBOX_PENDING);
+	CHECK_INT(put(ib, "ea", "s", MLEN, 0, 1), INBOX_PENDING);
+	pass(ib);
+	cur(ib, "eb", 1);
+	cur(ib, "ea", 1);
+	CHECK_INT(put(ib, "ea", "s", MLEN, 0, 2), INBOX_PENDING);
+	pass(ib);
+	cur(ib, "ea", 2);
+	CHECK_INT(put(ib, "ea", "s", MLEN, 0, 3), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "eb:1 ea:1 ea:2 ea:3");
+	CHECK_INT(stats(ib).bytes, 4 * c1);	/* ea's 1 not yet gone */
+	CHECK_INT(put(ib, "ec", "s", MLEN, 0, 4), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "ec:1");
+	CHECK_STR(rdall(ib, "eb"), "1");	/* kept: ea's 1 went */
+	close_ib(ib);
+}
+
+/*
+ * A round whose commit fails is rolled back, and runs at the next
+ * commit that works: the rows go, the bytes are exact again.
+ */
+static void
+test_drop_fail(void)
+{
+	struct inbox		*ib;
+	const char		*p = path_of("dfail");
+	struct rlimit		 old;
+	void			(*oldsig)(int);
+	uint64_t		 seq = 0;
+	int			 i, failed = 0;
+
+	ib = open_rounds("dfail", NOLIM, 100000, 3);
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	oldsig = signal(SIGXFSZ, SIG_IGN);
+	for (i = 0; i < 4; i++) {
+		CHECK_INT(put(ib, "wf", "s", 1000, 0, 1), INBOX_PENDING);
+		pass(ib);
+		cur(ib, "wf", ++seq);
+	}
+	(void)answers();
+	CHECK_INT(limit_files(p), 0);
+	for (i = 0; i < 2000 && !failed; i++) {
+		if (put(ib, "wf", "s", 1000, 0, 1) != INBOX_PENDING) {
+			failed = 1;
+			break;
+		}
+		pass(ib);
+		if (strstr(answers(), "unavailable") != NULL)
+			failed = 1;
+		else
+			cur(ib, "wf", ++seq);
+	}
+	CHECK_INT(failed, 1);
+	for (i = 0; i < 4; i++) {
+		(void)put(ib, "wf", "s", 1000, 0, 1);
+		pass(ib);
+	}
+	CHECK(only(answers(), "wf:unavailable"));
+	CHECK_INT(stats(ib).ok, 0);
+	CHECK_INT(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, oldsig);
+	for (i = 0; i < 4; i++) {
+		CHECK_INT(put(ib, "wf", "s", 1000, 0, 1), INBOX_PENDING);
+		pass(ib);
+		cur(ib, "wf", ++seq);
+	}
+	(void)answers();
+	CHECK_INT(stats(ib).ok, 1);
+	CHECK_INT(stats(ib).messages, 2);
+	tick(ib);
+	pass(ib);
+	CHECK_INT(db_int(ib, below), 0);
+	CHECK_INT(stats(ib).bytes, cost(1, 1000, seq - 1) + cost(1, 1000, seq));
+	CHECK_INT(db_int(ib, "SELECT sum(bytes) FROM users"),
+	    (long long)stats(ib).bytes);
+	close_ib(ib);
+	CHECK_INT(sql_int(p, below), 0);
 }
 
 static void
@@ -2215,6 +2357,9 @@ main(void)
 	test_insert_rows();
 	test_row_trim();
 	test_drop_rounds();
+	test_drop_keep();
+	test_drop_evict();
+	test_drop_fail();
 	test_row_corrupt();
 	test_write_fail();
 	CHECK_INT(unexpected, 0);

@@ -144,6 +144,8 @@ struct model {
 	size_t		 npend, cappend, pend0;
 	uint64_t	 n, bytes, arr, refused;
 	int		 armed;		/* the next tick looks at ages */
+	/* SQLite, rounds not at every commit: rows may wait for one. */
+	int		 lag;
 };
 
 struct stats {
@@ -589,6 +591,7 @@ model_append(struct run *r, const struct op *o, uint64_t *seqp)
 		while (mu->n > 0 && mu->first <= upto) {
 			drop_front(r, o->u);
 			r->stats->trimmed++;
+			m->lag |= r->sql && r->cfg.drop_every > 1;
 		}
 	}
 	m->pend = grow(m->pend, &m->cappend, m->npend + 1, sizeof(*m->pend));
@@ -751,6 +754,7 @@ model_reopened(struct run *r)
 
 	m->armed = 1;
 	m->refused = 0;
+	m->lag = 0;	/* a clean close leaves no row waiting */
 	memset(m->s, 0, sizeof(m->s));
 	for (u = 0; u < NUSER; u++) {
 		mu = &m->u[u];
@@ -960,7 +964,7 @@ check_numbers(struct run *r)
 	 */
 	for (u = 0, open = 0; u < NUSER; u++)
 		open |= m->u[u].in_batch;
-	VERIFY(r, r->sql && (open || r->cfg.drop_every > 1) ?
+	VERIFY(r, r->sql && (open || m->lag) ?
 	    st.bytes >= m->bytes :
 	    st.bytes == m->bytes, "bytes %llu, model %llu",
 	    (unsigned long long)st.bytes, (unsigned long long)m->bytes);
@@ -1329,7 +1333,7 @@ run_init(struct run *r, unsigned seed, int sql, struct users *us)
 		break;
 	}
 	/* Rows dropped in rounds: the bytes count them until then. */
-	r->cfg.drop_every = sql && seed % 3 == 0 ? 3 : 1;
+	r->cfg.drop_every = sql && seed / 5 % 2 == 1 ? 3 : 1;
 	if (sql) {
 		snprintf(r->path, sizeof(r->path), "%s/r%u.db", top, seed);
 		r->cfg.path = r->path;
