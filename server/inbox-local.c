@@ -78,10 +78,10 @@ struct qent {
  * round before it looks for victims (while --history-bytes binds, that
  * is a round at every commit, as before rounds), and age retention
  * deletes a user's first, so neither ever drops a kept message for
- * them.  A user in a
- * round is kept in memory until the round's commit.  After a crash the
- * users row says first and the file may hold older rows: a loaded box
- * does not know (pfirst 0) and deletes them at its first commit.
+ * them.  A user in a round is kept in memory until the round's commit.
+ * After a crash the users row says first and the file may hold older
+ * rows: a loaded box does not know (pfirst 0) and deletes them at its
+ * first commit.
  */
 #define DROP_EVERY	16
 #define DROP_MS		1000
@@ -702,8 +702,11 @@ local_commit(struct inbox *ib)
 	 */
 	t0 = 0;
 	if (ib->ro->persistent) {
-		/* Not a round (no memory): the rows wait for the next one. */
-		if (ib->ntodrop > 0 && !ib->dropping &&
+		/*
+		 * Not a round (no memory, or a failed batch, which writes
+		 * nothing): the rows wait for the next commit.
+		 */
+		if (ok && ib->ntodrop > 0 && !ib->dropping &&
 		    ++ib->drop_commits >= ib->drop_every)
 			(void)drop_round(ib);
 		t0 = util_mono_us();
