@@ -34,7 +34,7 @@
 # was sent (its server was restarted without a store, or its inbox
 # forgotten: then it was in another epoch).  Messages to users with only
 # seed devices are received at least once, but for those a kill -9 may
-# take (memory: all; else: acked before it, with a connection of that
+# take (memory: all; else: sent before it, with a connection of that
 # user open on the killed node, so maybe written to it).  On every connection: seqs strictly increasing, each
 # "expired" where the connection stood and just before the message with
 # seq "before" (or the last thing it got), nothing received twice,
@@ -601,9 +601,13 @@ class Model:
                 elif ev[0] == "expired" and e is not None:
                     expired.append((e, ev[1], ev[2], ev[3]))
         # The last kill of all, and the last of a node while a connection
-        # of user was open there: what was acked before it may have been
+        # of user was open there: what was sent before it may have been
         # written to that connection (at once, or from the inbox), then
-        # lost with the socket.
+        # lost with the socket.  Sent, not acked: the server writes a
+        # message to its target in the pass it sends the ack, and the
+        # ack may be read here only after the kill (a stalled seed
+        # connection then loses with the socket what the server had
+        # written to it, and moved the cursor past).
         last_kill = max((t for t, _ in self.kills), default=0)
         last_here = max((t for t, i in self.kills if any(
             c.node == i and c.t_open < t and
@@ -615,6 +619,8 @@ class Model:
                 why = "restart"
             elif last_here > m.t_ack:
                 why = "kill"
+            elif last_here > m.t_send:
+                why = "kill, ack read after it"
             elif self.told_expired(m, expired):
                 why = "expired"
             else:
