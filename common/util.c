@@ -92,7 +92,8 @@ util_parse_size(const char *s, long long min, long long max, long long *out)
 {
 	static const struct unit units[] = {
 		{ "", 1 }, { "k", 1024 }, { "K", 1024 }, { "m", 1048576 },
-		{ "M", 1048576 }, { NULL, 0 }
+		{ "M", 1048576 }, { "g", 1073741824 }, { "G", 1073741824 },
+		{ NULL, 0 }
 	};
 
 	return parse_scaled(s, units, min, max, out);

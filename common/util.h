@@ -28,9 +28,9 @@ int	util_parse_duration_ms(const char *s, long long min_ms,
 	    long long max_ms, long long *out);
 
 /*
- * Parse a size: an integer followed by an optional unit "k"/"K" (KiB)
- * or "m"/"M" (MiB); the result must lie within [min, max].  Returns 0
- * or -1.
+ * Parse a size: an integer followed by an optional unit "k"/"K" (KiB),
+ * "m"/"M" (MiB) or "g"/"G" (GiB); the result must lie within [min,
+ * max].  Returns 0 or -1.
  */
 int	util_parse_size(const char *s, long long min, long long max,
 	    long long *out);

@@ -328,7 +328,7 @@ static void
 fmt_bound(const struct opt *o, char *buf, size_t len, double v)
 {
 	static const struct opt_unit sizes[] = {
-		{ 1048576, "m" }, { 1024, "k" }, { 1, "" }
+		{ 1073741824, "g" }, { 1048576, "m" }, { 1024, "k" }, { 1, "" }
 	}, durations[] = {
 		{ 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" }
 	};

@@ -87,6 +87,17 @@ main(void)
 	CHECK_INT(LOAD(&cfg, "--store", "x.db"), OPTIONS_OK);
 	CHECK_INT(cfg.store.history_bytes, 1 << 30);
 	options_release(&cfg);
+	/* Sizes in GiB, as --help writes the default above. */
+	CHECK_INT(LOAD(&cfg, "--history-bytes", "1g"), OPTIONS_OK);
+	CHECK_INT(cfg.store.history_bytes, 1 << 30);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "--history-bytes", "3G"), OPTIONS_OK);
+	CHECK(cfg.store.history_bytes == 3ULL << 30);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "--history-bytes", "1025g"), OPTIONS_ERROR);
+	CHECK_STR(err, "invalid value '1025g' for --history-bytes: expected "
+	    "1k to 1024g bytes");
+	CHECK_INT(LOAD(&cfg, "--history-bytes", "1gb"), OPTIONS_ERROR);
 
 	/* The command line: values, flags in order, errors. */
 	CHECK_INT(LOAD(&cfg, "-q", "-v", "--rate", "2.5", "--allow-origin",
