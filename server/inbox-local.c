@@ -50,6 +50,7 @@
 #define EXPIRE_BATCH	256	/* messages looked at per expiry round */
 #define EVICT_BATCH	32
 #define APPEND_SLACK	64	/* estimate of a row's cost beyond its text */
+#define PEND_KEEP	4096	/* appends a kept list holds (pend_keep()) */
 
 /* A message queued when appended, until its target's cursor passes it. */
 struct qent {
@@ -676,12 +677,30 @@ pend_release(struct inbox *ib, struct pend *p)
 		user_unref(ib->base.users, p->from);
 }
 
+/*
+ * The commit's list of appends, answered: it is the next pass's, unless
+ * the answers began another (then that one stays) or it grew past
+ * PEND_KEEP.  Growing a list from nothing at every pass took a realloc
+ * a time it grew, and one of a large size made malloc consolidate its
+ * free small chunks: 1.2% of chat500's CPU.
+ */
+static void
+pend_keep(struct inbox *ib, struct pend *pend, size_t cap)
+{
+	if (ib->pend != NULL || cap > PEND_KEEP) {
+		free(pend);
+		return;
+	}
+	ib->pend = pend;
+	ib->cappend = cap;
+}
+
 static void
 local_commit(struct inbox *ib)
 {
 	struct pend	*pend;
 	struct box	*b;
-	size_t		 i, n, npend;
+	size_t		 i, n, npend, cap;
 	uint64_t	 t0;
 	int		 ok = !ib->batch_failed;
 
@@ -724,6 +743,7 @@ local_commit(struct inbox *ib)
 	/* Answers below may lead to more calls: take the list first. */
 	pend = ib->pend;
 	npend = ib->npend;
+	cap = ib->cappend;
 	ib->pend = NULL;
 	ib->npend = ib->cappend = 0;
 	if (!ok) {
@@ -745,7 +765,7 @@ local_commit(struct inbox *ib)
 			    INBOX_UNAVAILABLE, NULL);
 			pend_release(ib, &pend[i]);
 		}
-		free(pend);
+		pend_keep(ib, pend, cap);
 		return;
 	}
 	if (ib->failing)
@@ -767,7 +787,7 @@ local_commit(struct inbox *ib)
 		    pend[i].m);
 		pend_release(ib, &pend[i]);
 	}
-	free(pend);
+	pend_keep(ib, pend, cap);
 }
 
 static enum inbox_status
