@@ -34,8 +34,9 @@
 # was sent (its server was restarted without a store, or its inbox
 # forgotten: then it was in another epoch).  Messages to users with only
 # seed devices are received at least once, but for those a kill -9 may
-# take (memory: all; else: sent before it, with a connection of that
-# user open on the killed node, so maybe written to it).  On every connection: seqs strictly increasing, each
+# take (memory: all; else: acked before it, or sent to the killed node
+# before it, with a connection of that user open there, so maybe
+# written to it).  On every connection: seqs strictly increasing, each
 # "expired" where the connection stood and just before the message with
 # seq "before" (or the last thing it got), nothing received twice,
 # nothing never sent or refused, "resumed" as asked.  No "reset" from
@@ -147,12 +148,12 @@ class Msg:
     refused (an error that says it was not taken) or unknown (its
     connection ended first, or cluster_unavailable)."""
 
-    __slots__ = ("key", "sender", "target", "n", "gen", "t_send", "t_ack",
-                 "state", "how")
+    __slots__ = ("key", "sender", "target", "n", "gen", "node", "t_send",
+                 "t_ack", "state", "how")
 
-    def __init__(self, key, sender, target, n, gen):
+    def __init__(self, key, sender, target, n, gen, node):
         self.key, self.sender, self.target, self.n = key, sender, target, n
-        self.gen = gen
+        self.gen, self.node = gen, node	# node: the index it was sent to
         self.t_send = now()
         self.t_ack = None
         self.state = "sent"
@@ -263,10 +264,10 @@ class Model:
         self.to.setdefault(user, [])
         return d
 
-    def new_msg(self, sender, target, gen):
+    def new_msg(self, sender, target, gen, node):
         n = self.count.get(sender, 0) + 1
         self.count[sender] = n
-        m = Msg("%s#%d" % (sender, n), sender, target, n, gen)
+        m = Msg("%s#%d" % (sender, n), sender, target, n, gen, node)
         self.msgs[m.key] = m
         self.to.setdefault(target, []).append(m)
         return m
@@ -600,26 +601,28 @@ class Model:
                     got.add(ev[2])
                 elif ev[0] == "expired" and e is not None:
                     expired.append((e, ev[1], ev[2], ev[3]))
-        # The last kill of all, and the last of a node while a connection
-        # of user was open there: what was sent before it may have been
-        # written to that connection (at once, or from the inbox), then
-        # lost with the socket.  Sent, not acked: the server writes a
-        # message to its target in the pass it sends the ack, and the
-        # ack may be read here only after the kill (a stalled seed
-        # connection then loses with the socket what the server had
-        # written to it, and moved the cursor past).
+        # The last kill of all, and the kills of a node while a
+        # connection of user was open there: what was acked before one
+        # may have been written to that connection (at once, or from the
+        # inbox), then lost with the socket.  So may what was sent to
+        # that node before it: the server writes a message to its target
+        # in the pass it sends the ack, and the ack may be read here
+        # only after the kill (a stalled seed connection then loses with
+        # the socket what the server had written to it, and moved the
+        # cursor past).  Not what was sent to another node: that one may
+        # have been taken only after the kill.
         last_kill = max((t for t, _ in self.kills), default=0)
-        last_here = max((t for t, i in self.kills if any(
+        here = [(t, i) for t, i in self.kills if any(
             c.node == i and c.t_open < t and
-            (c.t_end is None or c.t_end >= t) for c in conns)), default=0)
+            (c.t_end is None or c.t_end >= t) for c in conns)]
         for m in self.acked_to(user):
             if m.key in got:
                 continue
             if not self.persistent and last_kill > m.t_send:
                 why = "restart"
-            elif last_here > m.t_ack:
+            elif any(t > m.t_ack for t, _ in here):
                 why = "kill"
-            elif last_here > m.t_send:
+            elif any(t > m.t_send and i == m.node for t, i in here):
                 why = "kill, ack read after it"
             elif self.told_expired(m, expired):
                 why = "expired"
@@ -846,7 +849,8 @@ class Link:
             await self.moved.wait()
 
     async def send(self, target, size):
-        m = self.model.new_msg(self.user, target, self.node.gen)
+        m = self.model.new_msg(self.user, target, self.node.gen,
+                               self.node.index)
         self.out[m.key] = m
         off = (m.n * 7919) % (len(PAD) - size)
         text = m.key + "|" + PAD[off:off + size]
