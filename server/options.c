@@ -35,7 +35,7 @@
 enum opt_kind {
 	OK_FLAG,		/* no value */
 	OK_INT,			/* integer in [min, max] */
-	OK_SIZE,		/* N[k|m] bytes */
+	OK_SIZE,		/* N[k|m|g] bytes */
 	OK_DURATION,		/* N[ms|s|m|h], stored in ms */
 	OK_REAL,		/* decimal number in [min, max] */
 	OK_STRING,		/* non-empty text */
@@ -308,7 +308,7 @@ opt_where(const struct opt_ctx *ctx, char *buf, size_t len)
 	return buf;
 }
 
-/* v in the largest unit that divides it: 16m, 1024m, 24h, 100ms. */
+/* v in the largest unit that divides it: 16m, 1g, 24h, 100ms. */
 struct opt_unit {
 	long long	 factor;
 	const char	*suffix;
@@ -1347,6 +1347,6 @@ options_usage(FILE *fp, int full)
 			fprintf(fp, " (default %s)", opts[i].def);
 		fputc('\n', fp);
 	}
-	fputs("\nDUR: N[ms|s|m|h]; SIZE: N[k|m].  Every long option can be "
+	fputs("\nDUR: N[ms|s|m|h]; SIZE: N[k|m|g].  Every long option can be "
 	    "a line of the\n--config file.  See chat-server(1).\n", fp);
 }

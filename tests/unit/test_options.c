@@ -98,6 +98,11 @@ main(void)
 	CHECK_STR(err, "invalid value '1025g' for --history-bytes: expected "
 	    "1k to 1024g bytes");
 	CHECK_INT(LOAD(&cfg, "--history-bytes", "1gb"), OPTIONS_ERROR);
+	/* 2^63 bytes: refused, not wrapped. */
+	CHECK_INT(LOAD(&cfg, "--history-bytes", "8589934592g"), OPTIONS_ERROR);
+	CHECK_INT(LOAD(&cfg, "--max-output", "2g"), OPTIONS_ERROR);
+	CHECK_STR(err, "invalid value '2g' for --max-output: expected 4k to "
+	    "1g bytes");
 
 	/* The command line: values, flags in order, errors. */
 	CHECK_INT(LOAD(&cfg, "-q", "-v", "--rate", "2.5", "--allow-origin",
