@@ -50,7 +50,7 @@
 #define EXPIRE_BATCH	256	/* messages looked at per expiry round */
 #define EVICT_BATCH	32
 #define APPEND_SLACK	64	/* estimate of a row's cost beyond its text */
-#define PEND_KEEP	4096	/* appends a kept list holds (pend_keep()) */
+#define PEND_KEEP	4096	/* most entries a kept list may have room for */
 
 /* A message queued when appended, until its target's cursor passes it. */
 struct qent {

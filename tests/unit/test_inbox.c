@@ -64,6 +64,9 @@ static struct users	*us;
 static struct rec	*recs;
 static size_t		 nrecs = 1, caprecs;	/* tag 0 is never used */
 static char		 answered[1 << 16];
+/* ev_appended() appends this many more to "cc" on again_ib (again). */
+static struct inbox	*again_ib;
+static size_t		 again_n;
 static size_t		 unexpected;	/* events a local inbox never sends */
 /* What a queued entry costs the memory store (measured first). */
 static uint64_t		 qcost;
@@ -127,10 +130,17 @@ check_msg(const struct msg *m, size_t tag, uint64_t seq)
 	free(want);
 }
 
+static enum inbox_status put(struct inbox *, const char *, const char *,
+    size_t, int, uint64_t);
+
 static void
 ev_appended(void *arg, void *tag, enum inbox_status st, struct msg *m)
 {
 	size_t	t = (size_t)(uintptr_t)tag, o = strlen(answered);
+
+	for (; again_n > 0; again_n--)
+		CHECK_INT(put(again_ib, "cc", "s", MLEN, 0, 2000),
+		    INBOX_PENDING);
 
 	if (t == 0 || t >= nrecs) {
 		CHECK(t > 0 && t < nrecs);
@@ -1403,6 +1413,52 @@ test_quotas(int sql)
  * for other users' backlog: the bytes bound full of undelivered
  * messages for one user refuses queued ones to everyone, not live ones.
  */
+/*
+ * Appends made while a commit answers go to the next commit, in a list
+ * of their own; the commit's list is kept for the next pass only when
+ * there is none, and only up to its bound (PEND_KEEP in inbox-local.c).
+ */
+static void
+test_append_in_answer(int sql)
+{
+	struct inbox	*ib = open_ib(sql, "again", cfg_of(10000, NOLIM,
+			    10000, 0));
+	const char	*a;
+	size_t		 i, n;
+
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, 1000), INBOX_PENDING);
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, 1001), INBOX_PENDING);
+	again_ib = ib;
+	again_n = 2;
+	pass(ib);
+	CHECK_STR(answers(), "aa:1 aa:2");
+	CHECK_INT(again_n, 0);
+	pass(ib);
+	CHECK_STR(answers(), "cc:1 cc:2");
+	/* A list over the bound, then one on a fresh list. */
+	for (i = 0; i < 5000; i++)
+		CHECK_INT(put(ib, "dd", "s", MLEN, 0, 3000), INBOX_PENDING);
+	pass(ib);
+	a = answers();
+	for (i = 0, n = 0; a[i] != '\0'; i++)
+		n += a[i] == ' ';
+	CHECK_INT(n, 4999);
+	CHECK(strncmp(a, "dd:1 dd:2 ", 10) == 0);
+	CHECK(strcmp(strrchr(a, ' '), " dd:5000") == 0);
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, 4000), INBOX_PENDING);
+	again_n = 1;
+	pass(ib);
+	CHECK_STR(answers(), "aa:3");
+	/* Left pending at close: answered by the last commit. */
+	close_ib(ib);
+	CHECK_STR(answers(), "cc:3");
+	again_ib = NULL;
+	CHECK_INT(users_count(us), 0);
+}
+
 static void
 test_live(int sql)
 {
@@ -2350,6 +2406,7 @@ main(void)
 		test_holds(sql);
 		test_quotas(sql);
 		test_live(sql);
+		test_append_in_answer(sql);
 	}
 	test_persist();
 	test_open_errors();
