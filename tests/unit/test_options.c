@@ -50,6 +50,54 @@ load_v(struct server_config *cfg, const char *const *args)
 
 #define LOAD(cfg, ...) load_v((cfg), (const char *const []){ __VA_ARGS__, NULL })
 
+/*
+ * Every default the usage gives ("(default 64m, 1g with --store)") is a
+ * value its option takes: --help said 1g while sizes stopped at m.
+ * Words that only describe ("no limit", "an eighth", "or 7 times") are
+ * not values.
+ */
+static void
+check_defaults(const char *usage)
+{
+	struct server_config	 cfg;
+	const char		*p = usage, *q, *d;
+	char			 opt[64] = "", val[64];
+	size_t			 n, nvals = 0;
+
+	for (; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
+		q = p + strcspn(p, "\n");
+		/* An option's line: "  -m, --max-message SIZE ...". */
+		d = p + strspn(p, " ");
+		if (*d == '-' && (d = strstr(d, "--")) != NULL && d < q) {
+			n = strcspn(d, " \n");
+			snprintf(opt, sizeof(opt), "%.*s", (int)n, d);
+		}
+		if ((d = strstr(p, "(default ")) == NULL || d > q)
+			continue;
+		for (d += 9; *d != ')' && *d != '\0'; ) {
+			d += strspn(d, " \n");
+			n = strcspn(d, " ,)\n");
+			snprintf(val, sizeof(val), "%.*s", (int)n, d);
+			if (n > 0 && strcmp(val, "no") != 0 &&
+			    strcmp(val, "an") != 0 && strcmp(val, "or") != 0) {
+				if (LOAD(&cfg, opt, val) == OPTIONS_OK)
+					options_release(&cfg);
+				else {
+					fprintf(stderr, "%s %s: %s\n", opt, val,
+					    err);
+					CHECK(0);
+				}
+				nvals++;
+			}
+			/* The next value follows a comma. */
+			d += strcspn(d, ",)");
+			if (*d == ',')
+				d++;
+		}
+	}
+	CHECK(nvals >= 20);
+}
+
 int
 main(void)
 {
@@ -256,6 +304,7 @@ main(void)
 	CHECK(strstr(usage, "[--stats-token-file file]") != NULL);
 	CHECK(strstr(usage, "  -t, --handshake-timeout DUR time") != NULL);
 	CHECK(strstr(usage, "[--queue-bytes") == NULL);
+	check_defaults(usage);
 	free(usage);
 
 	unlink(conf);
