@@ -662,6 +662,71 @@ test_roundtrip(void)
 	free(e);
 }
 
+/*
+ * A byte to escape, or one close to it (the same low bits, a UTF-8
+ * byte with its top bit set), at every offset of texts of 1 to 40
+ * bytes: the scans go eight bytes at a time where they can, so each
+ * word's every lane and the tail after the last whole word are tried.
+ * Each text goes through the builders and the parser, fast path and
+ * jansson, unchanged; one with nothing to escape is written as is.
+ */
+static void
+test_scan_offsets(void)
+{
+	static const char *const	 xs[] = {
+		"\x01", "\x1f", "\n", "\"", "\\", "\x7f", " ", "!", "#", "[",
+		"]", "\xc2\xa2", "\xdc\x80", "\xc2\x9f", "\xe2\x80\xa8"
+	};
+	struct codec_req	 req;
+	struct codec_ev		 ev;
+	const char		*err;
+	char			 msg[64], *s;
+	size_t			 len, pos, x, n, mlen, bad = 0;
+	int			 fast, plain;
+
+	for (len = 1; len <= 40; len++)
+		for (pos = 0; pos < len; pos++)
+			for (x = 0; x < sizeof(xs) / sizeof(xs[0]); x++) {
+		n = strlen(xs[x]);
+		memset(msg, 'a', pos);
+		memcpy(msg + pos, xs[x], n);
+		memset(msg + pos + n, 'b', len - pos);
+		mlen = n + len;
+		msg[mlen] = '\0';
+		plain = strchr("\x01\x1f\n\"\\", xs[x][0]) == NULL;
+		/* Built by the server, read by a client. */
+		s = codec_chat("me", msg, mlen, 1, 0, &n);
+		if (s == NULL || codec_parse_ev(s, n, &ev, NULL) != 0) {
+			bad++;
+			free(s);
+			continue;
+		}
+		if (ev.message_len != mlen ||
+		    memcmp(ev.message, msg, mlen) != 0 ||
+		    (n > 13 + mlen && memcmp(s + 12, msg, mlen) == 0 &&
+		    memcmp(s + 12 + mlen, "\",", 2) == 0) != plain)
+			bad++;
+		codec_ev_release(&ev);
+		free(s);
+		/* Built by a client, read by the server either way. */
+		s = codec_req_chat("t", msg, mlen, NULL, &n);
+		for (fast = 0; fast <= 1 && s != NULL; fast++) {
+			codec_set_fast_path(fast);
+			if (codec_parse_req(s, n, &req, &err, NULL) != 0) {
+				bad++;
+				continue;
+			}
+			if (req.message_len != mlen ||
+			    memcmp(req.message, msg, mlen) != 0)
+				bad++;
+			codec_req_release(&req);
+		}
+		codec_set_fast_path(1);
+		free(s);
+	}
+	CHECK_INT(bad, 0);
+}
+
 static void
 test_prefixes(void)
 {
@@ -1229,6 +1294,7 @@ main(void)
 	test_nul();
 	test_builders();
 	test_roundtrip();
+	test_scan_offsets();
 	test_prefixes();
 	test_ev();
 	test_history();
