@@ -384,8 +384,8 @@ skip_ws(const char *s, const char *e)
 }
 
 /*
- * Bytes JSON writes escaped ('"', '\\', controls): a table, so scans
- * are one load and one test per byte.
+ * Bytes JSON writes escaped ('"', '\\', controls): a table, one load and
+ * one test a byte where special_find() goes byte by byte.
  */
 static const unsigned char json_special[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -398,13 +398,13 @@ static const unsigned char json_special[256] = {
 
 /*
  * The first byte in [s, e) that json_special flags, or e.  Eight bytes
- * at a time while none of a word's is one: (x - 0x01..) & ~x has a
- * byte's top bit set where x's byte is 0 (here: '"' or '\\' xor'ed
- * away), (v - 0x20..) & ~v where v's byte is below 0x20, and at least
- * one such bit is set if any byte is (the borrow only ever adds bits
- * above a true one), so a word without any holds no special byte.
- * Every message is scanned so to be parsed and to be written: 1,550
- * instructions a message in chat50 with the table alone.
+ * at a time first: in each byte, (x - 0x01) & ~x & 0x80 is set where x
+ * is 0 (q, b: the byte xor '"' or '\\'), and (v - 0x20) & ~v & 0x80
+ * where v < 0x20 (never where v >= 0x80).  Only a special byte starts
+ * a borrow, so the lowest special byte is always flagged and a word
+ * with no flag holds none; bytes above it may be flagged wrongly, so
+ * the byte loop finds the exact one.  (bench/RESULTS.md, "Scanning for
+ * bytes to escape".)
  */
 static const char *
 special_find(const char *s, const char *e)
@@ -851,7 +851,8 @@ put_escaped(char *out, const char *s, size_t n, size_t esc)
 {
 	if (esc != n)
 		return escape_into(out, s, n);
-	memcpy(out, s, n);
+	if (n > 0)
+		memcpy(out, s, n);
 	return n;
 }
 

@@ -664,9 +664,10 @@ test_roundtrip(void)
 
 /*
  * A byte to escape, or one close to it (the same low bits, a UTF-8
- * byte with its top bit set), at every offset of texts of 1 to 40
- * bytes: the scans go eight bytes at a time where they can, so each
- * word's every lane and the tail after the last whole word are tried.
+ * byte with its top bit set), after 0 to 39 bytes and before 0 to 39
+ * (the last byte of a text too): the scans go eight bytes at a time
+ * where they can, so each word's every lane and the tail after the
+ * last whole word are tried.
  * Each text goes through the builders and the parser, fast path and
  * jansson, unchanged; one with nothing to escape is written as is.
  */
@@ -681,17 +682,17 @@ test_scan_offsets(void)
 	struct codec_ev		 ev;
 	const char		*err;
 	char			 msg[64], *s;
-	size_t			 len, pos, x, n, mlen, bad = 0;
+	size_t			 len, pos, x, xl, n, mlen, bad = 0;
 	int			 fast, plain;
 
 	for (len = 1; len <= 40; len++)
 		for (pos = 0; pos < len; pos++)
 			for (x = 0; x < sizeof(xs) / sizeof(xs[0]); x++) {
-		n = strlen(xs[x]);
+		xl = strlen(xs[x]);
 		memset(msg, 'a', pos);
-		memcpy(msg + pos, xs[x], n);
-		memset(msg + pos + n, 'b', len - pos);
-		mlen = n + len;
+		memcpy(msg + pos, xs[x], xl);
+		memset(msg + pos + xl, 'b', len - pos - 1);
+		mlen = pos + xl + len - pos - 1;
 		msg[mlen] = '\0';
 		plain = strchr("\x01\x1f\n\"\\", xs[x][0]) == NULL;
 		/* Built by the server, read by a client. */
