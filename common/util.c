@@ -76,15 +76,30 @@ parse_scaled(const char *s, const struct unit *units, long long min,
 }
 
 int
-util_parse_duration_ms(const char *s, long long min_ms, long long max_ms,
+util_parse_duration_us(const char *s, long long min_us, long long max_us,
     long long *out)
 {
 	static const struct unit units[] = {
-		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 },
-		{ "h", 3600000 }, { NULL, 0 }
+		{ "", 1000000 }, { "s", 1000000 }, { "ms", 1000 },
+		{ "us", 1 }, { "m", 60000000 }, { "h", 3600000000LL },
+		{ NULL, 0 }
 	};
 
-	return parse_scaled(s, units, min_ms, max_ms, out);
+	return parse_scaled(s, units, min_us, max_us, out);
+}
+
+int
+util_parse_duration_ms(const char *s, long long min_ms, long long max_ms,
+    long long *out)
+{
+	long long	v;
+
+	if (min_ms > LLONG_MAX / 1000 || max_ms > LLONG_MAX / 1000 ||
+	    util_parse_duration_us(s, min_ms * 1000, max_ms * 1000,
+	    &v) == -1 || v % 1000 != 0)
+		return -1;
+	*out = v / 1000;
+	return 0;
 }
 
 int

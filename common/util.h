@@ -20,9 +20,15 @@ int	util_parse_ll(const char *s, long long min, long long max,
 	    long long *out);
 
 /*
- * Parse a duration: an integer followed by an optional unit "ms", "s"
- * (default), "m" or "h".  The result, in milliseconds, must lie within
- * [min_ms, max_ms].  Returns 0 or -1.
+ * Parse a duration: an integer followed by an optional unit "us", "ms",
+ * "s" (default), "m" or "h".  The result, in microseconds, must lie
+ * within [min_us, max_us].  Returns 0 or -1.
+ */
+int	util_parse_duration_us(const char *s, long long min_us,
+	    long long max_us, long long *out);
+/*
+ * The same in milliseconds, within [min_ms, max_ms]: a duration that
+ * is not a whole number of them is refused.
  */
 int	util_parse_duration_ms(const char *s, long long min_ms,
 	    long long max_ms, long long *out);

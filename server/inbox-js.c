@@ -2317,5 +2317,5 @@ inbox_js_open(const struct inbox_config *cfg, struct users *us,
 
 static const struct inbox_ops js_ops = {
 	"jetstream", js_close, js_append, js_commit, js_read, js_info,
-	js_cursor, js_hold, js_tick, js_stats, js_msg_hdr, js_flush
+	js_cursor, js_hold, js_tick, js_stats, js_msg_hdr, js_flush, NULL
 };

@@ -7,9 +7,10 @@
  * retention, and the quotas on undelivered messages.
  *
  * - Numbering: a message gets its inbox's last seq + 1 at append and is
- *   answered at the pass's commit, once durable.  A failed SQLite write
- *   rolls the whole batch back (seqs are reused: nobody saw them) and
- *   refuses all of it.
+ *   answered at the pass's commit, once durable (SQLite may put a commit
+ *   off to a later pass: put_off()).  A failed SQLite write rolls the
+ *   whole batch back (seqs are reused: nobody saw them) and refuses all
+ *   of it.
  * - Retention drops only delivered messages (seq <= the cursor, which
  *   moves when a connection has written a message to its socket),
  *   oldest first (as the row store orders them: rows_ops.oldest):
@@ -134,6 +135,10 @@ struct inbox {
 	unsigned		  drop_every, drop_commits;
 	int			  dropping;	/* the batch is a round */
 	uint64_t		  drop_ms, now_ms;	/* last round, last tick */
+	/* SQLite: the pacing of commits (commit_delay_us). */
+	int			  begun;	/* a transaction is open */
+	uint64_t		  commit_at;	/* the last one's start, us */
+	uint64_t		  due_at;	/* one put off: when; 0: none */
 };
 
 static const struct inbox_ops local_ops;
@@ -414,6 +419,18 @@ batch_fail(struct inbox *ib)
  * defer (and no age bound), a persistent store drops them from the
  * counters now and from the rows later (DROP_EVERY).
  */
+/*
+ * Open the write transaction before the commit (a read that needs the
+ * batch's cursors, a delete): the commit then comes at this pass's end,
+ * never put off, so that no transaction lasts across passes.
+ */
+static int
+batch_begin(struct inbox *ib)
+{
+	ib->begun = 1;
+	return ib->ro->begin(ib->rows);
+}
+
 static int
 trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
     int defer)
@@ -426,7 +443,7 @@ trim(struct inbox *ib, struct box *b, uint64_t upto, uint64_t before,
 	if (ib->ro->persistent && ((b->m.n > 0 && b->m.first <= upto) ||
 	    !defer)) {
 		if (batch_join(ib, b) == -1 || (!defer &&
-		    (ib->ro->begin(ib->rows) == -1 ||
+		    (batch_begin(ib) == -1 ||
 		    drop_rows(ib, b, 1) == -1))) {
 			batch_fail(ib);
 			return -1;
@@ -565,7 +582,7 @@ evict(struct inbox *ib, uint64_t need)
 		 * what it dropped counts only once deleted.
 		 */
 		if (ib->ro->persistent && (ib->batch_failed ||
-		    drop_round(ib) == -1 || ib->ro->begin(ib->rows) == -1 ||
+		    drop_round(ib) == -1 || batch_begin(ib) == -1 ||
 		    batch_save(ib) == -1))
 			return -1;
 		if (ib->bytes + need <= ib->cfg.history_bytes)
@@ -695,6 +712,38 @@ pend_keep(struct inbox *ib, struct pend *pend, size_t cap)
 	ib->cappend = cap;
 }
 
+/*
+ * Put the batch's commit off (1) while the last one started less than
+ * commit_delay_us ago, unless it must go now: the last one (close), a
+ * drop round, or a transaction this pass opened (no transaction lasts
+ * across passes: see struct pend).  A commit costs SQLite about as much
+ * for one message as for ten (a transaction with its WAL frames, locks
+ * and one page per b-tree it touches): at a fixed 10,000 msgs/s, one
+ * or two messages a pass, it was 3.6 WAL pages and 34 us a commit, and
+ * 54-64 us of server CPU a message against the memory store's 15-19.
+ * Spacing commits 250 us apart took 15-20% off that (500 us: 30%) for
+ * a median answer 120 us later (bench/RESULTS.md, 2026-12-06, "Paced
+ * commits").  Under a closed loop a pass's commit already outlasts the
+ * delay, and at lower rates the last commit is older: neither waits.
+ */
+static int
+put_off(struct inbox *ib, uint64_t now)
+{
+	uint64_t	delay = ib->cfg.commit_delay_us;
+
+	if (delay == 0 || ib->closing || ib->dropping || ib->begun ||
+	    now - ib->commit_at >= delay)
+		return 0;
+	ib->due_at = ib->commit_at + delay;
+	return 1;
+}
+
+static uint64_t
+local_due(const struct inbox *ib)
+{
+	return ib->due_at;
+}
+
 static void
 local_commit(struct inbox *ib)
 {
@@ -711,6 +760,7 @@ local_commit(struct inbox *ib)
 		 * the file's other tables (rooms-sqlite.c) can be written
 		 * after this commit.  A no-op without one.
 		 */
+		ib->begun = 0;
 		if (ib->ro->persistent && ib->ro->commit(ib->rows) == -1)
 			log_warn("store: %s", ib->ro->error(ib->rows));
 		return;
@@ -721,6 +771,9 @@ local_commit(struct inbox *ib)
 	 */
 	t0 = 0;
 	if (ib->ro->persistent) {
+		t0 = util_mono_us();
+		if (ok && put_off(ib, t0))
+			return;
 		/*
 		 * Not a round (no memory, or a failed batch, which writes
 		 * nothing): the rows wait for the next commit.
@@ -728,13 +781,15 @@ local_commit(struct inbox *ib)
 		if (ok && ib->ntodrop > 0 && !ib->dropping &&
 		    ++ib->drop_commits >= ib->drop_every)
 			(void)drop_round(ib);
-		t0 = util_mono_us();
+		ib->commit_at = t0;
+		ib->due_at = 0;
 		if (ok && (ib->ro->begin(ib->rows) == -1 ||
 		    batch_insert(ib) == -1 || batch_save(ib) == -1 ||
 		    ib->ro->commit(ib->rows) == -1)) {
 			batch_fail(ib);
 			ok = 0;
 		}
+		ib->begun = 0;
 		t0 = util_mono_us() - t0;
 	}
 	ib->commits++;
@@ -919,7 +974,7 @@ local_tick(struct inbox *ib, uint64_t now_mono)
 	period = period < 1000 ? 1000 : period > 60000 ? 60000 : period;
 	ib->next_expire = now + period;
 	if (ib->ro->persistent && (ib->batch_failed ||
-	    ib->ro->begin(ib->rows) == -1 || batch_save(ib) == -1))
+	    batch_begin(ib) == -1 || batch_save(ib) == -1))
 		return;
 	if ((n = ib->ro->oldest(ib->rows, cutoff, EXPIRE_BATCH, v)) < 0) {
 		log_warn("store: %s", ib->ro->error(ib->rows));
@@ -1077,5 +1132,5 @@ local_flush(struct inbox *ib)
 static const struct inbox_ops local_ops = {
 	"local", local_close, local_append, local_commit, local_read,
 	local_info, local_cursor, local_hold, local_tick, local_stats,
-	local_msg_hdr, local_flush
+	local_msg_hdr, local_flush, local_due
 };

@@ -41,6 +41,12 @@ inbox_commit(struct inbox *ib)
 	ib->base.ops->commit(ib);
 }
 
+uint64_t
+inbox_due(const struct inbox *ib)
+{
+	return ib->base.ops->due != NULL ? ib->base.ops->due(ib) : 0;
+}
+
 void
 inbox_flush(struct inbox *ib)
 {

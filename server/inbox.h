@@ -48,6 +48,12 @@ enum inbox_status {
 struct inbox_config {
 	const char	*path;		/* SQLite file; NULL: memory */
 	int		 sync_full;	/* synchronous=FULL, else NORMAL */
+	/*
+	 * SQLite: commits start at least this far apart, the appends
+	 * between waiting for the next (see inbox-local.c); 0: every
+	 * inbox_commit() commits.
+	 */
+	uint64_t	 commit_delay_us;
 	size_t		 history_limit;	/* messages kept per user */
 	double		 history_days;	/* age of delivered ones; 0: any */
 	size_t		 history_bytes;	/* bytes kept, all users */
@@ -133,6 +139,8 @@ struct inbox_ops {
 	void	(*stats)(const struct inbox *, struct inbox_stats *);
 	size_t	(*msg_hdr)(const struct inbox *);
 	void	(*flush)(struct inbox *);
+	/* When a commit put off must be made (see inbox_due()); NULL: never. */
+	uint64_t (*due)(const struct inbox *);
 };
 
 /* Every backing's struct inbox starts with this. */
@@ -163,8 +171,17 @@ void	inbox_close(struct inbox *);
  */
 enum inbox_status inbox_append(struct inbox *, struct user *to,
 	    struct user *from, struct msg *m, int live, void *tag);
-/* The pass's group commit: durable, then the appends are answered. */
+/*
+ * The pass's group commit: durable, then the appends are answered.  A
+ * file's commit may be put off (commit_delay_us): inbox_due() says
+ * until when.
+ */
 void	inbox_commit(struct inbox *);
+/*
+ * The monotonic time in us by which inbox_commit() must be called
+ * again for a commit it put off, or 0: none is waiting.
+ */
+uint64_t inbox_due(const struct inbox *);
 /*
  * The pass is over (sockets written): say what must not wait for the
  * next one (JetStream: the cursors, for other nodes to see).

@@ -515,7 +515,8 @@ run(struct server *s)
 	struct client		*c;
 	uint64_t		 next_sweep = 0, shutdown_at = 0, paused_until = 0;
 	uint64_t		 watchdog_ms = notify_watchdog_ms(), next_watchdog = 0;
-	int			 timeout, n, i;
+	uint64_t		 timeout, due, now_us;
+	int			 n, i;
 
 	/*
 	 * The clock is read after the wait, for the events, and again
@@ -566,11 +567,17 @@ run(struct server *s)
 		if (s->link != NULL)
 			nats_link_flush(s->link);
 		log_flush();
-		timeout = (int)(next_sweep > s->now ? next_sweep - s->now : 0);
-		if (paused_until > s->now && paused_until - s->now <
-		    (uint64_t)timeout)
-			timeout = (int)(paused_until - s->now);
-		n = server_wait(s, timeout);
+		/* In us: a commit put off waits for less than 1 ms. */
+		timeout = next_sweep > s->now ? next_sweep - s->now : 0;
+		if (paused_until > s->now && paused_until - s->now < timeout)
+			timeout = paused_until - s->now;
+		timeout *= 1000;
+		if ((due = router_commit_due(s->router)) != 0) {
+			now_us = util_mono_us();
+			if (due < now_us + timeout)
+				timeout = due > now_us ? due - now_us : 0;
+		}
+		n = server_wait(s, (long long)timeout);
 		s->now = util_mono_ms();
 		if (n == -1) {
 			if (errno == EINTR)

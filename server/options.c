@@ -36,7 +36,8 @@ enum opt_kind {
 	OK_FLAG,		/* no value */
 	OK_INT,			/* integer in [min, max] */
 	OK_SIZE,		/* N[k|m|g] bytes */
-	OK_DURATION,		/* N[ms|s|m|h], stored in ms */
+	OK_DURATION,		/* N[us|ms|s|m|h], stored in ms */
+	OK_DURATION_US,		/* the same, stored in us */
 	OK_REAL,		/* decimal number in [min, max] */
 	OK_STRING,		/* non-empty text */
 	OK_CHOICE		/* one of the words in choices */
@@ -77,7 +78,7 @@ struct opt {
 	const char	*name;		/* long name, and in the file */
 	int		 letter;	/* short option, or 0 */
 	enum opt_kind	 kind;
-	double		 min, max;	/* OK_INT, OK_SIZE, OK_DURATION, OK_REAL */
+	double		 min, max;	/* the numbers' kinds: in their units */
 	const char	*zero;		/* what min 0 means, for errors */
 	const char	*choices;	/* OK_CHOICE: "a|b", stored as 0, 1 */
 	const char	*def;		/* default, parsed as a value */
@@ -245,6 +246,10 @@ static const struct opt opts[] = {
 	{ "store", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
 	    CFG(store.path), 0, NULL, OF_NONEMPTY, "file", "FILE",
 	    "keep inboxes in SQLite FILE (default memory)" },
+	{ "store-delay", 0, OK_DURATION_US, 0, 100000, "off", NULL, "250us",
+	    OT_U64, CFG(store.commit_delay_us), 0, NULL, 0, "delay", "DUR",
+	    "start commits at least DUR apart, the\n"
+	    "messages between waiting" },
 	{ "store-sync", 0, OK_CHOICE, 0, 0, NULL, "normal|full", "normal",
 	    OT_INT, CFG(store.sync_full), 0, NULL, 0, "normal | full",
 	    "MODE", "normal: survive a crash; full: also power\n"
@@ -331,6 +336,8 @@ fmt_bound(const struct opt *o, char *buf, size_t len, double v)
 		{ 1073741824, "g" }, { 1048576, "m" }, { 1024, "k" }, { 1, "" }
 	}, durations[] = {
 		{ 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" }
+	}, durations_us[] = {
+		{ 1000000, "s" }, { 1000, "ms" }, { 1, "us" }
 	};
 
 	switch (o->kind) {
@@ -339,6 +346,9 @@ fmt_bound(const struct opt *o, char *buf, size_t len, double v)
 		break;
 	case OK_DURATION:
 		fmt_scaled(buf, len, v, durations);
+		break;
+	case OK_DURATION_US:
+		fmt_scaled(buf, len, v, durations_us);
 		break;
 	case OK_REAL:
 		snprintf(buf, len, "%.15g", v);
@@ -478,6 +488,10 @@ opt_apply(struct server_config *cfg, const struct opt *o, const char *value,
 		break;
 	case OK_DURATION:
 		bad = util_parse_duration_ms(value, (long long)o->min,
+		    (long long)o->max, &v) != 0;
+		break;
+	case OK_DURATION_US:
+		bad = util_parse_duration_us(value, (long long)o->min,
 		    (long long)o->max, &v) != 0;
 		break;
 	case OK_REAL:
@@ -1347,6 +1361,6 @@ options_usage(FILE *fp, int full)
 			fprintf(fp, " (default %s)", opts[i].def);
 		fputc('\n', fp);
 	}
-	fputs("\nDUR: N[ms|s|m|h]; SIZE: N[k|m|g].  Every long option can be "
+	fputs("\nDUR: N[us|ms|s|m|h]; SIZE: N[k|m|g].  Every long option can be "
 	    "a line of the\n--config file.  See chat-server(1).\n", fp);
 }

@@ -4,11 +4,14 @@
  * poller-poll: the poll(2) backend of the poller.  A pollfd array kept
  * between waits, one slot per descriptor, and a map from descriptor to
  * slot; removing one moves the last slot into its place, so the array
- * stays dense.
+ * stays dense.  A wait of less than whole milliseconds uses ppoll(2).
  */
+#define _GNU_SOURCE	/* ppoll */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "poller.h"
 #include "vec.h"
@@ -100,12 +103,27 @@ pl_remove(struct poller *p, int fd)
 }
 
 static int
-pl_wait(struct poller *p, int timeout, struct poller_event **evs)
+pl_poll(struct poller *p, long long us)
+{
+	struct timespec	ts;
+
+	if (us >= 0 && us % 1000 != 0) {
+		ts.tv_sec = us / 1000000;
+		ts.tv_nsec = (long)(us % 1000000) * 1000;
+		return ppoll(p->pfd, p->n, &ts, NULL);
+	}
+	if (us > 0)
+		us /= 1000;
+	return poll(p->pfd, p->n, us > INT_MAX ? INT_MAX : (int)us);
+}
+
+static int
+pl_wait(struct poller *p, long long timeout_us, struct poller_event **evs)
 {
 	size_t	i, k = 0;
 	int	r;
 
-	if ((r = poll(p->pfd, p->n, timeout)) <= 0)
+	if ((r = pl_poll(p, timeout_us)) <= 0)
 		return r;
 	if (vec_grow(&p->ready, &p->capready, (size_t)r,
 	    sizeof(*p->ready)) == -1) {

@@ -64,7 +64,8 @@ poller_remove(struct poller *p, int fd)
 }
 
 int
-poller_wait(struct poller *p, int timeout, struct poller_event **evs)
+poller_wait(struct poller *p, long long timeout_us,
+    struct poller_event **evs)
 {
-	return p->ops->wait(p, timeout, evs);
+	return p->ops->wait(p, timeout_us, evs);
 }

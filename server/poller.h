@@ -30,7 +30,7 @@ struct poller_ops {
 	int		 (*modify)(struct poller *, int fd, short events,
 			    void *ptr);
 	void		 (*remove)(struct poller *, int fd);
-	int		 (*wait)(struct poller *, int timeout,
+	int		 (*wait)(struct poller *, long long timeout_us,
 			    struct poller_event **evs);
 };
 
@@ -48,10 +48,11 @@ int	poller_modify(struct poller *, int fd, short events, void *ptr);
 /* Forget fd (before closing it). */
 void	poller_remove(struct poller *, int fd);
 /*
- * Wait up to timeout ms (-1: no limit).  Returns how many are ready,
- * with *evs pointing at them (valid until the next wait), 0 on timeout,
- * -1 with errno.
+ * Wait up to timeout_us microseconds (-1: no limit).  Returns how many
+ * are ready, with *evs pointing at them (valid until the next wait), 0
+ * on timeout, -1 with errno.
  */
-int	poller_wait(struct poller *, int timeout, struct poller_event **evs);
+int	poller_wait(struct poller *, long long timeout_us,
+	    struct poller_event **evs);
 
 #endif /* POLLER_H */

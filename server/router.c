@@ -1221,6 +1221,12 @@ router_commit(struct router *r)
 	rooms_commit(r->rooms);
 }
 
+uint64_t
+router_commit_due(const struct router *r)
+{
+	return inbox_due(r->ib);
+}
+
 void
 router_flush(struct router *r)
 {

@@ -110,6 +110,11 @@ void	router_rooms_stats(const struct router *, size_t *rooms,
 	    size_t *memberships);
 /* The pass's group commit: then the appends are answered. */
 void	router_commit(struct router *);
+/*
+ * When, in monotonic us, router_commit() must run again for a commit
+ * the inbox put off; 0: no hurry.
+ */
+uint64_t router_commit_due(const struct router *);
 /* The pass wrote to sockets: the inbox publishes what must not wait. */
 void	router_flush(struct router *);
 /* rc has written every chat message up to seq to its socket. */

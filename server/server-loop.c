@@ -81,12 +81,12 @@ server_close_listeners(struct server *s)
 }
 
 int
-server_wait(struct server *s, int timeout)
+server_wait(struct server *s, long long timeout_us)
 {
 	struct poller_event	*evs;
 	int			 n, i;
 
-	if ((n = poller_wait(s->poller, timeout, &evs)) <= 0)
+	if ((n = poller_wait(s->poller, timeout_us, &evs)) <= 0)
 		return n;
 	if (vec_grow(&s->ready, &s->capready, (size_t)n,
 	    sizeof(*s->ready)) == -1) {

@@ -294,10 +294,10 @@ void	server_listen_events(struct server *, short events);
 /* Close the listeners (shutdown). */
 void	server_close_listeners(struct server *);
 /*
- * Wait up to timeout ms; fill s->ready.  Returns how many are ready,
- * 0 on timeout, -1 with errno.
+ * Wait up to timeout_us microseconds (-1: no limit); fill s->ready.
+ * Returns how many are ready, 0 on timeout, -1 with errno.
  */
-int	server_wait(struct server *, int timeout);
+int	server_wait(struct server *, long long timeout_us);
 
 /* server-client.c */
 struct sockaddr;

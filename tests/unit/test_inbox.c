@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inbox.h"
@@ -1459,6 +1460,89 @@ test_append_in_answer(int sql)
 	CHECK_INT(users_count(us), 0);
 }
 
+/*
+ * Paced commits (commit_delay_us): a commit less than the delay after
+ * the last is put off until inbox_due(), unless a transaction is open
+ * (a tick's expiry); a put-off one goes at close.  Memory never waits.
+ */
+static void
+test_paced(void)
+{
+	struct inbox_config	 c = cfg_of(10000, NOLIM, 10000, 0);
+	struct inbox		*ib;
+	struct timespec		 ts;
+	uint64_t		 due, now;
+
+	c.commit_delay_us = 300000;
+	ib = open_ib(0, "paced-mem", c);
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, 1000), INBOX_PENDING);
+	pass(ib);
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, 1001), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "aa:1 aa:2");
+	CHECK_INT(inbox_due(ib), 0);
+	close_ib(ib);
+
+	ib = open_ib(1, "paced", c);
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	/* The first commit has none before it: at once. */
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, 1000), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "aa:1");
+	CHECK_INT(inbox_due(ib), 0);
+	/* The next waits, and more join it, until it is due. */
+	now = util_mono_us();
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, 1001), INBOX_PENDING);
+	pass(ib);
+	CHECK_INT(put(ib, "bb", "s", MLEN, 0, 1002), INBOX_PENDING);
+	cur(ib, "aa", 1);
+	pass(ib);
+	CHECK_STR(answers(), "");
+	due = inbox_due(ib);
+	CHECK(due > now && due <= now + 300000);
+	while ((now = util_mono_us()) < due) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(due - now) * 1000;
+		nanosleep(&ts, NULL);
+	}
+	pass(ib);
+	CHECK_STR(answers(), "aa:2 bb:1");
+	CHECK_INT(inbox_due(ib), 0);
+	/* A pass that opened a transaction commits at its end. */
+	close_ib(ib);
+	c.history_days = 1;
+	ib = open_ib(1, "paced", c);
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, util_wall_ms()), INBOX_PENDING);
+	pass(ib);
+	CHECK_STR(answers(), "aa:3");
+	CHECK_INT(put(ib, "aa", "s", MLEN, 0, util_wall_ms()), INBOX_PENDING);
+	tick(ib);
+	pass(ib);
+	CHECK_STR(answers(), "aa:4");
+	/* One put off goes at close, cursors with it. */
+	CHECK_INT(put(ib, "bb", "s", MLEN, 0, util_wall_ms()), INBOX_PENDING);
+	cur(ib, "aa", 4);
+	pass(ib);
+	CHECK_STR(answers(), "");
+	CHECK(inbox_due(ib) != 0);
+	close_ib(ib);
+	CHECK_STR(answers(), "bb:2");
+	c.commit_delay_us = 0;
+	ib = open_ib(1, "paced", c);
+	CHECK(ib != NULL);
+	if (ib == NULL)
+		return;
+	CHECK_INT(last(ib, "bb"), 2);
+	CHECK_INT(cursor(ib, "aa"), 4);
+	close_ib(ib);
+	CHECK_INT(users_count(us), 0);
+}
+
 static void
 test_live(int sql)
 {
@@ -2409,6 +2493,7 @@ main(void)
 		test_append_in_answer(sql);
 	}
 	test_persist();
+	test_paced();
 	test_open_errors();
 	test_v1();
 	test_insert_rows();

@@ -151,6 +151,30 @@ main(void)
 	CHECK_INT(LOAD(&cfg, "--max-output", "2g"), OPTIONS_ERROR);
 	CHECK_STR(err, "invalid value '2g' for --max-output: expected 4k to "
 	    "1g bytes");
+	/* Durations in us for --store-delay; whole ms for the others. */
+	CHECK_INT(LOAD(&cfg, "--store", "x.db"), OPTIONS_OK);
+	CHECK_INT(cfg.store.commit_delay_us, 250);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "--store-delay", "1ms"), OPTIONS_OK);
+	CHECK_INT(cfg.store.commit_delay_us, 1000);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "--store-delay", "0"), OPTIONS_OK);
+	CHECK_INT(cfg.store.commit_delay_us, 0);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "--store-delay", "100001us"), OPTIONS_ERROR);
+	CHECK_STR(err, "invalid value '100001us' for --store-delay: expected "
+	    "0 (off) to 100ms");
+	CHECK_INT(LOAD(&cfg, "--store-delay", "-1us"), OPTIONS_ERROR);
+	CHECK_INT(LOAD(&cfg, "--store-delay", "5 us"), OPTIONS_ERROR);
+	CHECK_INT(LOAD(&cfg, "-I", "90000ms"), OPTIONS_OK);
+	CHECK_INT(cfg.idle_timeout, 90000);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "-I", "91000000us"), OPTIONS_OK);
+	CHECK_INT(cfg.idle_timeout, 91000);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "-I", "1500us"), OPTIONS_ERROR);
+	CHECK_STR(err, "invalid value '1500us' for --idle-timeout: expected "
+	    "0 (off) to 24h");
 
 	/* The command line: values, flags in order, errors. */
 	CHECK_INT(LOAD(&cfg, "-q", "-v", "--rate", "2.5", "--allow-origin",
