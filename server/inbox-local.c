@@ -723,8 +723,12 @@ pend_keep(struct inbox *ib, struct pend *pend, size_t cap)
  * 54-64 us of server CPU a message against the memory store's 15-19.
  * Spacing commits 250 us apart took 15-20% off that (500 us: 30%) for
  * a median answer 120 us later (bench/RESULTS.md, 2026-12-06, "Paced
- * commits").  Under a closed loop a pass's commit already outlasts the
- * delay, and at lower rates the last commit is older: neither waits.
+ * commits").  But a sender that waits for each answer before its next
+ * message waits for the delay too: one such pair went from 16-18k to 6k
+ * msgs/s, eight from 52-57k to 39k.  The server cannot tell the two
+ * apart, so the delay is off by default (--store-delay).  Under a heavy
+ * load a pass's commit outlasts the delay, and at a low rate the last
+ * commit is older: neither waits.
  */
 static int
 put_off(struct inbox *ib, uint64_t now)

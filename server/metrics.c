@@ -162,7 +162,7 @@ metrics_render(const struct server *s, size_t *len)
 		single(fp, "chat_store_bytes", "gauge",
 		    "Bytes kept in the inboxes of all users.", is.bytes);
 		histogram(fp, "chat_store_commit_seconds", "Time to commit "
-		    "one pass's batch of messages to the store.", is.latency);
+		    "one batch of messages to the store.", is.latency);
 	} else {
 		single(fp, "chat_cluster_up", "gauge",
 		    "1 while this node can store and route through NATS.",

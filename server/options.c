@@ -246,7 +246,7 @@ static const struct opt opts[] = {
 	{ "store", 0, OK_STRING, 0, 0, NULL, NULL, NULL, OT_STR,
 	    CFG(store.path), 0, NULL, OF_NONEMPTY, "file", "FILE",
 	    "keep inboxes in SQLite FILE (default memory)" },
-	{ "store-delay", 0, OK_DURATION_US, 0, 100000, "off", NULL, "250us",
+	{ "store-delay", 0, OK_DURATION_US, 0, 100000, "off", NULL, "0",
 	    OT_U64, CFG(store.commit_delay_us), 0, NULL, 0, "delay", "DUR",
 	    "start commits at least DUR apart, the\n"
 	    "messages between waiting" },
@@ -519,6 +519,14 @@ opt_apply(struct server_config *cfg, const struct opt *o, const char *value,
 	}
 	if (bad) {
 		opt_range(o, range, sizeof(range));
+		/* In range but finer: "expected whole milliseconds, ...". */
+		if (o->kind == OK_DURATION && util_parse_duration_us(value,
+		    (long long)o->min * 1000, (long long)o->max * 1000,
+		    &v) == 0 && strncmp(range, "expected ", 9) == 0 &&
+		    strlen(range) + 20 < sizeof(range)) {
+			memmove(range + 29, range + 9, strlen(range + 9) + 1);
+			memcpy(range + 9, "whole milliseconds, ", 20);
+		}
 		opt_err(err, errlen, "%sinvalid value '%s' for %s: %s",
 		    opt_where(ctx, where, sizeof(where)),
 		    util_escape(esc, sizeof(esc), value, strlen(value)),

@@ -6,8 +6,10 @@
  * 10,000 messages/s, poll(2) spent about 50 us of kernel time per
  * wakeup registering and removing wait-queue entries on every socket.
  * A wait of less than whole milliseconds (a commit put off, see
- * inbox-local.c) uses epoll_pwait2(2), Linux 5.11; on an older kernel it
- * is rounded up to the next millisecond.
+ * inbox-local.c) uses epoll_pwait2(2), Linux 5.11; where it is missing
+ * (ENOSYS) or refused (EPERM: a seccomp filter that does not know it,
+ * as some container runtimes' and systemd's older ones) it is rounded up
+ * to the next millisecond from then on.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,7 +26,7 @@
 struct poller {
 	const struct poller_ops	*ops;
 	int			 epfd;
-	int			 no_pwait2;	/* ENOSYS: round up to ms */
+	int			 no_pwait2;	/* unavailable: round up to ms */
 	struct epoll_event	 evs[EPOLL_BATCH];
 	struct poller_event	 ready[EPOLL_BATCH];
 };
@@ -90,7 +92,7 @@ ep_wait_us(struct poller *p, long long us)
 		ts.tv_sec = us / 1000000;
 		ts.tv_nsec = (long)(us % 1000000) * 1000;
 		n = epoll_pwait2(p->epfd, p->evs, EPOLL_BATCH, &ts, NULL);
-		if (n != -1 || errno != ENOSYS)
+		if (n != -1 || (errno != ENOSYS && errno != EPERM))
 			return n;
 		p->no_pwait2 = 1;
 	}

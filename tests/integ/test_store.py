@@ -1115,6 +1115,11 @@ async def test_paced():
         # commit began (less the ack's own way back: 80 ms is safe).
         check(all(g >= 0.08 for g in gaps),
               "paced: commits at least --store-delay apart: %r" % gaps)
+        # ...and no longer: the loop wakes for it (without that, the
+        # 200 ms sweep would: 176-200 ms).  One on time of the three is
+        # enough, for a loaded machine.
+        check(min(gaps) < 0.16,
+              "paced: the loop wakes when a commit is due: %r" % gaps)
     finally:
         s.kill()
     check(s.proc.returncode == -9, "paced: server killed with SIGKILL")

@@ -153,6 +153,9 @@ main(void)
 	    "1g bytes");
 	/* Durations in us for --store-delay; whole ms for the others. */
 	CHECK_INT(LOAD(&cfg, "--store", "x.db"), OPTIONS_OK);
+	CHECK_INT(cfg.store.commit_delay_us, 0);
+	options_release(&cfg);
+	CHECK_INT(LOAD(&cfg, "--store-delay", "250us"), OPTIONS_OK);
 	CHECK_INT(cfg.store.commit_delay_us, 250);
 	options_release(&cfg);
 	CHECK_INT(LOAD(&cfg, "--store-delay", "1ms"), OPTIONS_OK);
@@ -174,7 +177,7 @@ main(void)
 	options_release(&cfg);
 	CHECK_INT(LOAD(&cfg, "-I", "1500us"), OPTIONS_ERROR);
 	CHECK_STR(err, "invalid value '1500us' for --idle-timeout: expected "
-	    "0 (off) to 24h");
+	    "whole milliseconds, 0 (off) to 24h");
 
 	/* The command line: values, flags in order, errors. */
 	CHECK_INT(LOAD(&cfg, "-q", "-v", "--rate", "2.5", "--allow-origin",
