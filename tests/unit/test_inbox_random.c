@@ -20,6 +20,18 @@
  * inboxes are forgotten only before their first message (with their
  * numbering kept).
  *
+ * SQLite runs also make commits fail (a commit hook refuses them: the
+ * batch is rolled back, every append since the last commit refused
+ * with store_unavailable and its seq given again, the cursors kept),
+ * and some pace their commits (commit_delay_us, PACE_US): a commit is
+ * then "the end of a pass" (put off while the last one is younger than
+ * the delay: nothing answered, cursors and appends carried to a later
+ * pass), "due" (made once inbox_due() has passed: all that was carried
+ * answered in order) or due and failing.  What the model cannot know
+ * (the clock, a drop round a tick may start) it reads: the commits
+ * counted, inbox_due(), and before an append the bytes, which say
+ * whether eviction opens the transaction (no commit put off then).
+ *
  * Message times are set against the wall clock the inbox reads for
  * age retention: three days old or half a day, with --history-days 1,
  * so whether a message is old never depends on when a tick runs.  An
@@ -40,6 +52,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "inbox.h"
 #include "inbox-local.h"
@@ -66,6 +80,8 @@
 #define EXPIRE_BATCH	256
 /* Ticks after this long cannot be told apart from the minute's next. */
 #define TICK_SURE_MS	40000
+/* Paced runs: their commits' delay, us (a due commit may wait it). */
+#define PACE_US		500
 
 /* Users; one has the longest id there is (64 bytes). */
 static const char *const names[NUSER] = {
@@ -79,6 +95,9 @@ enum opkind {
 	OP_PUT, OP_COMMIT, OP_CURSOR, OP_READ, OP_HOLD, OP_RELEASE,
 	OP_TICK, OP_REOPEN, OP_CRASH
 };
+
+/* OP_COMMIT's a: how. */
+enum { C_PASS, C_DUE, C_FAIL };
 
 struct op {
 	uint8_t		 k, u, from, live, old;
@@ -114,6 +133,7 @@ struct muser {
 	int		 kept;		/* memory: no box, numbering kept */
 	int		 holds;		/* the inbox's count */
 	int		 in_batch;
+	uint64_t	 sfirst, sn;	/* at the last commit that worked */
 	char		 epoch[17];	/* memory: its numbering's, "" unseen */
 	struct mq	*q;
 	size_t		 nq, capq;
@@ -146,17 +166,29 @@ struct model {
 	int		 armed;		/* the next tick looks at ages */
 	/* SQLite, rounds not at every commit: rows may wait for one. */
 	int		 lag;
+	/* SQLite: commits. */
+	uint64_t	 sn, sbytes;	/* at the last that worked */
+	int		 failing;	/* the last one failed */
+	int		 want_fail;	/* answers: store_unavailable */
+	int		 force;		/* a transaction is open: no delay */
+	int		 maybe;		/* a drop round may be: may not wait */
 };
 
 struct stats {
 	unsigned long	 ops, puts, full_queue, full_quota, full_hist;
 	unsigned long	 full_bytes, evicted, expired, trimmed, restarts;
 	unsigned long	 reads, reopens, crashes, ticks;
+	unsigned long	 commits, put_off, carried, failed;
 };
 
 struct run {
 	unsigned	 seed;
 	int		 sql, pin, quiet, failed, opno;
+	int		 paced;		/* SQLite: commit_delay_us set */
+	int		 armed, fired;	/* the commit hook: fail, failed */
+	int		 clean;		/* the commit left no open batch */
+	uint64_t	 rbytes;	/* the inbox's bytes before an append */
+	uint64_t	 due_lo, due_hi;	/* the next commit's earliest */
 	const char	*where;		/* "" or " (crash child)" */
 	struct inbox_config cfg;
 	char		 path[1200];
@@ -252,7 +284,8 @@ op_print(FILE *fp, int i, const struct op *o)
 		    o->live ? " live" : "", o->old ? " old" : "");
 		break;
 	case OP_COMMIT:
-		fprintf(fp, "commit\n");
+		fprintf(fp, "%s\n", o->a == C_FAIL ? "commit when due, failing" :
+		    o->a == C_DUE ? "commit when due" : "commit (end of pass)");
 		break;
 	case OP_CURSOR:
 		fprintf(fp, "cursor %s %llu\n", names[o->u],
@@ -554,9 +587,15 @@ model_append(struct run *r, const struct op *o, uint64_t *seqp)
 	} else if (mu->n >= c->history_limit && mu->first > mu->cursor) {
 		st = INBOX_FULL;
 		r->stats->full_hist++;
-	} else if (model_evict(r, nd) == -1 && !o->live) {
-		st = INBOX_FULL;
-		r->stats->full_bytes++;
+	} else {
+		/* SQLite: eviction opens the transaction (no delay then). */
+		if (r->sql && nd <= c->history_bytes &&
+		    r->rbytes + nd > c->history_bytes)
+			m->force = 1;
+		if (model_evict(r, nd) == -1 && !o->live) {
+			st = INBOX_FULL;
+			r->stats->full_bytes++;
+		}
 	}
 	mu->holds--;
 	if (st == INBOX_FULL) {
@@ -605,15 +644,61 @@ model_append(struct run *r, const struct op *o, uint64_t *seqp)
 static void
 model_commit(struct run *r)
 {
-	int	u;
+	struct muser	*mu;
+	int		 u;
 
 	for (u = 0; u < NUSER; u++) {
-		r->m.u[u].committed = r->m.u[u].last;
-		r->m.u[u].in_batch = 0;
-		r->m.u[u].row = 0;
+		mu = &r->m.u[u];
+		mu->committed = mu->last;
+		mu->in_batch = 0;
+		mu->row = 0;
 	}
-	for (u = 0; u < NUSER; u++)
+	for (u = 0; u < NUSER; u++) {
 		box_maybe_free(r, u);
+		mu = &r->m.u[u];
+		mu->sfirst = mu->first;
+		mu->sn = mu->n;
+	}
+	r->m.sn = r->m.n;
+	r->m.sbytes = r->m.bytes;
+	r->m.failing = r->m.force = r->m.maybe = 0;
+}
+
+/*
+ * SQLite: a commit failed.  Everything since the last that worked is
+ * undone (messages appended, their queued entries, what retention
+ * dropped), but the cursors: they stay, and the inboxes stay in the
+ * batch, to be written at the next.  A round that failed is one again
+ * at the next commit, and its rows may count until then.
+ */
+static void
+model_fail(struct run *r)
+{
+	struct model	*m = &r->m;
+	struct muser	*mu;
+	struct mq	*q;
+	int		 u;
+
+	for (u = 0; u < NUSER; u++) {
+		mu = &m->u[u];
+		while (mu->nq > 0 && (q = &mu->q[mu->nq - 1])->seq >
+		    mu->committed) {
+			mu->qbytes -= q->cost;
+			if (q->from < NSEND) {
+				m->s[q->from].msgs--;
+				m->s[q->from].bytes -= q->cost;
+			}
+			mu->nq--;
+		}
+		mu->last = mu->committed;
+		mu->first = mu->sfirst;
+		mu->n = mu->sn;
+		mu->row = 0;
+	}
+	m->n = m->sn;
+	m->bytes = m->sbytes;
+	m->failing = m->maybe = m->lag = 1;
+	m->force = 0;
 }
 
 static void
@@ -677,8 +762,12 @@ model_tick(struct run *r)
 	int		 v[EXPIRE_BATCH], u, young;
 	size_t		 nrows = 0, i, k, nv = 0, bound;
 
+	/* SQLite: a tick may start a drop round (not waited for). */
+	m->maybe |= r->sql;
 	if (r->cfg.history_days <= 0 || !m->armed)
 		return;
+	/* It opens the transaction: this pass's commit is not put off. */
+	m->force |= r->sql;
 	r->stats->ticks++;
 	if (!r->sql) {
 		/* Delivery order; a young one stops the walk. */
@@ -755,6 +844,8 @@ model_reopened(struct run *r)
 	m->armed = 1;
 	m->refused = 0;
 	m->lag = 0;	/* a clean close leaves no row waiting */
+	m->failing = m->force = m->maybe = 0;
+	r->due_lo = r->due_hi = 0;	/* the first commit never waits */
 	memset(m->s, 0, sizeof(m->s));
 	for (u = 0; u < NUSER; u++) {
 		mu = &m->u[u];
@@ -799,6 +890,12 @@ ev_appended(void *arg, void *tag, enum inbox_status st, struct msg *m)
 	VERIFY(r, (uintptr_t)tag == p->tag, "answer for tag %llu, expected "
 	    "%llu", (unsigned long long)(uintptr_t)tag,
 	    (unsigned long long)p->tag);
+	if (mo->want_fail) {
+		VERIFY(r, st == INBOX_UNAVAILABLE && m == NULL, "%s seq %llu "
+		    "answered %s at a failed commit", names[p->u],
+		    (unsigned long long)p->seq, inbox_status_str(st));
+		return;
+	}
 	VERIFY(r, st == INBOX_OK && m != NULL, "%s seq %llu answered %s",
 	    names[p->u], (unsigned long long)p->seq, inbox_status_str(st));
 	if (st != INBOX_OK || m == NULL)
@@ -847,6 +944,18 @@ ev_ready(void *arg, int ready)
 	ev_unexpected(arg, "ready");
 }
 
+/* SQLite: the commit hook; armed, it makes the COMMIT fail. */
+static int
+commit_hook(void *arg)
+{
+	struct run	*r = arg;
+
+	if (!r->armed)
+		return 0;
+	r->fired++;
+	return 1;
+}
+
 static struct inbox *
 open_inbox(struct run *r)
 {
@@ -864,6 +973,9 @@ open_inbox(struct run *r)
 		return NULL;
 	}
 	r->opened = util_mono_ms();
+	r->due_lo = r->due_hi = 0;
+	if (r->sql)
+		sqlite3_commit_hook(inbox_sqlite(ib), commit_hook, r);
 	if (r->pin) {
 		for (u = 0; u < NUSER; u++) {
 			inbox_hold(ib, user_of(r, names[u]), 1);
@@ -952,8 +1064,9 @@ check_numbers(struct run *r)
 		    (unsigned long long)mu->last);
 	}
 	inbox_stats(r->ib, &st);
-	VERIFY(r, strcmp(st.kind, kind_name(r->sql)) == 0 && st.ok,
-	    "kind %s ok %d", st.kind, st.ok);
+	VERIFY(r, strcmp(st.kind, kind_name(r->sql)) == 0 &&
+	    st.ok == !m->failing, "kind %s ok %d, model %d", st.kind, st.ok,
+	    !m->failing);
 	VERIFY(r, st.messages == m->n, "messages %llu, model %llu",
 	    (unsigned long long)st.messages, (unsigned long long)m->n);
 	/*
@@ -1076,6 +1189,7 @@ check_all(struct run *r)
 static void
 do_put(struct run *r, const struct op *o)
 {
+	struct inbox_stats	 st;
 	struct msg		*msg;
 	enum inbox_status	 want, got;
 	uint64_t		 seq = 0;
@@ -1086,6 +1200,10 @@ do_put(struct run *r, const struct op *o)
 	    NULL)
 		model_bug("out of memory");
 	fill(msg->data, o->len, r->m.arr + 1);
+	if (r->sql) {
+		inbox_stats(r->ib, &st);
+		r->rbytes = st.bytes;
+	}
 	msg->len = o->len;
 	msg->ts = r->wall0 + r->m.arr + (o->old ? 0 : 2 * DAY + DAY / 2) -
 	    3 * DAY;
@@ -1104,15 +1222,92 @@ do_put(struct run *r, const struct op *o)
 }
 
 static void
-do_commit(struct run *r)
+wait_until(uint64_t t)
 {
-	struct model	*m = &r->m;
+	struct timespec	ts;
+	uint64_t	now;
 
+	while ((now = util_mono_us()) < t) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(t - now) * 1000;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * The end of a pass (C_PASS), or one once the delay is over (C_DUE),
+ * whose commit may fail (C_FAIL).  Whether a commit was made is told
+ * by the inbox's count of them; when the model knows, it must agree.
+ */
+static void
+do_commit(struct run *r, const struct op *o)
+{
+	struct model		*m = &r->m;
+	struct inbox_stats	 st;
+	uint64_t		 c0, n0, n1, due, delay = r->cfg.commit_delay_us;
+	int			 u, open = m->npend > 0, real, must, wait;
+
+	for (u = 0; u < NUSER; u++)
+		open |= m->u[u].in_batch;
+	if (o->a != C_PASS)
+		wait_until(r->due_hi);
+	inbox_stats(r->ib, &st);
+	c0 = st.commits;
+	r->armed = r->sql && o->a == C_FAIL;
+	r->fired = 0;
+	m->want_fail = r->armed;
+	n0 = util_mono_us();
 	inbox_commit(r->ib);
+	n1 = util_mono_us();
+	r->armed = m->want_fail = 0;
+	inbox_stats(r->ib, &st);
+	real = st.commits > c0;
+	due = inbox_due(r->ib);
+	/* Must commit: a transaction is open, or the delay is over. */
+	must = open && (m->force || n0 >= r->due_hi);
+	/* Must wait: the delay is not over, and nothing forbids it. */
+	wait = open && !m->force && !m->maybe && n1 < r->due_lo;
+	VERIFY(r, real || !must, "a commit put off (force %d, %llu us "
+	    "after it was due)", m->force,
+	    (unsigned long long)(n0 - r->due_hi));
+	VERIFY(r, !real || !wait, "a commit %llu us before it was due",
+	    (unsigned long long)(r->due_lo - n1));
+	r->clean = real || !open;
+	if (!real) {
+		/* Put off, or nothing to write: no transaction is open. */
+		m->force = m->maybe = 0;
+		VERIFY(r, m->pend0 == 0, "%zu appends answered, the commit "
+		    "put off", m->pend0);
+		VERIFY(r, due != 0 || !open, "%s", "a batch neither committed "
+		    "nor put off");
+		if (due != 0) {
+			VERIFY(r, due >= r->due_lo && due <= r->due_hi,
+			    "due at %llu, model %llu to %llu",
+			    (unsigned long long)due,
+			    (unsigned long long)r->due_lo,
+			    (unsigned long long)r->due_hi);
+			r->due_lo = r->due_hi = due;
+			r->stats->put_off++;
+		}
+		return;
+	}
+	r->stats->commits++;
+	VERIFY(r, due == 0, "due at %llu after a commit",
+	    (unsigned long long)due);
 	VERIFY(r, m->pend0 == m->npend, "%zu of %zu appends answered",
 	    m->pend0, m->npend);
+	VERIFY(r, r->fired == (o->a == C_FAIL && r->sql), "commit hook "
+	    "fired %d times", r->fired);
+	if (m->npend > 0 && r->due_lo == r->due_hi && r->due_lo != 0)
+		r->stats->carried++;
 	m->npend = m->pend0 = 0;
-	model_commit(r);
+	r->due_lo = n0 + delay;
+	r->due_hi = n1 + delay;
+	if (r->fired) {
+		r->stats->failed++;
+		model_fail(r);
+	} else
+		model_commit(r);
 }
 
 static void	exec_op(struct run *, const struct op *);
@@ -1183,7 +1378,7 @@ exec_op(struct run *r, const struct op *o)
 		do_put(r, o);
 		break;
 	case OP_COMMIT:
-		do_commit(r);
+		do_commit(r, o);
 		break;
 	case OP_CURSOR:
 		inbox_cursor(r->ib, user_of(r, names[u]), o->a);
@@ -1224,7 +1419,7 @@ exec_op(struct run *r, const struct op *o)
 	if (r->ib == NULL)
 		return;
 	check_numbers(r);
-	if (o->k == OP_COMMIT)
+	if (o->k == OP_COMMIT && r->clean)
 		check_all(r);
 }
 
@@ -1285,6 +1480,12 @@ gen_op(struct run *r, uint64_t *rs, struct op *o)
 		o->k = OP_CRASH;
 		o->a = rnd(rs);
 	}
+	/* SQLite: commits that fail; paced, the ends of passes. */
+	if (o->k == OP_COMMIT && r->sql) {
+		x = rndn(rs, 20);
+		o->a = x == 0 ? C_FAIL : !r->paced ? C_PASS :
+		    x < 14 ? C_PASS : x < 19 ? C_DUE : C_FAIL;
+	}
 }
 
 static void
@@ -1337,6 +1538,8 @@ run_init(struct run *r, unsigned seed, int sql, struct users *us)
 	if (sql) {
 		snprintf(r->path, sizeof(r->path), "%s/r%u.db", top, seed);
 		r->cfg.path = r->path;
+		r->paced = (seed + seed / 4) % 2 == 1;
+		r->cfg.commit_delay_us = r->paced ? PACE_US : 0;
 	}
 }
 
@@ -1410,6 +1613,7 @@ run_end(struct run *r)
 		}
 	memset(&o, 0, sizeof(o));
 	o.k = OP_COMMIT;
+	o.a = C_DUE;
 	if (!r->failed && r->ib != NULL)
 		exec_op(r, &o);
 	o.k = OP_REOPEN;
@@ -1618,6 +1822,10 @@ main(int argc, char *argv[])
 		    s->full_quota, s->full_hist, s->full_bytes, s->trimmed,
 		    s->evicted, s->expired, s->ticks, s->restarts, s->reopens,
 		    s->crashes);
+		if (sql)
+			printf("sqlite: %lu commits (%lu carried batches put "
+			    "off), %lu failed; %lu put off\n", s->commits,
+			    s->carried, s->failed, s->put_off);
 	}
 	users_free(us);
 	testdir_remove(top);
