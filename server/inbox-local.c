@@ -52,6 +52,7 @@
 #define EVICT_BATCH	32
 #define APPEND_SLACK	64	/* estimate of a row's cost beyond its text */
 #define PEND_KEEP	4096	/* most entries a kept list may have room for */
+#define CLOSE_COMMITS	4	/* commits at close, for appends in answers */
 
 /* A message queued when appended, until its target's cursor passes it. */
 struct qent {
@@ -125,6 +126,7 @@ struct inbox {
 	int			  failing;	/* the last commit failed */
 	int			  batch_failed;	/* the open batch was undone */
 	int			  closing;	/* the last commit: delete all */
+	int			  closed;	/* past it: appends refused */
 	uint64_t		  next_expire;
 	uint64_t		  refused_full, commits, commit_us;
 	struct hist		  latency;	/* commits with work */
@@ -619,7 +621,7 @@ local_append(struct inbox *ib, struct user *to, struct user *from,
 	uint64_t	 seq, cost = 0, need;
 	enum inbox_status r = INBOX_OK;
 
-	if (ib->batch_failed)
+	if (ib->batch_failed || ib->closed)
 		return INBOX_UNAVAILABLE;
 	/* What it will cost, as the row store counts (SQLite: its text). */
 	need = ib->ro->persistent ? m->len + MSG_SEQ_ROOM :
@@ -1036,7 +1038,9 @@ boxes_free(struct inbox *ib)
 static void
 local_close(struct inbox *ib)
 {
+	struct pend	*pend;
 	struct box	*b;
+	size_t		 i, npend;
 
 	if (ib == NULL)
 		return;
@@ -1046,10 +1050,27 @@ local_close(struct inbox *ib)
 		if ((b->pfirst == 0 || (b->m.n > 0 ? b->m.first :
 		    b->m.last + 1) > b->pfirst) && batch_join(ib, b) == -1)
 			break;
-	if (ib->nbat > 0 || ib->npend > 0)
+	/*
+	 * An answer may append again (the router does not at close, but
+	 * the interface allows it): those are committed too, a few rounds
+	 * at most, and what is left then is refused, never dropped unanswered.
+	 */
+	for (i = 0; i < CLOSE_COMMITS && (ib->nbat > 0 || ib->npend > 0); i++)
 		local_commit(ib);
-	if (ib->nbat > 0)
+	if (ib->nbat > 0 || ib->npend > 0)
 		log_warn("store: the last batch could not be written");
+	/* Appends in the answers below are refused at once. */
+	ib->closed = 1;
+	pend = ib->pend;
+	npend = ib->npend;
+	ib->pend = NULL;
+	ib->npend = ib->cappend = 0;
+	for (i = 0; i < npend; i++) {
+		ib->base.ev.appended(ib->base.ev.arg, pend[i].tag,
+		    INBOX_UNAVAILABLE, NULL);
+		pend_release(ib, &pend[i]);
+	}
+	free(pend);
 	ib->nbat = 0;
 	boxes_free(ib);
 	users_each(ib->base.users, hold_drop, ib);

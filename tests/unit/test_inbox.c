@@ -1453,9 +1453,14 @@ test_append_in_answer(int sql)
 	again_n = 1;
 	pass(ib);
 	CHECK_STR(answers(), "aa:3");
-	/* Left pending at close: answered by the last commit. */
+	/*
+	 * Left pending at close: answered by the last commit, and one its
+	 * answer appends by one more.
+	 */
+	again_n = 1;
 	close_ib(ib);
-	CHECK_STR(answers(), "cc:3");
+	CHECK_STR(answers(), "cc:3 cc:4");
+	CHECK_INT(again_n, 0);
 	again_ib = NULL;
 	CHECK_INT(users_count(us), 0);
 }
