@@ -359,9 +359,12 @@ fmt_bound(const struct opt *o, char *buf, size_t len, double v)
 	}
 }
 
-/* The accepted values, for an error: "expected 0 (off) to 24h". */
+/*
+ * The accepted values, for an error: "expected 0 (off) to 24h", what
+ * ("whole milliseconds, ") before the numbers' range.
+ */
 static void
-opt_range(const struct opt *o, char *buf, size_t len)
+opt_range(const struct opt *o, const char *what, char *buf, size_t len)
 {
 	char	lo[32], hi[32], alt[160];
 	size_t	i, n;
@@ -395,7 +398,7 @@ opt_range(const struct opt *o, char *buf, size_t len)
 	}
 	fmt_bound(o, lo, sizeof(lo), o->min);
 	fmt_bound(o, hi, sizeof(hi), o->max);
-	snprintf(buf, len, "expected %s%s%s%s to %s%s", lo,
+	snprintf(buf, len, "expected %s%s%s%s%s to %s%s", what, lo,
 	    o->zero != NULL && o->min == 0 ? " (" : "",
 	    o->zero != NULL && o->min == 0 ? o->zero : "",
 	    o->zero != NULL && o->min == 0 ? ")" : "", hi,
@@ -460,7 +463,7 @@ opt_apply(struct server_config *cfg, const struct opt *o, const char *value,
 	char		*end;
 	long long	 v = 0;
 	double		 d = 0;
-	int		 bad = 0;
+	int		 bad = 0, finer = 0;
 	size_t		 i, n;
 	const char	*p;
 
@@ -487,8 +490,12 @@ opt_apply(struct server_config *cfg, const struct opt *o, const char *value,
 		    (long long)o->max, &v) != 0;
 		break;
 	case OK_DURATION:
-		bad = util_parse_duration_ms(value, (long long)o->min,
-		    (long long)o->max, &v) != 0;
+		/* Read in us, so that a finer value can be told as such. */
+		bad = util_parse_duration_us(value, (long long)o->min * 1000,
+		    (long long)o->max * 1000, &v) != 0;
+		if (!bad && v % 1000 != 0)
+			bad = finer = 1;
+		v /= 1000;
 		break;
 	case OK_DURATION_US:
 		bad = util_parse_duration_us(value, (long long)o->min,
@@ -518,15 +525,8 @@ opt_apply(struct server_config *cfg, const struct opt *o, const char *value,
 		break;
 	}
 	if (bad) {
-		opt_range(o, range, sizeof(range));
-		/* In range but finer: "expected whole milliseconds, ...". */
-		if (o->kind == OK_DURATION && util_parse_duration_us(value,
-		    (long long)o->min * 1000, (long long)o->max * 1000,
-		    &v) == 0 && strncmp(range, "expected ", 9) == 0 &&
-		    strlen(range) + 20 < sizeof(range)) {
-			memmove(range + 29, range + 9, strlen(range + 9) + 1);
-			memcpy(range + 9, "whole milliseconds, ", 20);
-		}
+		opt_range(o, finer ? "whole milliseconds, " : "", range,
+		    sizeof(range));
 		opt_err(err, errlen, "%sinvalid value '%s' for %s: %s",
 		    opt_where(ctx, where, sizeof(where)),
 		    util_escape(esc, sizeof(esc), value, strlen(value)),
